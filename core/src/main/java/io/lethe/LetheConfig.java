@@ -1,0 +1,181 @@
+package io.lethe;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.StringReader;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeMap;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+
+/**
+ * Lethe's settings: the documented keys of conf/lethe.properties, then command-line overrides.
+ * Unknown keys are refused, so a typo never silently falls back to a default.
+ */
+public final class LetheConfig {
+  public static final String STORE_PATH = "store.path";
+  public static final String MODELS_PATH = "models.path";
+  public static final String RUNS_PATH = "runs.path";
+  public static final String STORE_SHARDS = "store.shards";
+  public static final String STORE_SUBJECT_COLUMN = "store.subject-column";
+  public static final String STORE_SALT = "store.salt";
+  public static final String STORE_LABEL_COLUMN = "store.label-column";
+  public static final String STORE_TASK = "store.task";
+  public static final String STORE_NUMERIC = "store.features.numeric";
+  public static final String STORE_CATEGORICAL = "store.features.categorical";
+  public static final String STORE_EXCLUDE = "store.features.exclude";
+  public static final String TRAIN_ESTIMATOR = "train.estimator";
+  public static final String TRAIN_SEED = "train.seed";
+  public static final String TRAIN_PARALLELISM = "train.parallelism";
+  public static final String TRAIN_IMPUTE = "train.impute";
+  public static final String TRAIN_SCALE = "train.scale";
+  public static final String ENSEMBLE_AGGREGATION = "ensemble.aggregation";
+  public static final String TRAIN_PARAM_PREFIX = "train.param.";
+  public static final String SPARK_PREFIX = "spark.";
+
+  private static final Map<String, String> DEFAULTS = defaults();
+
+  private final Map<String, String> values;
+
+  private LetheConfig(Map<String, String> values) {
+    this.values = Collections.unmodifiableMap(new TreeMap<>(values));
+  }
+
+  private static Map<String, String> defaults() {
+    Map<String, String> d = new LinkedHashMap<>();
+    d.put(STORE_PATH, "lethe-data/store");
+    d.put(MODELS_PATH, "lethe-data/models");
+    d.put(RUNS_PATH, "lethe-data/runs");
+    d.put(STORE_SHARDS, "8");
+    d.put(STORE_SUBJECT_COLUMN, "subject_id");
+    d.put(STORE_SALT, "");
+    d.put(STORE_LABEL_COLUMN, "label");
+    d.put(STORE_TASK, "classification");
+    d.put(STORE_NUMERIC, "");
+    d.put(STORE_CATEGORICAL, "");
+    d.put(STORE_EXCLUDE, "");
+    d.put(TRAIN_ESTIMATOR, "logistic_regression");
+    d.put(TRAIN_SEED, "42");
+    d.put(TRAIN_PARALLELISM, "2");
+    d.put(TRAIN_IMPUTE, "true");
+    d.put(TRAIN_SCALE, "true");
+    d.put(ENSEMBLE_AGGREGATION, "soft");
+    return d;
+  }
+
+  /** Built-in defaults only. */
+  public static LetheConfig defaultsOnly() {
+    return new LetheConfig(DEFAULTS);
+  }
+
+  /**
+   * Defaults, then the file (any Hadoop location; null for none), then the overrides in order.
+   */
+  public static LetheConfig load(String file, Map<String, String> overrides) {
+    Map<String, String> merged = new LinkedHashMap<>(DEFAULTS);
+    if (file != null) {
+      merged.putAll(readFile(file));
+    }
+    merged.putAll(overrides);
+    merged.keySet().forEach(LetheConfig::checkKnown);
+    return new LetheConfig(merged);
+  }
+
+  public LetheConfig with(Map<String, String> overrides) {
+    Map<String, String> merged = new LinkedHashMap<>(values);
+    merged.putAll(overrides);
+    merged.keySet().forEach(LetheConfig::checkKnown);
+    return new LetheConfig(merged);
+  }
+
+  private static void checkKnown(String key) {
+    if (!DEFAULTS.containsKey(key) && !key.startsWith(TRAIN_PARAM_PREFIX) && !key.startsWith(SPARK_PREFIX)) {
+      throw new LetheException("Unknown configuration key '" + key + "' (see conf/lethe.properties for the keys)");
+    }
+  }
+
+  private static Map<String, String> readFile(String file) {
+    Path path = new Path(file);
+    Properties props = new Properties();
+    try (InputStream in = path.getFileSystem(new Configuration()).open(path)) {
+      props.load(new StringReader(new String(in.readAllBytes(), StandardCharsets.UTF_8)));
+    } catch (IOException e) {
+      throw new LetheException("Cannot read configuration file " + file + ": " + e.getMessage(), e);
+    }
+    Map<String, String> out = new LinkedHashMap<>();
+    props.stringPropertyNames().forEach(k -> out.put(k, props.getProperty(k).trim()));
+    return out;
+  }
+
+  public String get(String key) {
+    checkKnown(key);
+    return values.getOrDefault(key, "");
+  }
+
+  public int getInt(String key) {
+    String v = get(key);
+    try {
+      return Integer.parseInt(v);
+    } catch (NumberFormatException e) {
+      throw new LetheException("Configuration key '" + key + "' must be a whole number, got '" + v + "'");
+    }
+  }
+
+  public long getLong(String key) {
+    String v = get(key);
+    try {
+      return Long.parseLong(v);
+    } catch (NumberFormatException e) {
+      throw new LetheException("Configuration key '" + key + "' must be a whole number, got '" + v + "'");
+    }
+  }
+
+  public boolean getBoolean(String key) {
+    String v = get(key);
+    if (!v.equals("true") && !v.equals("false")) {
+      throw new LetheException("Configuration key '" + key + "' must be true or false, got '" + v + "'");
+    }
+    return Boolean.parseBoolean(v);
+  }
+
+  /** A comma-separated list; empty for an empty value. */
+  public List<String> getList(String key) {
+    String v = get(key);
+    if (v.isBlank()) {
+      return List.of();
+    }
+    List<String> out = new ArrayList<>();
+    Arrays.stream(v.split(",")).map(String::trim).filter(s -> !s.isEmpty()).forEach(out::add);
+    return out;
+  }
+
+  /** Keys under a prefix, with the prefix removed. */
+  public Map<String, String> withPrefix(String prefix) {
+    Map<String, String> out = new TreeMap<>();
+    values.forEach((k, v) -> {
+      if (k.startsWith(prefix)) {
+        out.put(k.substring(prefix.length()), v);
+      }
+    });
+    return out;
+  }
+
+  /** Spark settings from the file, passed to the session builder (with the spark. prefix kept). */
+  public Map<String, String> sparkSettings() {
+    Map<String, String> out = new TreeMap<>();
+    withPrefix(SPARK_PREFIX).forEach((k, v) -> out.put(SPARK_PREFIX + k, v));
+    return out;
+  }
+
+  public Set<String> keys() {
+    return values.keySet();
+  }
+}

@@ -1,0 +1,172 @@
+package io.lethe.demo;
+
+import static org.apache.spark.sql.functions.col;
+
+import io.lethe.LetheConfig;
+import io.lethe.forget.ForgetPlan;
+import io.lethe.forget.ForgetRequest;
+import io.lethe.forget.ForgetResult;
+import io.lethe.forget.Forgetter;
+import io.lethe.model.Aggregation;
+import io.lethe.model.Evaluation;
+import io.lethe.model.ShardEnsembleModel;
+import io.lethe.registry.EnsembleManifest;
+import io.lethe.registry.ModelRegistry;
+import io.lethe.registry.SubModelEntry;
+import io.lethe.run.HadoopFiles;
+import io.lethe.run.StepTimes;
+import io.lethe.store.IngestResult;
+import io.lethe.store.ShardedStore;
+import io.lethe.train.ShardSelection;
+import io.lethe.train.ShardTrainer;
+import io.lethe.train.TrainResult;
+import io.lethe.train.TrainSettings;
+import io.lethe.train.Training;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * The whole story on real data: ingest Adult into a sharded store, train the ensemble and a single
+ * model on all rows, forget a few people, retrain only their shards, and compare with a full
+ * retrain of every shard on the same data.
+ */
+public final class AdultDemo {
+  /**
+   * What the demo measured.
+   *
+   * @param fullRetrainSeconds a retrain of every shard on the post-forget version, for comparison
+   * @param hitShardsAgree whether each retrained shard predicts the test set exactly as a
+   *     from-scratch refit of that shard does
+   */
+  public record Report(long rows, int shards, double ensembleAccuracy, double singleModelAccuracy,
+      double trainSeconds, double singleModelSeconds, int forgottenSubjects, long forgottenRows,
+      List<Integer> retrainedShards, double expectedShardsHit, double forgetSeconds, double fullRetrainSeconds,
+      double accuracyAfter, boolean hitShardsAgree, long ensembleVersionAfter, Map<String, Double> stepSeconds) {
+
+    public double speedup() {
+      return forgetSeconds > 0 ? fullRetrainSeconds / forgetSeconds : 0;
+    }
+  }
+
+  private final SparkSession spark;
+  private final String dataDir;
+  private final String workDir;
+  private final LetheConfig config;
+  private final int forgetCount;
+  private final Consumer<String> out;
+
+  /**
+   * @param config settings for the store and training (locations are replaced by ones under workDir)
+   * @param out where progress lines go
+   */
+  public AdultDemo(SparkSession spark, String dataDir, String workDir, LetheConfig config, int forgetCount,
+      Consumer<String> out) {
+    this.spark = spark;
+    this.dataDir = dataDir;
+    this.workDir = workDir;
+    this.config = config.with(AdultData.storeSettings());
+    this.forgetCount = forgetCount;
+    this.out = out;
+  }
+
+  public Report run() {
+    HadoopFiles files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
+    Path work = files.qualify(workDir);
+    files.deleteRecursively(work);
+    String storePath = new Path(work, "store").toString();
+    StepTimes times = new StepTimes();
+
+    Dataset<Row> train = AdultData.read(spark, new Path(dataDir, "adult.data.gz").toString());
+    Dataset<Row> test = AdultData.read(spark, new Path(dataDir, "adult.test.gz").toString()).cache();
+    IngestResult ingested = times.time("ingest", () -> ShardedStore.ingest(spark, storePath, train, config, false));
+    ShardedStore store = ShardedStore.open(spark, storePath);
+    int shards = store.layout().shards();
+    out.accept(String.format("Ingested %,d people into %d shards (store version %d)", ingested.rows(), shards,
+        ingested.version()));
+
+    ModelRegistry registry = new ModelRegistry(spark, new Path(work, "models").toString());
+    TrainSettings settings = TrainSettings.from(config);
+    Aggregation aggregation = Aggregation.parse(config.get(LetheConfig.ENSEMBLE_AGGREGATION));
+    Training training = new Training(store, registry, settings, aggregation);
+    TrainResult trained = times.time("train", () -> training.run(ShardSelection.all()));
+    ShardEnsembleModel ensemble = registry.load(trained.published().version());
+    double ensembleAccuracy = times.time("evaluate", () -> Evaluation.score(ensemble, test, store.layout()));
+    out.accept(String.format("Trained %d sub-models (%s) in %.1f s: test accuracy %.2f%%", trained.trainedShards().size(),
+        settings.estimator(), times.get("train"), 100 * ensembleAccuracy));
+
+    ShardTrainer trainer = new ShardTrainer(store, settings);
+    ShardTrainer.FittedShard single = times.time("single-model",
+        () -> trainer.fit(0, store.read(trained.storeVersion())));
+    ShardEnsembleModel singleModel = singleModelEnsemble(single, storePath, settings, store);
+    double singleAccuracy = times.time("evaluate", () -> Evaluation.score(singleModel, test, store.layout()));
+    out.accept(String.format("One model on all rows, for comparison: fitted in %.1f s, test accuracy %.2f%%",
+        times.get("single-model"), 100 * singleAccuracy));
+
+    List<String> forgotten = train.select(col(AdultData.SUBJECT).cast("string"))
+        .sample(false, Math.min(1.0, 4.0 * forgetCount / ingested.rows()), 7).limit(forgetCount)
+        .collectAsList().stream().map(r -> r.getString(0)).toList();
+    ForgetRequest request = ForgetRequest.ofSubjects(forgotten);
+    Forgetter forgetter = new Forgetter(store, registry, training);
+    ForgetPlan plan = forgetter.plan(request);
+    out.accept(String.format("Forget request for %d people: %d rows in shards %s (chance predicts %.1f of %d shards)",
+        plan.requestedSubjects(), plan.rowsToDelete(), plan.hitShards(), plan.expectedShardsHit(), shards));
+    ForgetResult result = times.time("forget", () -> forgetter.execute(request, plan));
+    ShardEnsembleModel after = registry.load(result.ensembleVersion());
+    double accuracyAfter = times.time("evaluate", () -> Evaluation.score(after, test, store.layout()));
+
+    // The reference: what retraining every shard from scratch on the same data costs.
+    ModelRegistry scratch = new ModelRegistry(spark, new Path(work, "full-retrain").toString());
+    List<SubModelEntry> full = times.time("full-retrain", () -> new ShardTrainer(store, settings)
+        .train(allShards(shards), result.storeVersion(), scratch));
+    boolean agree = hitShardsAgree(after, full, scratch, result.retrainedShards(), test);
+    out.accept(String.format("Forgot them: deleted %d rows, retrained shards %s in %.1f s; a full retrain of all %d shards"
+            + " took %.1f s (%.1fx). Test accuracy after: %.2f%%. Retrained shards equal a from-scratch fit: %s",
+        plan.rowsToDelete(), result.retrainedShards(), times.get("forget"), shards, times.get("full-retrain"),
+        times.get("full-retrain") / times.get("forget"), 100 * accuracyAfter, agree ? "yes" : "NO"));
+    test.unpersist();
+    return new Report(ingested.rows(), shards, ensembleAccuracy, singleAccuracy, times.get("train"),
+        times.get("single-model"), plan.requestedSubjects(), plan.rowsToDelete(), result.retrainedShards(),
+        plan.expectedShardsHit(), times.get("forget"), times.get("full-retrain"), accuracyAfter, agree,
+        result.ensembleVersion(), times.asMap());
+  }
+
+  private static List<Integer> allShards(int shards) {
+    List<Integer> all = new ArrayList<>();
+    for (int s = 0; s < shards; s++) {
+      all.add(s);
+    }
+    return all;
+  }
+
+  private static ShardEnsembleModel singleModelEnsemble(ShardTrainer.FittedShard single, String storePath,
+      TrainSettings settings, ShardedStore store) {
+    SubModelEntry entry = new SubModelEntry(0, "", 0, single.rows(), single.seed(), "", single.fitSeconds());
+    EnsembleManifest manifest = new EnsembleManifest(EnsembleManifest.FORMAT_VERSION, 0, "", storePath,
+        store.layout().task().id(), store.layout().labelClasses(), Aggregation.SOFT.id(), settings.estimator(),
+        settings.params(), List.of(entry));
+    return new ShardEnsembleModel(manifest, List.of(single.model()));
+  }
+
+  /** Each retrained shard's published sub-model predicts the test set exactly as the scratch refit does. */
+  private boolean hitShardsAgree(ShardEnsembleModel published, List<SubModelEntry> scratchEntries,
+      ModelRegistry scratch, List<Integer> shards, Dataset<Row> test) {
+    for (int shard : shards) {
+      SubModelEntry entry = scratchEntries.stream().filter(e -> e.shard() == shard).findFirst().orElseThrow();
+      var refit = org.apache.spark.ml.PipelineModel.load(scratch.subModelPath(0, entry).toString());
+      String prediction = io.lethe.model.ShardColumns.prediction(shard);
+      long differ = published.subModel(shard).transform(test).select(col(AdultData.SUBJECT), col(prediction).as("a"))
+          .join(refit.transform(test).select(col(AdultData.SUBJECT), col(prediction).as("b")), AdultData.SUBJECT)
+          .where(col("a").notEqual(col("b"))).count();
+      if (differ > 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+}

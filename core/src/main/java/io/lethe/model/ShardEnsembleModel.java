@@ -1,0 +1,352 @@
+package io.lethe.model;
+
+import static org.apache.spark.sql.functions.array;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.udf;
+
+import io.lethe.LetheException;
+import io.lethe.registry.EnsembleManifest;
+import io.lethe.registry.SubModelEntry;
+import io.lethe.run.HadoopFiles;
+import io.lethe.run.Json;
+import io.lethe.store.Task;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.ml.Model;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.Transformer;
+import org.apache.spark.ml.classification.ProbabilisticClassificationModel;
+import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.util.DefaultParamsReader;
+import org.apache.spark.ml.util.DefaultParamsWriter;
+import org.apache.spark.ml.util.Identifiable;
+import org.apache.spark.ml.util.MLReader;
+import org.apache.spark.ml.util.MLWritable;
+import org.apache.spark.ml.util.MLWriter;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.api.java.UDF2;
+import org.apache.spark.sql.expressions.UserDefinedFunction;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * The aggregated model of SISA: one sub-model per shard, each trained on its shard alone, combined
+ * by soft vote, hard vote or shard-size weights (mean for regression). A real spark.ml Model: it
+ * saves, loads, transforms and can stand in a user's own Pipeline.
+ *
+ * <pre>{@code ShardEnsembleModel.load(path).transform(df)}</pre>
+ *
+ * <p>All sub-models run over the rows in one pass; for classification the output columns are
+ * prediction (class index), probability and rawPrediction (the combined vote: equal to probability
+ * for soft and weighted, vote counts for hard).
+ */
+public class ShardEnsembleModel extends Model<ShardEnsembleModel> implements MLWritable {
+  private final String uid;
+  private final EnsembleManifest manifest;
+  private final List<PipelineModel> subModels;
+  private final Param<String> predictionCol;
+  private final Param<String> probabilityCol;
+  private final Param<String> rawPredictionCol;
+  private final Param<String> aggregation;
+
+  /** An ensemble of fitted sub-models, in the manifest's shard order. */
+  public ShardEnsembleModel(String uid, EnsembleManifest manifest, List<PipelineModel> subModels) {
+    if (manifest.shards().size() != subModels.size()) {
+      throw new IllegalArgumentException("The manifest lists " + manifest.shards().size() + " sub-models but "
+          + subModels.size() + " were given");
+    }
+    if (subModels.isEmpty()) {
+      throw new LetheException("An ensemble needs at least one sub-model");
+    }
+    this.uid = uid;
+    this.manifest = manifest;
+    this.subModels = List.copyOf(subModels);
+    this.predictionCol = new Param<>(this, "predictionCol", "prediction column name");
+    this.probabilityCol = new Param<>(this, "probabilityCol", "column for the combined class probabilities");
+    this.rawPredictionCol = new Param<>(this, "rawPredictionCol", "column for the combined votes");
+    this.aggregation = new Param<>(this, "aggregation", "how sub-models are combined: soft, hard or weighted");
+    setDefault(predictionCol, "prediction");
+    setDefault(probabilityCol, "probability");
+    setDefault(rawPredictionCol, "rawPrediction");
+    setDefault(aggregation, manifest.aggregation());
+  }
+
+  public ShardEnsembleModel(EnsembleManifest manifest, List<PipelineModel> subModels) {
+    this(Identifiable.randomUID("shardEnsemble"), manifest, subModels);
+  }
+
+  @Override
+  public String uid() {
+    return uid;
+  }
+
+  public Param<String> predictionCol() {
+    return predictionCol;
+  }
+
+  public Param<String> probabilityCol() {
+    return probabilityCol;
+  }
+
+  public Param<String> rawPredictionCol() {
+    return rawPredictionCol;
+  }
+
+  public Param<String> aggregation() {
+    return aggregation;
+  }
+
+  public ShardEnsembleModel setPredictionCol(String value) {
+    set(predictionCol, value);
+    return this;
+  }
+
+  public ShardEnsembleModel setProbabilityCol(String value) {
+    set(probabilityCol, value);
+    return this;
+  }
+
+  public ShardEnsembleModel setRawPredictionCol(String value) {
+    set(rawPredictionCol, value);
+    return this;
+  }
+
+  public ShardEnsembleModel setAggregation(String value) {
+    set(aggregation, Aggregation.parse(value).id());
+    return this;
+  }
+
+  public EnsembleManifest manifest() {
+    return manifest;
+  }
+
+  public Task task() {
+    return Task.parse(manifest.task());
+  }
+
+  public int numClasses() {
+    return manifest.classes().size();
+  }
+
+  /** The sub-model of a shard (as fitted: its columns are named by {@link ShardColumns}). */
+  public PipelineModel subModel(int shard) {
+    for (int i = 0; i < subModels.size(); i++) {
+      if (manifest.shards().get(i).shard() == shard) {
+        return subModels.get(i);
+      }
+    }
+    throw new LetheException("The ensemble has no sub-model for shard " + shard);
+  }
+
+  @Override
+  public StructType transformSchema(StructType schema) {
+    List<String> names = Arrays.asList(schema.fieldNames());
+    List<String> outputs = task() == Task.CLASSIFICATION
+        ? List.of(getOrDefault(predictionCol), getOrDefault(probabilityCol), getOrDefault(rawPredictionCol))
+        : List.of(getOrDefault(predictionCol));
+    for (String out : outputs) {
+      if (names.contains(out)) {
+        throw new IllegalArgumentException("Output column " + out + " already exists");
+      }
+    }
+    StructType result = schema.add(getOrDefault(predictionCol), DataTypes.DoubleType, false);
+    if (task() == Task.CLASSIFICATION) {
+      result = result.add(getOrDefault(probabilityCol), SQLDataTypes.VectorType(), false)
+          .add(getOrDefault(rawPredictionCol), SQLDataTypes.VectorType(), false);
+    }
+    return result;
+  }
+
+  @Override
+  public Dataset<Row> transform(Dataset<?> dataset) {
+    transformSchema(dataset.schema());
+    Dataset<Row> df = dataset.toDF();
+    for (PipelineModel subModel : subModels) {
+      df = subModel.transform(df);
+    }
+    double[] weights = weights();
+    if (task() == Task.REGRESSION) {
+      Column sum = lit(0.0);
+      for (int i = 0; i < subModels.size(); i++) {
+        sum = sum.plus(col(ShardColumns.prediction(manifest.shards().get(i).shard())).multiply(weights[i]));
+      }
+      df = df.withColumn(getOrDefault(predictionCol), sum);
+    } else {
+      boolean hard = Aggregation.parse(getOrDefault(aggregation)) == Aggregation.HARD;
+      UserDefinedFunction oneHot = udf(oneHot(numClasses()), SQLDataTypes.VectorType());
+      List<Column> votes = new ArrayList<>();
+      for (int i = 0; i < subModels.size(); i++) {
+        int shard = manifest.shards().get(i).shard();
+        boolean probabilistic = lastStage(subModels.get(i)) instanceof ProbabilisticClassificationModel;
+        votes.add(hard || !probabilistic
+            ? oneHot.apply(col(ShardColumns.prediction(shard)))
+            : col(ShardColumns.probability(shard)));
+      }
+      String raw = getOrDefault(rawPredictionCol);
+      df = df.withColumn(raw, udf(weightedSum(weights), SQLDataTypes.VectorType())
+              .apply(array(votes.toArray(new Column[0]))))
+          .withColumn(getOrDefault(probabilityCol), udf(normalize(), SQLDataTypes.VectorType()).apply(col(raw)))
+          .withColumn(getOrDefault(predictionCol), udf(argmax(), DataTypes.DoubleType).apply(col(raw)));
+    }
+    String[] internal = Arrays.stream(df.columns()).filter(c -> c.startsWith(ShardColumns.PREFIX)).toArray(String[]::new);
+    return df.drop(internal);
+  }
+
+  /**
+   * Each sub-model's weight: rows over all rows for weighted aggregation; 1/S for soft and
+   * regression; 1 for hard (votes are counted).
+   */
+  private double[] weights() {
+    int n = subModels.size();
+    double[] w = new double[n];
+    Aggregation agg = Aggregation.parse(getOrDefault(aggregation));
+    double total = manifest.rows();
+    for (int i = 0; i < n; i++) {
+      if (agg == Aggregation.WEIGHTED && total > 0) {
+        w[i] = manifest.shards().get(i).rows() / total;
+      } else if (agg == Aggregation.HARD && task() == Task.CLASSIFICATION) {
+        w[i] = 1.0;
+      } else {
+        w[i] = 1.0 / n;
+      }
+    }
+    return w;
+  }
+
+  private static Transformer lastStage(PipelineModel model) {
+    Transformer[] stages = model.stages();
+    return stages[stages.length - 1];
+  }
+
+  private static UDF1<Double, Vector> oneHot(int classes) {
+    return prediction -> Vectors.sparse(classes, new int[] {prediction.intValue()}, new double[] {1.0}).toDense();
+  }
+
+  private static UDF1<scala.collection.Seq<Vector>, Vector> weightedSum(double[] weights) {
+    return votes -> {
+      double[] sum = new double[votes.apply(0).size()];
+      for (int i = 0; i < votes.length(); i++) {
+        double[] v = votes.apply(i).toArray();
+        for (int c = 0; c < sum.length; c++) {
+          sum[c] += weights[i] * v[c];
+        }
+      }
+      return Vectors.dense(sum);
+    };
+  }
+
+  private static UDF1<Vector, Vector> normalize() {
+    return v -> {
+      double[] a = v.toArray().clone();
+      double total = Arrays.stream(a).sum();
+      if (total > 0) {
+        for (int i = 0; i < a.length; i++) {
+          a[i] /= total;
+        }
+      }
+      return Vectors.dense(a);
+    };
+  }
+
+  private static UDF1<Vector, Double> argmax() {
+    return v -> (double) v.argmax();
+  }
+
+  @Override
+  public ShardEnsembleModel copy(ParamMap extra) {
+    ShardEnsembleModel copied = new ShardEnsembleModel(uid, manifest, subModels);
+    return copyValues(copied, extra).setParent(parent());
+  }
+
+  @Override
+  public MLWriter write() {
+    return new Writer(this);
+  }
+
+  public static MLReader<ShardEnsembleModel> read() {
+    return new Reader();
+  }
+
+  public static ShardEnsembleModel load(String path) {
+    return read().load(path);
+  }
+
+  /** Writes a self-contained copy: params metadata, every sub-model, then the manifest. */
+  private static final class Writer extends MLWriter {
+    private final ShardEnsembleModel instance;
+
+    Writer(ShardEnsembleModel instance) {
+      this.instance = instance;
+    }
+
+    @Override
+    public void saveImpl(String path) {
+      SparkSession spark = sparkSession();
+      DefaultParamsWriter.saveMetadata(instance, path, spark);
+      List<SubModelEntry> entries = new ArrayList<>();
+      for (int i = 0; i < instance.subModels.size(); i++) {
+        SubModelEntry entry = instance.manifest.shards().get(i);
+        String relative = String.format("submodels/shard=%05d", entry.shard());
+        try {
+          instance.subModels.get(i).write().save(new Path(path, relative).toString());
+        } catch (java.io.IOException e) {
+          throw new LetheException("Cannot save the sub-model of shard " + entry.shard() + ": " + e.getMessage(), e);
+        }
+        entries.add(entry.withPath(relative));
+      }
+      new HadoopFiles(spark.sparkContext().hadoopConfiguration())
+          .writeNew(new Path(path, EnsembleManifest.FILE_NAME), Json.write(instance.manifest.withShards(entries)));
+    }
+  }
+
+  private static final class Reader extends MLReader<ShardEnsembleModel> {
+    @Override
+    public ShardEnsembleModel load(String path) {
+      SparkSession spark = sparkSession();
+      HadoopFiles files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
+      Path dir = new Path(path);
+      Path manifestFile = new Path(dir, EnsembleManifest.FILE_NAME);
+      if (!files.exists(manifestFile)) {
+        throw new LetheException("No ensemble at " + path + " (" + EnsembleManifest.FILE_NAME + " is missing)");
+      }
+      EnsembleManifest manifest = Json.read(files.readString(manifestFile), EnsembleManifest.class,
+          "ensemble manifest " + manifestFile);
+      if (manifest.shards() == null || manifest.shards().isEmpty() || manifest.task() == null) {
+        throw new LetheException("Corrupt ensemble manifest " + manifestFile + ": it lists no sub-models or no task");
+      }
+      List<PipelineModel> subModels = new ArrayList<>();
+      for (SubModelEntry entry : manifest.shards()) {
+        Path subModel = new Path(dir, entry.path());
+        if (!files.exists(new Path(subModel, "metadata"))) {
+          throw new LetheException("The ensemble at " + path + " is corrupt: the sub-model of shard " + entry.shard()
+              + " is missing at " + subModel);
+        }
+        try {
+          subModels.add(PipelineModel.load(subModel.toString()));
+        } catch (RuntimeException e) {
+          throw new LetheException("The ensemble at " + path + " is corrupt: the sub-model of shard " + entry.shard()
+              + " at " + subModel + " cannot be read (" + e.getMessage() + ")", e);
+        }
+      }
+      Path metadata = new Path(dir, "metadata");
+      if (!files.exists(metadata)) {
+        return new ShardEnsembleModel(manifest, subModels);
+      }
+      DefaultParamsReader.Metadata md = DefaultParamsReader.loadMetadata(path, spark, ShardEnsembleModel.class.getName());
+      ShardEnsembleModel model = new ShardEnsembleModel(md.uid(), manifest, subModels);
+      md.getAndSetParams(model, scala.Option.empty());
+      return model;
+    }
+  }
+}

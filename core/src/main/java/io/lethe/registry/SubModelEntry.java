@@ -1,0 +1,20 @@
+package io.lethe.registry;
+
+/**
+ * One shard's sub-model in an ensemble version.
+ *
+ * @param path where the sub-model (a spark.ml PipelineModel) lives, relative to the ensemble's
+ *     own directory (or absolute)
+ * @param storeVersion the store version whose rows of this shard it was trained on
+ * @param rows how many rows it was trained on
+ * @param seed the seed it was fitted with
+ * @param trainedAt when it was fitted (ISO-8601)
+ * @param fitSeconds wall time of the fit
+ */
+public record SubModelEntry(int shard, String path, long storeVersion, long rows, long seed, String trainedAt,
+    double fitSeconds) {
+
+  public SubModelEntry withPath(String newPath) {
+    return new SubModelEntry(shard, newPath, storeVersion, rows, seed, trainedAt, fitSeconds);
+  }
+}

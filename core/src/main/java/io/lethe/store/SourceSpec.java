@@ -1,0 +1,44 @@
+package io.lethe.store;
+
+import io.lethe.LetheException;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * Where rows come from: any Spark source by format, path and reader options.
+ *
+ * @param columns names for the columns in order (for headerless CSV); empty to keep the source's
+ */
+public record SourceSpec(String format, String path, Map<String, String> options, List<String> columns) {
+  private static final Set<String> FORMATS = Set.of("csv", "parquet", "json", "delta", "orc", "libsvm");
+
+  public SourceSpec {
+    if (!FORMATS.contains(format)) {
+      throw new LetheException("Unknown source format '" + format + "': use one of " + FORMATS);
+    }
+    options = Map.copyOf(options);
+    columns = List.copyOf(columns);
+  }
+
+  public Dataset<Row> read(SparkSession spark) {
+    Dataset<Row> df;
+    try {
+      df = spark.read().format(format).options(options).load(path);
+    } catch (Exception e) {
+      throw new LetheException("Cannot read the " + format + " source at " + path + ": " + LetheException.firstLine(e), e);
+    }
+    if (!columns.isEmpty()) {
+      if (columns.size() != df.columns().length) {
+        throw new LetheException("The source at " + path + " has " + df.columns().length + " columns but "
+            + columns.size() + " column names were given");
+      }
+      df = df.toDF(columns.toArray(new String[0]));
+    }
+    return df;
+  }
+
+}

@@ -1,0 +1,22 @@
+package io.lethe.store;
+
+import io.lethe.LetheException;
+import java.util.Locale;
+
+/** What the label is: classes to predict, or a number. */
+public enum Task {
+  CLASSIFICATION,
+  REGRESSION;
+
+  public static Task parse(String value) {
+    try {
+      return valueOf(value.trim().toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new LetheException("Unknown task '" + value + "': use classification or regression");
+    }
+  }
+
+  public String id() {
+    return name().toLowerCase(Locale.ROOT);
+  }
+}

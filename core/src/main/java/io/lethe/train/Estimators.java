@@ -1,0 +1,127 @@
+package io.lethe.train;
+
+import io.lethe.LetheException;
+import io.lethe.store.Task;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.apache.spark.ml.Estimator;
+import org.apache.spark.ml.classification.DecisionTreeClassifier;
+import org.apache.spark.ml.classification.GBTClassifier;
+import org.apache.spark.ml.classification.LinearSVC;
+import org.apache.spark.ml.classification.LogisticRegression;
+import org.apache.spark.ml.classification.MultilayerPerceptronClassifier;
+import org.apache.spark.ml.classification.NaiveBayes;
+import org.apache.spark.ml.classification.RandomForestClassifier;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.regression.DecisionTreeRegressor;
+import org.apache.spark.ml.regression.GBTRegressor;
+import org.apache.spark.ml.regression.LinearRegression;
+import org.apache.spark.ml.regression.RandomForestRegressor;
+
+/** The spark.ml estimators a shard can train, by name, with parameters set from text. */
+public final class Estimators {
+  /** Estimator names and the tasks they serve. */
+  public static final Map<String, List<Task>> NAMES = names();
+
+  /**
+   * Not a spark.ml parameter: the hidden layer sizes of the multilayer perceptron (comma-separated).
+   * Its input and output layers follow from each shard's feature width and the store's classes.
+   */
+  public static final String HIDDEN_LAYERS = "hiddenLayers";
+
+  private Estimators() {}
+
+  private static Map<String, List<Task>> names() {
+    Map<String, List<Task>> m = new LinkedHashMap<>();
+    m.put("logistic_regression", List.of(Task.CLASSIFICATION));
+    m.put("random_forest", List.of(Task.CLASSIFICATION, Task.REGRESSION));
+    m.put("gbt", List.of(Task.CLASSIFICATION, Task.REGRESSION));
+    m.put("decision_tree", List.of(Task.CLASSIFICATION, Task.REGRESSION));
+    m.put("linear_svc", List.of(Task.CLASSIFICATION));
+    m.put("naive_bayes", List.of(Task.CLASSIFICATION));
+    m.put("multilayer_perceptron", List.of(Task.CLASSIFICATION));
+    m.put("linear_regression", List.of(Task.REGRESSION));
+    return m;
+  }
+
+  /** A new, unfitted estimator with the settings' parameters applied and the given columns. */
+  public static Estimator<?> create(TrainSettings settings, Task task, String featuresCol, String labelCol,
+      String predictionCol, String probabilityCol, String rawPredictionCol, long seed) {
+    List<Task> tasks = NAMES.get(settings.estimator());
+    if (tasks == null) {
+      throw new LetheException("Unknown estimator '" + settings.estimator() + "': use one of " + String.join(", ", NAMES.keySet()));
+    }
+    if (!tasks.contains(task)) {
+      throw new LetheException("The estimator " + settings.estimator() + " does not do " + task.id()
+          + "; for " + task.id() + " use one of " + NAMES.entrySet().stream().filter(e -> e.getValue().contains(task))
+              .map(Map.Entry::getKey).collect(Collectors.joining(", ")));
+    }
+    boolean cls = task == Task.CLASSIFICATION;
+    Estimator<?> e = switch (settings.estimator()) {
+      case "logistic_regression" -> new LogisticRegression();
+      case "random_forest" -> cls ? new RandomForestClassifier() : new RandomForestRegressor();
+      case "gbt" -> cls ? new GBTClassifier() : new GBTRegressor();
+      case "decision_tree" -> cls ? new DecisionTreeClassifier() : new DecisionTreeRegressor();
+      case "linear_svc" -> new LinearSVC();
+      case "naive_bayes" -> new NaiveBayes();
+      case "multilayer_perceptron" -> new MultilayerPerceptronClassifier();
+      case "linear_regression" -> new LinearRegression();
+      default -> throw new IllegalStateException(settings.estimator());
+    };
+    setIfPresent(e, "featuresCol", featuresCol);
+    setIfPresent(e, "labelCol", labelCol);
+    setIfPresent(e, "predictionCol", predictionCol);
+    setIfPresent(e, "probabilityCol", probabilityCol);
+    setIfPresent(e, "rawPredictionCol", rawPredictionCol);
+    if (e.hasParam("seed")) {
+      e.set(e.getParam("seed"), seed);
+    }
+    settings.params().forEach((name, value) -> {
+      if (!name.equals(HIDDEN_LAYERS)) {
+        setParam(e, name, value);
+      }
+    });
+    return e;
+  }
+
+  /** The multilayer perceptron's layers: the feature width, the hidden layers, the classes. */
+  public static int[] layers(TrainSettings settings, int inputs, int classes) {
+    List<Integer> layers = new ArrayList<>();
+    layers.add(inputs);
+    String hidden = settings.params().getOrDefault(HIDDEN_LAYERS, "16");
+    try {
+      Arrays.stream(hidden.split(",")).map(String::trim).filter(s -> !s.isEmpty()).map(Integer::parseInt).forEach(layers::add);
+    } catch (NumberFormatException ex) {
+      throw new LetheException("train.param." + HIDDEN_LAYERS + " must be comma-separated whole numbers, got '" + hidden + "'");
+    }
+    layers.add(classes);
+    return layers.stream().mapToInt(Integer::intValue).toArray();
+  }
+
+  private static void setIfPresent(Estimator<?> e, String name, String value) {
+    if (e.hasParam(name)) {
+      e.set(e.getParam(name), value);
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static void setParam(Estimator<?> e, String name, String value) {
+    if (!e.hasParam(name)) {
+      throw new LetheException("The estimator " + e.getClass().getSimpleName() + " has no parameter '" + name
+          + "'; its parameters are " + Arrays.stream(e.params()).map(Param::name).sorted().collect(Collectors.joining(", ")));
+    }
+    Param<Object> param = (Param<Object>) e.getParam(name);
+    try {
+      // String parameters are plain Params whose JSON form is quoted; take them as people write them.
+      Object decoded = param.getClass() == Param.class ? value : param.jsonDecode(value);
+      e.set(param, decoded);
+    } catch (RuntimeException ex) {
+      throw new LetheException("Invalid value '" + value + "' for parameter " + name + " of "
+          + e.getClass().getSimpleName() + ": " + ex.getMessage(), ex);
+    }
+  }
+}

@@ -1,0 +1,204 @@
+package io.lethe.train;
+
+import io.lethe.LetheException;
+import io.lethe.model.ShardColumns;
+import io.lethe.registry.ModelRegistry;
+import io.lethe.registry.SubModelEntry;
+import io.lethe.store.ShardedStore;
+import io.lethe.store.StoreLayout;
+import io.lethe.store.Task;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.apache.spark.ml.Estimator;
+import org.apache.spark.ml.Model;
+import org.apache.spark.ml.Pipeline;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.PipelineStage;
+import org.apache.spark.ml.Transformer;
+import org.apache.spark.ml.attribute.AttributeGroup;
+import org.apache.spark.ml.feature.Imputer;
+import org.apache.spark.ml.feature.OneHotEncoder;
+import org.apache.spark.ml.feature.StandardScaler;
+import org.apache.spark.ml.feature.StringIndexer;
+import org.apache.spark.ml.feature.VectorAssembler;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.storage.StorageLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Fits one sub-model per shard, each on its shard's rows alone. Everything fitted from data
+ * (imputer, string indexers, one-hot sizes, scaler, estimator) is inside the shard's pipeline, so
+ * no sub-model carries a trace of another shard's rows.
+ */
+public final class ShardTrainer {
+  private static final Logger LOG = LoggerFactory.getLogger(ShardTrainer.class);
+
+  private final ShardedStore store;
+  private final TrainSettings settings;
+
+  public ShardTrainer(ShardedStore store, TrainSettings settings) {
+    this.store = store;
+    this.settings = settings;
+  }
+
+  /** A shard's sub-model fitted on that shard's rows as of a store version; null for an empty shard. */
+  public FittedShard fitShard(int shard, long version) {
+    return fit(shard, store.readShard(shard, version));
+  }
+
+  /** A fitted sub-model and the rows it saw. */
+  public record FittedShard(int shard, PipelineModel model, long rows, long seed, double fitSeconds) {}
+
+  /**
+   * Fits the sub-model of a shard on the given rows (which must be that shard's rows). Returns null
+   * when there are none.
+   */
+  public FittedShard fit(int shard, Dataset<Row> shardRows) {
+    long start = System.nanoTime();
+    StoreLayout layout = store.layout();
+    List<Column> columns = new ArrayList<>();
+    layout.featureColumns().forEach(c -> columns.add(shardRows.col(c)));
+    columns.add(layout.labelIndex());
+    Dataset<Row> data = shardRows.select(columns.toArray(new Column[0])).persist(StorageLevel.MEMORY_AND_DISK());
+    try {
+      long rows = data.count();
+      if (rows == 0) {
+        return null;
+      }
+      PipelineModel features = featurePipeline(shard).fit(data);
+      Dataset<Row> featurized = features.transform(data);
+      long seed = settings.seedFor(shard);
+      Estimator<?> estimator = Estimators.create(settings, layout.task(), ShardColumns.features(shard),
+          StoreLayout.LABEL_INDEX_COLUMN, ShardColumns.prediction(shard), ShardColumns.probability(shard),
+          ShardColumns.rawPrediction(shard), seed);
+      if (estimator.hasParam("layers")) {
+        int width = featureWidth(featurized, ShardColumns.features(shard));
+        estimator.set(estimator.getParam("layers"), Estimators.layers(settings, width, layout.labelClasses().size()));
+      }
+      Model<?> fitted = (Model<?>) estimator.fit(featurized);
+      List<PipelineStage> stages = new ArrayList<>(List.of(features.stages()));
+      stages.add(fitted);
+      // A pipeline of fitted transformers only: fit() just assembles the PipelineModel, it reads no data.
+      PipelineModel model = new Pipeline().setStages(stages.toArray(new PipelineStage[0])).fit(data);
+      return new FittedShard(shard, model, rows, seed, (System.nanoTime() - start) / 1e9);
+    } catch (LetheException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw new LetheException("Training shard " + shard + " failed: " + LetheException.firstLine(e), e);
+    } finally {
+      data.unpersist();
+    }
+  }
+
+  /** The unfitted data-dependent preprocessing of one shard: imputer, indexers, one-hot, assembler, scaler. */
+  Pipeline featurePipeline(int shard) {
+    StoreLayout layout = store.layout();
+    List<PipelineStage> stages = new ArrayList<>();
+    List<String> vectorInputs = new ArrayList<>();
+    List<String> numeric = layout.numericFeatures();
+    if (!numeric.isEmpty()) {
+      if (settings.impute()) {
+        String[] out = numeric.stream().map(c -> ShardColumns.of(shard, "imp_" + c)).toArray(String[]::new);
+        stages.add(new Imputer().setInputCols(numeric.toArray(new String[0])).setOutputCols(out).setStrategy("mean"));
+        vectorInputs.addAll(List.of(out));
+      } else {
+        vectorInputs.addAll(numeric);
+      }
+    }
+    List<String> categorical = layout.categoricalFeatures();
+    if (!categorical.isEmpty()) {
+      String[] indexed = categorical.stream().map(c -> ShardColumns.of(shard, "idx_" + c)).toArray(String[]::new);
+      String[] encoded = categorical.stream().map(c -> ShardColumns.of(shard, "ohe_" + c)).toArray(String[]::new);
+      stages.add(new StringIndexer().setInputCols(categorical.toArray(new String[0])).setOutputCols(indexed)
+          .setHandleInvalid("keep"));
+      stages.add(new OneHotEncoder().setInputCols(indexed).setOutputCols(encoded));
+      vectorInputs.addAll(List.of(encoded));
+    }
+    String assembled = settings.scale() ? ShardColumns.of(shard, "assembled") : ShardColumns.features(shard);
+    stages.add(new VectorAssembler().setInputCols(vectorInputs.toArray(new String[0])).setOutputCol(assembled));
+    if (settings.scale()) {
+      stages.add(new StandardScaler().setInputCol(assembled).setOutputCol(ShardColumns.features(shard))
+          .setWithMean(false).setWithStd(true));
+    }
+    return new Pipeline().setStages(stages.toArray(new PipelineStage[0]));
+  }
+
+  private static int featureWidth(Dataset<Row> featurized, String column) {
+    int size = AttributeGroup.fromStructField(featurized.schema().apply(column)).size();
+    if (size >= 0) {
+      return size;
+    }
+    Vector first = featurized.select(column).head().getAs(0);
+    return first.size();
+  }
+
+  /**
+   * Fits and saves the given shards, up to {@code settings.parallelism()} at a time (each shard a
+   * separate Spark job), all on the same store version. Returns the entries of the non-empty shards.
+   */
+  public List<SubModelEntry> train(Collection<Integer> shards, long version, ModelRegistry registry) {
+    ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(settings.parallelism(), shards.size())));
+    try {
+      List<Future<SubModelEntry>> futures = new ArrayList<>();
+      for (int shard : shards) {
+        futures.add(pool.submit(() -> {
+          store.spark().sparkContext().setJobDescription("lethe: fit shard " + shard + " at store version " + version);
+          FittedShard fitted = fitShard(shard, version);
+          if (fitted == null) {
+            LOG.info("Shard {} has no rows at store version {}; it has no sub-model", shard, version);
+            return null;
+          }
+          SubModelEntry entry = registry.saveSubModel(shard, version, fitted.model(), fitted.rows(), fitted.seed(),
+              fitted.fitSeconds());
+          LOG.info("Fitted shard {} on {} rows in {} s", shard, fitted.rows(), String.format("%.1f", fitted.fitSeconds()));
+          return entry;
+        }));
+      }
+      List<SubModelEntry> entries = new ArrayList<>();
+      for (Future<SubModelEntry> f : futures) {
+        SubModelEntry e = get(f);
+        if (e != null) {
+          entries.add(e);
+        }
+      }
+      return entries;
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  private static <T> T get(Future<T> future) {
+    try {
+      return future.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new LetheException("Interrupted while training shards", e);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof RuntimeException re) {
+        throw re;
+      }
+      throw new LetheException("Training failed: " + cause, cause);
+    }
+  }
+
+
+  /** Transformers of a fitted sub-model, for callers that inspect it (e.g. coefficients). */
+  public static Transformer estimatorModel(PipelineModel subModel) {
+    Transformer[] stages = subModel.stages();
+    return stages[stages.length - 1];
+  }
+
+  public Task task() {
+    return store.layout().task();
+  }
+}

@@ -1,0 +1,22 @@
+package io.lethe.train;
+
+import io.lethe.registry.EnsembleManifest;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a training run did.
+ *
+ * @param storeVersion the store version every trained shard read
+ * @param trainedShards shards that got a new sub-model
+ * @param emptyShards selected shards that had no rows (they have no sub-model)
+ * @param published the new ensemble version, or null when nothing needed training
+ * @param seconds wall time by step
+ */
+public record TrainResult(long storeVersion, List<Integer> trainedShards, List<Integer> emptyShards,
+    EnsembleManifest published, Map<String, Double> seconds) {
+
+  public boolean changed() {
+    return published != null;
+  }
+}

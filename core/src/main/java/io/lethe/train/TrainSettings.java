@@ -1,0 +1,40 @@
+package io.lethe.train;
+
+import io.lethe.LetheConfig;
+import java.util.Map;
+
+/**
+ * How sub-models are fitted.
+ *
+ * @param estimator an estimator name from {@link Estimators#NAMES}
+ * @param params estimator parameters by spark.ml name (e.g. maxIter, regParam), as text
+ * @param seed base seed; each shard's seed is derived from it and the shard number
+ * @param parallelism how many shards fit at the same time (concurrent Spark jobs)
+ * @param impute fill missing numeric values with the shard's mean (fitted per shard)
+ * @param scale scale features to unit standard deviation (fitted per shard)
+ */
+public record TrainSettings(String estimator, Map<String, String> params, long seed, int parallelism,
+    boolean impute, boolean scale) {
+
+  public TrainSettings {
+    params = Map.copyOf(params);
+    if (parallelism < 1) {
+      throw new io.lethe.LetheException("train.parallelism must be at least 1, got " + parallelism);
+    }
+  }
+
+  public static TrainSettings from(LetheConfig config) {
+    return new TrainSettings(
+        config.get(LetheConfig.TRAIN_ESTIMATOR),
+        config.withPrefix(LetheConfig.TRAIN_PARAM_PREFIX),
+        config.getLong(LetheConfig.TRAIN_SEED),
+        config.getInt(LetheConfig.TRAIN_PARALLELISM),
+        config.getBoolean(LetheConfig.TRAIN_IMPUTE),
+        config.getBoolean(LetheConfig.TRAIN_SCALE));
+  }
+
+  /** The seed of one shard's sub-model: the same shard and base seed always give the same seed. */
+  public long seedFor(int shard) {
+    return seed + 1_000_003L * shard;
+  }
+}

@@ -1,0 +1,97 @@
+package io.lethe.jobs;
+
+import io.lethe.LetheConfig;
+import io.lethe.LetheException;
+import io.lethe.run.HadoopFiles;
+import io.lethe.run.Json;
+import io.lethe.run.RunSummary;
+import io.lethe.spark.LetheSpark;
+import java.io.PrintWriter;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * What every job shares: configuration (file plus -D overrides), the SparkSession, the run summary
+ * printed and stored at the end, and one clear message with a non-zero exit code on failure.
+ */
+@Command(mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true)
+abstract class JobCommand implements Callable<Integer> {
+  private static final Logger LOG = LoggerFactory.getLogger(JobCommand.class);
+
+  /** Exit code of a run that failed with a message (bad input, missing store, ...). */
+  static final int FAILED = 1;
+  /** Exit code of a run that failed unexpectedly. */
+  static final int CRASHED = 2;
+
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = {"-c", "--conf"}, paramLabel = "FILE",
+      description = "Configuration file (default: $LETHE_CONF, else built-in defaults; see conf/lethe.properties).")
+  String confFile;
+
+  @Option(names = "-D", paramLabel = "KEY=VALUE",
+      description = "Override one configuration key, e.g. -D store.shards=16 -D train.param.regParam=0.01.")
+  Map<String, String> overrides = new LinkedHashMap<>();
+
+  /** The job's name in summaries and messages. */
+  abstract String jobName();
+
+  /** Does the job's work, recording inputs, outputs and step times in the summary. */
+  abstract void run(SparkSession spark, LetheConfig config, RunSummary summary);
+
+  @Override
+  public Integer call() {
+    RunSummary summary = new RunSummary(jobName());
+    SparkSession spark = null;
+    LetheConfig config = null;
+    String status = "succeeded";
+    String error = null;
+    int code = 0;
+    try {
+      String file = confFile != null ? confFile : System.getenv("LETHE_CONF");
+      config = LetheConfig.load(file, overrides);
+      spark = LetheSpark.getOrCreate("lethe " + jobName(), config.sparkSettings());
+      run(spark, config, summary);
+    } catch (LetheException e) {
+      status = "failed";
+      error = e.getMessage();
+      code = FAILED;
+    } catch (RuntimeException e) {
+      LOG.error("lethe {} failed", jobName(), e);
+      status = "failed";
+      error = "unexpected failure: " + LetheException.firstLine(e);
+      code = CRASHED;
+    }
+    Map<String, Object> finished = summary.finish(status, error);
+    PrintWriter out = spec.commandLine().getOut();
+    out.println(Json.write(finished));
+    out.flush();
+    if (spark != null && config != null) {
+      try {
+        summary.write(new HadoopFiles(spark.sparkContext().hadoopConfiguration()), config.get(LetheConfig.RUNS_PATH), finished);
+      } catch (LetheException e) {
+        spec.commandLine().getErr().println("lethe " + jobName() + ": warning: run summary not stored: " + e.getMessage());
+      }
+    }
+    if (error != null) {
+      spec.commandLine().getErr().println("lethe " + jobName() + ": error: " + error);
+      spec.commandLine().getErr().flush();
+    }
+    return code;
+  }
+
+  /** A line for people, on standard error so that standard output stays one JSON document. */
+  void say(String line) {
+    spec.commandLine().getErr().println(line);
+    spec.commandLine().getErr().flush();
+  }
+}

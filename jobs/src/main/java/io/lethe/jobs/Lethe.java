@@ -1,0 +1,54 @@
+package io.lethe.jobs;
+
+import org.apache.spark.SparkConf;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The single entry point: {@code lethe <job> [options]}. Each job also has its own main class. */
+@Command(name = "lethe", mixinStandardHelpOptions = true, versionProvider = Lethe.Version.class,
+    description = "Machine unlearning on Spark and Delta Lake (SISA): sharded training, exact forgetting.",
+    subcommands = {IngestJob.class, TrainJob.class, ForgetJob.class, ScoreJob.class, StatusJob.class, DemoJob.class,
+        CommandLine.HelpCommand.class})
+public final class Lethe implements Runnable {
+  @CommandLine.Spec
+  CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getErr());
+  }
+
+  public static void main(String[] args) {
+    exit(execute(new Lethe(), args));
+  }
+
+  /** Runs a command and returns its exit code, without exiting the JVM. */
+  public static int execute(Object command, String... args) {
+    return new CommandLine(command).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
+  }
+
+  /**
+   * Ends a command-line run: stops a local SparkSession that Lethe started (a cluster's or a
+   * notebook's session is left alone) and exits with the code when it is not zero.
+   */
+  static void exit(int code) {
+    if (!new SparkConf().contains("spark.master")) {
+      scala.Option<SparkSession> session = SparkSession.getDefaultSession();
+      if (session.isDefined()) {
+        session.get().stop();
+      }
+    }
+    if (code != 0) {
+      System.exit(code);
+    }
+  }
+
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Lethe.class.getPackage().getImplementationVersion();
+      return new String[] {"lethe " + (v == null ? "development build" : v) + ", Spark " + org.apache.spark.package$.MODULE$.SPARK_VERSION()};
+    }
+  }
+}

@@ -1,0 +1,100 @@
+package io.lethe.jobs;
+
+import static org.apache.spark.sql.functions.array_join;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.element_at;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.array;
+
+import io.lethe.LetheConfig;
+import io.lethe.LetheException;
+import io.lethe.model.ShardEnsembleModel;
+import io.lethe.registry.EnsembleManifest;
+import io.lethe.registry.ModelRegistry;
+import io.lethe.run.RunSummary;
+import io.lethe.store.Task;
+import java.util.Set;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "score",
+    description = {"Apply the published ensemble (or --version N) to a dataset and write the predictions.",
+        "Adds prediction, and for classification predicted_label and probability (an array in class order)."})
+public final class ScoreJob extends JobCommand {
+  private static final Set<String> OUTPUT_FORMATS = Set.of("parquet", "delta", "csv", "json", "orc");
+
+  @Option(names = "--input", required = true, paramLabel = "PATH", description = "The rows to score.")
+  String input;
+
+  @Mixin
+  SourceOptions sourceOptions;
+
+  @Option(names = "--output", required = true, paramLabel = "PATH", description = "Where to write the scored rows.")
+  String output;
+
+  @Option(names = "--output-format", paramLabel = "FORMAT", defaultValue = "parquet",
+      description = "parquet, delta, csv, json or orc (default: ${DEFAULT-VALUE}).")
+  String outputFormat;
+
+  @Option(names = "--version", paramLabel = "N", description = "The ensemble version to use (default: the latest).")
+  Long version;
+
+  public static void main(String[] args) {
+    Lethe.exit(Lethe.execute(new ScoreJob(), args));
+  }
+
+  @Override
+  String jobName() {
+    return "score";
+  }
+
+  @Override
+  void run(SparkSession spark, LetheConfig config, RunSummary summary) {
+    if (!OUTPUT_FORMATS.contains(outputFormat)) {
+      throw new LetheException("Unknown output format '" + outputFormat + "': use one of " + OUTPUT_FORMATS);
+    }
+    ModelRegistry registry = new ModelRegistry(spark, config.get(LetheConfig.MODELS_PATH));
+    long v = version != null ? version
+        : registry.latest().map(EnsembleManifest::version)
+            .orElseThrow(() -> new LetheException("No ensemble is published in " + registry.root() + "; run train first"));
+    summary.input("input", input).input("models", registry.root().toString()).input("ensembleVersion", v)
+        .input("output", output).input("outputFormat", outputFormat);
+    ShardEnsembleModel model = summary.steps().time("load", () -> registry.load(v));
+    Dataset<Row> rows = sourceOptions.spec(input).read(spark);
+    Dataset<Row> scored;
+    try {
+      scored = model.transform(rows);
+    } catch (RuntimeException e) {
+      throw new LetheException("Cannot score " + input + " with ensemble version " + v + ": " + LetheException.firstLine(e), e);
+    }
+    if (model.task() == Task.CLASSIFICATION) {
+      Column classes = array(model.manifest().classes().stream().map(functions::lit).toArray(Column[]::new));
+      scored = scored
+          .withColumn("predicted_label", element_at(classes, col("prediction").cast("int").plus(lit(1))))
+          .withColumn("probability", org.apache.spark.ml.functions.vector_to_array(col("probability"), "float64"))
+          .drop("rawPrediction");
+      if (outputFormat.equals("csv")) {
+        scored = scored.withColumn("probability", array_join(col("probability").cast("array<string>"), ";"));
+      }
+    }
+    Dataset<Row> result = scored;
+    summary.steps().time("score", () -> {
+      var writer = result.write().format(outputFormat).mode("errorifexists");
+      if (outputFormat.equals("csv")) {
+        writer = writer.option("header", "true");
+      }
+      try {
+        writer.save(output);
+      } catch (RuntimeException e) {
+        throw new LetheException("Cannot write " + output + ": " + LetheException.firstLine(e), e);
+      }
+    });
+    summary.output("rows", spark.read().format(outputFormat).option("header", "true").load(output).count());
+  }
+}

@@ -1,0 +1,64 @@
+package io.lethe.jobs;
+
+import io.lethe.LetheConfig;
+import io.lethe.registry.EnsembleManifest;
+import io.lethe.registry.ModelRegistry;
+import io.lethe.run.RunSummary;
+import io.lethe.store.ShardedStore;
+import io.lethe.store.StoreLayout;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Command;
+
+@Command(name = "status",
+    description = "The store, the registry and the published ensemble at a glance: versions, rows per shard, stale shards.")
+public final class StatusJob extends JobCommand {
+  public static void main(String[] args) {
+    Lethe.exit(Lethe.execute(new StatusJob(), args));
+  }
+
+  @Override
+  String jobName() {
+    return "status";
+  }
+
+  @Override
+  void run(SparkSession spark, LetheConfig config, RunSummary summary) {
+    ShardedStore store = ShardedStore.open(spark, config.get(LetheConfig.STORE_PATH));
+    ModelRegistry registry = new ModelRegistry(spark, config.get(LetheConfig.MODELS_PATH));
+    StoreLayout layout = store.layout();
+    long version = store.currentVersion();
+    summary.input("store", store.path()).input("models", registry.root().toString());
+    Map<String, Object> storeInfo = new LinkedHashMap<>();
+    storeInfo.put("version", version);
+    storeInfo.put("shards", layout.shards());
+    storeInfo.put("subjectColumn", layout.subjectColumn());
+    storeInfo.put("labelColumn", layout.labelColumn());
+    storeInfo.put("task", layout.task().id());
+    storeInfo.put("classes", layout.labelClasses());
+    storeInfo.put("numericFeatures", layout.numericFeatures());
+    storeInfo.put("categoricalFeatures", layout.categoricalFeatures());
+    storeInfo.put("rowsPerShard", store.rowsPerShard(version));
+    summary.output("store", storeInfo);
+    summary.output("ensembleVersions", registry.versions());
+    Optional<EnsembleManifest> latest = registry.latest();
+    latest.ifPresent(m -> {
+      summary.output("published", Map.of("version", m.version(), "createdAt", m.createdAt(),
+          "estimator", m.estimator(), "aggregation", m.aggregation(), "subModels", m.shards()));
+      Set<Integer> stale = new TreeSet<>();
+      m.shards().forEach(e -> {
+        if (store.shardsChangedSince(e.storeVersion()).contains(e.shard())) {
+          stale.add(e.shard());
+        }
+      });
+      summary.output("staleShards", stale);
+    });
+    say(String.format("Store %s: version %d, %d shards. Published ensemble: %s.", store.path(), version,
+        layout.shards(), latest.map(m -> "version " + m.version()).orElse("none")));
+  }
+
+}

@@ -1,0 +1,65 @@
+package io.lethe.jobs;
+
+import io.lethe.LetheConfig;
+import io.lethe.model.Aggregation;
+import io.lethe.registry.ModelRegistry;
+import io.lethe.run.RunSummary;
+import io.lethe.store.ShardedStore;
+import io.lethe.train.ShardSelection;
+import io.lethe.train.TrainResult;
+import io.lethe.train.TrainSettings;
+import io.lethe.train.Training;
+import java.util.List;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "train",
+    description = {"Fit one sub-model per shard on that shard's rows alone, concurrently, and publish an ensemble version.",
+        "By default every shard is trained; --shards or --stale retrain only some and keep the others' sub-models."})
+public final class TrainJob extends JobCommand {
+  @ArgGroup(exclusive = true)
+  Which which;
+
+  static final class Which {
+    @Option(names = "--shards", split = ",", paramLabel = "N,N", description = "Retrain only these shards.")
+    List<Integer> shards;
+
+    @Option(names = "--stale", description = "Retrain only shards whose rows changed since their sub-model was fitted.")
+    boolean stale;
+  }
+
+  public static void main(String[] args) {
+    Lethe.exit(Lethe.execute(new TrainJob(), args));
+  }
+
+  @Override
+  String jobName() {
+    return "train";
+  }
+
+  @Override
+  void run(SparkSession spark, LetheConfig config, RunSummary summary) {
+    ShardedStore store = ShardedStore.open(spark, config.get(LetheConfig.STORE_PATH));
+    ModelRegistry registry = new ModelRegistry(spark, config.get(LetheConfig.MODELS_PATH));
+    TrainSettings settings = TrainSettings.from(config);
+    ShardSelection selection = which == null ? ShardSelection.all()
+        : which.stale ? ShardSelection.stale() : ShardSelection.of(which.shards);
+    summary.input("store", store.path()).input("models", registry.root().toString())
+        .input("estimator", settings.estimator()).input("selection", selection.kind().name().toLowerCase())
+        .input("parallelism", settings.parallelism());
+    Training training = new Training(store, registry, settings, Aggregation.parse(config.get(LetheConfig.ENSEMBLE_AGGREGATION)));
+    TrainResult result = summary.steps().time("train", () -> training.run(selection));
+    summary.output("storeVersion", result.storeVersion())
+        .output("trainedShards", result.trainedShards())
+        .output("emptyShards", result.emptyShards())
+        .output("ensembleVersion", result.changed() ? result.published().version() : null)
+        .output("trainSteps", result.seconds());
+    if (result.changed()) {
+      summary.output("subModels", result.published().shards());
+    } else {
+      say("Nothing to train: no shard is stale.");
+    }
+  }
+}

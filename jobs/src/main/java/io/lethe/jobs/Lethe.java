@@ -1,5 +1,6 @@
 package io.lethe.jobs;
 
+import java.io.PrintWriter;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine;
@@ -25,7 +26,12 @@ public final class Lethe implements Runnable {
 
   /** Runs a command and returns its exit code, without exiting the JVM. */
   public static int execute(Object command, String... args) {
-    return new CommandLine(command).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
+    return new CommandLine(command).execute(args);
+  }
+
+  /** Runs a command with its output and error streams redirected, and returns its exit code. */
+  public static int execute(Object command, PrintWriter out, PrintWriter err, String... args) {
+    return new CommandLine(command).setOut(out).setErr(err).execute(args);
   }
 
   /**

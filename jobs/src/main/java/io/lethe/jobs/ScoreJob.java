@@ -24,7 +24,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "score",
-    description = {"Apply the published ensemble (or --version N) to a dataset and write the predictions.",
+    description = {"Apply the published ensemble (or --ensemble-version N) to a dataset and write the predictions.",
         "Adds prediction, and for classification predicted_label and probability (an array in class order)."})
 public final class ScoreJob extends JobCommand {
   private static final Set<String> OUTPUT_FORMATS = Set.of("parquet", "delta", "csv", "json", "orc");
@@ -42,7 +42,7 @@ public final class ScoreJob extends JobCommand {
       description = "parquet, delta, csv, json or orc (default: ${DEFAULT-VALUE}).")
   String outputFormat;
 
-  @Option(names = "--version", paramLabel = "N", description = "The ensemble version to use (default: the latest).")
+  @Option(names = "--ensemble-version", paramLabel = "N", description = "The ensemble version to use (default: the latest).")
   Long version;
 
   public static void main(String[] args) {

@@ -1,0 +1,134 @@
+package io.lethe;
+
+import static org.apache.spark.sql.functions.col;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import io.lethe.model.Aggregation;
+import io.lethe.model.Evaluation;
+import io.lethe.model.ShardEnsembleModel;
+import io.lethe.registry.EnsembleManifest;
+import io.lethe.registry.ModelRegistry;
+import io.lethe.registry.SubModelEntry;
+import io.lethe.demo.AdultData;
+import io.lethe.store.ShardedStore;
+import io.lethe.train.ShardSelection;
+import io.lethe.train.ShardTrainer;
+import io.lethe.train.TrainResult;
+import io.lethe.train.TrainSettings;
+import io.lethe.train.Training;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.ml.Pipeline;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.PipelineStage;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** One ensemble of four logistic-regression sub-models on 3,000 Adult rows, trained once for the class. */
+class EnsembleTest extends LetheTestBase {
+  @TempDir
+  static Path dir;
+
+  static ShardedStore store;
+  static ModelRegistry registry;
+  static TrainResult trained;
+  static ShardEnsembleModel ensemble;
+  static Dataset<Row> test;
+
+  @BeforeAll
+  static void trainEnsemble() {
+    LetheConfig config = adultConfig(4, dir, Map.of());
+    ShardedStore.ingest(spark(), config.get(LetheConfig.STORE_PATH), adultTrain(3000), config, false);
+    store = ShardedStore.open(spark(), config.get(LetheConfig.STORE_PATH));
+    registry = new ModelRegistry(spark(), config.get(LetheConfig.MODELS_PATH));
+    trained = new Training(store, registry, TrainSettings.from(config), Aggregation.SOFT).run(ShardSelection.all());
+    ensemble = registry.load(trained.published().version());
+    test = adultTest(2000);
+  }
+
+  @Test
+  void eachSubModelSawOnlyItsShard() {
+    Map<Integer, Long> rows = store.rowsPerShard(trained.storeVersion());
+    EnsembleManifest manifest = trained.published();
+    assertThat(manifest.shards()).extracting(SubModelEntry::shard).containsExactly(0, 1, 2, 3);
+    for (SubModelEntry e : manifest.shards()) {
+      assertThat(e.rows()).as("rows of shard %d", e.shard()).isEqualTo(rows.get(e.shard()));
+      assertThat(e.storeVersion()).isEqualTo(trained.storeVersion());
+    }
+    assertThat(manifest.rows()).isEqualTo(3000);
+    // Each sub-model's vocabulary comes from its own shard: their one-hot widths differ.
+    long distinctWidths = manifest.shards().stream()
+        .map(e -> ensemble.subModel(e.shard()).transform(test.limit(1)).select(io.lethe.model.ShardColumns.features(e.shard()))
+            .head().<Vector>getAs(0).size())
+        .distinct().count();
+    assertThat(distinctWidths).as("feature widths fitted per shard").isGreaterThan(1);
+  }
+
+  @Test
+  void ensembleAccuracyOnHeldOutDataIsCloseToOneModelOnAllRows() {
+    double ensembleAccuracy = Evaluation.score(ensemble, test, store.layout());
+    ShardTrainer.FittedShard single = new ShardTrainer(store, TrainSettings.from(LetheConfig.defaultsOnly()))
+        .fit(0, store.read(trained.storeVersion()));
+    ShardEnsembleModel singleModel = new ShardEnsembleModel(trained.published().withShards(List.of(
+        new SubModelEntry(0, "", 0, single.rows(), single.seed(), "", 0))), List.of(single.model()));
+    double singleAccuracy = Evaluation.score(singleModel, test, store.layout());
+    assertThat(ensembleAccuracy).as("ensemble accuracy").isGreaterThan(0.78);
+    assertThat(ensembleAccuracy).as("ensemble vs single model").isCloseTo(singleAccuracy, within(0.03));
+  }
+
+  @Test
+  void saveAndLoadRoundTripPredictsIdentically() throws Exception {
+    String path = dir.resolve("saved-ensemble").toString();
+    ensemble.setAggregation("weighted");
+    try {
+      ensemble.write().save(path);
+    } finally {
+      ensemble.setAggregation("soft");
+    }
+    ShardEnsembleModel loaded = ShardEnsembleModel.load(path);
+    assertThat(loaded.getOrDefault(loaded.aggregation())).isEqualTo("weighted");
+    assertThat(loaded.uid()).isEqualTo(ensemble.uid());
+    List<Row> expected = ensemble.copy(new org.apache.spark.ml.param.ParamMap()).setAggregation("weighted")
+        .transform(test).select(AdultData.SUBJECT, "prediction", "probability").orderBy(AdultData.SUBJECT).collectAsList();
+    List<Row> actual = loaded.transform(test).select(AdultData.SUBJECT, "prediction", "probability")
+        .orderBy(AdultData.SUBJECT).collectAsList();
+    assertThat(actual).isEqualTo(expected);
+  }
+
+  @Test
+  void itIsAPipelineStageThatSavesAndLoadsInsideAPipelineModel() throws Exception {
+    PipelineModel pipeline = new Pipeline().setStages(new PipelineStage[] {ensemble}).fit(test);
+    String path = dir.resolve("pipeline").toString();
+    pipeline.write().overwrite().save(path);
+    PipelineModel loaded = PipelineModel.load(path);
+    assertThat(loaded.stages()[0]).isInstanceOf(ShardEnsembleModel.class);
+    long disagreements = loaded.transform(test).select(col(AdultData.SUBJECT), col("prediction").as("a"))
+        .join(ensemble.transform(test).select(col(AdultData.SUBJECT), col("prediction").as("b")), AdultData.SUBJECT)
+        .where(col("a").notEqual(col("b"))).count();
+    assertThat(disagreements).isZero();
+  }
+
+  @Test
+  void outputsAreProbabilitiesAndHardVoteCountsVotes() {
+    Row soft = ensemble.transform(test.limit(1)).select("prediction", "probability", "rawPrediction").head();
+    Vector p = soft.getAs(1);
+    assertThat(p.size()).isEqualTo(2);
+    assertThat(p.apply(0) + p.apply(1)).isCloseTo(1.0, within(1e-9));
+    assertThat(soft.getDouble(0)).isEqualTo((double) p.argmax());
+
+    ShardEnsembleModel hard = ensemble.copy(new org.apache.spark.ml.param.ParamMap()).setAggregation("hard");
+    List<Row> votes = hard.transform(test.limit(50)).select("rawPrediction", "probability").collectAsList();
+    for (Row r : votes) {
+      Vector raw = r.getAs(0);
+      assertThat(raw.apply(0) + raw.apply(1)).as("votes of 4 sub-models").isEqualTo(4.0);
+      assertThat(((Vector) r.getAs(1)).apply(1)).isEqualTo(raw.apply(1) / 4.0);
+    }
+    assertThat(ensemble.transform(test).columns()).noneMatch(c -> c.startsWith(io.lethe.model.ShardColumns.PREFIX));
+  }
+}

@@ -1,0 +1,198 @@
+package io.lethe;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.format_string;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.lethe.demo.AdultData;
+import io.lethe.jobs.Lethe;
+import io.lethe.run.Json;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The command line as users run it: ingest a CSV, train, forget from an id file, score, status,
+ * and the errors people make. Steps run in order on one store.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class JobsTest extends LetheTestBase {
+  @TempDir
+  static Path dir;
+
+  static Path csv;
+  static final String FORGOTTEN_A = "person-000042";
+  static final String FORGOTTEN_B = "person-000777";
+
+  record Run(int code, JsonNode summary, String out, String err) {}
+
+  @BeforeAll
+  static void writeSource() {
+    Dataset<Row> people = adultTrain(1200)
+        .withColumn("customer", format_string("person-%06d", col(AdultData.SUBJECT)))
+        .drop(AdultData.SUBJECT);
+    csv = dir.resolve("people-csv");
+    people.coalesce(1).write().option("header", "true").csv(csv.toString());
+  }
+
+  static Run lethe(String... args) {
+    // The job, then the test's locations, then the arguments (a later -D wins over an earlier one).
+    List<String> all = new ArrayList<>(List.of(args[0]));
+    if (!List.of(args).contains("--help")) {
+      all.addAll(List.of(
+          "-D", "store.path=" + dir.resolve("store"),
+          "-D", "models.path=" + dir.resolve("models"),
+          "-D", "runs.path=" + dir.resolve("runs"),
+          "-D", "store.subject-column=customer",
+          "-D", "store.label-column=income",
+          "-D", "store.shards=3",
+          "-D", "store.salt=jobs-test"));
+    }
+    all.addAll(List.of(args).subList(1, args.length));
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = Lethe.execute(new Lethe(), new PrintWriter(out), new PrintWriter(err), all.toArray(new String[0]));
+    JsonNode summary = out.toString().startsWith("{") ? Json.read(out.toString(), JsonNode.class, "summary") : null;
+    return new Run(code, summary, out.toString(), err.toString());
+  }
+
+  @Test
+  @Order(1)
+  void ingestCreatesTheStoreAndStoresARunSummary() throws IOException {
+    Run run = lethe("ingest", "--source", csv.toString(), "--format", "csv", "--option", "header=true",
+        "--option", "inferSchema=true");
+    assertThat(run.code()).as(run.err()).isZero();
+    assertThat(run.summary().path("status").asText()).isEqualTo("succeeded");
+    assertThat(run.summary().path("outputs").path("rows").asLong()).isEqualTo(1200);
+    assertThat(run.summary().path("outputs").path("created").asBoolean()).isTrue();
+    try (Stream<Path> files = Files.list(dir.resolve("runs"))) {
+      assertThat(files.map(p -> p.getFileName().toString())).anyMatch(n -> n.startsWith("ingest-") && n.endsWith(".json"));
+    }
+  }
+
+  @Test
+  @Order(2)
+  void trainPublishesTheFirstEnsembleVersion() {
+    Run run = lethe("train");
+    assertThat(run.code()).as(run.err()).isZero();
+    assertThat(run.summary().path("outputs").path("ensembleVersion").asLong()).isEqualTo(1);
+    assertThat(run.summary().path("outputs").path("trainedShards").toString()).isEqualTo("[0,1,2]");
+  }
+
+  @Test
+  @Order(3)
+  void forgetDryRunPrintsThePlanAndChangesNothing() throws IOException {
+    Path ids = Files.writeString(dir.resolve("ids.txt"), FORGOTTEN_A + "\n" + FORGOTTEN_B + "\nperson-999999\n");
+    Run run = lethe("forget", "--ids-file", ids.toString(), "--dry-run");
+    assertThat(run.code()).as(run.err()).isZero();
+    JsonNode plan = run.summary().path("outputs").path("plan");
+    assertThat(plan.path("requestedSubjects").asInt()).isEqualTo(3);
+    assertThat(plan.path("foundSubjects").asInt()).isEqualTo(2);
+    assertThat(plan.path("rowsToDelete").asInt()).isEqualTo(2);
+    assertThat(run.summary().path("outputs").has("ensembleVersion")).isFalse();
+    assertThat(run.err()).contains("1 subject id(s) match no rows");
+    assertThat(lethe("status").summary().path("outputs").path("ensembleVersions").toString()).isEqualTo("[1]");
+  }
+
+  @Test
+  @Order(4)
+  void forgetDeletesRetrainsAndNeverPrintsTheIds() throws IOException {
+    Run run = lethe("forget", "--ids-file", dir.resolve("ids.txt").toString());
+    assertThat(run.code()).as(run.err()).isZero();
+    JsonNode outputs = run.summary().path("outputs");
+    assertThat(outputs.path("ensembleVersion").asLong()).isEqualTo(2);
+    assertThat(outputs.path("retrainedShards").size()).isBetween(1, 2);
+    for (String text : List.of(run.out(), run.err(), readAll(dir.resolve("runs")), readAll(dir.resolve("models")))) {
+      assertThat(text).doesNotContain(FORGOTTEN_A).doesNotContain(FORGOTTEN_B).doesNotContain("person-999999");
+    }
+    long left = spark().read().format("delta").load(dir.resolve("store").toString())
+        .where(col("customer").isin(FORGOTTEN_A, FORGOTTEN_B)).count();
+    assertThat(left).isZero();
+  }
+
+  @Test
+  @Order(5)
+  void staleTrainingFindsNothingAfterForgetAndListedShardsRetrainAlone() {
+    Run stale = lethe("train", "--stale");
+    assertThat(stale.code()).as(stale.err()).isZero();
+    assertThat(stale.summary().path("outputs").path("ensembleVersion").isNull()).isTrue();
+    Run one = lethe("train", "--shards", "1");
+    assertThat(one.code()).as(one.err()).isZero();
+    assertThat(one.summary().path("outputs").path("trainedShards").toString()).isEqualTo("[1]");
+    assertThat(one.summary().path("outputs").path("ensembleVersion").asLong()).isEqualTo(3);
+  }
+
+  @Test
+  @Order(6)
+  void scoreWritesPredictionsWithClassLabels() {
+    Path out = dir.resolve("scored");
+    Run run = lethe("score", "--input", csv.toString(), "--option", "header=true", "--option", "inferSchema=true",
+        "--output", out.toString());
+    assertThat(run.code()).as(run.err()).isZero();
+    Dataset<Row> scored = spark().read().parquet(out.toString());
+    assertThat(scored.count()).isEqualTo(1200);
+    assertThat(scored.columns()).contains("prediction", "predicted_label", "probability", "customer");
+    double agreement = scored.where(col("predicted_label").equalTo(col("income"))).count() / 1200.0;
+    assertThat(agreement).as("training accuracy of the ensemble").isGreaterThan(0.75);
+  }
+
+  @Test
+  @Order(7)
+  void badInputGetsOneClearMessageAndANonZeroExit() {
+    Run unknownKey = lethe("status", "-D", "train.estimatr=gbt");
+    assertThat(unknownKey.code()).isEqualTo(1);
+    assertThat(unknownKey.err()).contains("Unknown configuration key 'train.estimatr'");
+
+    Run noStore = lethe("train", "-D", "store.path=" + dir.resolve("missing"));
+    assertThat(noStore.code()).isEqualTo(1);
+    assertThat(noStore.err()).contains("No Lethe store at");
+    assertThat(noStore.summary().path("status").asText()).isEqualTo("failed");
+
+    Run noIds = lethe("forget", "--ids-file", dir.resolve("nope.txt").toString());
+    assertThat(noIds.code()).isEqualTo(1);
+    assertThat(noIds.err()).contains("does not exist");
+
+    Run badEstimator = lethe("train", "-D", "train.estimator=linear_regression");
+    assertThat(badEstimator.code()).isEqualTo(1);
+    assertThat(badEstimator.err()).contains("does not do classification");
+
+    Run badParam = lethe("train", "-D", "train.param.maxIterations=5");
+    assertThat(badParam.code()).isEqualTo(1);
+    assertThat(badParam.err()).contains("has no parameter 'maxIterations'");
+  }
+
+  @Test
+  @Order(8)
+  void everyJobHasHelp() {
+    for (String job : List.of("ingest", "train", "forget", "score", "status", "demo")) {
+      Run help = lethe(job, "--help");
+      assertThat(help.code()).as(job).isZero();
+      assertThat(help.out()).as(job).contains("Usage: lethe " + job).contains("--conf").contains("-D");
+    }
+  }
+
+  private static String readAll(Path root) throws IOException {
+    StringBuilder all = new StringBuilder();
+    try (Stream<Path> files = Files.walk(root)) {
+      for (Path p : files.filter(Files::isRegularFile).toList()) {
+        all.append(new String(Files.readAllBytes(p), java.nio.charset.StandardCharsets.ISO_8859_1));
+      }
+    }
+    return all.toString();
+  }
+
+}

@@ -1,0 +1,146 @@
+package io.lethe;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.countDistinct;
+import static org.apache.spark.sql.functions.lit;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.delta.tables.DeltaTable;
+import io.lethe.demo.AdultData;
+import io.lethe.store.IngestResult;
+import io.lethe.store.ShardedStore;
+import io.lethe.store.SourceSpec;
+import io.lethe.store.StoreLayout;
+import io.lethe.store.Task;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ShardedStoreTest extends LetheTestBase {
+  @TempDir
+  Path dir;
+
+  /** 600 Adult rows owned by 150 subjects, four rows each. */
+  private static Dataset<Row> multiRowSubjects() {
+    return adultTrain(600).withColumn(AdultData.SUBJECT, col(AdultData.SUBJECT).mod(150));
+  }
+
+  @Test
+  void allRowsOfASubjectLandInOneShardAndTheLayoutIsRecorded() {
+    LetheConfig config = adultConfig(4, dir, Map.of());
+    IngestResult result = ShardedStore.ingest(spark(), config.get(LetheConfig.STORE_PATH), multiRowSubjects(), config, false);
+    ShardedStore store = ShardedStore.open(spark(), config.get(LetheConfig.STORE_PATH));
+
+    assertThat(result.created()).isTrue();
+    assertThat(result.rows()).isEqualTo(600);
+    assertThat(result.rowsPerShard()).hasSize(4);
+    long subjectsInTwoShards = store.read(result.version()).groupBy(AdultData.SUBJECT)
+        .agg(countDistinct(StoreLayout.SHARD_COLUMN).as("n")).where(col("n").gt(1)).count();
+    assertThat(subjectsInTwoShards).as("subjects whose rows span shards").isZero();
+
+    StoreLayout layout = store.layout();
+    assertThat(layout.shards()).isEqualTo(4);
+    assertThat(layout.subjectColumn()).isEqualTo(AdultData.SUBJECT);
+    assertThat(layout.task()).isEqualTo(Task.CLASSIFICATION);
+    assertThat(layout.labelClasses()).containsExactly("<=50K", ">50K");
+    assertThat(layout.numericFeatures()).contains("age", "hours_per_week").doesNotContain(AdultData.SUBJECT);
+    assertThat(layout.categoricalFeatures()).contains("education", "native_country").doesNotContain(AdultData.LABEL);
+    Map<String, String> props = DeltaTable.forPath(spark(), store.path()).detail().select("properties").head().getJavaMap(0);
+    assertThat(props).containsEntry("delta.enableChangeDataFeed", "true")
+        .containsEntry("delta.enableDeletionVectors", "true")
+        .containsEntry("lethe.shards", "4")
+        .containsEntry("lethe.salt", "lethe-tests");
+    assertThat(DeltaTable.forPath(spark(), store.path()).detail().select("partitionColumns").head().getList(0))
+        .containsExactly(StoreLayout.SHARD_COLUMN);
+  }
+
+  @Test
+  void shardAssignmentIsStableAcrossStoresAndAppends() {
+    LetheConfig a = adultConfig(4, dir.resolve("a"), Map.of());
+    LetheConfig b = adultConfig(4, dir.resolve("b"), Map.of());
+    Dataset<Row> all = multiRowSubjects();
+    ShardedStore.ingest(spark(), a.get(LetheConfig.STORE_PATH), all, a, false);
+    // Store b gets the first half, then the rest appended.
+    ShardedStore.ingest(spark(), b.get(LetheConfig.STORE_PATH), adultTrain(300).withColumn(AdultData.SUBJECT,
+        col(AdultData.SUBJECT).mod(150)), b, false);
+    ShardedStore storeB = ShardedStore.open(spark(), b.get(LetheConfig.STORE_PATH));
+    long before = storeB.currentVersion();
+    Dataset<Row> rest = adultTrain(600).where(col(AdultData.SUBJECT).geq(300))
+        .withColumn(AdultData.SUBJECT, col(AdultData.SUBJECT).mod(150));
+    IngestResult appended = ShardedStore.ingest(spark(), b.get(LetheConfig.STORE_PATH), rest, b, true);
+
+    assertThat(appended.created()).isFalse();
+    assertThat(appended.rows()).isEqualTo(300);
+    Dataset<Row> shardsA = ShardedStore.open(spark(), a.get(LetheConfig.STORE_PATH)).read(0)
+        .select(col(AdultData.SUBJECT), col(StoreLayout.SHARD_COLUMN).as("a")).distinct();
+    Dataset<Row> shardsB = storeB.read(storeB.currentVersion())
+        .select(col(AdultData.SUBJECT), col(StoreLayout.SHARD_COLUMN).as("b")).distinct();
+    Dataset<Row> joined = shardsA.join(shardsB, AdultData.SUBJECT);
+    assertThat(joined.count()).isEqualTo(150);
+    assertThat(joined.where(col("a").notEqual(col("b"))).count()).as("subjects placed differently").isZero();
+    assertThat(storeB.shardsChangedSince(before)).as("shards the append touched")
+        .containsExactlyInAnyOrderElementsOf(appended.rowsPerShard().keySet());
+  }
+
+  @Test
+  void aMissingColumnIsRefusedAndNothingIsWritten() {
+    LetheConfig config = adultConfig(4, dir, Map.of(LetheConfig.STORE_SUBJECT_COLUMN, "customer"));
+    assertThatThrownBy(() -> ShardedStore.ingest(spark(), config.get(LetheConfig.STORE_PATH), adultTrain(50), config, false))
+        .isInstanceOf(LetheException.class)
+        .hasMessageContaining("Column 'customer'")
+        .hasMessageContaining("is not in the source");
+    assertThat(Files.exists(dir.resolve("store"))).isFalse();
+  }
+
+  @Test
+  void aNumericFeatureOfTextTypeIsRefused() {
+    LetheConfig config = adultConfig(4, dir, Map.of(LetheConfig.STORE_NUMERIC, "age,education",
+        LetheConfig.STORE_CATEGORICAL, "sex"));
+    assertThatThrownBy(() -> ShardedStore.ingest(spark(), config.get(LetheConfig.STORE_PATH), adultTrain(50), config, false))
+        .isInstanceOf(LetheException.class)
+        .hasMessageContaining("numeric feature column 'education' has type string");
+    assertThat(Files.exists(dir.resolve("store"))).isFalse();
+  }
+
+  @Test
+  void anEmptySourceOrNullSubjectsWriteNothing() {
+    LetheConfig config = adultConfig(4, dir, Map.of());
+    String store = config.get(LetheConfig.STORE_PATH);
+    assertThatThrownBy(() -> ShardedStore.ingest(spark(), store, adultTrain(50).where(lit(false)), config, false))
+        .isInstanceOf(LetheException.class).hasMessageContaining("no rows");
+    Dataset<Row> nullSubjects = adultTrain(50).withColumn(AdultData.SUBJECT,
+        org.apache.spark.sql.functions.when(col("age").gt(40), lit(null)).otherwise(col(AdultData.SUBJECT)));
+    assertThatThrownBy(() -> ShardedStore.ingest(spark(), store, nullSubjects, config, false))
+        .isInstanceOf(LetheException.class).hasMessageContaining("have no subject id");
+    assertThat(ShardedStore.exists(spark(), store)).isFalse();
+  }
+
+  @Test
+  void anUnreadableSourceAndAMissingStoreAreClearErrors() {
+    SourceSpec missing = new SourceSpec("parquet", dir.resolve("nowhere").toString(), Map.of(), List.of());
+    assertThatThrownBy(() -> missing.read(spark()))
+        .isInstanceOf(LetheException.class).hasMessageContaining("Cannot read the parquet source");
+    assertThatThrownBy(() -> ShardedStore.open(spark(), dir.resolve("nostore").toString()))
+        .isInstanceOf(LetheException.class).hasMessageContaining("No Lethe store");
+  }
+
+  @Test
+  void aSecondIngestWithoutAppendIsRefusedAndAnUnknownClassOnAppendToo() {
+    LetheConfig config = adultConfig(2, dir, Map.of());
+    String store = config.get(LetheConfig.STORE_PATH);
+    ShardedStore.ingest(spark(), store, adultTrain(100), config, false);
+    long version = ShardedStore.open(spark(), store).currentVersion();
+    assertThatThrownBy(() -> ShardedStore.ingest(spark(), store, adultTrain(100), config, false))
+        .isInstanceOf(LetheException.class).hasMessageContaining("use --append");
+    Dataset<Row> newClass = adultTrain(10).withColumn(AdultData.LABEL, lit("unknown"));
+    assertThatThrownBy(() -> ShardedStore.ingest(spark(), store, newClass, config, true))
+        .isInstanceOf(LetheException.class).hasMessageContaining("label value(s) the store does not know");
+    assertThat(ShardedStore.open(spark(), store).currentVersion()).as("store version after refused writes").isEqualTo(version);
+  }
+}

@@ -126,14 +126,33 @@ class JobsTest extends LetheTestBase {
 
   @Test
   @Order(5)
-  void staleTrainingFindsNothingAfterForgetAndListedShardsRetrainAlone() {
+  void staleTrainingRetrainsExactlyTheShardsAnAppendTouched() {
+    Run nothingStale = lethe("train", "--stale");
+    assertThat(nothingStale.code()).as(nothingStale.err()).isZero();
+    assertThat(nothingStale.summary().path("outputs").path("ensembleVersion").isNull()).as("after forget").isTrue();
+
+    Path more = dir.resolve("more-people-csv");
+    adultTrain(1230).where(col(AdultData.SUBJECT).geq(1200))
+        .withColumn("customer", format_string("person-%06d", col(AdultData.SUBJECT))).drop(AdultData.SUBJECT)
+        .coalesce(1).write().option("header", "true").csv(more.toString());
+    Run append = lethe("ingest", "--append", "--source", more.toString(), "--option", "header=true",
+        "--option", "inferSchema=true");
+    assertThat(append.code()).as(append.err()).isZero();
+    List<Integer> touched = new ArrayList<>();
+    append.summary().path("outputs").path("rowsPerShard").fieldNames().forEachRemaining(f -> touched.add(Integer.parseInt(f)));
+    assertThat(lethe("status").summary().path("outputs").path("staleShards").toString())
+        .isEqualTo(touched.stream().sorted().toList().toString().replace(" ", ""));
+
     Run stale = lethe("train", "--stale");
     assertThat(stale.code()).as(stale.err()).isZero();
-    assertThat(stale.summary().path("outputs").path("ensembleVersion").isNull()).isTrue();
+    assertThat(stale.summary().path("outputs").path("trainedShards").toString())
+        .isEqualTo(touched.stream().sorted().toList().toString().replace(" ", ""));
+    assertThat(stale.summary().path("outputs").path("ensembleVersion").asLong()).isEqualTo(3);
+
     Run one = lethe("train", "--shards", "1");
     assertThat(one.code()).as(one.err()).isZero();
     assertThat(one.summary().path("outputs").path("trainedShards").toString()).isEqualTo("[1]");
-    assertThat(one.summary().path("outputs").path("ensembleVersion").asLong()).isEqualTo(3);
+    assertThat(one.summary().path("outputs").path("ensembleVersion").asLong()).isEqualTo(4);
   }
 
   @Test

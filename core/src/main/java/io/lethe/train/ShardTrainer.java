@@ -6,7 +6,6 @@ import io.lethe.registry.ModelRegistry;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.store.ShardedStore;
 import io.lethe.store.StoreLayout;
-import io.lethe.store.Task;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -196,9 +195,5 @@ public final class ShardTrainer {
   public static Transformer estimatorModel(PipelineModel subModel) {
     Transformer[] stages = subModel.stages();
     return stages[stages.length - 1];
-  }
-
-  public Task task() {
-    return store.layout().task();
   }
 }

@@ -70,6 +70,22 @@ public final class Training {
     return base.estimator().equals(settings.estimator()) && base.estimatorParams().equals(settings.params());
   }
 
+  /**
+   * Shards whose rows changed after the store version their published sub-model read (any commit
+   * touching the shard's partition since), plus shards that have no sub-model but got rows.
+   */
+  public List<Integer> staleShards(EnsembleManifest published) {
+    Map<Long, Set<Integer>> changedSince = new HashMap<>();
+    List<Integer> stale = new ArrayList<>();
+    for (int s = 0; s < store.layout().shards(); s++) {
+      long since = published.shard(s).map(SubModelEntry::storeVersion).orElse(-1L);
+      if (changedSince.computeIfAbsent(since, store::shardsChangedSince).contains(s)) {
+        stale.add(s);
+      }
+    }
+    return stale;
+  }
+
   private List<Integer> select(ShardSelection selection, Optional<EnsembleManifest> base) {
     int total = store.layout().shards();
     List<Integer> all = new ArrayList<>();
@@ -88,19 +104,7 @@ public final class Training {
         return new ArrayList<>(new TreeSet<>(selection.shards()));
       case STALE:
       default:
-        if (base.isEmpty()) {
-          return all;
-        }
-        // A shard is stale if any commit after the version its sub-model read touched its partition.
-        Map<Long, Set<Integer>> changedSince = new HashMap<>();
-        List<Integer> stale = new ArrayList<>();
-        for (int s : all) {
-          long since = base.get().shard(s).map(SubModelEntry::storeVersion).orElse(-1L);
-          if (changedSince.computeIfAbsent(since, store::shardsChangedSince).contains(s)) {
-            stale.add(s);
-          }
-        }
-        return stale;
+        return base.isEmpty() ? all : staleShards(base.get());
     }
   }
 }

@@ -1,16 +1,18 @@
 package io.lethe.jobs;
 
 import io.lethe.LetheConfig;
+import io.lethe.model.Aggregation;
 import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.ModelRegistry;
 import io.lethe.run.RunSummary;
 import io.lethe.store.ShardedStore;
 import io.lethe.store.StoreLayout;
+import io.lethe.train.TrainSettings;
+import io.lethe.train.Training;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
-import java.util.TreeSet;
+import java.util.List;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 
@@ -49,12 +51,9 @@ public final class StatusJob extends JobCommand {
     latest.ifPresent(m -> {
       summary.output("published", Map.of("version", m.version(), "createdAt", m.createdAt(),
           "estimator", m.estimator(), "aggregation", m.aggregation(), "subModels", m.shards()));
-      Set<Integer> stale = new TreeSet<>();
-      m.shards().forEach(e -> {
-        if (store.shardsChangedSince(e.storeVersion()).contains(e.shard())) {
-          stale.add(e.shard());
-        }
-      });
+      Training training = new Training(store, registry, TrainSettings.from(config),
+          Aggregation.parse(config.get(LetheConfig.ENSEMBLE_AGGREGATION)));
+      List<Integer> stale = training.staleShards(m);
       summary.output("staleShards", stale);
     });
     say(String.format("Store %s: version %d, %d shards. Published ensemble: %s.", store.path(), version,

@@ -1,0 +1,89 @@
+package io.lethe;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lethe.model.Aggregation;
+import io.lethe.model.Evaluation;
+import io.lethe.model.ShardEnsembleModel;
+import io.lethe.registry.EnsembleManifest;
+import io.lethe.registry.ModelRegistry;
+import io.lethe.registry.SubModelEntry;
+import io.lethe.store.ShardedStore;
+import io.lethe.train.ShardSelection;
+import io.lethe.train.TrainSettings;
+import io.lethe.train.Training;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.spark.ml.classification.MultilayerPerceptronClassificationModel;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.sql.Row;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Estimators other than the default, each in a two-shard ensemble on 800 Adult people. */
+class EstimatorsTest extends LetheTestBase {
+  @TempDir
+  Path dir;
+
+  private ShardEnsembleModel train(Map<String, String> settings) {
+    Map<String, String> all = new HashMap<>(settings);
+    LetheConfig config = adultConfig(2, dir, all);
+    ShardedStore.ingest(spark(), config.get(LetheConfig.STORE_PATH), adultTrain(800), config, false);
+    ShardedStore store = ShardedStore.open(spark(), config.get(LetheConfig.STORE_PATH));
+    ModelRegistry registry = new ModelRegistry(spark(), config.get(LetheConfig.MODELS_PATH));
+    EnsembleManifest published = new Training(store, registry, TrainSettings.from(config),
+        Aggregation.parse(config.get(LetheConfig.ENSEMBLE_AGGREGATION))).run(ShardSelection.all()).published();
+    return registry.load(published.version());
+  }
+
+  private double accuracy(ShardEnsembleModel model) {
+    LetheConfig config = adultConfig(2, dir, Map.of());
+    return Evaluation.score(model, adultTest(1000), ShardedStore.open(spark(), config.get(LetheConfig.STORE_PATH)).layout());
+  }
+
+  @Test
+  void randomForestShardsGetTheirOwnSeeds() {
+    ShardEnsembleModel model = train(Map.of("train.estimator", "random_forest", "train.param.numTrees", "10",
+        "train.param.maxDepth", "5"));
+    assertThat(model.manifest().shards()).extracting(SubModelEntry::seed).doesNotHaveDuplicates();
+    assertThat(model.manifest().shards().get(1).seed() - model.manifest().shards().get(0).seed()).isEqualTo(1_000_003L);
+    assertThat(accuracy(model)).isGreaterThan(0.75);
+  }
+
+  @Test
+  void theMultilayerPerceptronTakesItsLayersFromEachShard() {
+    ShardEnsembleModel model = train(Map.of("train.estimator", "multilayer_perceptron",
+        "train.param.hiddenLayers", "5", "train.param.maxIter", "30"));
+    for (SubModelEntry e : model.manifest().shards()) {
+      var stages = model.subModel(e.shard()).stages();
+      int[] layers = ((MultilayerPerceptronClassificationModel) stages[stages.length - 1]).getLayers();
+      assertThat(layers).hasSize(3);
+      assertThat(layers[1]).isEqualTo(5);
+      assertThat(layers[2]).as("output layer = the store's classes").isEqualTo(2);
+    }
+    assertThat(accuracy(model)).isGreaterThan(0.7);
+  }
+
+  @Test
+  void aClassifierWithoutProbabilitiesVotesWithItsPredictions() {
+    ShardEnsembleModel model = train(Map.of("train.estimator", "linear_svc", "train.param.maxIter", "30"));
+    Row row = model.transform(adultTest(1)).select("rawPrediction").head();
+    Vector votes = row.getAs(0);
+    assertThat(votes.apply(0) + votes.apply(1)).isCloseTo(1.0, org.assertj.core.api.Assertions.within(1e-9));
+    assertThat(java.util.Arrays.stream(votes.toArray()).boxed().toList()).allMatch(v -> v == 0.0 || v == 0.5 || v == 1.0);
+    assertThat(accuracy(model)).isGreaterThan(0.7);
+  }
+
+  @Test
+  void regressionAveragesTheSubModels() {
+    ShardEnsembleModel model = train(Map.of("store.task", "regression", "store.label-column", "hours_per_week",
+        "store.features.exclude", "income", "train.estimator", "linear_regression"));
+    assertThat(model.transform(adultTest(5)).columns()).contains("prediction").doesNotContain("probability");
+    LetheConfig config = adultConfig(2, dir, Map.of());
+    ShardedStore store = ShardedStore.open(spark(), config.get(LetheConfig.STORE_PATH));
+    double rmse = Evaluation.score(model, adultTest(1000), store.layout());
+    double sd = adultTest(1000).agg(org.apache.spark.sql.functions.stddev("hours_per_week")).head().getDouble(0);
+    assertThat(rmse).as("RMSE below the label's standard deviation").isLessThan(sd);
+  }
+}

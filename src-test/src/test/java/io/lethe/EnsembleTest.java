@@ -4,7 +4,6 @@ import static org.apache.spark.sql.functions.col;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import io.lethe.model.Aggregation;
 import io.lethe.model.Evaluation;
 import io.lethe.model.ShardEnsembleModel;
 import io.lethe.registry.EnsembleManifest;
@@ -12,11 +11,8 @@ import io.lethe.registry.ModelRegistry;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.demo.AdultData;
 import io.lethe.store.ShardedStore;
-import io.lethe.train.ShardSelection;
 import io.lethe.train.ShardTrainer;
-import io.lethe.train.TrainResult;
 import io.lethe.train.TrainSettings;
-import io.lethe.train.Training;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -37,29 +33,29 @@ class EnsembleTest extends LetheTestBase {
 
   static ShardedStore store;
   static ModelRegistry registry;
-  static TrainResult trained;
+  static EnsembleManifest trained;
   static ShardEnsembleModel ensemble;
   static Dataset<Row> test;
 
   @BeforeAll
   static void trainEnsemble() {
-    LetheConfig config = adultConfig(4, dir, Map.of());
-    ShardedStore.ingest(spark(), config.get(LetheConfig.STORE_PATH), adultTrain(3000), config, false);
-    store = ShardedStore.open(spark(), config.get(LetheConfig.STORE_PATH));
-    registry = new ModelRegistry(spark(), config.get(LetheConfig.MODELS_PATH));
-    trained = new Training(store, registry, TrainSettings.from(config), Aggregation.SOFT).run(ShardSelection.all());
-    ensemble = registry.load(trained.published().version());
+    Trained fixture = ingestAndTrain(adultConfig(4, dir, Map.of()), adultTrain(3000));
+    store = fixture.store();
+    registry = fixture.registry();
+    trained = fixture.published();
+    ensemble = registry.load(trained.version());
     test = adultTest(2000);
   }
 
   @Test
   void eachSubModelSawOnlyItsShard() {
-    Map<Integer, Long> rows = store.rowsPerShard(trained.storeVersion());
-    EnsembleManifest manifest = trained.published();
+    long storeVersion = store.currentVersion();
+    Map<Integer, Long> rows = store.rowsPerShard(storeVersion);
+    EnsembleManifest manifest = trained;
     assertThat(manifest.shards()).extracting(SubModelEntry::shard).containsExactly(0, 1, 2, 3);
     for (SubModelEntry e : manifest.shards()) {
       assertThat(e.rows()).as("rows of shard %d", e.shard()).isEqualTo(rows.get(e.shard()));
-      assertThat(e.storeVersion()).isEqualTo(trained.storeVersion());
+      assertThat(e.storeVersion()).isEqualTo(storeVersion);
     }
     assertThat(manifest.rows()).isEqualTo(3000);
     // Each sub-model's vocabulary comes from its own shard: their one-hot widths differ.
@@ -74,8 +70,8 @@ class EnsembleTest extends LetheTestBase {
   void ensembleAccuracyOnHeldOutDataIsCloseToOneModelOnAllRows() {
     double ensembleAccuracy = Evaluation.score(ensemble, test, store.layout());
     ShardTrainer.FittedShard single = new ShardTrainer(store, TrainSettings.from(LetheConfig.defaultsOnly()))
-        .fit(0, store.read(trained.storeVersion()));
-    ShardEnsembleModel singleModel = new ShardEnsembleModel(trained.published().withShards(List.of(
+        .fit(0, store.read(store.currentVersion()));
+    ShardEnsembleModel singleModel = new ShardEnsembleModel(trained.withShards(List.of(
         new SubModelEntry(0, "", 0, single.rows(), single.seed(), "", 0))), List.of(single.model()));
     double singleAccuracy = Evaluation.score(singleModel, test, store.layout());
     assertThat(ensembleAccuracy).as("ensemble accuracy").isGreaterThan(0.78);

@@ -2,18 +2,10 @@ package io.lethe;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.lethe.model.Aggregation;
 import io.lethe.model.Evaluation;
 import io.lethe.model.ShardEnsembleModel;
-import io.lethe.registry.EnsembleManifest;
-import io.lethe.registry.ModelRegistry;
 import io.lethe.registry.SubModelEntry;
-import io.lethe.store.ShardedStore;
-import io.lethe.train.ShardSelection;
-import io.lethe.train.TrainSettings;
-import io.lethe.train.Training;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.Map;
 import org.apache.spark.ml.classification.MultilayerPerceptronClassificationModel;
 import org.apache.spark.ml.linalg.Vector;
@@ -26,20 +18,16 @@ class EstimatorsTest extends LetheTestBase {
   @TempDir
   Path dir;
 
+  private Trained fixture;
+
   private ShardEnsembleModel train(Map<String, String> settings) {
-    Map<String, String> all = new HashMap<>(settings);
-    LetheConfig config = adultConfig(2, dir, all);
-    ShardedStore.ingest(spark(), config.get(LetheConfig.STORE_PATH), adultTrain(800), config, false);
-    ShardedStore store = ShardedStore.open(spark(), config.get(LetheConfig.STORE_PATH));
-    ModelRegistry registry = new ModelRegistry(spark(), config.get(LetheConfig.MODELS_PATH));
-    EnsembleManifest published = new Training(store, registry, TrainSettings.from(config),
-        Aggregation.parse(config.get(LetheConfig.ENSEMBLE_AGGREGATION))).run(ShardSelection.all()).published();
-    return registry.load(published.version());
+    fixture = ingestAndTrain(adultConfig(2, dir, settings), adultTrain(800));
+    return fixture.registry().load(fixture.published().version());
   }
 
-  private double accuracy(ShardEnsembleModel model) {
-    LetheConfig config = adultConfig(2, dir, Map.of());
-    return Evaluation.score(model, adultTest(1000), ShardedStore.open(spark(), config.get(LetheConfig.STORE_PATH)).layout());
+  /** Accuracy (RMSE for regression) on held-out people. */
+  private double score(ShardEnsembleModel model) {
+    return Evaluation.score(model, adultTest(1000), fixture.store().layout());
   }
 
   @Test
@@ -48,7 +36,7 @@ class EstimatorsTest extends LetheTestBase {
         "train.param.maxDepth", "5"));
     assertThat(model.manifest().shards()).extracting(SubModelEntry::seed).doesNotHaveDuplicates();
     assertThat(model.manifest().shards().get(1).seed() - model.manifest().shards().get(0).seed()).isEqualTo(1_000_003L);
-    assertThat(accuracy(model)).isGreaterThan(0.75);
+    assertThat(score(model)).isGreaterThan(0.75);
   }
 
   @Test
@@ -62,7 +50,7 @@ class EstimatorsTest extends LetheTestBase {
       assertThat(layers[1]).isEqualTo(5);
       assertThat(layers[2]).as("output layer = the store's classes").isEqualTo(2);
     }
-    assertThat(accuracy(model)).isGreaterThan(0.7);
+    assertThat(score(model)).isGreaterThan(0.7);
   }
 
   @Test
@@ -72,7 +60,7 @@ class EstimatorsTest extends LetheTestBase {
     Vector votes = row.getAs(0);
     assertThat(votes.apply(0) + votes.apply(1)).isCloseTo(1.0, org.assertj.core.api.Assertions.within(1e-9));
     assertThat(java.util.Arrays.stream(votes.toArray()).boxed().toList()).allMatch(v -> v == 0.0 || v == 0.5 || v == 1.0);
-    assertThat(accuracy(model)).isGreaterThan(0.7);
+    assertThat(score(model)).isGreaterThan(0.7);
   }
 
   @Test
@@ -80,9 +68,7 @@ class EstimatorsTest extends LetheTestBase {
     ShardEnsembleModel model = train(Map.of("store.task", "regression", "store.label-column", "hours_per_week",
         "store.features.exclude", "income", "train.estimator", "linear_regression"));
     assertThat(model.transform(adultTest(5)).columns()).contains("prediction").doesNotContain("probability");
-    LetheConfig config = adultConfig(2, dir, Map.of());
-    ShardedStore store = ShardedStore.open(spark(), config.get(LetheConfig.STORE_PATH));
-    double rmse = Evaluation.score(model, adultTest(1000), store.layout());
+    double rmse = score(model);
     double sd = adultTest(1000).agg(org.apache.spark.sql.functions.stddev("hours_per_week")).head().getDouble(0);
     assertThat(rmse).as("RMSE below the label's standard deviation").isLessThan(sd);
   }

@@ -9,16 +9,13 @@ import io.lethe.forget.ForgetPlan;
 import io.lethe.forget.ForgetRequest;
 import io.lethe.forget.ForgetResult;
 import io.lethe.forget.Forgetter;
-import io.lethe.model.Aggregation;
 import io.lethe.model.ShardColumns;
 import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.ModelRegistry;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.store.ShardedStore;
-import io.lethe.train.ShardSelection;
 import io.lethe.train.ShardTrainer;
 import io.lethe.train.TrainSettings;
-import io.lethe.train.Training;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -43,14 +40,12 @@ class ForgetTest extends LetheTestBase {
 
   @BeforeAll
   static void trainEnsemble() {
-    LetheConfig config = adultConfig(4, dir, Map.of());
-    ShardedStore.ingest(spark(), config.get(LetheConfig.STORE_PATH), adultTrain(2000), config, false);
-    store = ShardedStore.open(spark(), config.get(LetheConfig.STORE_PATH));
-    registry = new ModelRegistry(spark(), config.get(LetheConfig.MODELS_PATH));
-    settings = TrainSettings.from(config);
-    Training training = new Training(store, registry, settings, Aggregation.SOFT);
-    before = training.run(ShardSelection.all()).published();
-    forgetter = new Forgetter(store, registry, training);
+    Trained fixture = ingestAndTrain(adultConfig(4, dir, Map.of()), adultTrain(2000));
+    store = fixture.store();
+    registry = fixture.registry();
+    settings = fixture.settings();
+    before = fixture.published();
+    forgetter = new Forgetter(store, registry, fixture.training());
   }
 
   @Test

@@ -140,13 +140,12 @@ class JobsTest extends LetheTestBase {
     assertThat(append.code()).as(append.err()).isZero();
     List<Integer> touched = new ArrayList<>();
     append.summary().path("outputs").path("rowsPerShard").fieldNames().forEachRemaining(f -> touched.add(Integer.parseInt(f)));
-    assertThat(lethe("status").summary().path("outputs").path("staleShards").toString())
-        .isEqualTo(touched.stream().sorted().toList().toString().replace(" ", ""));
+    String touchedJson = touched.stream().sorted().toList().toString().replace(" ", "");
+    assertThat(lethe("status").summary().path("outputs").path("staleShards").toString()).isEqualTo(touchedJson);
 
     Run stale = lethe("train", "--stale");
     assertThat(stale.code()).as(stale.err()).isZero();
-    assertThat(stale.summary().path("outputs").path("trainedShards").toString())
-        .isEqualTo(touched.stream().sorted().toList().toString().replace(" ", ""));
+    assertThat(stale.summary().path("outputs").path("trainedShards").toString()).isEqualTo(touchedJson);
     assertThat(stale.summary().path("outputs").path("ensembleVersion").asLong()).isEqualTo(3);
 
     Run one = lethe("train", "--shards", "1");

@@ -3,7 +3,14 @@ package io.lethe;
 import static org.apache.spark.sql.functions.col;
 
 import io.lethe.demo.AdultData;
+import io.lethe.model.Aggregation;
+import io.lethe.registry.EnsembleManifest;
+import io.lethe.registry.ModelRegistry;
 import io.lethe.spark.LetheSpark;
+import io.lethe.store.ShardedStore;
+import io.lethe.train.ShardSelection;
+import io.lethe.train.TrainSettings;
+import io.lethe.train.Training;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -45,6 +52,21 @@ public abstract class LetheTestBase {
       adultTest = AdultData.read(spark(), home().resolve("data/adult/adult.test.gz").toString()).cache();
     }
     return adultTest.where(col(AdultData.SUBJECT).lt(rows));
+  }
+
+  /** A store with a published ensemble: what most tests start from. */
+  protected record Trained(ShardedStore store, ModelRegistry registry, TrainSettings settings, Training training,
+      EnsembleManifest published) {}
+
+  /** Ingests the rows into the config's store and trains and publishes every shard. */
+  protected static Trained ingestAndTrain(LetheConfig config, Dataset<Row> rows) {
+    ShardedStore.ingest(spark(), config.get(LetheConfig.STORE_PATH), rows, config, false);
+    ShardedStore store = ShardedStore.open(spark(), config.get(LetheConfig.STORE_PATH));
+    ModelRegistry registry = new ModelRegistry(spark(), config.get(LetheConfig.MODELS_PATH));
+    TrainSettings settings = TrainSettings.from(config);
+    Training training = new Training(store, registry, settings,
+        Aggregation.parse(config.get(LetheConfig.ENSEMBLE_AGGREGATION)));
+    return new Trained(store, registry, settings, training, training.run(ShardSelection.all()).published());
   }
 
   /** Adult store settings with a fixed salt and the given shard count, plus overrides. */

@@ -22,7 +22,6 @@ import io.lethe.train.ShardTrainer;
 import io.lethe.train.TrainResult;
 import io.lethe.train.TrainSettings;
 import io.lethe.train.Training;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -123,7 +122,7 @@ public final class AdultDemo {
     // The reference: what retraining every shard from scratch on the same data costs.
     ModelRegistry scratch = new ModelRegistry(spark, new Path(work, "full-retrain").toString());
     List<SubModelEntry> full = times.time("full-retrain", () -> new ShardTrainer(store, settings)
-        .train(allShards(shards), result.storeVersion(), scratch));
+        .train(store.layout().allShards(), result.storeVersion(), scratch));
     boolean agree = hitShardsAgree(after, full, scratch, result.retrainedShards(), test);
     out.accept(String.format("Forgot them: deleted %d rows, retrained shards %s in %.1f s; a full retrain of all %d shards"
             + " took %.1f s (%.1fx). Test accuracy after: %.2f%%. Retrained shards equal a from-scratch fit: %s",
@@ -136,13 +135,6 @@ public final class AdultDemo {
         result.ensembleVersion(), times.asMap());
   }
 
-  private static List<Integer> allShards(int shards) {
-    List<Integer> all = new ArrayList<>();
-    for (int s = 0; s < shards; s++) {
-      all.add(s);
-    }
-    return all;
-  }
 
   private static ShardEnsembleModel singleModelEnsemble(ShardTrainer.FittedShard single, String storePath,
       TrainSettings settings, ShardedStore store) {

@@ -80,6 +80,11 @@ public record StoreLayout(
     return index.as(LABEL_INDEX_COLUMN, attr.toMetadata());
   }
 
+  /** Shard numbers 0 to S-1. */
+  public List<Integer> allShards() {
+    return java.util.stream.IntStream.range(0, shards).boxed().toList();
+  }
+
   public List<String> featureColumns() {
     List<String> all = new ArrayList<>(numericFeatures);
     all.addAll(categoricalFeatures);

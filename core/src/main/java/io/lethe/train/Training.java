@@ -74,10 +74,10 @@ public final class Training {
    * Shards whose rows changed after the store version their published sub-model read (any commit
    * touching the shard's partition since), plus shards that have no sub-model but got rows.
    */
-  public List<Integer> staleShards(EnsembleManifest published) {
+  public static List<Integer> staleShards(ShardedStore store, EnsembleManifest published) {
     Map<Long, Set<Integer>> changedSince = new HashMap<>();
     List<Integer> stale = new ArrayList<>();
-    for (int s = 0; s < store.layout().shards(); s++) {
+    for (int s : store.layout().allShards()) {
       long since = published.shard(s).map(SubModelEntry::storeVersion).orElse(-1L);
       if (changedSince.computeIfAbsent(since, store::shardsChangedSince).contains(s)) {
         stale.add(s);
@@ -88,10 +88,7 @@ public final class Training {
 
   private List<Integer> select(ShardSelection selection, Optional<EnsembleManifest> base) {
     int total = store.layout().shards();
-    List<Integer> all = new ArrayList<>();
-    for (int s = 0; s < total; s++) {
-      all.add(s);
-    }
+    List<Integer> all = store.layout().allShards();
     switch (selection.kind()) {
       case ALL:
         return all;
@@ -104,7 +101,7 @@ public final class Training {
         return new ArrayList<>(new TreeSet<>(selection.shards()));
       case STALE:
       default:
-        return base.isEmpty() ? all : staleShards(base.get());
+        return base.isEmpty() ? all : staleShards(store, base.get());
     }
   }
 }

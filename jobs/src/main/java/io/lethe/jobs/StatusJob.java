@@ -1,18 +1,15 @@
 package io.lethe.jobs;
 
 import io.lethe.LetheConfig;
-import io.lethe.model.Aggregation;
 import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.ModelRegistry;
 import io.lethe.run.RunSummary;
 import io.lethe.store.ShardedStore;
 import io.lethe.store.StoreLayout;
-import io.lethe.train.TrainSettings;
 import io.lethe.train.Training;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.List;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 
@@ -51,10 +48,7 @@ public final class StatusJob extends JobCommand {
     latest.ifPresent(m -> {
       summary.output("published", Map.of("version", m.version(), "createdAt", m.createdAt(),
           "estimator", m.estimator(), "aggregation", m.aggregation(), "subModels", m.shards()));
-      Training training = new Training(store, registry, TrainSettings.from(config),
-          Aggregation.parse(config.get(LetheConfig.ENSEMBLE_AGGREGATION)));
-      List<Integer> stale = training.staleShards(m);
-      summary.output("staleShards", stale);
+      summary.output("staleShards", Training.staleShards(store, m));
     });
     say(String.format("Store %s: version %d, %d shards. Published ensemble: %s.", store.path(), version,
         layout.shards(), latest.map(m -> "version " + m.version()).orElse("none")));

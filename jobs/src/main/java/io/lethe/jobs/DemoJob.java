@@ -8,8 +8,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "demo",
-    description = {"The whole story on the bundled Adult census data, locally: ingest, train a sharded ensemble and a",
-        "single model, forget a few people, retrain only their shards, compare with a full retrain."})
+    description = "The whole story on the bundled Adult census data, locally: ingest, train a sharded ensemble and a "
+        + "single model, forget a few people, retrain only their shards, compare with a full retrain.")
 public final class DemoJob extends JobCommand {
   @Option(names = "--data-dir", paramLabel = "DIR",
       description = "Folder with adult.data.gz and adult.test.gz (default: data/adult of the Lethe checkout).")

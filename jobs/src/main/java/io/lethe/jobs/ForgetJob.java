@@ -21,8 +21,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "forget",
-    description = {"Forget a batch of data subjects: delete their rows (a new store version), retrain only the shards",
-        "that held them on that version, and publish the new ensemble. Ids never appear in output or logs."})
+    description = {"Forget a batch of data subjects: delete their rows (a new store version), retrain only the shards "
+        + "that held them on that version, and publish the new ensemble.",
+        "Ids never appear in output, summaries or logs."})
 public final class ForgetJob extends JobCommand {
   @ArgGroup(exclusive = true, multiplicity = "1")
   Ids ids;

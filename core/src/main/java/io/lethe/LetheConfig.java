@@ -38,6 +38,15 @@ public final class LetheConfig {
   public static final String TRAIN_IMPUTE = "train.impute";
   public static final String TRAIN_SCALE = "train.scale";
   public static final String ENSEMBLE_AGGREGATION = "ensemble.aggregation";
+  public static final String LEDGER_PATH = "ledger.path";
+  public static final String LEDGER_KEY = "ledger.key";
+  public static final String LEDGER_DEADLINE_DAYS = "ledger.deadline-days";
+  public static final String FORGET_RECORD_COLUMN = "forget.record-column";
+  public static final String FORGET_PURGE = "forget.purge";
+  public static final String FORGET_COMMIT_ATTEMPTS = "forget.commit-attempts";
+  public static final String PURGE_RETENTION_HOURS = "purge.retention-hours";
+  /** Environment variable that holds the ledger's HMAC key; it wins over {@link #LEDGER_KEY}. */
+  public static final String LEDGER_KEY_ENV = "LETHE_LEDGER_KEY";
   public static final String TRAIN_PARAM_PREFIX = "train.param.";
   public static final String SPARK_PREFIX = "spark.";
 
@@ -68,6 +77,13 @@ public final class LetheConfig {
     d.put(TRAIN_IMPUTE, "true");
     d.put(TRAIN_SCALE, "true");
     d.put(ENSEMBLE_AGGREGATION, "soft");
+    d.put(LEDGER_PATH, "lethe-data/ledger");
+    d.put(LEDGER_KEY, "");
+    d.put(LEDGER_DEADLINE_DAYS, "30");
+    d.put(FORGET_RECORD_COLUMN, "");
+    d.put(FORGET_PURGE, "true");
+    d.put(FORGET_COMMIT_ATTEMPTS, "5");
+    d.put(PURGE_RETENTION_HOURS, "24");
     return d;
   }
 
@@ -135,6 +151,15 @@ public final class LetheConfig {
       return Long.parseLong(v);
     } catch (NumberFormatException e) {
       throw new LetheException("Configuration key '" + key + "' must be a whole number, got '" + v + "'");
+    }
+  }
+
+  public double getDouble(String key) {
+    String v = get(key);
+    try {
+      return Double.parseDouble(v);
+    } catch (NumberFormatException e) {
+      throw new LetheException("Configuration key '" + key + "' must be a number, got '" + v + "'");
     }
   }
 

@@ -9,6 +9,9 @@ import io.lethe.forget.ForgetPlan;
 import io.lethe.forget.ForgetRequest;
 import io.lethe.forget.ForgetResult;
 import io.lethe.forget.Forgetter;
+import io.lethe.ledger.ForgetLedger;
+import io.lethe.ledger.IdKind;
+import io.lethe.ledger.LedgerKey;
 import io.lethe.model.ShardColumns;
 import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.ModelRegistry;
@@ -16,6 +19,9 @@ import io.lethe.registry.SubModelEntry;
 import io.lethe.store.ShardedStore;
 import io.lethe.train.ShardTrainer;
 import io.lethe.train.TrainSettings;
+import io.lethe.train.Training;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -32,33 +38,40 @@ class ForgetTest extends LetheTestBase {
   @TempDir
   static Path dir;
 
+  static LetheConfig config;
   static ShardedStore store;
   static ModelRegistry registry;
   static TrainSettings settings;
   static Forgetter forgetter;
+  static ForgetLedger ledger;
   static EnsembleManifest before;
 
   @BeforeAll
   static void trainEnsemble() {
-    Trained fixture = ingestAndTrain(adultConfig(4, dir, Map.of()), adultTrain(2000));
+    config = adultConfig(4, dir, Map.of());
+    Trained fixture = ingestAndTrain(config, adultTrain(2000));
     store = fixture.store();
     registry = fixture.registry();
     settings = fixture.settings();
     before = fixture.published();
-    forgetter = new Forgetter(store, registry, fixture.training());
+    forgetter = forgetter(fixture, config);
+    ledger = forgetter.ledger();
   }
 
   @Test
-  void forgettingRetrainsOnlyTheHitShardsAndEqualsAFromScratchFit() {
+  void forgettingRetrainsOnlyTheHitShardsEqualsAFromScratchFitAndRetiresTheOldVersion() {
     List<String> people = List.of("17", "1234", "1999");
     ForgetRequest request = ForgetRequest.ofSubjects(people);
     EnsembleManifest previous = registry.latest().orElseThrow();
     ForgetPlan plan = forgetter.plan(request);
-    assertThat(plan.foundSubjects()).isEqualTo(3);
+    assertThat(plan.found()).isEqualTo(3);
     assertThat(plan.rowsToDelete()).isEqualTo(3);
     assertThat(plan.hitShards()).isNotEmpty().hasSizeLessThanOrEqualTo(3);
+    assertThat(plan.shardsToRetrain()).isEqualTo(plan.hitShards());
+    assertThat(plan.ensembleVersionsToRetire()).as("every version so far holds the hit shards").contains(previous.version());
+    assertThat(plan.fullRetrainSeconds()).isGreaterThan(plan.estimatedRetrainSeconds()).isPositive();
 
-    ForgetResult result = forgetter.execute(request, plan);
+    ForgetResult result = forgetter.execute(request);
 
     // The rows are gone from the current version (read the rows, not statistics).
     Dataset<Row> current = store.read(store.currentVersion());
@@ -71,7 +84,7 @@ class ForgetTest extends LetheTestBase {
     for (SubModelEntry e : after.shards()) {
       SubModelEntry old = previous.shard(e.shard()).orElseThrow();
       if (plan.hitShards().contains(e.shard())) {
-        assertThat(e.storeVersion()).isEqualTo(result.storeVersion());
+        assertThat(e.storeVersion()).isGreaterThanOrEqualTo(result.storeVersion());
         assertThat(e.path()).isNotEqualTo(old.path());
         assertThat(e.rows()).isEqualTo(old.rows() - plan.rowsPerShard().get(e.shard()));
       } else {
@@ -94,23 +107,89 @@ class ForgetTest extends LetheTestBase {
         .where(col("a").notEqual(col("b"))).count();
     assertThat(differ).isZero();
 
-    // The previous version stays loadable until retired.
-    assertThat(registry.load(previous.version()).transform(test).count()).isEqualTo(500);
+    // The previous version held the old sub-models of the hit shards: it is retired, files and all.
+    assertThat(result.retirement().ensembleVersions()).contains(previous.version());
+    assertThat(registry.versions()).doesNotContain(previous.version()).contains(result.ensembleVersion());
+    assertThat(Files.exists(Path.of(registry.ensembleDir(previous.version()).toUri()))).isFalse();
+    for (int hit : plan.hitShards()) {
+      assertThat(Files.exists(Path.of(registry.subModelPath(previous.version(), previous.shard(hit).orElseThrow()).toUri())))
+          .as("old sub-model of shard %d", hit).isFalse();
+    }
+    assertThat(registry.retirements()).anySatisfy(r -> assertThat(r.ensembleVersions()).contains(previous.version()));
   }
 
   @Test
-  void unknownIdsAreReportedNotFatalAndAnEmptyBatchChangesNothing() {
-    ForgetPlan unknown = forgetter.plan(ForgetRequest.ofSubjects(List.of("no-such-person", "-5")));
-    assertThat(unknown.requestedSubjects()).isEqualTo(2);
-    assertThat(unknown.unknownSubjects()).isEqualTo(2);
+  void afterForgetNoRetainedVersionChangeFeedFileLedgerOrModelHoldsTheRows() throws IOException {
+    List<String> people = List.of("5", "250", "1500", "1777");
+    String storePath = store.path();
+    assertThat(rowsOnStorage(storePath, AdultData.SUBJECT, people)).as("before").isEqualTo(4);
+
+    ForgetResult result = forgetter.execute(ForgetRequest.ofSubjects(people));
+
+    assertThat(result.forgotten()).isEqualTo(4);
+    assertThat(result.purge().retentionHours()).isZero();
+    assertThat(rowsByTimeTravel(storePath, AdultData.SUBJECT, people).values()).as("every version").containsOnly(0L);
+    long inChangeFeed;
+    try {
+      inChangeFeed = spark().read().format("delta").option("readChangeFeed", "true").option("startingVersion", 0)
+          .load(storePath).where(col(AdultData.SUBJECT).cast("string").isin(people.toArray())).collectAsList().size();
+    } catch (Exception changeDataGone) {
+      inChangeFeed = 0;
+    }
+    assertThat(inChangeFeed).as("change data feed").isZero();
+    assertThat(rowsOnStorage(storePath, AdultData.SUBJECT, people)).as("any Parquet file of the store").isZero();
+
+    // No published sub-model was trained on a version that still held the rows.
+    EnsembleManifest latest = registry.latest().orElseThrow();
+    assertThat(Training.shardsTrainedOnDeletedRows(store, latest)).isEmpty();
+    for (SubModelEntry e : latest.shards()) {
+      if (result.plan().hitShards().contains(e.shard())) {
+        assertThat(e.storeVersion()).isGreaterThanOrEqualTo(result.storeVersion());
+      }
+    }
+    // Every sub-model directory left on storage was fitted after the last delete in its shard.
+    Map<Integer, Long> removals = store.lastRemovalsSince(-1);
+    assertThat(registry.subModelDirs()).allSatisfy(d ->
+        assertThat(d.storeVersion()).isGreaterThanOrEqualTo(removals.getOrDefault(d.shard(), -1L)));
+
+    // The ledger knows each request as forgotten, by keyed hash only.
+    LedgerKey key = LedgerKey.of(LEDGER_KEY);
+    Object[] hashes = people.stream().map(p -> key.hash(IdKind.SUBJECT, p)).toArray();
+    List<Row> requests = ledger.current().where(col("subject_hash").isin(hashes)).collectAsList();
+    assertThat(requests).hasSize(4).allSatisfy(r -> {
+      assertThat(r.<String>getAs("step")).isEqualTo("complete");
+      assertThat(r.<String>getAs("phase")).isEqualTo("done");
+      assertThat(r.<Long>getAs("ensemble_version")).isEqualTo(result.ensembleVersion());
+    });
+    assertThat(ledger.events().where(col("subject_hash").isin(hashes)).select("step").distinct().count())
+        .as("every step recorded").isEqualTo(8);
+    assertThat(ledger.events().select("subject_hash").collectAsList()).allSatisfy(r ->
+        assertThat(r.getString(0)).matches("[0-9a-f]{64}"));
+  }
+
+  @Test
+  void unknownIdsAreRecordedAsNotFoundAndAnEmptyBatchChangesNothing() {
+    ForgetPlan unknown = forgetter.plan(ForgetRequest.ofSubjects(List.of("99999", "-5")));
+    assertThat(unknown.requested()).isEqualTo(2);
+    assertThat(unknown.notFound()).isEqualTo(2);
     assertThat(unknown.changesNothing()).isTrue();
 
     long storeVersion = store.currentVersion();
     long ensembleVersion = registry.latest().orElseThrow().version();
-    ForgetResult result = forgetter.execute(ForgetRequest.ofSubjects(List.of()), forgetter.plan(ForgetRequest.ofSubjects(List.of())));
+    ForgetResult result = forgetter.execute(ForgetRequest.ofSubjects(List.of("99999", "-5")));
+    assertThat(result.requests()).isZero();
     assertThat(result.retrainedShards()).isEmpty();
     assertThat(store.currentVersion()).isEqualTo(storeVersion);
     assertThat(registry.latest().orElseThrow().version()).isEqualTo(ensembleVersion);
+    String hash = LedgerKey.of(LEDGER_KEY).hash(IdKind.SUBJECT, "99999");
+    List<Row> recorded = ledger.current().where(col("subject_hash").equalTo(hash)).collectAsList();
+    assertThat(recorded).hasSize(1);
+    assertThat(recorded.get(0).<String>getAs("step")).isEqualTo("complete");
+    assertThat(recorded.get(0).<String>getAs("detail")).isEqualTo("no rows found");
+
+    ForgetResult empty = forgetter.execute(ForgetRequest.ofSubjects(List.of()));
+    assertThat(empty.requests()).isZero();
+    assertThat(store.currentVersion()).isEqualTo(storeVersion);
   }
 
   @Test

@@ -57,6 +57,9 @@ class JobsTest extends LetheTestBase {
           "-D", "store.path=" + dir.resolve("store"),
           "-D", "models.path=" + dir.resolve("models"),
           "-D", "runs.path=" + dir.resolve("runs"),
+          "-D", "ledger.path=" + dir.resolve("ledger"),
+          "-D", "ledger.key=" + LEDGER_KEY,
+          "-D", "purge.retention-hours=0",
           "-D", "store.subject-column=customer",
           "-D", "store.label-column=income",
           "-D", "store.shards=3",
@@ -100,12 +103,16 @@ class JobsTest extends LetheTestBase {
     Run run = lethe("forget", "--ids-file", ids.toString(), "--dry-run");
     assertThat(run.code()).as(run.err()).isZero();
     JsonNode plan = run.summary().path("outputs").path("plan");
-    assertThat(plan.path("requestedSubjects").asInt()).isEqualTo(3);
-    assertThat(plan.path("foundSubjects").asInt()).isEqualTo(2);
+    assertThat(plan.path("requested").asInt()).isEqualTo(3);
+    assertThat(plan.path("found").asInt()).isEqualTo(2);
+    assertThat(plan.path("notFound").asInt()).isEqualTo(1);
     assertThat(plan.path("rowsToDelete").asInt()).isEqualTo(2);
+    assertThat(plan.path("ensembleVersionsToRetire").toString()).isEqualTo("[1]");
     assertThat(run.summary().path("outputs").has("ensembleVersion")).isFalse();
-    assertThat(run.err()).contains("1 subject id(s) match no rows");
-    assertThat(lethe("status").summary().path("outputs").path("ensembleVersions").toString()).isEqualTo("[1]");
+    assertThat(run.err()).contains("2 of 3 subject ids found").contains("1 not found");
+    JsonNode status = lethe("status").summary().path("outputs");
+    assertThat(status.path("ensembleVersions").toString()).isEqualTo("[1]");
+    assertThat(status.path("ledger").path("requestsByStatus").size()).as("a dry run records nothing").isZero();
   }
 
   @Test
@@ -116,16 +123,52 @@ class JobsTest extends LetheTestBase {
     JsonNode outputs = run.summary().path("outputs");
     assertThat(outputs.path("ensembleVersion").asLong()).isEqualTo(2);
     assertThat(outputs.path("retrainedShards").size()).isBetween(1, 2);
-    for (String text : List.of(run.out(), run.err(), readAll(dir.resolve("runs")), readAll(dir.resolve("models")))) {
+    assertThat(outputs.path("forgotten").asInt()).isEqualTo(2);
+    assertThat(outputs.path("retired").path("ensembleVersions").toString()).isEqualTo("[1]");
+    assertThat(outputs.path("purge").path("filesDeleted").asLong()).isPositive();
+    // Not in any output, summary, model file, ledger file or transaction log (where a DELETE's
+    // predicate would have put them), nor in any data file left on storage.
+    for (String text : List.of(run.out(), run.err(), readAll(dir.resolve("runs")), readAll(dir.resolve("models")),
+        readAll(dir.resolve("ledger")), readAll(dir.resolve("store").resolve("_delta_log")))) {
       assertThat(text).doesNotContain(FORGOTTEN_A).doesNotContain(FORGOTTEN_B).doesNotContain("person-999999");
     }
-    long left = spark().read().format("delta").load(dir.resolve("store").toString())
-        .where(col("customer").isin(FORGOTTEN_A, FORGOTTEN_B)).count();
-    assertThat(left).isZero();
+    assertThat(rowsOnStorage(dir.resolve("store").toString(), "customer", List.of(FORGOTTEN_A, FORGOTTEN_B))).isZero();
+
+    JsonNode ledger = lethe("status").summary().path("outputs").path("ledger");
+    assertThat(ledger.path("requestsByStatus").path("forgotten").asInt()).isEqualTo(2);
+    assertThat(ledger.path("requestsByStatus").path("not-found").asInt()).isEqualTo(1);
+    assertThat(ledger.path("open").size()).isZero();
+
+    Run again = lethe("forget", "--ids", FORGOTTEN_A);
+    assertThat(again.code()).as(again.err()).isZero();
+    assertThat(again.summary().path("outputs").path("plan").path("alreadyForgotten").asInt())
+        .as("a repeated request is idempotent").isEqualTo(1);
+    assertThat(again.summary().path("outputs").path("requests").asInt()).isZero();
   }
 
   @Test
   @Order(5)
+  void purgeJobFinishesRequestsThatForgetLeftWaiting() {
+    Run deferred = lethe("forget", "--ids", "person-000100", "-D", "forget.purge=false");
+    assertThat(deferred.code()).as(deferred.err()).isZero();
+    assertThat(deferred.summary().path("outputs").path("purgePending").asInt()).isEqualTo(1);
+    assertThat(deferred.summary().path("outputs").path("ensembleVersion").asLong()).isEqualTo(3);
+    JsonNode open = lethe("status").summary().path("outputs").path("ledger").path("open");
+    assertThat(open.size()).isEqualTo(1);
+    assertThat(open.get(0).path("status").asText()).isEqualTo("purge-pending");
+    assertThat(open.get(0).path("overdue").asBoolean()).isFalse();
+
+    Run purge = lethe("purge");
+    assertThat(purge.code()).as(purge.err()).isZero();
+    assertThat(purge.summary().path("outputs").path("forgotten").asInt()).isEqualTo(1);
+    assertThat(purge.summary().path("outputs").path("purge").path("reorgVersion").isNumber()).isTrue();
+    JsonNode ledger = lethe("status").summary().path("outputs").path("ledger");
+    assertThat(ledger.path("open").size()).isZero();
+    assertThat(ledger.path("requestsByStatus").path("forgotten").asInt()).isEqualTo(3);
+  }
+
+  @Test
+  @Order(6)
   void staleTrainingRetrainsExactlyTheShardsAnAppendTouched() {
     Run nothingStale = lethe("train", "--stale");
     assertThat(nothingStale.code()).as(nothingStale.err()).isZero();
@@ -146,16 +189,16 @@ class JobsTest extends LetheTestBase {
     Run stale = lethe("train", "--stale");
     assertThat(stale.code()).as(stale.err()).isZero();
     assertThat(stale.summary().path("outputs").path("trainedShards").toString()).isEqualTo(touchedJson);
-    assertThat(stale.summary().path("outputs").path("ensembleVersion").asLong()).isEqualTo(3);
+    assertThat(stale.summary().path("outputs").path("ensembleVersion").asLong()).isEqualTo(4);
 
     Run one = lethe("train", "--shards", "1");
     assertThat(one.code()).as(one.err()).isZero();
     assertThat(one.summary().path("outputs").path("trainedShards").toString()).isEqualTo("[1]");
-    assertThat(one.summary().path("outputs").path("ensembleVersion").asLong()).isEqualTo(4);
+    assertThat(one.summary().path("outputs").path("ensembleVersion").asLong()).isEqualTo(5);
   }
 
   @Test
-  @Order(6)
+  @Order(7)
   void scoreWritesPredictionsWithClassLabels() {
     Path out = dir.resolve("scored");
     Run run = lethe("score", "--input", csv.toString(), "--option", "header=true", "--option", "inferSchema=true",
@@ -169,7 +212,7 @@ class JobsTest extends LetheTestBase {
   }
 
   @Test
-  @Order(7)
+  @Order(8)
   void badInputGetsOneClearMessageAndANonZeroExit() {
     Run unknownKey = lethe("status", "-D", "train.estimatr=gbt");
     assertThat(unknownKey.code()).isEqualTo(1);
@@ -194,9 +237,9 @@ class JobsTest extends LetheTestBase {
   }
 
   @Test
-  @Order(8)
+  @Order(9)
   void everyJobHasHelp() {
-    for (String job : List.of("ingest", "train", "forget", "score", "status", "demo")) {
+    for (String job : List.of("ingest", "train", "forget", "purge", "score", "status", "demo")) {
       Run help = lethe(job, "--help");
       assertThat(help.code()).as(job).isZero();
       assertThat(help.out()).as(job).contains("Usage: lethe " + job).contains("--conf").contains("-D");

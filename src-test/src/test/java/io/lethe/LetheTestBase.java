@@ -3,6 +3,10 @@ package io.lethe;
 import static org.apache.spark.sql.functions.col;
 
 import io.lethe.demo.AdultData;
+import io.lethe.forget.ForgetSettings;
+import io.lethe.forget.Forgetter;
+import io.lethe.ledger.ForgetLedger;
+import io.lethe.ledger.LedgerKey;
 import io.lethe.model.Aggregation;
 import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.ModelRegistry;
@@ -11,7 +15,11 @@ import io.lethe.store.ShardedStore;
 import io.lethe.train.ShardSelection;
 import io.lethe.train.TrainSettings;
 import io.lethe.train.Training;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
 import java.util.HashMap;
 import java.util.Map;
 import org.apache.spark.sql.Dataset;
@@ -20,7 +28,8 @@ import org.apache.spark.sql.SparkSession;
 
 /**
  * Owns the one local SparkSession of the suite (surefire runs every class in one JVM) and the real
- * Adult data the tests use, kept small: Spark's fixed costs, not data, dominate here.
+ * Adult data the tests use, kept small: Spark's fixed costs, not data, dominate here. Test
+ * configurations purge with a retention of 0 hours, so a forget run completes at once.
  */
 public abstract class LetheTestBase {
   private static SparkSession spark;
@@ -69,6 +78,50 @@ public abstract class LetheTestBase {
     return new Trained(store, registry, settings, training, training.run(ShardSelection.all()).published());
   }
 
+  /**
+   * Rows of the given subjects in any Parquet file under a store's directory, read raw: data
+   * files whatever their deletion vectors say, files of old versions, change data. Zero only when
+   * no file on storage holds them.
+   */
+  protected static long rowsOnStorage(String storePath, String column, List<String> ids) throws IOException {
+    List<String> parquet;
+    try (Stream<Path> files = Files.walk(Path.of(storePath))) {
+      parquet = files.map(Path::toString).filter(f -> f.endsWith(".parquet")).toList();
+    }
+    long rows = 0;
+    for (String file : parquet) {
+      rows += spark().read().parquet(file).where(col(column).cast("string").isin(ids.toArray())).collectAsList().size();
+    }
+    return rows;
+  }
+
+  /**
+   * Rows of the given subjects readable from each version of a store by time travel: a version
+   * whose files are gone (VACUUM) counts as 0, since nothing can be read from it.
+   */
+  protected static Map<Long, Long> rowsByTimeTravel(String storePath, String column, List<String> ids) {
+    Map<Long, Long> out = new java.util.TreeMap<>();
+    for (Row r : io.delta.tables.DeltaTable.forPath(spark(), storePath).history().select("version").collectAsList()) {
+      long v = r.getLong(0);
+      try {
+        out.put(v, (long) spark().read().format("delta").option("versionAsOf", v).load(storePath)
+            .where(col(column).cast("string").isin(ids.toArray())).collectAsList().size());
+      } catch (Exception filesGone) {
+        out.put(v, 0L);
+      }
+    }
+    return out;
+  }
+
+  /** The ledger key of the tests' configurations. */
+  protected static final String LEDGER_KEY = "lethe-tests-ledger-key";
+
+  /** A forgetter over a trained fixture, with the config's ledger and forget settings. */
+  protected static Forgetter forgetter(Trained trained, LetheConfig config) {
+    return new Forgetter(trained.store(), trained.registry(), trained.training(), ForgetLedger.from(spark(), config),
+        LedgerKey.from(config), ForgetSettings.from(config));
+  }
+
   /** Adult store settings with a fixed salt and the given shard count, plus overrides. */
   protected static LetheConfig adultConfig(int shards, Path dir, Map<String, String> more) {
     Map<String, String> settings = new HashMap<>(AdultData.storeSettings());
@@ -77,6 +130,9 @@ public abstract class LetheTestBase {
     settings.put(LetheConfig.STORE_PATH, dir.resolve("store").toString());
     settings.put(LetheConfig.MODELS_PATH, dir.resolve("models").toString());
     settings.put(LetheConfig.RUNS_PATH, dir.resolve("runs").toString());
+    settings.put(LetheConfig.LEDGER_PATH, dir.resolve("ledger").toString());
+    settings.put(LetheConfig.LEDGER_KEY, LEDGER_KEY);
+    settings.put(LetheConfig.PURGE_RETENTION_HOURS, "0");
     settings.putAll(more);
     return LetheConfig.load(null, settings);
   }

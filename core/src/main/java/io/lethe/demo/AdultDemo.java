@@ -6,7 +6,11 @@ import io.lethe.LetheConfig;
 import io.lethe.forget.ForgetPlan;
 import io.lethe.forget.ForgetRequest;
 import io.lethe.forget.ForgetResult;
+import io.lethe.forget.ForgetSettings;
 import io.lethe.forget.Forgetter;
+import io.lethe.ledger.ForgetLedger;
+import io.lethe.ledger.LedgerKey;
+import io.lethe.store.CommitRetry;
 import io.lethe.model.Aggregation;
 import io.lethe.model.Evaluation;
 import io.lethe.model.ShardEnsembleModel;
@@ -111,11 +115,19 @@ public final class AdultDemo {
         .sample(false, Math.min(1.0, 4.0 * forgetCount / ingested.rows()), 7).limit(forgetCount)
         .collectAsList().stream().map(r -> r.getString(0)).toList();
     ForgetRequest request = ForgetRequest.ofSubjects(forgotten);
-    Forgetter forgetter = new Forgetter(store, registry, training);
+    ForgetSettings forgetSettings = ForgetSettings.from(config.with(Map.of(LetheConfig.PURGE_RETENTION_HOURS, "0")));
+    ForgetLedger ledger = new ForgetLedger(spark, new Path(work, "ledger").toString(),
+        config.getInt(LetheConfig.LEDGER_DEADLINE_DAYS), new CommitRetry(forgetSettings.commitAttempts()));
+    Forgetter forgetter = new Forgetter(store, registry, training, ledger, demoKey(), forgetSettings);
     ForgetPlan plan = forgetter.plan(request);
     out.accept(String.format("Forget request for %d people: %d rows in shards %s (chance predicts %.1f of %d shards)",
-        plan.requestedSubjects(), plan.rowsToDelete(), plan.hitShards(), plan.expectedShardsHit(), shards));
-    ForgetResult result = times.time("forget", () -> forgetter.execute(request, plan));
+        plan.requested(), plan.rowsToDelete(), plan.hitShards(), plan.expectedShardsHit(), shards));
+    ForgetResult result = times.time("forget-and-purge", () -> forgetter.execute(request));
+    // Request to published ensemble; retiring old artifacts and purging the store are timed apart.
+    double cleanup = result.seconds().getOrDefault("retire", 0.0) + result.seconds().getOrDefault("purge", 0.0)
+        + result.seconds().getOrDefault("complete", 0.0);
+    times.record("forget", times.get("forget-and-purge") - cleanup);
+    times.record("purge", result.seconds().getOrDefault("purge", 0.0));
     ShardEnsembleModel after = registry.load(result.ensembleVersion());
     double accuracyAfter = times.time("evaluate", () -> Evaluation.score(after, test, store.layout()));
 
@@ -124,17 +136,31 @@ public final class AdultDemo {
     List<SubModelEntry> full = times.time("full-retrain", () -> new ShardTrainer(store, settings)
         .train(store.layout().allShards(), result.storeVersion(), scratch));
     boolean agree = hitShardsAgree(after, full, scratch, result.retrainedShards(), test);
-    out.accept(String.format("Forgot them: deleted %d rows, retrained shards %s in %.1f s; a full retrain of all %d shards"
-            + " took %.1f s (%.1fx). Test accuracy after: %.2f%%. Retrained shards equal a from-scratch fit: %s",
+    out.accept(String.format("Forgot them: deleted %d rows, retrained shards %s and published in %.1f s; a full retrain"
+            + " of all %d shards took %.1f s (%.1fx). Test accuracy after: %.2f%%. Retrained shards equal a"
+            + " from-scratch fit: %s",
         plan.rowsToDelete(), result.retrainedShards(), times.get("forget"), shards, times.get("full-retrain"),
         times.get("full-retrain") / times.get("forget"), 100 * accuracyAfter, agree ? "yes" : "NO"));
+    out.accept(String.format("Retired %d ensemble versions and %d sub-models trained on their rows; purged the store"
+            + " (REORG of shards %s, VACUUM) in %.1f s. Ledger: %d of %d requests forgotten.",
+        result.retirement().ensembleVersions().size(), result.retirement().subModels().size(), result.purge().shards(),
+        times.get("purge"), result.forgotten(), result.requests()));
     test.unpersist();
     return new Report(ingested.rows(), shards, ensembleAccuracy, singleAccuracy, times.get("train"),
-        times.get("single-model"), plan.requestedSubjects(), plan.rowsToDelete(), result.retrainedShards(),
+        times.get("single-model"), plan.requested(), plan.rowsToDelete(), result.retrainedShards(),
         plan.expectedShardsHit(), times.get("forget"), times.get("full-retrain"), accuracyAfter, agree,
         result.ensembleVersion(), times.asMap());
   }
 
+
+  /** The ledger key: the configured one, else a fixed demo key (the demo's ids are public data). */
+  private LedgerKey demoKey() {
+    try {
+      return LedgerKey.from(config);
+    } catch (io.lethe.LetheException noKey) {
+      return LedgerKey.of("lethe-demo-key-public-data-only");
+    }
+  }
 
   private static ShardEnsembleModel singleModelEnsemble(ShardTrainer.FittedShard single, String storePath,
       TrainSettings settings, ShardedStore store) {

@@ -1,44 +1,62 @@
 package io.lethe.forget;
 
 import io.lethe.LetheException;
+import io.lethe.ledger.IdKind;
 import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.Set;
 
 /**
- * A batch of data subjects to forget, by subject id. Ids are kept in memory only: they never reach a
- * plan, a result, a summary or a log. Duplicates collapse; blank ids are refused.
+ * A batch of ids to forget: data subjects (every row of each) or single records. Ids are kept in
+ * memory only: they never reach a plan, a result, a summary, the ledger or a log. Duplicates
+ * collapse; null or blank ids are refused.
  */
 public final class ForgetRequest {
-  private final Set<String> subjectIds;
+  private final IdKind kind;
+  private final Set<String> ids;
 
-  private ForgetRequest(Set<String> subjectIds) {
-    this.subjectIds = Set.copyOf(subjectIds);
+  private ForgetRequest(IdKind kind, Set<String> ids) {
+    this.kind = kind;
+    this.ids = Set.copyOf(ids);
   }
 
   public static ForgetRequest ofSubjects(Collection<String> ids) {
+    return of(IdKind.SUBJECT, ids);
+  }
+
+  public static ForgetRequest ofRecords(Collection<String> ids) {
+    return of(IdKind.RECORD, ids);
+  }
+
+  public static ForgetRequest of(IdKind kind, Collection<String> ids) {
     Set<String> clean = new LinkedHashSet<>();
-    int line = 0;
+    int n = 0;
     for (String id : ids) {
-      line++;
+      n++;
       if (id == null || id.isBlank()) {
-        throw new LetheException("Subject id number " + line + " of the batch is empty; a forget batch lists one id per entry");
+        throw new LetheException("Id number " + n + " of the batch is " + (id == null ? "null" : "empty")
+            + "; a forget batch lists one " + kind.id() + " id per entry");
       }
       clean.add(id.trim());
     }
-    return new ForgetRequest(clean);
+    return new ForgetRequest(kind, clean);
   }
 
-  public Set<String> subjectIds() {
-    return subjectIds;
+  public IdKind kind() {
+    return kind;
   }
+
+  public Set<String> ids() {
+    return ids;
+  }
+
 
   public int size() {
-    return subjectIds.size();
+    return ids.size();
   }
 
   @Override
   public String toString() {
-    return "ForgetRequest[" + subjectIds.size() + " subjects]";
+    return "ForgetRequest[" + ids.size() + " " + kind.id() + " ids]";
   }
 }

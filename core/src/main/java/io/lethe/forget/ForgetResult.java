@@ -1,17 +1,27 @@
 package io.lethe.forget;
 
+import io.lethe.registry.Retirement;
+import io.lethe.store.PurgeResult;
 import java.util.List;
 import java.util.Map;
 
 /**
  * What a forget run did. Counts, versions and times only.
  *
- * @param storeVersion the store version after the delete (the plan's version if nothing changed)
+ * @param batchId the run's id in the ledger
+ * @param requests requests the run worked on (new and resumed; not-found ones are complete at once)
+ * @param storeVersion the store version after the delete (the plan's version if nothing was deleted)
  * @param ensembleVersion the ensemble published after retraining (null if none)
- * @param retrainedShards shards whose sub-models were refitted on the new version
+ * @param retrainedShards shards whose sub-models were refitted
+ * @param retirement what was deleted from the registry and why (null when the run stopped before)
+ * @param purge what the purge did (null when purging is left to the purge job)
+ * @param forgotten requests complete after this run
+ * @param purgePending requests gone from the model whose rows may still be on storage until a
+ *     later purge (the retention has not passed, or forget.purge is false)
  * @param seconds wall time by step
  */
-public record ForgetResult(ForgetPlan plan, long storeVersion, Long ensembleVersion, List<Integer> retrainedShards,
+public record ForgetResult(ForgetPlan plan, String batchId, int requests, long storeVersion, Long ensembleVersion,
+    List<Integer> retrainedShards, Retirement retirement, PurgeResult purge, long forgotten, long purgePending,
     Map<String, Double> seconds) {
 
   public ForgetResult {

@@ -1,30 +1,51 @@
 package io.lethe.forget;
 
-import static org.apache.spark.sql.functions.count;
-import static org.apache.spark.sql.functions.countDistinct;
-import static org.apache.spark.sql.functions.lit;
-
+import io.lethe.LetheConfig;
+import io.lethe.LetheException;
+import io.lethe.ledger.ForgetLedger;
+import io.lethe.ledger.ForgetStep;
+import io.lethe.ledger.ForgetStep.Phase;
+import io.lethe.ledger.IdKind;
+import io.lethe.ledger.LedgerEntry;
+import io.lethe.ledger.LedgerKey;
+import io.lethe.model.Aggregation;
 import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.ModelRegistry;
+import io.lethe.registry.Retirement;
+import io.lethe.registry.SubModelDir;
+import io.lethe.registry.SubModelEntry;
 import io.lethe.run.StepTimes;
+import io.lethe.store.CommitRetry;
 import io.lethe.store.ShardedStore;
-import io.lethe.store.StoreLayout;
-import io.lethe.train.ShardSelection;
 import io.lethe.train.TrainResult;
+import io.lethe.train.TrainSettings;
 import io.lethe.train.Training;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
-import org.apache.spark.sql.Row;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.IntegralType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Exact unlearning by SISA: delete the subjects' rows (a new store version), retrain only the
- * shards that held them on that version, publish the new ensemble. Plan first, then execute.
+ * Exact unlearning by SISA, as a durable run. Plan first (no side effect), then, each step
+ * recorded in the ledger before and after: delete the rows (a new store version), retrain the
+ * shards that held them, publish, retire every artifact trained on them, purge the store, mark
+ * the requests forgotten. Every step is idempotent and works from what storage says, not from
+ * what the run remembers, so a run that stopped anywhere is finished by running the same batch
+ * again.
  */
 public final class Forgetter {
   private static final Logger LOG = LoggerFactory.getLogger(Forgetter.class);
@@ -32,52 +53,307 @@ public final class Forgetter {
   private final ShardedStore store;
   private final ModelRegistry registry;
   private final Training training;
+  private final ForgetLedger ledger;
+  private final LedgerKey key;
+  private final ForgetSettings settings;
+  private final ForgetHook hook;
 
-  public Forgetter(ShardedStore store, ModelRegistry registry, Training training) {
+  public Forgetter(ShardedStore store, ModelRegistry registry, Training training, ForgetLedger ledger, LedgerKey key,
+      ForgetSettings settings) {
+    this(store, registry, training, ledger, key, settings, ForgetHook.NONE);
+  }
+
+  private Forgetter(ShardedStore store, ModelRegistry registry, Training training, ForgetLedger ledger, LedgerKey key,
+      ForgetSettings settings, ForgetHook hook) {
     this.store = store;
     this.registry = registry;
     this.training = training;
+    this.ledger = ledger;
+    this.key = key;
+    this.settings = settings;
+    this.hook = hook;
   }
 
-  /** Rows, shards and cost of a batch, on the current store version. Changes nothing. */
+  /** A forgetter for the configured store, registry, training settings and ledger. */
+  public static Forgetter from(SparkSession spark, LetheConfig config) {
+    ShardedStore store = ShardedStore.open(spark, config.get(LetheConfig.STORE_PATH));
+    ModelRegistry registry = new ModelRegistry(spark, config.get(LetheConfig.MODELS_PATH));
+    Training training = new Training(store, registry, TrainSettings.from(config),
+        Aggregation.parse(config.get(LetheConfig.ENSEMBLE_AGGREGATION)));
+    return new Forgetter(store, registry, training, ForgetLedger.from(spark, config), LedgerKey.from(config),
+        ForgetSettings.from(config));
+  }
+
+  public ShardedStore store() {
+    return store;
+  }
+
+  public ModelRegistry registry() {
+    return registry;
+  }
+
+  public ForgetLedger ledger() {
+    return ledger;
+  }
+
+  /** The same forgetter, calling {@code newHook} before each step (for fault-injection tests). */
+  public Forgetter withHook(ForgetHook newHook) {
+    return new Forgetter(store, registry, training, ledger, key, settings, newHook);
+  }
+
+  /** Rows, shards, artifacts and cost of a batch, on the current store version. Changes nothing. */
   public ForgetPlan plan(ForgetRequest request) {
-    long version = store.currentVersion();
-    Long ensemble = registry.latest().map(EnsembleManifest::version).orElse(null);
-    int shards = store.layout().shards();
-    if (request.size() == 0) {
-      return new ForgetPlan(version, ensemble, 0, 0, 0, Map.of(), List.of(), shards, 0);
-    }
-    Set<Integer> candidates = store.shardsOf(request.subjectIds());
-    Map<Integer, Long> rowsPerShard = new TreeMap<>();
-    long found = 0;
-    for (Row r : store.rowsOf(request.subjectIds(), candidates, version)
-        .groupBy(StoreLayout.SHARD_COLUMN)
-        .agg(count(lit(1)), countDistinct(store.layout().subject()))
-        .collectAsList()) {
-      rowsPerShard.put(r.getInt(0), r.getLong(1));
-      found += r.getLong(2);
-    }
-    long rows = rowsPerShard.values().stream().mapToLong(Long::longValue).sum();
-    return new ForgetPlan(version, ensemble, request.size(), found, rows, rowsPerShard,
-        new ArrayList<>(rowsPerShard.keySet()), shards, ForgetPlan.expectedShardsHit(shards, found));
+    return prepare(request).plan();
   }
 
-  /** Deletes the batch's rows, retrains the hit shards on the new version and publishes. */
-  public ForgetResult execute(ForgetRequest request, ForgetPlan plan) {
+  /** One id of the batch: its hash, its open request if any, its rows by shard now. */
+  private record Item(String id, String hash, LedgerEntry open, Map<Integer, Long> rowsNow, boolean alreadyForgotten) {
+    boolean found() {
+      return !rowsNow.isEmpty();
+    }
+  }
+
+  private record Prepared(ForgetPlan plan, List<Item> items, String column) {
+  }
+
+  private Prepared prepare(ForgetRequest request) {
+    long version = store.currentVersion();
+    Optional<EnsembleManifest> latest = registry.latest();
+    latest.ifPresent(registry::requireSubModels);
+    String column = idColumn(request.kind());
+    requireIdType(request, column);
+    Collection<Integer> candidates = request.kind() == IdKind.SUBJECT ? store.shardsOf(request.ids()) : null;
+    Map<String, Map<Integer, Long>> matches = store.match(column, request.ids(), candidates, version);
+    Map<String, String> hashes = new LinkedHashMap<>();
+    request.ids().forEach(id -> hashes.put(id, key.hash(request.kind(), id)));
+    Map<String, LedgerEntry> open = ledger.openByHash(hashes.values());
+    Set<String> completed = ledger.completedHashes(hashes.values().stream().filter(h -> !open.containsKey(h)).toList());
+
+    List<Item> items = new ArrayList<>();
+    Map<Integer, Long> rowsPerShard = new TreeMap<>();
+    Set<Integer> hit = new TreeSet<>();
+    long found = 0;
+    long notFound = 0;
+    long alreadyForgotten = 0;
+    for (String id : request.ids()) {
+      String hash = hashes.get(id);
+      Map<Integer, Long> rows = matches.getOrDefault(id, Map.of());
+      rows.forEach((shard, n) -> rowsPerShard.merge(shard, n, Long::sum));
+      hit.addAll(rows.keySet());
+      LedgerEntry openEntry = open.get(hash);
+      if (openEntry != null) {
+        hit.addAll(openEntry.shards());
+      }
+      boolean done = openEntry == null && rows.isEmpty() && completed.contains(hash);
+      items.add(new Item(id, hash, openEntry, rows, done));
+      if (!rows.isEmpty()) {
+        found++;
+      } else if (done) {
+        alreadyForgotten++;
+      } else if (openEntry == null) {
+        notFound++;
+      }
+    }
+    Set<Integer> retrain = new TreeSet<>();
+    latest.ifPresent(m -> {
+      m.shards().stream().map(SubModelEntry::shard).filter(hit::contains).forEach(retrain::add);
+      retrain.addAll(Training.shardsTrainedOnDeletedRows(store, m));
+    });
+    Map<Integer, Long> removals = removals();
+    Retirement toRetire = registry.planRetirement(
+        (shard, v) -> hit.contains(shard) || v < removals.getOrDefault(shard, -1L), "plan", "plan");
+    double estimated = latest.map(m -> m.shards().stream().filter(e -> retrain.contains(e.shard()))
+        .mapToDouble(SubModelEntry::fitSeconds).sum()).orElse(0.0);
+    double full = latest.map(m -> m.shards().stream().mapToDouble(SubModelEntry::fitSeconds).sum()).orElse(0.0);
+    long rowsToDelete = rowsPerShard.values().stream().mapToLong(Long::longValue).sum();
+    int shards = store.layout().shards();
+    ForgetPlan plan = new ForgetPlan(version, latest.map(EnsembleManifest::version).orElse(null), request.kind().id(),
+        request.size(), found, notFound, open.size(), alreadyForgotten, rowsToDelete, rowsPerShard,
+        new ArrayList<>(hit), new ArrayList<>(retrain), toRetire.ensembleVersions(), toRetire.subModels().size(), shards,
+        ForgetPlan.expectedShardsHit(shards, found), estimated, full);
+    return new Prepared(plan, items, column);
+  }
+
+  /** For each shard, the last store version that removed rows from it, since the oldest sub-model. */
+  private Map<Integer, Long> removals() {
+    long oldest = registry.subModelDirs().stream().mapToLong(SubModelDir::storeVersion).min().orElse(Long.MAX_VALUE);
+    return oldest == Long.MAX_VALUE ? Map.of() : store.lastRemovalsSince(oldest);
+  }
+
+  private String idColumn(IdKind kind) {
+    if (kind == IdKind.SUBJECT) {
+      return store.layout().subjectColumn();
+    }
+    String column = settings.recordColumn();
+    if (column.isEmpty()) {
+      throw new LetheException("Forgetting by record needs forget.record-column: the store column that names a record");
+    }
+    if (!List.of(store.read(store.currentVersion()).columns()).contains(column)) {
+      throw new LetheException("The record column '" + column + "' (forget.record-column) is not in the store");
+    }
+    return column;
+  }
+
+  private void requireIdType(ForgetRequest request, String column) {
+    DataType type = store.read(store.currentVersion()).schema().apply(column).dataType();
+    if (!(type instanceof IntegralType)) {
+      return;
+    }
+    long bad = request.ids().stream().filter(id -> !id.matches("[+-]?\\d{1,19}")).count();
+    if (bad > 0) {
+      throw new LetheException("Wrong id type: the store's column '" + column + "' holds whole numbers, and " + bad
+          + " id(s) of the batch are not whole numbers");
+    }
+  }
+
+  /**
+   * Runs the batch to the end: every step in order, each recorded in the ledger. Ids whose
+   * request is open (an earlier run stopped) are finished, not opened twice; ids of nobody are
+   * recorded as not found. A step that fails is recorded as failed, and the run ends with a
+   * {@link LetheException}; running the same batch again finishes it.
+   */
+  public ForgetResult execute(ForgetRequest request) {
     StepTimes times = new StepTimes();
-    if (plan.changesNothing()) {
-      LOG.info("Forget batch of {} subjects matches no rows; nothing changed", plan.requestedSubjects());
-      return new ForgetResult(plan, plan.storeVersion(), plan.ensembleVersion(), List.of(), times.asMap());
+    Prepared prepared = times.time("plan", () -> prepare(request));
+    ForgetPlan plan = prepared.plan();
+    Run run = new Run(UUID.randomUUID().toString(), times);
+    Instant now = Instant.now();
+    List<LedgerEntry> first = new ArrayList<>();
+    for (Item item : prepared.items()) {
+      if (item.alreadyForgotten()) {
+        continue;
+      }
+      LedgerEntry entry = item.open();
+      if (entry == null) {
+        entry = LedgerEntry.received(UUID.randomUUID().toString(), run.batchId, item.hash(), request.kind(), now,
+            ledger.deadlineFor(now));
+        first.add(entry);
+      }
+      LedgerEntry planned = entry.then(run.batchId, ForgetStep.PLAN, Phase.DONE, now);
+      if (item.found()) {
+        planned = planned.withPlan(new ArrayList<>(item.rowsNow().keySet()),
+            item.rowsNow().values().stream().mapToLong(Long::longValue).sum(), plan.storeVersion());
+      } else if (item.open() == null) {
+        planned = planned.withPlan(List.of(), 0, plan.storeVersion());
+      }
+      first.add(planned);
+      if (planned.shards().isEmpty()) {
+        first.add(planned.then(run.batchId, ForgetStep.COMPLETE, Phase.DONE, now).withDetail("no rows found"));
+      } else {
+        run.active.add(planned);
+      }
     }
-    long deletedAt = times.time("delete", () -> store.deleteSubjects(request.subjectIds(), plan.hitShards()));
-    LOG.info("Deleted {} rows of {} subjects from {} shards (store version {})", plan.rowsToDelete(),
-        plan.foundSubjects(), plan.hitShards().size(), deletedAt);
+    run.active.replaceAll(e -> e.then(run.batchId, ForgetStep.DELETE, Phase.STARTED, now));
+    first.addAll(run.active);
+    ledger.record(first);
+    LOG.info("Forget batch {}: {} requests to work on ({} resumed), {} not found, {} already forgotten", run.batchId,
+        run.active.size(), plan.resumed(), plan.notFound(), plan.alreadyForgotten());
+    if (run.active.isEmpty()) {
+      return run.result(plan, plan.storeVersion(), plan.ensembleVersion(), List.of(), null, null, 0);
+    }
+
+    Set<Integer> hit = new TreeSet<>(plan.hitShards());
+    List<String> toDelete = prepared.items().stream().filter(Item::found).map(Item::id).toList();
+    CommitRetry deleteRetry = new CommitRetry(settings.commitAttempts(), attempt -> hook.before(ForgetStep.DELETE, attempt));
+    long deletedAt = run.step(ForgetStep.DELETE, false, () -> toDelete.isEmpty() ? store.currentVersion()
+        : store.deleteMatching(prepared.column(), toDelete, hit, deleteRetry));
+    LOG.info("Forget batch {}: deleted {} rows from shards {} (store version {})", run.batchId, plan.rowsToDelete(),
+        plan.rowsPerShard().keySet(), deletedAt);
+    run.advance(ForgetStep.DELETE, e -> e.withStoreVersion(deletedAt), ForgetStep.RETRAIN);
+
     Optional<EnsembleManifest> base = registry.latest();
-    if (base.isEmpty()) {
-      LOG.info("No ensemble is published yet; train all shards to publish one");
-      return new ForgetResult(plan, deletedAt, null, List.of(), times.asMap());
+    List<Integer> retrain = base.map(m -> Training.shardsTrainedOnDeletedRows(store, m)).orElse(List.of());
+    long fitVersion = store.currentVersion();
+    List<SubModelEntry> fitted = run.step(ForgetStep.RETRAIN, true, () -> training.fit(retrain, fitVersion));
+    run.advance(ForgetStep.RETRAIN, e -> e, ForgetStep.PUBLISH);
+
+    TrainResult published = run.step(ForgetStep.PUBLISH, true,
+        () -> retrain.isEmpty() ? null : training.publish(fitted, retrain, fitVersion));
+    Long ensembleVersion = published != null ? published.published().version()
+        : base.map(EnsembleManifest::version).orElse(null);
+    List<Integer> retrained = published == null ? List.of() : published.trainedShards();
+    run.advance(ForgetStep.PUBLISH, e -> e.withEnsembleVersion(ensembleVersion), ForgetStep.RETIRE);
+
+    Retirement retirement = run.step(ForgetStep.RETIRE, true, () -> {
+      Map<Integer, Long> removals = removals();
+      return registry.retire((shard, v) -> v < removals.getOrDefault(shard, -1L), run.batchId,
+          "trained on store rows deleted since (forget batch " + run.batchId + ")");
+    });
+    LOG.info("Forget batch {}: retired {} ensemble versions and {} sub-models", run.batchId,
+        retirement.ensembleVersions().size(), retirement.subModels().size());
+    if (!settings.purge()) {
+      run.advance(ForgetStep.RETIRE, e -> e, ForgetStep.PURGE, Phase.PENDING, "left to the purge job (forget.purge=false)");
+      return run.result(plan, deletedAt, ensembleVersion, retrained, retirement, null, 0);
     }
-    TrainResult trained = times.time("retrain", () -> training.run(ShardSelection.of(plan.hitShards()), deletedAt));
-    return new ForgetResult(plan, deletedAt, trained.published().version(), trained.trainedShards(), times.asMap());
+    run.advance(ForgetStep.RETIRE, e -> e, ForgetStep.PURGE);
+
+    Purger purger = new Purger(store, settings.retentionHours(), new CommitRetry(settings.commitAttempts()));
+    Purger.Report purge = run.step(ForgetStep.PURGE, true, () -> purger.purge(run.active, run.batchId));
+    run.step(ForgetStep.COMPLETE, true, () -> {
+      ledger.record(purge.events());
+      return null;
+    });
+    LOG.info("Forget batch {}: {} requests forgotten, {} wait for a purge after the retention", run.batchId,
+        purge.forgotten(), purge.pending());
+    return run.result(plan, deletedAt, ensembleVersion, retrained, retirement, purge.store(), purge.forgotten());
+  }
+
+  /** One forget run: its id, the requests it works on (their latest events), its step times. */
+  private final class Run {
+    final String batchId;
+    final StepTimes times;
+    final List<LedgerEntry> active = new ArrayList<>();
+
+    Run(String batchId, StepTimes times) {
+      this.batchId = batchId;
+      this.times = times;
+    }
+
+    <T> T step(ForgetStep step, boolean callHook, Supplier<T> work) {
+      try {
+        if (callHook) {
+          hook.before(step, 1);
+        }
+        return times.time(step.id(), work);
+      } catch (RuntimeException e) {
+        Instant now = Instant.now();
+        try {
+          ledger.record(active.stream().map(a -> a.then(batchId, step, Phase.FAILED, now)
+              .withDetail(e.getClass().getSimpleName())).toList());
+        } catch (RuntimeException ledgerDown) {
+          LOG.warn("Could not record the failure of step {} in the ledger: {}", step.id(),
+              ledgerDown.getClass().getSimpleName());
+        }
+        throw new LetheException("The forget run stopped at step '" + step.id() + "' (" + LetheException.firstLine(e)
+            + "). The ledger holds its " + active.size() + " request(s); run the same batch again to finish them", e);
+      }
+    }
+
+    void advance(ForgetStep done, Function<LedgerEntry, LedgerEntry> facts, ForgetStep next) {
+      advance(done, facts, next, Phase.STARTED, null);
+    }
+
+    void advance(ForgetStep done, Function<LedgerEntry, LedgerEntry> facts, ForgetStep next, Phase nextPhase,
+        String detail) {
+      Instant now = Instant.now();
+      List<LedgerEntry> events = new ArrayList<>();
+      List<LedgerEntry> started = new ArrayList<>();
+      for (LedgerEntry e : active) {
+        LedgerEntry finished = facts.apply(e.then(batchId, done, Phase.DONE, now));
+        LedgerEntry following = finished.then(batchId, next, nextPhase, now).withDetail(detail);
+        events.add(finished);
+        events.add(following);
+        started.add(following);
+      }
+      ledger.record(events);
+      active.clear();
+      active.addAll(started);
+    }
+
+    ForgetResult result(ForgetPlan plan, long storeVersion, Long ensembleVersion, List<Integer> retrained,
+        Retirement retirement, io.lethe.store.PurgeResult purge, long forgotten) {
+      return new ForgetResult(plan, batchId, active.size(), storeVersion, ensembleVersion, retrained, retirement, purge,
+          forgotten, active.size() - forgotten, times.asMap());
+    }
   }
 }

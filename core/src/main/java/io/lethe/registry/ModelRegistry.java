@@ -6,6 +6,8 @@ import io.lethe.run.HadoopFiles;
 import io.lethe.run.Json;
 import java.io.IOException;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -28,6 +30,9 @@ import org.apache.spark.sql.SparkSession;
  */
 public final class ModelRegistry {
   private static final Pattern VERSION_DIR = Pattern.compile("v(\\d{8})");
+  private static final Pattern SHARD_DIR = Pattern.compile("shard=(\\d+)");
+  private static final Pattern SUBMODEL_DIR = Pattern.compile("v(\\d+)-[0-9a-f]+");
+  private static final String RETIRED = "retired";
   private static final int PUBLISH_ATTEMPTS = 20;
 
   private final SparkSession spark;
@@ -91,6 +96,17 @@ public final class ModelRegistry {
     return new Path(ensembleDir(version), entry.path());
   }
 
+  /** Fails with a clear message when a sub-model of the ensemble is missing from storage. */
+  public void requireSubModels(EnsembleManifest manifest) {
+    for (SubModelEntry e : manifest.shards()) {
+      Path p = subModelPath(manifest.version(), e);
+      if (!files.exists(new Path(p, "metadata"))) {
+        throw new LetheException("The sub-model of shard " + e.shard() + " of ensemble version " + manifest.version()
+            + " is missing at " + p + "; restore it, or retrain the shard (train --shards " + e.shard() + ")");
+      }
+    }
+  }
+
   /** Loads a published version as a spark.ml model. */
   public ShardEnsembleModel load(long version) {
     manifest(version);
@@ -102,12 +118,7 @@ public final class ModelRegistry {
    * first; the version number is claimed exclusively, so two publishers never share one.
    */
   public EnsembleManifest publish(EnsembleManifest draft) {
-    for (SubModelEntry e : draft.shards()) {
-      Path p = subModelPath(0, e);
-      if (!files.exists(p)) {
-        throw new LetheException("Refusing to publish: the sub-model of shard " + e.shard() + " is missing at " + p);
-      }
-    }
+    requireSubModels(draft);
     long next = versions().stream().mapToLong(Long::longValue).max().orElse(0) + 1;
     for (int attempt = 0; attempt < PUBLISH_ATTEMPTS; attempt++, next++) {
       Path dir = ensembleDir(next);
@@ -135,6 +146,85 @@ public final class ModelRegistry {
       }
       throw new LetheException("Cannot create ensemble version directory " + dir + ": " + e.getMessage(), e);
     }
+  }
+
+  /** Every sub-model directory on storage, whether a published version uses it or not. */
+  public List<SubModelDir> subModelDirs() {
+    List<SubModelDir> out = new ArrayList<>();
+    for (FileStatus shardDir : files.list(new Path(root, "submodels"))) {
+      Matcher shard = SHARD_DIR.matcher(shardDir.getPath().getName());
+      if (!shardDir.isDirectory() || !shard.matches()) {
+        continue;
+      }
+      for (FileStatus dir : files.list(shardDir.getPath())) {
+        Matcher m = SUBMODEL_DIR.matcher(dir.getPath().getName());
+        if (dir.isDirectory() && m.matches()) {
+          out.add(new SubModelDir(Integer.parseInt(shard.group(1)), Long.parseLong(m.group(1)),
+              "submodels/" + shardDir.getPath().getName() + "/" + dir.getPath().getName()));
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * What {@link #retire} would delete for the given test, without deleting anything: the
+   * ensemble versions holding a sub-model that fails it, and the sub-model directories that do.
+   */
+  public Retirement planRetirement(SubModelTest trainedOnDeletedRows, String batchId, String reason) {
+    List<Long> versions = new ArrayList<>();
+    for (long v : versions()) {
+      if (manifest(v).shards().stream().anyMatch(e -> trainedOnDeletedRows.test(e.shard(), e.storeVersion()))) {
+        versions.add(v);
+      }
+    }
+    List<String> dirs = subModelDirs().stream().filter(d -> trainedOnDeletedRows.test(d.shard(), d.storeVersion()))
+        .map(SubModelDir::relativePath).sorted().toList();
+    return new Retirement(Instant.now().toString(), batchId, reason, versions, dirs);
+  }
+
+  /**
+   * Deletes every ensemble version and sub-model directory that fails the test (trained on rows
+   * deleted since), after recording them under {@code retired/}. Ensemble versions go first, so
+   * no remaining version points at a deleted sub-model. The latest version is never retired: if
+   * it fails the test, it must be replaced (retrained and published) first.
+   */
+  public Retirement retire(SubModelTest trainedOnDeletedRows, String batchId, String reason) {
+    Retirement plan = planRetirement(trainedOnDeletedRows, batchId, reason);
+    Optional<Long> latest = versions().stream().reduce((a, b) -> b);
+    if (latest.isPresent() && plan.ensembleVersions().contains(latest.get())) {
+      throw new LetheException("The latest ensemble version " + latest.get() + " holds a sub-model trained on deleted"
+          + " rows; retrain its stale shards (train --stale, or run the forget again) before retiring");
+    }
+    if (plan.isEmpty()) {
+      return plan;
+    }
+    String stamp = plan.retiredAt().replaceAll("[^0-9]", "");
+    files.writeNew(new Path(new Path(root, RETIRED), stamp + "-" + batchId + ".json"), Json.write(plan));
+    for (long v : plan.ensembleVersions()) {
+      Path dir = ensembleDir(v);
+      files.deleteRecursively(new Path(dir, EnsembleManifest.FILE_NAME));
+      files.deleteRecursively(dir);
+    }
+    for (String dir : plan.subModels()) {
+      files.deleteRecursively(new Path(root, dir));
+    }
+    return plan;
+  }
+
+  /** Every retirement recorded, oldest first. */
+  public List<Retirement> retirements() {
+    return files.list(new Path(root, RETIRED)).stream()
+        .filter(s -> s.isFile() && s.getPath().getName().endsWith(".json"))
+        .sorted(Comparator.comparing(s -> s.getPath().getName()))
+        .map(s -> Json.read(files.readString(s.getPath()), Retirement.class, "retirement record " + s.getPath()))
+        .toList();
+  }
+
+  /** Whether a sub-model of a shard, fitted on a store version, must go. */
+  @FunctionalInterface
+  public interface SubModelTest {
+    boolean test(int shard, long storeVersion);
   }
 
   public SparkSession spark() {

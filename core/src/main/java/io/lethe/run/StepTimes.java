@@ -25,6 +25,11 @@ public final class StepTimes {
     });
   }
 
+  /** Adds time measured elsewhere to a step. */
+  public void record(String step, double stepSeconds) {
+    seconds.merge(step, stepSeconds, Double::sum);
+  }
+
   public double get(String step) {
     return seconds.getOrDefault(step, 0.0);
   }

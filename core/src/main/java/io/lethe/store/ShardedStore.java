@@ -25,6 +25,7 @@ import java.util.UUID;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.BooleanType;
@@ -41,6 +42,7 @@ import org.apache.spark.sql.types.StructType;
  */
 public final class ShardedStore {
   private static final int MAX_CLASSES = 1000;
+  private static final String ID_COLUMN = "__lethe_id";
 
   private final SparkSession spark;
   private final String path;
@@ -88,7 +90,10 @@ public final class ShardedStore {
     try {
       var writer = rows.writeTo(table).using("delta").partitionedBy(col(StoreLayout.SHARD_COLUMN), new Column[0])
           .tableProperty("delta.enableChangeDataFeed", "true")
-          .tableProperty("delta.enableDeletionVectors", "true");
+          .tableProperty("delta.enableDeletionVectors", "true")
+          // No min/max statistics: they would copy column values (a subject id, an age) into the
+          // transaction log, which outlives VACUUM. Reads go by shard partition, not by skipping.
+          .tableProperty("delta.dataSkippingNumIndexedCols", "0");
       for (Map.Entry<String, String> p : layout.toProperties().entrySet()) {
         writer = writer.tableProperty(p.getKey(), p.getValue());
       }
@@ -285,45 +290,134 @@ public final class ShardedStore {
       return Set.of();
     }
     Set<Integer> shards = new TreeSet<>();
-    spark.createDataset(new ArrayList<>(subjectIds), org.apache.spark.sql.Encoders.STRING())
+    spark.createDataset(new ArrayList<>(subjectIds), Encoders.STRING())
         .select(layout.shardOf(col("value"))).distinct().collectAsList()
         .forEach(r -> shards.add(r.getInt(0)));
     return shards;
   }
 
-  /** Rows of the given subjects, only in the shards they can live in. */
-  public Dataset<Row> rowsOf(Collection<String> subjectIds, Collection<Integer> shards, long version) {
-    return read(version).where(col(StoreLayout.SHARD_COLUMN).isin(shards.toArray())
-        .and(layout.subject().cast("string").isin(subjectIds.toArray())));
-  }
-
   /**
-   * Deletes every row of the given subjects with one Delta DELETE, restricted to their shards'
-   * partitions, and returns the store version after it.
+   * Rows per id and shard for ids of {@code column} (the subject column or a record column),
+   * looked for only in {@code shards} (all shards when null). Ids are joined as a dataset, never
+   * written into a query as literals. Ids with no rows are absent from the answer.
    */
-  public long deleteSubjects(Collection<String> subjectIds, Collection<Integer> shards) {
-    DeltaTable.forPath(spark, path).delete(col(StoreLayout.SHARD_COLUMN).isin(shards.toArray())
-        .and(layout.subject().cast("string").isin(subjectIds.toArray())));
-    return currentVersion();
+  public Map<String, Map<Integer, Long>> match(String column, Collection<String> ids, Collection<Integer> shards,
+      long version) {
+    Map<String, Map<Integer, Long>> out = new TreeMap<>();
+    if (ids.isEmpty() || (shards != null && shards.isEmpty())) {
+      return out;
+    }
+    Dataset<Row> rows = inShards(read(version), shards);
+    for (Row r : rows.join(idFrame(ids), rows.col(column).cast("string").equalTo(col(ID_COLUMN)))
+        .groupBy(col(ID_COLUMN), col(StoreLayout.SHARD_COLUMN)).count().collectAsList()) {
+      out.computeIfAbsent(r.getString(0), k -> new TreeMap<>()).put(r.getInt(1), r.getLong(2));
+    }
+    return out;
   }
 
   /**
-   * Shards whose rows changed in any commit after {@code version}, read from the Delta log's
-   * add/remove actions (no data is scanned). If the log no longer holds a commit in that range,
-   * every shard is reported changed.
+   * Deletes every row whose {@code column} holds one of the ids, only in {@code shards}, with one
+   * Delta MERGE ... WHEN MATCHED THEN DELETE, and returns the store version it committed. A MERGE
+   * rather than a DELETE with an IN list: Delta writes a DELETE's predicate, literals included,
+   * into the transaction log, which VACUUM never removes; a MERGE's log entry names only columns.
+   * The version returned is the current one after the commit: the commit's own or a later one.
+   */
+  public long deleteMatching(String column, Collection<String> ids, Collection<Integer> shards, CommitRetry retry) {
+    requireColumn(read(currentVersion()).schema(), column, "id column");
+    Dataset<Row> source = idFrame(ids).as("ids");
+    Column condition = col("t." + column).cast("string").equalTo(col("ids." + ID_COLUMN));
+    if (shards != null) {
+      condition = col("t." + StoreLayout.SHARD_COLUMN).isin(shards.toArray()).and(condition);
+    }
+    Column on = condition;
+    return retry.run("delete of the batch's rows", () -> {
+      DeltaTable.forPath(spark, path).as("t").merge(source, on).whenMatched().delete().execute();
+      return currentVersion();
+    });
+  }
+
+  /**
+   * Rewrites the files of the given shards that hold rows hidden by deletion vectors
+   * ({@code REORG TABLE ... APPLY (PURGE)}), so that no current file still holds a deleted row, then
+   * runs {@code VACUUM} with the given retention, which deletes the files (old versions, change
+   * data) that no version within the retention needs. Rows deleted before {@code vacuumedAt -
+   * retention} are then gone from storage.
+   */
+  public PurgeResult purge(Collection<Integer> shards, double retentionHours, CommitRetry retry) {
+    String table = "delta.`" + path.replace("`", "``") + "`";
+    Long reorgVersion = null;
+    if (!shards.isEmpty()) {
+      String in = shards.stream().sorted().map(String::valueOf).reduce((a, b) -> a + ", " + b).orElseThrow();
+      reorgVersion = retry.run("purge (REORG) of shards " + in, () -> {
+        spark.sql("REORG TABLE " + table + " WHERE " + StoreLayout.SHARD_COLUMN + " IN (" + in + ") APPLY (PURGE)");
+        return currentVersion();
+      });
+    }
+    java.time.Instant vacuumedAt = java.time.Instant.now();
+    String check = "spark.databricks.delta.retentionDurationCheck.enabled";
+    String before = spark.conf().get(check, "true");
+    Dataset<Row> deleted;
+    try {
+      // Delta refuses a retention under the table's deletedFileRetentionDuration unless this is off.
+      spark.conf().set(check, "false");
+      deleted = spark.sql("VACUUM " + table + " RETAIN " + retentionHours + " HOURS");
+    } finally {
+      spark.conf().set(check, before);
+    }
+    return new PurgeResult(shards.stream().sorted().toList(), reorgVersion, deleted.count(), retentionHours,
+        vacuumedAt.toString());
+  }
+
+  private static Dataset<Row> inShards(Dataset<Row> rows, Collection<Integer> shards) {
+    return shards == null ? rows : rows.where(col(StoreLayout.SHARD_COLUMN).isin(shards.toArray()));
+  }
+
+  private Dataset<Row> idFrame(Collection<String> ids) {
+    return spark.createDataset(new ArrayList<>(ids), Encoders.STRING()).toDF(ID_COLUMN);
+  }
+
+  /**
+   * Shards whose rows changed (rows added or removed) in any commit after {@code version}, read
+   * from the Delta log (no data is scanned). Rewrites that keep the rows (REORG, OPTIMIZE: no
+   * data change) do not count. If the log no longer holds a commit of that range, every shard
+   * counts as changed.
    */
   public Set<Integer> shardsChangedSince(long version) {
-    long current = currentVersion();
     Set<Integer> changed = new TreeSet<>();
+    scanLog(version, (v, kind, shard) -> changed.add(shard), v -> changed.addAll(layout.allShards()));
+    return changed;
+  }
+
+  /**
+   * For each shard, the last version after {@code version} that removed rows from it (a delete; a
+   * rewrite that keeps the rows does not count). A sub-model of shard k fitted on a version older
+   * than that entry was trained on rows that are deleted now. A commit missing from the log
+   * counts as a removal in every shard: it cannot be proven otherwise.
+   */
+  public Map<Integer, Long> lastRemovalsSince(long version) {
+    Map<Integer, Long> last = new TreeMap<>();
+    scanLog(version, (v, kind, shard) -> {
+      if (kind.equals("remove")) {
+        last.merge(shard, v, Math::max);
+      }
+    }, v -> layout.allShards().forEach(s -> last.merge(s, v, Math::max)));
+    return last;
+  }
+
+  private interface LogVisitor {
+    void change(long version, String kind, int shard);
+  }
+
+  /** Data-changing add and remove actions of every commit after {@code version}, by shard. */
+  private void scanLog(long version, LogVisitor visitor, java.util.function.LongConsumer missing) {
+    long current = currentVersion();
     HadoopFiles files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
     Path log = new Path(path, "_delta_log");
-    for (long v = version + 1; v <= current; v++) {
+    for (long v = Math.max(version, -1) + 1; v <= current; v++) {
       Path commit = new Path(log, String.format("%020d.json", v));
       if (!files.exists(commit)) {
-        for (int s = 0; s < layout.shards(); s++) {
-          changed.add(s);
-        }
-        return changed;
+        missing.accept(v);
+        continue;
       }
       for (String line : files.readString(commit).split("\n")) {
         if (line.isBlank()) {
@@ -331,13 +425,13 @@ public final class ShardedStore {
         }
         JsonNode action = Json.read(line, JsonNode.class, "Delta commit " + commit);
         for (String kind : List.of("add", "remove")) {
-          JsonNode shard = action.path(kind).path("partitionValues").path(StoreLayout.SHARD_COLUMN);
-          if (!shard.isMissingNode() && !shard.isNull()) {
-            changed.add(Integer.parseInt(shard.asText()));
+          JsonNode file = action.path(kind);
+          JsonNode shard = file.path("partitionValues").path(StoreLayout.SHARD_COLUMN);
+          if (!shard.isMissingNode() && !shard.isNull() && file.path("dataChange").asBoolean(true)) {
+            visitor.change(v, kind, Integer.parseInt(shard.asText()));
           }
         }
       }
     }
-    return changed;
   }
 }

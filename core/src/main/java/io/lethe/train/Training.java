@@ -8,15 +8,21 @@ import io.lethe.registry.SubModelEntry;
 import io.lethe.run.StepTimes;
 import io.lethe.store.ShardedStore;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Trains the selected shards on one store version and publishes the resulting ensemble version. */
 public final class Training {
+  private static final Logger LOG = LoggerFactory.getLogger(Training.class);
+  private static final int PUBLISH_ROUNDS = 3;
   private final ShardedStore store;
   private final ModelRegistry registry;
   private final TrainSettings settings;
@@ -41,6 +47,21 @@ public final class Training {
     if (shards.isEmpty()) {
       return new TrainResult(storeVersion, List.of(), List.of(), null, times.asMap());
     }
+    List<SubModelEntry> fitted = times.time("fit", () -> fit(shards, storeVersion));
+    TrainResult published = times.time("publish", () -> publish(fitted, shards, storeVersion));
+    return new TrainResult(storeVersion, published.trainedShards(), published.emptyShards(), published.published(),
+        times.asMap());
+  }
+
+  /**
+   * Fits the given shards on a store version and saves their sub-models, unpublished. A partial
+   * fit must use the published ensemble's estimator and parameters.
+   */
+  public List<SubModelEntry> fit(List<Integer> shards, long storeVersion) {
+    if (shards.isEmpty()) {
+      return List.of();
+    }
+    Optional<EnsembleManifest> base = registry.latest();
     boolean partial = shards.size() < store.layout().shards();
     if (partial && base.isEmpty()) {
       throw new LetheException("No ensemble is published yet: train all shards first");
@@ -49,21 +70,72 @@ public final class Training {
       throw new LetheException("The published ensemble was trained with " + base.get().estimator() + " "
           + base.get().estimatorParams() + "; retrain all shards to change the estimator or its parameters");
     }
-    List<SubModelEntry> fitted = times.time("fit", () -> new ShardTrainer(store, settings).train(shards, storeVersion, registry));
-    Set<Integer> trained = new TreeSet<>();
-    fitted.forEach(e -> trained.add(e.shard()));
-    List<Integer> empty = shards.stream().filter(s -> !trained.contains(s)).toList();
-    List<SubModelEntry> entries = new ArrayList<>();
-    base.ifPresent(b -> b.shards().stream().filter(e -> !shards.contains(e.shard())).forEach(entries::add));
-    entries.addAll(fitted);
-    if (entries.isEmpty()) {
-      throw new LetheException("The store has no rows to train on at version " + storeVersion);
+    return new ShardTrainer(store, settings).train(shards, storeVersion, registry);
+  }
+
+  /**
+   * Publishes a new ensemble version: the fitted sub-models, and for every other shard the latest
+   * published one. A shard that was fitted but had no rows leaves the ensemble. Before publishing,
+   * every sub-model is checked against the store's log: one fitted on a version older than a later
+   * delete in its shard (a concurrent forget, a run that stopped half-way) is refitted on the
+   * current version first, so a published ensemble never holds a sub-model trained on deleted rows.
+   */
+  public TrainResult publish(List<SubModelEntry> fitted, Collection<Integer> attempted, long storeVersion) {
+    Map<Integer, SubModelEntry> mine = new TreeMap<>();
+    Map<Integer, Long> attemptedAt = new TreeMap<>();
+    attempted.forEach(s -> attemptedAt.put(s, storeVersion));
+    fitted.forEach(e -> mine.put(e.shard(), e));
+    for (int round = 0; round < PUBLISH_ROUNDS; round++) {
+      Map<Integer, SubModelEntry> merged = new TreeMap<>();
+      registry.latest().ifPresent(l -> l.shards().forEach(e -> merged.put(e.shard(), e)));
+      attemptedAt.forEach((shard, version) -> {
+        SubModelEntry published = merged.get(shard);
+        if (published == null || published.storeVersion() <= version) {
+          if (mine.containsKey(shard)) {
+            merged.put(shard, mine.get(shard));
+          } else {
+            merged.remove(shard);
+          }
+        }
+      });
+      long oldest = merged.values().stream().mapToLong(SubModelEntry::storeVersion).min().orElse(storeVersion);
+      Map<Integer, Long> removals = store.lastRemovalsSince(oldest);
+      List<Integer> stale = merged.values().stream()
+          .filter(e -> e.storeVersion() < removals.getOrDefault(e.shard(), -1L))
+          .map(SubModelEntry::shard).toList();
+      if (stale.isEmpty()) {
+        if (merged.isEmpty()) {
+          throw new LetheException("The store has no rows to train on at version " + storeVersion);
+        }
+        EnsembleManifest draft = new EnsembleManifest(EnsembleManifest.FORMAT_VERSION, 0, null, store.path(),
+            store.layout().task().id(), store.layout().labelClasses(), aggregation.id(), settings.estimator(),
+            settings.params(), new ArrayList<>(merged.values()));
+        EnsembleManifest published = registry.publish(draft);
+        List<Integer> empty = attemptedAt.keySet().stream().filter(s -> !mine.containsKey(s)).toList();
+        return new TrainResult(storeVersion, List.copyOf(mine.keySet()), empty, published, Map.of());
+      }
+      long now = store.currentVersion();
+      LOG.info("Shards {} hold sub-models fitted before a later delete; refitting them on store version {}", stale, now);
+      List<SubModelEntry> refitted = new ShardTrainer(store, settings).train(stale, now, registry);
+      stale.forEach(s -> {
+        attemptedAt.put(s, now);
+        mine.remove(s);
+      });
+      refitted.forEach(e -> mine.put(e.shard(), e));
     }
-    EnsembleManifest draft = new EnsembleManifest(EnsembleManifest.FORMAT_VERSION, 0, null, store.path(),
-        store.layout().task().id(), store.layout().labelClasses(), aggregation.id(), settings.estimator(),
-        settings.params(), entries);
-    EnsembleManifest published = times.time("publish", () -> registry.publish(draft));
-    return new TrainResult(storeVersion, List.copyOf(trained), empty, published, times.asMap());
+    throw new LetheException("Sub-models kept going stale while publishing: deletes keep landing in their shards."
+        + " Run again when the concurrent forget runs have finished");
+  }
+
+  /**
+   * Shards of a published ensemble whose sub-model was fitted on a store version older than a
+   * later delete of rows in its shard: they were trained on rows that are deleted now.
+   */
+  public static List<Integer> shardsTrainedOnDeletedRows(ShardedStore store, EnsembleManifest published) {
+    long oldest = published.shards().stream().mapToLong(SubModelEntry::storeVersion).min().orElse(-1);
+    Map<Integer, Long> removals = store.lastRemovalsSince(oldest);
+    return published.shards().stream().filter(e -> e.storeVersion() < removals.getOrDefault(e.shard(), -1L))
+        .map(SubModelEntry::shard).toList();
   }
 
   private boolean sameEstimator(EnsembleManifest base) {

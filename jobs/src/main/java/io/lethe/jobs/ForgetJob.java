@@ -1,19 +1,13 @@
 package io.lethe.jobs;
 
 import io.lethe.LetheConfig;
-import io.lethe.LetheException;
 import io.lethe.forget.ForgetPlan;
 import io.lethe.forget.ForgetRequest;
 import io.lethe.forget.ForgetResult;
 import io.lethe.forget.Forgetter;
-import io.lethe.model.Aggregation;
-import io.lethe.registry.ModelRegistry;
-import io.lethe.run.HadoopFiles;
+import io.lethe.forget.IdFile;
+import io.lethe.ledger.IdKind;
 import io.lethe.run.RunSummary;
-import io.lethe.store.ShardedStore;
-import io.lethe.train.TrainSettings;
-import io.lethe.train.Training;
-import java.util.Arrays;
 import java.util.List;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.ArgGroup;
@@ -21,22 +15,42 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "forget",
-    description = {"Forget a batch of data subjects: delete their rows (a new store version), retrain only the shards "
-        + "that held them on that version, and publish the new ensemble.",
-        "Ids never appear in output, summaries or logs."})
+    description = {"Forget a batch of data subjects (or records), durably: record the requests in the ledger, delete "
+        + "their rows (a new store version), retrain only the shards that held them, publish the new ensemble, "
+        + "retire every sub-model and ensemble version trained on them, purge the store (REORG, VACUUM), and "
+        + "mark the requests forgotten.",
+        "Each step is recorded in the ledger before and after; if a run stops, run the same batch again to finish "
+        + "it. Ids never appear in output, summaries, the ledger or logs: the ledger keeps HMACs under the key in "
+        + "$LETHE_LEDGER_KEY (or ledger.key)."})
 public final class ForgetJob extends JobCommand {
   @ArgGroup(exclusive = true, multiplicity = "1")
   Ids ids;
 
   static final class Ids {
-    @Option(names = "--ids", split = ",", paramLabel = "ID,ID", description = "Subject ids on the command line.")
+    @Option(names = "--ids", split = ",", paramLabel = "ID,ID", description = "Ids on the command line.")
     List<String> list;
 
-    @Option(names = "--ids-file", paramLabel = "PATH", description = "A text file with one subject id per line.")
+    @Option(names = "--ids-file", paramLabel = "PATH",
+        description = "A file or table of ids: text (one id per line), CSV with a header, JSON lines, Parquet, "
+            + "or a Delta table (for example a table of incoming requests).")
     String file;
   }
 
-  @Option(names = "--dry-run", description = "Print the plan (rows, shards, cost) and change nothing.")
+  @Option(names = "--ids-format", paramLabel = "FORMAT", defaultValue = "auto",
+      description = "auto (from the extension; a directory with _delta_log is Delta), text, csv, json, parquet or "
+          + "delta (default: ${DEFAULT-VALUE}).")
+  String format;
+
+  @Option(names = "--ids-column", paramLabel = "NAME",
+      description = "The id column of a CSV, JSON, Parquet or Delta id file (not needed when it has one column).")
+  String column;
+
+  @Option(names = "--by", paramLabel = "KIND", defaultValue = "subject",
+      description = "subject: forget every row of each subject; record: forget single rows by the column in "
+          + "forget.record-column (default: ${DEFAULT-VALUE}).")
+  String by;
+
+  @Option(names = "--dry-run", description = "Print the plan (rows, shards, artifacts to retire, cost) and change nothing.")
   boolean dryRun;
 
   public static void main(String[] args) {
@@ -50,38 +64,35 @@ public final class ForgetJob extends JobCommand {
 
   @Override
   void run(SparkSession spark, LetheConfig config, RunSummary summary) {
-    ForgetRequest request = ForgetRequest.ofSubjects(ids.list != null ? ids.list : readIds(spark, ids.file));
-    ShardedStore store = ShardedStore.open(spark, config.get(LetheConfig.STORE_PATH));
-    ModelRegistry registry = new ModelRegistry(spark, config.get(LetheConfig.MODELS_PATH));
-    Training training = new Training(store, registry, TrainSettings.from(config),
-        Aggregation.parse(config.get(LetheConfig.ENSEMBLE_AGGREGATION)));
-    Forgetter forgetter = new Forgetter(store, registry, training);
-    summary.input("store", store.path()).input("models", registry.root().toString())
-        .input("subjects", request.size()).input("dryRun", dryRun);
+    IdKind kind = IdKind.parse(by);
+    ForgetRequest request = ids.list != null ? ForgetRequest.of(kind, ids.list)
+        : IdFile.read(spark, ids.file, format, column, kind);
+    Forgetter forgetter = Forgetter.from(spark, config);
+    summary.input("store", forgetter.store().path()).input("models", forgetter.registry().root().toString())
+        .input("ledger", forgetter.ledger().path()).input("kind", kind.id()).input("ids", request.size())
+        .input("dryRun", dryRun);
     ForgetPlan plan = summary.steps().time("plan", () -> forgetter.plan(request));
     summary.output("plan", plan);
-    say(String.format("Plan: %d of %d subjects found, %d rows in shards %s; retrains %d of %d shards (%.0f%% of a full retrain)",
-        plan.foundSubjects(), plan.requestedSubjects(), plan.rowsToDelete(), plan.hitShards(), plan.hitShards().size(),
-        plan.totalShards(), 100 * plan.retrainFraction()));
-    if (plan.unknownSubjects() > 0) {
-      say(plan.unknownSubjects() + " subject id(s) match no rows in the store (reported, not an error).");
-    }
+    say(String.format("Plan: %d of %d %s ids found (%d rows in shards %s), %d resumed, %d not found, %d already "
+            + "forgotten; retrains shards %s (%.0f%% of a full retrain), retires %d ensemble versions and %d sub-models",
+        plan.found(), plan.requested(), kind.id(), plan.rowsToDelete(), plan.rowsPerShard().keySet(), plan.resumed(),
+        plan.notFound(), plan.alreadyForgotten(), plan.shardsToRetrain(), 100 * plan.retrainFraction(),
+        plan.ensembleVersionsToRetire().size(), plan.subModelsToRetire()));
     if (dryRun) {
       return;
     }
-    ForgetResult result = summary.steps().time("forget", () -> forgetter.execute(request, plan));
-    summary.output("storeVersion", result.storeVersion())
+    ForgetResult result = summary.steps().time("forget", () -> forgetter.execute(request));
+    summary.output("batchId", result.batchId())
+        .output("requests", result.requests())
+        .output("storeVersion", result.storeVersion())
         .output("ensembleVersion", result.ensembleVersion())
         .output("retrainedShards", result.retrainedShards())
+        .output("retired", result.retirement())
+        .output("purge", result.purge())
+        .output("forgotten", result.forgotten())
+        .output("purgePending", result.purgePending())
         .output("forgetSteps", result.seconds());
-  }
-
-  private static List<String> readIds(SparkSession spark, String file) {
-    HadoopFiles files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
-    org.apache.hadoop.fs.Path path = new org.apache.hadoop.fs.Path(file);
-    if (!files.exists(path)) {
-      throw new LetheException("The id file " + file + " does not exist");
-    }
-    return Arrays.stream(files.readString(path).split("\r?\n")).filter(l -> !l.isBlank()).toList();
+    say(String.format("Batch %s: %d request(s) forgotten, %d gone from the model and waiting for a purge.",
+        result.batchId(), result.forgotten(), result.purgePending()));
   }
 }

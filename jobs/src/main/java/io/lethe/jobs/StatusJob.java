@@ -1,12 +1,15 @@
 package io.lethe.jobs;
 
 import io.lethe.LetheConfig;
+import io.lethe.ledger.ForgetLedger;
+import io.lethe.ledger.LedgerSummary;
 import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.ModelRegistry;
 import io.lethe.run.RunSummary;
 import io.lethe.store.ShardedStore;
 import io.lethe.store.StoreLayout;
 import io.lethe.train.Training;
+import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -14,7 +17,8 @@ import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 
 @Command(name = "status",
-    description = "The store, the registry and the published ensemble at a glance: versions, rows per shard, stale shards.")
+    description = "The store, the registry, the published ensemble and the ledger at a glance: versions, rows per "
+        + "shard, stale shards, forget requests by status (pending, waiting for a purge, overdue) and deadlines.")
 public final class StatusJob extends JobCommand {
   public static void main(String[] args) {
     Lethe.exit(Lethe.execute(new StatusJob(), args));
@@ -49,9 +53,13 @@ public final class StatusJob extends JobCommand {
       summary.output("published", Map.of("version", m.version(), "createdAt", m.createdAt(),
           "estimator", m.estimator(), "aggregation", m.aggregation(), "subModels", m.shards()));
       summary.output("staleShards", Training.staleShards(store, m));
+      summary.output("shardsTrainedOnDeletedRows", Training.shardsTrainedOnDeletedRows(store, m));
     });
-    say(String.format("Store %s: version %d, %d shards. Published ensemble: %s.", store.path(), version,
-        layout.shards(), latest.map(m -> "version " + m.version()).orElse("none")));
+    LedgerSummary ledger = ForgetLedger.from(spark, config).summary(Instant.now());
+    summary.output("ledger", ledger);
+    say(String.format("Store %s: version %d, %d shards. Published ensemble: %s. Forget requests: %s, %d overdue.",
+        store.path(), version, layout.shards(), latest.map(m -> "version " + m.version()).orElse("none"),
+        ledger.requestsByStatus().isEmpty() ? "none" : ledger.requestsByStatus(), ledger.overdue()));
   }
 
 }

@@ -1,0 +1,26 @@
+package io.lethe.forget;
+
+import io.lethe.LetheConfig;
+import io.lethe.LetheException;
+
+/**
+ * How forget runs behave.
+ *
+ * @param recordColumn the store column that identifies a record, for forgetting by record
+ * @param purge purge the store within the forget run (else the purge job does it later)
+ * @param commitAttempts how often a Delta commit is tried when concurrent writers conflict
+ * @param retentionHours the VACUUM retention of a purge
+ */
+public record ForgetSettings(String recordColumn, boolean purge, int commitAttempts, double retentionHours) {
+
+  public ForgetSettings {
+    if (retentionHours < 0) {
+      throw new LetheException(LetheConfig.PURGE_RETENTION_HOURS + " must not be negative, got " + retentionHours);
+    }
+  }
+
+  public static ForgetSettings from(LetheConfig config) {
+    return new ForgetSettings(config.get(LetheConfig.FORGET_RECORD_COLUMN), config.getBoolean(LetheConfig.FORGET_PURGE),
+        config.getInt(LetheConfig.FORGET_COMMIT_ATTEMPTS), config.getDouble(LetheConfig.PURGE_RETENTION_HOURS));
+  }
+}

@@ -1,0 +1,138 @@
+package io.lethe.forget;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.sum;
+import static org.apache.spark.sql.functions.trim;
+import static org.apache.spark.sql.functions.when;
+
+import io.delta.tables.DeltaTable;
+import io.lethe.LetheException;
+import io.lethe.ledger.IdKind;
+import io.lethe.run.HadoopFiles;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.IntegralType;
+import org.apache.spark.sql.types.StringType;
+
+/**
+ * Reads a batch of ids from a file or table: text (one id per line), CSV with a header, JSON
+ * lines, Parquet, or a Delta table (for example a table of incoming requests). The ids are
+ * collected to the driver, where they stay in memory.
+ */
+public final class IdFile {
+  /** A batch larger than this should be split: its ids are held on the driver. */
+  public static final int MAX_IDS = 1_000_000;
+  private static final List<String> FORMATS = List.of("auto", "text", "csv", "json", "parquet", "delta");
+
+  private IdFile() {}
+
+  /**
+   * @param format auto (from the extension; a directory with _delta_log is Delta), text, csv,
+   *     json, parquet or delta
+   * @param column the id column; null for text, or for a file with a single column
+   */
+  public static ForgetRequest read(SparkSession spark, String location, String format, String column, IdKind kind) {
+    String fmt = format == null ? "auto" : format.toLowerCase(Locale.ROOT);
+    if (!FORMATS.contains(fmt)) {
+      throw new LetheException("Unknown id file format '" + format + "': use one of " + String.join(", ", FORMATS));
+    }
+    HadoopFiles files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
+    Path path = files.qualify(location);
+    if (!files.exists(path)) {
+      throw new LetheException("The id file " + location + " does not exist");
+    }
+    if (fmt.equals("auto")) {
+      fmt = detect(spark, location);
+    }
+    Dataset<Row> table = load(spark, location, fmt);
+    String idColumn = pickColumn(table, column, location, fmt);
+    DataType type = table.schema().apply(idColumn).dataType();
+    if (!(type instanceof StringType || type instanceof IntegralType)) {
+      throw new LetheException("Wrong id type in " + location + ": column '" + idColumn + "' holds "
+          + type.simpleString() + "; ids must be strings or whole numbers");
+    }
+    Dataset<Row> ids = table.select(trim(col(idColumn).cast("string")).as("id"));
+    if (fmt.equals("text")) {
+      ids = ids.where(col("id").notEqual(""));
+    }
+    Row checks;
+    try {
+      checks = ids.agg(count(lit(1)),
+          sum(when(col("id").isNull().or(col("id").equalTo("")), 1).otherwise(0)),
+          sum(when(col("id").rlike("\\p{Cntrl}"), 1).otherwise(0))).head();
+    } catch (RuntimeException e) {
+      throw new LetheException("The id file " + location + " is malformed (" + fmt + "): " + LetheException.firstLine(e), e);
+    }
+    long rows = checks.getLong(0);
+    if (rows > MAX_IDS) {
+      throw new LetheException("The id file " + location + " has " + rows + " ids; split batches above " + MAX_IDS);
+    }
+    if (rows > 0 && checks.getLong(1) > 0) {
+      throw new LetheException("The id file " + location + " has " + checks.getLong(1) + " null or empty id(s) in column '"
+          + idColumn + "'");
+    }
+    if (rows > 0 && checks.getLong(2) > 0) {
+      throw new LetheException("The id file " + location + " is malformed: " + checks.getLong(2)
+          + " id(s) hold control characters (a binary file, or the wrong format?)");
+    }
+    return ForgetRequest.of(kind, ids.collectAsList().stream().map(r -> r.getString(0)).toList());
+  }
+
+  private static String detect(SparkSession spark, String location) {
+    if (DeltaTable.isDeltaTable(spark, location)) {
+      return "delta";
+    }
+    String name = location.toLowerCase(Locale.ROOT).replaceAll("/+$", "");
+    for (String ext : List.of("csv", "json", "parquet")) {
+      if (name.endsWith("." + ext) || name.endsWith("." + ext + ".gz")) {
+        return ext;
+      }
+    }
+    if (name.endsWith(".jsonl") || name.endsWith(".ndjson")) {
+      return "json";
+    }
+    return "text";
+  }
+
+  private static Dataset<Row> load(SparkSession spark, String location, String fmt) {
+    try {
+      return switch (fmt) {
+        case "text" -> spark.read().text(location);
+        case "csv" -> spark.read().option("header", "true").option("mode", "FAILFAST").option("inferSchema", "false")
+            .csv(location);
+        case "json" -> spark.read().option("mode", "FAILFAST").json(location);
+        case "delta" -> spark.read().format("delta").load(location);
+        default -> spark.read().parquet(location);
+      };
+    } catch (RuntimeException e) {
+      throw new LetheException("Cannot read the id file " + location + " as " + fmt + ": " + LetheException.firstLine(e), e);
+    }
+  }
+
+  private static String pickColumn(Dataset<Row> table, String column, String location, String fmt) {
+    List<String> columns = Arrays.asList(table.columns());
+    if (fmt.equals("text")) {
+      return "value";
+    }
+    if (column != null && !column.isEmpty()) {
+      if (!columns.contains(column)) {
+        throw new LetheException("The id file " + location + " has no column '" + column + "'; its columns are "
+            + String.join(", ", columns));
+      }
+      return column;
+    }
+    if (columns.size() == 1) {
+      return columns.get(0);
+    }
+    throw new LetheException("The id file " + location + " has columns " + String.join(", ", columns)
+        + "; name the id column with --ids-column");
+  }
+}

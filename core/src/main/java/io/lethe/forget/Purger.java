@@ -1,0 +1,71 @@
+package io.lethe.forget;
+
+import io.lethe.ledger.ForgetStep;
+import io.lethe.ledger.ForgetStep.Phase;
+import io.lethe.ledger.LedgerEntry;
+import io.lethe.store.CommitRetry;
+import io.lethe.store.PurgeResult;
+import io.lethe.store.ShardedStore;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Removes deleted rows from storage for requests already gone from the model: rewrites their
+ * shards' files that hold rows behind deletion vectors (REORG ... APPLY (PURGE)), then VACUUMs.
+ * A request is complete once a VACUUM ran at least the retention after its shards' REORG: only
+ * then are the files holding its rows (old versions, change data) deleted.
+ */
+public final class Purger {
+  private final ShardedStore store;
+  private final double retentionHours;
+  private final CommitRetry retry;
+
+  public Purger(ShardedStore store, double retentionHours, CommitRetry retry) {
+    this.store = store;
+    this.retentionHours = retentionHours;
+    this.retry = retry;
+  }
+
+  /**
+   * What a purge did, and the ledger events it leads to: complete for requests whose rows are now
+   * gone from storage, purge pending (with the time after which a purge will finish them) for the
+   * others.
+   */
+  public record Report(PurgeResult store, long forgotten, long pending, List<LedgerEntry> events) {
+    public Report {
+      events = List.copyOf(events);
+    }
+  }
+
+  /** Purges for the given requests' current states (each already gone from the model). */
+  public Report purge(List<LedgerEntry> requests, String batchId) {
+    Set<Integer> shards = new TreeSet<>();
+    requests.stream().filter(e -> e.reorgedAt() == null).forEach(e -> shards.addAll(e.shards()));
+    PurgeResult result = store.purge(shards, retentionHours, retry);
+    Instant vacuumedAt = Instant.parse(result.vacuumedAt());
+    Duration retention = Duration.ofMillis(Math.round(retentionHours * 3_600_000));
+    List<LedgerEntry> events = new ArrayList<>();
+    long forgotten = 0;
+    Instant now = Instant.now();
+    for (LedgerEntry e : requests) {
+      // VACUUM started after the REORG returned, so vacuumedAt bounds the REORG's time from above.
+      Instant reorgedAt = e.reorgedAt() != null ? e.reorgedAt() : vacuumedAt;
+      Instant purgeAfter = reorgedAt.plus(retention);
+      if (!purgeAfter.isAfter(vacuumedAt)) {
+        LedgerEntry done = e.then(batchId, ForgetStep.PURGE, Phase.DONE, now).withPurge(reorgedAt, null);
+        events.add(done);
+        events.add(done.then(batchId, ForgetStep.COMPLETE, Phase.DONE, now));
+        forgotten++;
+      } else {
+        events.add(e.then(batchId, ForgetStep.PURGE, Phase.PENDING, now).withPurge(reorgedAt, purgeAfter)
+            .withDetail("rows stay on storage until a purge after purge_after (VACUUM retention "
+                + retentionHours + " h)"));
+      }
+    }
+    return new Report(result, forgotten, requests.size() - forgotten, events);
+  }
+}

@@ -1,0 +1,22 @@
+package io.lethe.ledger;
+
+import io.lethe.LetheException;
+import java.util.Locale;
+
+/** What the ids of a forget request name: data subjects (all their rows) or single records. */
+public enum IdKind {
+  SUBJECT, RECORD;
+
+  public String id() {
+    return name().toLowerCase(Locale.ROOT);
+  }
+
+  public static IdKind parse(String id) {
+    for (IdKind k : values()) {
+      if (k.id().equals(id.trim().toLowerCase(Locale.ROOT))) {
+        return k;
+      }
+    }
+    throw new LetheException("Unknown id kind '" + id + "': use subject or record");
+  }
+}

@@ -1,0 +1,49 @@
+package io.lethe.jobs;
+
+import io.lethe.LetheConfig;
+import io.lethe.forget.ForgetSettings;
+import io.lethe.forget.Purger;
+import io.lethe.ledger.ForgetLedger;
+import io.lethe.ledger.LedgerEntry;
+import io.lethe.run.RunSummary;
+import io.lethe.store.CommitRetry;
+import io.lethe.store.ShardedStore;
+import java.util.List;
+import java.util.UUID;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Command;
+
+@Command(name = "purge",
+    description = {"Purge the store for forget requests already gone from the model: rewrite their shards' files "
+        + "that still hold deleted rows (REORG ... APPLY (PURGE)), then VACUUM with purge.retention-hours, and mark "
+        + "the requests whose rows are now gone from storage forgotten.",
+        "For users who leave purging out of forget runs (forget.purge=false) or keep a retention: schedule it."})
+public final class PurgeJob extends JobCommand {
+  public static void main(String[] args) {
+    Lethe.exit(Lethe.execute(new PurgeJob(), args));
+  }
+
+  @Override
+  String jobName() {
+    return "purge";
+  }
+
+  @Override
+  void run(SparkSession spark, LetheConfig config, RunSummary summary) {
+    ShardedStore store = ShardedStore.open(spark, config.get(LetheConfig.STORE_PATH));
+    ForgetLedger ledger = ForgetLedger.from(spark, config);
+    ForgetSettings settings = ForgetSettings.from(config);
+    summary.input("store", store.path()).input("ledger", ledger.path())
+        .input("retentionHours", settings.retentionHours());
+    List<LedgerEntry> waiting = summary.steps().time("plan",
+        () -> ledger.open().stream().filter(LedgerEntry::isForgottenByModel).toList());
+    Purger purger = new Purger(store, settings.retentionHours(), new CommitRetry(settings.commitAttempts()));
+    Purger.Report report = summary.steps().time("purge", () -> purger.purge(waiting, "purge-" + UUID.randomUUID()));
+    summary.steps().time("ledger", () -> ledger.record(report.events()));
+    summary.output("purge", report.store()).output("requests", waiting.size())
+        .output("forgotten", report.forgotten()).output("purgePending", report.pending());
+    say(String.format("Purged shards %s; %d file(s) deleted by VACUUM (retention %s h). %d of %d waiting request(s) "
+            + "now forgotten.", report.store().shards(), report.store().filesDeleted(), settings.retentionHours(),
+        report.forgotten(), waiting.size()));
+  }
+}

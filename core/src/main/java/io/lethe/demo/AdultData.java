@@ -39,7 +39,7 @@ public final class AdultData {
       raw = spark.read().schema(SCHEMA).option("ignoreLeadingWhiteSpace", "true").option("comment", "|")
           .option("mode", "FAILFAST").csv(file)
           .withColumn(LABEL, regexp_replace(col(LABEL), "\\.$", ""));
-    } catch (RuntimeException e) {
+    } catch (Exception e) {
       throw new LetheException("Cannot read the Adult data at " + file + ": " + LetheException.firstLine(e), e);
     }
     StructType schema = raw.schema().add(SUBJECT, DataTypes.LongType, false);

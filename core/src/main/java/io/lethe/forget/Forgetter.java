@@ -154,14 +154,17 @@ public final class Forgetter {
         notFound++;
       }
     }
+    // Shards with rows to delete now: every artifact of theirs is trained on those rows. Shards of
+    // resumed requests whose rows are gone already need only what the store's log says is stale.
+    Set<Integer> deleting = rowsPerShard.keySet();
     Set<Integer> retrain = new TreeSet<>();
     latest.ifPresent(m -> {
-      m.shards().stream().map(SubModelEntry::shard).filter(hit::contains).forEach(retrain::add);
+      m.shards().stream().map(SubModelEntry::shard).filter(deleting::contains).forEach(retrain::add);
       retrain.addAll(Training.shardsTrainedOnDeletedRows(store, m));
     });
     Map<Integer, Long> removals = removals();
     Retirement toRetire = registry.planRetirement(
-        (shard, v) -> hit.contains(shard) || v < removals.getOrDefault(shard, -1L), "plan", "plan");
+        (shard, v) -> deleting.contains(shard) || v < removals.getOrDefault(shard, -1L), "plan", "plan");
     double estimated = latest.map(m -> m.shards().stream().filter(e -> retrain.contains(e.shard()))
         .mapToDouble(SubModelEntry::fitSeconds).sum()).orElse(0.0);
     double full = latest.map(m -> m.shards().stream().mapToDouble(SubModelEntry::fitSeconds).sum()).orElse(0.0);
@@ -315,7 +318,7 @@ public final class Forgetter {
           hook.before(step, 1);
         }
         return times.time(step.id(), work);
-      } catch (RuntimeException e) {
+      } catch (Exception e) { // Spark and Delta throw checked exceptions through Scala
         Instant now = Instant.now();
         try {
           ledger.record(active.stream().map(a -> a.then(batchId, step, Phase.FAILED, now)

@@ -68,7 +68,7 @@ public final class IdFile {
       checks = ids.agg(count(lit(1)),
           sum(when(col("id").isNull().or(col("id").equalTo("")), 1).otherwise(0)),
           sum(when(col("id").rlike("\\p{Cntrl}"), 1).otherwise(0))).head();
-    } catch (RuntimeException e) {
+    } catch (Exception e) {
       throw new LetheException("The id file " + location + " is malformed (" + fmt + "): " + LetheException.firstLine(e), e);
     }
     long rows = checks.getLong(0);
@@ -112,8 +112,9 @@ public final class IdFile {
         case "delta" -> spark.read().format("delta").load(location);
         default -> spark.read().parquet(location);
       };
-    } catch (RuntimeException e) {
-      throw new LetheException("Cannot read the id file " + location + " as " + fmt + ": " + LetheException.firstLine(e), e);
+    } catch (Exception e) {
+      throw new LetheException("The id file " + location + " is malformed or not " + fmt + ": "
+          + LetheException.firstLine(e), e);
     }
   }
 

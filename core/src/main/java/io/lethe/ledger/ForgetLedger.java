@@ -34,13 +34,14 @@ public final class ForgetLedger {
   private final String path;
   private final Duration deadline;
   private final CommitRetry retry;
+  private volatile boolean verified;
 
   public ForgetLedger(SparkSession spark, String path, int deadlineDays, CommitRetry retry) {
     if (deadlineDays < 1) {
       throw new LetheException("The forget deadline must be at least one day, got " + deadlineDays);
     }
     this.spark = spark;
-    this.path = path;
+    this.path = new io.lethe.run.HadoopFiles(spark.sparkContext().hadoopConfiguration()).qualify(path).toString();
     this.deadline = Duration.ofDays(deadlineDays);
     this.retry = retry;
   }
@@ -70,7 +71,7 @@ public final class ForgetLedger {
     if (events.isEmpty()) {
       return;
     }
-    if (exists()) {
+    if (!verified && exists()) {
       requireLedger();
     }
     List<Row> rows = events.stream().map(LedgerEntry::toRow).toList();
@@ -78,6 +79,7 @@ public final class ForgetLedger {
       spark.createDataFrame(rows, LedgerEntry.SCHEMA).write().format("delta").mode("append").save(path);
       return null;
     });
+    verified = true;
   }
 
   /** Every event, oldest first within each request. */

@@ -334,7 +334,7 @@ public class ShardEnsembleModel extends Model<ShardEnsembleModel> implements MLW
         }
         try {
           subModels.add(PipelineModel.load(subModel.toString()));
-        } catch (RuntimeException e) {
+        } catch (Exception e) {
           throw new LetheException("The ensemble at " + path + " is corrupt: the sub-model of shard " + entry.shard()
               + " at " + subModel + " cannot be read (" + e.getMessage() + ")", e);
         }

@@ -19,6 +19,8 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Published ensembles and the sub-models they are made of, under one models location:
@@ -29,6 +31,7 @@ import org.apache.spark.sql.SparkSession;
  * exact artifact.
  */
 public final class ModelRegistry {
+  private static final Logger LOG = LoggerFactory.getLogger(ModelRegistry.class);
   private static final Pattern VERSION_DIR = Pattern.compile("v(\\d{8})");
   private static final Pattern SHARD_DIR = Pattern.compile("shard=(\\d+)");
   private static final Pattern SUBMODEL_DIR = Pattern.compile("v(\\d+)-[0-9a-f]+");
@@ -186,15 +189,22 @@ public final class ModelRegistry {
   /**
    * Deletes every ensemble version and sub-model directory that fails the test (trained on rows
    * deleted since), after recording them under {@code retired/}. Ensemble versions go first, so
-   * no remaining version points at a deleted sub-model. The latest version is never retired: if
-   * it fails the test, it must be replaced (retrained and published) first.
+   * no remaining version points at a deleted sub-model. The latest version and its sub-models are
+   * never retired, since readers load it: when it fails the test (a delete by a concurrent forget
+   * run landed after it was published), the run that made that delete publishes its successor and
+   * retires it.
    */
   public Retirement retire(SubModelTest trainedOnDeletedRows, String batchId, String reason) {
-    Retirement plan = planRetirement(trainedOnDeletedRows, batchId, reason);
-    Optional<Long> latest = versions().stream().reduce((a, b) -> b);
-    if (latest.isPresent() && plan.ensembleVersions().contains(latest.get())) {
-      throw new LetheException("The latest ensemble version " + latest.get() + " holds a sub-model trained on deleted"
-          + " rows; retrain its stale shards (train --stale, or run the forget again) before retiring");
+    Optional<EnsembleManifest> latest = latest();
+    SubModelTest retirable = latest.isEmpty() ? trainedOnDeletedRows : (shard, storeVersion) ->
+        trainedOnDeletedRows.test(shard, storeVersion) && latest.get().shard(shard)
+            .map(e -> e.storeVersion() != storeVersion).orElse(true);
+    Retirement plan = planRetirement(retirable, batchId, reason);
+    if (latest.isPresent() && plan.ensembleVersions().contains(latest.get().version())) {
+      LOG.warn("The latest ensemble version {} holds a sub-model trained on rows deleted after it was published;"
+          + " it stays until the forget run of that delete publishes its successor", latest.get().version());
+      plan = new Retirement(plan.retiredAt(), batchId, reason, plan.ensembleVersions().stream()
+          .filter(v -> v != latest.get().version()).toList(), plan.subModels());
     }
     if (plan.isEmpty()) {
       return plan;

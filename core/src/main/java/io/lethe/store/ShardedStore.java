@@ -12,6 +12,9 @@ import io.lethe.LetheConfig;
 import io.lethe.LetheException;
 import io.lethe.run.HadoopFiles;
 import io.lethe.run.Json;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -35,12 +38,15 @@ import org.apache.spark.sql.types.NumericType;
 import org.apache.spark.sql.types.StringType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The training rows: one Delta table partitioned by shard, where the shard of a row is a stable
  * function of its data subject. Change Data Feed and deletion vectors are on from version 0.
  */
 public final class ShardedStore {
+  private static final Logger LOG = LoggerFactory.getLogger(ShardedStore.class);
   private static final int MAX_CLASSES = 1000;
   private static final String ID_COLUMN = "__lethe_id";
 
@@ -55,11 +61,20 @@ public final class ShardedStore {
   }
 
   public static boolean exists(SparkSession spark, String path) {
-    return DeltaTable.isDeltaTable(spark, path);
+    return DeltaTable.isDeltaTable(spark, qualify(spark, path));
+  }
+
+  /**
+   * The location as a fully qualified URI: Delta's SQL commands (REORG, VACUUM) take a path
+   * identifier only when it is absolute.
+   */
+  private static String qualify(SparkSession spark, String path) {
+    return new HadoopFiles(spark.sparkContext().hadoopConfiguration()).qualify(path).toString();
   }
 
   /** Opens an existing store; a missing path or a Delta table Lethe did not create is an error. */
-  public static ShardedStore open(SparkSession spark, String path) {
+  public static ShardedStore open(SparkSession spark, String location) {
+    String path = qualify(spark, location);
     if (!exists(spark, path)) {
       throw new LetheException("No Lethe store at " + path + " (not a Delta table); create it with the ingest job");
     }
@@ -72,8 +87,9 @@ public final class ShardedStore {
    * Creates a store from a source, or appends to the existing one when {@code append} is set. The
    * source is validated first (columns, types, nulls, emptiness); a bad source writes nothing.
    */
-  public static IngestResult ingest(SparkSession spark, String path, Dataset<Row> source, LetheConfig config,
+  public static IngestResult ingest(SparkSession spark, String location, Dataset<Row> source, LetheConfig config,
       boolean append) {
+    String path = qualify(spark, location);
     boolean exists = exists(spark, path);
     if (exists && !append) {
       throw new LetheException("A store already exists at " + path + "; use --append to add rows to it");
@@ -356,16 +372,33 @@ public final class ShardedStore {
     java.time.Instant vacuumedAt = java.time.Instant.now();
     String check = "spark.databricks.delta.retentionDurationCheck.enabled";
     String before = spark.conf().get(check, "true");
-    Dataset<Row> deleted;
+    PrintStream stdout = System.out;
+    ByteArrayOutputStream said = new ByteArrayOutputStream();
     try {
       // Delta refuses a retention under the table's deletedFileRetentionDuration unless this is off.
       spark.conf().set(check, "false");
-      deleted = spark.sql("VACUUM " + table + " RETAIN " + retentionHours + " HOURS");
+      // VACUUM prints its tally to standard output, which is the jobs' JSON summary: log it instead.
+      System.setOut(new PrintStream(said, true, StandardCharsets.UTF_8));
+      spark.sql("VACUUM " + table + " RETAIN " + retentionHours + " HOURS");
     } finally {
+      System.setOut(stdout);
       spark.conf().set(check, before);
     }
-    return new PurgeResult(shards.stream().sorted().toList(), reorgVersion, deleted.count(), retentionHours,
+    LOG.info("VACUUM of {}: {}", path, said.toString(StandardCharsets.UTF_8).trim());
+    return new PurgeResult(shards.stream().sorted().toList(), reorgVersion, filesVacuumed(), retentionHours,
         vacuumedAt.toString());
+  }
+
+  /** Files the last VACUUM deleted, from its VACUUM END commit (null when Delta did not log it). */
+  private Long filesVacuumed() {
+    List<Row> end = DeltaTable.forPath(spark, path).history(5).where(col("operation").equalTo("VACUUM END"))
+        .select("operationMetrics").limit(1).collectAsList();
+    if (end.isEmpty()) {
+      return null;
+    }
+    Map<String, String> metrics = end.get(0).getJavaMap(0);
+    String n = metrics.get("numDeletedFiles");
+    return n == null ? null : Long.parseLong(n);
   }
 
   private static Dataset<Row> inShards(Dataset<Row> rows, Collection<Integer> shards) {

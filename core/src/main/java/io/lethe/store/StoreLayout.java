@@ -120,7 +120,7 @@ public record StoreLayout(
           split(p.get(PREFIX + "labelClasses"), SEP),
           split(p.get(PREFIX + "numericFeatures"), ","),
           split(p.get(PREFIX + "categoricalFeatures"), ","));
-    } catch (RuntimeException e) {
+    } catch (Exception e) {
       throw new LetheException("The Lethe properties of the store at " + where + " are corrupt: " + e.getMessage(), e);
     }
   }

@@ -119,7 +119,7 @@ public final class Estimators {
       // String parameters are plain Params whose JSON form is quoted; take them as people write them.
       Object decoded = param.getClass() == Param.class ? value : param.jsonDecode(value);
       e.set(param, decoded);
-    } catch (RuntimeException ex) {
+    } catch (Exception ex) {
       throw new LetheException("Invalid value '" + value + "' for parameter " + name + " of "
           + e.getClass().getSimpleName() + ": " + ex.getMessage(), ex);
     }

@@ -91,7 +91,7 @@ public final class ShardTrainer {
       return new FittedShard(shard, model, rows, seed, (System.nanoTime() - start) / 1e9);
     } catch (LetheException e) {
       throw e;
-    } catch (RuntimeException e) {
+    } catch (Exception e) {
       throw new LetheException("Training shard " + shard + " failed: " + LetheException.firstLine(e), e);
     } finally {
       data.unpersist();

@@ -65,7 +65,7 @@ abstract class JobCommand implements Callable<Integer> {
       status = "failed";
       error = e.getMessage();
       code = FAILED;
-    } catch (RuntimeException e) {
+    } catch (Exception e) { // Spark and Delta throw checked exceptions through Scala, too
       LOG.error("lethe {} failed", jobName(), e);
       status = "failed";
       error = "unexpected failure: " + LetheException.firstLine(e);

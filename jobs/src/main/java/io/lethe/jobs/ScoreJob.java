@@ -70,7 +70,7 @@ public final class ScoreJob extends JobCommand {
     Dataset<Row> scored;
     try {
       scored = model.transform(rows);
-    } catch (RuntimeException e) {
+    } catch (Exception e) {
       throw new LetheException("Cannot score " + input + " with ensemble version " + v + ": " + LetheException.firstLine(e), e);
     }
     if (model.task() == Task.CLASSIFICATION) {
@@ -91,7 +91,7 @@ public final class ScoreJob extends JobCommand {
       }
       try {
         writer.save(output);
-      } catch (RuntimeException e) {
+      } catch (Exception e) {
         throw new LetheException("Cannot write " + output + ": " + LetheException.firstLine(e), e);
       }
     });

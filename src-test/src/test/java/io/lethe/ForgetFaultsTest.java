@@ -53,7 +53,7 @@ class ForgetFaultsTest extends LetheTestBase {
 
   @BeforeAll
   static void trainEnsemble() {
-    config = adultConfig(4, dir, Map.of("train.param.maxIter", "20", LetheConfig.FORGET_COMMIT_ATTEMPTS, "3"));
+    config = adultConfig(4, dir, Map.of(LetheConfig.TRAIN_ESTIMATOR, "naive_bayes", LetheConfig.FORGET_COMMIT_ATTEMPTS, "3"));
     trained = ingestAndTrain(config, adultTrain(2000));
     store = trained.store();
     registry = trained.registry();

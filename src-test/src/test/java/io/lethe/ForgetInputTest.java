@@ -55,7 +55,7 @@ class ForgetInputTest extends LetheTestBase {
         LetheConfig.STORE_SUBJECT_COLUMN, "household",
         LetheConfig.STORE_EXCLUDE, AdultData.SUBJECT,
         LetheConfig.FORGET_RECORD_COLUMN, AdultData.SUBJECT,
-        "train.param.maxIter", "20"));
+        LetheConfig.TRAIN_ESTIMATOR, "naive_bayes"));
     trained = ingestAndTrain(config, adultTrain(600).withColumn("household", floor(col(AdultData.SUBJECT).divide(3))));
     store = trained.store();
     registry = trained.registry();

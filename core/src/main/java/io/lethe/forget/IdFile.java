@@ -35,8 +35,8 @@ public final class IdFile {
   private IdFile() {}
 
   /**
-   * @param format auto (from the extension; a directory with _delta_log is Delta), text, csv,
-   *     json, parquet or delta
+   * @param format auto (from the extension, for a directory its data files' extension; a Delta
+   *     table is Delta), text, csv, json, parquet or delta
    * @param column the id column; null for text, or for a file with a single column
    */
   public static ForgetRequest read(SparkSession spark, String location, String format, String column, IdKind kind) {
@@ -50,7 +50,7 @@ public final class IdFile {
       throw new LetheException("The id file " + location + " does not exist");
     }
     if (fmt.equals("auto")) {
-      fmt = detect(spark, location);
+      fmt = detect(spark, files, path);
     }
     Dataset<Row> table = load(spark, location, fmt);
     String idColumn = pickColumn(table, column, location, fmt);
@@ -86,13 +86,19 @@ public final class IdFile {
     return ForgetRequest.of(kind, ids.collectAsList().stream().map(r -> r.getString(0)).toList());
   }
 
-  private static String detect(SparkSession spark, String location) {
-    if (DeltaTable.isDeltaTable(spark, location)) {
+  /** The format of a file from its extension; of a directory, Delta or its data files' extension. */
+  private static String detect(SparkSession spark, HadoopFiles files, Path path) {
+    if (DeltaTable.isDeltaTable(spark, path.toString())) {
       return "delta";
     }
-    String name = location.toLowerCase(Locale.ROOT).replaceAll("/+$", "");
+    String name = path.getName();
+    if (isDirectory(files, path)) {
+      name = files.list(path).stream().map(f -> f.getPath().getName())
+          .filter(n -> !n.startsWith("_") && !n.startsWith(".")).findFirst().orElse(name);
+    }
+    name = name.toLowerCase(Locale.ROOT);
     for (String ext : List.of("csv", "json", "parquet")) {
-      if (name.endsWith("." + ext) || name.endsWith("." + ext + ".gz")) {
+      if (name.endsWith("." + ext) || name.contains("." + ext + ".") || name.endsWith("." + ext + ".gz")) {
         return ext;
       }
     }
@@ -100,6 +106,14 @@ public final class IdFile {
       return "json";
     }
     return "text";
+  }
+
+  private static boolean isDirectory(HadoopFiles files, Path path) {
+    try {
+      return files.fs(path).getFileStatus(path).isDirectory();
+    } catch (java.io.IOException e) {
+      throw new LetheException("Cannot read " + path + ": " + e.getMessage(), e);
+    }
   }
 
   private static Dataset<Row> load(SparkSession spark, String location, String fmt) {

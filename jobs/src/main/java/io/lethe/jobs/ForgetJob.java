@@ -37,7 +37,7 @@ public final class ForgetJob extends JobCommand {
   }
 
   @Option(names = "--ids-format", paramLabel = "FORMAT", defaultValue = "auto",
-      description = "auto (from the extension; a directory with _delta_log is Delta), text, csv, json, parquet or "
+      description = "auto (from the extension, for a directory that of its data files; a Delta table is Delta), text, csv, json, parquet or "
           + "delta (default: ${DEFAULT-VALUE}).")
   String format;
 

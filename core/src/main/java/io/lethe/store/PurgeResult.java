@@ -11,11 +11,19 @@ import java.util.List;
  * @param retentionHours the VACUUM retention: versions newer than {@code vacuumedAt} minus this
  *     can still be read by time travel, and rows deleted within it may still be on storage
  * @param vacuumedAt when VACUUM started (ISO-8601)
+ * @param timeTravelFrom the time-travel horizon left: versions committed before it can no longer
+ *     be read, since VACUUM deleted the files they need (ISO-8601; vacuumedAt minus the retention)
  */
 public record PurgeResult(List<Integer> shards, Long reorgVersion, Long filesDeleted, double retentionHours,
-    String vacuumedAt) {
+    String vacuumedAt, String timeTravelFrom) {
 
   public PurgeResult {
     shards = List.copyOf(shards);
+  }
+
+  public PurgeResult(List<Integer> shards, Long reorgVersion, Long filesDeleted, double retentionHours,
+      java.time.Instant vacuumedAt) {
+    this(shards, reorgVersion, filesDeleted, retentionHours, vacuumedAt.toString(),
+        vacuumedAt.minusMillis(Math.round(retentionHours * 3_600_000)).toString());
   }
 }

@@ -386,7 +386,7 @@ public final class ShardedStore {
     }
     LOG.info("VACUUM of {}: {}", path, said.toString(StandardCharsets.UTF_8).trim());
     return new PurgeResult(shards.stream().sorted().toList(), reorgVersion, filesVacuumed(), retentionHours,
-        vacuumedAt.toString());
+        vacuumedAt);
   }
 
   /** Files the last VACUUM deleted, from its VACUUM END commit (null when Delta did not log it). */

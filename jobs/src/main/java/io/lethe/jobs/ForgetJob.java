@@ -92,7 +92,8 @@ public final class ForgetJob extends JobCommand {
         .output("forgotten", result.forgotten())
         .output("purgePending", result.purgePending())
         .output("forgetSteps", result.seconds());
-    say(String.format("Batch %s: %d request(s) forgotten, %d gone from the model and waiting for a purge.",
-        result.batchId(), result.forgotten(), result.purgePending()));
+    say(String.format("Batch %s: %d request(s) forgotten, %d gone from the model and waiting for a purge.%s",
+        result.batchId(), result.forgotten(), result.purgePending(), result.purge() == null ? ""
+            : " Versions before " + result.purge().timeTravelFrom() + " can no longer be read (time travel)."));
   }
 }

@@ -42,8 +42,9 @@ public final class PurgeJob extends JobCommand {
     summary.steps().time("ledger", () -> ledger.record(report.events()));
     summary.output("purge", report.store()).output("requests", waiting.size())
         .output("forgotten", report.forgotten()).output("purgePending", report.pending());
-    say(String.format("Purged shards %s; %d file(s) deleted by VACUUM (retention %s h). %d of %d waiting request(s) "
-            + "now forgotten.", report.store().shards(), report.store().filesDeleted(), settings.retentionHours(),
-        report.forgotten(), waiting.size()));
+    say(String.format("Purged shards %s; %s file(s) deleted by VACUUM (retention %s h: versions before %s can no "
+            + "longer be read). %d of %d waiting request(s) now forgotten.", report.store().shards(),
+        report.store().filesDeleted(), settings.retentionHours(), report.store().timeTravelFrom(), report.forgotten(),
+        waiting.size()));
   }
 }

@@ -71,17 +71,13 @@ public final class ForgetJob extends JobCommand {
     summary.input("store", forgetter.store().path()).input("models", forgetter.registry().root().toString())
         .input("ledger", forgetter.ledger().path()).input("kind", kind.id()).input("ids", request.size())
         .input("dryRun", dryRun);
-    ForgetPlan plan = summary.steps().time("plan", () -> forgetter.plan(request));
-    summary.output("plan", plan);
-    say(String.format("Plan: %d of %d %s ids found (%d rows in shards %s), %d resumed, %d not found, %d already "
-            + "forgotten; retrains shards %s (%.0f%% of a full retrain), retires %d ensemble versions and %d sub-models",
-        plan.found(), plan.requested(), kind.id(), plan.rowsToDelete(), plan.rowsPerShard().keySet(), plan.resumed(),
-        plan.notFound(), plan.alreadyForgotten(), plan.shardsToRetrain(), 100 * plan.retrainFraction(),
-        plan.ensembleVersionsToRetire().size(), plan.subModelsToRetire()));
     if (dryRun) {
+      sayPlan(summary, kind, summary.steps().time("plan", () -> forgetter.plan(request)));
       return;
     }
+    // The run plans first itself, on the store as it is when it starts: print that plan.
     ForgetResult result = summary.steps().time("forget", () -> forgetter.execute(request));
+    sayPlan(summary, kind, result.plan());
     summary.output("batchId", result.batchId())
         .output("requests", result.requests())
         .output("storeVersion", result.storeVersion())
@@ -95,5 +91,14 @@ public final class ForgetJob extends JobCommand {
     say(String.format("Batch %s: %d request(s) forgotten, %d gone from the model and waiting for a purge.%s",
         result.batchId(), result.forgotten(), result.purgePending(), result.purge() == null ? ""
             : " Versions before " + result.purge().timeTravelFrom() + " can no longer be read (time travel)."));
+  }
+
+  private void sayPlan(RunSummary summary, IdKind kind, ForgetPlan plan) {
+    summary.output("plan", plan);
+    say(String.format("Plan: %d of %d %s ids found (%d rows in shards %s), %d resumed, %d not found, %d already "
+            + "forgotten; retrains shards %s (%.0f%% of a full retrain), retires %d ensemble versions and %d sub-models",
+        plan.found(), plan.requested(), kind.id(), plan.rowsToDelete(), plan.rowsPerShard().keySet(), plan.resumed(),
+        plan.notFound(), plan.alreadyForgotten(), plan.shardsToRetrain(), 100 * plan.retrainFraction(),
+        plan.ensembleVersionsToRetire().size(), plan.subModelsToRetire()));
   }
 }

@@ -137,29 +137,23 @@ public final class LetheConfig {
   }
 
   public int getInt(String key) {
-    String v = get(key);
-    try {
-      return Integer.parseInt(v);
-    } catch (NumberFormatException e) {
-      throw new LetheException("Configuration key '" + key + "' must be a whole number, got '" + v + "'");
-    }
+    return parse(key, Integer::parseInt, "a whole number");
   }
 
   public long getLong(String key) {
-    String v = get(key);
-    try {
-      return Long.parseLong(v);
-    } catch (NumberFormatException e) {
-      throw new LetheException("Configuration key '" + key + "' must be a whole number, got '" + v + "'");
-    }
+    return parse(key, Long::parseLong, "a whole number");
   }
 
   public double getDouble(String key) {
+    return parse(key, Double::parseDouble, "a number");
+  }
+
+  private <T> T parse(String key, java.util.function.Function<String, T> parser, String kind) {
     String v = get(key);
     try {
-      return Double.parseDouble(v);
+      return parser.apply(v);
     } catch (NumberFormatException e) {
-      throw new LetheException("Configuration key '" + key + "' must be a number, got '" + v + "'");
+      throw new LetheException("Configuration key '" + key + "' must be " + kind + ", got '" + v + "'");
     }
   }
 

@@ -36,6 +36,7 @@ import java.util.function.Supplier;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.IntegralType;
+import org.apache.spark.sql.types.StructType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -120,8 +121,9 @@ public final class Forgetter {
     long version = store.currentVersion();
     Optional<EnsembleManifest> latest = registry.latest();
     latest.ifPresent(registry::requireSubModels);
-    String column = idColumn(request.kind());
-    requireIdType(request, column);
+    StructType schema = store.read(version).schema();
+    String column = idColumn(request.kind(), schema);
+    requireIdType(request, schema.apply(column).dataType(), column);
     Collection<Integer> candidates = request.kind() == IdKind.SUBJECT ? store.shardsOf(request.ids()) : null;
     Map<String, Map<Integer, Long>> matches = store.match(column, request.ids(), candidates, version);
     Map<String, String> hashes = new LinkedHashMap<>();
@@ -183,7 +185,7 @@ public final class Forgetter {
     return oldest == Long.MAX_VALUE ? Map.of() : store.lastRemovalsSince(oldest);
   }
 
-  private String idColumn(IdKind kind) {
+  private String idColumn(IdKind kind, StructType schema) {
     if (kind == IdKind.SUBJECT) {
       return store.layout().subjectColumn();
     }
@@ -191,14 +193,13 @@ public final class Forgetter {
     if (column.isEmpty()) {
       throw new LetheException("Forgetting by record needs forget.record-column: the store column that names a record");
     }
-    if (!List.of(store.read(store.currentVersion()).columns()).contains(column)) {
+    if (!List.of(schema.fieldNames()).contains(column)) {
       throw new LetheException("The record column '" + column + "' (forget.record-column) is not in the store");
     }
     return column;
   }
 
-  private void requireIdType(ForgetRequest request, String column) {
-    DataType type = store.read(store.currentVersion()).schema().apply(column).dataType();
+  private void requireIdType(ForgetRequest request, DataType type, String column) {
     if (!(type instanceof IntegralType)) {
       return;
     }

@@ -47,7 +47,7 @@ public final class Purger {
     requests.stream().filter(e -> e.reorgedAt() == null).forEach(e -> shards.addAll(e.shards()));
     PurgeResult result = store.purge(shards, retentionHours, retry);
     Instant vacuumedAt = Instant.parse(result.vacuumedAt());
-    Duration retention = Duration.ofMillis(Math.round(retentionHours * 3_600_000));
+    Duration retention = PurgeResult.retention(retentionHours);
     List<LedgerEntry> events = new ArrayList<>();
     long forgotten = 0;
     Instant now = Instant.now();

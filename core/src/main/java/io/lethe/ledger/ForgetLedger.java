@@ -2,9 +2,11 @@ package io.lethe.ledger;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.max_by;
+import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.struct;
 
 import io.delta.tables.DeltaTable;
+import io.lethe.LetheConfig;
 import io.lethe.LetheException;
 import io.lethe.store.CommitRetry;
 import java.time.Duration;
@@ -47,10 +49,9 @@ public final class ForgetLedger {
   }
 
   /** The ledger at ledger.path, with the configured deadline and commit attempts. */
-  public static ForgetLedger from(SparkSession spark, io.lethe.LetheConfig config) {
-    return new ForgetLedger(spark, config.get(io.lethe.LetheConfig.LEDGER_PATH),
-        config.getInt(io.lethe.LetheConfig.LEDGER_DEADLINE_DAYS),
-        new CommitRetry(config.getInt(io.lethe.LetheConfig.FORGET_COMMIT_ATTEMPTS)));
+  public static ForgetLedger from(SparkSession spark, LetheConfig config) {
+    return new ForgetLedger(spark, config.get(LetheConfig.LEDGER_PATH), config.getInt(LetheConfig.LEDGER_DEADLINE_DAYS),
+        new CommitRetry(config.getInt(LetheConfig.FORGET_COMMIT_ATTEMPTS)));
   }
 
   public String path() {
@@ -103,7 +104,7 @@ public final class ForgetLedger {
 
   /** The current state of every request that is not complete, oldest first. */
   public List<LedgerEntry> open() {
-    return current().where(col("step").notEqual(ForgetStep.COMPLETE.id()).or(col("phase").notEqual("done")))
+    return current().where(not(isComplete()))
         .collectAsList().stream().map(LedgerEntry::fromRow)
         .sorted(Comparator.comparing(LedgerEntry::receivedAt)).toList();
   }
@@ -128,8 +129,7 @@ public final class ForgetLedger {
     }
     Dataset<Row> wanted = spark.createDataset(new ArrayList<>(hashes), org.apache.spark.sql.Encoders.STRING())
         .toDF("wanted_hash");
-    Dataset<Row> complete = current().where(col("step").equalTo(ForgetStep.COMPLETE.id())
-        .and(col("phase").equalTo("done")));
+    Dataset<Row> complete = current().where(isComplete());
     complete.join(wanted, complete.col("subject_hash").equalTo(wanted.col("wanted_hash")))
         .select("subject_hash").collectAsList().forEach(r -> out.add(r.getString(0)));
     return out;
@@ -139,7 +139,7 @@ public final class ForgetLedger {
   public LedgerSummary summary(Instant now) {
     Map<String, Long> byStatus = new TreeMap<>();
     if (exists()) {
-      for (Row r : current().where(col("step").equalTo(ForgetStep.COMPLETE.id()).and(col("phase").equalTo("done")))
+      for (Row r : current().where(isComplete())
           .groupBy(org.apache.spark.sql.functions.when(org.apache.spark.sql.functions.size(col("shards")).equalTo(0),
               "not-found").otherwise("forgotten")).count().collectAsList()) {
         byStatus.put(r.getString(0), r.getLong(1));
@@ -148,6 +148,11 @@ public final class ForgetLedger {
     List<LedgerEntry> open = open();
     open.forEach(e -> byStatus.merge(e.status(), 1L, Long::sum));
     return LedgerSummary.of(path, byStatus, open, now);
+  }
+
+  /** A current state that is the request's last: complete, done. */
+  private static Column isComplete() {
+    return col("step").equalTo(ForgetStep.COMPLETE.id()).and(col("phase").equalTo(ForgetStep.Phase.DONE.id()));
   }
 
   private void requireLedger() {

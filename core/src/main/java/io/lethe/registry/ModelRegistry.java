@@ -196,16 +196,16 @@ public final class ModelRegistry {
    */
   public Retirement retire(SubModelTest trainedOnDeletedRows, String batchId, String reason) {
     Optional<EnsembleManifest> latest = latest();
+    if (latest.isPresent()
+        && latest.get().shards().stream().anyMatch(e -> trainedOnDeletedRows.test(e.shard(), e.storeVersion()))) {
+      LOG.warn("The latest ensemble version {} holds a sub-model trained on rows deleted after it was published;"
+          + " it stays until the forget run of that delete publishes its successor", latest.get().version());
+    }
+    // Sparing the latest version's sub-models spares the latest version too: none of its entries fails.
     SubModelTest retirable = latest.isEmpty() ? trainedOnDeletedRows : (shard, storeVersion) ->
         trainedOnDeletedRows.test(shard, storeVersion) && latest.get().shard(shard)
             .map(e -> e.storeVersion() != storeVersion).orElse(true);
     Retirement plan = planRetirement(retirable, batchId, reason);
-    if (latest.isPresent() && plan.ensembleVersions().contains(latest.get().version())) {
-      LOG.warn("The latest ensemble version {} holds a sub-model trained on rows deleted after it was published;"
-          + " it stays until the forget run of that delete publishes its successor", latest.get().version());
-      plan = new Retirement(plan.retiredAt(), batchId, reason, plan.ensembleVersions().stream()
-          .filter(v -> v != latest.get().version()).toList(), plan.subModels());
-    }
     if (plan.isEmpty()) {
       return plan;
     }

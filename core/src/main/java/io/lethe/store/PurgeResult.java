@@ -24,6 +24,11 @@ public record PurgeResult(List<Integer> shards, Long reorgVersion, Long filesDel
   public PurgeResult(List<Integer> shards, Long reorgVersion, Long filesDeleted, double retentionHours,
       java.time.Instant vacuumedAt) {
     this(shards, reorgVersion, filesDeleted, retentionHours, vacuumedAt.toString(),
-        vacuumedAt.minusMillis(Math.round(retentionHours * 3_600_000)).toString());
+        vacuumedAt.minus(retention(retentionHours)).toString());
+  }
+
+  /** The retention as a duration. */
+  public static java.time.Duration retention(double hours) {
+    return java.time.Duration.ofMillis(Math.round(hours * 3_600_000));
   }
 }

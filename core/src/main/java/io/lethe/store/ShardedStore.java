@@ -15,6 +15,7 @@ import io.lethe.run.Json;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -25,6 +26,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.UUID;
+import java.util.function.LongConsumer;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
@@ -337,9 +339,9 @@ public final class ShardedStore {
    * rather than a DELETE with an IN list: Delta writes a DELETE's predicate, literals included,
    * into the transaction log, which VACUUM never removes; a MERGE's log entry names only columns.
    * The version returned is the current one after the commit: the commit's own or a later one.
+   * The column must be one of the store's (the forget plan checks it).
    */
   public long deleteMatching(String column, Collection<String> ids, Collection<Integer> shards, CommitRetry retry) {
-    requireColumn(read(currentVersion()).schema(), column, "id column");
     Dataset<Row> source = idFrame(ids).as("ids");
     Column condition = col("t." + column).cast("string").equalTo(col("ids." + ID_COLUMN));
     if (shards != null) {
@@ -369,7 +371,7 @@ public final class ShardedStore {
         return currentVersion();
       });
     }
-    java.time.Instant vacuumedAt = java.time.Instant.now();
+    Instant vacuumedAt = Instant.now();
     String check = "spark.databricks.delta.retentionDurationCheck.enabled";
     String before = spark.conf().get(check, "true");
     PrintStream stdout = System.out;
@@ -442,7 +444,7 @@ public final class ShardedStore {
   }
 
   /** Data-changing add and remove actions of every commit after {@code version}, by shard. */
-  private void scanLog(long version, LogVisitor visitor, java.util.function.LongConsumer missing) {
+  private void scanLog(long version, LogVisitor visitor, LongConsumer missing) {
     long current = currentVersion();
     HadoopFiles files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
     Path log = new Path(path, "_delta_log");

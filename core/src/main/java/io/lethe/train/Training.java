@@ -98,11 +98,7 @@ public final class Training {
           }
         }
       });
-      long oldest = merged.values().stream().mapToLong(SubModelEntry::storeVersion).min().orElse(storeVersion);
-      Map<Integer, Long> removals = store.lastRemovalsSince(oldest);
-      List<Integer> stale = merged.values().stream()
-          .filter(e -> e.storeVersion() < removals.getOrDefault(e.shard(), -1L))
-          .map(SubModelEntry::shard).toList();
+      List<Integer> stale = trainedOnDeletedRows(store, merged.values());
       if (stale.isEmpty()) {
         if (merged.isEmpty()) {
           throw new LetheException("The store has no rows to train on at version " + storeVersion);
@@ -132,9 +128,13 @@ public final class Training {
    * later delete of rows in its shard: they were trained on rows that are deleted now.
    */
   public static List<Integer> shardsTrainedOnDeletedRows(ShardedStore store, EnsembleManifest published) {
-    long oldest = published.shards().stream().mapToLong(SubModelEntry::storeVersion).min().orElse(-1);
+    return trainedOnDeletedRows(store, published.shards());
+  }
+
+  private static List<Integer> trainedOnDeletedRows(ShardedStore store, Collection<SubModelEntry> entries) {
+    long oldest = entries.stream().mapToLong(SubModelEntry::storeVersion).min().orElse(-1);
     Map<Integer, Long> removals = store.lastRemovalsSince(oldest);
-    return published.shards().stream().filter(e -> e.storeVersion() < removals.getOrDefault(e.shard(), -1L))
+    return entries.stream().filter(e -> e.storeVersion() < removals.getOrDefault(e.shard(), -1L))
         .map(SubModelEntry::shard).toList();
   }
 

@@ -9,14 +9,15 @@ import picocli.CommandLine.Option;
 
 @Command(name = "demo",
     description = "The whole story on the bundled Adult census data, locally: ingest, train a sharded ensemble and a "
-        + "single model, forget a few people, retrain only their shards, compare with a full retrain.")
+        + "single model, forget a few people (ledger, delete, retrain only their shards, publish, retire, purge with a "
+        + "retention of 0 hours), compare with a full retrain.")
 public final class DemoJob extends JobCommand {
   @Option(names = "--data-dir", paramLabel = "DIR",
       description = "Folder with adult.data.gz and adult.test.gz (default: data/adult of the Lethe checkout).")
   String dataDir;
 
   @Option(names = "--work-dir", paramLabel = "DIR", defaultValue = "lethe-demo",
-      description = "Folder for the demo's store, models and run summaries; emptied first (default: ${DEFAULT-VALUE}).")
+      description = "Folder for the demo's store, models, ledger and run summaries; emptied first (default: ${DEFAULT-VALUE}).")
   String workDir;
 
   @Option(names = "--forget", paramLabel = "N", defaultValue = "3",

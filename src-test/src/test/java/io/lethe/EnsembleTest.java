@@ -11,7 +11,7 @@ import io.lethe.registry.ModelRegistry;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.demo.AdultData;
 import io.lethe.store.ShardedStore;
-import io.lethe.train.ShardTrainer;
+import io.lethe.train.SingleModel;
 import io.lethe.train.TrainSettings;
 import java.nio.file.Path;
 import java.util.List;
@@ -22,6 +22,7 @@ import org.apache.spark.ml.PipelineStage;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.functions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -69,11 +70,9 @@ class EnsembleTest extends LetheTestBase {
   @Test
   void ensembleAccuracyOnHeldOutDataIsCloseToOneModelOnAllRows() {
     double ensembleAccuracy = Evaluation.score(ensemble, test, store.layout());
-    ShardTrainer.FittedShard single = new ShardTrainer(store, TrainSettings.from(LetheConfig.defaultsOnly()))
-        .fit(0, store.read(store.currentVersion()));
-    ShardEnsembleModel singleModel = new ShardEnsembleModel(trained.withShards(List.of(
-        new SubModelEntry(0, "", 0, single.rows(), single.seed(), "", 0))), List.of(single.model()));
-    double singleAccuracy = Evaluation.score(singleModel, test, store.layout());
+    SingleModel single = SingleModel.fit(store, TrainSettings.from(LetheConfig.defaultsOnly()), store.currentVersion());
+    assertThat(single.rows()).isEqualTo(3000);
+    double singleAccuracy = Evaluation.score(single.model(), test, store.layout());
     assertThat(ensembleAccuracy).as("ensemble accuracy").isGreaterThan(0.78);
     assertThat(ensembleAccuracy).as("ensemble vs single model").isCloseTo(singleAccuracy, within(0.03));
   }
@@ -108,6 +107,30 @@ class EnsembleTest extends LetheTestBase {
         .join(ensemble.transform(test).select(col(AdultData.SUBJECT), col("prediction").as("b")), AdultData.SUBJECT)
         .where(col("a").notEqual(col("b"))).count();
     assertThat(disagreements).isZero();
+  }
+
+  @Test
+  void fusedScoringGivesExactlyWhatRunningEachSubModelsStagesGives() {
+    // Rows the sub-models never saw the like of: missing numbers (imputed), unseen and missing categories.
+    Dataset<Row> odd = test.limit(300)
+        .withColumn("age", functions.when(col(AdultData.SUBJECT).mod(3).equalTo(0), functions.lit(null).cast("int"))
+            .otherwise(col("age")))
+        .withColumn("workclass", functions.when(col(AdultData.SUBJECT).mod(5).equalTo(1), functions.lit("Martian"))
+            .when(col(AdultData.SUBJECT).mod(5).equalTo(2), functions.lit(null).cast("string"))
+            .otherwise(col("workclass")))
+        .unionByName(test);
+    for (String aggregation : List.of("soft", "hard", "weighted")) {
+      ShardEnsembleModel fused = ensemble.copy(new org.apache.spark.ml.param.ParamMap()).setAggregation(aggregation);
+      ShardEnsembleModel staged = fused.copy(new org.apache.spark.ml.param.ParamMap()).setFused(false);
+      Dataset<Row> a = fused.transform(odd).select(AdultData.SUBJECT, "prediction", "probability", "rawPrediction");
+      Dataset<Row> b = staged.transform(odd).select(AdultData.SUBJECT, "prediction", "probability", "rawPrediction");
+      assertThat(a.count()).isEqualTo(2300);
+      assertThat(a.exceptAll(b).count()).as("rows scored differently (%s)", aggregation).isZero();
+      assertThat(b.exceptAll(a).count()).as("rows scored differently (%s)", aggregation).isZero();
+    }
+    // The fused plan is one function over the raw columns, not the sub-models' stage columns.
+    String plan = ensemble.transform(test).queryExecution().analyzed().toString();
+    assertThat(plan).doesNotContain(io.lethe.model.ShardColumns.features(0));
   }
 
   @Test

@@ -6,9 +6,12 @@ import io.lethe.model.Evaluation;
 import io.lethe.model.ShardEnsembleModel;
 import io.lethe.registry.SubModelEntry;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.apache.spark.ml.classification.MultilayerPerceptronClassificationModel;
 import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,9 +28,19 @@ class EstimatorsTest extends LetheTestBase {
     return fixture.registry().load(fixture.published().version());
   }
 
-  /** Accuracy (RMSE for regression) on held-out people. */
+  /**
+   * Accuracy (RMSE for regression) on held-out people, after checking that fused scoring gives
+   * what running each sub-model's stages gives.
+   */
   private double score(ShardEnsembleModel model) {
-    return Evaluation.score(model, adultTest(1000), fixture.store().layout());
+    Dataset<Row> test = adultTest(1000);
+    List<String> produced = List.of(model.transform(test.limit(1)).columns());
+    String[] outputs = java.util.stream.Stream.of("prediction", "probability", "rawPrediction")
+        .filter(produced::contains).toArray(String[]::new);
+    Dataset<Row> fused = model.transform(test).select("person_id", outputs);
+    Dataset<Row> staged = model.copy(new ParamMap()).setFused(false).transform(test).select("person_id", outputs);
+    assertThat(fused.exceptAll(staged).count()).as("rows scored differently by the fused scorer").isZero();
+    return Evaluation.score(model, test, fixture.store().layout());
   }
 
   @Test

@@ -14,7 +14,6 @@ import io.lethe.store.CommitRetry;
 import io.lethe.model.Aggregation;
 import io.lethe.model.Evaluation;
 import io.lethe.model.ShardEnsembleModel;
-import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.ModelRegistry;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.run.HadoopFiles;
@@ -23,6 +22,7 @@ import io.lethe.store.IngestResult;
 import io.lethe.store.ShardedStore;
 import io.lethe.train.ShardSelection;
 import io.lethe.train.ShardTrainer;
+import io.lethe.train.SingleModel;
 import io.lethe.train.TrainResult;
 import io.lethe.train.TrainSettings;
 import io.lethe.train.Training;
@@ -103,11 +103,8 @@ public final class AdultDemo {
     out.accept(String.format("Trained %d sub-models (%s) in %.1f s: test accuracy %.2f%%", trained.trainedShards().size(),
         settings.estimator(), times.get("train"), 100 * ensembleAccuracy));
 
-    ShardTrainer trainer = new ShardTrainer(store, settings);
-    ShardTrainer.FittedShard single = times.time("single-model",
-        () -> trainer.fit(0, store.read(trained.storeVersion())));
-    ShardEnsembleModel singleModel = singleModelEnsemble(single, storePath, settings, store);
-    double singleAccuracy = times.time("evaluate", () -> Evaluation.score(singleModel, test, store.layout()));
+    SingleModel single = times.time("single-model", () -> SingleModel.fit(store, settings, trained.storeVersion()));
+    double singleAccuracy = times.time("evaluate", () -> Evaluation.score(single.model(), test, store.layout()));
     out.accept(String.format("One model on all rows, for comparison: fitted in %.1f s, test accuracy %.2f%%",
         times.get("single-model"), 100 * singleAccuracy));
 
@@ -162,15 +159,6 @@ public final class AdultDemo {
     } catch (io.lethe.LetheException noKey) {
       return LedgerKey.of("lethe-demo-key-public-data-only");
     }
-  }
-
-  private static ShardEnsembleModel singleModelEnsemble(ShardTrainer.FittedShard single, String storePath,
-      TrainSettings settings, ShardedStore store) {
-    SubModelEntry entry = new SubModelEntry(0, "", 0, single.rows(), single.seed(), "", single.fitSeconds());
-    EnsembleManifest manifest = new EnsembleManifest(EnsembleManifest.FORMAT_VERSION, 0, "", storePath,
-        store.layout().task().id(), store.layout().labelClasses(), Aggregation.SOFT.id(), settings.estimator(),
-        settings.params(), List.of(entry));
-    return new ShardEnsembleModel(manifest, List.of(single.model()));
   }
 
   /** Each retrained shard's published sub-model predicts the test set exactly as the scratch refit does. */

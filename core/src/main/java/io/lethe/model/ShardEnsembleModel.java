@@ -3,6 +3,7 @@ package io.lethe.model;
 import static org.apache.spark.sql.functions.array;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.udf;
 
 import io.lethe.LetheException;
@@ -14,6 +15,7 @@ import io.lethe.store.Task;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.ml.Model;
 import org.apache.spark.ml.PipelineModel;
@@ -22,6 +24,7 @@ import org.apache.spark.ml.classification.ProbabilisticClassificationModel;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.ml.param.BooleanParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.util.DefaultParamsReader;
@@ -58,6 +61,7 @@ public class ShardEnsembleModel extends Model<ShardEnsembleModel> implements MLW
   private final Param<String> probabilityCol;
   private final Param<String> rawPredictionCol;
   private final Param<String> aggregation;
+  private final BooleanParam fused;
 
   /** An ensemble of fitted sub-models, in the manifest's shard order. */
   public ShardEnsembleModel(String uid, EnsembleManifest manifest, List<PipelineModel> subModels) {
@@ -78,7 +82,10 @@ public class ShardEnsembleModel extends Model<ShardEnsembleModel> implements MLW
     setDefault(predictionCol, "prediction");
     setDefault(probabilityCol, "probability");
     setDefault(rawPredictionCol, "rawPrediction");
+    this.fused = new BooleanParam(this, "fused", "score all sub-models in one function call per row (true) or run"
+        + " each sub-model's pipeline stages (false); both give the same outputs");
     setDefault(aggregation, manifest.aggregation());
+    setDefault(fused, (Object) Boolean.TRUE);
   }
 
   public ShardEnsembleModel(EnsembleManifest manifest, List<PipelineModel> subModels) {
@@ -118,6 +125,19 @@ public class ShardEnsembleModel extends Model<ShardEnsembleModel> implements MLW
 
   public ShardEnsembleModel setRawPredictionCol(String value) {
     set(rawPredictionCol, value);
+    return this;
+  }
+
+  public BooleanParam fused() {
+    return fused;
+  }
+
+  /**
+   * Whether to score every sub-model in one function call per row (the default; falls back to the
+   * stages for pipelines it does not cover) or to run each sub-model's pipeline stages.
+   */
+  public ShardEnsembleModel setFused(boolean value) {
+    set(fused, (Object) value);
     return this;
   }
 
@@ -170,6 +190,13 @@ public class ShardEnsembleModel extends Model<ShardEnsembleModel> implements MLW
   @Override
   public Dataset<Row> transform(Dataset<?> dataset) {
     transformSchema(dataset.schema());
+    boolean hard = Aggregation.parse(getOrDefault(aggregation)) == Aggregation.HARD;
+    if ((Boolean) getOrDefault(fused)) {
+      Optional<FusedScorer> scorer = FusedScorer.compile(subModels, dataset.schema(), weights(), hard, numClasses());
+      if (scorer.isPresent()) {
+        return transformFused(dataset.toDF(), scorer.get());
+      }
+    }
     Dataset<Row> df = dataset.toDF();
     for (PipelineModel subModel : subModels) {
       df = subModel.transform(df);
@@ -182,7 +209,6 @@ public class ShardEnsembleModel extends Model<ShardEnsembleModel> implements MLW
       }
       df = df.withColumn(getOrDefault(predictionCol), sum);
     } else {
-      boolean hard = Aggregation.parse(getOrDefault(aggregation)) == Aggregation.HARD;
       UserDefinedFunction oneHot = udf(oneHot(numClasses()), SQLDataTypes.VectorType());
       List<Column> votes = new ArrayList<>();
       for (int i = 0; i < subModels.size(); i++) {
@@ -192,14 +218,31 @@ public class ShardEnsembleModel extends Model<ShardEnsembleModel> implements MLW
             ? oneHot.apply(col(ShardColumns.prediction(shard)))
             : col(ShardColumns.probability(shard)));
       }
-      String raw = getOrDefault(rawPredictionCol);
-      df = df.withColumn(raw, udf(weightedSum(weights), SQLDataTypes.VectorType())
-              .apply(array(votes.toArray(new Column[0]))))
-          .withColumn(getOrDefault(probabilityCol), udf(normalize(), SQLDataTypes.VectorType()).apply(col(raw)))
-          .withColumn(getOrDefault(predictionCol), udf(argmax(), DataTypes.DoubleType).apply(col(raw)));
+      df = withVote(df, udf(weightedSum(weights), SQLDataTypes.VectorType()).apply(array(votes.toArray(new Column[0]))));
     }
     String[] internal = Arrays.stream(df.columns()).filter(c -> c.startsWith(ShardColumns.PREFIX)).toArray(String[]::new);
     return df.drop(internal);
+  }
+
+  /** Every sub-model in one function call per row (see {@link FusedScorer}). */
+  private Dataset<Row> transformFused(Dataset<Row> df, FusedScorer scorer) {
+    List<Column> inputs = new ArrayList<>();
+    scorer.inputs().forEach((name, kind) -> inputs.add(col("`" + name.replace("`", "``") + "`")
+        .cast(kind == FusedScorer.Kind.DOUBLE ? "double" : "string")));
+    Column row = struct(inputs.toArray(new Column[0]));
+    if (task() == Task.REGRESSION) {
+      return df.withColumn(getOrDefault(predictionCol),
+          udf((UDF1<Row, Double>) scorer::regress, DataTypes.DoubleType).apply(row));
+    }
+    return withVote(df, udf((UDF1<Row, Vector>) scorer::classify, SQLDataTypes.VectorType()).apply(row));
+  }
+
+  /** The classification outputs from the combined vote: rawPrediction, probability, prediction. */
+  private Dataset<Row> withVote(Dataset<Row> df, Column vote) {
+    String raw = getOrDefault(rawPredictionCol);
+    return df.withColumn(raw, vote)
+        .withColumn(getOrDefault(probabilityCol), udf(normalize(), SQLDataTypes.VectorType()).apply(col(raw)))
+        .withColumn(getOrDefault(predictionCol), udf(argmax(), DataTypes.DoubleType).apply(col(raw)));
   }
 
   /**

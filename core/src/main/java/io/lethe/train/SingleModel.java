@@ -1,0 +1,31 @@
+package io.lethe.train;
+
+import io.lethe.model.Aggregation;
+import io.lethe.model.ShardEnsembleModel;
+import io.lethe.registry.EnsembleManifest;
+import io.lethe.registry.SubModelEntry;
+import io.lethe.store.ShardedStore;
+import java.util.List;
+
+/**
+ * The baseline Lethe is measured against: one model of the same pipeline and estimator fitted on
+ * all the store's rows (what users do without Lethe), as a one-member ensemble so that it scores
+ * and evaluates like the sharded one. Never published.
+ *
+ * @param model the fitted model
+ * @param rows the rows it saw
+ * @param seconds wall time of the fit
+ */
+public record SingleModel(ShardEnsembleModel model, long rows, double seconds) {
+
+  /** Fits on every row of the store at a version. */
+  public static SingleModel fit(ShardedStore store, TrainSettings settings, long version) {
+    ShardTrainer.FittedShard fitted = new ShardTrainer(store, settings).fit(0, store.read(version));
+    SubModelEntry entry = new SubModelEntry(0, "", version, fitted.rows(), fitted.seed(), "", fitted.fitSeconds());
+    EnsembleManifest manifest = new EnsembleManifest(EnsembleManifest.FORMAT_VERSION, 0, "", store.path(),
+        store.layout().task().id(), store.layout().labelClasses(), Aggregation.SOFT.id(), settings.estimator(),
+        settings.params(), List.of(entry));
+    return new SingleModel(new ShardEnsembleModel(manifest, List.of(fitted.model())), fitted.rows(),
+        fitted.fitSeconds());
+  }
+}

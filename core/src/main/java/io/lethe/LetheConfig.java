@@ -44,6 +44,7 @@ public final class LetheConfig {
   public static final String FORGET_RECORD_COLUMN = "forget.record-column";
   public static final String FORGET_PURGE = "forget.purge";
   public static final String FORGET_COMMIT_ATTEMPTS = "forget.commit-attempts";
+  public static final String FORGET_REWRITE_FILES = "forget.rewrite-files";
   public static final String PURGE_RETENTION_HOURS = "purge.retention-hours";
   /** Environment variable that holds the ledger's HMAC key; it wins over {@link #LEDGER_KEY}. */
   public static final String LEDGER_KEY_ENV = "LETHE_LEDGER_KEY";
@@ -83,6 +84,7 @@ public final class LetheConfig {
     d.put(FORGET_RECORD_COLUMN, "");
     d.put(FORGET_PURGE, "true");
     d.put(FORGET_COMMIT_ATTEMPTS, "5");
+    d.put(FORGET_REWRITE_FILES, "true");
     d.put(PURGE_RETENTION_HOURS, "24");
     return d;
   }

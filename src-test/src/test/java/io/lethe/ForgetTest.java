@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import io.lethe.demo.AdultData;
 import io.lethe.forget.ForgetPlan;
+import io.lethe.forget.ShardMath;
 import io.lethe.forget.ForgetRequest;
 import io.lethe.forget.ForgetResult;
 import io.lethe.forget.Forgetter;
@@ -194,8 +195,18 @@ class ForgetTest extends LetheTestBase {
 
   @Test
   void expectedShardsHitFollowsTheSisaCostModel() {
-    assertThat(ForgetPlan.expectedShardsHit(16, 1)).isCloseTo(1.0, within(1e-12));
-    assertThat(ForgetPlan.expectedShardsHit(8, 3)).isCloseTo(8 * (1 - Math.pow(7.0 / 8, 3)), within(1e-12));
+    assertThat(ShardMath.expectedShardsHit(16, 1)).isCloseTo(1.0, within(1e-12));
+    assertThat(ShardMath.expectedShardsHit(8, 3)).isCloseTo(8 * (1 - Math.pow(7.0 / 8, 3)), within(1e-12));
+    assertThat(ShardMath.idealSpeedup(16, 1)).isCloseTo(16.0, within(1e-9));
+    // A quarter of the shards hit at most: 1 - (1 - 1/S)^k <= 1/4.
+    int suggested = ShardMath.suggestedShards(100);
+    assertThat(ShardMath.expectedShardsHit(suggested, 100)).isLessThanOrEqualTo(suggested / 4.0);
+    assertThat(ShardMath.expectedShardsHit(suggested - 1, 100)).isGreaterThan((suggested - 1) / 4.0);
+    assertThat(ShardMath.advice(16, 1)).isEmpty();
+    assertThat(ShardMath.advice(16, 100)).get().asString().contains("full retrain costs about the same")
+        .contains(suggested + " shards").contains("batches of up to 4 people");
+    // 16 * (1 - (15/16)^4) = 3.7 shards, a quarter at most; 5 people would hit 4.6.
+    assertThat(ShardMath.worthwhileBatch(16)).isEqualTo(4);
     assertThat(before.shards()).hasSize(4);
   }
 }

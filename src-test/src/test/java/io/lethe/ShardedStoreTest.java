@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.delta.tables.DeltaTable;
 import io.lethe.demo.AdultData;
+import io.lethe.store.CommitRetry;
 import io.lethe.store.IngestResult;
 import io.lethe.store.ShardedStore;
 import io.lethe.store.SourceSpec;
@@ -17,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.Test;
@@ -86,6 +88,31 @@ class ShardedStoreTest extends LetheTestBase {
     assertThat(joined.where(col("a").notEqual(col("b"))).count()).as("subjects placed differently").isZero();
     assertThat(storeB.shardsChangedSince(before)).as("shards the append touched")
         .containsExactlyInAnyOrderElementsOf(appended.rowsPerShard().keySet());
+  }
+
+  @Test
+  void theDeleteRewritesTheFilesHoldingTheRowsOrHidesThemBehindDeletionVectors() {
+    Dataset<Row> rows = multiRowSubjects();
+    for (boolean rewrite : List.of(true, false)) {
+      LetheConfig config = adultConfig(4, dir.resolve("delete-" + rewrite), Map.of());
+      ShardedStore.ingest(spark(), config.get(LetheConfig.STORE_PATH), rows, config, false);
+      ShardedStore store = ShardedStore.open(spark(), config.get(LetheConfig.STORE_PATH));
+      List<String> ids = List.of("7", "42");
+      Set<Integer> shards = store.shardsOf(ids);
+      String setting = "spark.databricks.delta.merge.deletionVectors.persistent";
+      String before = spark().conf().get(setting);
+      long version = store.deleteMatching(AdultData.SUBJECT, ids, shards, new CommitRetry(3), rewrite);
+
+      assertThat(store.read(version).where(col(AdultData.SUBJECT).isin(7, 42)).count()).isZero();
+      assertThat(store.read(version).count()).isEqualTo(600 - 8);
+      // The Parquet files of the new version, read raw (deletion vectors ignored).
+      long inCurrentFiles = 0;
+      for (String file : store.read(version).inputFiles()) {
+        inCurrentFiles += spark().read().parquet(file).where(col(AdultData.SUBJECT).isin(7, 42)).count();
+      }
+      assertThat(inCurrentFiles).as("rows in the current files, rewrite-files=%s", rewrite).isEqualTo(rewrite ? 0 : 8);
+      assertThat(spark().conf().get(setting)).as("the session setting is restored").isEqualTo(before);
+    }
   }
 
   @Test

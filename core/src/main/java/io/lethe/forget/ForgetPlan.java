@@ -66,7 +66,8 @@ public record ForgetPlan(
     return rowsToDelete == 0 && resumed == 0 && shardsToRetrain.isEmpty();
   }
 
-  public static double expectedShardsHit(int shards, long ids) {
-    return shards * (1 - Math.pow(1 - 1.0 / shards, ids));
+  /** Advice when the batch is expected to hit most shards (see {@link ShardMath#advice}), else null. */
+  public String advice() {
+    return ShardMath.advice(totalShards, found).orElse(null);
   }
 }

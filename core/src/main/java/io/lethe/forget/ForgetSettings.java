@@ -10,8 +10,11 @@ import io.lethe.LetheException;
  * @param purge purge the store within the forget run (else the purge job does it later)
  * @param commitAttempts how often a Delta commit is tried when concurrent writers conflict
  * @param retentionHours the VACUUM retention of a purge
+ * @param rewriteFiles the delete rewrites the files holding the rows (true) rather than hiding the
+ *     rows behind deletion vectors until the purge
  */
-public record ForgetSettings(String recordColumn, boolean purge, int commitAttempts, double retentionHours) {
+public record ForgetSettings(String recordColumn, boolean purge, int commitAttempts, double retentionHours,
+    boolean rewriteFiles) {
 
   public ForgetSettings {
     if (retentionHours < 0) {
@@ -21,6 +24,7 @@ public record ForgetSettings(String recordColumn, boolean purge, int commitAttem
 
   public static ForgetSettings from(LetheConfig config) {
     return new ForgetSettings(config.get(LetheConfig.FORGET_RECORD_COLUMN), config.getBoolean(LetheConfig.FORGET_PURGE),
-        config.getInt(LetheConfig.FORGET_COMMIT_ATTEMPTS), config.getDouble(LetheConfig.PURGE_RETENTION_HOURS));
+        config.getInt(LetheConfig.FORGET_COMMIT_ATTEMPTS), config.getDouble(LetheConfig.PURGE_RETENTION_HOURS),
+        config.getBoolean(LetheConfig.FORGET_REWRITE_FILES));
   }
 }

@@ -175,7 +175,7 @@ public final class Forgetter {
     ForgetPlan plan = new ForgetPlan(version, latest.map(EnsembleManifest::version).orElse(null), request.kind().id(),
         request.size(), found, notFound, open.size(), alreadyForgotten, rowsToDelete, rowsPerShard,
         new ArrayList<>(hit), new ArrayList<>(retrain), toRetire.ensembleVersions(), toRetire.subModels().size(), shards,
-        ForgetPlan.expectedShardsHit(shards, found), estimated, full);
+        ShardMath.expectedShardsHit(shards, found), estimated, full);
     return new Prepared(plan, items, column);
   }
 
@@ -260,7 +260,7 @@ public final class Forgetter {
     List<String> toDelete = prepared.items().stream().filter(Item::found).map(Item::id).toList();
     CommitRetry deleteRetry = new CommitRetry(settings.commitAttempts(), attempt -> hook.before(ForgetStep.DELETE, attempt));
     long deletedAt = run.step(ForgetStep.DELETE, false, () -> toDelete.isEmpty() ? store.currentVersion()
-        : store.deleteMatching(prepared.column(), toDelete, hit, deleteRetry));
+        : store.deleteMatching(prepared.column(), toDelete, hit, deleteRetry, settings.rewriteFiles()));
     LOG.info("Forget batch {}: deleted {} rows from shards {} (store version {})", run.batchId, plan.rowsToDelete(),
         plan.rowsPerShard().keySet(), deletedAt);
     run.advance(ForgetStep.DELETE, e -> e.withStoreVersion(deletedAt), ForgetStep.RETRAIN);

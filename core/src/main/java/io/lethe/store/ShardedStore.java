@@ -51,6 +51,10 @@ public final class ShardedStore {
   private static final Logger LOG = LoggerFactory.getLogger(ShardedStore.class);
   private static final int MAX_CLASSES = 1000;
   private static final String ID_COLUMN = "__lethe_id";
+  /** Delta's session setting for whether MERGE writes deletion vectors (true) or rewrites files. */
+  private static final String MERGE_DELETION_VECTORS = "spark.databricks.delta.merge.deletionVectors.persistent";
+  /** Deletes of this JVM set that session setting one at a time. */
+  private static final Object MERGE_SETTING_LOCK = new Object();
 
   private final SparkSession spark;
   private final String path;
@@ -340,8 +344,13 @@ public final class ShardedStore {
    * into the transaction log, which VACUUM never removes; a MERGE's log entry names only columns.
    * The version returned is the current one after the commit: the commit's own or a later one.
    * The column must be one of the store's (the forget plan checks it).
+   *
+   * <p>With {@code rewriteFiles}, the MERGE rewrites the files holding the rows (Delta's
+   * copy-on-write) instead of writing deletion vectors, so the new version's files no longer hold
+   * them; the setting applies to this MERGE only.
    */
-  public long deleteMatching(String column, Collection<String> ids, Collection<Integer> shards, CommitRetry retry) {
+  public long deleteMatching(String column, Collection<String> ids, Collection<Integer> shards, CommitRetry retry,
+      boolean rewriteFiles) {
     Dataset<Row> source = idFrame(ids).as("ids");
     Column condition = col("t." + column).cast("string").equalTo(col("ids." + ID_COLUMN));
     if (shards != null) {
@@ -349,7 +358,23 @@ public final class ShardedStore {
     }
     Column on = condition;
     return retry.run("delete of the batch's rows", () -> {
-      DeltaTable.forPath(spark, path).as("t").merge(source, on).whenMatched().delete().execute();
+      if (!rewriteFiles) {
+        DeltaTable.forPath(spark, path).as("t").merge(source, on).whenMatched().delete().execute();
+        return currentVersion();
+      }
+      synchronized (MERGE_SETTING_LOCK) {
+        String before = spark.conf().getOption(MERGE_DELETION_VECTORS).getOrElse(() -> null);
+        spark.conf().set(MERGE_DELETION_VECTORS, "false");
+        try {
+          DeltaTable.forPath(spark, path).as("t").merge(source, on).whenMatched().delete().execute();
+        } finally {
+          if (before == null) {
+            spark.conf().unset(MERGE_DELETION_VECTORS);
+          } else {
+            spark.conf().set(MERGE_DELETION_VECTORS, before);
+          }
+        }
+      }
       return currentVersion();
     });
   }

@@ -51,7 +51,11 @@ public final class ShardTrainer {
 
   /** A shard's sub-model fitted on that shard's rows as of a store version; null for an empty shard. */
   public FittedShard fitShard(int shard, long version) {
-    return fit(shard, store.readShard(shard, version));
+    return fitShard(shard, version, Integer.MAX_VALUE);
+  }
+
+  private FittedShard fitShard(int shard, long version, int maxPartitions) {
+    return fit(shard, store.readShard(shard, version), maxPartitions);
   }
 
   /** A fitted sub-model and the rows it saw. */
@@ -62,12 +66,25 @@ public final class ShardTrainer {
    * when there are none.
    */
   public FittedShard fit(int shard, Dataset<Row> shardRows) {
+    return fit(shard, shardRows, Integer.MAX_VALUE);
+  }
+
+  /**
+   * Fits on at most {@code maxPartitions} partitions of the rows (merged without a shuffle): when
+   * several shards fit at once, each fit's tasks then take its share of the cores instead of all
+   * fits contending for every core.
+   */
+  private FittedShard fit(int shard, Dataset<Row> shardRows, int maxPartitions) {
     long start = System.nanoTime();
     StoreLayout layout = store.layout();
     List<Column> columns = new ArrayList<>();
     layout.featureColumns().forEach(c -> columns.add(shardRows.col(c)));
     columns.add(layout.labelIndex());
-    Dataset<Row> data = shardRows.select(columns.toArray(new Column[0])).persist(StorageLevel.MEMORY_AND_DISK());
+    Dataset<Row> selected = shardRows.select(columns.toArray(new Column[0]));
+    if (maxPartitions < Integer.MAX_VALUE) {
+      selected = selected.coalesce(maxPartitions);
+    }
+    Dataset<Row> data = selected.persist(StorageLevel.MEMORY_AND_DISK());
     try {
       long rows = data.count();
       if (rows == 0) {
@@ -145,13 +162,16 @@ public final class ShardTrainer {
    * separate Spark job), all on the same store version. Returns the entries of the non-empty shards.
    */
   public List<SubModelEntry> train(Collection<Integer> shards, long version, ModelRegistry registry) {
-    ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(settings.parallelism(), shards.size())));
+    int concurrent = Math.max(1, Math.min(settings.parallelism(), shards.size()));
+    // Each of the concurrent fits gets its share of the cores.
+    int partitions = Math.max(1, store.spark().sparkContext().defaultParallelism() / concurrent);
+    ExecutorService pool = Executors.newFixedThreadPool(concurrent);
     try {
       List<Future<SubModelEntry>> futures = new ArrayList<>();
       for (int shard : shards) {
         futures.add(pool.submit(() -> {
           store.spark().sparkContext().setJobDescription("lethe: fit shard " + shard + " at store version " + version);
-          FittedShard fitted = fitShard(shard, version);
+          FittedShard fitted = fitShard(shard, version, partitions);
           if (fitted == null) {
             LOG.info("Shard {} has no rows at store version {}; it has no sub-model", shard, version);
             return null;

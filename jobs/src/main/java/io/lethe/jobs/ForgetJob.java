@@ -100,5 +100,9 @@ public final class ForgetJob extends JobCommand {
         plan.found(), plan.requested(), kind.id(), plan.rowsToDelete(), plan.rowsPerShard().keySet(), plan.resumed(),
         plan.notFound(), plan.alreadyForgotten(), plan.shardsToRetrain(), 100 * plan.retrainFraction(),
         plan.ensembleVersionsToRetire().size(), plan.subModelsToRetire()));
+    if (plan.advice() != null) {
+      summary.output("advice", plan.advice());
+      say("Note: " + plan.advice());
+    }
   }
 }

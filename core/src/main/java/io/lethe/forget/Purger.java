@@ -1,5 +1,6 @@
 package io.lethe.forget;
 
+import io.lethe.ledger.ForgetLedger;
 import io.lethe.ledger.ForgetStep;
 import io.lethe.ledger.ForgetStep.Phase;
 import io.lethe.ledger.LedgerEntry;
@@ -39,6 +40,17 @@ public final class Purger {
     public Report {
       events = List.copyOf(events);
     }
+  }
+
+  /**
+   * Purges for every open request of the ledger that is already gone from the model (forget runs
+   * with {@code forget.purge=false}, or purges still inside the retention) and records the outcome.
+   */
+  public Report purgeWaiting(ForgetLedger ledger, String batchId) {
+    List<LedgerEntry> waiting = ledger.open().stream().filter(LedgerEntry::isForgottenByModel).toList();
+    Report report = purge(waiting, batchId);
+    ledger.record(report.events());
+    return report;
   }
 
   /** Purges for the given requests' current states (each already gone from the model). */

@@ -4,11 +4,9 @@ import io.lethe.LetheConfig;
 import io.lethe.forget.ForgetSettings;
 import io.lethe.forget.Purger;
 import io.lethe.ledger.ForgetLedger;
-import io.lethe.ledger.LedgerEntry;
 import io.lethe.run.RunSummary;
 import io.lethe.store.CommitRetry;
 import io.lethe.store.ShardedStore;
-import java.util.List;
 import java.util.UUID;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
@@ -35,16 +33,15 @@ public final class PurgeJob extends JobCommand {
     ForgetSettings settings = ForgetSettings.from(config);
     summary.input("store", store.path()).input("ledger", ledger.path())
         .input("retentionHours", settings.retentionHours());
-    List<LedgerEntry> waiting = summary.steps().time("plan",
-        () -> ledger.open().stream().filter(LedgerEntry::isForgottenByModel).toList());
     Purger purger = new Purger(store, settings.retentionHours(), new CommitRetry(settings.commitAttempts()));
-    Purger.Report report = summary.steps().time("purge", () -> purger.purge(waiting, "purge-" + UUID.randomUUID()));
-    summary.steps().time("ledger", () -> ledger.record(report.events()));
-    summary.output("purge", report.store()).output("requests", waiting.size())
+    Purger.Report report = summary.steps().time("purge",
+        () -> purger.purgeWaiting(ledger, "purge-" + UUID.randomUUID()));
+    long waiting = report.forgotten() + report.pending();
+    summary.output("purge", report.store()).output("requests", waiting)
         .output("forgotten", report.forgotten()).output("purgePending", report.pending());
     say(String.format("Purged shards %s; %s file(s) deleted by VACUUM (retention %s h: versions before %s can no "
             + "longer be read). %d of %d waiting request(s) now forgotten.", report.store().shards(),
         report.store().filesDeleted(), settings.retentionHours(), report.store().timeTravelFrom(), report.forgotten(),
-        waiting.size()));
+        waiting));
   }
 }

@@ -1,0 +1,466 @@
+package io.lethe.bench;
+
+import io.delta.tables.DeltaTable;
+import io.lethe.LetheConfig;
+import io.lethe.LetheException;
+import io.lethe.bench.BenchReport.AccuracyPoint;
+import io.lethe.bench.BenchReport.Environment;
+import io.lethe.bench.BenchReport.ForgetPoint;
+import io.lethe.bench.BenchReport.Retrain;
+import io.lethe.bench.BenchReport.ScalePoint;
+import io.lethe.bench.BenchReport.Scoring;
+import io.lethe.bench.BenchReport.Target;
+import io.lethe.bench.BenchReport.Workload;
+import io.lethe.demo.AdultData;
+import io.lethe.forget.ForgetRequest;
+import io.lethe.forget.ForgetResult;
+import io.lethe.forget.ForgetSettings;
+import io.lethe.forget.Forgetter;
+import io.lethe.forget.Purger;
+import io.lethe.forget.ShardMath;
+import io.lethe.ledger.ForgetLedger;
+import io.lethe.ledger.LedgerKey;
+import io.lethe.model.Aggregation;
+import io.lethe.model.Evaluation;
+import io.lethe.model.ShardEnsembleModel;
+import io.lethe.registry.ModelRegistry;
+import io.lethe.registry.SubModelEntry;
+import io.lethe.run.HadoopFiles;
+import io.lethe.run.Json;
+import io.lethe.store.CommitRetry;
+import io.lethe.store.IngestResult;
+import io.lethe.store.ShardedStore;
+import io.lethe.train.ShardSelection;
+import io.lethe.train.SingleModel;
+import io.lethe.train.TrainResult;
+import io.lethe.train.TrainSettings;
+import io.lethe.train.Training;
+import java.lang.management.ManagementFactory;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * Measures unlearning against retraining, in one process on one machine, so that every figure is
+ * a ratio of two runs under the same conditions: forget of k subjects versus a full retrain of all
+ * shards and versus one model on all rows; concurrent versus sequential shard training; ensemble
+ * versus single-model scoring; ensemble versus single-model accuracy on Adult as S grows; and cost
+ * as the store grows. Data is synthetic ({@link SyntheticData}) except for the accuracy section.
+ */
+public final class Bench {
+  /** The parts of a bench run. forget, concurrency and scoring share one synthetic store. */
+  public enum Section {
+    FORGET, CONCURRENCY, SCORING, ACCURACY, SCALE;
+
+    public String id() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+
+    public static Set<Section> parse(List<String> names) {
+      Set<Section> out = EnumSet.noneOf(Section.class);
+      for (String n : names) {
+        try {
+          out.add(valueOf(n.trim().toUpperCase(Locale.ROOT)));
+        } catch (IllegalArgumentException e) {
+          throw new LetheException("Unknown bench section '" + n + "'; choose from forget, concurrency, scoring,"
+              + " accuracy, scale");
+        }
+      }
+      return out;
+    }
+  }
+
+  /**
+   * What to run.
+   *
+   * @param rows rows of the synthetic store (forget, concurrency, scoring)
+   * @param shards shards of the synthetic stores
+   * @param batches forget batch sizes k, run in this order on the same store
+   * @param scoreRows held-out rows scored by the scoring section
+   * @param accuracyShards shard counts of the Adult accuracy section
+   * @param scaleRows store sizes of the scale section
+   * @param adultDir folder with adult.data.gz and adult.test.gz
+   * @param workDir where the bench's stores and models go (emptied first, deleted at the end unless keep)
+   */
+  public record Options(long rows, int shards, List<Integer> batches, long scoreRows, List<Integer> accuracyShards,
+      List<Long> scaleRows, Set<Section> sections, String adultDir, String workDir, long seed, boolean keep) {
+    public Options {
+      batches = List.copyOf(batches);
+      accuracyShards = List.copyOf(accuracyShards);
+      scaleRows = List.copyOf(scaleRows);
+      sections = Set.copyOf(sections);
+      if (rows < 1 || shards < 1 || scoreRows < 1 || batches.stream().anyMatch(k -> k < 1)
+          || accuracyShards.stream().anyMatch(s -> s < 1) || scaleRows.stream().anyMatch(n -> n < 1)) {
+        throw new LetheException("Bench sizes must be positive: rows, shards, batches, score rows, accuracy shards"
+            + " and scale rows");
+      }
+      if (sections.contains(Section.FORGET) && batches.isEmpty()) {
+        throw new LetheException("The forget section needs at least one batch size");
+      }
+    }
+  }
+
+  /** The ledger key of the bench: its ids are synthetic row numbers, so a fixed key will do. */
+  private static final String BENCH_KEY = "lethe-bench-key-synthetic-data-only";
+  private final SparkSession spark;
+  private final LetheConfig config;
+  private final Options options;
+  private final Consumer<String> out;
+  private final HadoopFiles files;
+  private final Path work;
+  private final TrainSettings settings;
+  private final Aggregation aggregation;
+
+  public Bench(SparkSession spark, LetheConfig config, Options options, Consumer<String> out) {
+    this.spark = spark;
+    this.config = config;
+    this.options = options;
+    this.out = out;
+    this.files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
+    this.work = files.qualify(options.workDir());
+    this.settings = TrainSettings.from(config);
+    this.aggregation = Aggregation.parse(config.get(LetheConfig.ENSEMBLE_AGGREGATION));
+  }
+
+  public BenchReport run() {
+    String startedAt = Instant.now().toString();
+    long start = System.nanoTime();
+    files.deleteRecursively(work);
+    Environment environment = environment();
+    out.accept(String.format("Bench on %d cores, Spark %s, %s %s, %d shards at a time", environment.cores(),
+        environment.sparkVersion(), settings.estimator(), settings.params(), settings.parallelism()));
+    Set<Section> sections = options.sections();
+    Workload workload = null;
+    BenchReport.Training training = null;
+    List<ForgetPoint> forget = new ArrayList<>();
+    Retrain retrain = null;
+    Scoring scoring = null;
+    SingleModel single = null;
+    try {
+      if (sections.contains(Section.FORGET) || sections.contains(Section.CONCURRENCY)
+          || sections.contains(Section.SCORING)) {
+        SyntheticData data = SyntheticData.of(options.rows(), options.seed());
+        Store main = createStore("store", data);
+        workload = main.workload;
+        Timed<TrainResult> trained = timed(() -> main.training.run(ShardSelection.all()));
+        out.accept(String.format("Trained %d shards, %d at a time, in %.1f s (CPU use %.0f%%)", options.shards(),
+            settings.parallelism(), trained.seconds, 100 * trained.cpuUse));
+        if (sections.contains(Section.CONCURRENCY)) {
+          training = concurrency(main, trained.value.storeVersion());
+        }
+        if (sections.contains(Section.FORGET)) {
+          Retrain[] reference = new Retrain[1];
+          SingleModel[] singleHolder = new SingleModel[1];
+          forget = forgetBatches(main, data, reference, singleHolder);
+          retrain = reference[0];
+          single = singleHolder[0];
+        }
+        if (sections.contains(Section.SCORING)) {
+          if (single == null) {
+            single = SingleModel.fit(main.store, settings, main.store.currentVersion());
+          }
+          scoring = scoring(main, data, single);
+        }
+      }
+      List<AccuracyPoint> accuracy = sections.contains(Section.ACCURACY) ? accuracy() : List.of();
+      List<ScalePoint> scale = sections.contains(Section.SCALE) ? scale() : List.of();
+      List<String> warnings = new ArrayList<>();
+      for (int k : options.batches()) {
+        ShardMath.advice(options.shards(), k).ifPresent(warnings::add);
+      }
+      warnings.forEach(w -> out.accept("Warning: " + w));
+      List<Target> targets = targets(workload, training, forget, retrain, scoring, accuracy);
+      for (Target t : targets) {
+        out.accept(String.format("Target %s: %s, measured %.2f %s: %s", t.name(), t.goal(), t.measured(), t.unit(),
+            t.met() ? "met" : "MISSED"));
+      }
+      return new BenchReport(startedAt, environment, workload, training, forget, retrain, scoring, accuracy, scale,
+          targets, warnings, (System.nanoTime() - start) / 1e9);
+    } finally {
+      if (!options.keep()) {
+        files.deleteRecursively(work);
+      }
+    }
+  }
+
+  /** Writes the report as bench.json and bench.html under a folder; returns the HTML file. */
+  public static Path write(HadoopFiles files, String outputDir, BenchReport report) {
+    Path dir = files.qualify(outputDir);
+    files.mkdirs(dir);
+    Path json = new Path(dir, "bench.json");
+    Path html = new Path(dir, "bench.html");
+    files.deleteRecursively(json);
+    files.deleteRecursively(html);
+    files.writeNew(json, Json.write(report));
+    files.writeNew(html, BenchPage.render(report));
+    return html;
+  }
+
+  private Environment environment() {
+    return new Environment(Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() / (double) (1L << 30),
+        spark.version(), System.getProperty("java.version"), spark.sparkContext().master(), settings.estimator(),
+        settings.params(), settings.parallelism());
+  }
+
+  /** A synthetic store with its registry, training and forgetter. */
+  private record Store(ShardedStore store, ModelRegistry registry, Training training, Forgetter forgetter,
+      ForgetLedger ledger, Workload workload) {}
+
+  private Store createStore(String name, SyntheticData data) {
+    LetheConfig storeConfig = config.with(data.storeSettings()).with(Map.of(
+        LetheConfig.STORE_SHARDS, Integer.toString(options.shards()),
+        LetheConfig.STORE_SALT, "lethe-bench-" + options.seed()));
+    String path = new Path(work, name).toString();
+    Timed<IngestResult> ingested = timed(() -> ShardedStore.ingest(spark, path, data.generate(spark), storeConfig,
+        false));
+    ShardedStore store = ShardedStore.open(spark, path);
+    long storeFiles = DeltaTable.forPath(spark, store.path()).detail().select("numFiles").head().getLong(0);
+    Workload workload = new Workload(ingested.value.rows(), data.subjects(), options.shards(), data.numeric(),
+        data.categorical(), data.rowsPerSubject(), data.seed(), ingested.seconds,
+        ingested.value.rows() / ingested.seconds, storeFiles);
+    out.accept(String.format("Ingested %,d synthetic rows (%,d subjects) into %d shards in %.1f s (%,.0f rows/s,"
+        + " %d files)", workload.rows(), workload.subjects(), options.shards(), ingested.seconds,
+        workload.ingestRowsPerSecond(), storeFiles));
+    ModelRegistry registry = new ModelRegistry(spark, new Path(work, name + "-models").toString());
+    Training training = new Training(store, registry, settings, aggregation);
+    ForgetSettings forgetSettings = ForgetSettings.from(config.with(Map.of(
+        LetheConfig.PURGE_RETENTION_HOURS, "0", LetheConfig.FORGET_PURGE, "false")));
+    ForgetLedger ledger = new ForgetLedger(spark, new Path(work, name + "-ledger").toString(),
+        config.getInt(LetheConfig.LEDGER_DEADLINE_DAYS), new CommitRetry(forgetSettings.commitAttempts()));
+    Forgetter forgetter = new Forgetter(store, registry, training, ledger, LedgerKey.of(BENCH_KEY), forgetSettings);
+    return new Store(store, registry, training, forgetter, ledger, workload);
+  }
+
+  /**
+   * Trains every shard one at a time, then {@code train.parallelism} at a time, on the version the
+   * first training read, into scratch registries: both after that first training, so both run on a
+   * warm JVM.
+   */
+  private BenchReport.Training concurrency(Store main, long version) {
+    TrainSettings oneAtATime = new TrainSettings(settings.estimator(), settings.params(), settings.seed(), 1,
+        settings.impute(), settings.scale());
+    Timed<TrainResult> seq = trainAll(main.store, oneAtATime, version, "sequential-models");
+    Timed<TrainResult> concurrent = trainAll(main.store, settings, version, "concurrent-models");
+    double speedup = seq.seconds / concurrent.seconds;
+    out.accept(String.format("All %d shards one at a time: %.1f s (CPU use %.0f%%); %d at a time: %.1f s (CPU use"
+        + " %.0f%%): concurrency is %.2fx faster", options.shards(), seq.seconds, 100 * seq.cpuUse,
+        settings.parallelism(), concurrent.seconds, 100 * concurrent.cpuUse, speedup));
+    return new BenchReport.Training(options.shards(), settings.parallelism(), concurrent.seconds, concurrent.cpuUse,
+        seq.seconds, seq.cpuUse, speedup);
+  }
+
+  /** Every shard trained and published into a scratch registry, which is deleted after. */
+  private Timed<TrainResult> trainAll(ShardedStore store, TrainSettings with, long version, String name) {
+    ModelRegistry scratch = new ModelRegistry(spark, new Path(work, name).toString());
+    Timed<TrainResult> trained = timed(() -> new Training(store, scratch, with, aggregation)
+        .run(ShardSelection.all(), version));
+    files.deleteRecursively(scratch.root());
+    return trained;
+  }
+
+  private List<ForgetPoint> forgetBatches(Store main, SyntheticData data, Retrain[] reference,
+      SingleModel[] single) {
+    Random random = new Random(options.seed());
+    Set<Long> used = new HashSet<>();
+    List<ForgetPoint> points = new ArrayList<>();
+    for (int k : options.batches()) {
+      List<String> ids = new ArrayList<>();
+      while (ids.size() < k && used.size() < data.subjects()) {
+        long subject = (long) (random.nextDouble() * data.subjects());
+        if (used.add(subject)) {
+          ids.add(Long.toString(subject));
+        }
+      }
+      Forgot forgot = forget(main, ids);
+      if (reference[0] == null) {
+        long version = main.store.currentVersion();
+        Timed<TrainResult> full = trainAll(main.store, settings, version, "full-retrain-models");
+        Timed<SingleModel> one = timed(() -> SingleModel.fit(main.store, settings, version));
+        single[0] = one.value;
+        reference[0] = new Retrain(version, one.value.rows(), full.seconds, one.seconds);
+        out.accept(String.format("References on store version %d: full retrain of %d shards %.1f s, one model on all"
+            + " %,d rows %.1f s", version, options.shards(), full.seconds, one.value.rows(), one.seconds));
+      }
+      Retrain ref = reference[0];
+      ForgetResult r = forgot.result;
+      double ideal = ShardMath.idealSpeedup(options.shards(), r.plan().found());
+      double speedup = ref.fullRetrainSeconds() / forgot.seconds;
+      ForgetPoint point = new ForgetPoint(k, r.plan().rowsToDelete(), r.retrainedShards().size(),
+          r.plan().expectedShardsHit(), forgot.seconds, forgot.retrainSeconds(), forgot.seconds - forgot.retrainSeconds(),
+          forgot.retireSeconds(), forgot.purgeSeconds, speedup, ref.singleModelSeconds() / forgot.seconds, ideal,
+          speedup / ideal, r.seconds());
+      out.accept(String.format("Forget %d subject(s): %d rows in %d shard(s) (chance predicts %.1f): %.1f s to the"
+              + " published ensemble (retrain %.1f s, overhead %.1f s), %.1fx faster than a full retrain (ideal"
+              + " %.1fx, efficiency %.0f%%), %.1fx faster than one model on all rows; retire %.1f s, purge %.1f s", k,
+          point.rowsDeleted(), point.shardsHit(), point.expectedShardsHit(), point.forgetSeconds(),
+          point.retrainSeconds(), point.overheadSeconds(), speedup, ideal, 100 * point.efficiency(),
+          point.speedupVsSingleModel(), point.retireSeconds(), point.purgeSeconds()));
+      points.add(point);
+    }
+    return points;
+  }
+
+  /** A forget run (no purge) and the purge after it, timed apart. */
+  private record Forgot(ForgetResult result, double seconds, double purgeSeconds) {
+    double retrainSeconds() {
+      return result.seconds().getOrDefault("retrain", 0.0);
+    }
+
+    double retireSeconds() {
+      return result.seconds().getOrDefault("retire", 0.0);
+    }
+  }
+
+  private Forgot forget(Store main, List<String> ids) {
+    Timed<ForgetResult> run = timed(() -> main.forgetter.execute(ForgetRequest.ofSubjects(ids)));
+    double retire = run.value.seconds().getOrDefault("retire", 0.0);
+    Purger purger = new Purger(main.store, 0, new CommitRetry(config.getInt(LetheConfig.FORGET_COMMIT_ATTEMPTS)));
+    Timed<Purger.Report> purge = timed(() -> purger.purgeWaiting(main.ledger, run.value.batchId() + "-purge"));
+    if (purge.value.pending() > 0) {
+      throw new LetheException("The bench's purge left " + purge.value.pending() + " request(s) pending");
+    }
+    return new Forgot(run.value, run.seconds - retire, purge.seconds);
+  }
+
+  private Scoring scoring(Store main, SyntheticData data, SingleModel single) {
+    Dataset<Row> rows = data.heldOut(spark, options.scoreRows()).cache();
+    try {
+      long count = rows.count();
+      ShardEnsembleModel ensemble = main.registry.load(main.registry.latest().orElseThrow().version());
+      double ensembleSeconds = bestOfTwo(() -> score(ensemble, rows));
+      double singleSeconds = bestOfTwo(() -> score(single.model(), rows));
+      Scoring scoring = new Scoring(count, ensemble.manifest().shards().size(), ensembleSeconds, singleSeconds,
+          ensembleSeconds / singleSeconds);
+      out.accept(String.format("Scored %,d rows: ensemble of %d sub-models %.1f s, one model %.1f s (%.2fx)", count,
+          scoring.shards(), ensembleSeconds, singleSeconds, scoring.ratio()));
+      return scoring;
+    } finally {
+      rows.unpersist();
+    }
+  }
+
+  private static Void score(ShardEnsembleModel model, Dataset<Row> rows) {
+    model.transform(rows).write().format("noop").mode("overwrite").save();
+    return null;
+  }
+
+  private double bestOfTwo(Supplier<Void> work) {
+    return Math.min(timed(work).seconds, timed(work).seconds);
+  }
+
+  private List<AccuracyPoint> accuracy() {
+    Dataset<Row> train = AdultData.read(spark, new Path(options.adultDir(), "adult.data.gz").toString()).cache();
+    Dataset<Row> test = AdultData.read(spark, new Path(options.adultDir(), "adult.test.gz").toString()).cache();
+    try {
+      List<AccuracyPoint> points = new ArrayList<>();
+      Double singleAccuracy = null;
+      for (int shards : options.accuracyShards()) {
+        LetheConfig adult = config.with(AdultData.storeSettings()).with(Map.of(
+            LetheConfig.STORE_SHARDS, Integer.toString(shards), LetheConfig.STORE_SALT, "lethe-bench-" + options.seed()));
+        String path = new Path(work, "adult-" + shards).toString();
+        ShardedStore.ingest(spark, path, train, adult, false);
+        ShardedStore store = ShardedStore.open(spark, path);
+        ModelRegistry registry = new ModelRegistry(spark, new Path(work, "adult-" + shards + "-models").toString());
+        Timed<TrainResult> trained = timed(() -> new Training(store, registry, settings, aggregation)
+            .run(ShardSelection.all()));
+        double accuracy = Evaluation.score(registry.load(trained.value.published().version()), test, store.layout());
+        if (singleAccuracy == null) {
+          SingleModel single = SingleModel.fit(store, settings, store.currentVersion());
+          singleAccuracy = Evaluation.score(single.model(), test, store.layout());
+        }
+        long smallest = trained.value.published().shards().stream().mapToLong(SubModelEntry::rows).min().orElse(0);
+        AccuracyPoint point = new AccuracyPoint(shards, accuracy, singleAccuracy,
+            100 * (singleAccuracy - accuracy), trained.seconds, smallest);
+        out.accept(String.format("Adult, %d shard(s): ensemble accuracy %.2f%%, one model %.2f%% (gap %.2f points),"
+                + " trained in %.1f s, smallest shard %,d rows", shards, 100 * accuracy, 100 * singleAccuracy,
+            point.gapPoints(), trained.seconds, smallest));
+        points.add(point);
+        files.deleteRecursively(new Path(path));
+        files.deleteRecursively(registry.root());
+      }
+      return points;
+    } finally {
+      train.unpersist();
+      test.unpersist();
+    }
+  }
+
+  private List<ScalePoint> scale() {
+    List<ScalePoint> points = new ArrayList<>();
+    for (long rows : options.scaleRows()) {
+      SyntheticData data = SyntheticData.of(rows, options.seed());
+      String name = "scale-" + rows;
+      Store s = createStore(name, data);
+      Timed<TrainResult> trained = timed(() -> s.training.run(ShardSelection.all()));
+      long subject = new Random(options.seed() + rows).nextLong(data.subjects());
+      Forgot forgot = forget(s, List.of(Long.toString(subject)));
+      ScalePoint point = new ScalePoint(s.workload.rows(), options.shards(), s.workload.ingestSeconds(),
+          s.workload.ingestRowsPerSecond(), trained.seconds, forgot.seconds);
+      out.accept(String.format("%,d rows: ingest %.1f s (%,.0f rows/s), train %d shards %.1f s, forget 1 subject"
+          + " %.1f s", point.rows(), point.ingestSeconds(), point.ingestRowsPerSecond(), options.shards(),
+          point.trainSeconds(), point.forgetSeconds()));
+      points.add(point);
+      for (String dir : List.of(name, name + "-models", name + "-ledger")) {
+        files.deleteRecursively(new Path(work, dir));
+      }
+    }
+    return points;
+  }
+
+  private List<Target> targets(Workload workload, BenchReport.Training training, List<ForgetPoint> forget,
+      Retrain retrain, Scoring scoring, List<AccuracyPoint> accuracy) {
+    List<Target> targets = new ArrayList<>();
+    String at = workload == null ? "" : String.format(" (%,d rows, S = %d%s)", workload.rows(), workload.shards(),
+        workload.rows() == 2_000_000 && workload.shards() == 16 ? "" : "; the target is set at 2,000,000 rows, S = 16");
+    forget.stream().filter(p -> p.subjects() == 1).findFirst().ifPresent(p -> {
+      targets.add(new Target("forget 1 subject vs full retrain" + at, "at least 8x faster", p.speedupVsFullRetrain(),
+          "x", p.speedupVsFullRetrain() >= 8));
+      targets.add(new Target("fixed overhead of a forget run" + at, "under 15 s", p.overheadSeconds(), "s",
+          p.overheadSeconds() < 15));
+    });
+    if (training != null) {
+      targets.add(new Target("concurrent vs sequential training of all shards", "at least 1.5x faster",
+          training.speedup(), "x", training.speedup() >= 1.5));
+    }
+    if (scoring != null) {
+      targets.add(new Target("ensemble scoring (S = " + scoring.shards() + ") vs one model", "at most 4x the time",
+          scoring.ratio(), "x", scoring.ratio() <= 4));
+    }
+    accuracy.stream().filter(p -> p.shards() == 8).findFirst().ifPresent(p -> targets.add(new Target(
+        "Adult ensemble accuracy at S = 8 vs one model", "within 1.5 points", p.gapPoints(), "points",
+        p.gapPoints() <= 1.5)));
+    return targets;
+  }
+
+  /** A value with the wall time and the process CPU use (CPU seconds over wall seconds times cores) it took. */
+  private record Timed<T>(T value, double seconds, double cpuUse) {}
+
+  private static <T> Timed<T> timed(Supplier<T> work) {
+    long cpu = processCpuNanos();
+    long start = System.nanoTime();
+    T value = work.get();
+    long wall = System.nanoTime() - start;
+    long used = processCpuNanos() - cpu;
+    double cpuUse = cpu < 0 ? Double.NaN : used / (double) wall / Runtime.getRuntime().availableProcessors();
+    return new Timed<>(value, wall / 1e9, cpuUse);
+  }
+
+  private static long processCpuNanos() {
+    if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+      return os.getProcessCpuTime();
+    }
+    return -1;
+  }
+}

@@ -1,0 +1,140 @@
+package io.lethe.bench;
+
+import io.lethe.bench.BenchReport.AccuracyPoint;
+import io.lethe.bench.BenchReport.ForgetPoint;
+import io.lethe.bench.BenchReport.ScalePoint;
+import io.lethe.bench.BenchReport.Target;
+import io.lethe.report.Charts;
+import io.lethe.report.Charts.Series;
+import io.lethe.report.HtmlPage;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/** The bench report as a self-contained HTML page: targets, tables and charts. */
+final class BenchPage {
+  private BenchPage() {}
+
+  static String render(BenchReport r) {
+    BenchReport.Environment env = r.environment();
+    HtmlPage page = new HtmlPage("Lethe bench", String.format(Locale.ROOT,
+        "%s - %d cores, %.1f GiB heap, Spark %s (%s), Java %s - %s %s, %d shards at a time - %.0f s in all",
+        r.startedAt(), env.cores(), env.maxHeapGib(), env.sparkVersion(), env.master(), env.javaVersion(),
+        env.estimator(), env.params(), env.parallelism(), r.seconds()));
+
+    page.section("Targets");
+    List<List<String>> targets = new ArrayList<>();
+    for (Target t : r.targets()) {
+      targets.add(List.of(t.name(), t.goal(), num(t.measured()) + " " + t.unit(), t.met() ? "MET" : "MISSED"));
+    }
+    page.table("targets", List.of("target", "goal", "measured", ""), targets);
+    r.warnings().forEach(page::warning);
+
+    if (r.workload() != null) {
+      BenchReport.Workload w = r.workload();
+      page.section("Workload");
+      page.paragraph(String.format(Locale.ROOT, "%,d synthetic rows of %,d subjects (%d rows each; %d numeric and %d"
+              + " categorical features, seed %d) in %d shards: ingested in %.1f s (%,.0f rows/s) into %d files.",
+          w.rows(), w.subjects(), w.rowsPerSubject(), w.numericFeatures(), w.categoricalFeatures(), w.seed(),
+          w.shards(), w.ingestSeconds(), w.ingestRowsPerSecond(), w.storeFiles()));
+    }
+    if (!r.forget().isEmpty()) {
+      page.section("Forget versus retraining");
+      BenchReport.Retrain ref = r.retrain();
+      page.paragraph(String.format(Locale.ROOT, "Forget: request to published ensemble (plan, ledger, delete,"
+              + " retrain of the hit shards, publish). References, measured once after the first batch on store"
+              + " version %d: a full retrain of every shard (%.1f s) and one model on all %,d rows (%.1f s).",
+          ref.storeVersion(), ref.fullRetrainSeconds(), ref.rows(), ref.singleModelSeconds()));
+      List<List<String>> rows = new ArrayList<>();
+      List<String> batches = new ArrayList<>();
+      List<Double> forget = new ArrayList<>();
+      List<Double> full = new ArrayList<>();
+      List<Double> single = new ArrayList<>();
+      for (ForgetPoint p : r.forget()) {
+        rows.add(List.of(Integer.toString(p.subjects()), Long.toString(p.rowsDeleted()),
+            p.shardsHit() + " (" + num(p.expectedShardsHit()) + ")", num(p.forgetSeconds()), num(p.retrainSeconds()),
+            num(p.overheadSeconds()), num(p.speedupVsFullRetrain()) + "x", num(p.idealSpeedup()) + "x",
+            pct(p.efficiency()), num(p.speedupVsSingleModel()) + "x", num(p.retireSeconds()), num(p.purgeSeconds())));
+        batches.add("k = " + p.subjects());
+        forget.add(p.forgetSeconds());
+        full.add(ref.fullRetrainSeconds());
+        single.add(ref.singleModelSeconds());
+      }
+      page.table("forget", List.of("subjects", "rows", "shards hit (expected)", "forget s", "retrain s", "overhead s",
+          "vs full retrain", "ideal", "efficiency", "vs one model", "retire s", "purge s"), rows);
+      page.figure("forget-chart", Charts.bars("seconds", batches, List.of(Series.values("forget", forget),
+          Series.values("full retrain", full), Series.values("one model on all rows", single))),
+          "Wall time of a forget batch against its references");
+    }
+    if (r.training() != null) {
+      BenchReport.Training t = r.training();
+      page.section("Concurrent training");
+      page.table("training", List.of("shards", "at a time", "seconds", "CPU use"), List.of(
+          List.of(Integer.toString(t.shards()), Integer.toString(t.parallelism()), num(t.concurrentSeconds()),
+              pct(t.concurrentCpuUse())),
+          List.of(Integer.toString(t.shards()), "1", num(t.sequentialSeconds()), pct(t.sequentialCpuUse()))));
+      page.paragraph(String.format(Locale.ROOT, "Concurrency is %.2fx faster. CPU use is the process's CPU time over"
+          + " wall time times cores (local mode: the executors run in this process).", t.speedup()));
+    }
+    if (r.scoring() != null) {
+      BenchReport.Scoring s = r.scoring();
+      page.section("Scoring");
+      page.table("scoring", List.of("model", "rows", "seconds"), List.of(
+          List.of("ensemble of " + s.shards(), String.format(Locale.ROOT, "%,d", s.rows()), num(s.ensembleSeconds())),
+          List.of("one model", String.format(Locale.ROOT, "%,d", s.rows()), num(s.singleModelSeconds()))));
+      page.paragraph(String.format(Locale.ROOT, "The ensemble takes %.2fx the time of one model: every sub-model"
+          + " runs in the same pass over the rows.", s.ratio()));
+    }
+    if (!r.accuracy().isEmpty()) {
+      page.section("Accuracy as the shard count grows (Adult)");
+      List<List<String>> rows = new ArrayList<>();
+      List<double[]> ensemble = new ArrayList<>();
+      List<double[]> single = new ArrayList<>();
+      for (AccuracyPoint p : r.accuracy()) {
+        rows.add(List.of(Integer.toString(p.shards()), pct2(p.ensembleAccuracy()), pct2(p.singleModelAccuracy()),
+            num(p.gapPoints()), num(p.trainSeconds()), String.format(Locale.ROOT, "%,d", p.smallestShardRows())));
+        ensemble.add(new double[] {p.shards(), 100 * p.ensembleAccuracy()});
+        single.add(new double[] {p.shards(), 100 * p.singleModelAccuracy()});
+      }
+      page.table("accuracy", List.of("shards", "ensemble", "one model", "gap (points)", "train s", "smallest shard"),
+          rows);
+      double low = Math.floor(r.accuracy().stream().mapToDouble(p -> 100 * Math.min(p.ensembleAccuracy(),
+          p.singleModelAccuracy())).min().orElse(0) - 1);
+      double high = Math.ceil(r.accuracy().stream().mapToDouble(p -> 100 * Math.max(p.ensembleAccuracy(),
+          p.singleModelAccuracy())).max().orElse(100) + 1);
+      page.figure("accuracy-chart", Charts.lines("shards", "test accuracy %", List.of(new Series("ensemble", ensemble),
+          new Series("one model", single)), low, high), "Held-out accuracy on adult.test");
+    }
+    if (!r.scale().isEmpty()) {
+      page.section("Cost as the store grows");
+      List<List<String>> rows = new ArrayList<>();
+      List<double[]> train = new ArrayList<>();
+      List<double[]> forget = new ArrayList<>();
+      for (ScalePoint p : r.scale()) {
+        rows.add(List.of(String.format(Locale.ROOT, "%,d", p.rows()), Integer.toString(p.shards()),
+            num(p.ingestSeconds()), String.format(Locale.ROOT, "%,.0f", p.ingestRowsPerSecond()),
+            num(p.trainSeconds()), num(p.forgetSeconds())));
+        train.add(new double[] {p.rows() / 1e6, p.trainSeconds()});
+        forget.add(new double[] {p.rows() / 1e6, p.forgetSeconds()});
+      }
+      page.table("scale", List.of("rows", "shards", "ingest s", "rows/s", "train s", "forget 1 s"), rows);
+      double high = r.scale().stream().mapToDouble(p -> Math.max(p.trainSeconds(), p.forgetSeconds())).max()
+          .orElse(1);
+      page.figure("scale-chart", Charts.lines("million rows", "seconds", List.of(new Series("train all shards", train),
+          new Series("forget 1 subject", forget)), 0, high * 1.1), "Training and forgetting as the store grows");
+    }
+    return page.render();
+  }
+
+  private static String num(double v) {
+    return Double.isNaN(v) ? "n/a" : String.format(Locale.ROOT, Math.abs(v) >= 100 ? "%,.0f" : "%.2f", v);
+  }
+
+  private static String pct(double v) {
+    return Double.isNaN(v) ? "n/a" : String.format(Locale.ROOT, "%.0f%%", 100 * v);
+  }
+
+  private static String pct2(double v) {
+    return String.format(Locale.ROOT, "%.2f%%", 100 * v);
+  }
+}

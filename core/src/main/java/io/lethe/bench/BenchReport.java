@@ -1,0 +1,69 @@
+package io.lethe.bench;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a bench run measured, all in one process on one machine. Times are wall seconds; a section
+ * that was not run is null (or empty).
+ *
+ * @param environment the machine and the training settings
+ * @param workload the synthetic store the forget, concurrency and scoring sections share
+ * @param training all shards trained concurrently versus one after the other
+ * @param forget one row per batch size k
+ * @param retrain what the forget rows are compared with, measured once after the first batch
+ * @param scoring ensemble versus single-model scoring of the same rows
+ * @param accuracy ensemble versus single model on Adult as the shard count grows
+ * @param scale cost as the store grows
+ * @param targets the performance targets and whether this run met them
+ * @param warnings advice for batch sizes that hit most shards
+ */
+public record BenchReport(String startedAt, Environment environment, Workload workload, Training training,
+    List<ForgetPoint> forget, Retrain retrain, Scoring scoring, List<AccuracyPoint> accuracy, List<ScalePoint> scale,
+    List<Target> targets, List<String> warnings, double seconds) {
+
+  /** The machine, Spark and the training settings of the run. */
+  public record Environment(int cores, double maxHeapGib, String sparkVersion, String javaVersion, String master,
+      String estimator, Map<String, String> params, int parallelism) {}
+
+  /** The synthetic store: its shape and what ingesting it cost. */
+  public record Workload(long rows, long subjects, int shards, int numericFeatures, int categoricalFeatures,
+      int rowsPerSubject, long seed, double ingestSeconds, double ingestRowsPerSecond, long storeFiles) {}
+
+  /**
+   * Training every shard, {@code parallelism} at a time versus one at a time, on the same store
+   * version. cpuUse is the process's CPU time over wall time times cores (1.0 = every core busy).
+   */
+  public record Training(int shards, int parallelism, double concurrentSeconds, double concurrentCpuUse,
+      double sequentialSeconds, double sequentialCpuUse, double speedup) {}
+
+  /**
+   * One forget batch of k subjects, request to published ensemble (plan, ledger, delete, retrain,
+   * publish); retiring old artifacts and purging the store are timed on their own.
+   *
+   * @param overheadSeconds forget minus the retrain of the hit shards: plan, Delta commits, publish, ledger
+   * @param idealSpeedup S / expected shards hit
+   * @param efficiency measured speed-up over a full retrain divided by the ideal
+   */
+  public record ForgetPoint(int subjects, long rowsDeleted, int shardsHit, double expectedShardsHit,
+      double forgetSeconds, double retrainSeconds, double overheadSeconds, double retireSeconds, double purgeSeconds,
+      double speedupVsFullRetrain, double speedupVsSingleModel, double idealSpeedup, double efficiency,
+      Map<String, Double> steps) {}
+
+  /** The references: every shard retrained and published, and one model fitted on all remaining rows. */
+  public record Retrain(long storeVersion, long rows, double fullRetrainSeconds, double singleModelSeconds) {}
+
+  /** Scoring the same cached rows with the S-shard ensemble and with the single model (best of two runs). */
+  public record Scoring(long rows, int shards, double ensembleSeconds, double singleModelSeconds, double ratio) {}
+
+  /** Adult at one shard count: held-out accuracy of the ensemble and of one model on all rows. */
+  public record AccuracyPoint(int shards, double ensembleAccuracy, double singleModelAccuracy, double gapPoints,
+      double trainSeconds, long smallestShardRows) {}
+
+  /** One store size: ingest, train all shards, forget one subject. */
+  public record ScalePoint(long rows, int shards, double ingestSeconds, double ingestRowsPerSecond,
+      double trainSeconds, double forgetSeconds) {}
+
+  /** A performance target, the figure this run measured for it, and whether it was met. */
+  public record Target(String name, String goal, double measured, String unit, boolean met) {}
+}

@@ -1,0 +1,161 @@
+package io.lethe;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.lethe.bench.SyntheticData;
+import io.lethe.forget.ShardMath;
+import io.lethe.jobs.Lethe;
+import io.lethe.run.Json;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.ml.classification.LogisticRegression;
+import org.apache.spark.ml.feature.VectorAssembler;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The bench job at a tiny scale, run once for the class through the command line: every section,
+ * its report as JSON and HTML, and the figures checked against each other and the data.
+ */
+class BenchTest extends LetheTestBase {
+  @TempDir
+  static Path dir;
+
+  static JsonNode summary;
+  static JsonNode report;
+  static String err;
+
+  @BeforeAll
+  static void runTheBench() throws IOException {
+    StringWriter out = new StringWriter();
+    StringWriter errors = new StringWriter();
+    int code = Lethe.execute(new Lethe(), new PrintWriter(out), new PrintWriter(errors), "bench",
+        "--rows", "8000", "--shards", "4", "--forget", "1,3", "--score-rows", "4000", "--accuracy-shards", "2",
+        "--scale-rows", "4000", "--data-dir", home().resolve("data/adult").toString(),
+        "--work-dir", dir.resolve("work").toString(), "--output", dir.resolve("report").toString(),
+        "-D", "runs.path=" + dir.resolve("runs"), "-D", "train.param.maxIter=20");
+    err = errors.toString();
+    assertThat(code).as(err).isZero();
+    summary = Json.read(out.toString(), JsonNode.class, "bench summary");
+    report = Json.read(Files.readString(dir.resolve("report/bench.json")), JsonNode.class, "bench.json");
+  }
+
+  @Test
+  void theReportFileIsTheRunSummarysReport() {
+    assertThat(summary.path("status").asText()).isEqualTo("succeeded");
+    assertThat(summary.path("outputs").path("report")).isEqualTo(report);
+    assertThat(Files.exists(dir.resolve("work"))).as("the work folder is deleted at the end").isFalse();
+  }
+
+  @Test
+  void forgetRowsAreConsistentWithTheCostModel() {
+    JsonNode workload = report.path("workload");
+    assertThat(workload.path("rows").asLong()).isEqualTo(8000);
+    assertThat(workload.path("subjects").asLong()).isEqualTo(2000);
+    assertThat(workload.path("ingestRowsPerSecond").asDouble())
+        .isCloseTo(8000 / workload.path("ingestSeconds").asDouble(), within(1e-6));
+
+    JsonNode forget = report.path("forget");
+    assertThat(forget).hasSize(2);
+    JsonNode one = forget.get(0);
+    assertThat(one.path("subjects").asInt()).isEqualTo(1);
+    assertThat(one.path("rowsDeleted").asLong()).as("a subject has 4 rows").isEqualTo(4);
+    assertThat(one.path("shardsHit").asInt()).isEqualTo(1);
+    assertThat(one.path("idealSpeedup").asDouble()).isCloseTo(4.0, within(1e-9));
+    JsonNode three = forget.get(1);
+    assertThat(three.path("rowsDeleted").asLong()).isEqualTo(12);
+    assertThat(three.path("expectedShardsHit").asDouble()).isCloseTo(ShardMath.expectedShardsHit(4, 3), within(1e-9));
+    double full = report.path("retrain").path("fullRetrainSeconds").asDouble();
+    for (JsonNode p : forget) {
+      double seconds = p.path("forgetSeconds").asDouble();
+      assertThat(p.path("speedupVsFullRetrain").asDouble()).isCloseTo(full / seconds, within(1e-9));
+      assertThat(p.path("efficiency").asDouble())
+          .isCloseTo(p.path("speedupVsFullRetrain").asDouble() / p.path("idealSpeedup").asDouble(), within(1e-9));
+      assertThat(p.path("overheadSeconds").asDouble())
+          .isCloseTo(seconds - p.path("retrainSeconds").asDouble(), within(1e-9));
+      assertThat(p.path("retrainSeconds").asDouble()).isPositive();
+      assertThat(p.path("purgeSeconds").asDouble()).isPositive();
+    }
+    assertThat(report.path("retrain").path("rows").asLong()).as("rows left after the first batch").isEqualTo(7996);
+  }
+
+  @Test
+  void aBatchHittingMostShardsGetsAdviceWithAShardCount() {
+    // 3 people in 4 shards are expected to hit 2.3 shards: more than half.
+    assertThat(report.path("warnings")).hasSize(1);
+    String warning = report.path("warnings").get(0).asText();
+    assertThat(warning).contains("batch of 3 people").contains(ShardMath.suggestedShards(3) + " shards");
+    assertThat(err).contains("Warning: " + warning);
+  }
+
+  @Test
+  void concurrencyScoringAccuracyAndScaleAreMeasured() {
+    JsonNode training = report.path("training");
+    assertThat(training.path("parallelism").asInt()).isEqualTo(2);
+    assertThat(training.path("speedup").asDouble()).isCloseTo(
+        training.path("sequentialSeconds").asDouble() / training.path("concurrentSeconds").asDouble(), within(1e-9));
+    assertThat(training.path("concurrentCpuUse").asDouble()).isBetween(0.0, 1.05);
+
+    JsonNode scoring = report.path("scoring");
+    assertThat(scoring.path("rows").asLong()).isEqualTo(4000);
+    assertThat(scoring.path("shards").asInt()).isEqualTo(4);
+
+    JsonNode accuracy = report.path("accuracy");
+    assertThat(accuracy).hasSize(1);
+    assertThat(accuracy.get(0).path("shards").asInt()).isEqualTo(2);
+    assertThat(accuracy.get(0).path("ensembleAccuracy").asDouble()).as("Adult, 2 shards").isGreaterThan(0.8);
+    assertThat(accuracy.get(0).path("singleModelAccuracy").asDouble()).isGreaterThan(0.8);
+    assertThat(accuracy.get(0).path("smallestShardRows").asLong()).isBetween(15_000L, 17_561L);
+
+    assertThat(report.path("scale")).hasSize(1);
+    assertThat(report.path("scale").get(0).path("rows").asLong()).isEqualTo(4000);
+
+    List<String> targets = new ArrayList<>();
+    report.path("targets").forEach(t -> targets.add(t.path("name").asText()));
+    assertThat(targets).hasSize(4).anyMatch(t -> t.startsWith("forget 1 subject vs full retrain (8,000 rows, S = 4; the target is set at"));
+  }
+
+  @Test
+  void theHtmlPageIsSelfContainedWithChartsAndTables() throws IOException {
+    String html = Files.readString(dir.resolve("report/bench.html"));
+    assertThat(html).startsWith("<!DOCTYPE html>").contains("<table id=\"targets\"").contains("<table id=\"forget\"")
+        .contains("<figure id=\"forget-chart\"><svg").contains("<figure id=\"accuracy-chart\"><svg")
+        .contains("<figure id=\"scale-chart\"><svg");
+    assertThat(html).doesNotContain("<script").doesNotContain(" src=").doesNotContain(" href=")
+        .doesNotContain("url(");
+  }
+
+  @Test
+  void syntheticDataIsDeterministicWithWholeSubjectsAndALearnableLabel() {
+    SyntheticData spec = SyntheticData.of(3000, 7);
+    Dataset<Row> a = spec.generate(spark());
+    Dataset<Row> b = spec.generate(spark()).repartition(3);
+    assertThat(a.exceptAll(b).count()).as("same spec, same rows").isZero();
+    assertThat(a.count()).isEqualTo(3000);
+    assertThat(SyntheticData.of(3000, 8).generate(spark()).exceptAll(a).count()).isEqualTo(3000);
+    assertThat(a.groupBy(SyntheticData.SUBJECT).agg(count("*").as("n")).where(col("n").notEqual(4)).count()).isZero();
+    double positives = a.where(col(SyntheticData.LABEL).equalTo(1)).count() / 3000.0;
+    assertThat(positives).isBetween(0.2, 0.8);
+    // The label follows the features: a logistic regression on the numeric ones beats the majority class.
+    Dataset<Row> features = new VectorAssembler().setInputCols(new String[] {"x0", "x1", "x2", "x3", "x4", "x5",
+        "x6", "x7", "x8", "x9"}).setOutputCol("features").transform(a.withColumn("y", col(SyntheticData.LABEL)
+        .cast("double")));
+    Dataset<Row> predicted = new LogisticRegression().setLabelCol("y").setMaxIter(30).fit(features).transform(features);
+    double accuracy = predicted.where(col("prediction").equalTo(col("y"))).count() / 3000.0;
+    assertThat(accuracy).isGreaterThan(Math.max(positives, 1 - positives) + 0.05);
+    Dataset<Row> heldOut = spec.heldOut(spark(), 500);
+    assertThat(heldOut.join(a, SyntheticData.SUBJECT).count()).as("held-out rows are other people").isZero();
+  }
+}

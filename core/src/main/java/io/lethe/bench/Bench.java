@@ -368,7 +368,8 @@ public final class Bench {
       Double singleAccuracy = null;
       for (int shards : options.accuracyShards()) {
         LetheConfig adult = config.with(AdultData.storeSettings()).with(Map.of(
-            LetheConfig.STORE_SHARDS, Integer.toString(shards), LetheConfig.STORE_SALT, "lethe-bench-" + options.seed()));
+            LetheConfig.STORE_SHARDS, Integer.toString(shards), LetheConfig.STORE_SALT, "lethe-bench-" + options.seed(),
+            LetheConfig.STORE_NUMERIC, "", LetheConfig.STORE_CATEGORICAL, "", LetheConfig.STORE_EXCLUDE, ""));
         String path = new Path(work, "adult-" + shards).toString();
         ShardedStore.ingest(spark, path, train, adult, false);
         ShardedStore store = ShardedStore.open(spark, path);

@@ -55,6 +55,11 @@ public final class AdultData {
     return spark.createDataFrame(numbered, schema);
   }
 
+  /** The bundled copy: data/adult under the Lethe checkout (system property lethe.home, else the working folder). */
+  public static String bundledDir() {
+    return System.getProperty("lethe.home", ".") + "/data/adult";
+  }
+
   /** The store settings that fit Adult: subject, label, and every other column a feature. */
   public static Map<String, String> storeSettings() {
     return Map.of(

@@ -11,6 +11,7 @@ import java.util.Optional;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.PredictionModel;
 import org.apache.spark.ml.Transformer;
+import org.apache.spark.ml.classification.LogisticRegressionModel;
 import org.apache.spark.ml.classification.ProbabilisticClassificationModel;
 import org.apache.spark.ml.feature.ImputerModel;
 import org.apache.spark.ml.feature.OneHotEncoderModel;
@@ -92,6 +93,14 @@ final class FusedScorer implements Serializable {
     double[] sum = new double[classes];
     for (int i = 0; i < programs.size(); i++) {
       Program p = programs.get(i);
+      if (!hard && p.binomial != null) {
+        double[] probability = p.binomialProbability(raw);
+        if (probability != null) {
+          sum[0] += weights[i] * probability[0];
+          sum[1] += weights[i] * probability[1];
+          continue;
+        }
+      }
       Vector features = p.features(raw);
       if (hard || !(p.model instanceof ProbabilisticClassificationModel)) {
         sum[(int) p.model.predict(features)] += weights[i];
@@ -136,21 +145,50 @@ final class FusedScorer implements Serializable {
     private final int width;
     private final double[] scale;
     private final PredictionModel<Vector, ?> model;
+    /** A binomial logistic regression's coefficients then intercept, else null. */
+    private final double[] binomial;
 
     private Program(Part[] parts, int width, double[] scale, PredictionModel<Vector, ?> model) {
       this.parts = parts;
       this.width = width;
       this.scale = scale;
       this.model = model;
+      this.binomial = model instanceof LogisticRegressionModel lr && lr.coefficientMatrix().numRows() == 1
+          && lr.coefficientMatrix().numCols() == width
+          ? join(lr.coefficientMatrix().toArray(), lr.interceptVector().apply(0)) : null;
+    }
+
+    private static double[] join(double[] coefficients, double intercept) {
+      double[] out = java.util.Arrays.copyOf(coefficients, coefficients.length + 1);
+      out[coefficients.length] = intercept;
+      return out;
     }
 
     /**
-     * The estimator's input vector for a row: what VectorAssembler then StandardScaler build, in the
-     * same representation (sparse when Spark's {@code compressed} picks sparse), so the estimator
-     * does the same arithmetic.
+     * A binomial logistic regression's class probabilities without building vectors, when the
+     * assembled features are sparse: the margin summed over the non-zeros in index order plus the
+     * intercept, then p0 = 1 / (1 + e^margin) and p1 = 1 - p0, as Spark's sparse dot and
+     * LogisticRegressionModel's raw-to-probability do. Null when the features are dense (Spark's dense dot sums in
+     * another order: the caller goes through the model).
      */
-    Vector features(Object[] raw) {
+    double[] binomialProbability(Object[] raw) {
       double[] dense = new double[width];
+      if (1.5 * (fill(raw, dense) + 1.0) >= width) {
+        return null;
+      }
+      double margin = 0.0;
+      for (int i = 0; i < width; i++) {
+        if (dense[i] != 0.0) {
+          margin += (scale == null ? dense[i] : dense[i] * scale[i]) * binomial[i];
+        }
+      }
+      margin = margin + binomial[width];
+      double negative = 1.0 / (1.0 + Math.exp(margin));
+      return new double[] {negative, 1.0 - negative};
+    }
+
+    /** Writes the assembled (unscaled) features into dense; returns the number of non-zeros. */
+    private int fill(Object[] raw, double[] dense) {
       int nonZeros = 0;
       for (Part part : parts) {
         if (part.labels != null) {
@@ -167,6 +205,17 @@ final class FusedScorer implements Serializable {
           }
         }
       }
+      return nonZeros;
+    }
+
+    /**
+     * The estimator's input vector for a row: what VectorAssembler then StandardScaler build, in the
+     * same representation (sparse when Spark's {@code compressed} picks sparse), so the estimator
+     * does the same arithmetic.
+     */
+    Vector features(Object[] raw) {
+      double[] dense = new double[width];
+      int nonZeros = fill(raw, dense);
       if (1.5 * (nonZeros + 1.0) < width) {
         int[] indices = new int[nonZeros];
         double[] values = new double[nonZeros];

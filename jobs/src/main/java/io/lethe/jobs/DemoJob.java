@@ -1,6 +1,7 @@
 package io.lethe.jobs;
 
 import io.lethe.LetheConfig;
+import io.lethe.demo.AdultData;
 import io.lethe.demo.AdultDemo;
 import io.lethe.run.RunSummary;
 import org.apache.spark.sql.SparkSession;
@@ -35,7 +36,7 @@ public final class DemoJob extends JobCommand {
 
   @Override
   void run(SparkSession spark, LetheConfig config, RunSummary summary) {
-    String data = dataDir != null ? dataDir : System.getProperty("lethe.home", ".") + "/data/adult";
+    String data = dataDir != null ? dataDir : AdultData.bundledDir();
     summary.input("dataDir", data).input("workDir", workDir).input("forget", forget);
     AdultDemo.Report report = new AdultDemo(spark, data, workDir, config, forget, this::say).run();
     summary.output("report", report).output("speedup", report.speedup());

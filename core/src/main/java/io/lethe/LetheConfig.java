@@ -45,6 +45,10 @@ public final class LetheConfig {
   public static final String FORGET_PURGE = "forget.purge";
   public static final String FORGET_COMMIT_ATTEMPTS = "forget.commit-attempts";
   public static final String FORGET_REWRITE_FILES = "forget.rewrite-files";
+  public static final String VERIFY_PATH = "verify.path";
+  public static final String VERIFY_RETRAIN_SHARDS = "verify.retrain-shards";
+  public static final String VERIFY_MIN_AGREEMENT = "verify.min-agreement";
+  public static final String VERIFY_SAMPLE_ROWS = "verify.sample-rows";
   public static final String PURGE_RETENTION_HOURS = "purge.retention-hours";
   /** Environment variable that holds the ledger's HMAC key; it wins over {@link #LEDGER_KEY}. */
   public static final String LEDGER_KEY_ENV = "LETHE_LEDGER_KEY";
@@ -85,6 +89,10 @@ public final class LetheConfig {
     d.put(FORGET_PURGE, "true");
     d.put(FORGET_COMMIT_ATTEMPTS, "5");
     d.put(FORGET_REWRITE_FILES, "true");
+    d.put(VERIFY_PATH, "lethe-data/verify");
+    d.put(VERIFY_RETRAIN_SHARDS, "0");
+    d.put(VERIFY_MIN_AGREEMENT, "0.99");
+    d.put(VERIFY_SAMPLE_ROWS, "2000");
     d.put(PURGE_RETENTION_HOURS, "24");
     return d;
   }

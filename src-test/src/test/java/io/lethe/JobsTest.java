@@ -139,6 +139,16 @@ class JobsTest extends LetheTestBase {
     assertThat(ledger.path("requestsByStatus").path("not-found").asInt()).isEqualTo(1);
     assertThat(ledger.path("open").size()).isZero();
 
+    Run verify = lethe("verify", "-D", "verify.path=" + dir.resolve("verify"));
+    assertThat(verify.code()).as(verify.err()).isZero();
+    assertThat(verify.summary().path("outputs").path("report").path("batchId").asText())
+        .isEqualTo(run.summary().path("outputs").path("batchId").asText());
+    assertThat(verify.summary().path("outputs").path("report").path("passed").asBoolean()).isTrue();
+    assertThat(verify.err()).contains("PASS models.published").doesNotContain("FAIL");
+    String reports = readAll(dir.resolve("verify"));
+    assertThat(reports).contains("\"formatVersion\"").contains("<!DOCTYPE html>")
+        .doesNotContain(FORGOTTEN_A).doesNotContain(FORGOTTEN_B);
+
     Run again = lethe("forget", "--ids", FORGOTTEN_A);
     assertThat(again.code()).as(again.err()).isZero();
     assertThat(again.summary().path("outputs").path("plan").path("alreadyForgotten").asInt())
@@ -239,7 +249,8 @@ class JobsTest extends LetheTestBase {
   @Test
   @Order(9)
   void everyJobHasHelp() {
-    for (String job : List.of("ingest", "train", "forget", "purge", "score", "status", "demo")) {
+    for (String job : List.of("ingest", "train", "forget", "purge", "score", "status", "verify", "demo",
+        "bench")) {
       Run help = lethe(job, "--help");
       assertThat(help.code()).as(job).isZero();
       assertThat(help.out()).as(job).contains("Usage: lethe " + job).contains("--conf").contains("-D");

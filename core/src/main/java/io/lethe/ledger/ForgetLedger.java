@@ -83,6 +83,11 @@ public final class ForgetLedger {
     verified = true;
   }
 
+  /** A row of {@link #events()} or {@link #current()} as an entry. */
+  public static LedgerEntry entry(Row row) {
+    return LedgerEntry.fromRow(row);
+  }
+
   /** Every event, oldest first within each request. */
   public Dataset<Row> events() {
     requireLedger();

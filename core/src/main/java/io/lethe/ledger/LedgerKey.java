@@ -2,18 +2,24 @@ package io.lethe.ledger;
 
 import io.lethe.LetheConfig;
 import io.lethe.LetheException;
+import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.util.HexFormat;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
 
 /**
  * The secret that turns a subject or record id into the keyed hash the ledger stores:
  * HMAC-SHA256(key, kind + ":" + id) in lowercase hex, e.g. for subject 42 the HMAC of "subject:42".
  * Whoever holds the key can check whether an id was forgotten; the ledger alone reveals no id.
  */
-public final class LedgerKey {
+public final class LedgerKey implements Serializable {
+  private static final long serialVersionUID = 1L;
   private static final String ALGORITHM = "HmacSHA256";
   private static final int MIN_LENGTH = 16;
 
@@ -49,6 +55,15 @@ public final class LedgerKey {
     } catch (GeneralSecurityException e) {
       throw new LetheException("HMAC-SHA256 is not available in this JVM", e);
     }
+  }
+
+  /**
+   * The keyed hash of every value of an id column, as the ledger stores it: for finding rows of
+   * hashed requests without knowing their ids (the key travels to the executors with the task).
+   */
+  public Column hashOf(IdKind kind, Column id) {
+    UDF1<String, String> hash = value -> value == null ? null : hash(kind, value);
+    return functions.udf(hash, DataTypes.StringType).apply(id.cast("string"));
   }
 
   @Override

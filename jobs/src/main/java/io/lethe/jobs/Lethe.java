@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 /** The single entry point: {@code lethe <job> [options]}. Each job also has its own main class. */
 @Command(name = "lethe", mixinStandardHelpOptions = true, versionProvider = Lethe.Version.class,
     description = "Machine unlearning on Spark and Delta Lake (SISA): sharded training, exact forgetting.",
-    subcommands = {IngestJob.class, TrainJob.class, ForgetJob.class, PurgeJob.class, ScoreJob.class, StatusJob.class, DemoJob.class, BenchJob.class,
+    subcommands = {IngestJob.class, TrainJob.class, ForgetJob.class, PurgeJob.class, ScoreJob.class, StatusJob.class, VerifyJob.class, DemoJob.class, BenchJob.class,
         CommandLine.HelpCommand.class})
 public final class Lethe implements Runnable {
   @CommandLine.Spec

@@ -1,0 +1,418 @@
+package io.lethe.verify;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.monotonically_increasing_id;
+import static org.apache.spark.sql.functions.sum;
+import static org.apache.spark.sql.functions.when;
+
+import io.delta.tables.DeltaTable;
+import io.lethe.LetheConfig;
+import io.lethe.LetheException;
+import io.lethe.ledger.ForgetLedger;
+import io.lethe.ledger.ForgetStep;
+import io.lethe.ledger.ForgetStep.Phase;
+import io.lethe.ledger.IdKind;
+import io.lethe.ledger.LedgerEntry;
+import io.lethe.ledger.LedgerKey;
+import io.lethe.model.Evaluation;
+import io.lethe.model.ShardColumns;
+import io.lethe.model.ShardEnsembleModel;
+import io.lethe.registry.EnsembleManifest;
+import io.lethe.registry.ModelRegistry;
+import io.lethe.registry.Retirement;
+import io.lethe.registry.SubModelDir;
+import io.lethe.registry.SubModelEntry;
+import io.lethe.run.HadoopFiles;
+import io.lethe.store.ShardedStore;
+import io.lethe.store.StoreLayout;
+import io.lethe.train.ShardTrainer;
+import io.lethe.train.TrainSettings;
+import io.lethe.train.Training;
+import io.lethe.verify.VerifyReport.Check;
+import io.lethe.verify.VerifyReport.Refit;
+import io.lethe.verify.VerifyReport.Request;
+import io.lethe.verify.VerifyReport.Utility;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.Transformer;
+import org.apache.spark.ml.classification.LinearSVCModel;
+import org.apache.spark.ml.classification.LogisticRegressionModel;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.ml.regression.LinearRegressionModel;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Checks, for one forget batch, that its rows are gone from the store (current version, every
+ * version still readable, the change feed), that no model trained on them is published or left on
+ * storage, that each retrained shard is what a from-scratch fit gives, and what the model's
+ * utility is now. Rows of the batch are found by their keyed hash (the ledger's), so no id is
+ * needed and none is printed.
+ */
+public final class Verifier {
+  private static final Logger LOG = LoggerFactory.getLogger(Verifier.class);
+  private static final String ROW_ID = "__lethe_row";
+
+  private final ShardedStore store;
+  private final ModelRegistry registry;
+  private final ForgetLedger ledger;
+  private final LedgerKey key;
+  private final TrainSettings settings;
+  private final VerifySettings verify;
+  private final String recordColumn;
+
+  public Verifier(ShardedStore store, ModelRegistry registry, ForgetLedger ledger, LedgerKey key,
+      TrainSettings settings, VerifySettings verify, String recordColumn) {
+    this.store = store;
+    this.registry = registry;
+    this.ledger = ledger;
+    this.key = key;
+    this.settings = settings;
+    this.verify = verify;
+    this.recordColumn = recordColumn;
+  }
+
+  public static Verifier from(SparkSession spark, LetheConfig config) {
+    return new Verifier(ShardedStore.open(spark, config.get(LetheConfig.STORE_PATH)),
+        new ModelRegistry(spark, config.get(LetheConfig.MODELS_PATH)), ForgetLedger.from(spark, config),
+        LedgerKey.from(config), TrainSettings.from(config), VerifySettings.from(config),
+        config.get(LetheConfig.FORGET_RECORD_COLUMN));
+  }
+
+  /** The batch of the most recent forget run in the ledger. */
+  public String latestBatch() {
+    List<Row> latest = ledger.events().where(col("step").equalTo(ForgetStep.PLAN.id()))
+        .orderBy(col("at").desc()).select("batch_id").limit(1).collectAsList();
+    if (latest.isEmpty()) {
+      throw new LetheException("The ledger at " + ledger.path() + " holds no forget batch to verify");
+    }
+    return latest.get(0).getString(0);
+  }
+
+  /**
+   * Verifies a batch. The evaluation rows for retrain agreement and utility are the given
+   * held-out rows (with the label column), else a sample of the store's current rows.
+   */
+  public VerifyReport verify(String batchId, Dataset<Row> heldOut) {
+    List<Row> batchRequests = ledger.events()
+        .where(col("batch_id").equalTo(batchId).and(col("step").equalTo(ForgetStep.PLAN.id())))
+        .select("request_id").distinct().collectAsList();
+    if (batchRequests.isEmpty()) {
+      throw new LetheException("No forget batch " + batchId + " in the ledger at " + ledger.path());
+    }
+    Set<String> requestIds = new TreeSet<>();
+    batchRequests.forEach(r -> requestIds.add(r.getString(0)));
+    Column mine = col("request_id").isin(requestIds.toArray());
+    List<LedgerEntry> current = ledger.current().where(mine).collectAsList().stream()
+        .map(ForgetLedger::entry).sorted(Comparator.comparing(LedgerEntry::requestId)).toList();
+    Map<String, Map<String, String>> steps = new TreeMap<>();
+    for (Row e : ledger.events().where(mine.and(col("phase").equalTo(Phase.DONE.id()))).orderBy("at")
+        .collectAsList()) {
+      steps.computeIfAbsent(e.getAs("request_id"), k -> new LinkedHashMap<>())
+          .put(e.getAs("step"), ForgetLedger.entry(e).at().toString());
+    }
+
+    Instant now = Instant.now();
+    List<Check> checks = new ArrayList<>();
+    List<Request> requests = new ArrayList<>();
+    Map<String, Long> byStatus = new TreeMap<>();
+    long late = 0;
+    for (LedgerEntry e : current) {
+      byStatus.merge(e.status(), 1L, Long::sum);
+      Instant completed = e.isComplete() ? e.at() : null;
+      boolean inTime = completed != null ? !completed.isAfter(e.deadline()) : !now.isAfter(e.deadline());
+      late += inTime ? 0 : 1;
+      requests.add(new Request(e.requestId(), e.kind(), e.status(), e.receivedAt().toString(),
+          e.deadline().toString(), completed == null ? null : completed.toString(), inTime,
+          steps.getOrDefault(e.requestId(), Map.of())));
+    }
+    long incomplete = current.stream().filter(e -> !e.isComplete()).count();
+    checks.add(new Check("ledger.complete", incomplete == 0, incomplete == 0
+        ? "every request of the batch is complete"
+        : incomplete + " of " + current.size() + " requests are not complete", new TreeMap<>(byStatus)));
+    checks.add(new Check("ledger.deadline", late == 0, late == 0
+        ? "every request completed (or is still) within its deadline"
+        : late + " request(s) completed after their deadline or are overdue", Map.of("late", late)));
+
+    List<LedgerEntry> found = current.stream().filter(e -> !e.shards().isEmpty()).toList();
+    Set<Integer> hit = new TreeSet<>();
+    found.forEach(e -> hit.addAll(e.shards()));
+    Long deleteVersion = found.stream().map(LedgerEntry::storeVersion).filter(v -> v != null)
+        .max(Long::compare).orElse(null);
+    long storeVersion = store.currentVersion();
+
+    Map<IdKind, List<String>> hashes = new TreeMap<>();
+    found.forEach(e -> hashes.computeIfAbsent(IdKind.parse(e.kind()), k -> new ArrayList<>()).add(e.subjectHash()));
+    Map<Long, Long> readable = new TreeMap<>();
+    checks.add(dataCurrent(hit, hashes, storeVersion));
+    checks.add(dataRetained(hit, hashes, readable));
+    checks.add(changeFeed(hit, hashes, readable.keySet()));
+
+    Optional<EnsembleManifest> latest = registry.latest();
+    checks.add(modelsPublished(latest, hit, deleteVersion));
+    checks.add(modelsRetired());
+
+    Dataset<Row> evaluation = evaluationRows(heldOut).cache();
+    try {
+      List<Refit> refits = latest.map(m -> refits(m, hit, evaluation)).orElse(List.of());
+      long disagree = refits.stream().filter(r -> r.agreement() < verify.minAgreement()).count();
+      checks.add(new Check("retrain.equivalence", disagree == 0, refits.isEmpty()
+          ? "no hit shard has a published sub-model to compare"
+          : disagree == 0 ? "each checked shard's published sub-model predicts like a from-scratch fit"
+              + " on the same store version and seed"
+              : disagree + " checked shard(s) predict differently from a from-scratch fit",
+          Map.of("shardsChecked", refits.size(), "minAgreement", verify.minAgreement(), "disagreeing", disagree)));
+      Utility utility = latest.map(m -> utility(m, evaluation, heldOut != null)).orElse(null);
+      boolean passed = checks.stream().allMatch(Check::passed);
+      LOG.info("Verified forget batch {}: {} ({} of {} checks passed)", batchId, passed ? "passed" : "FAILED",
+          checks.stream().filter(Check::passed).count(), checks.size());
+      return new VerifyReport(VerifyReport.FORMAT_VERSION, batchId, now.toString(), passed, checks, requests,
+          new ArrayList<>(hit), deleteVersion, storeVersion, latest.map(EnsembleManifest::version).orElse(null),
+          refits, utility);
+    } finally {
+      evaluation.unpersist();
+    }
+  }
+
+  /** Rows of the hit shards whose id hashes to one of the batch's hashes. */
+  private long matching(Dataset<Row> rows, Set<Integer> hit, Map<IdKind, List<String>> hashes) {
+    Dataset<Row> inShards = rows.where(col(StoreLayout.SHARD_COLUMN).isin(hit.toArray()));
+    long n = 0;
+    for (Map.Entry<IdKind, List<String>> kind : hashes.entrySet()) {
+      String column = kind.getKey() == IdKind.SUBJECT ? store.layout().subjectColumn() : recordColumn;
+      n += inShards.where(key.hashOf(kind.getKey(), col(column)).isin(kind.getValue().toArray())).count();
+    }
+    return n;
+  }
+
+  private Check dataCurrent(Set<Integer> hit, Map<IdKind, List<String>> hashes, long version) {
+    long rows = hit.isEmpty() ? 0 : matching(store.read(version), hit, hashes);
+    return new Check("data.current", rows == 0, rows == 0
+        ? "no row of the batch in the current store version " + version
+        : rows + " row(s) of the batch are still in the current store version " + version,
+        Map.of("rows", rows, "storeVersion", version, "shardsScanned", hit.size()));
+  }
+
+  /** Every version of the store's history that can still be read (time travel): none may hold a row. */
+  private Check dataRetained(Set<Integer> hit, Map<IdKind, List<String>> hashes, Map<Long, Long> readable) {
+    List<Long> versions = new ArrayList<>();
+    DeltaTable.forPath(store.spark(), store.path()).history().select("version").collectAsList()
+        .forEach(r -> versions.add(r.getLong(0)));
+    versions.sort(Long::compare);
+    List<Long> holding = new ArrayList<>();
+    long unreadable = 0;
+    for (long v : versions) {
+      try {
+        long rows = hit.isEmpty() ? 0 : matching(store.read(v), hit, hashes);
+        readable.put(v, rows);
+        if (rows > 0) {
+          holding.add(v);
+        }
+      } catch (Exception filesGone) { // VACUUM removed the version's files: nothing of it can be read
+        unreadable++;
+      }
+    }
+    Map<String, Object> figures = new LinkedHashMap<>();
+    figures.put("versionsInHistory", versions.size());
+    figures.put("versionsReadable", readable.size());
+    figures.put("versionsUnreadable", unreadable);
+    figures.put("versionsHoldingRows", holding);
+    return new Check("data.retained-versions", holding.isEmpty(), holding.isEmpty()
+        ? "no readable store version (" + readable.size() + " of " + versions.size() + ") holds a row of the batch"
+        : holding.size() + " readable store version(s) still hold rows of the batch (time travel): " + holding,
+        figures);
+  }
+
+  /** The change data feed of every readable version: no change row may carry a row of the batch. */
+  private Check changeFeed(Set<Integer> hit, Map<IdKind, List<String>> hashes, Set<Long> readableVersions) {
+    List<Long> holding = new ArrayList<>();
+    long read = 0;
+    for (long v : readableVersions) {
+      try {
+        Dataset<Row> changes = store.spark().read().format("delta").option("readChangeFeed", "true")
+            .option("startingVersion", v).option("endingVersion", v).load(store.path());
+        long rows = hit.isEmpty() ? 0 : matching(changes, hit, hashes);
+        read++;
+        if (rows > 0) {
+          holding.add(v);
+        }
+      } catch (Exception gone) { // change files vacuumed, or the version wrote none
+        LOG.debug("Change data of store version {} cannot be read: {}", v, gone.getClass().getSimpleName());
+      }
+    }
+    return new Check("data.change-feed", holding.isEmpty(), holding.isEmpty()
+        ? "no readable change data (" + read + " version(s)) holds a row of the batch"
+        : "the change data of store version(s) " + holding + " still holds rows of the batch",
+        Map.of("versionsRead", read, "versionsHoldingRows", holding));
+  }
+
+  private Check modelsPublished(Optional<EnsembleManifest> latest, Set<Integer> hit, Long deleteVersion) {
+    if (latest.isEmpty()) {
+      return new Check("models.published", true, "no ensemble is published", Map.of());
+    }
+    EnsembleManifest m = latest.get();
+    List<Integer> before = m.shards().stream()
+        .filter(e -> hit.contains(e.shard()) && deleteVersion != null && e.storeVersion() < deleteVersion)
+        .map(SubModelEntry::shard).toList();
+    List<Integer> stale = Training.shardsTrainedOnDeletedRows(store, m);
+    boolean ok = before.isEmpty() && stale.isEmpty();
+    Map<String, Object> figures = new LinkedHashMap<>();
+    figures.put("ensembleVersion", m.version());
+    figures.put("hitShardsTrainedBeforeTheDelete", before);
+    figures.put("shardsTrainedOnDeletedRows", stale);
+    return new Check("models.published", ok, ok
+        ? "every sub-model of ensemble version " + m.version() + " was trained after the batch's delete"
+        : "ensemble version " + m.version() + " holds sub-models trained before the delete of their rows: shards "
+            + new TreeSet<>(concat(before, stale)), figures);
+  }
+
+  private static List<Integer> concat(List<Integer> a, List<Integer> b) {
+    List<Integer> out = new ArrayList<>(a);
+    out.addAll(b);
+    return out;
+  }
+
+  /** Nothing trained on deleted rows is left on storage, and everything recorded as retired is gone. */
+  private Check modelsRetired() {
+    List<SubModelDir> dirs = registry.subModelDirs();
+    long oldest = dirs.stream().mapToLong(SubModelDir::storeVersion).min().orElse(Long.MAX_VALUE);
+    Map<Integer, Long> removals = oldest == Long.MAX_VALUE ? Map.of() : store.lastRemovalsSince(oldest);
+    Optional<EnsembleManifest> latest = registry.latest();
+    // The latest version is checked by models.published; here, everything else on storage.
+    Retirement stale = registry.planRetirement((shard, v) -> v < removals.getOrDefault(shard, -1L)
+        && latest.flatMap(m -> m.shard(shard)).map(e -> e.storeVersion() != v).orElse(true), "verify", "verify");
+    HadoopFiles files = new HadoopFiles(store.spark().sparkContext().hadoopConfiguration());
+    List<String> present = new ArrayList<>();
+    long recorded = 0;
+    for (Retirement r : registry.retirements()) {
+      for (long v : r.ensembleVersions()) {
+        recorded++;
+        if (files.exists(registry.ensembleDir(v))) {
+          present.add("ensembles v" + v);
+        }
+      }
+      for (String dir : r.subModels()) {
+        recorded++;
+        if (files.exists(new Path(registry.root(), dir))) {
+          present.add(dir);
+        }
+      }
+    }
+    boolean ok = stale.isEmpty() && present.isEmpty();
+    Map<String, Object> figures = new LinkedHashMap<>();
+    figures.put("staleEnsembleVersions", stale.ensembleVersions());
+    figures.put("staleSubModelDirectories", stale.subModels().size());
+    figures.put("retiredArtifactsRecorded", recorded);
+    figures.put("retiredArtifactsStillOnStorage", present.size());
+    return new Check("models.retired", ok, ok
+        ? "no ensemble version or sub-model trained on deleted rows is on storage; all " + recorded
+            + " retired artifacts are gone"
+        : stale.ensembleVersions().size() + " ensemble version(s) and " + stale.subModels().size()
+            + " sub-model director(ies) trained on deleted rows remain; " + present.size()
+            + " retired artifact(s) are still on storage", figures);
+  }
+
+  private Dataset<Row> evaluationRows(Dataset<Row> heldOut) {
+    Dataset<Row> rows = heldOut != null ? heldOut
+        : store.read(store.currentVersion()).drop(StoreLayout.SHARD_COLUMN).limit(verify.sampleRows());
+    return rows.withColumn(ROW_ID, monotonically_increasing_id());
+  }
+
+  /** Each hit shard (or the configured number of them) refitted from scratch and compared. */
+  private List<Refit> refits(EnsembleManifest manifest, Set<Integer> hit, Dataset<Row> evaluation) {
+    ShardEnsembleModel published = registry.load(manifest.version());
+    List<Refit> out = new ArrayList<>();
+    for (SubModelEntry e : manifest.shards()) {
+      if (!hit.contains(e.shard()) || (verify.retrainShards() > 0 && out.size() >= verify.retrainShards())) {
+        continue;
+      }
+      // The seed the manifest records for this shard, through the settings' per-shard derivation.
+      TrainSettings as = new TrainSettings(manifest.estimator(), manifest.estimatorParams(),
+          e.seed() - (settings.seedFor(e.shard()) - settings.seed()), 1, settings.impute(), settings.scale());
+      ShardTrainer trainer = new ShardTrainer(store, as);
+      ShardTrainer.FittedShard refit;
+      long version = e.storeVersion();
+      try {
+        refit = trainer.fitShard(e.shard(), version);
+      } catch (RuntimeException filesGone) {
+        // The version's files were rewritten since (REORG) and vacuumed: its rows are the current ones.
+        version = store.currentVersion();
+        refit = trainer.fitShard(e.shard(), version);
+      }
+      if (refit == null) {
+        continue; // the shard has no rows left: nothing to refit
+      }
+      PipelineModel mine = published.subModel(e.shard());
+      String prediction = ShardColumns.prediction(e.shard());
+      Dataset<Row> a = mine.transform(evaluation).select(col(ROW_ID), col(prediction).as("a"));
+      Dataset<Row> b = refit.model().transform(evaluation).select(col(ROW_ID), col(prediction).as("b"));
+      Row counts = a.join(b, ROW_ID).agg(count(lit(1)), sum(when(col("a").equalTo(col("b")), 1).otherwise(0)))
+          .head();
+      long total = counts.getLong(0);
+      double agreement = total == 0 ? 1.0 : counts.getLong(1) / (double) total;
+      out.add(new Refit(e.shard(), version, refit.seed(), refit.rows(), agreement,
+          parameterDistance(ShardTrainer.estimatorModel(mine), ShardTrainer.estimatorModel(refit.model()))));
+    }
+    return out;
+  }
+
+  /** L2 distance of coefficients and intercepts, for linear models with the same shape; else null. */
+  static Double parameterDistance(Transformer a, Transformer b) {
+    double[] pa = parameters(a);
+    double[] pb = parameters(b);
+    if (pa == null || pb == null || pa.length != pb.length) {
+      return null;
+    }
+    return Math.sqrt(Vectors.sqdist(Vectors.dense(pa), Vectors.dense(pb)));
+  }
+
+  private static double[] parameters(Transformer model) {
+    if (model instanceof LogisticRegressionModel m) {
+      return join(m.coefficientMatrix().toArray(), m.interceptVector().toArray());
+    }
+    if (model instanceof LinearRegressionModel m) {
+      return join(m.coefficients().toArray(), new double[] {m.intercept()});
+    }
+    if (model instanceof LinearSVCModel m) {
+      return join(m.coefficients().toArray(), new double[] {m.intercept()});
+    }
+    return null;
+  }
+
+  private static double[] join(double[] a, double[] b) {
+    double[] out = new double[a.length + b.length];
+    System.arraycopy(a, 0, out, 0, a.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
+
+  private Utility utility(EnsembleManifest manifest, Dataset<Row> evaluation, boolean heldOut) {
+    StoreLayout layout = store.layout();
+    ShardEnsembleModel published = registry.load(manifest.version());
+    double ensemble = Evaluation.score(published, evaluation, layout);
+    Map<Integer, Double> perShard = new TreeMap<>();
+    for (SubModelEntry e : manifest.shards()) {
+      ShardEnsembleModel one = new ShardEnsembleModel(manifest.withShards(List.of(e)),
+          List.of(published.subModel(e.shard())));
+      perShard.put(e.shard(), Evaluation.score(one, evaluation, layout));
+    }
+    return new Utility(Evaluation.metricName(layout), heldOut ? "held-out" : "store-sample", evaluation.count(),
+        ensemble, perShard);
+  }
+}

@@ -1,0 +1,64 @@
+package io.lethe.verify;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Evidence that a forget batch's data and its influence are gone, and what it cost the model.
+ * Counts, versions, request ids (random, not personal), shard numbers and aggregates only: no
+ * subject id, no hash, no row. The JSON form is this record as written by Jackson; its fields are
+ * documented in docs/verify-report.md.
+ *
+ * @param formatVersion the report format's version (1)
+ * @param batchId the forget batch verified
+ * @param verifiedAt when (ISO-8601)
+ * @param passed every check passed
+ * @param checks every check, in order: what was checked, whether it passed, and the figures
+ * @param requests the batch's requests: their status, timestamps and deadline
+ * @param hitShards the shards that held the batch's rows
+ * @param deleteVersion the store version of the batch's delete
+ * @param storeVersion the store's current version
+ * @param ensembleVersion the published ensemble verified
+ * @param retrain the from-scratch refit of each hit shard checked, against the published sub-model
+ * @param utility the published ensemble's and each sub-model's metric on the evaluation rows
+ */
+public record VerifyReport(int formatVersion, String batchId, String verifiedAt, boolean passed, List<Check> checks,
+    List<Request> requests, List<Integer> hitShards, Long deleteVersion, long storeVersion, Long ensembleVersion,
+    List<Refit> retrain, Utility utility) {
+
+  public static final int FORMAT_VERSION = 1;
+
+  /**
+   * One check.
+   *
+   * @param id a stable name: ledger.complete, ledger.deadline, data.current, data.retained-versions,
+   *     data.change-feed, models.published, models.retired, retrain.equivalence
+   * @param passed whether it passed
+   * @param finding what was found, in words
+   * @param figures the counts behind it
+   */
+  public record Check(String id, boolean passed, String finding, Map<String, Object> figures) {}
+
+  /** One request of the batch: its random id, status, and when each step ended. */
+  public record Request(String requestId, String kind, String status, String receivedAt, String deadline,
+      String completedAt, boolean withinDeadline, Map<String, String> steps) {}
+
+  /**
+   * A hit shard refitted from scratch on the store version and seed its published sub-model
+   * records, compared with it on the evaluation rows.
+   *
+   * @param agreement share of evaluation rows both predict the same
+   * @param parameterDistance L2 distance between their coefficients and intercepts (null for
+   *     models without them)
+   */
+  public record Refit(int shard, long storeVersion, long seed, long rows, double agreement, Double parameterDistance) {}
+
+  /**
+   * The published ensemble's metric (accuracy, or RMSE for regression) on the evaluation rows, and
+   * each sub-model's.
+   *
+   * @param rows the evaluation rows: the given held-out set, else a sample of the store
+   * @param source "held-out" or "store-sample"
+   */
+  public record Utility(String metric, String source, long rows, double ensemble, Map<Integer, Double> perShard) {}
+}

@@ -1,0 +1,140 @@
+package io.lethe;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.lethe.forget.ForgetRequest;
+import io.lethe.forget.ForgetResult;
+import io.lethe.forget.Forgetter;
+import io.lethe.ledger.ForgetStep;
+import io.lethe.ledger.ForgetStep.Phase;
+import io.lethe.ledger.IdKind;
+import io.lethe.ledger.LedgerEntry;
+import io.lethe.ledger.LedgerKey;
+import io.lethe.run.Json;
+import io.lethe.store.CommitRetry;
+import io.lethe.verify.Verifier;
+import io.lethe.verify.VerifyPage;
+import io.lethe.verify.VerifyReport;
+import io.lethe.verify.VerifyReport.Check;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Verify on real forgets of Adult people: a complete forget passes every check; a broken one (rows
+ * deleted and recorded as done, shard never retrained) fails with findings that say what is wrong.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class VerifyTest extends LetheTestBase {
+  @TempDir
+  static Path dir;
+
+  static LetheConfig config;
+  static Trained fixture;
+  static Forgetter forgetter;
+  static Verifier verifier;
+
+  @BeforeAll
+  static void train() {
+    config = adultConfig(4, dir, Map.of());
+    fixture = ingestAndTrain(config, adultTrain(1600));
+    forgetter = forgetter(fixture, config);
+    verifier = Verifier.from(spark(), config);
+  }
+
+  static Check check(VerifyReport report, String id) {
+    return report.checks().stream().filter(c -> c.id().equals(id)).findFirst().orElseThrow();
+  }
+
+  @Test
+  @Order(1)
+  void aCompleteForgetPassesEveryCheck() {
+    List<String> people = List.of("21", "400", "1333");
+    ForgetResult result = forgetter.execute(ForgetRequest.ofSubjects(people));
+    assertThat(verifier.latestBatch()).isEqualTo(result.batchId());
+
+    VerifyReport report = verifier.verify(result.batchId(), adultTest(800));
+
+    assertThat(report.checks()).extracting(Check::id).containsExactly("ledger.complete", "ledger.deadline",
+        "data.current", "data.retained-versions", "data.change-feed", "models.published", "models.retired",
+        "retrain.equivalence");
+    assertThat(report.checks()).allSatisfy(c -> assertThat(c.passed()).as(c.id() + ": " + c.finding()).isTrue());
+    assertThat(report.passed()).isTrue();
+    assertThat(report.requests()).hasSize(3).allSatisfy(r -> {
+      assertThat(r.status()).isEqualTo("forgotten");
+      assertThat(r.withinDeadline()).isTrue();
+      assertThat(r.steps()).containsKeys("plan", "delete", "retrain", "publish", "retire", "purge", "complete");
+    });
+    assertThat(report.hitShards()).containsExactlyElementsOf(result.plan().hitShards());
+    assertThat(report.deleteVersion()).isEqualTo(result.storeVersion());
+    assertThat(report.ensembleVersion()).isEqualTo(result.ensembleVersion());
+    // Each hit shard refitted from scratch with its recorded seed is the published sub-model.
+    assertThat(report.retrain()).hasSize(result.retrainedShards().size()).allSatisfy(r -> {
+      assertThat(r.agreement()).isEqualTo(1.0);
+      assertThat(r.parameterDistance()).isLessThan(1e-6);
+    });
+    assertThat(report.utility().source()).isEqualTo("held-out");
+    assertThat(report.utility().rows()).isEqualTo(800);
+    assertThat(report.utility().ensemble()).isGreaterThan(0.75);
+    assertThat(report.utility().perShard()).hasSize(4);
+
+    // No id, and no hash of one, in the JSON or the page.
+    LedgerKey key = LedgerKey.from(config);
+    String json = Json.write(report);
+    String html = VerifyPage.render(report);
+    for (String id : people) {
+      assertThat(json).doesNotContain(key.hash(IdKind.SUBJECT, id));
+      assertThat(html).doesNotContain(key.hash(IdKind.SUBJECT, id));
+    }
+    assertThat(html).contains("<table id=\"checks\"").contains("<table id=\"requests\"")
+        .contains("<figure id=\"utility-chart\"><svg").contains("class=\"ok\">PASS</td>").doesNotContain("FAIL</td>");
+  }
+
+  @Test
+  @Order(2)
+  void rowsDeletedButTheShardNeverRetrainedFailWithClearFindings() {
+    // A broken forget: the rows are deleted and the ledger says done, but nothing was retrained,
+    // retired or purged.
+    String person = "777";
+    Set<Integer> shards = fixture.store().shardsOf(List.of(person));
+    long deleted = fixture.store().deleteMatching("person_id", List.of(person), shards, new CommitRetry(3), true);
+    LedgerKey key = LedgerKey.from(config);
+    String batch = UUID.randomUUID().toString();
+    Instant now = Instant.now();
+    LedgerEntry received = LedgerEntry.received(UUID.randomUUID().toString(), batch,
+        key.hash(IdKind.SUBJECT, person), IdKind.SUBJECT, now, forgetter.ledger().deadlineFor(now));
+    LedgerEntry planned = received.then(batch, ForgetStep.PLAN, Phase.DONE, now)
+        .withPlan(new ArrayList<>(shards), 1, deleted - 1);
+    forgetter.ledger().record(List.of(received, planned,
+        planned.then(batch, ForgetStep.DELETE, Phase.DONE, now).withStoreVersion(deleted),
+        planned.then(batch, ForgetStep.COMPLETE, Phase.DONE, now).withStoreVersion(deleted)));
+
+    VerifyReport report = verifier.verify(batch, null);
+
+    assertThat(report.passed()).isFalse();
+    assertThat(check(report, "ledger.complete").passed()).as("the ledger was told it is done").isTrue();
+    assertThat(check(report, "data.current").passed()).isTrue();
+    Check published = check(report, "models.published");
+    assertThat(published.passed()).isFalse();
+    assertThat(published.finding()).contains("trained before the delete").contains(shards.iterator().next().toString());
+    Check retained = check(report, "data.retained-versions");
+    assertThat(retained.passed()).as("versions before the delete still hold the row").isFalse();
+    assertThat(retained.finding()).contains("time travel");
+    assertThat(report.utility().source()).isEqualTo("store-sample");
+    assertThat(VerifyPage.render(report)).contains("class=\"fail\">FAIL</td>");
+
+    assertThatThrownBy(() -> verifier.verify("no-such-batch", null)).isInstanceOf(LetheException.class)
+        .hasMessageContaining("No forget batch no-such-batch");
+  }
+}

@@ -17,6 +17,7 @@ import io.lethe.verify.Verifier;
 import io.lethe.verify.VerifyPage;
 import io.lethe.verify.VerifyReport;
 import io.lethe.verify.VerifyReport.Check;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -103,6 +104,25 @@ class VerifyTest extends LetheTestBase {
 
   @Test
   @Order(2)
+  void theReportPageRendersInAHeadlessBrowser() throws Exception {
+    HeadlessBrowser browser = HeadlessBrowser.find();
+    VerifyReport report = verifier.verify(verifier.latestBatch(), adultTest(300));
+    Path page = Files.writeString(dir.resolve("verify.html"), VerifyPage.render(report));
+
+    String dom = browser.dumpDom(page, dir);
+    assertThat(dom).contains("<table id=\"verdict\"").contains("<table id=\"checks\"")
+        .contains("<table id=\"requests\"").contains("<table id=\"retrain\"")
+        .contains("<figure id=\"utility-chart\"><svg").contains("<figure id=\"timeline-chart\"><svg");
+    assertThat(dom.split("<tr>", -1).length - 1).as("table rows rendered")
+        .isGreaterThanOrEqualTo(1 + 8 + 3 + report.retrain().size());
+    Path png = browser.screenshot(page, dir, dir.resolve("verify.png"));
+    byte[] bytes = Files.readAllBytes(png);
+    assertThat(bytes.length).as("screenshot size").isGreaterThan(20_000);
+    assertThat(new String(bytes, 1, 3, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("PNG");
+  }
+
+  @Test
+  @Order(3)
   void rowsDeletedButTheShardNeverRetrainedFailWithClearFindings() {
     // A broken forget: the rows are deleted and the ledger says done, but nothing was retrained,
     // retired or purged.

@@ -201,10 +201,8 @@ public final class Bench {
     files.mkdirs(dir);
     Path json = new Path(dir, "bench.json");
     Path html = new Path(dir, "bench.html");
-    files.deleteRecursively(json);
-    files.deleteRecursively(html);
-    files.writeNew(json, Json.write(report));
-    files.writeNew(html, BenchPage.render(report));
+    files.overwrite(json, Json.write(report));
+    files.overwrite(html, BenchPage.render(report));
     return html;
   }
 

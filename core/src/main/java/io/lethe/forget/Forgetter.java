@@ -12,7 +12,6 @@ import io.lethe.model.Aggregation;
 import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.ModelRegistry;
 import io.lethe.registry.Retirement;
-import io.lethe.registry.SubModelDir;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.run.StepTimes;
 import io.lethe.store.CommitRetry;
@@ -181,8 +180,7 @@ public final class Forgetter {
 
   /** For each shard, the last store version that removed rows from it, since the oldest sub-model. */
   private Map<Integer, Long> removals() {
-    long oldest = registry.subModelDirs().stream().mapToLong(SubModelDir::storeVersion).min().orElse(Long.MAX_VALUE);
-    return oldest == Long.MAX_VALUE ? Map.of() : store.lastRemovalsSince(oldest);
+    return Training.removalsSinceOldestSubModel(store, registry);
   }
 
   private String idColumn(IdKind kind, StructType schema) {

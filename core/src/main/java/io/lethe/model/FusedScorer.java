@@ -173,7 +173,7 @@ final class FusedScorer implements Serializable {
      */
     double[] binomialProbability(Object[] raw) {
       double[] dense = new double[width];
-      if (1.5 * (fill(raw, dense) + 1.0) >= width) {
+      if (!isSparse(fill(raw, dense))) {
         return null;
       }
       double margin = 0.0;
@@ -185,6 +185,11 @@ final class FusedScorer implements Serializable {
       margin = margin + binomial[width];
       double negative = 1.0 / (1.0 + Math.exp(margin));
       return new double[] {negative, 1.0 - negative};
+    }
+
+    /** Whether Spark's {@code Vector.compressed} keeps an assembled vector with these non-zeros sparse. */
+    private boolean isSparse(int nonZeros) {
+      return 1.5 * (nonZeros + 1.0) < width;
     }
 
     /** Writes the assembled (unscaled) features into dense; returns the number of non-zeros. */
@@ -216,7 +221,7 @@ final class FusedScorer implements Serializable {
     Vector features(Object[] raw) {
       double[] dense = new double[width];
       int nonZeros = fill(raw, dense);
-      if (1.5 * (nonZeros + 1.0) < width) {
+      if (isSparse(nonZeros)) {
         int[] indices = new int[nonZeros];
         double[] values = new double[nonZeros];
         int k = 0;

@@ -76,6 +76,12 @@ public final class HadoopFiles {
     }
   }
 
+  /** Writes a small file in one piece as {@link #writeNew} does, replacing any file already there. */
+  public void overwrite(Path target, String content) {
+    deleteRecursively(target);
+    writeNew(target, content);
+  }
+
   public void mkdirs(Path path) {
     try {
       fs(path).mkdirs(path);

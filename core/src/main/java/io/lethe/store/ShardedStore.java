@@ -357,16 +357,17 @@ public final class ShardedStore {
       condition = col("t." + StoreLayout.SHARD_COLUMN).isin(shards.toArray()).and(condition);
     }
     Column on = condition;
+    Runnable merge = () -> DeltaTable.forPath(spark, path).as("t").merge(source, on).whenMatched().delete().execute();
     return retry.run("delete of the batch's rows", () -> {
       if (!rewriteFiles) {
-        DeltaTable.forPath(spark, path).as("t").merge(source, on).whenMatched().delete().execute();
+        merge.run();
         return currentVersion();
       }
       synchronized (MERGE_SETTING_LOCK) {
         String before = spark.conf().getOption(MERGE_DELETION_VECTORS).getOrElse(() -> null);
         spark.conf().set(MERGE_DELETION_VECTORS, "false");
         try {
-          DeltaTable.forPath(spark, path).as("t").merge(source, on).whenMatched().delete().execute();
+          merge.run();
         } finally {
           if (before == null) {
             spark.conf().unset(MERGE_DELETION_VECTORS);

@@ -4,6 +4,7 @@ import io.lethe.LetheException;
 import io.lethe.model.Aggregation;
 import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.ModelRegistry;
+import io.lethe.registry.SubModelDir;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.run.StepTimes;
 import io.lethe.store.ShardedStore;
@@ -129,6 +130,15 @@ public final class Training {
    */
   public static List<Integer> shardsTrainedOnDeletedRows(ShardedStore store, EnsembleManifest published) {
     return trainedOnDeletedRows(store, published.shards());
+  }
+
+  /**
+   * For each shard, the last store version that removed rows from it, since the oldest sub-model
+   * directory on storage: what decides which stored artifacts were trained on deleted rows.
+   */
+  public static Map<Integer, Long> removalsSinceOldestSubModel(ShardedStore store, ModelRegistry registry) {
+    long oldest = registry.subModelDirs().stream().mapToLong(SubModelDir::storeVersion).min().orElse(Long.MAX_VALUE);
+    return oldest == Long.MAX_VALUE ? Map.of() : store.lastRemovalsSince(oldest);
   }
 
   private static List<Integer> trainedOnDeletedRows(ShardedStore store, Collection<SubModelEntry> entries) {

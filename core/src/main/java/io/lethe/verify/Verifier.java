@@ -22,7 +22,6 @@ import io.lethe.model.ShardEnsembleModel;
 import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.ModelRegistry;
 import io.lethe.registry.Retirement;
-import io.lethe.registry.SubModelDir;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.run.HadoopFiles;
 import io.lethe.store.ShardedStore;
@@ -160,7 +159,9 @@ public final class Verifier {
     Map<IdKind, List<String>> hashes = new TreeMap<>();
     found.forEach(e -> hashes.computeIfAbsent(IdKind.parse(e.kind()), k -> new ArrayList<>()).add(e.subjectHash()));
     Map<Long, Long> readable = new TreeMap<>();
-    checks.add(dataCurrent(hit, hashes, storeVersion));
+    long inCurrent = hit.isEmpty() ? 0 : matching(store.read(storeVersion), hit, hashes);
+    readable.put(storeVersion, inCurrent);
+    checks.add(dataCurrent(hit.size(), inCurrent, storeVersion));
     checks.add(dataRetained(hit, hashes, readable));
     checks.add(changeFeed(hit, hashes, readable.keySet()));
 
@@ -168,9 +169,10 @@ public final class Verifier {
     checks.add(modelsPublished(latest, hit, deleteVersion));
     checks.add(modelsRetired());
 
+    Optional<ShardEnsembleModel> published = latest.map(m -> registry.load(m.version()));
     Dataset<Row> evaluation = evaluationRows(heldOut).cache();
     try {
-      List<Refit> refits = latest.map(m -> refits(m, hit, evaluation)).orElse(List.of());
+      List<Refit> refits = published.map(m -> refits(m, hit, evaluation)).orElse(List.of());
       long disagree = refits.stream().filter(r -> r.agreement() < verify.minAgreement()).count();
       checks.add(new Check("retrain.equivalence", disagree == 0, refits.isEmpty()
           ? "no hit shard has a published sub-model to compare"
@@ -178,7 +180,7 @@ public final class Verifier {
               + " on the same store version and seed"
               : disagree + " checked shard(s) predict differently from a from-scratch fit",
           Map.of("shardsChecked", refits.size(), "minAgreement", verify.minAgreement(), "disagreeing", disagree)));
-      Utility utility = latest.map(m -> utility(m, evaluation, heldOut != null)).orElse(null);
+      Utility utility = published.map(m -> utility(m, evaluation, heldOut != null)).orElse(null);
       boolean passed = checks.stream().allMatch(Check::passed);
       LOG.info("Verified forget batch {}: {} ({} of {} checks passed)", batchId, passed ? "passed" : "FAILED",
           checks.stream().filter(Check::passed).count(), checks.size());
@@ -201,15 +203,17 @@ public final class Verifier {
     return n;
   }
 
-  private Check dataCurrent(Set<Integer> hit, Map<IdKind, List<String>> hashes, long version) {
-    long rows = hit.isEmpty() ? 0 : matching(store.read(version), hit, hashes);
+  private static Check dataCurrent(int shardsScanned, long rows, long version) {
     return new Check("data.current", rows == 0, rows == 0
         ? "no row of the batch in the current store version " + version
         : rows + " row(s) of the batch are still in the current store version " + version,
-        Map.of("rows", rows, "storeVersion", version, "shardsScanned", hit.size()));
+        Map.of("rows", rows, "storeVersion", version, "shardsScanned", shardsScanned));
   }
 
-  /** Every version of the store's history that can still be read (time travel): none may hold a row. */
+  /**
+   * Every version of the store's history that can still be read (time travel): none may hold a row.
+   * {@code readable} comes in with the current version's count and goes out with every readable one.
+   */
   private Check dataRetained(Set<Integer> hit, Map<IdKind, List<String>> hashes, Map<Long, Long> readable) {
     List<Long> versions = new ArrayList<>();
     DeltaTable.forPath(store.spark(), store.path()).history().select("version").collectAsList()
@@ -219,7 +223,9 @@ public final class Verifier {
     long unreadable = 0;
     for (long v : versions) {
       try {
-        long rows = hit.isEmpty() ? 0 : matching(store.read(v), hit, hashes);
+        // The current version was scanned already (data.current).
+        long rows = readable.containsKey(v) ? readable.get(v)
+            : hit.isEmpty() ? 0 : matching(store.read(v), hit, hashes);
         readable.put(v, rows);
         if (rows > 0) {
           holding.add(v);
@@ -271,7 +277,9 @@ public final class Verifier {
         .filter(e -> hit.contains(e.shard()) && deleteVersion != null && e.storeVersion() < deleteVersion)
         .map(SubModelEntry::shard).toList();
     List<Integer> stale = Training.shardsTrainedOnDeletedRows(store, m);
-    boolean ok = before.isEmpty() && stale.isEmpty();
+    Set<Integer> bad = new TreeSet<>(before);
+    bad.addAll(stale);
+    boolean ok = bad.isEmpty();
     Map<String, Object> figures = new LinkedHashMap<>();
     figures.put("ensembleVersion", m.version());
     figures.put("hitShardsTrainedBeforeTheDelete", before);
@@ -279,20 +287,12 @@ public final class Verifier {
     return new Check("models.published", ok, ok
         ? "every sub-model of ensemble version " + m.version() + " was trained after the batch's delete"
         : "ensemble version " + m.version() + " holds sub-models trained before the delete of their rows: shards "
-            + new TreeSet<>(concat(before, stale)), figures);
-  }
-
-  private static List<Integer> concat(List<Integer> a, List<Integer> b) {
-    List<Integer> out = new ArrayList<>(a);
-    out.addAll(b);
-    return out;
+            + bad, figures);
   }
 
   /** Nothing trained on deleted rows is left on storage, and everything recorded as retired is gone. */
   private Check modelsRetired() {
-    List<SubModelDir> dirs = registry.subModelDirs();
-    long oldest = dirs.stream().mapToLong(SubModelDir::storeVersion).min().orElse(Long.MAX_VALUE);
-    Map<Integer, Long> removals = oldest == Long.MAX_VALUE ? Map.of() : store.lastRemovalsSince(oldest);
+    Map<Integer, Long> removals = Training.removalsSinceOldestSubModel(store, registry);
     Optional<EnsembleManifest> latest = registry.latest();
     // The latest version is checked by models.published; here, everything else on storage.
     Retirement stale = registry.planRetirement((shard, v) -> v < removals.getOrDefault(shard, -1L)
@@ -335,8 +335,8 @@ public final class Verifier {
   }
 
   /** Each hit shard (or the configured number of them) refitted from scratch and compared. */
-  private List<Refit> refits(EnsembleManifest manifest, Set<Integer> hit, Dataset<Row> evaluation) {
-    ShardEnsembleModel published = registry.load(manifest.version());
+  private List<Refit> refits(ShardEnsembleModel published, Set<Integer> hit, Dataset<Row> evaluation) {
+    EnsembleManifest manifest = published.manifest();
     List<Refit> out = new ArrayList<>();
     for (SubModelEntry e : manifest.shards()) {
       if (!hit.contains(e.shard()) || (verify.retrainShards() > 0 && out.size() >= verify.retrainShards())) {
@@ -402,9 +402,9 @@ public final class Verifier {
     return out;
   }
 
-  private Utility utility(EnsembleManifest manifest, Dataset<Row> evaluation, boolean heldOut) {
+  private Utility utility(ShardEnsembleModel published, Dataset<Row> evaluation, boolean heldOut) {
     StoreLayout layout = store.layout();
-    ShardEnsembleModel published = registry.load(manifest.version());
+    EnsembleManifest manifest = published.manifest();
     double ensemble = Evaluation.score(published, evaluation, layout);
     Map<Integer, Double> perShard = new TreeMap<>();
     for (SubModelEntry e : manifest.shards()) {

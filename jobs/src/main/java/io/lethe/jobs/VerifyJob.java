@@ -57,10 +57,8 @@ public final class VerifyJob extends JobCommand {
     files.mkdirs(dir);
     Path json = new Path(dir, "verify-" + batchId + ".json");
     Path html = new Path(dir, "verify-" + batchId + ".html");
-    files.deleteRecursively(json);
-    files.deleteRecursively(html);
-    files.writeNew(json, Json.write(report));
-    files.writeNew(html, VerifyPage.render(report));
+    files.overwrite(json, Json.write(report));
+    files.overwrite(html, VerifyPage.render(report));
     summary.output("report", report).output("json", json.toString()).output("html", html.toString());
     report.checks().forEach(c -> say((c.passed() ? "PASS " : "FAIL ") + c.id() + ": " + c.finding()));
     say("Report: " + html);

@@ -49,6 +49,10 @@ public final class LetheConfig {
   public static final String VERIFY_RETRAIN_SHARDS = "verify.retrain-shards";
   public static final String VERIFY_MIN_AGREEMENT = "verify.min-agreement";
   public static final String VERIFY_SAMPLE_ROWS = "verify.sample-rows";
+  public static final String VERIFY_TEST = "verify.test";
+  public static final String VERIFY_TEST_FORMAT = "verify.test-format";
+  public static final String VERIFY_TEST_OPTIONS = "verify.test-options";
+  public static final String VERIFY_ATTACK_ROWS = "verify.attack-rows";
   public static final String PURGE_RETENTION_HOURS = "purge.retention-hours";
   /** Environment variable that holds the ledger's HMAC key; it wins over {@link #LEDGER_KEY}. */
   public static final String LEDGER_KEY_ENV = "LETHE_LEDGER_KEY";
@@ -93,6 +97,10 @@ public final class LetheConfig {
     d.put(VERIFY_RETRAIN_SHARDS, "0");
     d.put(VERIFY_MIN_AGREEMENT, "0.99");
     d.put(VERIFY_SAMPLE_ROWS, "2000");
+    d.put(VERIFY_TEST, "");
+    d.put(VERIFY_TEST_FORMAT, "csv");
+    d.put(VERIFY_TEST_OPTIONS, "header=true,inferSchema=true");
+    d.put(VERIFY_ATTACK_ROWS, "2000");
     d.put(PURGE_RETENTION_HOURS, "24");
     return d;
   }

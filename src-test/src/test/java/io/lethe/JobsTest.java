@@ -35,6 +35,7 @@ class JobsTest extends LetheTestBase {
   static Path dir;
 
   static Path csv;
+  static Path heldOut;
   static final String FORGOTTEN_A = "person-000042";
   static final String FORGOTTEN_B = "person-000777";
 
@@ -47,6 +48,9 @@ class JobsTest extends LetheTestBase {
         .drop(AdultData.SUBJECT);
     csv = dir.resolve("people-csv");
     people.coalesce(1).write().option("header", "true").csv(csv.toString());
+    heldOut = dir.resolve("held-out-csv");
+    adultTest(400).withColumn("customer", format_string("test-%06d", col(AdultData.SUBJECT)))
+        .drop(AdultData.SUBJECT).coalesce(1).write().option("header", "true").csv(heldOut.toString());
   }
 
   static Run lethe(String... args) {
@@ -118,9 +122,14 @@ class JobsTest extends LetheTestBase {
   @Test
   @Order(4)
   void forgetDeletesRetrainsAndNeverPrintsTheIds() throws IOException {
-    Run run = lethe("forget", "--ids-file", dir.resolve("ids.txt").toString());
+    // With held-out rows configured, the run records membership evidence for verify.
+    Run run = lethe("forget", "--ids-file", dir.resolve("ids.txt").toString(), "-D", "verify.test=" + heldOut,
+        "-D", "verify.path=" + dir.resolve("verify"));
     assertThat(run.code()).as(run.err()).isZero();
     JsonNode outputs = run.summary().path("outputs");
+    assertThat(outputs.path("forgetSteps").has("audit")).isTrue();
+    assertThat(dir.resolve("verify").resolve("membership").resolve(outputs.path("batchId").asText() + ".json"))
+        .exists();
     assertThat(outputs.path("ensembleVersion").asLong()).isEqualTo(2);
     assertThat(outputs.path("retrainedShards").size()).isBetween(1, 2);
     assertThat(outputs.path("forgotten").asInt()).isEqualTo(2);
@@ -144,7 +153,15 @@ class JobsTest extends LetheTestBase {
     assertThat(verify.summary().path("outputs").path("report").path("batchId").asText())
         .isEqualTo(run.summary().path("outputs").path("batchId").asText());
     assertThat(verify.summary().path("outputs").path("report").path("passed").asBoolean()).isTrue();
-    assertThat(verify.err()).contains("PASS models.published").doesNotContain("FAIL");
+    assertThat(verify.err()).contains("PASS models.published").contains("PASS membership.forgotten")
+        .doesNotContain("FAIL");
+    assertThat(verify.summary().path("outputs").path("report").path("evidence").path("forgottenRows").asInt())
+        .isEqualTo(2);
+    Run byIds = lethe("verify", "-D", "verify.path=" + dir.resolve("verify"), "--ids", FORGOTTEN_A + "," + FORGOTTEN_B);
+    assertThat(byIds.code()).as(byIds.err()).isZero();
+    assertThat(byIds.summary().path("outputs").path("report").path("scope").asText()).isEqualTo("ids");
+    assertThat(byIds.summary().path("outputs").path("report").path("passed").asBoolean()).isTrue();
+    assertThat(byIds.out() + byIds.err()).doesNotContain(FORGOTTEN_A);
     String reports = readAll(dir.resolve("verify"));
     assertThat(reports).contains("\"formatVersion\"").contains("<!DOCTYPE html>")
         .doesNotContain(FORGOTTEN_A).doesNotContain(FORGOTTEN_B);

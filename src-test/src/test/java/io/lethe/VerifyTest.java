@@ -93,13 +93,17 @@ class VerifyTest extends LetheTestBase {
     // No id, and no hash of one, in the JSON or the page.
     LedgerKey key = LedgerKey.from(config);
     String json = Json.write(report);
+    assertThat(ReportSchema.errors(json)).isEmpty();
+    assertThat(report.scope()).isEqualTo("batch");
+    assertThat(report.evidence()).as("no held-out rows were given to the forget run").isNull();
     String html = VerifyPage.render(report);
     for (String id : people) {
       assertThat(json).doesNotContain(key.hash(IdKind.SUBJECT, id));
       assertThat(html).doesNotContain(key.hash(IdKind.SUBJECT, id));
     }
     assertThat(html).contains("<table id=\"checks\"").contains("<table id=\"requests\"")
-        .contains("<figure id=\"utility-chart\"><svg").contains("class=\"ok\">PASS</td>").doesNotContain("FAIL</td>");
+        .contains("<figure id=\"utility-chart\"><svg").contains("class=\"ok\">PASS</td>").doesNotContain("FAIL</td>")
+        .contains("recorded no membership evidence");
   }
 
   @Test
@@ -156,5 +160,29 @@ class VerifyTest extends LetheTestBase {
 
     assertThatThrownBy(() -> verifier.verify("no-such-batch", null)).isInstanceOf(LetheException.class)
         .hasMessageContaining("No forget batch no-such-batch");
+  }
+
+  @Test
+  @Order(4)
+  void idsAreVerifiedOnDemandWhateverBatchForgotThem() {
+    // Two people forgotten by the first test's batch pass; one never asked about fails, and says so.
+    VerifyReport forgotten = verifier.verify(ForgetRequest.ofSubjects(List.of("21", "1333")), null);
+    assertThat(forgotten.scope()).isEqualTo("ids");
+    assertThat(forgotten.idsChecked()).isEqualTo(2);
+    assertThat(forgotten.batchId()).startsWith("ids-");
+    assertThat(forgotten.requests()).hasSize(2).allSatisfy(r -> assertThat(r.status()).isEqualTo("forgotten"));
+    assertThat(forgotten.checks()).filteredOn(c -> c.id().startsWith("ledger.") || c.id().startsWith("data."))
+        .hasSize(5).allSatisfy(c -> assertThat(c.passed()).as(c.id() + ": " + c.finding()).isTrue());
+    assertThat(ReportSchema.errors(Json.write(forgotten))).isEmpty();
+
+    VerifyReport mixed = verifier.verify(ForgetRequest.ofSubjects(List.of("21", "5")), null);
+    assertThat(mixed.passed()).isFalse();
+    Check ledgerComplete = check(mixed, "ledger.complete");
+    assertThat(ledgerComplete.passed()).isFalse();
+    assertThat(ledgerComplete.finding()).isEqualTo("1 id(s) have no forget request in the ledger");
+    Check current = check(mixed, "data.current");
+    assertThat(current.passed()).as("person 5's row is in the store").isFalse();
+    assertThat(current.figures()).containsEntry("rows", 1L);
+    assertThat(VerifyPage.render(mixed)).contains("Lethe verification of 2 ids");
   }
 }

@@ -26,7 +26,13 @@ import io.lethe.train.SingleModel;
 import io.lethe.train.TrainResult;
 import io.lethe.train.TrainSettings;
 import io.lethe.train.Training;
+import io.lethe.verify.MembershipAudit;
+import io.lethe.verify.Verifier;
+import io.lethe.verify.VerifyPage;
+import io.lethe.verify.VerifyReport;
+import io.lethe.verify.VerifySettings;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.Consumer;
 import org.apache.hadoop.fs.Path;
@@ -46,11 +52,14 @@ public final class AdultDemo {
    * @param fullRetrainSeconds a retrain of every shard on the post-forget version, for comparison
    * @param hitShardsAgree whether each retrained shard predicts the test set exactly as a
    *     from-scratch refit of that shard does
+   * @param verified whether verify passed every check on the forget batch
+   * @param verifyReport the verify report's HTML page
    */
   public record Report(long rows, int shards, double ensembleAccuracy, double singleModelAccuracy,
       double trainSeconds, double singleModelSeconds, int forgottenSubjects, long forgottenRows,
       List<Integer> retrainedShards, double expectedShardsHit, double forgetSeconds, double fullRetrainSeconds,
-      double accuracyAfter, boolean hitShardsAgree, long ensembleVersionAfter, Map<String, Double> stepSeconds) {
+      double accuracyAfter, boolean hitShardsAgree, long ensembleVersionAfter, boolean verified, String verifyReport,
+      Map<String, Double> stepSeconds) {
 
     public double speedup() {
       return forgetSeconds > 0 ? fullRetrainSeconds / forgetSeconds : 0;
@@ -115,14 +124,19 @@ public final class AdultDemo {
     ForgetSettings forgetSettings = ForgetSettings.from(config.with(Map.of(LetheConfig.PURGE_RETENTION_HOURS, "0")));
     ForgetLedger ledger = new ForgetLedger(spark, new Path(work, "ledger").toString(),
         config.getInt(LetheConfig.LEDGER_DEADLINE_DAYS), new CommitRetry(forgetSettings.commitAttempts()));
-    Forgetter forgetter = new Forgetter(store, registry, training, ledger, demoKey(), forgetSettings);
+    // Held-out rows make the forget run record membership evidence, which verify checks below.
+    VerifySettings verifySettings = VerifySettings.from(config.with(Map.of(LetheConfig.VERIFY_PATH,
+        new Path(work, "verify").toString())));
+    Forgetter forgetter = new Forgetter(store, registry, training, ledger, demoKey(), forgetSettings)
+        .withAudit(new MembershipAudit(store, registry, test, verifySettings));
     ForgetPlan plan = forgetter.plan(request);
     out.accept(String.format("Forget request for %d people: %d rows in shards %s (chance predicts %.1f of %d shards)",
         plan.requested(), plan.rowsToDelete(), plan.hitShards(), plan.expectedShardsHit(), shards));
     ForgetResult result = times.time("forget-and-purge", () -> forgetter.execute(request));
-    // Request to published ensemble; retiring old artifacts and purging the store are timed apart.
+    // Request to published ensemble; the membership audit, retiring old artifacts and purging the
+    // store are timed apart.
     double cleanup = result.seconds().getOrDefault("retire", 0.0) + result.seconds().getOrDefault("purge", 0.0)
-        + result.seconds().getOrDefault("complete", 0.0);
+        + result.seconds().getOrDefault("complete", 0.0) + result.seconds().getOrDefault("audit", 0.0);
     times.record("forget", times.get("forget-and-purge") - cleanup);
     times.record("purge", result.seconds().getOrDefault("purge", 0.0));
     ShardEnsembleModel after = registry.load(result.ensembleVersion());
@@ -144,11 +158,27 @@ public final class AdultDemo {
             + " (REORG of shards %s, VACUUM) in %.1f s. Ledger: %d of %d requests forgotten.",
         result.retirement().ensembleVersions().size(), result.retirement().subModels().size(), result.purge().shards(),
         times.get("purge"), result.forgotten(), result.requests()));
+
+    Verifier verifier = new Verifier(store, registry, ledger, demoKey(), settings, verifySettings, "");
+    VerifyReport verified = times.time("verify", () -> verifier.verify(result.batchId(), test));
+    VerifyPage.Written written = VerifyPage.write(files, verifySettings.path(), verified);
+    out.accept(String.format("Verified the batch: %d of %d checks passed%s. Report: %s",
+        verified.checks().stream().filter(VerifyReport.Check::passed).count(), verified.checks().size(),
+        membershipLine(verified), written.html()));
     test.unpersist();
     return new Report(ingested.rows(), shards, ensembleAccuracy, singleAccuracy, times.get("train"),
         times.get("single-model"), plan.requested(), plan.rowsToDelete(), result.retrainedShards(),
         plan.expectedShardsHit(), times.get("forget"), times.get("full-retrain"), accuracyAfter, agree,
-        result.ensembleVersion(), times.asMap());
+        result.ensembleVersion(), verified.passed(), written.html().toString(), times.asMap());
+  }
+
+  /** The reference attack's AUC on the forgotten people before and after, if it ran. */
+  private static String membershipLine(VerifyReport report) {
+    return report.checks().stream().filter(c -> c.id().equals("membership.forgotten")).findFirst()
+        .map(c -> String.format(Locale.ROOT, " (membership attack on the forgotten people: AUC %.2f before, %.2f"
+            + " after; %d people are too few for more than a smoke test)", c.figures().get("aucBefore"),
+            c.figures().get("aucAfter"), c.figures().get("forgottenRows")))
+        .orElse("");
   }
 
 

@@ -57,14 +57,15 @@ public final class Forgetter {
   private final LedgerKey key;
   private final ForgetSettings settings;
   private final ForgetHook hook;
+  private final ForgetAudit audit;
 
   public Forgetter(ShardedStore store, ModelRegistry registry, Training training, ForgetLedger ledger, LedgerKey key,
       ForgetSettings settings) {
-    this(store, registry, training, ledger, key, settings, ForgetHook.NONE);
+    this(store, registry, training, ledger, key, settings, ForgetHook.NONE, ForgetAudit.NONE);
   }
 
   private Forgetter(ShardedStore store, ModelRegistry registry, Training training, ForgetLedger ledger, LedgerKey key,
-      ForgetSettings settings, ForgetHook hook) {
+      ForgetSettings settings, ForgetHook hook, ForgetAudit audit) {
     this.store = store;
     this.registry = registry;
     this.training = training;
@@ -72,6 +73,7 @@ public final class Forgetter {
     this.key = key;
     this.settings = settings;
     this.hook = hook;
+    this.audit = audit;
   }
 
   /** A forgetter for the configured store, registry, training settings and ledger. */
@@ -98,7 +100,12 @@ public final class Forgetter {
 
   /** The same forgetter, calling {@code newHook} before each step (for fault-injection tests). */
   public Forgetter withHook(ForgetHook newHook) {
-    return new Forgetter(store, registry, training, ledger, key, settings, newHook);
+    return new Forgetter(store, registry, training, ledger, key, settings, newHook, audit);
+  }
+
+  /** The same forgetter, taking evidence with {@code newAudit} between publishing and retiring. */
+  public Forgetter withAudit(ForgetAudit newAudit) {
+    return new Forgetter(store, registry, training, ledger, key, settings, hook, newAudit);
   }
 
   /** Rows, shards, artifacts and cost of a batch, on the current store version. Changes nothing. */
@@ -275,6 +282,10 @@ public final class Forgetter {
         : base.map(EnsembleManifest::version).orElse(null);
     List<Integer> retrained = published == null ? List.of() : published.trainedShards();
     run.advance(ForgetStep.PUBLISH, e -> e.withEnsembleVersion(ensembleVersion), ForgetStep.RETIRE);
+    if (!toDelete.isEmpty()) {
+      audit(new ForgetAudit.Moment(run.batchId, deletedAt - 1, deletedAt, hit, prepared.column(), toDelete,
+          base.map(EnsembleManifest::version).orElse(null), ensembleVersion), times);
+    }
 
     Retirement retirement = run.step(ForgetStep.RETIRE, true, () -> {
       Map<Integer, Long> removals = removals();
@@ -298,6 +309,23 @@ public final class Forgetter {
     LOG.info("Forget batch {}: {} requests forgotten, {} wait for a purge after the retention", run.batchId,
         purge.forgotten(), purge.pending());
     return run.result(plan, deletedAt, ensembleVersion, retrained, retirement, purge.store(), purge.forgotten());
+  }
+
+  /** Runs the audit; its failure is logged (without ids) and does not stop the forget. */
+  private void audit(ForgetAudit.Moment moment, StepTimes times) {
+    if (audit == ForgetAudit.NONE) {
+      return;
+    }
+    try {
+      times.time("audit", () -> {
+        audit.record(moment);
+        return null;
+      });
+    } catch (RuntimeException e) {
+      // The class only: a message could quote the ids the audit was reading.
+      LOG.warn("Forget batch {}: the membership audit failed and is skipped ({})", moment.batchId(),
+          e.getClass().getSimpleName());
+    }
   }
 
   /** One forget run: its id, the requests it works on (their latest events), its step times. */

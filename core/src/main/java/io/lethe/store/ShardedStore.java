@@ -338,6 +338,15 @@ public final class ShardedStore {
   }
 
   /**
+   * The rows of a version whose {@code column} holds one of the ids, in {@code shards} (all when
+   * null); the ids are joined as a dataset, as in {@link #match}.
+   */
+  public Dataset<Row> rowsMatching(String column, Collection<String> ids, Collection<Integer> shards, long version) {
+    Dataset<Row> rows = inShards(read(version), shards);
+    return rows.join(idFrame(ids), rows.col(column).cast("string").equalTo(col(ID_COLUMN)), "left_semi");
+  }
+
+  /**
    * Deletes every row whose {@code column} holds one of the ids, only in {@code shards}, with one
    * Delta MERGE ... WHEN MATCHED THEN DELETE, and returns the store version it committed. A MERGE
    * rather than a DELETE with an IN list: Delta writes a DELETE's predicate, literals included,

@@ -1,15 +1,20 @@
 package io.lethe.verify;
 
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
 
 import io.lethe.model.ShardColumns;
 import io.lethe.model.ShardEnsembleModel;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.store.StoreLayout;
+import io.lethe.train.ShardTrainer;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.classification.ProbabilisticClassificationModel;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
@@ -49,54 +54,101 @@ public final class MembershipAttack {
   /** The threshold attack on the ensemble's probability of each row's true label. */
   public static Result threshold(ShardEnsembleModel model, Dataset<Row> members, Dataset<Row> nonMembers,
       StoreLayout layout) {
-    return evaluate("threshold", trueLabelConfidence(model, members, layout),
-        trueLabelConfidence(model, nonMembers, layout));
-  }
-
-  private static double[] trueLabelConfidence(ShardEnsembleModel model, Dataset<Row> rows, StoreLayout layout) {
-    List<Row> scored = model.transform(rows.withColumn(StoreLayout.LABEL_INDEX_COLUMN, layout.labelIndex()))
-        .select(col(StoreLayout.LABEL_INDEX_COLUMN), col(model.getOrDefault(model.probabilityCol())))
-        .collectAsList();
-    double[] out = new double[scored.size()];
-    for (int i = 0; i < out.length; i++) {
-      Vector p = scored.get(i).getAs(1);
-      out[i] = p.apply((int) scored.get(i).getDouble(0));
-    }
-    return out;
+    return against("threshold", model, Map.of("members", members), nonMembers, layout).get("members");
   }
 
   /**
    * The reference attack: each row's own shard (by the store's shard function on its subject) is
    * the target model, every other shard's sub-model an OUT reference. Needs probabilistic
-   * sub-models and at least three shards.
+   * sub-models and at least three shards ({@link #referenceApplies}).
    */
   public static Result reference(ShardEnsembleModel model, Dataset<Row> members, Dataset<Row> nonMembers,
       StoreLayout layout) {
-    return evaluate("reference", standardisedConfidence(model, members, layout),
-        standardisedConfidence(model, nonMembers, layout));
+    return against("reference", model, Map.of("members", members), nonMembers, layout).get("members");
   }
 
-  private static double[] standardisedConfidence(ShardEnsembleModel model, Dataset<Row> rows, StoreLayout layout) {
+  /**
+   * One attack ("threshold" or "reference") on several groups of members against the same
+   * non-members, with one pass of the model over all the rows: a result per group.
+   */
+  public static Map<String, Result> against(String attack, ShardEnsembleModel model,
+      Map<String, Dataset<Row>> memberGroups, Dataset<Row> nonMembers, StoreLayout layout) {
+    Map<String, Dataset<Row>> groups = new LinkedHashMap<>(memberGroups);
+    groups.put(NON_MEMBERS, nonMembers);
+    Map<String, double[]> scores = switch (attack) {
+      case "threshold" -> scores(trueLabelConfidence(model, tagged(groups, layout)), row -> {
+        Vector p = row.getAs(2);
+        return p.apply((int) row.getDouble(1));
+      });
+      case "reference" -> standardisedConfidence(model, tagged(groups, layout), layout);
+      default -> throw new IllegalArgumentException("Unknown attack " + attack);
+    };
+    Map<String, Result> out = new LinkedHashMap<>();
+    for (String group : memberGroups.keySet()) {
+      out.put(group, evaluate(attack, scores.getOrDefault(group, new double[0]),
+          scores.getOrDefault(NON_MEMBERS, new double[0])));
+    }
+    return out;
+  }
+
+  private static final String NON_MEMBERS = "__non_members";
+  private static final String GROUP = "__lethe_group";
+
+  /** Every group's rows with their group's name, the label index, the subject and the features. */
+  private static Dataset<Row> tagged(Map<String, Dataset<Row>> groups, StoreLayout layout) {
+    List<Column> keep = new ArrayList<>();
+    keep.add(col(layout.subjectColumn()));
+    keep.add(col(layout.labelColumn()));
+    layout.featureColumns().forEach(f -> keep.add(col(f)));
+    Dataset<Row> all = null;
+    for (Map.Entry<String, Dataset<Row>> g : groups.entrySet()) {
+      Dataset<Row> rows = g.getValue().select(keep.toArray(new Column[0])).withColumn(GROUP, lit(g.getKey()));
+      all = all == null ? rows : all.unionByName(rows);
+    }
+    return all.withColumn(StoreLayout.LABEL_INDEX_COLUMN, layout.labelIndex());
+  }
+
+  /** Collected rows (group first) turned into each group's scores. */
+  private static Map<String, double[]> scores(List<Row> rows, java.util.function.ToDoubleFunction<Row> score) {
+    Map<String, List<Double>> byGroup = new LinkedHashMap<>();
+    for (Row r : rows) {
+      byGroup.computeIfAbsent(r.getString(0), k -> new ArrayList<>()).add(score.applyAsDouble(r));
+    }
+    Map<String, double[]> out = new LinkedHashMap<>();
+    byGroup.forEach((g, values) -> out.put(g, values.stream().mapToDouble(Double::doubleValue).toArray()));
+    return out;
+  }
+
+  private static List<Row> trueLabelConfidence(ShardEnsembleModel model, Dataset<Row> rows) {
+    return model.transform(rows).select(col(GROUP), col(StoreLayout.LABEL_INDEX_COLUMN),
+        col(model.getOrDefault(model.probabilityCol()))).collectAsList();
+  }
+
+  /** Whether the reference attack can run: three or more shards, each a probabilistic classifier. */
+  public static boolean referenceApplies(ShardEnsembleModel model) {
     List<SubModelEntry> entries = model.manifest().shards();
-    Dataset<Row> df = rows.withColumn(StoreLayout.LABEL_INDEX_COLUMN, layout.labelIndex())
-        .withColumn("__lethe_own_shard", layout.shardOf(col(layout.subjectColumn())).cast("int"));
-    List<Column> keep = new ArrayList<>(List.of(col(StoreLayout.LABEL_INDEX_COLUMN), col("__lethe_own_shard")));
+    return entries.size() >= 3 && entries.stream().allMatch(e -> ShardTrainer.estimatorModel(model.subModel(e.shard()))
+        instanceof ProbabilisticClassificationModel<?, ?>);
+  }
+
+  private static Map<String, double[]> standardisedConfidence(ShardEnsembleModel model, Dataset<Row> rows,
+      StoreLayout layout) {
+    List<SubModelEntry> entries = model.manifest().shards();
+    Dataset<Row> df = rows.withColumn("__lethe_own_shard", layout.shardOf(col(layout.subjectColumn())).cast("int"));
+    List<Column> keep = new ArrayList<>(List.of(col(GROUP), col(StoreLayout.LABEL_INDEX_COLUMN),
+        col("__lethe_own_shard")));
     for (SubModelEntry e : entries) {
-      PipelineModel sub = model.subModel(e.shard());
-      df = sub.transform(df);
+      df = model.subModel(e.shard()).transform(df);
       keep.add(col(ShardColumns.probability(e.shard())));
     }
-    List<Row> scored = df.select(keep.toArray(new Column[0])).collectAsList();
-    double[] out = new double[scored.size()];
-    for (int i = 0; i < out.length; i++) {
-      Row r = scored.get(i);
-      int label = (int) r.getDouble(0);
-      int own = r.getInt(1);
+    return scores(df.select(keep.toArray(new Column[0])).collectAsList(), r -> {
+      int label = (int) r.getDouble(1);
+      int own = r.getInt(2);
       double target = Double.NaN;
       double[] others = new double[entries.size() - 1];
       int k = 0;
       for (int s = 0; s < entries.size(); s++) {
-        double confidence = logit(((Vector) r.getAs(2 + s)).apply(label));
+        double confidence = logit(((Vector) r.getAs(3 + s)).apply(label));
         if (entries.get(s).shard() == own) {
           target = confidence;
         } else if (k < others.length) {
@@ -105,9 +157,8 @@ public final class MembershipAttack {
       }
       double mean = Arrays.stream(others, 0, k).average().orElse(0);
       double var = Arrays.stream(others, 0, k).map(x -> (x - mean) * (x - mean)).sum() / Math.max(1, k - 1);
-      out[i] = Double.isNaN(target) ? 0 : (target - mean) / Math.sqrt(var + 1e-6);
-    }
-    return out;
+      return Double.isNaN(target) ? 0 : (target - mean) / Math.sqrt(var + 1e-6);
+    });
   }
 
   private static double logit(double p) {

@@ -10,6 +10,7 @@ import static org.apache.spark.sql.functions.when;
 import io.delta.tables.DeltaTable;
 import io.lethe.LetheConfig;
 import io.lethe.LetheException;
+import io.lethe.forget.ForgetRequest;
 import io.lethe.ledger.ForgetLedger;
 import io.lethe.ledger.ForgetStep;
 import io.lethe.ledger.ForgetStep.Phase;
@@ -34,10 +35,13 @@ import io.lethe.verify.VerifyReport.Refit;
 import io.lethe.verify.VerifyReport.Request;
 import io.lethe.verify.VerifyReport.Utility;
 import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -104,6 +108,10 @@ public final class Verifier {
     return latest.get(0).getString(0);
   }
 
+  /** What a report covers: a forget batch, or a set of ids asked about on demand. */
+  private record Scope(String name, String kind, Integer idsChecked, List<LedgerEntry> current,
+      Map<IdKind, List<String>> hashes, Set<Integer> hit, long unrequested) {}
+
   /**
    * Verifies a batch. The evaluation rows for retrain agreement and utility are the given
    * held-out rows (with the label column), else a sample of the store's current rows.
@@ -117,14 +125,52 @@ public final class Verifier {
     }
     Set<String> requestIds = new TreeSet<>();
     batchRequests.forEach(r -> requestIds.add(r.getString(0)));
-    Column mine = col("request_id").isin(requestIds.toArray());
-    List<LedgerEntry> current = ledger.current().where(mine).collectAsList().stream()
-        .map(ForgetLedger::entry).sorted(Comparator.comparing(LedgerEntry::requestId)).toList();
+    List<LedgerEntry> current = currentEntries(col("request_id").isin(requestIds.toArray()));
+    List<LedgerEntry> found = current.stream().filter(e -> !e.shards().isEmpty()).toList();
+    Set<Integer> hit = new TreeSet<>();
+    found.forEach(e -> hit.addAll(e.shards()));
+    Map<IdKind, List<String>> hashes = new TreeMap<>();
+    found.forEach(e -> hashes.computeIfAbsent(IdKind.parse(e.kind()), k -> new ArrayList<>()).add(e.subjectHash()));
+    return check(new Scope(batchId, "batch", null, current, hashes, hit, 0), heldOut,
+        MembershipAudit.read(store.spark(), verify, batchId).orElse(null));
+  }
+
+  /**
+   * Verifies a set of ids on demand, whatever batches forgot them: each must have a complete
+   * request in the ledger, and no row of theirs may be in the store, its readable versions or its
+   * change feed (looked for in the shards their subjects hash to, or in every shard for records);
+   * the models must be trained after their deletes.
+   */
+  public VerifyReport verify(ForgetRequest ids, Dataset<Row> heldOut) {
+    List<String> wanted = ids.ids().stream().map(id -> key.hash(ids.kind(), id)).toList();
+    List<LedgerEntry> current = wanted.isEmpty() ? List.of()
+        : currentEntries(col("subject_hash").isin(wanted.toArray()));
+    Set<String> requested = new TreeSet<>();
+    current.forEach(e -> requested.add(e.subjectHash()));
+    Set<Integer> hit = new TreeSet<>(ids.kind() == IdKind.SUBJECT ? store.shardsOf(ids.ids())
+        : store.layout().allShards());
+    current.forEach(e -> hit.addAll(e.shards()));
+    return check(new Scope("ids-" + DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC)
+        .format(Instant.now()), "ids", ids.size(), current, Map.of(ids.kind(), wanted), hit,
+        wanted.stream().filter(h -> !requested.contains(h)).count()), heldOut, null);
+  }
+
+  private List<LedgerEntry> currentEntries(Column which) {
+    return ledger.current().where(which).collectAsList().stream().map(ForgetLedger::entry)
+        .sorted(Comparator.comparing(LedgerEntry::requestId)).toList();
+  }
+
+  private VerifyReport check(Scope scope, Dataset<Row> heldOut, ForgetEvidence evidence) {
+    List<LedgerEntry> current = scope.current();
+    Set<String> requestIds = new TreeSet<>();
+    current.forEach(e -> requestIds.add(e.requestId()));
     Map<String, Map<String, String>> steps = new TreeMap<>();
-    for (Row e : ledger.events().where(mine.and(col("phase").equalTo(Phase.DONE.id()))).orderBy("at")
-        .collectAsList()) {
-      steps.computeIfAbsent(e.getAs("request_id"), k -> new LinkedHashMap<>())
-          .put(e.getAs("step"), ForgetLedger.entry(e).at().toString());
+    if (!requestIds.isEmpty()) {
+      for (Row e : ledger.events().where(col("request_id").isin(requestIds.toArray())
+          .and(col("phase").equalTo(Phase.DONE.id()))).orderBy("at").collectAsList()) {
+        steps.computeIfAbsent(e.getAs("request_id"), k -> new LinkedHashMap<>())
+            .put(e.getAs("step"), ForgetLedger.entry(e).at().toString());
+      }
     }
 
     Instant now = Instant.now();
@@ -142,22 +188,25 @@ public final class Verifier {
           steps.getOrDefault(e.requestId(), Map.of())));
     }
     long incomplete = current.stream().filter(e -> !e.isComplete()).count();
-    checks.add(new Check("ledger.complete", incomplete == 0, incomplete == 0
-        ? "every request of the batch is complete"
-        : incomplete + " of " + current.size() + " requests are not complete", new TreeMap<>(byStatus)));
+    if (scope.unrequested() > 0) {
+      byStatus.put("not-requested", scope.unrequested());
+    }
+    boolean complete = incomplete == 0 && scope.unrequested() == 0;
+    checks.add(new Check("ledger.complete", complete, complete
+        ? "every request of the " + scope.kind() + " is complete"
+        : (incomplete > 0 ? incomplete + " of " + current.size() + " requests are not complete" : "")
+            + (incomplete > 0 && scope.unrequested() > 0 ? "; " : "")
+            + (scope.unrequested() > 0 ? scope.unrequested() + " id(s) have no forget request in the ledger" : ""),
+        new TreeMap<>(byStatus)));
     checks.add(new Check("ledger.deadline", late == 0, late == 0
         ? "every request completed (or is still) within its deadline"
         : late + " request(s) completed after their deadline or are overdue", Map.of("late", late)));
 
-    List<LedgerEntry> found = current.stream().filter(e -> !e.shards().isEmpty()).toList();
-    Set<Integer> hit = new TreeSet<>();
-    found.forEach(e -> hit.addAll(e.shards()));
-    Long deleteVersion = found.stream().map(LedgerEntry::storeVersion).filter(v -> v != null)
-        .max(Long::compare).orElse(null);
+    Set<Integer> hit = scope.hit();
+    Map<IdKind, List<String>> hashes = scope.hashes();
+    Long deleteVersion = current.stream().filter(e -> !e.shards().isEmpty()).map(LedgerEntry::storeVersion)
+        .filter(v -> v != null).max(Long::compare).orElse(null);
     long storeVersion = store.currentVersion();
-
-    Map<IdKind, List<String>> hashes = new TreeMap<>();
-    found.forEach(e -> hashes.computeIfAbsent(IdKind.parse(e.kind()), k -> new ArrayList<>()).add(e.subjectHash()));
     Map<Long, Long> readable = new TreeMap<>();
     long inCurrent = hit.isEmpty() ? 0 : matching(store.read(storeVersion), hit, hashes);
     readable.put(storeVersion, inCurrent);
@@ -180,16 +229,58 @@ public final class Verifier {
               + " on the same store version and seed"
               : disagree + " checked shard(s) predict differently from a from-scratch fit",
           Map.of("shardsChecked", refits.size(), "minAgreement", verify.minAgreement(), "disagreeing", disagree)));
+      membership(evidence).ifPresent(checks::add);
       Utility utility = published.map(m -> utility(m, evaluation, heldOut != null)).orElse(null);
       boolean passed = checks.stream().allMatch(Check::passed);
-      LOG.info("Verified forget batch {}: {} ({} of {} checks passed)", batchId, passed ? "passed" : "FAILED",
+      LOG.info("Verified {} {}: {} ({} of {} checks passed)", scope.kind(), scope.name(), passed ? "passed" : "FAILED",
           checks.stream().filter(Check::passed).count(), checks.size());
-      return new VerifyReport(VerifyReport.FORMAT_VERSION, batchId, now.toString(), passed, checks, requests,
-          new ArrayList<>(hit), deleteVersion, storeVersion, latest.map(EnsembleManifest::version).orElse(null),
-          refits, utility);
+      return new VerifyReport(VerifyReport.FORMAT_VERSION, scope.name(), scope.kind(), scope.idsChecked(),
+          now.toString(), passed, checks, requests, new ArrayList<>(hit), deleteVersion, storeVersion,
+          latest.map(EnsembleManifest::version).orElse(null), refits, utility, evidence);
     } finally {
       evaluation.unpersist();
     }
+  }
+
+  /**
+   * Whether the forgotten rows still look like members to the model after the forget: the
+   * strongest attack recorded (reference, else threshold) must not tell them from never-seen rows
+   * better than chance plus three standard errors of the AUC under no signal.
+   */
+  static Optional<Check> membership(ForgetEvidence evidence) {
+    if (evidence == null) {
+      return Optional.empty();
+    }
+    Optional<MembershipAttack.Result> after = strongest(evidence, "forgotten", "after");
+    if (after.isEmpty()) {
+      return Optional.empty();
+    }
+    MembershipAttack.Result r = after.get();
+    double bound = Math.min(1.0,
+        0.5 + 3 * Math.sqrt((r.members() + r.nonMembers() + 1.0) / (12.0 * r.members() * r.nonMembers())));
+    boolean ok = !(r.auc() > bound);
+    Map<String, Object> figures = new LinkedHashMap<>();
+    figures.put("attack", r.attack());
+    figures.put("forgottenRows", r.members());
+    figures.put("unseenRows", r.nonMembers());
+    figures.put("aucAfter", r.auc());
+    figures.put("aucBound", bound);
+    strongest(evidence, "forgotten", "before").ifPresent(b -> figures.put("aucBefore", b.auc()));
+    strongest(evidence, "retained", "after").ifPresent(c -> figures.put("controlAucAfter", c.auc()));
+    return Optional.of(new Check("membership.forgotten", ok, String.format(Locale.ROOT, ok
+        ? "after the forget, the %s attack tells the forgotten rows from never-seen ones no better than chance"
+            + " (AUC %.3f, bound %.3f)"
+        : "after the forget, the %s attack still tells the forgotten rows from never-seen ones (AUC %.3f above"
+            + " %.3f): the model still shows their influence", r.attack(), r.auc(), bound), figures));
+  }
+
+  private static Optional<MembershipAttack.Result> strongest(ForgetEvidence evidence, String population,
+      String model) {
+    List<MembershipAttack.Result> found = evidence.attacks().stream()
+        .filter(m -> m.population().equals(population) && m.model().equals(model))
+        .map(ForgetEvidence.Measurement::result).toList();
+    return found.stream().filter(r -> r.attack().equals("reference")).findFirst()
+        .or(() -> found.stream().findFirst());
   }
 
   /** Rows of the hit shards whose id hashes to one of the batch's hashes. */

@@ -3,6 +3,8 @@ package io.lethe.verify;
 import io.lethe.report.Charts;
 import io.lethe.report.Charts.Series;
 import io.lethe.report.HtmlPage;
+import io.lethe.run.HadoopFiles;
+import io.lethe.run.Json;
 import io.lethe.verify.VerifyReport.Check;
 import io.lethe.verify.VerifyReport.Refit;
 import io.lethe.verify.VerifyReport.Request;
@@ -12,18 +14,36 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.apache.hadoop.fs.Path;
 
 /** The verify report as a self-contained HTML page for people: verdict, checks, requests, models. */
 public final class VerifyPage {
   private VerifyPage() {}
 
+  /** Where {@link #write} put a report. */
+  public record Written(Path json, Path html) {}
+
+  /** Writes the report as verify-&lt;batch&gt;.json and verify-&lt;batch&gt;.html under the directory. */
+  public static Written write(HadoopFiles files, String directory, VerifyReport report) {
+    Path dir = files.qualify(directory);
+    files.mkdirs(dir);
+    Written out = new Written(new Path(dir, "verify-" + report.batchId() + ".json"),
+        new Path(dir, "verify-" + report.batchId() + ".html"));
+    files.overwrite(out.json(), Json.write(report));
+    files.overwrite(out.html(), render(report));
+    return out;
+  }
+
   public static String render(VerifyReport r) {
-    HtmlPage page = new HtmlPage("Lethe verification of forget batch " + r.batchId(), String.format(Locale.ROOT,
-        "Verified %s - store version %d (delete at %s) - ensemble version %s - hit shards %s", r.verifiedAt(),
-        r.storeVersion(), r.deleteVersion(), r.ensembleVersion(), r.hitShards()));
+    boolean ids = "ids".equals(r.scope());
+    HtmlPage page = new HtmlPage(ids ? "Lethe verification of " + r.idsChecked() + " ids (" + r.batchId() + ")"
+        : "Lethe verification of forget batch " + r.batchId(), String.format(Locale.ROOT,
+        "Verified %s - store version %d (delete at %s) - ensemble version %s - %s shards %s", r.verifiedAt(),
+        r.storeVersion(), r.deleteVersion(), r.ensembleVersion(), ids ? "searched" : "hit", r.hitShards()));
     long failed = r.checks().stream().filter(c -> !c.passed()).count();
     page.section("Verdict");
-    page.table("verdict", List.of("batch", "checks", "result"), List.of(List.of(r.batchId(),
+    page.table("verdict", List.of(ids ? "ids" : "batch", "checks", "result"), List.of(List.of(
+        ids ? r.idsChecked() + " checked" : r.batchId(),
         (r.checks().size() - failed) + " of " + r.checks().size() + " passed", r.passed() ? "PASS" : "FAIL")));
 
     page.section("Checks");
@@ -66,11 +86,21 @@ public final class VerifyPage {
     page.table("retrain", List.of("shard", "store version", "seed", "rows", "prediction agreement",
         "parameter distance (L2)"), refits);
 
+    membership(page, r);
+
     if (r.utility() != null) {
       VerifyReport.Utility u = r.utility();
       page.section("Utility");
       page.paragraph(String.format(Locale.ROOT, "The published ensemble's %s on %,d %s rows: %.4f.", u.metric(),
           u.rows(), u.source(), u.ensemble()));
+      ForgetEvidence e = r.evidence();
+      if (e != null && e.utilityAfter() != null) {
+        page.table("utility-change", List.of("measured by the forget run on " + e.heldOutRows() + " held-out rows",
+            e.metric()), List.of(List.of("before the forget (ensemble version " + e.ensembleBefore() + ")",
+                e.utilityBefore() == null ? "n/a" : String.format(Locale.ROOT, "%.4f", e.utilityBefore())),
+            List.of("after the forget (ensemble version " + e.ensembleAfter() + ")",
+                String.format(Locale.ROOT, "%.4f", e.utilityAfter()))));
+      }
       List<String> shards = new ArrayList<>();
       List<Double> values = new ArrayList<>();
       u.perShard().forEach((shard, v) -> {
@@ -81,6 +111,53 @@ public final class VerifyPage {
           "Each shard's sub-model on the same rows");
     }
     return page.render();
+  }
+
+  /** The forget run's membership evidence: a table of every attack, and ROC curves before and after. */
+  private static void membership(HtmlPage page, VerifyReport r) {
+    if ("ids".equals(r.scope())) {
+      return;
+    }
+    page.section("Membership inference");
+    ForgetEvidence e = r.evidence();
+    if (e == null) {
+      page.paragraph("The forget run recorded no membership evidence: it runs when the forget job has held-out rows"
+          + " (verify.test).");
+      return;
+    }
+    page.paragraph(String.format(Locale.ROOT, "Measured by the forget run between publishing the new ensemble and"
+        + " retiring the old one, on %,d forgotten rows (read by time travel from store version %d), %,d retained rows"
+        + " of the hit shards and %,d never-seen held-out rows. Each attack scores how much a model trusts a row's"
+        + " true label; the AUC is how well that tells members from never-seen rows (0.5: not at all). Retained rows"
+        + " are a control: they stay members, so the attack should see them before and after. Only aggregates are"
+        + " kept.", e.forgottenRows(), e.versionBefore(), e.retainedRows(), e.unseenRows()));
+    if (e.note() != null) {
+      page.warning(e.note());
+    }
+    List<List<String>> rows = new ArrayList<>();
+    for (ForgetEvidence.Measurement m : e.attacks()) {
+      MembershipAttack.Result a = m.result();
+      rows.add(List.of(m.population() + " vs never seen", m.model() + " the forget", a.attack(),
+          Long.toString(a.members()), Long.toString(a.nonMembers()), String.format(Locale.ROOT, "%.3f", a.auc()),
+          String.format(Locale.ROOT, "%.3f", a.tprAtFpr1Percent()),
+          String.format(Locale.ROOT, "%.3f", a.tprAtFpr01Percent())));
+    }
+    page.table("membership", List.of("members", "model", "attack", "members", "never seen", "AUC",
+        "TPR at 1% FPR", "TPR at 0.1% FPR"), rows);
+    for (String population : List.of("forgotten", "retained")) {
+      List<Series> curves = new ArrayList<>();
+      for (ForgetEvidence.Measurement m : e.attacks()) {
+        if (m.population().equals(population)) {
+          curves.add(new Series(m.result().attack() + ", " + m.model(), m.result().roc()));
+        }
+      }
+      if (!curves.isEmpty()) {
+        curves.add(new Series("chance", List.of(new double[] {0, 0}, new double[] {1, 1})));
+        page.figure("roc-" + population + "-chart", Charts.lines("false-positive rate", "true-positive rate", curves,
+            0, 1), "ROC of the attacks on " + population + " rows against never-seen ones, before and after the"
+            + " forget");
+      }
+    }
   }
 
   private static String figures(Map<String, Object> figures) {

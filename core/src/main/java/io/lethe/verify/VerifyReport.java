@@ -10,7 +10,9 @@ import java.util.Map;
  * documented in docs/verify-report.md.
  *
  * @param formatVersion the report format's version (1)
- * @param batchId the forget batch verified
+ * @param batchId the forget batch verified; for a set of ids, a name "ids-&lt;time&gt;"
+ * @param scope "batch" (one forget batch) or "ids" (a set of ids, whatever batches forgot them)
+ * @param idsChecked how many ids were checked (null for a batch)
  * @param verifiedAt when (ISO-8601)
  * @param passed every check passed
  * @param checks every check, in order: what was checked, whether it passed, and the figures
@@ -21,10 +23,12 @@ import java.util.Map;
  * @param ensembleVersion the published ensemble verified
  * @param retrain the from-scratch refit of each hit shard checked, against the published sub-model
  * @param utility the published ensemble's and each sub-model's metric on the evaluation rows
+ * @param evidence what the batch's forget run measured between publishing and retiring: utility
+ *     and membership inference before and after (null when it recorded none)
  */
-public record VerifyReport(int formatVersion, String batchId, String verifiedAt, boolean passed, List<Check> checks,
-    List<Request> requests, List<Integer> hitShards, Long deleteVersion, long storeVersion, Long ensembleVersion,
-    List<Refit> retrain, Utility utility) {
+public record VerifyReport(int formatVersion, String batchId, String scope, Integer idsChecked, String verifiedAt,
+    boolean passed, List<Check> checks, List<Request> requests, List<Integer> hitShards, Long deleteVersion,
+    long storeVersion, Long ensembleVersion, List<Refit> retrain, Utility utility, ForgetEvidence evidence) {
 
   public static final int FORMAT_VERSION = 1;
 
@@ -32,7 +36,8 @@ public record VerifyReport(int formatVersion, String batchId, String verifiedAt,
    * One check.
    *
    * @param id a stable name: ledger.complete, ledger.deadline, data.current, data.retained-versions,
-   *     data.change-feed, models.published, models.retired, retrain.equivalence
+   *     data.change-feed, models.published, models.retired, retrain.equivalence and, when the
+   *     forget run recorded membership evidence, membership.forgotten
    * @param passed whether it passed
    * @param finding what was found, in words
    * @param figures the counts behind it

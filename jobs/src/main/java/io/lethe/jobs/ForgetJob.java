@@ -8,7 +8,9 @@ import io.lethe.forget.Forgetter;
 import io.lethe.forget.IdFile;
 import io.lethe.ledger.IdKind;
 import io.lethe.run.RunSummary;
+import io.lethe.verify.MembershipAudit;
 import java.util.List;
+import java.util.Optional;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -21,7 +23,9 @@ import picocli.CommandLine.Option;
         + "mark the requests forgotten.",
         "Each step is recorded in the ledger before and after; if a run stops, run the same batch again to finish "
         + "it. Ids never appear in output, summaries, the ledger or logs: the ledger keeps HMACs under the key in "
-        + "$LETHE_LEDGER_KEY (or ledger.key)."})
+        + "$LETHE_LEDGER_KEY (or ledger.key).",
+        "With held-out rows configured (verify.test), the run also records membership evidence for verify: "
+        + "attacks on the forgotten rows with the model before and after, aggregates only."})
 public final class ForgetJob extends JobCommand {
   @ArgGroup(exclusive = true, multiplicity = "1")
   Ids ids;
@@ -67,10 +71,12 @@ public final class ForgetJob extends JobCommand {
     IdKind kind = IdKind.parse(by);
     ForgetRequest request = ids.list != null ? ForgetRequest.of(kind, ids.list)
         : IdFile.read(spark, ids.file, format, column, kind);
-    Forgetter forgetter = Forgetter.from(spark, config);
+    Forgetter plain = Forgetter.from(spark, config);
+    Optional<MembershipAudit> audit = dryRun ? Optional.empty() : MembershipAudit.from(spark, config);
+    Forgetter forgetter = audit.map(plain::withAudit).orElse(plain);
     summary.input("store", forgetter.store().path()).input("models", forgetter.registry().root().toString())
         .input("ledger", forgetter.ledger().path()).input("kind", kind.id()).input("ids", request.size())
-        .input("dryRun", dryRun);
+        .input("dryRun", dryRun).input("membershipAudit", audit.isPresent());
     if (dryRun) {
       sayPlan(summary, kind, summary.steps().time("plan", () -> forgetter.plan(request)));
       return;

@@ -2,15 +2,17 @@ package io.lethe.jobs;
 
 import io.lethe.LetheConfig;
 import io.lethe.LetheException;
+import io.lethe.forget.ForgetRequest;
+import io.lethe.forget.IdFile;
+import io.lethe.ledger.IdKind;
 import io.lethe.run.HadoopFiles;
-import io.lethe.run.Json;
 import io.lethe.run.RunSummary;
 import io.lethe.verify.Verifier;
 import io.lethe.verify.VerifyPage;
 import io.lethe.verify.VerifyReport;
 import io.lethe.verify.VerifySettings;
+import java.util.List;
 import java.util.stream.Collectors;
-import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -21,16 +23,37 @@ import picocli.CommandLine.Option;
 @Command(name = "verify",
     description = {"Check that a forget batch is done: its rows are in no readable store version and no change data "
         + "(found by the ledger's keyed hashes), no published or stored model was trained on them, each retrained "
-        + "shard predicts like a from-scratch fit on the same version and seed, and the model's utility now.",
+        + "shard predicts like a from-scratch fit on the same version and seed, the forgotten rows no longer look "
+        + "like training members (when the forget run recorded membership evidence), and the model's utility now.",
+        "With --ids or --ids-file, check a set of ids instead, whatever batches forgot them.",
         "Writes verify-<batch>.json and verify-<batch>.html under verify.path; exits 1 when a check fails."})
 public final class VerifyJob extends JobCommand {
   @Option(names = "--batch", paramLabel = "ID",
       description = "The forget batch to verify (default: the latest in the ledger).")
   String batch;
 
+  @Option(names = "--ids", split = ",", paramLabel = "ID,ID",
+      description = "Verify these ids instead of a batch: each has a complete forget request and no row anywhere.")
+  List<String> idList;
+
+  @Option(names = "--ids-file", paramLabel = "PATH",
+      description = "Verify the ids of this file or table instead of a batch (formats as for forget).")
+  String idsFile;
+
+  @Option(names = "--ids-format", paramLabel = "FORMAT", defaultValue = "auto",
+      description = "Format of --ids-file: auto, text, csv, json, parquet or delta (default: ${DEFAULT-VALUE}).")
+  String idsFormat;
+
+  @Option(names = "--ids-column", paramLabel = "NAME", description = "The id column of --ids-file.")
+  String idsColumn;
+
+  @Option(names = "--by", paramLabel = "KIND", defaultValue = "subject",
+      description = "What --ids name: subject or record (default: ${DEFAULT-VALUE}).")
+  String by;
+
   @Option(names = "--test", paramLabel = "PATH",
-      description = "Held-out rows with the label column, for utility and retrain agreement (default: a sample of "
-          + "verify.sample-rows store rows). Read with --format and --option.")
+      description = "Held-out rows with the label column, for utility and retrain agreement, read with --format and "
+          + "--option (default: verify.test if set, else a sample of verify.sample-rows store rows).")
   String test;
 
   @Mixin
@@ -48,22 +71,32 @@ public final class VerifyJob extends JobCommand {
   @Override
   void run(SparkSession spark, LetheConfig config, RunSummary summary) {
     Verifier verifier = Verifier.from(spark, config);
-    String batchId = batch != null ? batch : verifier.latestBatch();
-    Dataset<Row> heldOut = test == null ? null : testOptions.spec(test).read(spark);
-    summary.input("batch", batchId).input("heldOut", test != null);
-    VerifyReport report = summary.steps().time("verify", () -> verifier.verify(batchId, heldOut));
+    VerifySettings settings = VerifySettings.from(config);
+    Dataset<Row> heldOut = test != null ? testOptions.spec(test).read(spark)
+        : settings.testSource().map(s -> s.read(spark)).orElse(null);
+    ForgetRequest ids = null;
+    if (idList != null || idsFile != null) {
+      if (batch != null || (idList != null && idsFile != null)) {
+        throw new LetheException("Give one of --batch, --ids and --ids-file");
+      }
+      IdKind kind = IdKind.parse(by);
+      ids = idList != null ? ForgetRequest.of(kind, idList) : IdFile.read(spark, idsFile, idsFormat, idsColumn, kind);
+      summary.input("ids", ids.size()).input("kind", kind.id());
+    }
+    String batchId = ids != null ? null : batch != null ? batch : verifier.latestBatch();
+    summary.input("batch", batchId).input("heldOut", heldOut != null);
+    ForgetRequest request = ids;
+    VerifyReport report = summary.steps().time("verify", () -> request != null ? verifier.verify(request, heldOut)
+        : verifier.verify(batchId, heldOut));
     HadoopFiles files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
-    Path dir = files.qualify(VerifySettings.from(config).path());
-    files.mkdirs(dir);
-    Path json = new Path(dir, "verify-" + batchId + ".json");
-    Path html = new Path(dir, "verify-" + batchId + ".html");
-    files.overwrite(json, Json.write(report));
-    files.overwrite(html, VerifyPage.render(report));
-    summary.output("report", report).output("json", json.toString()).output("html", html.toString());
+    VerifyPage.Written written = VerifyPage.write(files, settings.path(), report);
+    summary.output("report", report).output("json", written.json().toString())
+        .output("html", written.html().toString());
     report.checks().forEach(c -> say((c.passed() ? "PASS " : "FAIL ") + c.id() + ": " + c.finding()));
-    say("Report: " + html);
+    say("Report: " + written.html());
     if (!report.passed()) {
-      throw new LetheException("Verification of batch " + batchId + " failed: " + report.checks().stream()
+      throw new LetheException("Verification of " + (request != null ? request.size() + " ids" : "batch " + batchId)
+          + " failed: " + report.checks().stream()
           .filter(c -> !c.passed()).map(VerifyReport.Check::id).collect(Collectors.joining(", ")));
     }
   }

@@ -3,6 +3,7 @@ package io.lethe;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.format_string;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.lethe.demo.AdultData;
@@ -188,10 +189,20 @@ class JobsTest extends LetheTestBase {
     Run purge = lethe("purge");
     assertThat(purge.code()).as(purge.err()).isZero();
     assertThat(purge.summary().path("outputs").path("forgotten").asInt()).isEqualTo(1);
-    assertThat(purge.summary().path("outputs").path("purge").path("reorgVersion").isNumber()).isTrue();
+    assertThat(purge.summary().path("outputs").path("purge").path("reorgVersion").isNull())
+        .as("the delete rewrote the files (forget.rewrite-files): no REORG needed").isTrue();
     JsonNode ledger = lethe("status").summary().path("outputs").path("ledger");
     assertThat(ledger.path("open").size()).isZero();
     assertThat(ledger.path("requestsByStatus").path("forgotten").asInt()).isEqualTo(3);
+  }
+
+  @Test
+  @Order(6)
+  void asADatabricksTaskAFailureThrowsAndTheSessionIsLeftRunning() {
+    Lethe.exit(0, true);
+    assertThatThrownBy(() -> Lethe.exit(1, true)).isInstanceOf(Lethe.JobFailedException.class)
+        .hasMessageContaining("exit code 1");
+    assertThat(spark().sparkContext().isStopped()).as("the platform's session is not stopped").isFalse();
   }
 
   @Test

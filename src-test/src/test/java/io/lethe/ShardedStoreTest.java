@@ -10,6 +10,7 @@ import io.delta.tables.DeltaTable;
 import io.lethe.demo.AdultData;
 import io.lethe.store.CommitRetry;
 import io.lethe.store.IngestResult;
+import io.lethe.store.PurgeResult;
 import io.lethe.store.ShardedStore;
 import io.lethe.store.SourceSpec;
 import io.lethe.store.StoreLayout;
@@ -112,6 +113,17 @@ class ShardedStoreTest extends LetheTestBase {
       }
       assertThat(inCurrentFiles).as("rows in the current files, rewrite-files=%s", rewrite).isEqualTo(rewrite ? 0 : 8);
       assertThat(spark().conf().get(setting)).as("the session setting is restored").isEqualTo(before);
+
+      // The purge REORGs only shards whose files carry deletion vectors.
+      assertThat(store.filesWithDeletionVectors(shards) > 0).isEqualTo(!rewrite);
+      PurgeResult purge = store.purge(shards, 0, new CommitRetry(3));
+      assertThat(purge.reorgVersion() != null).as("REORG ran, rewrite-files=%s", rewrite).isEqualTo(!rewrite);
+      assertThat(store.filesWithDeletionVectors(shards)).isZero();
+      long afterPurge = 0;
+      for (String file : store.read(store.currentVersion()).inputFiles()) {
+        afterPurge += spark().read().parquet(file).where(col(AdultData.SUBJECT).isin(7, 42)).count();
+      }
+      assertThat(afterPurge).isZero();
     }
   }
 

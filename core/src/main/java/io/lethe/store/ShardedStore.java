@@ -8,6 +8,9 @@ import static org.apache.spark.sql.functions.when;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.delta.tables.DeltaTable;
+import org.apache.spark.sql.delta.DeltaLog;
+import org.apache.spark.sql.delta.Snapshot;
+import scala.Option;
 import io.lethe.LetheConfig;
 import io.lethe.LetheException;
 import io.lethe.run.HadoopFiles;
@@ -399,7 +402,11 @@ public final class ShardedStore {
   public PurgeResult purge(Collection<Integer> shards, double retentionHours, CommitRetry retry) {
     String table = "delta.`" + path.replace("`", "``") + "`";
     Long reorgVersion = null;
-    if (!shards.isEmpty()) {
+    // Only files with deletion vectors hold deleted rows: with forget.rewrite-files (the default)
+    // there are none, and the REORG is skipped. That also keeps purges working on clusters: Delta
+    // 4.1.0's REORG ... APPLY (PURGE) calls SparkSession.active inside an executor task
+    // (ReorgTableHelper.filterParquetFilesOnExecutors), which fails everywhere but local mode.
+    if (!shards.isEmpty() && filesWithDeletionVectors(shards) > 0) {
       String in = shards.stream().sorted().map(String::valueOf).reduce((a, b) -> a + ", " + b).orElseThrow();
       reorgVersion = retry.run("purge (REORG) of shards " + in, () -> {
         spark.sql("REORG TABLE " + table + " WHERE " + StoreLayout.SHARD_COLUMN + " IN (" + in + ") APPLY (PURGE)");
@@ -424,6 +431,14 @@ public final class ShardedStore {
     LOG.info("VACUUM of {}: {}", path, said.toString(StandardCharsets.UTF_8).trim());
     return new PurgeResult(shards.stream().sorted().toList(), reorgVersion, filesVacuumed(), retentionHours,
         vacuumedAt);
+  }
+
+  /** Live data files of these shards that carry a deletion vector: rows hidden but still in the file. */
+  public long filesWithDeletionVectors(Collection<Integer> shards) {
+    Snapshot snapshot = DeltaLog.forTable(spark, path).update(false, Option.empty(), Option.empty());
+    return snapshot.allFiles().toDF().where(col("deletionVector").isNotNull().and(
+        col("partitionValues").getItem(StoreLayout.SHARD_COLUMN).isin(shards.stream().map(String::valueOf).toArray())))
+        .count();
   }
 
   /** Files the last VACUUM deleted, from its VACUUM END commit (null when Delta did not log it). */

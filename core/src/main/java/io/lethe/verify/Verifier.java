@@ -3,7 +3,6 @@ package io.lethe.verify;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.monotonically_increasing_id;
 import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.when;
 
@@ -38,6 +37,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -70,7 +70,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class Verifier {
   private static final Logger LOG = LoggerFactory.getLogger(Verifier.class);
-  private static final String ROW_ID = "__lethe_row";
+  private static final String PUBLISHED = "__lethe_published_prediction";
 
   private final ShardedStore store;
   private final ModelRegistry registry;
@@ -420,9 +420,8 @@ public final class Verifier {
   }
 
   private Dataset<Row> evaluationRows(Dataset<Row> heldOut) {
-    Dataset<Row> rows = heldOut != null ? heldOut
+    return heldOut != null ? heldOut
         : store.read(store.currentVersion()).drop(StoreLayout.SHARD_COLUMN).limit(verify.sampleRows());
-    return rows.withColumn(ROW_ID, monotonically_increasing_id());
   }
 
   /** Each hit shard (or the configured number of them) refitted from scratch and compared. */
@@ -451,10 +450,14 @@ public final class Verifier {
       }
       PipelineModel mine = published.subModel(e.shard());
       String prediction = ShardColumns.prediction(e.shard());
-      Dataset<Row> a = mine.transform(evaluation).select(col(ROW_ID), col(prediction).as("a"));
-      Dataset<Row> b = refit.model().transform(evaluation).select(col(ROW_ID), col(prediction).as("b"));
-      Row counts = a.join(b, ROW_ID).agg(count(lit(1)), sum(when(col("a").equalTo(col("b")), 1).otherwise(0)))
-          .head();
+      // Both models score the same rows in one pass: the published one's prediction is kept as a
+      // column and its other outputs dropped, so that the refit's pipeline can add its own.
+      Dataset<Row> scored = mine.transform(evaluation);
+      Set<String> inputs = Set.of(evaluation.columns());
+      Dataset<Row> withPublished = scored.withColumn(PUBLISHED, col(prediction))
+          .drop(Arrays.stream(scored.columns()).filter(c -> !inputs.contains(c)).toArray(String[]::new));
+      Row counts = refit.model().transform(withPublished).agg(count(lit(1)),
+          sum(when(col(PUBLISHED).equalTo(col(prediction)), 1).otherwise(0))).head();
       long total = counts.getLong(0);
       double agreement = total == 0 ? 1.0 : counts.getLong(1) / (double) total;
       out.add(new Refit(e.shard(), version, refit.seed(), refit.rows(), agreement,

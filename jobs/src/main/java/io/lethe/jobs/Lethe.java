@@ -36,17 +36,42 @@ public final class Lethe implements Runnable {
 
   /**
    * Ends a command-line run: stops a local SparkSession that Lethe started (a cluster's or a
-   * notebook's session is left alone) and exits with the code when it is not zero.
+   * notebook's session is left alone) and exits with the code when it is not zero. As a Databricks
+   * jar task (DATABRICKS_RUNTIME_VERSION is set) it never exits the JVM, which the platform owns: a
+   * failure is an exception, which fails the task run.
    */
   static void exit(int code) {
-    if (!new SparkConf().contains("spark.master")) {
+    exit(code, System.getenv("DATABRICKS_RUNTIME_VERSION") != null);
+  }
+
+  public static void exit(int code, boolean databricks) {
+    if (!databricks && !new SparkConf().contains("spark.master")) {
       scala.Option<SparkSession> session = SparkSession.getDefaultSession();
       if (session.isDefined()) {
         session.get().stop();
       }
     }
-    if (code != 0) {
-      System.exit(code);
+    if (code == 0) {
+      return;
+    }
+    if (databricks) {
+      throw new JobFailedException(code);
+    }
+    System.exit(code);
+  }
+
+  /** A job run that failed, for hosts that own the JVM: its message went to standard error already. */
+  public static final class JobFailedException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    private final int exitCode;
+
+    JobFailedException(int exitCode) {
+      super("The lethe job failed (exit code " + exitCode + "); its error message and JSON run summary are above");
+      this.exitCode = exitCode;
+    }
+
+    public int exitCode() {
+      return exitCode;
     }
   }
 

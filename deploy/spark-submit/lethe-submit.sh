@@ -8,7 +8,7 @@
 #   SPARK_MASTER   yarn, k8s://..., spark://host:7077 (default: yarn)
 #   DEPLOY_MODE    client or cluster (default: cluster)
 set -euo pipefail
-job="${1:?usage: lethe-submit.sh <ingest|train|forget|score|status> [options]}"
+job="${1:?usage: lethe-submit.sh <ingest|train|forget|purge|score|status|verify> [options]}"
 shift
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 jar="${LETHE_JAR:-$here/jobs/target/lethe-jobs-0.1.0-SNAPSHOT-cluster.jar}"
@@ -16,8 +16,10 @@ case "$job" in
   ingest) class=io.lethe.jobs.IngestJob ;;
   train) class=io.lethe.jobs.TrainJob ;;
   forget) class=io.lethe.jobs.ForgetJob ;;
+  purge) class=io.lethe.jobs.PurgeJob ;;
   score) class=io.lethe.jobs.ScoreJob ;;
   status) class=io.lethe.jobs.StatusJob ;;
+  verify) class=io.lethe.jobs.VerifyJob ;;
   *) echo "lethe-submit.sh: unknown job '$job'" >&2; exit 2 ;;
 esac
 conf_args=()

@@ -1,0 +1,84 @@
+"""Lethe's daily forget cycle for Apache Airflow (2.x or 3.x), with spark-submit.
+
+collect_requests -> forget -> verify -> publish_report
+
+- collect_requests gathers the day's forget requests (text files, one id per line, dropped under
+  {requests_dir}/{ds}/ by the system that receives them) into one id file, with the Hadoop CLI; on
+  a day without requests it skips the rest of the run.
+- forget runs `lethe forget --ids-file` on it: ledger, delete, retrain of the hit shards, publish,
+  retire, purge. Re-running a failed try finishes the same requests (the ledger makes it idempotent).
+- verify runs `lethe verify` on the batch the forget wrote (the latest) and fails the task when a
+  check fails.
+- publish_report copies the verify report (JSON and HTML) to the audit location.
+
+Set the Airflow Variables below, a Spark connection (`spark_default`: master yarn, k8s://... or
+spark://...) and $LETHE_LEDGER_KEY in the Spark environment (secret store). Needs
+apache-airflow-providers-apache-spark.
+"""
+from datetime import datetime, timedelta
+
+from airflow import DAG
+from airflow.models import Variable
+from airflow.operators.bash import BashOperator
+from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+
+LETHE_JAR = Variable.get("lethe_jar", "hdfs:///lethe/jars/lethe-jobs-0.1.0-SNAPSHOT-cluster.jar")
+LETHE_CONF = Variable.get("lethe_conf", "/etc/lethe/lethe.properties")
+REQUESTS_DIR = Variable.get("lethe_requests_dir", "hdfs:///lethe/requests")
+VERIFY_DIR = Variable.get("lethe_verify_dir", "hdfs:///lethe/verify")
+AUDIT_DIR = Variable.get("lethe_audit_dir", "hdfs:///audit/lethe")
+BATCH_FILE = REQUESTS_DIR + "/batches/{{ ds }}.txt"
+
+SPARK_CONF = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+    "spark.scheduler.mode": "FAIR",
+}
+
+
+def lethe(task_id, job_class, args):
+    """A Lethe job as spark-submit of the cluster jar, with Delta from Maven Central."""
+    return SparkSubmitOperator(
+        task_id=task_id,
+        conn_id="spark_default",
+        application=LETHE_JAR,
+        java_class=job_class,
+        packages="io.delta:delta-spark_2.13:4.1.0",
+        conf=SPARK_CONF,
+        application_args=["--conf", LETHE_CONF, "-D", "verify.path=" + VERIFY_DIR] + args,
+        name="lethe-" + task_id,
+    )
+
+
+with DAG(
+    dag_id="lethe_daily_forget",
+    description="Forget the day's requests from data and model, verify, publish the audit report",
+    start_date=datetime(2026, 1, 1),
+    schedule="@daily",
+    catchup=False,
+    max_active_runs=1,
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=10)},
+    tags=["lethe", "privacy"],
+) as dag:
+    collect_requests = BashOperator(
+        task_id="collect_requests",
+        bash_command=(
+            "set -euo pipefail; "
+            "hdfs dfs -mkdir -p " + REQUESTS_DIR + "/batches; "
+            "(hdfs dfs -cat '" + REQUESTS_DIR + "/{{ ds }}/*.txt' 2>/dev/null || true) "
+            "| hdfs dfs -put -f - " + BATCH_FILE + "; "
+            # No requests today: exit 99 skips this task and the rest of the run.
+            "[ \"$(hdfs dfs -cat " + BATCH_FILE + " | grep -c . || true)\" != 0 ] || exit 99"
+        ),
+    )
+    forget = lethe("forget", "io.lethe.jobs.ForgetJob", ["--ids-file", BATCH_FILE, "--ids-format", "text"])
+    verify = lethe("verify", "io.lethe.jobs.VerifyJob", [])
+    publish_report = BashOperator(
+        task_id="publish_report",
+        bash_command=(
+            "set -euo pipefail; "
+            "hdfs dfs -mkdir -p " + AUDIT_DIR + "/{{ ds }}; "
+            "hdfs dfs -cp -f '" + VERIFY_DIR + "/verify-*' " + AUDIT_DIR + "/{{ ds }}/"
+        ),
+    )
+    collect_requests >> forget >> verify >> publish_report

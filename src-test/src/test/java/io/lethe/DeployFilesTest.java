@@ -1,0 +1,189 @@
+package io.lethe;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.lethe.jobs.Lethe;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.jar.JarFile;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/**
+ * deploy/ kept true to the jar: every job a DAG, bundle, Jobs API file or Kubernetes manifest runs
+ * is a main class in the cluster jar, and its arguments parse with that job's real options. The
+ * shell scripts and DAGs are syntax-checked, and the README points at every file.
+ */
+class DeployFilesTest {
+  static final Path DEPLOY = LetheTestBase.home().resolve("deploy");
+  static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+
+  /** A job invocation found in a deploy file. */
+  record Invocation(String file, String mainClass, List<String> args) {}
+
+  static List<Path> files(String glob) throws IOException {
+    try (Stream<Path> all = Files.walk(DEPLOY)) {
+      var matcher = DEPLOY.getFileSystem().getPathMatcher("glob:" + glob);
+      return all.filter(p -> matcher.matches(DEPLOY.relativize(p))).sorted().toList();
+    }
+  }
+
+  static List<String> strings(JsonNode array, Map<String, String> variables) {
+    List<String> out = new ArrayList<>();
+    array.forEach(n -> {
+      String v = n.asText();
+      for (Map.Entry<String, String> var : variables.entrySet()) {
+        v = v.replace("${var." + var.getKey() + "}", var.getValue());
+      }
+      out.add(v);
+    });
+    return out;
+  }
+
+  /** spark_jar_task entries of a Databricks bundle or Jobs API document. */
+  static List<Invocation> databricks(Path file, JsonNode doc) {
+    Map<String, String> variables = new java.util.HashMap<>();
+    doc.path("variables").properties().forEach(e -> variables.put(e.getKey(), e.getValue().path("default").asText()));
+    List<JsonNode> jobs = new ArrayList<>();
+    if (doc.has("tasks")) {
+      jobs.add(doc);
+    }
+    doc.path("resources").path("jobs").forEach(jobs::add);
+    List<Invocation> out = new ArrayList<>();
+    for (JsonNode job : jobs) {
+      for (JsonNode task : job.path("tasks")) {
+        JsonNode jar = task.path("spark_jar_task");
+        out.add(new Invocation(file.getFileName() + ":" + task.path("task_key").asText(),
+            jar.path("main_class_name").asText(), strings(jar.path("parameters"), variables)));
+      }
+    }
+    return out;
+  }
+
+  static List<Invocation> kubernetes(Path file) throws IOException {
+    List<Invocation> out = new ArrayList<>();
+    try (var parser = YAML.getFactory().createParser(file.toFile())) {
+      for (JsonNode doc : YAML.readValues(parser, JsonNode.class).readAll()) {
+        JsonNode spec = doc.path("kind").asText().equals("ScheduledSparkApplication")
+            ? doc.path("spec").path("template") : doc.path("spec");
+        assertThat(doc.path("apiVersion").asText()).isEqualTo("sparkoperator.k8s.io/v1beta2");
+        assertThat(spec.path("mainApplicationFile").asText()).isEqualTo("local:///opt/lethe/lethe-jobs.jar");
+        out.add(new Invocation(file.getFileName() + ":" + doc.path("metadata").path("name").asText(),
+            spec.path("mainClass").asText(), strings(spec.path("arguments"), Map.of())));
+      }
+    }
+    return out;
+  }
+
+  /** The DAGs' lethe("task", "main class", [args]) calls; their common arguments are checked apart. */
+  static List<Invocation> airflow(Path file) throws IOException {
+    List<Invocation> out = new ArrayList<>();
+    Matcher call = Pattern.compile("lethe\\(\"(\\w+)\", \"([\\w.]+)\", \\[(.*?)\\]\\)").matcher(Files.readString(file));
+    while (call.find()) {
+      List<String> args = new ArrayList<>(List.of("--conf", "lethe.properties", "-D", "verify.path=/v"));
+      Matcher literal = Pattern.compile("\"([^\"]*)\"|(BATCH_FILE)").matcher(call.group(3));
+      while (literal.find()) {
+        args.add(literal.group(1) != null ? literal.group(1) : "requests.txt");
+      }
+      out.add(new Invocation(file.getFileName() + ":" + call.group(1), call.group(2), args));
+    }
+    return out;
+  }
+
+  static void assertRunsInTheJar(List<Invocation> invocations) throws Exception {
+    Path jar = LetheTestBase.home().resolve("jobs/target/lethe-jobs-0.1.0-SNAPSHOT-cluster.jar");
+    try (JarFile cluster = new JarFile(jar.toFile())) {
+      for (Invocation i : invocations) {
+        assertThat(cluster.getEntry(i.mainClass().replace('.', '/') + ".class")).as(i.file() + " main class").isNotNull();
+        Class<?> job = Class.forName(i.mainClass());
+        assertThat(job.getMethod("main", String[].class)).as(i.file()).isNotNull();
+        var ctor = job.getDeclaredConstructor();
+        ctor.setAccessible(true);
+        // Throws (and fails the test) on an unknown option, a missing value or a missing required option.
+        new CommandLine(ctor.newInstance()).parseArgs(i.args().toArray(new String[0]));
+      }
+    }
+  }
+
+  @Test
+  void databricksBundleAndJobsApiFilesRunRealJobsWithRealOptions() throws Exception {
+    List<Invocation> all = new ArrayList<>();
+    for (Path f : files("databricks/**.{yml,json}")) {
+      all.addAll(databricks(f, f.toString().endsWith(".json") ? new ObjectMapper().readTree(f.toFile())
+          : YAML.readTree(f.toFile())));
+    }
+    assertThat(all).extracting(Invocation::mainClass).contains("io.lethe.jobs.ForgetJob", "io.lethe.jobs.VerifyJob",
+        "io.lethe.jobs.PurgeJob", "io.lethe.jobs.StatusJob");
+    assertThat(all).hasSize(8);
+    assertRunsInTheJar(all);
+  }
+
+  @Test
+  void kubernetesManifestsRunRealJobsWithRealOptions() throws Exception {
+    List<Invocation> all = new ArrayList<>();
+    for (Path f : files("kubernetes/*.yaml")) {
+      all.addAll(kubernetes(f));
+    }
+    assertThat(all).extracting(Invocation::mainClass).contains("io.lethe.jobs.ForgetJob", "io.lethe.jobs.VerifyJob");
+    assertRunsInTheJar(all);
+    assertThat(Files.readString(DEPLOY.resolve("kubernetes/Dockerfile")))
+        .contains("COPY --chown=spark:spark jobs/target/lethe-jobs-0.1.0-SNAPSHOT-cluster.jar /opt/lethe/lethe-jobs.jar");
+  }
+
+  @Test
+  void airflowDagsRunRealJobsWithRealOptionsAndCompile() throws Exception {
+    List<Invocation> all = new ArrayList<>();
+    for (Path f : files("airflow/*.py")) {
+      all.addAll(airflow(f));
+    }
+    assertThat(all).extracting(Invocation::file).containsExactlyInAnyOrder("lethe_daily.py:forget",
+        "lethe_daily.py:verify", "lethe_maintenance.py:purge", "lethe_maintenance.py:status");
+    assertRunsInTheJar(all);
+    List<String> command = new ArrayList<>(List.of("python3", "-B", "-c",
+        "import ast, sys\nfor f in sys.argv[1:]: ast.parse(open(f).read(), f)"));
+    files("airflow/*.py").forEach(p -> command.add(p.toString()));
+    assertThat(run(command)).as("python3 parses the DAGs").isZero();
+  }
+
+  @Test
+  void submitScriptKnowsEveryJobAndParses() throws Exception {
+    Path script = DEPLOY.resolve("spark-submit/lethe-submit.sh");
+    assertThat(run(List.of("bash", "-n", script.toString()))).isZero();
+    String text = Files.readString(script);
+    CommandLine lethe = new CommandLine(new Lethe());
+    for (String job : lethe.getSubcommands().keySet()) {
+      if (job.equals("help") || job.equals("demo") || job.equals("bench")) {
+        continue;
+      }
+      Object command = lethe.getSubcommands().get(job).getCommand();
+      assertThat(text).as("lethe-submit.sh runs " + job).contains(job + ") class=" + command.getClass().getName());
+    }
+  }
+
+  @Test
+  void theReadmePointsAtEveryDeployFile() throws IOException {
+    String readme = Files.readString(LetheTestBase.home().resolve("README.md"));
+    try (Stream<Path> all = Files.walk(DEPLOY)) {
+      for (Path f : all.filter(Files::isRegularFile).toList()) {
+        assertThat(readme).as("README mentions " + f).contains("deploy/" + DEPLOY.relativize(f));
+      }
+    }
+  }
+
+  static int run(List<String> command) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(command).inheritIO().start();
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    return p.exitValue();
+  }
+}

@@ -11,43 +11,26 @@ collect_requests -> forget -> verify -> publish_report
   check fails.
 - publish_report copies the verify report (JSON and HTML) to the audit location.
 
-Set the Airflow Variables below, a Spark connection (`spark_default`: master yarn, k8s://... or
-spark://...) and $LETHE_LEDGER_KEY in the Spark environment (secret store). Needs
-apache-airflow-providers-apache-spark.
+Copy lethe_airflow.py beside this file. Set the Airflow Variables used here and there, a Spark
+connection (`spark_default`: master yarn, k8s://... or spark://...) and $LETHE_LEDGER_KEY in the
+Spark environment (secret store). Needs apache-airflow-providers-apache-spark.
 """
 from datetime import datetime, timedelta
 
 from airflow import DAG
 from airflow.models import Variable
 from airflow.operators.bash import BashOperator
-from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
-LETHE_JAR = Variable.get("lethe_jar", "hdfs:///lethe/jars/lethe-jobs-0.1.0-SNAPSHOT-cluster.jar")
-LETHE_CONF = Variable.get("lethe_conf", "/etc/lethe/lethe.properties")
+from lethe_airflow import lethe_job
+
 REQUESTS_DIR = Variable.get("lethe_requests_dir", "hdfs:///lethe/requests")
 VERIFY_DIR = Variable.get("lethe_verify_dir", "hdfs:///lethe/verify")
 AUDIT_DIR = Variable.get("lethe_audit_dir", "hdfs:///audit/lethe")
 BATCH_FILE = REQUESTS_DIR + "/batches/{{ ds }}.txt"
 
-SPARK_CONF = {
-    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
-    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
-    "spark.scheduler.mode": "FAIR",
-}
-
 
 def lethe(task_id, job_class, args):
-    """A Lethe job as spark-submit of the cluster jar, with Delta from Maven Central."""
-    return SparkSubmitOperator(
-        task_id=task_id,
-        conn_id="spark_default",
-        application=LETHE_JAR,
-        java_class=job_class,
-        packages="io.delta:delta-spark_2.13:4.1.0",
-        conf=SPARK_CONF,
-        application_args=["--conf", LETHE_CONF, "-D", "verify.path=" + VERIFY_DIR] + args,
-        name="lethe-" + task_id,
-    )
+    return lethe_job(task_id, job_class, args, {"verify.path": VERIFY_DIR})
 
 
 with DAG(

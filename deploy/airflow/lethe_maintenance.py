@@ -8,29 +8,11 @@ summary (stored under runs.path) lists what is still open and overdue.
 from datetime import datetime, timedelta
 
 from airflow import DAG
-from airflow.models import Variable
-from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
-
-LETHE_JAR = Variable.get("lethe_jar", "hdfs:///lethe/jars/lethe-jobs-0.1.0-SNAPSHOT-cluster.jar")
-LETHE_CONF = Variable.get("lethe_conf", "/etc/lethe/lethe.properties")
-
-SPARK_CONF = {
-    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
-    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
-}
+from lethe_airflow import lethe_job
 
 
 def lethe(task_id, job_class, args):
-    return SparkSubmitOperator(
-        task_id=task_id,
-        conn_id="spark_default",
-        application=LETHE_JAR,
-        java_class=job_class,
-        packages="io.delta:delta-spark_2.13:4.1.0",
-        conf=SPARK_CONF,
-        application_args=["--conf", LETHE_CONF] + args,
-        name="lethe-" + task_id,
-    )
+    return lethe_job(task_id, job_class, args)
 
 
 with DAG(

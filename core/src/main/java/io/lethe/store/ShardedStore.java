@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.delta.tables.DeltaTable;
 import org.apache.spark.sql.delta.DeltaLog;
 import org.apache.spark.sql.delta.Snapshot;
+import org.apache.spark.sql.delta.actions.AddFile;
 import scala.Option;
 import io.lethe.LetheConfig;
 import io.lethe.LetheException;
@@ -439,6 +440,69 @@ public final class ShardedStore {
     return snapshot.allFiles().toDF().where(col("deletionVector").isNotNull().and(
         col("partitionValues").getItem(StoreLayout.SHARD_COLUMN).isin(shards.stream().map(String::valueOf).toArray())))
         .count();
+  }
+
+  /**
+   * Whether time travel to a version can read these shards: every data file the version needs in
+   * them is still on storage (VACUUM deletes them once the retention has passed). Checked by
+   * listing, so that no Spark task fails, and logs, on a missing file.
+   */
+  public boolean filesPresent(long version, Collection<Integer> shards) {
+    DeltaLog log = DeltaLog.forTable(spark, path);
+    Snapshot snapshot;
+    try {
+      snapshot = log.getSnapshotAt(version, Option.empty(), Option.empty(), false);
+    } catch (RuntimeException logGone) { // the log no longer reaches back to that version
+      return false;
+    }
+    HadoopFiles files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
+    Column inShards = col("partitionValues").getItem(StoreLayout.SHARD_COLUMN)
+        .isin(shards.stream().map(String::valueOf).toArray());
+    for (AddFile f : snapshot.allFiles().where(inShards).collectAsList()) {
+      if (!files.exists(f.absolutePath(log))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Whether one commit has change data in these shards that can still be read: the change files
+   * it wrote there (or, without them, the data files it added and removed there) are all on
+   * storage. False for a commit that changed nothing in them.
+   */
+  public boolean changeFilesPresent(long version, Collection<Integer> shards) {
+    HadoopFiles files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
+    Path commit = new Path(new Path(path, "_delta_log"), String.format("%020d.json", version));
+    if (!files.exists(commit)) {
+      return false;
+    }
+    Set<String> wanted = new TreeSet<>();
+    shards.forEach(s -> wanted.add(String.valueOf(s)));
+    List<String> cdc = new ArrayList<>();
+    List<String> data = new ArrayList<>();
+    for (String line : files.readString(commit).split("\n")) {
+      if (line.isBlank()) {
+        continue;
+      }
+      JsonNode action = Json.read(line, JsonNode.class, "Delta commit " + commit);
+      for (String kind : List.of("cdc", "add", "remove")) {
+        JsonNode file = action.path(kind);
+        if (file.isMissingNode() || !wanted.contains(file.path("partitionValues").path(StoreLayout.SHARD_COLUMN).asText())) {
+          continue;
+        }
+        (kind.equals("cdc") ? cdc : data).add(file.path("path").asText());
+      }
+    }
+    if (cdc.isEmpty() && data.isEmpty()) {
+      return false;
+    }
+    for (String file : cdc.isEmpty() ? data : cdc) {
+      if (!files.exists(new Path(new Path(path), new Path(java.net.URI.create(file))))) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Files the last VACUUM deleted, from its VACUUM END commit (null when Delta did not log it). */

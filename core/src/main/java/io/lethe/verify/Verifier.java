@@ -313,6 +313,10 @@ public final class Verifier {
     List<Long> holding = new ArrayList<>();
     long unreadable = 0;
     for (long v : versions) {
+      if (!readable.containsKey(v) && !store.filesPresent(v, hit)) { // VACUUM removed files it needs
+        unreadable++;
+        continue;
+      }
       try {
         // The current version was scanned already (data.current).
         long rows = readable.containsKey(v) ? readable.get(v)
@@ -341,6 +345,9 @@ public final class Verifier {
     List<Long> holding = new ArrayList<>();
     long read = 0;
     for (long v : readableVersions) {
+      if (!store.changeFilesPresent(v, hit)) { // no change in these shards, or its files are vacuumed
+        continue;
+      }
       try {
         Dataset<Row> changes = store.spark().read().format("delta").option("readChangeFeed", "true")
             .option("startingVersion", v).option("endingVersion", v).load(store.path());

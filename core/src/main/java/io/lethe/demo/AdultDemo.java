@@ -155,8 +155,10 @@ public final class AdultDemo {
         plan.rowsToDelete(), result.retrainedShards(), times.get("forget"), shards, times.get("full-retrain"),
         times.get("full-retrain") / times.get("forget"), 100 * accuracyAfter, agree ? "yes" : "NO"));
     out.accept(String.format("Retired %d ensemble versions and %d sub-models trained on their rows; purged the store"
-            + " (REORG of shards %s, VACUUM) in %.1f s. Ledger: %d of %d requests forgotten.",
-        result.retirement().ensembleVersions().size(), result.retirement().subModels().size(), result.purge().shards(),
+            + " (%s, VACUUM) in %.1f s. Ledger: %d of %d requests forgotten.",
+        result.retirement().ensembleVersions().size(), result.retirement().subModels().size(),
+        result.purge().reorgVersion() != null ? "REORG of shards " + result.purge().shards()
+            : "no REORG: the delete rewrote the files of shards " + result.purge().shards(),
         times.get("purge"), result.forgotten(), result.requests()));
 
     Verifier verifier = new Verifier(store, registry, ledger, demoKey(), settings, verifySettings, "");

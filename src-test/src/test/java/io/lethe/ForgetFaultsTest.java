@@ -15,6 +15,7 @@ import io.lethe.ledger.ForgetStep;
 import io.lethe.ledger.IdKind;
 import io.lethe.ledger.LedgerEntry;
 import io.lethe.ledger.LedgerKey;
+import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.ModelRegistry;
 import io.lethe.store.CommitRetry;
 import io.lethe.store.ShardedStore;
@@ -176,6 +177,30 @@ class ForgetFaultsTest extends LetheTestBase {
     assertThat(report.forgotten()).isEqualTo(8);
     assertThat(openRequests(both)).isEmpty();
     assertThat(rowsOnStorage(store.path(), AdultData.SUBJECT, both)).isZero();
+  }
+
+  @Test
+  void concurrentPublishersEachClaimTheirOwnVersion() throws Exception {
+    EnsembleManifest base = registry.latest().orElseThrow();
+    ExecutorService pool = Executors.newFixedThreadPool(3);
+    List<Future<EnsembleManifest>> publishes = new ArrayList<>();
+    try {
+      for (int i = 0; i < 3; i++) {
+        publishes.add(pool.submit(() -> registry.publish(base)));
+      }
+      List<Long> claimed = new ArrayList<>();
+      for (Future<EnsembleManifest> p : publishes) {
+        claimed.add(p.get(5, TimeUnit.MINUTES).version());
+      }
+      assertThat(claimed).doesNotHaveDuplicates().allSatisfy(v -> assertThat(v).isGreaterThan(base.version()));
+      assertThat(registry.versions()).containsAll(claimed);
+      for (long v : claimed) {
+        assertThat(registry.manifest(v).shards()).isEqualTo(base.shards());
+        assertThat(Path.of(registry.ensembleDir(v).toUri()).resolve(EnsembleManifest.FILE_NAME)).exists();
+      }
+    } finally {
+      pool.shutdownNow();
+    }
   }
 
   private static long rows(long version) {

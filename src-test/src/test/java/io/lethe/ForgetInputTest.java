@@ -5,6 +5,7 @@ import static org.apache.spark.sql.functions.floor;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.delta.tables.DeltaTable;
 import io.lethe.demo.AdultData;
 import io.lethe.forget.ForgetRequest;
 import io.lethe.forget.ForgetResult;
@@ -158,14 +159,14 @@ class ForgetInputTest extends LetheTestBase {
     long events = ledger.exists() ? ledger.events().count() : 0;
     ForgetRequest request = ForgetRequest.ofSubjects(List.of("41"));
 
-    // A corrupt manifest of the newest version.
-    Path corrupt = Path.of(registry.ensembleDir(99).toUri());
-    Files.createDirectories(corrupt);
-    Files.writeString(corrupt.resolve(EnsembleManifest.FILE_NAME), "{\"formatVersion\": 1, \"shards\": [");
+    // A corrupt manifest in the publish log, as a hand edit of its Delta table would leave it.
+    String log = registry.publishLog().toString();
+    spark().createDataFrame(List.of(RowFactory.create(99L, "published", "hand-edit", "2026-01-01T00:00:00Z",
+        "{\"formatVersion\": 1, \"shards\": [")), spark().read().format("delta").load(log).schema())
+        .write().format("delta").mode("append").save(log);
     assertThatThrownBy(() -> forgetter.execute(request))
-        .isInstanceOf(LetheException.class).hasMessageContaining("Corrupt ensemble manifest");
-    Files.delete(corrupt.resolve(EnsembleManifest.FILE_NAME));
-    Files.delete(corrupt);
+        .isInstanceOf(LetheException.class).hasMessageContaining("Corrupt ensemble manifest of version 99");
+    DeltaTable.forPath(spark(), log).delete(col("version").equalTo(99));
 
     // A sub-model directory of the published ensemble gone missing.
     EnsembleManifest latest = registry.latest().orElseThrow();

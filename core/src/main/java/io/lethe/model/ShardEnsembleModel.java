@@ -324,6 +324,34 @@ public class ShardEnsembleModel extends Model<ShardEnsembleModel> implements MLW
     return read().load(path);
   }
 
+  /**
+   * An ensemble from a manifest read elsewhere (a registry's publish log), its sub-model paths
+   * resolved against {@code dir}.
+   */
+  public static ShardEnsembleModel assemble(SparkSession spark, EnsembleManifest manifest, Path dir, String what) {
+    HadoopFiles files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
+    return new ShardEnsembleModel(manifest, loadSubModels(files, dir, manifest, what));
+  }
+
+  private static List<PipelineModel> loadSubModels(HadoopFiles files, Path dir, EnsembleManifest manifest,
+      String what) {
+    List<PipelineModel> subModels = new ArrayList<>();
+    for (SubModelEntry entry : manifest.shards()) {
+      Path subModel = new Path(dir, entry.path());
+      if (!files.exists(new Path(subModel, "metadata"))) {
+        throw new LetheException(what + " is corrupt: the sub-model of shard " + entry.shard()
+            + " is missing at " + subModel);
+      }
+      try {
+        subModels.add(PipelineModel.load(subModel.toString()));
+      } catch (Exception e) {
+        throw new LetheException(what + " is corrupt: the sub-model of shard " + entry.shard()
+            + " at " + subModel + " cannot be read (" + e.getMessage() + ")", e);
+      }
+    }
+    return subModels;
+  }
+
   /** Writes a self-contained copy: params metadata, every sub-model, then the manifest. */
   private static final class Writer extends MLWriter {
     private final ShardEnsembleModel instance;
@@ -367,20 +395,7 @@ public class ShardEnsembleModel extends Model<ShardEnsembleModel> implements MLW
       if (manifest.shards() == null || manifest.shards().isEmpty() || manifest.task() == null) {
         throw new LetheException("Corrupt ensemble manifest " + manifestFile + ": it lists no sub-models or no task");
       }
-      List<PipelineModel> subModels = new ArrayList<>();
-      for (SubModelEntry entry : manifest.shards()) {
-        Path subModel = new Path(dir, entry.path());
-        if (!files.exists(new Path(subModel, "metadata"))) {
-          throw new LetheException("The ensemble at " + path + " is corrupt: the sub-model of shard " + entry.shard()
-              + " is missing at " + subModel);
-        }
-        try {
-          subModels.add(PipelineModel.load(subModel.toString()));
-        } catch (Exception e) {
-          throw new LetheException("The ensemble at " + path + " is corrupt: the sub-model of shard " + entry.shard()
-              + " at " + subModel + " cannot be read (" + e.getMessage() + ")", e);
-        }
-      }
+      List<PipelineModel> subModels = loadSubModels(files, dir, manifest, "The ensemble at " + path);
       Path metadata = new Path(dir, "metadata");
       if (!files.exists(metadata)) {
         return new ShardEnsembleModel(manifest, subModels);

@@ -6,8 +6,9 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * What an ensemble is: its sub-models and what each was trained on. Stored as ensemble.json in
- * the ensemble's directory; an ensemble directory without it is not (yet) an ensemble.
+ * What an ensemble is: its sub-models and what each was trained on. A registry keeps it in its
+ * publish log (and a copy as ensemble.json in the version's directory); a saved ensemble keeps it as
+ * ensemble.json, written last, so a directory without it is not (yet) an ensemble.
  *
  * @param version the registry version (0 for an ensemble saved outside a registry)
  * @param storePath the store its sub-models were trained from

@@ -1,42 +1,73 @@
 package io.lethe.registry;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.lethe.LetheException;
 import io.lethe.model.ShardEnsembleModel;
 import io.lethe.run.HadoopFiles;
 import io.lethe.run.Json;
+import io.lethe.store.CommitRetry;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.apache.hadoop.fs.FileAlreadyExistsException;
+import java.util.stream.Collectors;
 import org.apache.hadoop.fs.FileStatus;
-import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Published ensembles and the sub-models they are made of, under one models location:
  * {@code submodels/shard=NNNNN/vSSSSSSSS-id/} holds a sub-model fitted on store version S, and
- * {@code ensembles/vNNNNNNNN/ensemble.json} makes ensemble version N. A version exists once its
- * ensemble.json is in place; that file is written last and appears whole, so a reader never sees
- * half a version. Sub-models are shared between versions; a shard that was not retrained keeps its
- * exact artifact.
+ * {@code published/} is the publish log, an append-only Delta table of events: a version's
+ * {@code published} row carries its manifest, a {@code retired} row ends it. A version exists once
+ * its row is committed: the commit is the publish, so readers see a whole version or none on any
+ * storage Delta supports, including object stores where rename is a copy. The version number is
+ * claimed by that commit, an idempotent Delta write (application id and version) that concurrent
+ * publishers of the same number conflict on; the loser retries with the next number. After the
+ * commit a copy of the manifest is written to {@code ensembles/vNNNNNNNN/ensemble.json}, so that
+ * the directory loads with {@link ShardEnsembleModel#load}. Sub-models are shared between versions;
+ * a shard that was not retrained keeps its exact artifact.
  */
 public final class ModelRegistry {
   private static final Logger LOG = LoggerFactory.getLogger(ModelRegistry.class);
-  private static final Pattern VERSION_DIR = Pattern.compile("v(\\d{8})");
   private static final Pattern SHARD_DIR = Pattern.compile("shard=(\\d+)");
   private static final Pattern SUBMODEL_DIR = Pattern.compile("v(\\d+)-[0-9a-f]+");
   private static final String RETIRED = "retired";
+  private static final String PUBLISHED = "published";
   private static final int PUBLISH_ATTEMPTS = 20;
+  private static final String PUBLISH_APP_ID = "lethe-ensemble-publish";
+  private static final String EVENT_PUBLISHED = "published";
+  private static final String EVENT_RETIRED = "retired";
+  private static final Pattern COMMIT_FILE = Pattern.compile("(\\d{20})\\.json");
+  private static final StructType LOG_SCHEMA = new StructType()
+      .add("version", DataTypes.LongType, false)
+      .add("event", DataTypes.StringType, false)
+      .add("eventId", DataTypes.StringType, false)
+      .add("at", DataTypes.StringType, false)
+      .add("manifest", DataTypes.StringType, true);
+
+  /** Each publish log's rows as last read in this JVM, by location, with the commit they were read at. */
+  private static final Map<String, LogSnapshot> SNAPSHOTS = new ConcurrentHashMap<>();
+
+  /** The newest commit of a publish log and when its file was written (a re-created log restarts at 0). */
+  private record Head(long commit, long modified) {}
+
+  private record LogSnapshot(Head head, List<Row> rows) {}
 
   private final SparkSession spark;
   private final HadoopFiles files;
@@ -50,6 +81,11 @@ public final class ModelRegistry {
 
   public Path root() {
     return root;
+  }
+
+  /** The publish log: a Delta table of published versions. */
+  public Path publishLog() {
+    return new Path(root, PUBLISHED);
   }
 
   public Path ensembleDir(long version) {
@@ -69,29 +105,29 @@ public final class ModelRegistry {
     return new SubModelEntry(shard, "../../" + relative, storeVersion, rows, seed, Instant.now().toString(), fitSeconds);
   }
 
+  /** The manifests of every published version not retired since, oldest first, read in one pass. */
+  public List<EnsembleManifest> published() {
+    List<Row> rows = logRows();
+    Set<Long> retired = rows.stream().filter(r -> EVENT_RETIRED.equals(r.getString(1))).map(r -> r.getLong(0))
+        .collect(Collectors.toSet());
+    return rows.stream().filter(r -> EVENT_PUBLISHED.equals(r.getString(1)) && !retired.contains(r.getLong(0)))
+        .map(r -> manifestOf(r.getLong(0), r.getString(4)))
+        .sorted(Comparator.comparingLong(EnsembleManifest::version)).toList();
+  }
+
   /** Published versions, oldest first. */
   public List<Long> versions() {
-    return files.list(new Path(root, "ensembles")).stream()
-        .filter(FileStatus::isDirectory)
-        .map(s -> VERSION_DIR.matcher(s.getPath().getName()))
-        .filter(Matcher::matches)
-        .map(m -> Long.parseLong(m.group(1)))
-        .filter(v -> files.exists(new Path(ensembleDir(v), EnsembleManifest.FILE_NAME)))
-        .sorted()
-        .toList();
+    return published().stream().map(EnsembleManifest::version).toList();
   }
 
   public Optional<EnsembleManifest> latest() {
-    List<Long> versions = versions();
-    return versions.isEmpty() ? Optional.empty() : Optional.of(manifest(versions.get(versions.size() - 1)));
+    List<EnsembleManifest> all = published();
+    return all.isEmpty() ? Optional.empty() : Optional.of(all.get(all.size() - 1));
   }
 
   public EnsembleManifest manifest(long version) {
-    Path file = new Path(ensembleDir(version), EnsembleManifest.FILE_NAME);
-    if (!files.exists(file)) {
-      throw new LetheException("No published ensemble version " + version + " in " + root);
-    }
-    return Json.read(files.readString(file), EnsembleManifest.class, "ensemble manifest " + file);
+    return published().stream().filter(m -> m.version() == version).findFirst()
+        .orElseThrow(() -> new LetheException("No published ensemble version " + version + " in " + root));
   }
 
   /** Where a version's sub-model lives. */
@@ -112,44 +148,116 @@ public final class ModelRegistry {
 
   /** Loads a published version as a spark.ml model. */
   public ShardEnsembleModel load(long version) {
-    manifest(version);
-    return ShardEnsembleModel.load(ensembleDir(version).toString());
+    return ShardEnsembleModel.assemble(spark, manifest(version), ensembleDir(version),
+        "Ensemble version " + version + " in " + root);
   }
 
   /**
    * Publishes a new version with the given sub-models. Every sub-model must exist on storage
-   * first; the version number is claimed exclusively, so two publishers never share one.
+   * first. The version number is claimed by the publish log's commit, so two publishers never
+   * share one: a commit that conflicts with a concurrent one is retried with a fresh number.
    */
   public EnsembleManifest publish(EnsembleManifest draft) {
     requireSubModels(draft);
-    long next = versions().stream().mapToLong(Long::longValue).max().orElse(0) + 1;
-    for (int attempt = 0; attempt < PUBLISH_ATTEMPTS; attempt++, next++) {
-      Path dir = ensembleDir(next);
-      if (!claim(dir)) {
-        continue;
+    EnsembleManifest manifest = new CommitRetry(PUBLISH_ATTEMPTS).run("publish of an ensemble version", () -> {
+      for (int attempt = 0; attempt < PUBLISH_ATTEMPTS; attempt++) {
+        long next = logRows().stream().mapToLong(r -> r.getLong(0)).max().orElse(0) + 1;
+        EnsembleManifest claimed = draft.withVersion(next, Instant.now().toString());
+        // Skipped by Delta when a publisher already committed this number; conflicts when one
+        // commits it concurrently. Either way the number is not ours, and the next one is tried.
+        if (append(List.of(RowFactory.create(next, EVENT_PUBLISHED, UUID.randomUUID().toString(),
+            claimed.createdAt(), Json.write(claimed))), next)) {
+          return claimed;
+        }
       }
-      EnsembleManifest manifest = draft.withVersion(next, Instant.now().toString());
-      files.writeNew(new Path(dir, EnsembleManifest.FILE_NAME), Json.write(manifest));
-      return manifest;
-    }
-    throw new LetheException("Cannot claim a new ensemble version in " + root + " after " + PUBLISH_ATTEMPTS + " attempts");
+      throw new LetheException("Cannot claim a new ensemble version in " + root + " after " + PUBLISH_ATTEMPTS
+          + " attempts");
+    });
+    // A copy for spark.ml loaders of the directory; the log's row is what makes the version.
+    files.overwrite(new Path(ensembleDir(manifest.version()), EnsembleManifest.FILE_NAME), Json.write(manifest));
+    return manifest;
   }
 
-  private boolean claim(Path dir) {
-    FileSystem fs = files.fs(dir);
-    try {
-      fs.mkdirs(dir);
-      fs.create(new Path(dir, "_claim"), false).close();
-      return true;
-    } catch (FileAlreadyExistsException taken) {
-      return false;
-    } catch (IOException e) {
-      if (files.exists(new Path(dir, "_claim"))) {
-        return false;
-      }
-      throw new LetheException("Cannot create ensemble version directory " + dir + ": " + e.getMessage(), e);
+  /**
+   * Appends events to the publish log (creating it) in one commit, as an idempotent write of claim
+   * {@code claim} when given, and says whether that commit landed: Delta skips a claim that is
+   * taken already. The commit is found by a tag in its user metadata, read from the commit files
+   * (no table scan); when it directly follows the rows this JVM knows, they are extended in place.
+   */
+  private boolean append(List<Row> events, Long claim) {
+    String tag = UUID.randomUUID().toString();
+    Head before = head();
+    var writer = spark.createDataFrame(events, LOG_SCHEMA).write().format("delta").mode("append")
+        .option("userMetadata", tag);
+    if (claim != null) {
+      writer = writer.option("txnAppId", PUBLISH_APP_ID).option("txnVersion", claim);
     }
+    writer.save(publishLog().toString());
+    Head after = head();
+    Path deltaLog = new Path(publishLog(), "_delta_log");
+    for (long commit = before.commit() + 1; commit <= after.commit(); commit++) {
+      Path file = new Path(deltaLog, String.format("%020d.json", commit));
+      for (String line : files.readString(file).split("\n")) {
+        JsonNode info = Json.read(line, JsonNode.class, "publish log commit " + file).path("commitInfo");
+        if (tag.equals(info.path("userMetadata").asText(null))) {
+          LogSnapshot known = SNAPSHOTS.get(publishLog().toString());
+          if (commit == after.commit() && commit == before.commit() + 1 && known != null
+              && known.head().equals(before)) {
+            List<Row> rows = new ArrayList<>(known.rows());
+            rows.addAll(events);
+            SNAPSHOTS.put(publishLog().toString(), new LogSnapshot(after, List.copyOf(rows)));
+          }
+          return true;
+        }
+      }
+    }
+    return false;
   }
+
+  /** The newest commit of the publish log, by listing its Delta log; commit -1 when there is none. */
+  private Head head() {
+    return files.list(new Path(publishLog(), "_delta_log")).stream()
+        .filter(st -> COMMIT_FILE.matcher(st.getPath().getName()).matches())
+        .map(st -> new Head(Long.parseLong(st.getPath().getName().substring(0, 20)), st.getModificationTime()))
+        .max(Comparator.comparingLong(Head::commit)).orElse(new Head(-1, 0));
+  }
+
+  /** The publish log's rows, read again only when a commit landed since this JVM last read them. */
+  private List<Row> logRows() {
+    Path log = publishLog();
+    Head head = head();
+    if (head.commit() < 0) {
+      if (files.exists(log) && !files.list(log).isEmpty()) {
+        throw new LetheException("The model registry at " + root + " is corrupt: its publish log " + log
+            + " has no Delta commits");
+      }
+      return List.of();
+    }
+    LogSnapshot known = SNAPSHOTS.get(log.toString());
+    if (known != null && known.head().equals(head)) {
+      return known.rows();
+    }
+    List<Row> rows;
+    try {
+      rows = List.copyOf(spark.read().format("delta").option("versionAsOf", head.commit()).load(log.toString())
+          .collectAsList());
+    } catch (RuntimeException e) {
+      throw new LetheException("Cannot read the publish log " + log + ": " + e.getMessage(), e);
+    }
+    SNAPSHOTS.put(log.toString(), new LogSnapshot(head, rows));
+    return rows;
+  }
+
+  private EnsembleManifest manifestOf(long version, String json) {
+    String what = "ensemble manifest of version " + version + " in " + publishLog();
+    EnsembleManifest manifest = Json.read(json, EnsembleManifest.class, what);
+    if (manifest.shards() == null || manifest.shards().isEmpty() || manifest.task() == null
+        || manifest.version() != version) {
+      throw new LetheException("Corrupt " + what + ": it lists no sub-models or no task, or another version");
+    }
+    return manifest;
+  }
+
 
   /** Every sub-model directory on storage, whether a published version uses it or not. */
   public List<SubModelDir> subModelDirs() {
@@ -175,12 +283,9 @@ public final class ModelRegistry {
    * ensemble versions holding a sub-model that fails it, and the sub-model directories that do.
    */
   public Retirement planRetirement(SubModelTest trainedOnDeletedRows, String batchId, String reason) {
-    List<Long> versions = new ArrayList<>();
-    for (long v : versions()) {
-      if (manifest(v).shards().stream().anyMatch(e -> trainedOnDeletedRows.test(e.shard(), e.storeVersion()))) {
-        versions.add(v);
-      }
-    }
+    List<Long> versions = published().stream()
+        .filter(m -> m.shards().stream().anyMatch(e -> trainedOnDeletedRows.test(e.shard(), e.storeVersion())))
+        .map(EnsembleManifest::version).toList();
     List<String> dirs = subModelDirs().stream().filter(d -> trainedOnDeletedRows.test(d.shard(), d.storeVersion()))
         .map(SubModelDir::relativePath).sorted().toList();
     return new Retirement(Instant.now().toString(), batchId, reason, versions, dirs);
@@ -188,8 +293,9 @@ public final class ModelRegistry {
 
   /**
    * Deletes every ensemble version and sub-model directory that fails the test (trained on rows
-   * deleted since), after recording them under {@code retired/}. Ensemble versions go first, so
-   * no remaining version points at a deleted sub-model. The latest version and its sub-models are
+   * deleted since), after recording them under {@code retired/}. Ensemble versions go first (one
+   * commit to the publish log, then their directories), so no remaining version points at a
+   * deleted sub-model. The latest version and its sub-models are
    * never retired, since readers load it: when it fails the test (a delete by a concurrent forget
    * run landed after it was published), the run that made that delete publishes its successor and
    * retires it.
@@ -211,10 +317,13 @@ public final class ModelRegistry {
     }
     String stamp = plan.retiredAt().replaceAll("[^0-9]", "");
     files.writeNew(new Path(new Path(root, RETIRED), stamp + "-" + batchId + ".json"), Json.write(plan));
+    if (!plan.ensembleVersions().isEmpty()) {
+      List<Row> events = plan.ensembleVersions().stream().map(v -> RowFactory.create(v, EVENT_RETIRED,
+          UUID.randomUUID().toString(), plan.retiredAt(), null)).toList();
+      new CommitRetry(PUBLISH_ATTEMPTS).run("retirement of ensemble versions", () -> append(events, null));
+    }
     for (long v : plan.ensembleVersions()) {
-      Path dir = ensembleDir(v);
-      files.deleteRecursively(new Path(dir, EnsembleManifest.FILE_NAME));
-      files.deleteRecursively(dir);
+      files.deleteRecursively(ensembleDir(v));
     }
     for (String dir : plan.subModels()) {
       files.deleteRecursively(new Path(root, dir));

@@ -216,7 +216,7 @@ public final class Verifier {
 
     Optional<EnsembleManifest> latest = registry.latest();
     checks.add(modelsPublished(latest, hit, deleteVersion));
-    checks.add(modelsRetired());
+    checks.add(modelsRetired(latest));
 
     Optional<ShardEnsembleModel> published = latest.map(m -> registry.load(m.version()));
     Dataset<Row> evaluation = evaluationRows(heldOut).cache();
@@ -388,26 +388,31 @@ public final class Verifier {
             + bad, figures);
   }
 
-  /** Nothing trained on deleted rows is left on storage, and everything recorded as retired is gone. */
-  private Check modelsRetired() {
+  /**
+   * Nothing trained on deleted rows is left on storage, and everything recorded as retired is gone:
+   * no published version of the log, and no file under its directory, found by listing the
+   * registry's file system.
+   */
+  private Check modelsRetired(Optional<EnsembleManifest> latest) {
     Map<Integer, Long> removals = Training.removalsSinceOldestSubModel(store, registry);
-    Optional<EnsembleManifest> latest = registry.latest();
     // The latest version is checked by models.published; here, everything else on storage.
     Retirement stale = registry.planRetirement((shard, v) -> v < removals.getOrDefault(shard, -1L)
         && latest.flatMap(m -> m.shard(shard)).map(e -> e.storeVersion() != v).orElse(true), "verify", "verify");
     HadoopFiles files = new HadoopFiles(store.spark().sparkContext().hadoopConfiguration());
+    List<String> onStorage = files.filesUnder(registry.root()).stream().map(Path::toString).toList();
+    Set<Long> published = Set.copyOf(registry.versions());
     List<String> present = new ArrayList<>();
     long recorded = 0;
     for (Retirement r : registry.retirements()) {
       for (long v : r.ensembleVersions()) {
         recorded++;
-        if (files.exists(registry.ensembleDir(v))) {
+        if (published.contains(v) || holdsFiles(onStorage, registry.ensembleDir(v))) {
           present.add("ensembles v" + v);
         }
       }
       for (String dir : r.subModels()) {
         recorded++;
-        if (files.exists(new Path(registry.root(), dir))) {
+        if (holdsFiles(onStorage, new Path(registry.root(), dir))) {
           present.add(dir);
         }
       }
@@ -424,6 +429,11 @@ public final class Verifier {
         : stale.ensembleVersions().size() + " ensemble version(s) and " + stale.subModels().size()
             + " sub-model director(ies) trained on deleted rows remain; " + present.size()
             + " retired artifact(s) are still on storage", figures);
+  }
+
+  private static boolean holdsFiles(List<String> files, Path dir) {
+    String prefix = dir.toString() + "/";
+    return files.stream().anyMatch(f -> f.startsWith(prefix));
   }
 
   private Dataset<Row> evaluationRows(Dataset<Row> heldOut) {

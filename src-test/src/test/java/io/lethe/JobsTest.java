@@ -8,10 +8,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.lethe.demo.AdultData;
 import io.lethe.jobs.Lethe;
-import io.lethe.run.Json;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -39,8 +36,6 @@ class JobsTest extends LetheTestBase {
   static Path heldOut;
   static final String FORGOTTEN_A = "person-000042";
   static final String FORGOTTEN_B = "person-000777";
-
-  record Run(int code, JsonNode summary, String out, String err) {}
 
   @BeforeAll
   static void writeSource() {
@@ -71,11 +66,7 @@ class JobsTest extends LetheTestBase {
           "-D", "store.salt=jobs-test"));
     }
     all.addAll(List.of(args).subList(1, args.length));
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int code = Lethe.execute(new Lethe(), new PrintWriter(out), new PrintWriter(err), all.toArray(new String[0]));
-    JsonNode summary = out.toString().startsWith("{") ? Json.read(out.toString(), JsonNode.class, "summary") : null;
-    return new Run(code, summary, out.toString(), err.toString());
+    return runLethe(all);
   }
 
   @Test
@@ -138,8 +129,9 @@ class JobsTest extends LetheTestBase {
     assertThat(outputs.path("purge").path("filesDeleted").asLong()).isPositive();
     // Not in any output, summary, model file, ledger file or transaction log (where a DELETE's
     // predicate would have put them), nor in any data file left on storage.
-    for (String text : List.of(run.out(), run.err(), readAll(dir.resolve("runs")), readAll(dir.resolve("models")),
-        readAll(dir.resolve("ledger")), readAll(dir.resolve("store").resolve("_delta_log")))) {
+    for (String text : List.of(run.out(), run.err(), readAll(dir.resolve("runs").toString()),
+        readAll(dir.resolve("models").toString()), readAll(dir.resolve("ledger").toString()),
+        readAll(dir.resolve("store").resolve("_delta_log").toString()))) {
       assertThat(text).doesNotContain(FORGOTTEN_A).doesNotContain(FORGOTTEN_B).doesNotContain("person-999999");
     }
     assertThat(rowsOnStorage(dir.resolve("store").toString(), "customer", List.of(FORGOTTEN_A, FORGOTTEN_B))).isZero();
@@ -163,7 +155,7 @@ class JobsTest extends LetheTestBase {
     assertThat(byIds.summary().path("outputs").path("report").path("scope").asText()).isEqualTo("ids");
     assertThat(byIds.summary().path("outputs").path("report").path("passed").asBoolean()).isTrue();
     assertThat(byIds.out() + byIds.err()).doesNotContain(FORGOTTEN_A);
-    String reports = readAll(dir.resolve("verify"));
+    String reports = readAll(dir.resolve("verify").toString());
     assertThat(reports).contains("\"formatVersion\"").contains("<!DOCTYPE html>")
         .doesNotContain(FORGOTTEN_A).doesNotContain(FORGOTTEN_B);
 
@@ -284,15 +276,4 @@ class JobsTest extends LetheTestBase {
       assertThat(help.out()).as(job).contains("Usage: lethe " + job).contains("--conf").contains("-D");
     }
   }
-
-  private static String readAll(Path root) throws IOException {
-    StringBuilder all = new StringBuilder();
-    try (Stream<Path> files = Files.walk(root)) {
-      for (Path p : files.filter(Files::isRegularFile).toList()) {
-        all.append(new String(Files.readAllBytes(p), java.nio.charset.StandardCharsets.ISO_8859_1));
-      }
-    }
-    return all.toString();
-  }
-
 }

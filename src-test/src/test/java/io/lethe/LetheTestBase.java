@@ -2,6 +2,7 @@ package io.lethe;
 
 import static org.apache.spark.sql.functions.col;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.lethe.demo.AdultData;
 import io.lethe.forget.ForgetSettings;
 import io.lethe.forget.Forgetter;
@@ -9,19 +10,25 @@ import io.lethe.ledger.ForgetLedger;
 import io.lethe.ledger.LedgerKey;
 import io.lethe.model.Aggregation;
 import io.lethe.registry.EnsembleManifest;
+import io.lethe.jobs.Lethe;
 import io.lethe.registry.ModelRegistry;
+import io.lethe.run.HadoopFiles;
+import io.lethe.run.Json;
 import io.lethe.spark.LetheSpark;
 import io.lethe.store.ShardedStore;
 import io.lethe.train.ShardSelection;
 import io.lethe.train.TrainSettings;
 import io.lethe.train.Training;
 import java.io.IOException;
-import java.nio.file.Files;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.stream.Stream;
 import java.util.HashMap;
 import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -63,6 +70,18 @@ public abstract class LetheTestBase {
     return adultTest.where(col(AdultData.SUBJECT).lt(rows));
   }
 
+  /** What a job run through the command line gave: exit code, JSON summary (standard output) and log. */
+  protected record Run(int code, JsonNode summary, String out, String err) {}
+
+  /** Runs a job through the command line in this JVM, on the suite's session. */
+  protected static Run runLethe(List<String> args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = Lethe.execute(new Lethe(), new PrintWriter(out), new PrintWriter(err), args.toArray(new String[0]));
+    JsonNode summary = out.toString().startsWith("{") ? Json.read(out.toString(), JsonNode.class, "summary") : null;
+    return new Run(code, summary, out.toString(), err.toString());
+  }
+
   /** A store with a published ensemble: what most tests start from. */
   protected record Trained(ShardedStore store, ModelRegistry registry, TrainSettings settings, Training training,
       EnsembleManifest published) {}
@@ -83,17 +102,33 @@ public abstract class LetheTestBase {
    * files whatever their deletion vectors say, files of old versions, change data. Zero only when
    * no file on storage holds them.
    */
-  protected static long rowsOnStorage(String storePath, String column, List<String> ids) throws IOException {
-    List<String> parquet;
-    try (Stream<Path> files = Files.walk(Path.of(new org.apache.hadoop.fs.Path(storePath).toUri().getPath()))) {
-      // Delta log checkpoints are Parquet too, but hold log actions, not rows.
-      parquet = files.map(Path::toString).filter(f -> f.endsWith(".parquet") && !f.contains("/_delta_log/")).toList();
-    }
+  protected static long rowsOnStorage(String storePath, String column, List<String> ids) {
+    // Delta log checkpoints are Parquet too, but hold log actions, not rows.
+    List<String> parquet = filesUnder(storePath).stream().map(org.apache.hadoop.fs.Path::toString)
+        .filter(f -> f.endsWith(".parquet") && !f.contains("/_delta_log/")).toList();
     long rows = 0;
     for (String file : parquet) {
       rows += spark().read().parquet(file).where(col(column).cast("string").isin(ids.toArray())).collectAsList().size();
     }
     return rows;
+  }
+
+  /** Every file under a location, listed on its Hadoop file system (file://, hdfs://, ...). */
+  protected static List<org.apache.hadoop.fs.Path> filesUnder(String location) {
+    HadoopFiles files = new HadoopFiles(spark().sparkContext().hadoopConfiguration());
+    return files.filesUnder(files.qualify(location));
+  }
+
+  /** The bytes of every file under a location as one string (ISO-8859-1, so binary files read too). */
+  protected static String readAll(String location) throws IOException {
+    Configuration conf = spark().sparkContext().hadoopConfiguration();
+    StringBuilder all = new StringBuilder();
+    for (org.apache.hadoop.fs.Path p : filesUnder(location)) {
+      try (InputStream in = p.getFileSystem(conf).open(p)) {
+        all.append(new String(in.readAllBytes(), StandardCharsets.ISO_8859_1));
+      }
+    }
+    return all.toString();
   }
 
   /**

@@ -49,7 +49,7 @@ class ForgetTest extends LetheTestBase {
 
   @BeforeAll
   static void trainEnsemble() {
-    config = adultConfig(4, dir, Map.of());
+    config = adultConfig(4, dir, Map.of("train.param.maxIter", "20"));
     Trained fixture = ingestAndTrain(config, adultTrain(2000));
     store = fixture.store();
     registry = fixture.registry();

@@ -63,7 +63,9 @@ class JobsTest extends LetheTestBase {
           "-D", "store.subject-column=customer",
           "-D", "store.label-column=income",
           "-D", "store.shards=3",
-          "-D", "store.salt=jobs-test"));
+          "-D", "store.salt=jobs-test",
+          // Each L-BFGS iteration is a Spark job: fewer of them (fits are compared at equal settings).
+          "-D", "train.param.maxIter=20"));
     }
     all.addAll(List.of(args).subList(1, args.length));
     return runLethe(all);

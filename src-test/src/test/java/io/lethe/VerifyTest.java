@@ -48,7 +48,7 @@ class VerifyTest extends LetheTestBase {
 
   @BeforeAll
   static void train() {
-    config = adultConfig(4, dir, Map.of());
+    config = adultConfig(4, dir, Map.of("train.param.maxIter", "20"));
     fixture = ingestAndTrain(config, adultTrain(1600));
     forgetter = forgetter(fixture, config);
     verifier = Verifier.from(spark(), config);

@@ -24,6 +24,7 @@ public final class LedgerKey implements Serializable {
   private static final int MIN_LENGTH = 16;
 
   private final SecretKeySpec key;
+  private transient volatile ThreadLocal<Mac> macs;
 
   private LedgerKey(String secret) {
     if (secret.length() < MIN_LENGTH) {
@@ -48,10 +49,24 @@ public final class LedgerKey implements Serializable {
   }
 
   public String hash(IdKind kind, String id) {
+    return HexFormat.of().formatHex(mac().doFinal((kind.id() + ":" + id).getBytes(StandardCharsets.UTF_8)));
+  }
+
+  /** One initialised Mac per thread (doFinal resets it), made again after the key travels to an executor. */
+  private Mac mac() {
+    ThreadLocal<Mac> local = macs;
+    if (local == null) {
+      local = ThreadLocal.withInitial(this::newMac);
+      macs = local;
+    }
+    return local.get();
+  }
+
+  private Mac newMac() {
     try {
       Mac mac = Mac.getInstance(ALGORITHM);
       mac.init(key);
-      return HexFormat.of().formatHex(mac.doFinal((kind.id() + ":" + id).getBytes(StandardCharsets.UTF_8)));
+      return mac;
     } catch (GeneralSecurityException e) {
       throw new LetheException("HMAC-SHA256 is not available in this JVM", e);
     }

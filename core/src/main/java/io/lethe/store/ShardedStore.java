@@ -59,6 +59,7 @@ public final class ShardedStore {
   private static final String MERGE_DELETION_VECTORS = "spark.databricks.delta.merge.deletionVectors.persistent";
   /** Deletes of this JVM set that session setting one at a time. */
   private static final Object MERGE_SETTING_LOCK = new Object();
+  private static final Object VACUUM_LOCK = new Object();
 
   private final SparkSession spark;
   private final String path;
@@ -416,18 +417,22 @@ public final class ShardedStore {
     }
     Instant vacuumedAt = Instant.now();
     String check = "spark.databricks.delta.retentionDurationCheck.enabled";
-    String before = spark.conf().get(check, "true");
-    PrintStream stdout = System.out;
     ByteArrayOutputStream said = new ByteArrayOutputStream();
-    try {
-      // Delta refuses a retention under the table's deletedFileRetentionDuration unless this is off.
-      spark.conf().set(check, "false");
-      // VACUUM prints its tally to standard output, which is the jobs' JSON summary: log it instead.
-      System.setOut(new PrintStream(said, true, StandardCharsets.UTF_8));
-      spark.sql("VACUUM " + table + " RETAIN " + retentionHours + " HOURS");
-    } finally {
-      System.setOut(stdout);
-      spark.conf().set(check, before);
+    // The session setting and standard output are shared by every thread of the JVM: two purges at
+    // once (two stores, or two forget runs in one driver) would restore each other's values.
+    synchronized (VACUUM_LOCK) {
+      String before = spark.conf().get(check, "true");
+      PrintStream stdout = System.out;
+      try {
+        // Delta refuses a retention under the table's deletedFileRetentionDuration unless this is off.
+        spark.conf().set(check, "false");
+        // VACUUM prints its tally to standard output, which is the jobs' JSON summary: log it instead.
+        System.setOut(new PrintStream(said, true, StandardCharsets.UTF_8));
+        spark.sql("VACUUM " + table + " RETAIN " + retentionHours + " HOURS");
+      } finally {
+        System.setOut(stdout);
+        spark.conf().set(check, before);
+      }
     }
     LOG.info("VACUUM of {}: {}", path, said.toString(StandardCharsets.UTF_8).trim());
     return new PurgeResult(shards.stream().sorted().toList(), reorgVersion, filesVacuumed(), retentionHours,

@@ -5,15 +5,14 @@ import io.lethe.forget.ForgetPlan;
 import io.lethe.forget.ForgetRequest;
 import io.lethe.forget.ForgetResult;
 import io.lethe.forget.Forgetter;
-import io.lethe.forget.IdFile;
 import io.lethe.ledger.IdKind;
 import io.lethe.run.RunSummary;
 import io.lethe.verify.MembershipAudit;
-import java.util.List;
 import java.util.Optional;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "forget",
@@ -28,31 +27,10 @@ import picocli.CommandLine.Option;
         + "attacks on the forgotten rows with the model before and after, aggregates only."})
 public final class ForgetJob extends JobCommand {
   @ArgGroup(exclusive = true, multiplicity = "1")
-  Ids ids;
+  IdOptions.Source ids;
 
-  static final class Ids {
-    @Option(names = "--ids", split = ",", paramLabel = "ID,ID", description = "Ids on the command line.")
-    List<String> list;
-
-    @Option(names = "--ids-file", paramLabel = "PATH",
-        description = "A file or table of ids: text (one id per line), CSV with a header, JSON lines, Parquet, "
-            + "or a Delta table (for example a table of incoming requests).")
-    String file;
-  }
-
-  @Option(names = "--ids-format", paramLabel = "FORMAT", defaultValue = "auto",
-      description = "auto (from the extension, for a directory that of its data files; a Delta table is Delta), text, csv, json, parquet or "
-          + "delta (default: ${DEFAULT-VALUE}).")
-  String format;
-
-  @Option(names = "--ids-column", paramLabel = "NAME",
-      description = "The id column of a CSV, JSON, Parquet or Delta id file (not needed when it has one column).")
-  String column;
-
-  @Option(names = "--by", paramLabel = "KIND", defaultValue = "subject",
-      description = "subject: forget every row of each subject; record: forget single rows by the column in "
-          + "forget.record-column (default: ${DEFAULT-VALUE}).")
-  String by;
+  @Mixin
+  IdOptions idOptions;
 
   @Option(names = "--dry-run", description = "Print the plan (rows, shards, artifacts to retire, cost) and change nothing.")
   boolean dryRun;
@@ -68,9 +46,8 @@ public final class ForgetJob extends JobCommand {
 
   @Override
   void run(SparkSession spark, LetheConfig config, RunSummary summary) {
-    IdKind kind = IdKind.parse(by);
-    ForgetRequest request = ids.list != null ? ForgetRequest.of(kind, ids.list)
-        : IdFile.read(spark, ids.file, format, column, kind);
+    IdKind kind = idOptions.kind();
+    ForgetRequest request = idOptions.read(spark, ids);
     Forgetter plain = Forgetter.from(spark, config);
     Optional<MembershipAudit> audit = dryRun ? Optional.empty() : MembershipAudit.from(spark, config);
     Forgetter forgetter = audit.map(plain::withAudit).orElse(plain);

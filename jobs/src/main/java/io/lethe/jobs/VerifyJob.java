@@ -3,19 +3,17 @@ package io.lethe.jobs;
 import io.lethe.LetheConfig;
 import io.lethe.LetheException;
 import io.lethe.forget.ForgetRequest;
-import io.lethe.forget.IdFile;
-import io.lethe.ledger.IdKind;
 import io.lethe.run.HadoopFiles;
 import io.lethe.run.RunSummary;
 import io.lethe.verify.Verifier;
 import io.lethe.verify.VerifyPage;
 import io.lethe.verify.VerifyReport;
 import io.lethe.verify.VerifySettings;
-import java.util.List;
 import java.util.stream.Collectors;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -32,24 +30,11 @@ public final class VerifyJob extends JobCommand {
       description = "The forget batch to verify (default: the latest in the ledger).")
   String batch;
 
-  @Option(names = "--ids", split = ",", paramLabel = "ID,ID",
-      description = "Verify these ids instead of a batch: each has a complete forget request and no row anywhere.")
-  List<String> idList;
+  @ArgGroup(exclusive = true, multiplicity = "0..1")
+  IdOptions.Source ids;
 
-  @Option(names = "--ids-file", paramLabel = "PATH",
-      description = "Verify the ids of this file or table instead of a batch (formats as for forget).")
-  String idsFile;
-
-  @Option(names = "--ids-format", paramLabel = "FORMAT", defaultValue = "auto",
-      description = "Format of --ids-file: auto, text, csv, json, parquet or delta (default: ${DEFAULT-VALUE}).")
-  String idsFormat;
-
-  @Option(names = "--ids-column", paramLabel = "NAME", description = "The id column of --ids-file.")
-  String idsColumn;
-
-  @Option(names = "--by", paramLabel = "KIND", defaultValue = "subject",
-      description = "What --ids name: subject or record (default: ${DEFAULT-VALUE}).")
-  String by;
+  @Mixin
+  IdOptions idOptions;
 
   @Option(names = "--test", paramLabel = "PATH",
       description = "Held-out rows with the label column, for utility and retrain agreement, read with --format and "
@@ -74,20 +59,17 @@ public final class VerifyJob extends JobCommand {
     VerifySettings settings = VerifySettings.from(config);
     Dataset<Row> heldOut = test != null ? testOptions.spec(test).read(spark)
         : settings.testSource().map(s -> s.read(spark)).orElse(null);
-    ForgetRequest ids = null;
-    if (idList != null || idsFile != null) {
-      if (batch != null || (idList != null && idsFile != null)) {
-        throw new LetheException("Give one of --batch, --ids and --ids-file");
-      }
-      IdKind kind = IdKind.parse(by);
-      ids = idList != null ? ForgetRequest.of(kind, idList) : IdFile.read(spark, idsFile, idsFormat, idsColumn, kind);
-      summary.input("ids", ids.size()).input("kind", kind.id());
+    if (ids != null && batch != null) {
+      throw new LetheException("Give one of --batch, --ids and --ids-file");
     }
-    String batchId = ids != null ? null : batch != null ? batch : verifier.latestBatch();
+    ForgetRequest idsToCheck = ids == null ? null : idOptions.read(spark, ids);
+    if (idsToCheck != null) {
+      summary.input("ids", idsToCheck.size()).input("kind", idOptions.kind().id());
+    }
+    String batchId = idsToCheck != null ? null : batch != null ? batch : verifier.latestBatch();
     summary.input("batch", batchId).input("heldOut", heldOut != null);
-    ForgetRequest request = ids;
-    VerifyReport report = summary.steps().time("verify", () -> request != null ? verifier.verify(request, heldOut)
-        : verifier.verify(batchId, heldOut));
+    VerifyReport report = summary.steps().time("verify", () -> idsToCheck != null
+        ? verifier.verify(idsToCheck, heldOut) : verifier.verify(batchId, heldOut));
     HadoopFiles files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
     VerifyPage.Written written = VerifyPage.write(files, settings.path(), report);
     summary.output("report", report).output("json", written.json().toString())
@@ -95,8 +77,8 @@ public final class VerifyJob extends JobCommand {
     report.checks().forEach(c -> say((c.passed() ? "PASS " : "FAIL ") + c.id() + ": " + c.finding()));
     say("Report: " + written.html());
     if (!report.passed()) {
-      throw new LetheException("Verification of " + (request != null ? request.size() + " ids" : "batch " + batchId)
-          + " failed: " + report.checks().stream()
+      throw new LetheException("Verification of " + (idsToCheck != null ? idsToCheck.size() + " ids"
+          : "batch " + batchId) + " failed: " + report.checks().stream()
           .filter(c -> !c.passed()).map(VerifyReport.Check::id).collect(Collectors.joining(", ")));
     }
   }

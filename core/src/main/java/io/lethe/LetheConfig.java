@@ -15,6 +15,8 @@ import java.util.Set;
 import java.util.TreeMap;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.SparkConf;
+import scala.Tuple2;
 
 /**
  * Lethe's settings: the documented keys of conf/lethe.properties, then command-line overrides.
@@ -139,7 +141,13 @@ public final class LetheConfig {
   private static Map<String, String> readFile(String file) {
     Path path = new Path(file);
     Properties props = new Properties();
-    try (InputStream in = path.getFileSystem(new Configuration()).open(path)) {
+    // Read before the session exists: Hadoop's own configuration files, plus the spark.hadoop.*
+    // settings spark-submit passed (credentials of an object store, for example).
+    Configuration hadoop = new Configuration();
+    for (Tuple2<String, String> setting : new SparkConf().getAllWithPrefix("spark.hadoop.")) {
+      hadoop.set(setting._1(), setting._2());
+    }
+    try (InputStream in = path.getFileSystem(hadoop).open(path)) {
       props.load(new StringReader(new String(in.readAllBytes(), StandardCharsets.UTF_8)));
     } catch (IOException e) {
       throw new LetheException("Cannot read configuration file " + file + ": " + e.getMessage(), e);

@@ -161,7 +161,7 @@ class ForgetInputTest extends LetheTestBase {
 
     // A corrupt manifest in the publish log, as a hand edit of its Delta table would leave it.
     String log = registry.publishLog().toString();
-    spark().createDataFrame(List.of(RowFactory.create(99L, "published", "hand-edit", "2026-01-01T00:00:00Z",
+    spark().createDataFrame(List.of(RowFactory.create(99L, "published", "2026-01-01T00:00:00Z",
         "{\"formatVersion\": 1, \"shards\": [")), spark().read().format("delta").load(log).schema())
         .write().format("delta").mode("append").save(log);
     assertThatThrownBy(() -> forgetter.execute(request))

@@ -16,6 +16,7 @@ import io.lethe.ledger.LedgerKey;
 import io.lethe.model.ShardColumns;
 import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.ModelRegistry;
+import io.lethe.registry.Retirement;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.store.ShardedStore;
 import io.lethe.train.ShardTrainer;
@@ -60,7 +61,7 @@ class ForgetTest extends LetheTestBase {
   }
 
   @Test
-  void forgettingRetrainsOnlyTheHitShardsEqualsAFromScratchFitAndRetiresTheOldVersion() {
+  void forgettingRetrainsOnlyTheHitShardsEqualsAFromScratchFitAndRetiresTheOldVersion() throws IOException {
     List<String> people = List.of("17", "1234", "1999");
     ForgetRequest request = ForgetRequest.ofSubjects(people);
     EnsembleManifest previous = registry.latest().orElseThrow();
@@ -117,6 +118,16 @@ class ForgetTest extends LetheTestBase {
           .as("old sub-model of shard %d", hit).isFalse();
     }
     assertThat(registry.retirements()).anySatisfy(r -> assertThat(r.ensembleVersions()).contains(previous.version()));
+
+    // A retirement that stopped after its commit leaves the directory of a version the log no
+    // longer publishes: the next retirement deletes it.
+    Path leftover = Path.of(registry.ensembleDir(previous.version()).toUri());
+    Files.createDirectories(leftover);
+    Files.writeString(leftover.resolve(EnsembleManifest.FILE_NAME), "{}");
+    Retirement swept = registry.retire((s, v) -> false, "sweep", "test");
+    assertThat(swept.ensembleVersions()).containsExactly(previous.version());
+    assertThat(leftover).doesNotExist();
+    assertThat(registry.versions()).contains(result.ensembleVersion());
   }
 
   @Test

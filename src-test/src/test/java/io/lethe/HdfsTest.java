@@ -72,8 +72,10 @@ class HdfsTest extends LetheTestBase {
         "-D", "purge.retention-hours=0",
         "-D", "store.subject-column=customer",
         "-D", "store.label-column=income",
-        "-D", "train.param.maxIter=20",
-        "--conf", base + "/conf/lethe.properties"));
+        "-D", "train.param.maxIter=20"));
+    if (!List.of(args).contains("--conf")) {
+      all.addAll(List.of("--conf", base + "/conf/lethe.properties"));
+    }
     all.addAll(List.of(args).subList(1, args.length));
     return runLethe(all);
   }
@@ -91,8 +93,16 @@ class HdfsTest extends LetheTestBase {
       out.write("store.shards = 3\nstore.salt = hdfs-test\n".getBytes(StandardCharsets.UTF_8));
     }
 
-    Run ingest = lethe("ingest", "--source", base + "/source", "--format", "csv", "--option", "header=true",
-        "--option", "inferSchema=true");
+    // A configuration file given without a scheme is found on the default file system that
+    // spark-submit passes as spark.hadoop.fs.defaultFS (the job reads it before any session exists).
+    Run ingest;
+    System.setProperty("spark.hadoop.fs.defaultFS", hdfs.getUri().toString());
+    try {
+      ingest = lethe("ingest", "--source", base + "/source", "--format", "csv", "--option", "header=true",
+          "--option", "inferSchema=true", "--conf", "/lethe/conf/lethe.properties");
+    } finally {
+      System.clearProperty("spark.hadoop.fs.defaultFS");
+    }
     assertThat(ingest.code()).as(ingest.err()).isZero();
     assertThat(ingest.summary().path("outputs").path("rows").asLong()).isEqualTo(1200);
     assertThat(hdfs.exists(new org.apache.hadoop.fs.Path("/lethe/store/_delta_log"))).isTrue();

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
@@ -45,6 +46,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class ModelRegistry {
   private static final Logger LOG = LoggerFactory.getLogger(ModelRegistry.class);
+  private static final Pattern VERSION_DIR = Pattern.compile("v(\\d{8})");
   private static final Pattern SHARD_DIR = Pattern.compile("shard=(\\d+)");
   private static final Pattern SUBMODEL_DIR = Pattern.compile("v(\\d+)-[0-9a-f]+");
   private static final String RETIRED = "retired";
@@ -57,7 +59,6 @@ public final class ModelRegistry {
   private static final StructType LOG_SCHEMA = new StructType()
       .add("version", DataTypes.LongType, false)
       .add("event", DataTypes.StringType, false)
-      .add("eventId", DataTypes.StringType, false)
       .add("at", DataTypes.StringType, false)
       .add("manifest", DataTypes.StringType, true);
 
@@ -107,11 +108,14 @@ public final class ModelRegistry {
 
   /** The manifests of every published version not retired since, oldest first, read in one pass. */
   public List<EnsembleManifest> published() {
-    List<Row> rows = logRows();
+    return published(logRows());
+  }
+
+  private List<EnsembleManifest> published(List<Row> rows) {
     Set<Long> retired = rows.stream().filter(r -> EVENT_RETIRED.equals(r.getString(1))).map(r -> r.getLong(0))
         .collect(Collectors.toSet());
     return rows.stream().filter(r -> EVENT_PUBLISHED.equals(r.getString(1)) && !retired.contains(r.getLong(0)))
-        .map(r -> manifestOf(r.getLong(0), r.getString(4)))
+        .map(r -> manifestOf(r.getLong(0), r.getString(3)))
         .sorted(Comparator.comparingLong(EnsembleManifest::version)).toList();
   }
 
@@ -165,8 +169,8 @@ public final class ModelRegistry {
         EnsembleManifest claimed = draft.withVersion(next, Instant.now().toString());
         // Skipped by Delta when a publisher already committed this number; conflicts when one
         // commits it concurrently. Either way the number is not ours, and the next one is tried.
-        if (append(List.of(RowFactory.create(next, EVENT_PUBLISHED, UUID.randomUUID().toString(),
-            claimed.createdAt(), Json.write(claimed))), next)) {
+        if (append(List.of(RowFactory.create(next, EVENT_PUBLISHED, claimed.createdAt(), Json.write(claimed))),
+            next)) {
           return claimed;
         }
       }
@@ -227,10 +231,7 @@ public final class ModelRegistry {
     Path log = publishLog();
     Head head = head();
     if (head.commit() < 0) {
-      if (files.exists(log) && !files.list(log).isEmpty()) {
-        throw new LetheException("The model registry at " + root + " is corrupt: its publish log " + log
-            + " has no Delta commits");
-      }
+      // Nothing published yet (files of a first commit that never landed are not part of the table).
       return List.of();
     }
     LogSnapshot known = SNAPSHOTS.get(log.toString());
@@ -258,7 +259,6 @@ public final class ModelRegistry {
     return manifest;
   }
 
-
   /** Every sub-model directory on storage, whether a published version uses it or not. */
   public List<SubModelDir> subModelDirs() {
     List<SubModelDir> out = new ArrayList<>();
@@ -283,12 +283,22 @@ public final class ModelRegistry {
    * ensemble versions holding a sub-model that fails it, and the sub-model directories that do.
    */
   public Retirement planRetirement(SubModelTest trainedOnDeletedRows, String batchId, String reason) {
-    List<Long> versions = published().stream()
+    List<Row> rows = logRows();
+    List<EnsembleManifest> live = published(rows);
+    Set<Long> versions = new TreeSet<>(live.stream()
         .filter(m -> m.shards().stream().anyMatch(e -> trainedOnDeletedRows.test(e.shard(), e.storeVersion())))
-        .map(EnsembleManifest::version).toList();
+        .map(EnsembleManifest::version).toList());
+    // Directories of versions the log has retired: left by a retirement that stopped after its
+    // commit. Numbers above the highest in the log are being published by someone right now.
+    Set<Long> published = live.stream().map(EnsembleManifest::version).collect(Collectors.toSet());
+    long highest = rows.stream().mapToLong(r -> r.getLong(0)).max().orElse(0);
+    files.list(new Path(root, "ensembles")).stream().filter(FileStatus::isDirectory)
+        .map(st -> VERSION_DIR.matcher(st.getPath().getName())).filter(Matcher::matches)
+        .map(m -> Long.parseLong(m.group(1))).filter(v -> v <= highest && !published.contains(v))
+        .forEach(versions::add);
     List<String> dirs = subModelDirs().stream().filter(d -> trainedOnDeletedRows.test(d.shard(), d.storeVersion()))
         .map(SubModelDir::relativePath).sorted().toList();
-    return new Retirement(Instant.now().toString(), batchId, reason, versions, dirs);
+    return new Retirement(Instant.now().toString(), batchId, reason, new ArrayList<>(versions), dirs);
   }
 
   /**
@@ -317,9 +327,10 @@ public final class ModelRegistry {
     }
     String stamp = plan.retiredAt().replaceAll("[^0-9]", "");
     files.writeNew(new Path(new Path(root, RETIRED), stamp + "-" + batchId + ".json"), Json.write(plan));
-    if (!plan.ensembleVersions().isEmpty()) {
-      List<Row> events = plan.ensembleVersions().stream().map(v -> RowFactory.create(v, EVENT_RETIRED,
-          UUID.randomUUID().toString(), plan.retiredAt(), null)).toList();
+    Set<Long> published = Set.copyOf(versions());
+    List<Row> events = plan.ensembleVersions().stream().filter(published::contains)
+        .map(v -> RowFactory.create(v, EVENT_RETIRED, plan.retiredAt(), null)).toList();
+    if (!events.isEmpty()) {
       new CommitRetry(PUBLISH_ATTEMPTS).run("retirement of ensemble versions", () -> append(events, null));
     }
     for (long v : plan.ensembleVersions()) {

@@ -85,7 +85,8 @@ public final class HadoopFiles {
       try (OutputStream out = fs.create(tmp, false)) {
         out.write(bytes);
       }
-      if (!fs.rename(tmp, target)) {
+      // HDFS refuses to rename onto an existing file; a local disk would replace it, hence the check.
+      if (fs.exists(target) || !fs.rename(tmp, target)) {
         fs.delete(tmp, false);
         throw new LetheException("Cannot publish " + target + ": it already exists or its folder is missing");
       }

@@ -1,11 +1,11 @@
 package io.lethe.registry;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.lethe.LetheException;
 import io.lethe.model.ShardEnsembleModel;
 import io.lethe.run.HadoopFiles;
 import io.lethe.run.Json;
 import io.lethe.store.CommitRetry;
+import io.lethe.store.DeltaCommits;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -13,6 +13,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
@@ -20,6 +21,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import java.util.stream.LongStream;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.ml.PipelineModel;
@@ -198,24 +200,20 @@ public final class ModelRegistry {
     }
     writer.save(publishLog().toString());
     Head after = head();
-    Path deltaLog = new Path(publishLog(), "_delta_log");
-    for (long commit = before.commit() + 1; commit <= after.commit(); commit++) {
-      Path file = new Path(deltaLog, String.format("%020d.json", commit));
-      for (String line : files.readString(file).split("\n")) {
-        JsonNode info = Json.read(line, JsonNode.class, "publish log commit " + file).path("commitInfo");
-        if (tag.equals(info.path("userMetadata").asText(null))) {
-          LogSnapshot known = SNAPSHOTS.get(publishLog().toString());
-          if (commit == after.commit() && commit == before.commit() + 1 && known != null
-              && known.head().equals(before)) {
-            List<Row> rows = new ArrayList<>(known.rows());
-            rows.addAll(events);
-            SNAPSHOTS.put(publishLog().toString(), new LogSnapshot(after, List.copyOf(rows)));
-          }
-          return true;
-        }
-      }
+    OptionalLong ours = LongStream.rangeClosed(before.commit() + 1, after.commit())
+        .filter(commit -> DeltaCommits.actions(files, publishLog(), commit).stream()
+            .anyMatch(action -> tag.equals(action.path("commitInfo").path("userMetadata").asText(null))))
+        .findFirst();
+    if (ours.isEmpty()) {
+      return false;
     }
-    return false;
+    LogSnapshot known = SNAPSHOTS.get(publishLog().toString());
+    if (after.commit() == before.commit() + 1 && known != null && known.head().equals(before)) {
+      List<Row> rows = new ArrayList<>(known.rows());
+      rows.addAll(events);
+      SNAPSHOTS.put(publishLog().toString(), new LogSnapshot(after, List.copyOf(rows)));
+    }
+    return true;
   }
 
   /** The newest commit of the publish log, by listing its Delta log; commit -1 when there is none. */

@@ -8,14 +8,9 @@ import static org.apache.spark.sql.functions.when;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.delta.tables.DeltaTable;
-import org.apache.spark.sql.delta.DeltaLog;
-import org.apache.spark.sql.delta.Snapshot;
-import org.apache.spark.sql.delta.actions.AddFile;
-import scala.Option;
 import io.lethe.LetheConfig;
 import io.lethe.LetheException;
 import io.lethe.run.HadoopFiles;
-import io.lethe.run.Json;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -37,6 +32,9 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.delta.DeltaLog;
+import org.apache.spark.sql.delta.Snapshot;
+import org.apache.spark.sql.delta.actions.AddFile;
 import org.apache.spark.sql.types.BooleanType;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.IntegralType;
@@ -46,6 +44,7 @@ import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import scala.Option;
 
 /**
  * The training rows: one Delta table partitioned by shard, where the shard of a row is a stable
@@ -478,19 +477,15 @@ public final class ShardedStore {
    */
   public boolean changeFilesPresent(long version, Collection<Integer> shards) {
     HadoopFiles files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
-    Path commit = new Path(new Path(path, "_delta_log"), String.format("%020d.json", version));
-    if (!files.exists(commit)) {
+    Path table = new Path(path);
+    if (!files.exists(DeltaCommits.file(table, version))) {
       return false;
     }
     Set<String> wanted = new TreeSet<>();
     shards.forEach(s -> wanted.add(String.valueOf(s)));
     List<String> cdc = new ArrayList<>();
     List<String> data = new ArrayList<>();
-    for (String line : files.readString(commit).split("\n")) {
-      if (line.isBlank()) {
-        continue;
-      }
-      JsonNode action = Json.read(line, JsonNode.class, "Delta commit " + commit);
+    for (JsonNode action : DeltaCommits.actions(files, table, version)) {
       for (String kind : List.of("cdc", "add", "remove")) {
         JsonNode file = action.path(kind);
         if (file.isMissingNode() || !wanted.contains(file.path("partitionValues").path(StoreLayout.SHARD_COLUMN).asText())) {
@@ -503,7 +498,7 @@ public final class ShardedStore {
       return false;
     }
     for (String file : cdc.isEmpty() ? data : cdc) {
-      if (!files.exists(new Path(new Path(path), new Path(java.net.URI.create(file))))) {
+      if (!files.exists(new Path(table, new Path(java.net.URI.create(file))))) {
         return false;
       }
     }
@@ -566,18 +561,13 @@ public final class ShardedStore {
   private void scanLog(long version, LogVisitor visitor, LongConsumer missing) {
     long current = currentVersion();
     HadoopFiles files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
-    Path log = new Path(path, "_delta_log");
+    Path table = new Path(path);
     for (long v = Math.max(version, -1) + 1; v <= current; v++) {
-      Path commit = new Path(log, String.format("%020d.json", v));
-      if (!files.exists(commit)) {
+      if (!files.exists(DeltaCommits.file(table, v))) {
         missing.accept(v);
         continue;
       }
-      for (String line : files.readString(commit).split("\n")) {
-        if (line.isBlank()) {
-          continue;
-        }
-        JsonNode action = Json.read(line, JsonNode.class, "Delta commit " + commit);
+      for (JsonNode action : DeltaCommits.actions(files, table, v)) {
         for (String kind : List.of("add", "remove")) {
           JsonNode file = action.path(kind);
           JsonNode shard = file.path("partitionValues").path(StoreLayout.SHARD_COLUMN);

@@ -47,6 +47,8 @@ public final class LetheConfig {
   public static final String FORGET_PURGE = "forget.purge";
   public static final String FORGET_COMMIT_ATTEMPTS = "forget.commit-attempts";
   public static final String FORGET_REWRITE_FILES = "forget.rewrite-files";
+  /** Followed by an estimator name: how forgetting unlearns that estimator's sub-models. */
+  public static final String FORGET_STRATEGY_PREFIX = "forget.strategy.";
   public static final String VERIFY_PATH = "verify.path";
   public static final String VERIFY_RETRAIN_SHARDS = "verify.retrain-shards";
   public static final String VERIFY_MIN_AGREEMENT = "verify.min-agreement";
@@ -95,6 +97,10 @@ public final class LetheConfig {
     d.put(FORGET_PURGE, "true");
     d.put(FORGET_COMMIT_ATTEMPTS, "5");
     d.put(FORGET_REWRITE_FILES, "true");
+    for (String estimator : io.lethe.train.Estimators.NAMES.keySet()) {
+      boolean statistics = estimator.equals("naive_bayes") || estimator.equals("linear_regression");
+      d.put(FORGET_STRATEGY_PREFIX + estimator, statistics ? "exact-statistics" : "shard-retrain");
+    }
     d.put(VERIFY_PATH, "lethe-data/verify");
     d.put(VERIFY_RETRAIN_SHARDS, "0");
     d.put(VERIFY_MIN_AGREEMENT, "0.99");

@@ -248,7 +248,7 @@ public final class Bench {
    */
   private BenchReport.Training concurrency(Store main, long version) {
     TrainSettings oneAtATime = new TrainSettings(settings.estimator(), settings.params(), settings.seed(), 1,
-        settings.impute(), settings.scale());
+        settings.impute(), settings.scale(), settings.strategy());
     Timed<TrainResult> seq = trainAll(main.store, oneAtATime, version, "sequential-models");
     Timed<TrainResult> concurrent = trainAll(main.store, settings, version, "concurrent-models");
     double speedup = seq.seconds / concurrent.seconds;

@@ -2,6 +2,7 @@ package io.lethe.forget;
 
 import io.lethe.registry.Retirement;
 import io.lethe.store.PurgeResult;
+import io.lethe.unlearn.ShardUnlearning;
 import java.util.List;
 import java.util.Map;
 
@@ -12,7 +13,8 @@ import java.util.Map;
  * @param requests requests the run worked on (new and resumed; not-found ones are complete at once)
  * @param storeVersion the store version after the delete (the plan's version if nothing was deleted)
  * @param ensembleVersion the ensemble published after retraining (null if none)
- * @param retrainedShards shards whose sub-models were refitted
+ * @param retrainedShards shards whose sub-models were replaced (refitted or rebuilt)
+ * @param unlearning per replaced shard, the strategy that made its new sub-model and why
  * @param retirement what was deleted from the registry and why (null when the run stopped before)
  * @param purge what the purge did (null when purging is left to the purge job)
  * @param forgotten requests complete after this run
@@ -21,11 +23,12 @@ import java.util.Map;
  * @param seconds wall time by step
  */
 public record ForgetResult(ForgetPlan plan, String batchId, int requests, long storeVersion, Long ensembleVersion,
-    List<Integer> retrainedShards, Retirement retirement, PurgeResult purge, long forgotten, long purgePending,
+    List<Integer> retrainedShards, List<ShardUnlearning> unlearning, Retirement retirement, PurgeResult purge, long forgotten, long purgePending,
     Map<String, Double> seconds) {
 
   public ForgetResult {
     retrainedShards = List.copyOf(retrainedShards);
+    unlearning = List.copyOf(unlearning);
     seconds = Map.copyOf(seconds);
   }
 }

@@ -18,6 +18,7 @@ import io.lethe.store.CommitRetry;
 import io.lethe.store.ShardedStore;
 import io.lethe.train.TrainResult;
 import io.lethe.train.TrainSettings;
+import io.lethe.unlearn.ShardUnlearning;
 import io.lethe.train.Training;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -273,11 +274,12 @@ public final class Forgetter {
     Optional<EnsembleManifest> base = registry.latest();
     List<Integer> retrain = base.map(m -> Training.shardsTrainedOnDeletedRows(store, m)).orElse(List.of());
     long fitVersion = store.currentVersion();
-    List<SubModelEntry> fitted = run.step(ForgetStep.RETRAIN, true, () -> training.fit(retrain, fitVersion));
+    Training.Unlearned unlearned = run.step(ForgetStep.RETRAIN, true, () -> training.unlearn(retrain, fitVersion));
     run.advance(ForgetStep.RETRAIN, e -> e, ForgetStep.PUBLISH);
+    run.unlearning.addAll(unlearned.shards());
 
     TrainResult published = run.step(ForgetStep.PUBLISH, true,
-        () -> retrain.isEmpty() ? null : training.publish(fitted, retrain, fitVersion));
+        () -> retrain.isEmpty() ? null : training.publish(unlearned.entries(), retrain, fitVersion));
     Long ensembleVersion = published != null ? published.published().version()
         : base.map(EnsembleManifest::version).orElse(null);
     List<Integer> retrained = published == null ? List.of() : published.trainedShards();
@@ -333,6 +335,7 @@ public final class Forgetter {
     final String batchId;
     final StepTimes times;
     final List<LedgerEntry> active = new ArrayList<>();
+    final List<ShardUnlearning> unlearning = new ArrayList<>();
 
     Run(String batchId, StepTimes times) {
       this.batchId = batchId;
@@ -382,8 +385,8 @@ public final class Forgetter {
 
     ForgetResult result(ForgetPlan plan, long storeVersion, Long ensembleVersion, List<Integer> retrained,
         Retirement retirement, io.lethe.store.PurgeResult purge, long forgotten) {
-      return new ForgetResult(plan, batchId, active.size(), storeVersion, ensembleVersion, retrained, retirement, purge,
-          forgotten, active.size() - forgotten, times.asMap());
+      return new ForgetResult(plan, batchId, active.size(), storeVersion, ensembleVersion, retrained, unlearning,
+          retirement, purge, forgotten, active.size() - forgotten, times.asMap());
     }
   }
 }

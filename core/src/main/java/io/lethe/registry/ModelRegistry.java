@@ -6,6 +6,7 @@ import io.lethe.run.HadoopFiles;
 import io.lethe.run.Json;
 import io.lethe.store.CommitRetry;
 import io.lethe.store.DeltaCommits;
+import io.lethe.unlearn.ShardStatistics;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -95,17 +96,43 @@ public final class ModelRegistry {
     return new Path(new Path(root, "ensembles"), String.format("v%08d", version));
   }
 
+  /** The file in a sub-model's directory that holds its shard's statistics, when it keeps them. */
+  public static final String STATISTICS_FILE = "lethe-statistics.json";
+
   /** Saves a fitted sub-model under a new directory named by its shard and store version. */
   public SubModelEntry saveSubModel(int shard, long storeVersion, PipelineModel model, long rows, long seed,
       double fitSeconds) {
+    return saveSubModel(shard, storeVersion, model, rows, seed, fitSeconds, SubModelEntry.FIT, null);
+  }
+
+  /**
+   * Saves a sub-model made by {@code method}, with its shard's statistics (null for none) in the
+   * same directory: they hold the rows' sums, so they live and are retired with the sub-model.
+   */
+  public SubModelEntry saveSubModel(int shard, long storeVersion, PipelineModel model, long rows, long seed,
+      double seconds, String method, ShardStatistics statistics) {
     String relative = String.format("submodels/shard=%05d/v%08d-%s", shard, storeVersion,
         UUID.randomUUID().toString().substring(0, 8));
+    Path dir = new Path(root, relative);
     try {
-      model.write().save(new Path(root, relative).toString());
+      model.write().save(dir.toString());
     } catch (IOException e) {
       throw new LetheException("Cannot save the sub-model of shard " + shard + ": " + e.getMessage(), e);
     }
-    return new SubModelEntry(shard, "../../" + relative, storeVersion, rows, seed, Instant.now().toString(), fitSeconds);
+    if (statistics != null) {
+      files.writeNew(new Path(dir, STATISTICS_FILE), Json.write(statistics));
+    }
+    return new SubModelEntry(shard, "../../" + relative, storeVersion, rows, seed, Instant.now().toString(), seconds,
+        method);
+  }
+
+  /** The statistics kept with a published sub-model, if it keeps them. */
+  public Optional<ShardStatistics> statistics(long version, SubModelEntry entry) {
+    Path file = new Path(subModelPath(version, entry), STATISTICS_FILE);
+    if (!files.exists(file)) {
+      return Optional.empty();
+    }
+    return Optional.of(Json.read(files.readString(file), ShardStatistics.class, "shard statistics at " + file));
   }
 
   /** The manifests of every published version not retired since, oldest first, read in one pass. */

@@ -9,12 +9,21 @@ package io.lethe.registry;
  * @param rows how many rows it was trained on
  * @param seed the seed it was fitted with
  * @param trainedAt when it was fitted (ISO-8601)
- * @param fitSeconds wall time of the fit
+ * @param fitSeconds wall time of the fit (or of the rebuild from statistics)
+ * @param method how it was made: {@value #FIT} (spark.ml fit on the shard's rows) or the id of the
+ *     unlearning strategy that derived it from an earlier sub-model (e.g. exact-statistics)
  */
 public record SubModelEntry(int shard, String path, long storeVersion, long rows, long seed, String trainedAt,
-    double fitSeconds) {
+    double fitSeconds, String method) {
+
+  public static final String FIT = "fit";
+
+  public SubModelEntry {
+    // Manifests written before sub-models recorded how they were made hold fitted ones.
+    method = method == null ? FIT : method;
+  }
 
   public SubModelEntry withPath(String newPath) {
-    return new SubModelEntry(shard, newPath, storeVersion, rows, seed, trainedAt, fitSeconds);
+    return new SubModelEntry(shard, newPath, storeVersion, rows, seed, trainedAt, fitSeconds, method);
   }
 }

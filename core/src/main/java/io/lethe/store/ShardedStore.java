@@ -298,6 +298,18 @@ public final class ShardedStore {
     return read(version).where(col(StoreLayout.SHARD_COLUMN).equalTo(shard));
   }
 
+  /**
+   * The change data feed of versions {@code from} to {@code to} (both included), of the given
+   * shards (all when null): each changed row with {@code _change_type} (insert, delete,
+   * update_preimage, update_postimage) and {@code _commit_version}. Fails when the range's change
+   * data is no longer readable (vacuumed, or older than the log's retention).
+   */
+  public Dataset<Row> changes(long from, long to, Collection<Integer> shards) {
+    Dataset<Row> changes = spark.read().format("delta").option("readChangeFeed", "true")
+        .option("startingVersion", from).option("endingVersion", to).load(path);
+    return shards == null ? changes : changes.where(col(StoreLayout.SHARD_COLUMN).isin(shards.toArray()));
+  }
+
   public Map<Integer, Long> rowsPerShard(long version) {
     return countPerShard(read(version));
   }

@@ -6,6 +6,10 @@ import io.lethe.registry.ModelRegistry;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.store.ShardedStore;
 import io.lethe.store.StoreLayout;
+import io.lethe.unlearn.ExactStatistics;
+import io.lethe.unlearn.ShardStatistics;
+import io.lethe.unlearn.StatisticsModel;
+import io.lethe.unlearn.Strategy;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -51,22 +55,27 @@ public final class ShardTrainer {
 
   /** A shard's sub-model fitted on that shard's rows as of a store version; null for an empty shard. */
   public FittedShard fitShard(int shard, long version) {
-    return fitShard(shard, version, Integer.MAX_VALUE);
+    return fitShard(shard, version, Integer.MAX_VALUE, false);
   }
 
-  private FittedShard fitShard(int shard, long version, int maxPartitions) {
-    return fit(shard, store.readShard(shard, version), maxPartitions);
+  private FittedShard fitShard(int shard, long version, int maxPartitions, boolean keepStatistics) {
+    return fit(shard, store.readShard(shard, version), maxPartitions, keepStatistics);
   }
 
-  /** A fitted sub-model and the rows it saw. */
-  public record FittedShard(int shard, PipelineModel model, long rows, long seed, double fitSeconds) {}
+  /**
+   * A fitted sub-model and the rows it saw.
+   *
+   * @param statistics the shard's statistics, when the unlearning strategy keeps them (else null)
+   */
+  public record FittedShard(int shard, PipelineModel model, long rows, long seed, double fitSeconds,
+      ShardStatistics statistics) {}
 
   /**
    * Fits the sub-model of a shard on the given rows (which must be that shard's rows). Returns null
    * when there are none.
    */
   public FittedShard fit(int shard, Dataset<Row> shardRows) {
-    return fit(shard, shardRows, Integer.MAX_VALUE);
+    return fit(shard, shardRows, Integer.MAX_VALUE, false);
   }
 
   /**
@@ -74,7 +83,7 @@ public final class ShardTrainer {
    * several shards fit at once, each fit's tasks then take its share of the cores instead of all
    * fits contending for every core.
    */
-  private FittedShard fit(int shard, Dataset<Row> shardRows, int maxPartitions) {
+  private FittedShard fit(int shard, Dataset<Row> shardRows, int maxPartitions, boolean keepStatistics) {
     long start = System.nanoTime();
     StoreLayout layout = store.layout();
     List<Column> columns = new ArrayList<>();
@@ -90,22 +99,21 @@ public final class ShardTrainer {
       if (rows == 0) {
         return null;
       }
-      PipelineModel features = featurePipeline(shard).fit(data);
+      PipelineModel features = featurePipeline(layout, settings, shard).fit(data);
       Dataset<Row> featurized = features.transform(data);
       long seed = settings.seedFor(shard);
-      Estimator<?> estimator = Estimators.create(settings, layout.task(), ShardColumns.features(shard),
-          StoreLayout.LABEL_INDEX_COLUMN, ShardColumns.prediction(shard), ShardColumns.probability(shard),
-          ShardColumns.rawPrediction(shard), seed);
+      Estimator<?> estimator = estimator(layout, settings, shard);
       if (estimator.hasParam("layers")) {
         int width = featureWidth(featurized, ShardColumns.features(shard));
         estimator.set(estimator.getParam("layers"), Estimators.layers(settings, width, layout.labelClasses().size()));
       }
       Model<?> fitted = (Model<?>) estimator.fit(featurized);
+      ShardStatistics statistics = keepStatistics ? ExactStatistics.computeIndexed(data, layout) : null;
       List<PipelineStage> stages = new ArrayList<>(List.of(features.stages()));
       stages.add(fitted);
       // A pipeline of fitted transformers only: fit() just assembles the PipelineModel, it reads no data.
       PipelineModel model = new Pipeline().setStages(stages.toArray(new PipelineStage[0])).fit(data);
-      return new FittedShard(shard, model, rows, seed, (System.nanoTime() - start) / 1e9);
+      return new FittedShard(shard, model, rows, seed, (System.nanoTime() - start) / 1e9, statistics);
     } catch (LetheException e) {
       throw e;
     } catch (Exception e) {
@@ -115,9 +123,29 @@ public final class ShardTrainer {
     }
   }
 
+  /**
+   * Whether fits keep the shard's statistics with the sub-model: when the strategy is exact
+   * statistics and the estimator's parameters allow it (else forgetting retrains the shard).
+   */
+  public boolean keepsStatistics() {
+    if (settings.strategy() != Strategy.EXACT_STATISTICS) {
+      return false;
+    }
+    java.util.Optional<String> unsupported = new StatisticsModel(store.layout(), settings, null).unsupported();
+    unsupported.ifPresent(why -> LOG.warn("forget.strategy.{} is {}, but {} cannot be unlearned from statistics;"
+        + " forgetting retrains its shards", settings.estimator(), Strategy.EXACT_STATISTICS.id(), why));
+    return unsupported.isEmpty();
+  }
+
+  /** The unfitted estimator of one shard, its columns and seed set. */
+  public static Estimator<?> estimator(StoreLayout layout, TrainSettings settings, int shard) {
+    return Estimators.create(settings, layout.task(), ShardColumns.features(shard), StoreLayout.LABEL_INDEX_COLUMN,
+        ShardColumns.prediction(shard), ShardColumns.probability(shard), ShardColumns.rawPrediction(shard),
+        settings.seedFor(shard));
+  }
+
   /** The unfitted data-dependent preprocessing of one shard: imputer, indexers, one-hot, assembler, scaler. */
-  Pipeline featurePipeline(int shard) {
-    StoreLayout layout = store.layout();
+  public static Pipeline featurePipeline(StoreLayout layout, TrainSettings settings, int shard) {
     List<PipelineStage> stages = new ArrayList<>();
     List<String> vectorInputs = new ArrayList<>();
     List<String> numeric = layout.numericFeatures();
@@ -163,6 +191,7 @@ public final class ShardTrainer {
    */
   public List<SubModelEntry> train(Collection<Integer> shards, long version, ModelRegistry registry) {
     int concurrent = Math.max(1, Math.min(settings.parallelism(), shards.size()));
+    boolean keepStatistics = keepsStatistics();
     // Each of the concurrent fits gets its share of the cores.
     int partitions = Math.max(1, store.spark().sparkContext().defaultParallelism() / concurrent);
     ExecutorService pool = Executors.newFixedThreadPool(concurrent);
@@ -171,13 +200,13 @@ public final class ShardTrainer {
       for (int shard : shards) {
         futures.add(pool.submit(() -> {
           store.spark().sparkContext().setJobDescription("lethe: fit shard " + shard + " at store version " + version);
-          FittedShard fitted = fitShard(shard, version, partitions);
+          FittedShard fitted = fitShard(shard, version, partitions, keepStatistics);
           if (fitted == null) {
             LOG.info("Shard {} has no rows at store version {}; it has no sub-model", shard, version);
             return null;
           }
           SubModelEntry entry = registry.saveSubModel(shard, version, fitted.model(), fitted.rows(), fitted.seed(),
-              fitted.fitSeconds());
+              fitted.fitSeconds(), SubModelEntry.FIT, fitted.statistics());
           LOG.info("Fitted shard {} on {} rows in {} s", shard, fitted.rows(), String.format("%.1f", fitted.fitSeconds()));
           return entry;
         }));

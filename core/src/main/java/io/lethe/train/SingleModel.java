@@ -21,7 +21,8 @@ public record SingleModel(ShardEnsembleModel model, long rows, double seconds) {
   /** Fits on every row of the store at a version. */
   public static SingleModel fit(ShardedStore store, TrainSettings settings, long version) {
     ShardTrainer.FittedShard fitted = new ShardTrainer(store, settings).fit(0, store.read(version));
-    SubModelEntry entry = new SubModelEntry(0, "", version, fitted.rows(), fitted.seed(), "", fitted.fitSeconds());
+    SubModelEntry entry = new SubModelEntry(0, "", version, fitted.rows(), fitted.seed(), "", fitted.fitSeconds(),
+        SubModelEntry.FIT);
     EnsembleManifest manifest = new EnsembleManifest(EnsembleManifest.FORMAT_VERSION, 0, "", store.path(),
         store.layout().task().id(), store.layout().labelClasses(), Aggregation.SOFT.id(), settings.estimator(),
         settings.params(), List.of(entry));

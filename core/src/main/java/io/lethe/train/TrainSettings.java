@@ -1,6 +1,7 @@
 package io.lethe.train;
 
 import io.lethe.LetheConfig;
+import io.lethe.unlearn.Strategy;
 import java.util.Map;
 
 /**
@@ -12,9 +13,11 @@ import java.util.Map;
  * @param parallelism how many shards fit at the same time (concurrent Spark jobs)
  * @param impute fill missing numeric values with the shard's mean (fitted per shard)
  * @param scale scale features to unit standard deviation (fitted per shard)
+ * @param strategy how forgetting unlearns this estimator's sub-models; training keeps what it needs
+ *     (the shard's statistics for {@link Strategy#EXACT_STATISTICS})
  */
 public record TrainSettings(String estimator, Map<String, String> params, long seed, int parallelism,
-    boolean impute, boolean scale) {
+    boolean impute, boolean scale, Strategy strategy) {
 
   public TrainSettings {
     params = Map.copyOf(params);
@@ -30,7 +33,19 @@ public record TrainSettings(String estimator, Map<String, String> params, long s
         config.getLong(LetheConfig.TRAIN_SEED),
         config.getInt(LetheConfig.TRAIN_PARALLELISM),
         config.getBoolean(LetheConfig.TRAIN_IMPUTE),
-        config.getBoolean(LetheConfig.TRAIN_SCALE));
+        config.getBoolean(LetheConfig.TRAIN_SCALE),
+        strategy(config, config.get(LetheConfig.TRAIN_ESTIMATOR)));
+  }
+
+  /** The configured strategy for an estimator (shard retrain for a name that is no estimator). */
+  public static Strategy strategy(LetheConfig config, String estimator) {
+    String key = LetheConfig.FORGET_STRATEGY_PREFIX + estimator;
+    return config.keys().contains(key) ? Strategy.parse(config.get(key), estimator) : Strategy.SHARD_RETRAIN;
+  }
+
+  /** The same settings with another strategy. */
+  public TrainSettings withStrategy(Strategy other) {
+    return new TrainSettings(estimator, params, seed, parallelism, impute, scale, other);
   }
 
   /** The seed of one shard's sub-model: the same shard and base seed always give the same seed. */

@@ -8,6 +8,11 @@ import io.lethe.registry.SubModelDir;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.run.StepTimes;
 import io.lethe.store.ShardedStore;
+import io.lethe.unlearn.ExactStatistics;
+import io.lethe.unlearn.ShardStatistics;
+import io.lethe.unlearn.ShardUnlearning;
+import io.lethe.unlearn.StatisticsModel;
+import io.lethe.unlearn.Strategy;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -17,6 +22,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import org.apache.spark.ml.PipelineModel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -72,6 +78,73 @@ public final class Training {
           + base.get().estimatorParams() + "; retrain all shards to change the estimator or its parameters");
     }
     return new ShardTrainer(store, settings).train(shards, storeVersion, registry);
+  }
+
+  /** The sub-models an unlearning step saved (unpublished) and how each shard was brought up to date. */
+  public record Unlearned(List<SubModelEntry> entries, List<ShardUnlearning> shards) {}
+
+  /**
+   * Brings the given shards' sub-models to a store version after rows were deleted from them, each
+   * by the configured strategy: from the published sub-model's statistics when the strategy is
+   * exact statistics and they are kept, else by a retrain of the shard. Saves, does not publish.
+   */
+  public Unlearned unlearn(List<Integer> shards, long storeVersion) {
+    if (shards.isEmpty()) {
+      return new Unlearned(List.of(), List.of());
+    }
+    Optional<EnsembleManifest> base = registry.latest();
+    List<SubModelEntry> entries = new ArrayList<>();
+    List<ShardUnlearning> steps = new ArrayList<>();
+    Map<Integer, String> retrain = new TreeMap<>();
+    StatisticsModel statisticsModel = new StatisticsModel(store.layout(), settings,
+        store.read(storeVersion).schema());
+    Optional<String> unsupported = settings.strategy() == Strategy.EXACT_STATISTICS
+        ? statisticsModel.unsupported() : Optional.empty();
+    for (int shard : shards) {
+      if (settings.strategy() != Strategy.EXACT_STATISTICS) {
+        retrain.put(shard, "configured");
+        continue;
+      }
+      if (unsupported.isPresent()) {
+        retrain.put(shard, "fallback: " + unsupported.get());
+        continue;
+      }
+      Optional<SubModelEntry> published = base.flatMap(m -> m.shard(shard));
+      Optional<ShardStatistics> kept = published.flatMap(e -> registry.statistics(base.get().version(), e));
+      if (kept.isEmpty() || !sameEstimator(base.get())) {
+        retrain.put(shard, "fallback: the published sub-model keeps no statistics for these settings");
+        continue;
+      }
+      long start = System.nanoTime();
+      store.spark().sparkContext().setJobDescription("lethe: unlearn shard " + shard + " from its statistics");
+      ExactStatistics.Update update = ExactStatistics.update(store, shard, kept.get(), published.get().storeVersion(),
+          storeVersion);
+      if (update.statistics().totalRows() == 0) {
+        retrain.put(shard, "no rows left");
+        continue;
+      }
+      PipelineModel model;
+      try {
+        model = statisticsModel.build(update.statistics(), shard);
+      } catch (StatisticsModel.SingularException e) {
+        retrain.put(shard, "fallback: " + e.getMessage());
+        continue;
+      }
+      double seconds = (System.nanoTime() - start) / 1e9;
+      entries.add(registry.saveSubModel(shard, storeVersion, model, update.statistics().totalRows(),
+          settings.seedFor(shard), seconds, Strategy.EXACT_STATISTICS.id(), update.statistics()));
+      steps.add(new ShardUnlearning(shard, Strategy.EXACT_STATISTICS.id(), true,
+          update.incremental() ? "statistics updated from the changed rows" : "statistics recomputed from the shard",
+          update.rowsRemoved(), update.rowsAdded(), seconds));
+      LOG.info("Shard {}: unlearned {} rows from its statistics in {} s", shard, update.rowsRemoved(),
+          String.format("%.2f", seconds));
+    }
+    List<SubModelEntry> fitted = fit(new ArrayList<>(retrain.keySet()), storeVersion);
+    entries.addAll(fitted);
+    retrain.forEach((shard, why) -> steps.add(new ShardUnlearning(shard, Strategy.SHARD_RETRAIN.id(), true, why, 0, 0,
+        fitted.stream().filter(e -> e.shard() == shard).mapToDouble(SubModelEntry::fitSeconds).sum())));
+    steps.sort(java.util.Comparator.comparingInt(ShardUnlearning::shard));
+    return new Unlearned(entries, steps);
   }
 
   /**

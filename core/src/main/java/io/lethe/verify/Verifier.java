@@ -28,6 +28,7 @@ import io.lethe.store.ShardedStore;
 import io.lethe.store.StoreLayout;
 import io.lethe.train.ShardTrainer;
 import io.lethe.train.TrainSettings;
+import io.lethe.unlearn.Strategy;
 import io.lethe.train.Training;
 import io.lethe.verify.VerifyReport.Check;
 import io.lethe.verify.VerifyReport.Refit;
@@ -349,8 +350,7 @@ public final class Verifier {
         continue;
       }
       try {
-        Dataset<Row> changes = store.spark().read().format("delta").option("readChangeFeed", "true")
-            .option("startingVersion", v).option("endingVersion", v).load(store.path());
+        Dataset<Row> changes = store.changes(v, v, null);
         long rows = hit.isEmpty() ? 0 : matching(changes, hit, hashes);
         read++;
         if (rows > 0) {
@@ -451,7 +451,8 @@ public final class Verifier {
       }
       // The seed the manifest records for this shard, through the settings' per-shard derivation.
       TrainSettings as = new TrainSettings(manifest.estimator(), manifest.estimatorParams(),
-          e.seed() - (settings.seedFor(e.shard()) - settings.seed()), 1, settings.impute(), settings.scale());
+          e.seed() - (settings.seedFor(e.shard()) - settings.seed()), 1, settings.impute(), settings.scale(),
+          Strategy.SHARD_RETRAIN);
       ShardTrainer trainer = new ShardTrainer(store, as);
       ShardTrainer.FittedShard refit;
       long version = e.storeVersion();

@@ -1,0 +1,82 @@
+package io.lethe.unlearn;
+
+import static org.apache.spark.sql.functions.col;
+
+import io.lethe.store.ShardedStore;
+import io.lethe.store.StoreLayout;
+import io.lethe.store.Task;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Exact unlearning by sufficient statistics: a shard's statistics at a later store version are
+ * its statistics at the sub-model's version, minus those of the rows deleted since and plus those
+ * of the rows added since, both read from the store's change data feed (only the changed rows,
+ * never the shard). When that feed is no longer readable the statistics are recomputed from the
+ * shard's rows, which is still exact and still needs no spark.ml fit.
+ */
+public final class ExactStatistics {
+  private static final Logger LOG = LoggerFactory.getLogger(ExactStatistics.class);
+  private static final String CHANGE_TYPE = "_change_type";
+
+  private ExactStatistics() {}
+
+  /** How a shard's statistics were brought to a store version. */
+  public record Update(ShardStatistics statistics, long rowsRemoved, long rowsAdded, boolean incremental) {}
+
+  /** The statistics of the given rows (a shard's rows, store columns). */
+  public static ShardStatistics compute(Dataset<Row> rows, StoreLayout layout) {
+    return aggregate(rows, layout, layout.labelIndex());
+  }
+
+  /** The statistics of rows whose label is already the estimators' label ({@link StoreLayout#LABEL_INDEX_COLUMN}). */
+  public static ShardStatistics computeIndexed(Dataset<Row> rows, StoreLayout layout) {
+    return aggregate(rows, layout, col(StoreLayout.LABEL_INDEX_COLUMN));
+  }
+
+  /**
+   * Numeric features as doubles and categorical ones as strings (as the imputer and the indexers
+   * read them), then the label as the estimators read it, summed in one pass.
+   */
+  private static ShardStatistics aggregate(Dataset<Row> rows, StoreLayout layout, Column label) {
+    List<Column> columns = new ArrayList<>();
+    layout.numericFeatures().forEach(c -> columns.add(col(c).cast("double")));
+    layout.categoricalFeatures().forEach(c -> columns.add(col(c).cast("string")));
+    columns.add(label.cast("double"));
+    ShardStatistics zero = ShardStatistics.empty(layout.labelClasses().size(), layout.task() == Task.REGRESSION,
+        layout.numericFeatures().size(), layout.categoricalFeatures().size());
+    return rows.select(columns.toArray(new Column[0])).toJavaRDD()
+        .treeAggregate(zero, ShardStatistics::add, ShardStatistics::plus);
+  }
+
+  /**
+   * A shard's statistics at store version {@code to}, from its statistics {@code at} store version
+   * {@code from}.
+   */
+  public static Update update(ShardedStore store, int shard, ShardStatistics at, long from, long to) {
+    StoreLayout layout = store.layout();
+    if (to <= from) {
+      return new Update(at.copy(), 0, 0, true);
+    }
+    try {
+      Dataset<Row> changes = store.changes(from + 1, to, List.of(shard));
+      ShardStatistics removed = compute(changes.where(col(CHANGE_TYPE).isin("delete", "update_preimage")), layout);
+      ShardStatistics added = compute(changes.where(col(CHANGE_TYPE).isin("insert", "update_postimage")), layout);
+      ShardStatistics now = at.copy().minus(removed).plus(added);
+      return new Update(now, removed.totalRows(), added.totalRows(), true);
+    } catch (Exception unreadable) { // Spark and Delta throw checked exceptions through Scala
+      // The class only: a message could quote row values.
+      LOG.info("Shard {}: the change data of store versions {} to {} cannot be read ({}); recomputing its statistics"
+          + " from its rows", shard, from + 1, to, unreadable.getClass().getSimpleName());
+      ShardStatistics now = compute(store.readShard(shard, to), layout);
+      long before = at.totalRows();
+      long after = now.totalRows();
+      return new Update(now, Math.max(0, before - after), Math.max(0, after - before), false);
+    }
+  }
+}

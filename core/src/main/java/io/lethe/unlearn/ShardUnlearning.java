@@ -1,0 +1,16 @@
+package io.lethe.unlearn;
+
+/**
+ * How one shard's sub-model was brought up to date by a forget run. Counts and times only.
+ *
+ * @param shard the shard
+ * @param strategy the strategy that made the new sub-model (shard-retrain, exact-statistics)
+ * @param exact whether the new sub-model is what a refit of the shard gives (else approximate)
+ * @param detail why this strategy: configured, or the reason the configured one fell back to a
+ *     shard retrain; for statistics, whether they were updated from the changed rows or recomputed
+ * @param rowsRemoved rows whose statistics were subtracted (0 for a retrain)
+ * @param rowsAdded rows whose statistics were added, appended since the last sub-model (0 for a retrain)
+ * @param seconds wall time of this shard's update
+ */
+public record ShardUnlearning(int shard, String strategy, boolean exact, String detail, long rowsRemoved,
+    long rowsAdded, double seconds) {}

@@ -1,0 +1,56 @@
+package io.lethe.unlearn;
+
+import io.lethe.LetheException;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * How forgetting removes deleted rows from a shard's sub-model. Chosen per estimator
+ * ({@code forget.strategy.<estimator>}) and reported per shard in every forget run.
+ */
+public enum Strategy {
+  /** Refit the shard from scratch on its remaining rows (SISA). Exact; works for every estimator. */
+  SHARD_RETRAIN("shard-retrain", true, List.of()),
+  /**
+   * Keep sufficient statistics with each sub-model; subtract the deleted rows' statistics and
+   * rebuild the model from them. Exact: equal to a refit of the shard up to floating-point order.
+   */
+  EXACT_STATISTICS("exact-statistics", true, List.of("naive_bayes", "linear_regression"));
+
+  private final String id;
+  private final boolean exact;
+  private final List<String> estimators;
+
+  Strategy(String id, boolean exact, List<String> estimators) {
+    this.id = id;
+    this.exact = exact;
+    this.estimators = estimators;
+  }
+
+  public String id() {
+    return id;
+  }
+
+  /** Whether the result is the model a refit of the shard gives (else a certified approximation). */
+  public boolean exact() {
+    return exact;
+  }
+
+  /** Whether this strategy applies to an estimator (shard retrain applies to all). */
+  public boolean appliesTo(String estimator) {
+    return estimators.isEmpty() || estimators.contains(estimator);
+  }
+
+  /** The strategy named {@code id} for an estimator; a clear error when it is unknown or does not apply. */
+  public static Strategy parse(String id, String estimator) {
+    Strategy s = Arrays.stream(values()).filter(v -> v.id.equals(id)).findFirst()
+        .orElseThrow(() -> new LetheException("Unknown unlearning strategy '" + id + "' for " + estimator + ": use one of "
+            + Arrays.stream(values()).map(Strategy::id).collect(Collectors.joining(", "))));
+    if (!s.appliesTo(estimator)) {
+      throw new LetheException("The unlearning strategy " + id + " does not apply to " + estimator + "; it applies to "
+          + String.join(", ", s.estimators));
+    }
+    return s;
+  }
+}

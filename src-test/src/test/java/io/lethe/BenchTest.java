@@ -124,7 +124,25 @@ class BenchTest extends LetheTestBase {
 
     List<String> targets = new ArrayList<>();
     report.path("targets").forEach(t -> targets.add(t.path("name").asText()));
-    assertThat(targets).hasSize(4).anyMatch(t -> t.startsWith("forget 1 subject vs full retrain (8,000 rows, S = 4; the target is set at"));
+    assertThat(targets).hasSize(5).anyMatch(t -> t.startsWith("forget 1 subject vs full retrain (8,000 rows, S = 4; the target is set at"))
+        .anyMatch(t -> t.startsWith("exact-statistics forget of 1 subject vs retraining its shard"));
+  }
+
+  @Test
+  void eachStrategyIsMeasuredAgainstARetrainOfTheSameShard() {
+    JsonNode strategies = report.path("strategies");
+    assertThat(strategies).hasSize(1);
+    JsonNode p = strategies.get(0);
+    assertThat(p.path("estimator").asText()).isEqualTo("naive_bayes");
+    assertThat(p.path("strategy").asText()).isEqualTo("exact-statistics");
+    assertThat(p.path("exact").asBoolean()).isTrue();
+    assertThat(p.path("detail").asText()).isEqualTo("statistics updated from the changed rows");
+    assertThat(p.path("rowsDeleted").asLong()).as("a subject has 4 rows").isEqualTo(4);
+    assertThat(p.path("shardRows").asLong()).as("a quarter of the store, roughly").isBetween(1000L, 3000L);
+    assertThat(p.path("speedup").asDouble()).isCloseTo(
+        p.path("shardRetrainSeconds").asDouble() / p.path("updateSeconds").asDouble(), within(1e-9));
+    assertThat(p.path("forgetSeconds").asDouble()).isGreaterThan(p.path("updateSeconds").asDouble());
+    assertThat(err).contains("naive_bayes exact-statistics, forget 1 subject");
   }
 
   @Test
@@ -132,7 +150,7 @@ class BenchTest extends LetheTestBase {
     String html = Files.readString(dir.resolve("report/bench.html"));
     assertThat(html).startsWith("<!DOCTYPE html>").contains("<table id=\"targets\"").contains("<table id=\"forget\"")
         .contains("<figure id=\"forget-chart\"><svg").contains("<figure id=\"accuracy-chart\"><svg")
-        .contains("<figure id=\"scale-chart\"><svg");
+        .contains("<figure id=\"scale-chart\"><svg").contains("<table id=\"strategies\"");
     assertThat(html).doesNotContain("<script").doesNotContain(" src=").doesNotContain(" href=")
         .doesNotContain("url(");
   }

@@ -12,6 +12,7 @@ import io.lethe.forget.ForgetResult;
 import io.lethe.forget.Forgetter;
 import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.SubModelEntry;
+import io.lethe.run.Json;
 import io.lethe.store.ShardedStore;
 import io.lethe.train.ShardTrainer;
 import io.lethe.train.TrainSettings;
@@ -20,6 +21,8 @@ import io.lethe.unlearn.ShardStatistics;
 import io.lethe.unlearn.ShardUnlearning;
 import io.lethe.unlearn.StatisticsModel;
 import io.lethe.unlearn.Strategy;
+import io.lethe.verify.Verifier;
+import io.lethe.verify.VerifyReport;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -75,6 +78,22 @@ class ExactStatisticsTest extends LetheTestBase {
     List<String> people = List.of("11", "26", "1500", "2999");
     ForgetResult result = forgetter.execute(ForgetRequest.ofSubjects(people));
     assertExactlyUnlearned(trained, result, 4);
+
+    // verify names the strategy of each hit shard, and its refit from scratch is the same model.
+    VerifyReport report = Verifier.from(spark(), config).verify(result.batchId(), null);
+    assertThat(report.passed()).as(report.checks().toString()).isTrue();
+    assertThat(report.unlearning()).extracting(VerifyReport.ShardStrategy::shard)
+        .containsExactlyElementsOf(result.retrainedShards());
+    assertThat(report.unlearning()).allSatisfy(u -> {
+      assertThat(u.strategy()).isEqualTo("exact-statistics");
+      assertThat(u.exact()).isTrue();
+      assertThat(u.guarantee()).startsWith("exact");
+    });
+    assertThat(report.retrain()).isNotEmpty().allSatisfy(r -> {
+      assertThat(r.agreement()).isEqualTo(1.0);
+      assertThat(r.parameterDistance()).isLessThan(1e-6);
+    });
+    assertThat(ReportSchema.errors(Json.write(report))).isEmpty();
 
     // A later forget in a shard the first one left alone reads the change data across the first
     // forget's purge (its files are vacuumed) and still only the changed rows.

@@ -85,6 +85,12 @@ class VerifyTest extends LetheTestBase {
       assertThat(r.agreement()).isEqualTo(1.0);
       assertThat(r.parameterDistance()).isLessThan(1e-6);
     });
+    assertThat(report.unlearning()).extracting(VerifyReport.ShardStrategy::shard)
+        .containsExactlyElementsOf(result.retrainedShards());
+    assertThat(report.unlearning()).allSatisfy(u -> {
+      assertThat(u.strategy()).as("logistic regression's default").isEqualTo("shard-retrain");
+      assertThat(u.exact()).isTrue();
+    });
     assertThat(report.utility().source()).isEqualTo("held-out");
     assertThat(report.utility().rows()).isEqualTo(800);
     assertThat(report.utility().ensemble()).isGreaterThan(0.75);

@@ -8,6 +8,7 @@ import io.lethe.bench.BenchReport.Environment;
 import io.lethe.bench.BenchReport.ForgetPoint;
 import io.lethe.bench.BenchReport.Retrain;
 import io.lethe.bench.BenchReport.ScalePoint;
+import io.lethe.bench.BenchReport.StrategyPoint;
 import io.lethe.bench.BenchReport.Scoring;
 import io.lethe.bench.BenchReport.Target;
 import io.lethe.bench.BenchReport.Workload;
@@ -35,6 +36,8 @@ import io.lethe.train.SingleModel;
 import io.lethe.train.TrainResult;
 import io.lethe.train.TrainSettings;
 import io.lethe.train.Training;
+import io.lethe.unlearn.ShardUnlearning;
+import io.lethe.unlearn.Strategy;
 import java.lang.management.ManagementFactory;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -62,7 +65,7 @@ import org.apache.spark.sql.SparkSession;
 public final class Bench {
   /** The parts of a bench run. forget, concurrency and scoring share one synthetic store. */
   public enum Section {
-    FORGET, CONCURRENCY, SCORING, ACCURACY, SCALE;
+    FORGET, CONCURRENCY, SCORING, STRATEGIES, ACCURACY, SCALE;
 
     public String id() {
       return name().toLowerCase(Locale.ROOT);
@@ -75,7 +78,7 @@ public final class Bench {
           out.add(valueOf(n.trim().toUpperCase(Locale.ROOT)));
         } catch (IllegalArgumentException e) {
           throw new LetheException("Unknown bench section '" + n + "'; choose from forget, concurrency, scoring,"
-              + " accuracy, scale");
+              + " strategies, accuracy, scale");
         }
       }
       return out;
@@ -147,10 +150,11 @@ public final class Bench {
     List<ForgetPoint> forget = new ArrayList<>();
     Retrain retrain = null;
     Scoring scoring = null;
+    List<StrategyPoint> strategies = new ArrayList<>();
     SingleModel single = null;
     try {
       if (sections.contains(Section.FORGET) || sections.contains(Section.CONCURRENCY)
-          || sections.contains(Section.SCORING)) {
+          || sections.contains(Section.SCORING) || sections.contains(Section.STRATEGIES)) {
         SyntheticData data = SyntheticData.of(options.rows(), options.seed());
         Store main = createStore("store", data);
         workload = main.workload;
@@ -173,6 +177,9 @@ public final class Bench {
           }
           scoring = scoring(main, data, single);
         }
+        if (sections.contains(Section.STRATEGIES)) {
+          strategies = strategies(main, data);
+        }
       }
       List<AccuracyPoint> accuracy = sections.contains(Section.ACCURACY) ? accuracy() : List.of();
       List<ScalePoint> scale = sections.contains(Section.SCALE) ? scale() : List.of();
@@ -181,13 +188,13 @@ public final class Bench {
         ShardMath.advice(options.shards(), k).ifPresent(warnings::add);
       }
       warnings.forEach(w -> out.accept("Warning: " + w));
-      List<Target> targets = targets(workload, training, forget, retrain, scoring, accuracy);
+      List<Target> targets = targets(workload, training, forget, retrain, scoring, strategies, accuracy);
       for (Target t : targets) {
         out.accept(String.format("Target %s: %s, measured %.2f %s: %s", t.name(), t.goal(), t.measured(), t.unit(),
             t.met() ? "met" : "MISSED"));
       }
-      return new BenchReport(startedAt, environment, workload, training, forget, retrain, scoring, accuracy, scale,
-          targets, warnings, (System.nanoTime() - start) / 1e9);
+      return new BenchReport(startedAt, environment, workload, training, forget, retrain, scoring, strategies,
+          accuracy, scale, targets, warnings, (System.nanoTime() - start) / 1e9);
     } finally {
       if (!options.keep()) {
         files.deleteRecursively(work);
@@ -321,6 +328,57 @@ public final class Bench {
     }
   }
 
+  /** The estimators and parameters each unlearning strategy is measured with on the synthetic store. */
+  private static final List<StrategyCase> STRATEGY_CASES = List.of(
+      // Gaussian, since the synthetic features are normal (multinomial naive Bayes refuses negative values).
+      new StrategyCase("naive_bayes", Map.of("modelType", "gaussian"), Strategy.EXACT_STATISTICS));
+
+  private record StrategyCase(String estimator, Map<String, String> params, Strategy strategy) {}
+
+  /**
+   * For each strategy: its estimator trained on every shard of the store, then one subject
+   * forgotten with it, timed, and the same shard retrained from scratch on the same store version
+   * (fit and save, as a forget's retrain does): the strategy's model update against a shard retrain.
+   */
+  private List<StrategyPoint> strategies(Store main, SyntheticData data) {
+    List<StrategyPoint> points = new ArrayList<>();
+    Random random = new Random(options.seed() + 17);
+    for (StrategyCase c : STRATEGY_CASES) {
+      String name = "strategy-" + c.strategy().id();
+      TrainSettings with = new TrainSettings(c.estimator(), c.params(), settings.seed(), settings.parallelism(),
+          settings.impute(), settings.scale(), c.strategy());
+      ModelRegistry registry = new ModelRegistry(spark, new Path(work, name + "-models").toString());
+      Training training = new Training(main.store, registry, with, aggregation);
+      Timed<TrainResult> trained = timed(() -> training.run(ShardSelection.all()));
+      ForgetSettings forgetSettings = ForgetSettings.from(config.with(Map.of(LetheConfig.FORGET_PURGE, "false")));
+      ForgetLedger ledger = new ForgetLedger(spark, new Path(work, name + "-ledger").toString(),
+          config.getInt(LetheConfig.LEDGER_DEADLINE_DAYS), new CommitRetry(forgetSettings.commitAttempts()));
+      Forgetter forgetter = new Forgetter(main.store, registry, training, ledger, LedgerKey.of(BENCH_KEY),
+          forgetSettings);
+      Timed<ForgetResult> forgot;
+      do { // a subject an earlier section forgot has no rows left: take another
+        String id = Long.toString((long) (random.nextDouble() * data.subjects()));
+        forgot = timed(() -> forgetter.execute(ForgetRequest.ofSubjects(List.of(id))));
+      } while (forgot.value.unlearning().isEmpty());
+      ShardUnlearning update = forgot.value.unlearning().get(0);
+      Training retraining = new Training(main.store, registry, with.withStrategy(Strategy.SHARD_RETRAIN), aggregation);
+      long version = forgot.value.storeVersion();
+      Timed<Training.Unlearned> retrain = timed(() -> retraining.unlearn(List.of(update.shard()), version));
+      double forgetSeconds = forgot.seconds - forgot.value.seconds().getOrDefault("retire", 0.0);
+      StrategyPoint point = new StrategyPoint(c.estimator(), c.params(), update.strategy(), update.exact(),
+          update.detail(), forgot.value.plan().rowsToDelete(), update.shard(), retrain.value.entries().get(0).rows(),
+          trained.seconds, forgetSeconds, update.seconds(), retrain.seconds, retrain.seconds / update.seconds());
+      out.accept(String.format("%s %s, forget 1 subject (%d rows, shard %d of %,d rows): model update %.2f s"
+              + " (%s) against a retrain of the shard %.1f s: %.1fx faster; the whole forget run %.1f s",
+          c.estimator(), c.strategy().id(), point.rowsDeleted(), point.shard(), point.shardRows(),
+          point.updateSeconds(), point.detail(), point.shardRetrainSeconds(), point.speedup(), point.forgetSeconds()));
+      points.add(point);
+      files.deleteRecursively(registry.root());
+      files.deleteRecursively(new Path(work, name + "-ledger"));
+    }
+    return points;
+  }
+
   private Forgot forget(Store main, List<String> ids) {
     Timed<ForgetResult> run = timed(() -> main.forgetter.execute(ForgetRequest.ofSubjects(ids)));
     double retire = run.value.seconds().getOrDefault("retire", 0.0);
@@ -419,7 +477,7 @@ public final class Bench {
   }
 
   private List<Target> targets(Workload workload, BenchReport.Training training, List<ForgetPoint> forget,
-      Retrain retrain, Scoring scoring, List<AccuracyPoint> accuracy) {
+      Retrain retrain, Scoring scoring, List<StrategyPoint> strategies, List<AccuracyPoint> accuracy) {
     List<Target> targets = new ArrayList<>();
     String at = workload == null ? "" : String.format(" (%,d rows, S = %d%s)", workload.rows(), workload.shards(),
         workload.rows() == 2_000_000 && workload.shards() == 16 ? "" : "; the target is set at 2,000,000 rows, S = 16");
@@ -429,6 +487,9 @@ public final class Bench {
       targets.add(new Target("fixed overhead of a forget run" + at, "under 15 s", p.overheadSeconds(), "s",
           p.overheadSeconds() < 15));
     });
+    strategies.stream().filter(p -> p.strategy().equals(Strategy.EXACT_STATISTICS.id())).findFirst()
+        .ifPresent(p -> targets.add(new Target("exact-statistics forget of 1 subject vs retraining its shard" + at,
+            "at least 20x faster", p.speedup(), "x", p.speedup() >= 20)));
     if (training != null) {
       targets.add(new Target("concurrent vs sequential training of all shards", "at least 1.5x faster",
           training.speedup(), "x", training.speedup() >= 1.5));

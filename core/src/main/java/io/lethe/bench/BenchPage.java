@@ -85,6 +85,20 @@ final class BenchPage {
       page.paragraph(String.format(Locale.ROOT, "The ensemble takes %.2fx the time of one model: every sub-model"
           + " runs in the same pass over the rows.", s.ratio()));
     }
+    if (!r.strategies().isEmpty()) {
+      page.section("Unlearning strategies against a shard retrain");
+      List<List<String>> rows = new ArrayList<>();
+      for (BenchReport.StrategyPoint p : r.strategies()) {
+        rows.add(List.of(p.estimator() + " " + p.params(), p.strategy(), p.exact() ? "exact" : "approximate",
+            String.format(Locale.ROOT, "%,d", p.shardRows()), num(p.updateSeconds()), num(p.shardRetrainSeconds()),
+            String.format(Locale.ROOT, "%.1fx", p.speedup()), num(p.forgetSeconds())));
+      }
+      page.table("strategies", List.of("estimator", "strategy", "kind", "shard rows", "model update s",
+          "shard retrain s", "speed-up", "whole forget s"), rows);
+      page.paragraph("One subject forgotten with each strategy. The model update and the shard retrain both make the"
+          + " hit shard's new sub-model on the same store version and save it; the whole forget run adds the plan,"
+          + " the ledger, the delete and the publish.");
+    }
     if (!r.accuracy().isEmpty()) {
       page.section("Accuracy as the shard count grows (Adult)");
       List<List<String>> rows = new ArrayList<>();

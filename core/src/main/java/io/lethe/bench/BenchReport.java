@@ -13,13 +13,15 @@ import java.util.Map;
  * @param forget one row per batch size k
  * @param retrain what the forget rows are compared with, measured once after the first batch
  * @param scoring ensemble versus single-model scoring of the same rows
+ * @param strategies one row per unlearning strategy: its model update against a shard retrain
  * @param accuracy ensemble versus single model on Adult as the shard count grows
  * @param scale cost as the store grows
  * @param targets the performance targets and whether this run met them
  * @param warnings advice for batch sizes that hit most shards
  */
 public record BenchReport(String startedAt, Environment environment, Workload workload, Training training,
-    List<ForgetPoint> forget, Retrain retrain, Scoring scoring, List<AccuracyPoint> accuracy, List<ScalePoint> scale,
+    List<ForgetPoint> forget, Retrain retrain, Scoring scoring, List<StrategyPoint> strategies,
+    List<AccuracyPoint> accuracy, List<ScalePoint> scale,
     List<Target> targets, List<String> warnings, double seconds) {
 
   /** The machine, Spark and the training settings of the run. */
@@ -55,6 +57,22 @@ public record BenchReport(String startedAt, Environment environment, Workload wo
 
   /** Scoring the same cached rows with the S-shard ensemble and with the single model (best of two runs). */
   public record Scoring(long rows, int shards, double ensembleSeconds, double singleModelSeconds, double ratio) {}
+
+  /**
+   * One unlearning strategy on the synthetic store: one subject forgotten with it, against a
+   * from-scratch retrain of the same shard on the same store version. Both times cover making the
+   * shard's new sub-model and saving it, the step a forget run calls retrain.
+   *
+   * @param detail how the strategy updated the shard (e.g. statistics updated from the changed rows)
+   * @param trainSeconds training every shard with the strategy's estimator (statistics included)
+   * @param forgetSeconds the whole forget run, request to published ensemble (retiring excluded)
+   * @param updateSeconds the strategy's model update of the hit shard
+   * @param shardRetrainSeconds a retrain of that shard
+   * @param speedup shardRetrainSeconds / updateSeconds
+   */
+  public record StrategyPoint(String estimator, Map<String, String> params, String strategy, boolean exact,
+      String detail, long rowsDeleted, int shard, long shardRows, double trainSeconds, double forgetSeconds,
+      double updateSeconds, double shardRetrainSeconds, double speedup) {}
 
   /** Adult at one shard count: held-out accuracy of the ensemble and of one model on all rows. */
   public record AccuracyPoint(int shards, double ensembleAccuracy, double singleModelAccuracy, double gapPoints,

@@ -11,21 +11,39 @@ import java.util.stream.Collectors;
  */
 public enum Strategy {
   /** Refit the shard from scratch on its remaining rows (SISA). Exact; works for every estimator. */
-  SHARD_RETRAIN("shard-retrain", true, List.of()),
+  SHARD_RETRAIN("shard-retrain", true, List.of(),
+      "exact: the sub-model is a fit of the shard's remaining rows"),
   /**
    * Keep sufficient statistics with each sub-model; subtract the deleted rows' statistics and
    * rebuild the model from them. Exact: equal to a refit of the shard up to floating-point order.
    */
-  EXACT_STATISTICS("exact-statistics", true, List.of("naive_bayes", "linear_regression"));
+  EXACT_STATISTICS("exact-statistics", true, List.of("naive_bayes", "linear_regression"),
+      "exact: rebuilt from the statistics of the shard's remaining rows; equal to a fit of them up to"
+          + " floating-point summation order");
 
   private final String id;
   private final boolean exact;
   private final List<String> estimators;
+  private final String guarantee;
 
-  Strategy(String id, boolean exact, List<String> estimators) {
+  Strategy(String id, boolean exact, List<String> estimators, String guarantee) {
     this.id = id;
     this.exact = exact;
     this.estimators = estimators;
+    this.guarantee = guarantee;
+  }
+
+  /** What a sub-model made by this strategy is, in words, for reports. */
+  public String guarantee() {
+    return guarantee;
+  }
+
+  /**
+   * The strategy that made a sub-model, from the method its registry entry records: a fit is a
+   * shard retrain (or the first training, which is the same thing).
+   */
+  public static Strategy ofMethod(String method) {
+    return Arrays.stream(values()).filter(v -> v.id.equals(method)).findFirst().orElse(SHARD_RETRAIN);
   }
 
   public String id() {

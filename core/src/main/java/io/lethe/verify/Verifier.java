@@ -53,6 +53,7 @@ import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.Transformer;
 import org.apache.spark.ml.classification.LinearSVCModel;
 import org.apache.spark.ml.classification.LogisticRegressionModel;
+import org.apache.spark.ml.classification.NaiveBayesModel;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.ml.regression.LinearRegressionModel;
 import org.apache.spark.sql.Column;
@@ -235,9 +236,14 @@ public final class Verifier {
       boolean passed = checks.stream().allMatch(Check::passed);
       LOG.info("Verified {} {}: {} ({} of {} checks passed)", scope.kind(), scope.name(), passed ? "passed" : "FAILED",
           checks.stream().filter(Check::passed).count(), checks.size());
+      List<VerifyReport.ShardStrategy> strategies = latest.map(m -> m.shards().stream()
+          .filter(e -> hit.contains(e.shard())).map(e -> {
+            Strategy s = Strategy.ofMethod(e.method());
+            return new VerifyReport.ShardStrategy(e.shard(), s.id(), s.exact(), s.guarantee());
+          }).toList()).orElse(List.of());
       return new VerifyReport(VerifyReport.FORMAT_VERSION, scope.name(), scope.kind(), scope.idsChecked(),
           now.toString(), passed, checks, requests, new ArrayList<>(hit), deleteVersion, storeVersion,
-          latest.map(EnsembleManifest::version).orElse(null), refits, utility, evidence);
+          latest.map(EnsembleManifest::version).orElse(null), strategies, refits, utility, evidence);
     } finally {
       evaluation.unpersist();
     }
@@ -484,7 +490,10 @@ public final class Verifier {
     return out;
   }
 
-  /** L2 distance of coefficients and intercepts, for linear models with the same shape; else null. */
+  /**
+   * L2 distance of coefficients and intercepts (naive Bayes: log priors, theta and sigma), for
+   * models of the same shape; else null.
+   */
   static Double parameterDistance(Transformer a, Transformer b) {
     double[] pa = parameters(a);
     double[] pb = parameters(b);
@@ -503,6 +512,9 @@ public final class Verifier {
     }
     if (model instanceof LinearSVCModel m) {
       return join(m.coefficients().toArray(), new double[] {m.intercept()});
+    }
+    if (model instanceof NaiveBayesModel m) {
+      return join(join(m.pi().toArray(), m.theta().toArray()), m.sigma().toArray());
     }
     return null;
   }

@@ -76,6 +76,14 @@ public final class VerifyPage {
           Series.values("received to deadline", allowed))), "Time each request took against the time it was allowed");
     }
 
+    page.section("How each hit shard unlearned");
+    List<List<String>> strategies = new ArrayList<>();
+    for (VerifyReport.ShardStrategy u : r.unlearning()) {
+      strategies.add(List.of(Integer.toString(u.shard()), u.strategy(), u.exact() ? "exact" : "approximate",
+          u.guarantee()));
+    }
+    page.table("unlearning", List.of("shard", "strategy", "kind", "guarantee"), strategies);
+
     page.section("Retrained shards against a from-scratch fit");
     List<List<String>> refits = new ArrayList<>();
     for (Refit f : r.retrain()) {

@@ -21,6 +21,8 @@ import java.util.Map;
  * @param deleteVersion the store version of the batch's delete
  * @param storeVersion the store's current version
  * @param ensembleVersion the published ensemble verified
+ * @param unlearning for each hit shard in the published ensemble, the strategy that made its
+ *     sub-model and what that strategy guarantees
  * @param retrain the from-scratch refit of each hit shard checked, against the published sub-model
  * @param utility the published ensemble's and each sub-model's metric on the evaluation rows
  * @param evidence what the batch's forget run measured between publishing and retiring: utility
@@ -28,7 +30,7 @@ import java.util.Map;
  */
 public record VerifyReport(int formatVersion, String batchId, String scope, Integer idsChecked, String verifiedAt,
     boolean passed, List<Check> checks, List<Request> requests, List<Integer> hitShards, Long deleteVersion,
-    long storeVersion, Long ensembleVersion, List<Refit> retrain, Utility utility, ForgetEvidence evidence) {
+    long storeVersion, Long ensembleVersion, List<ShardStrategy> unlearning, List<Refit> retrain, Utility utility, ForgetEvidence evidence) {
 
   public static final int FORMAT_VERSION = 1;
 
@@ -47,6 +49,15 @@ public record VerifyReport(int formatVersion, String batchId, String scope, Inte
   /** One request of the batch: its random id, status, and when each step ended. */
   public record Request(String requestId, String kind, String status, String receivedAt, String deadline,
       String completedAt, boolean withinDeadline, Map<String, String> steps) {}
+
+  /**
+   * How a hit shard's published sub-model was made.
+   *
+   * @param strategy shard-retrain or exact-statistics
+   * @param exact whether it is the model a fit of the shard's remaining rows gives
+   * @param guarantee that, in words
+   */
+  public record ShardStrategy(int shard, String strategy, boolean exact, String guarantee) {}
 
   /**
    * A hit shard refitted from scratch on the store version and seed its published sub-model

@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
             + "11 minutes on 2 cores."})
 public final class BenchJob extends JobCommand {
   @Option(names = "--sections", split = ",", paramLabel = "LIST",
-      defaultValue = "forget,concurrency,scoring,accuracy,scale",
+      defaultValue = "forget,concurrency,scoring,strategies,accuracy,scale",
       description = "Which parts to run (default: ${DEFAULT-VALUE}).")
   List<String> sections;
 

@@ -115,7 +115,7 @@ public final class ModelRegistry {
         UUID.randomUUID().toString().substring(0, 8));
     Path dir = new Path(root, relative);
     try {
-      model.write().save(dir.toString());
+      PipelineWriter.save(spark, files, model, dir);
     } catch (IOException e) {
       throw new LetheException("Cannot save the sub-model of shard " + shard + ": " + e.getMessage(), e);
     }

@@ -109,13 +109,13 @@ public final class Training {
         retrain.put(shard, "fallback: " + unsupported.get());
         continue;
       }
+      long start = System.nanoTime();
       Optional<SubModelEntry> published = base.flatMap(m -> m.shard(shard));
       Optional<ShardStatistics> kept = published.flatMap(e -> registry.statistics(base.get().version(), e));
       if (kept.isEmpty() || !sameEstimator(base.get())) {
         retrain.put(shard, "fallback: the published sub-model keeps no statistics for these settings");
         continue;
       }
-      long start = System.nanoTime();
       store.spark().sparkContext().setJobDescription("lethe: unlearn shard " + shard + " from its statistics");
       ExactStatistics.Update update = ExactStatistics.update(store, shard, kept.get(), published.get().storeVersion(),
           storeVersion);
@@ -123,6 +123,7 @@ public final class Training {
         retrain.put(shard, "no rows left");
         continue;
       }
+      long updated = System.nanoTime();
       PipelineModel model;
       try {
         model = statisticsModel.build(update.statistics(), shard);
@@ -130,14 +131,19 @@ public final class Training {
         retrain.put(shard, "fallback: " + e.getMessage());
         continue;
       }
-      double seconds = (System.nanoTime() - start) / 1e9;
-      entries.add(registry.saveSubModel(shard, storeVersion, model, update.statistics().totalRows(),
-          settings.seedFor(shard), seconds, Strategy.EXACT_STATISTICS.id(), update.statistics()));
+      long built = System.nanoTime();
+      SubModelEntry saved = registry.saveSubModel(shard, storeVersion, model, update.statistics().totalRows(),
+          settings.seedFor(shard), 0, Strategy.EXACT_STATISTICS.id(), update.statistics());
+      long end = System.nanoTime();
+      double seconds = (end - start) / 1e9;
+      entries.add(new SubModelEntry(saved.shard(), saved.path(), saved.storeVersion(), saved.rows(), saved.seed(),
+          saved.trainedAt(), seconds, saved.method()));
       steps.add(new ShardUnlearning(shard, Strategy.EXACT_STATISTICS.id(), true,
           update.incremental() ? "statistics updated from the changed rows" : "statistics recomputed from the shard",
           update.rowsRemoved(), update.rowsAdded(), seconds));
-      LOG.info("Shard {}: unlearned {} rows from its statistics in {} s", shard, update.rowsRemoved(),
-          String.format("%.2f", seconds));
+      LOG.info("Shard {}: unlearned {} rows from its statistics in {} s (statistics {} s, rebuild {} s, save {} s)",
+          shard, update.rowsRemoved(), String.format("%.2f", seconds), String.format("%.2f", (updated - start) / 1e9),
+          String.format("%.2f", (built - updated) / 1e9), String.format("%.2f", (end - built) / 1e9));
     }
     List<SubModelEntry> fitted = fit(new ArrayList<>(retrain.keySet()), storeVersion);
     entries.addAll(fitted);

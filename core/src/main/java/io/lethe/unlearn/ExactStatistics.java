@@ -44,14 +44,35 @@ public final class ExactStatistics {
    * read them), then the label as the estimators read it, summed in one pass.
    */
   private static ShardStatistics aggregate(Dataset<Row> rows, StoreLayout layout, Column label) {
+    return rows.select(columns(layout, label)).toJavaRDD()
+        .treeAggregate(empty(layout), ShardStatistics::add, ShardStatistics::plus);
+  }
+
+  private static Column[] columns(StoreLayout layout, Column label) {
     List<Column> columns = new ArrayList<>();
     layout.numericFeatures().forEach(c -> columns.add(col(c).cast("double")));
     layout.categoricalFeatures().forEach(c -> columns.add(col(c).cast("string")));
     columns.add(label.cast("double"));
-    ShardStatistics zero = ShardStatistics.empty(layout.labelClasses().size(), layout.task() == Task.REGRESSION,
+    return columns.toArray(new Column[0]);
+  }
+
+  private static ShardStatistics empty(StoreLayout layout) {
+    return ShardStatistics.empty(layout.labelClasses().size(), layout.task() == Task.REGRESSION,
         layout.numericFeatures().size(), layout.categoricalFeatures().size());
-    return rows.select(columns.toArray(new Column[0])).toJavaRDD()
-        .treeAggregate(zero, ShardStatistics::add, ShardStatistics::plus);
+  }
+
+  /** The statistics of removed and of added rows, summed in one pass over the change feed. */
+  private record Changes(ShardStatistics removed, ShardStatistics added) implements java.io.Serializable {
+    Changes add(Row row) {
+      (row.getBoolean(row.size() - 1) ? removed : added).add(row);
+      return this;
+    }
+
+    Changes plus(Changes other) {
+      removed.plus(other.removed);
+      added.plus(other.added);
+      return this;
+    }
   }
 
   /**
@@ -64,11 +85,15 @@ public final class ExactStatistics {
       return new Update(at.copy(), 0, 0, true);
     }
     try {
+      // One pass over the changed rows: the change type goes after the label, where the statistics do not read.
       Dataset<Row> changes = store.changes(from + 1, to, List.of(shard));
-      ShardStatistics removed = compute(changes.where(col(CHANGE_TYPE).isin("delete", "update_preimage")), layout);
-      ShardStatistics added = compute(changes.where(col(CHANGE_TYPE).isin("insert", "update_postimage")), layout);
-      ShardStatistics now = at.copy().minus(removed).plus(added);
-      return new Update(now, removed.totalRows(), added.totalRows(), true);
+      List<Column> columns = new ArrayList<>(List.of(columns(layout, layout.labelIndex())));
+      columns.add(col(CHANGE_TYPE).isin("delete", "update_preimage"));
+      ShardStatistics empty = empty(layout);
+      Changes changed = changes.select(columns.toArray(new Column[0])).toJavaRDD()
+          .treeAggregate(new Changes(empty, empty.copy()), Changes::add, Changes::plus);
+      ShardStatistics now = at.copy().minus(changed.removed).plus(changed.added);
+      return new Update(now, changed.removed.totalRows(), changed.added.totalRows(), true);
     } catch (Exception unreadable) { // Spark and Delta throw checked exceptions through Scala
       // The class only: a message could quote row values.
       LOG.info("Shard {}: the change data of store versions {} to {} cannot be read ({}); recomputing its statistics"

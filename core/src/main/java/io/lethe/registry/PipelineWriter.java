@@ -1,0 +1,72 @@
+package io.lethe.registry;
+
+import io.lethe.LetheException;
+import io.lethe.run.HadoopFiles;
+import io.lethe.run.Json;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Collectors;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.ml.Pipeline;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.Transformer;
+import org.apache.spark.ml.util.DefaultParamsWriter$;
+import org.apache.spark.ml.util.MLWritable;
+import org.apache.spark.sql.SparkSession;
+import org.json4s.AsJsonInput$;
+import org.json4s.JObject;
+import org.json4s.jackson.JsonMethods$;
+import scala.Option;
+
+/**
+ * Saves a fitted PipelineModel in spark.ml's own layout (loadable with PipelineModel.load), its
+ * stages written at the same time instead of one after another. Every stage's save is a few
+ * small Spark jobs (metadata, then its data as Parquet); for a sub-model rebuilt in milliseconds
+ * from statistics, that sequence of jobs was most of the time to replace it. The pipeline's own
+ * metadata is spark.ml's JSON, written as one file with no job.
+ */
+final class PipelineWriter {
+  private PipelineWriter() {}
+
+  static void save(SparkSession spark, HadoopFiles files, PipelineModel model, Path dir) throws IOException {
+    Transformer[] stages = model.stages();
+    String uids = Arrays.stream(stages).map(s -> Json.write(s.uid())).collect(Collectors.joining(",", "[", "]"));
+    JObject extra = (JObject) JsonMethods$.MODULE$.parse("{\"stageUids\":" + uids + "}", false, false,
+        AsJsonInput$.MODULE$.stringAsJsonInput());
+    String metadata = DefaultParamsWriter$.MODULE$.getMetadataToSave(model, spark, Option.apply(extra));
+    String stagesDir = new Path(dir, "stages").toString();
+    ExecutorService pool = Executors.newFixedThreadPool(stages.length);
+    try {
+      List<Future<?>> saves = new ArrayList<>();
+      for (int i = 0; i < stages.length; i++) {
+        if (!(stages[i] instanceof MLWritable writable)) {
+          throw new LetheException("The stage " + stages[i].uid() + " of the sub-model cannot be saved");
+        }
+        String path = Pipeline.SharedReadWrite$.MODULE$.getStagePath(stages[i].uid(), i, stages.length, stagesDir);
+        saves.add(pool.submit(() -> {
+          writable.write().save(path);
+          return null;
+        }));
+      }
+      for (Future<?> save : saves) {
+        save.get();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("Interrupted while saving a sub-model", e);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      throw cause instanceof IOException io ? io : new IOException(LetheException.firstLine(cause), cause);
+    } finally {
+      pool.shutdownNow();
+    }
+    // Written last: a directory with metadata holds every stage.
+    files.writeNew(new Path(new Path(dir, "metadata"), "part-00000"), metadata);
+  }
+}

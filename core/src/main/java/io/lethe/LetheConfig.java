@@ -49,6 +49,9 @@ public final class LetheConfig {
   public static final String FORGET_REWRITE_FILES = "forget.rewrite-files";
   /** Followed by an estimator name: how forgetting unlearns that estimator's sub-models. */
   public static final String FORGET_STRATEGY_PREFIX = "forget.strategy.";
+  public static final String FORGET_CERTIFIED_EPSILON = "forget.certified.epsilon";
+  public static final String FORGET_CERTIFIED_DELTA = "forget.certified.delta";
+  public static final String FORGET_CERTIFIED_NOISE = "forget.certified.noise";
   public static final String VERIFY_PATH = "verify.path";
   public static final String VERIFY_RETRAIN_SHARDS = "verify.retrain-shards";
   public static final String VERIFY_MIN_AGREEMENT = "verify.min-agreement";
@@ -101,6 +104,9 @@ public final class LetheConfig {
       boolean statistics = estimator.equals("naive_bayes") || estimator.equals("linear_regression");
       d.put(FORGET_STRATEGY_PREFIX + estimator, statistics ? "exact-statistics" : "shard-retrain");
     }
+    d.put(FORGET_CERTIFIED_EPSILON, "1.0");
+    d.put(FORGET_CERTIFIED_DELTA, "0.0001");
+    d.put(FORGET_CERTIFIED_NOISE, "1.0");
     d.put(VERIFY_PATH, "lethe-data/verify");
     d.put(VERIFY_RETRAIN_SHARDS, "0");
     d.put(VERIFY_MIN_AGREEMENT, "0.99");

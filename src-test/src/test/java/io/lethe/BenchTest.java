@@ -131,7 +131,15 @@ class BenchTest extends LetheTestBase {
   @Test
   void eachStrategyIsMeasuredAgainstARetrainOfTheSameShard() {
     JsonNode strategies = report.path("strategies");
-    assertThat(strategies).hasSize(1);
+    assertThat(strategies).hasSize(2);
+    JsonNode certified = strategies.get(1);
+    assertThat(certified.path("estimator").asText()).isEqualTo("logistic_regression");
+    assertThat(certified.path("strategy").asText()).isEqualTo("certified-removal");
+    assertThat(certified.path("certificate").path("residual").asDouble()).isPositive();
+    assertThat(certified.path("certificate").path("residual").asDouble())
+        .isLessThanOrEqualTo(certified.path("certificate").path("budget").asDouble());
+    assertThat(certified.path("exact").asBoolean()).as("approximate after a Newton step, exact once solved")
+        .isEqualTo(certified.path("detail").asText().contains("exact optimum"));
     JsonNode p = strategies.get(0);
     assertThat(p.path("estimator").asText()).isEqualTo("naive_bayes");
     assertThat(p.path("strategy").asText()).isEqualTo("exact-statistics");

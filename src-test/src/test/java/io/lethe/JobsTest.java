@@ -126,6 +126,11 @@ class JobsTest extends LetheTestBase {
         .exists();
     assertThat(outputs.path("ensembleVersion").asLong()).isEqualTo(2);
     assertThat(outputs.path("retrainedShards").size()).isBetween(1, 2);
+    assertThat(outputs.path("unlearning").size()).isEqualTo(outputs.path("retrainedShards").size());
+    outputs.path("unlearning").forEach(u -> {
+      assertThat(u.path("strategy").asText()).as("logistic regression's default").isEqualTo("shard-retrain");
+      assertThat(u.path("detail").asText()).isEqualTo("configured");
+    });
     assertThat(outputs.path("forgotten").asInt()).isEqualTo(2);
     assertThat(outputs.path("retired").path("ensembleVersions").toString()).isEqualTo("[1]");
     assertThat(outputs.path("purge").path("filesDeleted").asLong()).isPositive();

@@ -255,7 +255,7 @@ public final class Bench {
    */
   private BenchReport.Training concurrency(Store main, long version) {
     TrainSettings oneAtATime = new TrainSettings(settings.estimator(), settings.params(), settings.seed(), 1,
-        settings.impute(), settings.scale(), settings.strategy());
+        settings.impute(), settings.scale(), settings.strategy(), settings.certification());
     Timed<TrainResult> seq = trainAll(main.store, oneAtATime, version, "sequential-models");
     Timed<TrainResult> concurrent = trainAll(main.store, settings, version, "concurrent-models");
     double speedup = seq.seconds / concurrent.seconds;
@@ -331,7 +331,8 @@ public final class Bench {
   /** The estimators and parameters each unlearning strategy is measured with on the synthetic store. */
   private static final List<StrategyCase> STRATEGY_CASES = List.of(
       // Gaussian, since the synthetic features are normal (multinomial naive Bayes refuses negative values).
-      new StrategyCase("naive_bayes", Map.of("modelType", "gaussian"), Strategy.EXACT_STATISTICS));
+      new StrategyCase("naive_bayes", Map.of("modelType", "gaussian"), Strategy.EXACT_STATISTICS),
+      new StrategyCase("logistic_regression", Map.of("regParam", "0.01"), Strategy.CERTIFIED_REMOVAL));
 
   private record StrategyCase(String estimator, Map<String, String> params, Strategy strategy) {}
 
@@ -346,7 +347,7 @@ public final class Bench {
     for (StrategyCase c : STRATEGY_CASES) {
       String name = "strategy-" + c.strategy().id();
       TrainSettings with = new TrainSettings(c.estimator(), c.params(), settings.seed(), settings.parallelism(),
-          settings.impute(), settings.scale(), c.strategy());
+          settings.impute(), settings.scale(), c.strategy(), settings.certification());
       ModelRegistry registry = new ModelRegistry(spark, new Path(work, name + "-models").toString());
       Training training = new Training(main.store, registry, with, aggregation);
       Timed<TrainResult> trained = timed(() -> training.run(ShardSelection.all()));
@@ -367,7 +368,8 @@ public final class Bench {
       double forgetSeconds = forgot.seconds - forgot.value.seconds().getOrDefault("retire", 0.0);
       StrategyPoint point = new StrategyPoint(c.estimator(), c.params(), update.strategy(), update.exact(),
           update.detail(), forgot.value.plan().rowsToDelete(), update.shard(), retrain.value.entries().get(0).rows(),
-          trained.seconds, forgetSeconds, update.seconds(), retrain.seconds, retrain.seconds / update.seconds());
+          trained.seconds, forgetSeconds, update.seconds(), retrain.seconds, retrain.seconds / update.seconds(),
+          update.certificate());
       out.accept(String.format("%s %s, forget 1 subject (%d rows, shard %d of %,d rows): model update %.2f s"
               + " (%s) against a retrain of the shard %.1f s: %.1fx faster; the whole forget run %.1f s",
           c.estimator(), c.strategy().id(), point.rowsDeleted(), point.shard(), point.shardRows(),

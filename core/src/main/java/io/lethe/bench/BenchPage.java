@@ -97,7 +97,16 @@ final class BenchPage {
           "shard retrain s", "speed-up", "whole forget s"), rows);
       page.paragraph("One subject forgotten with each strategy. The model update and the shard retrain both make the"
           + " hit shard's new sub-model on the same store version and save it; the whole forget run adds the plan,"
-          + " the ledger, the delete and the publish.");
+          + " the ledger, the delete and the publish. The shard retrain is spark.ml's fit of the estimator (for"
+          + " certified removal, spark.ml's logistic regression).");
+      for (BenchReport.StrategyPoint p : r.strategies()) {
+        if (p.certificate() != null) {
+          page.paragraph(String.format(Locale.ROOT, "%s: %s. Certificate: epsilon %.3g, delta %.3g, noise %.3g;"
+              + " gradient residual %.3g against a budget of %.3g.", p.strategy(), p.detail(),
+              p.certificate().get("epsilon"), p.certificate().get("delta"), p.certificate().get("noise"),
+              p.certificate().get("residual"), p.certificate().get("budget")));
+        }
+      }
     }
     if (!r.accuracy().isEmpty()) {
       page.section("Accuracy as the shard count grows (Adult)");

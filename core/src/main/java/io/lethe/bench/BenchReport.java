@@ -69,10 +69,11 @@ public record BenchReport(String startedAt, Environment environment, Workload wo
    * @param updateSeconds the strategy's model update of the hit shard
    * @param shardRetrainSeconds a retrain of that shard
    * @param speedup shardRetrainSeconds / updateSeconds
+   * @param certificate for certified removal: epsilon, delta, noise, budget and the residual left
    */
   public record StrategyPoint(String estimator, Map<String, String> params, String strategy, boolean exact,
       String detail, long rowsDeleted, int shard, long shardRows, double trainSeconds, double forgetSeconds,
-      double updateSeconds, double shardRetrainSeconds, double speedup) {}
+      double updateSeconds, double shardRetrainSeconds, double speedup, Map<String, Double> certificate) {}
 
   /** Adult at one shard count: held-out accuracy of the ensemble and of one model on all rows. */
   public record AccuracyPoint(int shards, double ensembleAccuracy, double singleModelAccuracy, double gapPoints,

@@ -6,6 +6,7 @@ import io.lethe.run.HadoopFiles;
 import io.lethe.run.Json;
 import io.lethe.store.CommitRetry;
 import io.lethe.store.DeltaCommits;
+import io.lethe.unlearn.CertifiedState;
 import io.lethe.unlearn.ShardStatistics;
 import java.io.IOException;
 import java.time.Instant;
@@ -102,15 +103,16 @@ public final class ModelRegistry {
   /** Saves a fitted sub-model under a new directory named by its shard and store version. */
   public SubModelEntry saveSubModel(int shard, long storeVersion, PipelineModel model, long rows, long seed,
       double fitSeconds) {
-    return saveSubModel(shard, storeVersion, model, rows, seed, fitSeconds, SubModelEntry.FIT, null);
+    return saveSubModel(shard, storeVersion, model, rows, seed, fitSeconds, SubModelEntry.FIT, null, null);
   }
 
   /**
-   * Saves a sub-model made by {@code method}, with its shard's statistics (null for none) in the
-   * same directory: they hold the rows' sums, so they live and are retired with the sub-model.
+   * Saves a sub-model made by {@code method}, with its shard's statistics and its certified state
+   * (null for none) in the same directory: they hold the rows' sums and the model's secret noise,
+   * so they live and are retired with the sub-model.
    */
   public SubModelEntry saveSubModel(int shard, long storeVersion, PipelineModel model, long rows, long seed,
-      double seconds, String method, ShardStatistics statistics) {
+      double seconds, String method, ShardStatistics statistics, CertifiedState certified) {
     String relative = String.format("submodels/shard=%05d/v%08d-%s", shard, storeVersion,
         UUID.randomUUID().toString().substring(0, 8));
     Path dir = new Path(root, relative);
@@ -122,8 +124,20 @@ public final class ModelRegistry {
     if (statistics != null) {
       files.writeNew(new Path(dir, STATISTICS_FILE), Json.write(statistics));
     }
+    if (certified != null) {
+      files.writeNew(new Path(dir, CertifiedState.FILE_NAME), Json.write(certified));
+    }
     return new SubModelEntry(shard, "../../" + relative, storeVersion, rows, seed, Instant.now().toString(), seconds,
         method);
+  }
+
+  /** The certified state kept with a published sub-model, if it has one. */
+  public Optional<CertifiedState> certified(long version, SubModelEntry entry) {
+    Path file = new Path(subModelPath(version, entry), CertifiedState.FILE_NAME);
+    if (!files.exists(file)) {
+      return Optional.empty();
+    }
+    return Optional.of(Json.read(files.readString(file), CertifiedState.class, "certified state at " + file));
   }
 
   /** The statistics kept with a published sub-model, if it keeps them. */

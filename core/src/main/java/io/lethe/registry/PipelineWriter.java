@@ -20,7 +20,7 @@ import org.apache.spark.ml.util.DefaultParamsWriter$;
 import org.apache.spark.ml.util.MLWritable;
 import org.apache.spark.sql.SparkSession;
 import org.json4s.AsJsonInput$;
-import org.json4s.JObject;
+import org.json4s.JValue;
 import org.json4s.jackson.JsonMethods$;
 import scala.Option;
 
@@ -37,9 +37,11 @@ final class PipelineWriter {
   static void save(SparkSession spark, HadoopFiles files, PipelineModel model, Path dir) throws IOException {
     Transformer[] stages = model.stages();
     String uids = Arrays.stream(stages).map(s -> Json.write(s.uid())).collect(Collectors.joining(",", "[", "]"));
-    JObject extra = (JObject) JsonMethods$.MODULE$.parse("{\"stageUids\":" + uids + "}", false, false,
+    // As Pipeline's writer does: the stage uids are the pipeline's parameters.
+    JValue params = JsonMethods$.MODULE$.parse("{\"stageUids\":" + uids + "}", false, false,
         AsJsonInput$.MODULE$.stringAsJsonInput());
-    String metadata = DefaultParamsWriter$.MODULE$.getMetadataToSave(model, spark, Option.apply(extra));
+    String metadata = DefaultParamsWriter$.MODULE$.getMetadataToSave(model, spark, Option.empty(),
+        Option.apply(params));
     String stagesDir = new Path(dir, "stages").toString();
     ExecutorService pool = Executors.newFixedThreadPool(stages.length);
     try {

@@ -6,6 +6,8 @@ import io.lethe.registry.ModelRegistry;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.store.ShardedStore;
 import io.lethe.store.StoreLayout;
+import io.lethe.unlearn.CertifiedRemoval;
+import io.lethe.unlearn.CertifiedState;
 import io.lethe.unlearn.ExactStatistics;
 import io.lethe.unlearn.ShardStatistics;
 import io.lethe.unlearn.StatisticsModel;
@@ -47,6 +49,8 @@ public final class ShardTrainer {
 
   private final ShardedStore store;
   private final TrainSettings settings;
+  /** Certified fits of these shards reuse their earlier noise (a retrain after removals, a verify refit). */
+  private final java.util.Map<Integer, CertifiedState> priorNoise = new java.util.HashMap<>();
 
   public ShardTrainer(ShardedStore store, TrainSettings settings) {
     this.store = store;
@@ -68,7 +72,7 @@ public final class ShardTrainer {
    * @param statistics the shard's statistics, when the unlearning strategy keeps them (else null)
    */
   public record FittedShard(int shard, PipelineModel model, long rows, long seed, double fitSeconds,
-      ShardStatistics statistics) {}
+      ShardStatistics statistics, CertifiedState certified) {}
 
   /**
    * Fits the sub-model of a shard on the given rows (which must be that shard's rows). Returns null
@@ -107,13 +111,21 @@ public final class ShardTrainer {
         int width = featureWidth(featurized, ShardColumns.features(shard));
         estimator.set(estimator.getParam("layers"), Estimators.layers(settings, width, layout.labelClasses().size()));
       }
-      Model<?> fitted = (Model<?>) estimator.fit(featurized);
+      Model<?> fitted;
+      CertifiedState certified = null;
+      if (certifies()) {
+        CertifiedRemoval.Fit fit = certifiedFit(shard, features, featurized);
+        fitted = fit.model();
+        certified = fit.state();
+      } else {
+        fitted = (Model<?>) estimator.fit(featurized);
+      }
       ShardStatistics statistics = keepStatistics ? ExactStatistics.computeIndexed(data, layout) : null;
       List<PipelineStage> stages = new ArrayList<>(List.of(features.stages()));
       stages.add(fitted);
       // A pipeline of fitted transformers only: fit() just assembles the PipelineModel, it reads no data.
       PipelineModel model = new Pipeline().setStages(stages.toArray(new PipelineStage[0])).fit(data);
-      return new FittedShard(shard, model, rows, seed, (System.nanoTime() - start) / 1e9, statistics);
+      return new FittedShard(shard, model, rows, seed, (System.nanoTime() - start) / 1e9, statistics, certified);
     } catch (LetheException e) {
       throw e;
     } catch (Exception e) {
@@ -128,13 +140,48 @@ public final class ShardTrainer {
    * statistics and the estimator's parameters allow it (else forgetting retrains the shard).
    */
   public boolean keepsStatistics() {
-    if (settings.strategy() != Strategy.EXACT_STATISTICS) {
+    java.util.Optional<String> unsupported;
+    if (settings.strategy() == Strategy.EXACT_STATISTICS) {
+      unsupported = new StatisticsModel(store.layout(), settings, null).unsupported();
+    } else if (settings.strategy() == Strategy.CERTIFIED_REMOVAL) {
+      unsupported = CertifiedRemoval.unsupported(store.layout(), settings);
+    } else {
       return false;
     }
-    java.util.Optional<String> unsupported = new StatisticsModel(store.layout(), settings, null).unsupported();
-    unsupported.ifPresent(why -> LOG.warn("forget.strategy.{} is {}, but {} cannot be unlearned from statistics;"
-        + " forgetting retrains its shards", settings.estimator(), Strategy.EXACT_STATISTICS.id(), why));
+    unsupported.ifPresent(why -> LOG.warn("forget.strategy.{} is {}, but {}; forgetting retrains its shards",
+        settings.estimator(), settings.strategy().id(), why));
     return unsupported.isEmpty();
+  }
+
+  /**
+   * Whether fits use Lethe's certified logistic regression (the strategy is certified removal and
+   * the settings allow it) instead of spark.ml's.
+   */
+  private boolean certifies() {
+    return settings.strategy() == Strategy.CERTIFIED_REMOVAL
+        && CertifiedRemoval.unsupported(store.layout(), settings).isEmpty();
+  }
+
+  /** The same trainer, fitting the given shards with the noise of their earlier certified state. */
+  public ShardTrainer withNoise(java.util.Map<Integer, CertifiedState> states) {
+    ShardTrainer t = new ShardTrainer(store, settings);
+    t.priorNoise.putAll(states);
+    return t;
+  }
+
+  private CertifiedRemoval.Fit certifiedFit(int shard, PipelineModel features, Dataset<Row> featurized) {
+    java.util.List<String> names = CertifiedRemoval.featureNames(features.stages(), store.layout());
+    CertifiedState prior = priorNoise.get(shard);
+    double sigma = prior != null ? prior.sigma() : settings.certification().noise();
+    double[] noise = prior != null ? prior.noiseFor(names) : CertifiedState.freshNoise(names, sigma);
+    org.apache.spark.api.java.JavaRDD<io.lethe.unlearn.CertifiedLogistic.LabeledVector> rows =
+        CertifiedRemoval.rows(featurized, shard);
+    try {
+      return CertifiedRemoval.solve(rows, names, new double[names.size()], noise, sigma, store.layout(), settings,
+          shard);
+    } finally {
+      CertifiedRemoval.release(rows);
+    }
   }
 
   /** The unfitted estimator of one shard, its columns and seed set. */
@@ -206,7 +253,7 @@ public final class ShardTrainer {
             return null;
           }
           SubModelEntry entry = registry.saveSubModel(shard, version, fitted.model(), fitted.rows(), fitted.seed(),
-              fitted.fitSeconds(), SubModelEntry.FIT, fitted.statistics());
+              fitted.fitSeconds(), SubModelEntry.FIT, fitted.statistics(), fitted.certified());
           LOG.info("Fitted shard {} on {} rows in {} s", shard, fitted.rows(), String.format("%.1f", fitted.fitSeconds()));
           return entry;
         }));

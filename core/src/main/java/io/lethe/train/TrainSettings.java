@@ -1,6 +1,7 @@
 package io.lethe.train;
 
 import io.lethe.LetheConfig;
+import io.lethe.unlearn.Certification;
 import io.lethe.unlearn.Strategy;
 import java.util.Map;
 
@@ -14,10 +15,12 @@ import java.util.Map;
  * @param impute fill missing numeric values with the shard's mean (fitted per shard)
  * @param scale scale features to unit standard deviation (fitted per shard)
  * @param strategy how forgetting unlearns this estimator's sub-models; training keeps what it needs
- *     (the shard's statistics for {@link Strategy#EXACT_STATISTICS})
+ *     (the shard's statistics for {@link Strategy#EXACT_STATISTICS}, and the objective's noise for
+ *     {@link Strategy#CERTIFIED_REMOVAL}, whose training is Lethe's own)
+ * @param certification the parameters of certified removal
  */
 public record TrainSettings(String estimator, Map<String, String> params, long seed, int parallelism,
-    boolean impute, boolean scale, Strategy strategy) {
+    boolean impute, boolean scale, Strategy strategy, Certification certification) {
 
   public TrainSettings {
     params = Map.copyOf(params);
@@ -34,7 +37,8 @@ public record TrainSettings(String estimator, Map<String, String> params, long s
         config.getInt(LetheConfig.TRAIN_PARALLELISM),
         config.getBoolean(LetheConfig.TRAIN_IMPUTE),
         config.getBoolean(LetheConfig.TRAIN_SCALE),
-        strategy(config, config.get(LetheConfig.TRAIN_ESTIMATOR)));
+        strategy(config, config.get(LetheConfig.TRAIN_ESTIMATOR)),
+        Certification.from(config));
   }
 
   /** The configured strategy for an estimator (shard retrain for a name that is no estimator). */
@@ -45,7 +49,7 @@ public record TrainSettings(String estimator, Map<String, String> params, long s
 
   /** The same settings with another strategy. */
   public TrainSettings withStrategy(Strategy other) {
-    return new TrainSettings(estimator, params, seed, parallelism, impute, scale, other);
+    return new TrainSettings(estimator, params, seed, parallelism, impute, scale, other, certification);
   }
 
   /** The seed of one shard's sub-model: the same shard and base seed always give the same seed. */

@@ -1,5 +1,7 @@
 package io.lethe.train;
 
+import static org.apache.spark.sql.functions.col;
+
 import io.lethe.LetheException;
 import io.lethe.model.Aggregation;
 import io.lethe.registry.EnsembleManifest;
@@ -8,6 +10,10 @@ import io.lethe.registry.SubModelDir;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.run.StepTimes;
 import io.lethe.store.ShardedStore;
+import io.lethe.store.StoreLayout;
+import io.lethe.unlearn.CertifiedLogistic;
+import io.lethe.unlearn.CertifiedRemoval;
+import io.lethe.unlearn.CertifiedState;
 import io.lethe.unlearn.ExactStatistics;
 import io.lethe.unlearn.ShardStatistics;
 import io.lethe.unlearn.ShardUnlearning;
@@ -22,7 +28,13 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.Transformer;
+import org.apache.spark.ml.util.Identifiable;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -84,9 +96,10 @@ public final class Training {
   public record Unlearned(List<SubModelEntry> entries, List<ShardUnlearning> shards) {}
 
   /**
-   * Brings the given shards' sub-models to a store version after rows were deleted from them, each
-   * by the configured strategy: from the published sub-model's statistics when the strategy is
-   * exact statistics and they are kept, else by a retrain of the shard. Saves, does not publish.
+   * Brings the given shards' sub-models to a store version after rows were deleted from them (or
+   * appended), each by the configured strategy: exact statistics or certified removal from what
+   * the published sub-model keeps, else, and whenever those cannot apply, a retrain of the shard.
+   * Saves, does not publish.
    */
   public Unlearned unlearn(List<Integer> shards, long storeVersion) {
     if (shards.isEmpty()) {
@@ -98,59 +111,110 @@ public final class Training {
     Map<Integer, String> retrain = new TreeMap<>();
     StatisticsModel statisticsModel = new StatisticsModel(store.layout(), settings,
         store.read(storeVersion).schema());
-    Optional<String> unsupported = settings.strategy() == Strategy.EXACT_STATISTICS
-        ? statisticsModel.unsupported() : Optional.empty();
+    Optional<String> unsupported = switch (settings.strategy()) {
+      case EXACT_STATISTICS -> statisticsModel.unsupported();
+      case CERTIFIED_REMOVAL -> CertifiedRemoval.unsupported(store.layout(), settings);
+      case SHARD_RETRAIN -> Optional.empty();
+    };
     for (int shard : shards) {
-      if (settings.strategy() != Strategy.EXACT_STATISTICS) {
+      if (settings.strategy() == Strategy.SHARD_RETRAIN) {
         retrain.put(shard, "configured");
-        continue;
-      }
-      if (unsupported.isPresent()) {
+      } else if (unsupported.isPresent()) {
         retrain.put(shard, "fallback: " + unsupported.get());
-        continue;
+      } else {
+        String why = unlearnShard(shard, base, storeVersion, statisticsModel, entries, steps);
+        if (why != null) {
+          retrain.put(shard, why);
+        }
       }
-      long start = System.nanoTime();
-      Optional<SubModelEntry> published = base.flatMap(m -> m.shard(shard));
-      Optional<ShardStatistics> kept = published.flatMap(e -> registry.statistics(base.get().version(), e));
-      if (kept.isEmpty() || !sameEstimator(base.get())) {
-        retrain.put(shard, "fallback: the published sub-model keeps no statistics for these settings");
-        continue;
-      }
-      store.spark().sparkContext().setJobDescription("lethe: unlearn shard " + shard + " from its statistics");
-      ExactStatistics.Update update = ExactStatistics.update(store, shard, kept.get(), published.get().storeVersion(),
-          storeVersion);
-      if (update.statistics().totalRows() == 0) {
-        retrain.put(shard, "no rows left");
-        continue;
-      }
-      long updated = System.nanoTime();
-      PipelineModel model;
-      try {
-        model = statisticsModel.build(update.statistics(), shard);
-      } catch (StatisticsModel.SingularException e) {
-        retrain.put(shard, "fallback: " + e.getMessage());
-        continue;
-      }
-      long built = System.nanoTime();
-      SubModelEntry saved = registry.saveSubModel(shard, storeVersion, model, update.statistics().totalRows(),
-          settings.seedFor(shard), 0, Strategy.EXACT_STATISTICS.id(), update.statistics());
-      long end = System.nanoTime();
-      double seconds = (end - start) / 1e9;
-      entries.add(new SubModelEntry(saved.shard(), saved.path(), saved.storeVersion(), saved.rows(), saved.seed(),
-          saved.trainedAt(), seconds, saved.method()));
-      steps.add(new ShardUnlearning(shard, Strategy.EXACT_STATISTICS.id(), true,
-          update.incremental() ? "statistics updated from the changed rows" : "statistics recomputed from the shard",
-          update.rowsRemoved(), update.rowsAdded(), seconds));
-      LOG.info("Shard {}: unlearned {} rows from its statistics in {} s (statistics {} s, rebuild {} s, save {} s)",
-          shard, update.rowsRemoved(), String.format("%.2f", seconds), String.format("%.2f", (updated - start) / 1e9),
-          String.format("%.2f", (built - updated) / 1e9), String.format("%.2f", (end - built) / 1e9));
     }
     List<SubModelEntry> fitted = fit(new ArrayList<>(retrain.keySet()), storeVersion);
     entries.addAll(fitted);
     retrain.forEach((shard, why) -> steps.add(new ShardUnlearning(shard, Strategy.SHARD_RETRAIN.id(), true, why, 0, 0,
-        fitted.stream().filter(e -> e.shard() == shard).mapToDouble(SubModelEntry::fitSeconds).sum())));
+        fitted.stream().filter(e -> e.shard() == shard).mapToDouble(SubModelEntry::fitSeconds).sum(), null)));
     steps.sort(java.util.Comparator.comparingInt(ShardUnlearning::shard));
     return new Unlearned(entries, steps);
+  }
+
+  /**
+   * One shard by the configured strategy, from what its published sub-model keeps: adds its saved
+   * sub-model and step, and returns null; or returns why the shard must be retrained instead.
+   */
+  private String unlearnShard(int shard, Optional<EnsembleManifest> base, long storeVersion,
+      StatisticsModel statisticsModel, List<SubModelEntry> entries, List<ShardUnlearning> steps) {
+    long start = System.nanoTime();
+    Optional<SubModelEntry> published = base.flatMap(m -> m.shard(shard));
+    boolean certified = settings.strategy() == Strategy.CERTIFIED_REMOVAL;
+    Optional<ShardStatistics> kept = published.flatMap(e -> registry.statistics(base.get().version(), e));
+    Optional<CertifiedState> state = certified
+        ? published.flatMap(e -> registry.certified(base.get().version(), e)) : Optional.empty();
+    if (kept.isEmpty() || (certified && state.isEmpty()) || !sameEstimator(base.get())) {
+      return "fallback: the published sub-model keeps nothing " + settings.strategy().id() + " can start from";
+    }
+    store.spark().sparkContext().setJobDescription("lethe: unlearn shard " + shard + " by " + settings.strategy().id());
+    ExactStatistics.Update update = ExactStatistics.update(store, shard, kept.get(), published.get().storeVersion(),
+        storeVersion);
+    if (update.statistics().totalRows() == 0) {
+      return "no rows left";
+    }
+    long updated = System.nanoTime();
+    String detail = update.incremental() ? "statistics updated from the changed rows"
+        : "statistics recomputed from the shard";
+    PipelineModel model;
+    CertifiedState after = null;
+    try {
+      if (certified) {
+        CertifiedRemoval.Fit fit = certifiedRemoval(shard, storeVersion, statisticsModel, update.statistics(),
+            state.get());
+        after = fit.state();
+        List<Transformer> stages = new ArrayList<>(List.of(statisticsModel.features(update.statistics(), shard)));
+        stages.add(fit.model());
+        model = new PipelineModel(Identifiable.randomUID("pipeline"), stages.toArray(new Transformer[0]));
+        detail = after.exact()
+            ? String.format("gradient residual of a Newton step over the budget %.3g: solved to the exact optimum",
+                after.budget())
+            : String.format("one Newton step; gradient residual %.3g within the budget %.3g (%d removal steps since"
+                + " the last exact solve)", after.residual(), after.budget(), after.removals());
+      } else {
+        model = statisticsModel.build(update.statistics(), shard);
+      }
+    } catch (StatisticsModel.SingularException e) {
+      return "fallback: " + e.getMessage();
+    }
+    long built = System.nanoTime();
+    SubModelEntry saved = registry.saveSubModel(shard, storeVersion, model, update.statistics().totalRows(),
+        settings.seedFor(shard), 0, settings.strategy().id(), update.statistics(), after);
+    long end = System.nanoTime();
+    double seconds = (end - start) / 1e9;
+    entries.add(new SubModelEntry(saved.shard(), saved.path(), saved.storeVersion(), saved.rows(), saved.seed(),
+        saved.trainedAt(), seconds, saved.method()));
+    boolean exact = after == null || after.exact();
+    steps.add(new ShardUnlearning(shard, settings.strategy().id(), exact, detail, update.rowsRemoved(),
+        update.rowsAdded(), seconds, after == null ? null : after.certificate()));
+    LOG.info("Shard {}: unlearned {} rows by {} in {} s (statistics {} s, model {} s, save {} s)", shard,
+        update.rowsRemoved(), settings.strategy().id(), String.format("%.2f", seconds),
+        String.format("%.2f", (updated - start) / 1e9), String.format("%.2f", (built - updated) / 1e9),
+        String.format("%.2f", (end - built) / 1e9));
+    return null;
+  }
+
+  /** The certified removal step of one shard on its remaining rows, featurized by the rebuilt stages. */
+  private CertifiedRemoval.Fit certifiedRemoval(int shard, long storeVersion, StatisticsModel statisticsModel,
+      ShardStatistics statistics, CertifiedState before) {
+    Transformer[] features = statisticsModel.features(statistics, shard);
+    List<String> names = CertifiedRemoval.featureNames(features, store.layout());
+    StoreLayout layout = store.layout();
+    List<Column> columns = new ArrayList<>();
+    layout.featureColumns().forEach(c -> columns.add(col(c)));
+    columns.add(layout.labelIndex());
+    Dataset<Row> rows = store.readShard(shard, storeVersion).select(columns.toArray(new Column[0]));
+    Dataset<Row> featurized = new PipelineModel(Identifiable.randomUID("pipeline"), features).transform(rows);
+    JavaRDD<CertifiedLogistic.LabeledVector> labeled = CertifiedRemoval.rows(featurized, shard);
+    try {
+      return CertifiedRemoval.remove(labeled, names, before, layout, settings, shard);
+    } finally {
+      CertifiedRemoval.release(labeled);
+    }
   }
 
   /**

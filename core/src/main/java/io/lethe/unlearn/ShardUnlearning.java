@@ -11,6 +11,8 @@ package io.lethe.unlearn;
  * @param rowsRemoved rows whose statistics were subtracted (0 for a retrain)
  * @param rowsAdded rows whose statistics were added, appended since the last sub-model (0 for a retrain)
  * @param seconds wall time of this shard's update
+ * @param certificate for certified removal: epsilon, delta, noise (sigma), budget and the gradient
+ *     residual left; null for the exact strategies
  */
 public record ShardUnlearning(int shard, String strategy, boolean exact, String detail, long rowsRemoved,
-    long rowsAdded, double seconds) {}
+    long rowsAdded, double seconds, java.util.Map<String, Double> certificate) {}

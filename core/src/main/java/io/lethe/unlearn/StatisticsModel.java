@@ -100,10 +100,25 @@ public final class StatisticsModel {
 
   /** The shard's pipeline as a fit on the rows these statistics sum would give. */
   public PipelineModel build(ShardStatistics stats, int shard) {
-    if (stats.totalRows() == 0) {
-      throw new LetheException("Shard " + shard + " has no rows left to build a model from");
-    }
     Features f = new Features(stats);
+    List<Transformer> stages = new ArrayList<>(List.of(features(f, shard)));
+    Estimator<?> estimator = ShardTrainer.estimator(layout, settings, shard);
+    if (estimator instanceof NaiveBayes nb) {
+      stages.add(copyParams(nb, naiveBayes(nb, f, stats)));
+    } else if (estimator instanceof LinearRegression lr) {
+      stages.add(copyParams(lr, linearRegression(lr, f, stats)));
+    } else {
+      throw new LetheException(unsupported().orElse(settings.estimator() + " has no statistics model"));
+    }
+    return new PipelineModel(Identifiable.randomUID("pipeline"), stages.toArray(new Transformer[0]));
+  }
+
+  /** The shard's fitted feature stages (imputer to scaler) as a fit on these statistics' rows would give. */
+  public Transformer[] features(ShardStatistics stats, int shard) {
+    return features(new Features(stats), shard);
+  }
+
+  private Transformer[] features(Features f, int shard) {
     List<Transformer> stages = new ArrayList<>();
     for (PipelineStage stage : ShardTrainer.featurePipeline(layout, settings, shard).getStages()) {
       if (stage instanceof Imputer imputer) {
@@ -123,19 +138,11 @@ public final class StatisticsModel {
         throw new IllegalStateException("No statistics model for the stage " + stage);
       }
     }
-    Estimator<?> estimator = ShardTrainer.estimator(layout, settings, shard);
-    if (estimator instanceof NaiveBayes nb) {
-      stages.add(copyParams(nb, naiveBayes(nb, f, stats)));
-    } else if (estimator instanceof LinearRegression lr) {
-      stages.add(copyParams(lr, linearRegression(lr, f, stats)));
-    } else {
-      throw new LetheException(unsupported().orElse(settings.estimator() + " has no statistics model"));
-    }
-    return new PipelineModel(Identifiable.randomUID("pipeline"), stages.toArray(new Transformer[0]));
+    return stages.toArray(new Transformer[0]);
   }
 
   /** Copies the parameters set on an unfitted stage to its model, as fit() does. */
-  private static <T extends Params> T copyParams(Params from, T to) {
+  public static <T extends Params> T copyParams(Params from, T to) {
     for (Param<?> p : from.params()) {
       if (from.isSet(p) && to.hasParam(p.name())) {
         to.set(to.getParam(p.name()), from.getOrDefault(p));
@@ -167,6 +174,9 @@ public final class StatisticsModel {
     final List<double[]> zWeight = new ArrayList<>();
 
     Features(ShardStatistics s) {
+      if (s.totalRows() == 0) {
+        throw new LetheException("No rows left to build a model from");
+      }
       int p = s.numericColumns();
       int q = s.categoricalColumns();
       int classes = s.classes();

@@ -19,7 +19,16 @@ public enum Strategy {
    */
   EXACT_STATISTICS("exact-statistics", true, List.of("naive_bayes", "linear_regression"),
       "exact: rebuilt from the statistics of the shard's remaining rows; equal to a fit of them up to"
-          + " floating-point summation order");
+          + " floating-point summation order"),
+  /**
+   * Lethe's own L2 logistic regression with a secret random linear term; a removal is a Newton step
+   * on the remaining rows, certified while its gradient residual stays within the budget (Guo et
+   * al., ICML 2020), else solved to the exact optimum. Approximate: never called exact.
+   */
+  CERTIFIED_REMOVAL("certified-removal", false, List.of("logistic_regression"),
+      "approximate: (epsilon, delta)-certified removal (Guo et al., ICML 2020). The model's distribution is within"
+          + " a factor e^epsilon (plus delta) of that of a retrain on the remaining rows, as long as the gradient"
+          + " residual stays within the budget; it is not the model a retrain gives");
 
   private final String id;
   private final boolean exact;

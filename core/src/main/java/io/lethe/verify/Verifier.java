@@ -28,6 +28,7 @@ import io.lethe.store.ShardedStore;
 import io.lethe.store.StoreLayout;
 import io.lethe.train.ShardTrainer;
 import io.lethe.train.TrainSettings;
+import io.lethe.unlearn.CertifiedState;
 import io.lethe.unlearn.Strategy;
 import io.lethe.train.Training;
 import io.lethe.verify.VerifyReport.Check;
@@ -237,10 +238,7 @@ public final class Verifier {
       LOG.info("Verified {} {}: {} ({} of {} checks passed)", scope.kind(), scope.name(), passed ? "passed" : "FAILED",
           checks.stream().filter(Check::passed).count(), checks.size());
       List<VerifyReport.ShardStrategy> strategies = latest.map(m -> m.shards().stream()
-          .filter(e -> hit.contains(e.shard())).map(e -> {
-            Strategy s = Strategy.ofMethod(e.method());
-            return new VerifyReport.ShardStrategy(e.shard(), s.id(), s.exact(), s.guarantee());
-          }).toList()).orElse(List.of());
+          .filter(e -> hit.contains(e.shard())).map(e -> strategy(m, e)).toList()).orElse(List.of());
       return new VerifyReport(VerifyReport.FORMAT_VERSION, scope.name(), scope.kind(), scope.idsChecked(),
           now.toString(), passed, checks, requests, new ArrayList<>(hit), deleteVersion, storeVersion,
           latest.map(EnsembleManifest::version).orElse(null), strategies, refits, utility, evidence);
@@ -455,11 +453,14 @@ public final class Verifier {
       if (!hit.contains(e.shard()) || (verify.retrainShards() > 0 && out.size() >= verify.retrainShards())) {
         continue;
       }
-      // The seed the manifest records for this shard, through the settings' per-shard derivation.
+      // The seed the manifest records for this shard, through the settings' per-shard derivation; a
+      // certified sub-model is refitted by the same certified trainer, with its own noise.
+      Optional<CertifiedState> certified = registry.certified(manifest.version(), e);
       TrainSettings as = new TrainSettings(manifest.estimator(), manifest.estimatorParams(),
           e.seed() - (settings.seedFor(e.shard()) - settings.seed()), 1, settings.impute(), settings.scale(),
-          Strategy.SHARD_RETRAIN);
-      ShardTrainer trainer = new ShardTrainer(store, as);
+          certified.isPresent() ? Strategy.CERTIFIED_REMOVAL : Strategy.SHARD_RETRAIN, settings.certification());
+      ShardTrainer trainer = new ShardTrainer(store, as).withNoise(
+          certified.map(c -> Map.of(e.shard(), c)).orElse(Map.of()));
       ShardTrainer.FittedShard refit;
       long version = e.storeVersion();
       try {
@@ -488,6 +489,20 @@ public final class Verifier {
           parameterDistance(ShardTrainer.estimatorModel(mine), ShardTrainer.estimatorModel(refit.model()))));
     }
     return out;
+  }
+
+  /** How a published sub-model was made, and what that guarantees. */
+  private VerifyReport.ShardStrategy strategy(EnsembleManifest manifest, SubModelEntry entry) {
+    Strategy s = Strategy.ofMethod(entry.method());
+    Optional<CertifiedState> certified = s == Strategy.CERTIFIED_REMOVAL
+        ? registry.certified(manifest.version(), entry) : Optional.empty();
+    if (certified.isPresent() && certified.get().exact()) {
+      return new VerifyReport.ShardStrategy(entry.shard(), s.id(), true, "exact: the optimum of the certified"
+          + " model's objective on the shard's remaining rows, as a retrain with its noise gives",
+          certified.get().certificate());
+    }
+    return new VerifyReport.ShardStrategy(entry.shard(), s.id(), s.exact(), s.guarantee(),
+        certified.map(CertifiedState::certificate).orElse(null));
   }
 
   /**

@@ -80,9 +80,12 @@ public final class VerifyPage {
     List<List<String>> strategies = new ArrayList<>();
     for (VerifyReport.ShardStrategy u : r.unlearning()) {
       strategies.add(List.of(Integer.toString(u.shard()), u.strategy(), u.exact() ? "exact" : "approximate",
-          u.guarantee()));
+          u.guarantee(), u.certificate() == null ? "" : String.format(Locale.ROOT,
+              "epsilon %.3g, delta %.3g, noise %.3g: residual %.3g within budget %.3g", u.certificate().get("epsilon"),
+              u.certificate().get("delta"), u.certificate().get("noise"), u.certificate().get("residual"),
+              u.certificate().get("budget"))));
     }
-    page.table("unlearning", List.of("shard", "strategy", "kind", "guarantee"), strategies);
+    page.table("unlearning", List.of("shard", "strategy", "kind", "guarantee", "certificate"), strategies);
 
     page.section("Retrained shards against a from-scratch fit");
     List<List<String>> refits = new ArrayList<>();

@@ -53,11 +53,14 @@ public record VerifyReport(int formatVersion, String batchId, String scope, Inte
   /**
    * How a hit shard's published sub-model was made.
    *
-   * @param strategy shard-retrain or exact-statistics
+   * @param strategy shard-retrain, exact-statistics or certified-removal
    * @param exact whether it is the model a fit of the shard's remaining rows gives
    * @param guarantee that, in words
+   * @param certificate for certified removal: epsilon, delta, noise (sigma), budget and the
+   *     gradient residual the sub-model has on its rows; null otherwise
    */
-  public record ShardStrategy(int shard, String strategy, boolean exact, String guarantee) {}
+  public record ShardStrategy(int shard, String strategy, boolean exact, String guarantee,
+      Map<String, Double> certificate) {}
 
   /**
    * A hit shard refitted from scratch on the store version and seed its published sub-model

@@ -66,6 +66,7 @@ public final class ForgetJob extends JobCommand {
         .output("storeVersion", result.storeVersion())
         .output("ensembleVersion", result.ensembleVersion())
         .output("retrainedShards", result.retrainedShards())
+        .output("unlearning", result.unlearning())
         .output("retired", result.retirement())
         .output("purge", result.purge())
         .output("forgotten", result.forgotten())

@@ -1,0 +1,178 @@
+package io.lethe;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lethe.forget.ForgetRequest;
+import io.lethe.forget.ForgetResult;
+import io.lethe.model.Aggregation;
+import io.lethe.registry.EnsembleManifest;
+import io.lethe.registry.SubModelEntry;
+import io.lethe.run.Json;
+import io.lethe.store.StoreLayout;
+import io.lethe.train.ShardTrainer;
+import io.lethe.train.TrainSettings;
+import io.lethe.train.Training;
+import io.lethe.unlearn.CertifiedLogistic;
+import io.lethe.unlearn.CertifiedRemoval;
+import io.lethe.unlearn.CertifiedState;
+import io.lethe.unlearn.ShardUnlearning;
+import io.lethe.unlearn.Strategy;
+import io.lethe.verify.Verifier;
+import io.lethe.verify.VerifyPage;
+import io.lethe.verify.VerifyReport;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.Transformer;
+import org.apache.spark.ml.classification.LogisticRegressionModel;
+import org.apache.spark.ml.util.Identifiable;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Certified removal (Guo et al., ICML 2020) on 3,000 Adult people in two shards: forgetting is a
+ * Newton step whose gradient residual is measured and kept within the budget, the result stays
+ * close to the exact optimum and is labelled approximate; over the budget the shard is solved
+ * exactly.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class CertifiedRemovalTest extends LetheTestBase {
+  @TempDir
+  static Path dir;
+
+  static LetheConfig config;
+  static Trained trained;
+
+  @BeforeAll
+  static void train() {
+    Map<String, String> settings = new HashMap<>();
+    settings.put(LetheConfig.FORGET_STRATEGY_PREFIX + "logistic_regression", "certified-removal");
+    settings.put("train.param.regParam", "0.01");
+    settings.put(LetheConfig.FORGET_CERTIFIED_NOISE, "10");
+    config = adultConfig(2, dir, settings);
+    trained = ingestAndTrain(config, adultTrain(3000));
+  }
+
+  @Test
+  @Order(1)
+  void trainingSolvesThePerturbedObjectiveToItsOptimum() {
+    EnsembleManifest published = trained.published();
+    for (SubModelEntry e : published.shards()) {
+      CertifiedState state = trained.registry().certified(published.version(), e).orElseThrow();
+      assertThat(state.exact()).isTrue();
+      assertThat(state.sigma()).isEqualTo(10.0);
+      assertThat(state.features()).last().isEqualTo(CertifiedState.INTERCEPT);
+      assertThat(state.residual()).as("Newton's method converged").isLessThan(1e-3).isLessThan(state.budget());
+      assertThat(Arrays.stream(state.noise()).map(Math::abs).max().orElse(0)).as("the noise is drawn").isPositive();
+      // The residual the state records is the gradient of the objective at the published weights.
+      assertThat(gradientNorm(published, e, state)).isCloseTo(state.residual(),
+          org.assertj.core.api.Assertions.within(1e-6));
+    }
+    double accuracy = io.lethe.model.Evaluation.score(trained.registry().load(published.version()), adultTest(1000),
+        trained.store().layout());
+    assertThat(accuracy).as("the noise barely moves the model").isGreaterThan(0.8);
+  }
+
+  @Test
+  @Order(2)
+  void aRemovalIsANewtonStepWithinTheBudgetCloseToTheExactOptimumAndLabelledApproximate() {
+    ForgetResult result = forgetter(trained, config).execute(ForgetRequest.ofSubjects(List.of("5", "77", "2048")));
+    EnsembleManifest published = trained.registry().manifest(result.ensembleVersion());
+    assertThat(result.unlearning()).isNotEmpty().allSatisfy(u -> {
+      assertThat(u.strategy()).isEqualTo("certified-removal");
+      assertThat(u.exact()).as(u.detail()).isFalse();
+      assertThat(u.detail()).startsWith("one Newton step");
+      assertThat(u.certificate()).containsKeys("epsilon", "delta", "noise", "budget", "residual");
+      assertThat(u.certificate().get("residual")).isLessThanOrEqualTo(u.certificate().get("budget")).isPositive();
+      assertThat(u.certificate().get("budget"))
+          .isCloseTo(CertifiedLogistic.budget(1.0, 1e-4, 10.0), org.assertj.core.api.Assertions.within(1e-12));
+    });
+    for (ShardUnlearning u : result.unlearning()) {
+      SubModelEntry entry = published.shard(u.shard()).orElseThrow();
+      assertThat(entry.method()).isEqualTo("certified-removal");
+      CertifiedState state = trained.registry().certified(published.version(), entry).orElseThrow();
+      assertThat(state.removals()).isEqualTo(1);
+      assertThat(gradientNorm(published, entry, state)).as("the residual is what the model has on its rows")
+          .isCloseTo(state.residual(), org.assertj.core.api.Assertions.within(1e-6));
+
+      // Against the exact optimum on the same rows with the same noise: close, not equal.
+      PipelineModel exact = new ShardTrainer(trained.store(), trained.settings()).withNoise(Map.of(u.shard(), state))
+          .fitShard(u.shard(), entry.storeVersion()).model();
+      LogisticRegressionModel step = (LogisticRegressionModel) ShardTrainer.estimatorModel(
+          trained.registry().load(published.version()).subModel(u.shard()));
+      LogisticRegressionModel optimum = (LogisticRegressionModel) ShardTrainer.estimatorModel(exact);
+      double distance = Math.sqrt(org.apache.spark.ml.linalg.Vectors.sqdist(step.coefficients(),
+          optimum.coefficients()) + Math.pow(step.intercept() - optimum.intercept(), 2));
+      double norm = Math.sqrt(org.apache.spark.ml.linalg.Vectors.sqdist(optimum.coefficients(),
+          org.apache.spark.ml.linalg.Vectors.zeros(optimum.coefficients().size())));
+      assertThat(distance).isPositive().isLessThan(1e-2 * norm);
+    }
+
+    VerifyReport report = Verifier.from(spark(), config).verify(result.batchId(), adultTest(800));
+    assertThat(report.passed()).as(report.checks().toString()).isTrue();
+    assertThat(report.unlearning()).isNotEmpty().allSatisfy(s -> {
+      assertThat(s.strategy()).isEqualTo("certified-removal");
+      assertThat(s.exact()).isFalse();
+      assertThat(s.guarantee()).startsWith("approximate: (epsilon, delta)-certified removal");
+      assertThat(s.certificate().get("residual")).isLessThanOrEqualTo(s.certificate().get("budget"));
+    });
+    assertThat(report.retrain()).isNotEmpty().allSatisfy(r -> assertThat(r.agreement()).isGreaterThan(0.99));
+    assertThat(ReportSchema.errors(Json.write(report))).isEmpty();
+    assertThat(VerifyPage.render(report)).contains("certified-removal").contains("approximate");
+  }
+
+  @Test
+  @Order(3)
+  void overTheBudgetTheShardIsSolvedExactly() {
+    // An epsilon so small that no Newton step fits its budget.
+    LetheConfig strict = config.with(Map.of(LetheConfig.FORGET_CERTIFIED_EPSILON, "1e-12"));
+    TrainSettings settings = TrainSettings.from(strict);
+    Training training = new Training(trained.store(), trained.registry(), settings, Aggregation.SOFT);
+    Trained strictly = new Trained(trained.store(), trained.registry(), settings, training, trained.published());
+    ForgetResult result = forgetter(strictly, strict).execute(ForgetRequest.ofSubjects(List.of("9", "1500")));
+    EnsembleManifest published = trained.registry().manifest(result.ensembleVersion());
+    assertThat(result.unlearning()).isNotEmpty().allSatisfy(u -> {
+      assertThat(u.strategy()).isEqualTo("certified-removal");
+      assertThat(u.exact()).isTrue();
+      assertThat(u.detail()).contains("solved to the exact optimum");
+    });
+    for (ShardUnlearning u : result.unlearning()) {
+      CertifiedState state = trained.registry().certified(published.version(), published.shard(u.shard())
+          .orElseThrow()).orElseThrow();
+      assertThat(state.removals()).isZero();
+      assertThat(state.residual()).isLessThan(1e-3);
+    }
+    assertThat(Strategy.CERTIFIED_REMOVAL.exact()).as("the strategy is never called exact").isFalse();
+  }
+
+  /** The gradient norm of the perturbed objective at a published certified sub-model, on its rows. */
+  private static double gradientNorm(EnsembleManifest manifest, SubModelEntry entry, CertifiedState state) {
+    PipelineModel model = trained.registry().load(manifest.version()).subModel(entry.shard());
+    Transformer[] stages = model.stages();
+    Transformer[] features = Arrays.copyOf(stages, stages.length - 1);
+    StoreLayout layout = trained.store().layout();
+    List<org.apache.spark.sql.Column> columns = new java.util.ArrayList<>();
+    layout.featureColumns().forEach(c -> columns.add(org.apache.spark.sql.functions.col(c)));
+    columns.add(layout.labelIndex());
+    Dataset<Row> rows = trained.store().readShard(entry.shard(), entry.storeVersion())
+        .select(columns.toArray(new org.apache.spark.sql.Column[0]));
+    Dataset<Row> featurized = new PipelineModel(Identifiable.randomUID("pipeline"), features).transform(rows);
+    assertThat(CertifiedRemoval.featureNames(features, layout)).isEqualTo(state.features());
+    JavaRDD<CertifiedLogistic.LabeledVector> labeled = CertifiedRemoval.rows(featurized, entry.shard());
+    try {
+      return CertifiedLogistic.at(labeled, state.weights(), state.regParam(), state.noise(), false).residual();
+    } finally {
+      CertifiedRemoval.release(labeled);
+    }
+  }
+}

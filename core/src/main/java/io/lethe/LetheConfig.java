@@ -52,6 +52,7 @@ public final class LetheConfig {
   public static final String FORGET_CERTIFIED_EPSILON = "forget.certified.epsilon";
   public static final String FORGET_CERTIFIED_DELTA = "forget.certified.delta";
   public static final String FORGET_CERTIFIED_NOISE = "forget.certified.noise";
+  public static final String FORGET_SLICES = "forget.slices";
   public static final String VERIFY_PATH = "verify.path";
   public static final String VERIFY_RETRAIN_SHARDS = "verify.retrain-shards";
   public static final String VERIFY_MIN_AGREEMENT = "verify.min-agreement";
@@ -107,6 +108,7 @@ public final class LetheConfig {
     d.put(FORGET_CERTIFIED_EPSILON, "1.0");
     d.put(FORGET_CERTIFIED_DELTA, "0.0001");
     d.put(FORGET_CERTIFIED_NOISE, "1.0");
+    d.put(FORGET_SLICES, "4");
     d.put(VERIFY_PATH, "lethe-data/verify");
     d.put(VERIFY_RETRAIN_SHARDS, "0");
     d.put(VERIFY_MIN_AGREEMENT, "0.99");

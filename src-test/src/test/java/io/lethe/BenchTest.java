@@ -131,7 +131,12 @@ class BenchTest extends LetheTestBase {
   @Test
   void eachStrategyIsMeasuredAgainstARetrainOfTheSameShard() {
     JsonNode strategies = report.path("strategies");
-    assertThat(strategies).hasSize(2);
+    assertThat(strategies).hasSize(3);
+    JsonNode sliced = strategies.get(2);
+    assertThat(sliced.path("estimator").asText()).isEqualTo("multilayer_perceptron");
+    assertThat(sliced.path("strategy").asText()).isEqualTo("sliced");
+    assertThat(sliced.path("exact").asBoolean()).isTrue();
+    assertThat(sliced.path("detail").asText()).startsWith("retrained");
     JsonNode certified = strategies.get(1);
     assertThat(certified.path("estimator").asText()).isEqualTo("logistic_regression");
     assertThat(certified.path("strategy").asText()).isEqualTo("certified-removal");

@@ -255,7 +255,7 @@ public final class Bench {
    */
   private BenchReport.Training concurrency(Store main, long version) {
     TrainSettings oneAtATime = new TrainSettings(settings.estimator(), settings.params(), settings.seed(), 1,
-        settings.impute(), settings.scale(), settings.strategy(), settings.certification());
+        settings.impute(), settings.scale(), settings.strategy(), settings.certification(), settings.slices());
     Timed<TrainResult> seq = trainAll(main.store, oneAtATime, version, "sequential-models");
     Timed<TrainResult> concurrent = trainAll(main.store, settings, version, "concurrent-models");
     double speedup = seq.seconds / concurrent.seconds;
@@ -332,7 +332,8 @@ public final class Bench {
   private static final List<StrategyCase> STRATEGY_CASES = List.of(
       // Gaussian, since the synthetic features are normal (multinomial naive Bayes refuses negative values).
       new StrategyCase("naive_bayes", Map.of("modelType", "gaussian"), Strategy.EXACT_STATISTICS),
-      new StrategyCase("logistic_regression", Map.of("regParam", "0.01"), Strategy.CERTIFIED_REMOVAL));
+      new StrategyCase("logistic_regression", Map.of("regParam", "0.01"), Strategy.CERTIFIED_REMOVAL),
+      new StrategyCase("multilayer_perceptron", Map.of("hiddenLayers", "8", "maxIter", "20"), Strategy.SLICED));
 
   private record StrategyCase(String estimator, Map<String, String> params, Strategy strategy) {}
 
@@ -347,7 +348,7 @@ public final class Bench {
     for (StrategyCase c : STRATEGY_CASES) {
       String name = "strategy-" + c.strategy().id();
       TrainSettings with = new TrainSettings(c.estimator(), c.params(), settings.seed(), settings.parallelism(),
-          settings.impute(), settings.scale(), c.strategy(), settings.certification());
+          settings.impute(), settings.scale(), c.strategy(), settings.certification(), settings.slices());
       ModelRegistry registry = new ModelRegistry(spark, new Path(work, name + "-models").toString());
       Training training = new Training(main.store, registry, with, aggregation);
       Timed<TrainResult> trained = timed(() -> training.run(ShardSelection.all()));

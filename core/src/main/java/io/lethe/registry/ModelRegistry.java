@@ -7,6 +7,7 @@ import io.lethe.run.Json;
 import io.lethe.store.CommitRetry;
 import io.lethe.store.DeltaCommits;
 import io.lethe.unlearn.CertifiedState;
+import io.lethe.unlearn.Checkpoints;
 import io.lethe.unlearn.ShardStatistics;
 import java.io.IOException;
 import java.time.Instant;
@@ -103,16 +104,17 @@ public final class ModelRegistry {
   /** Saves a fitted sub-model under a new directory named by its shard and store version. */
   public SubModelEntry saveSubModel(int shard, long storeVersion, PipelineModel model, long rows, long seed,
       double fitSeconds) {
-    return saveSubModel(shard, storeVersion, model, rows, seed, fitSeconds, SubModelEntry.FIT, null, null);
+    return saveSubModel(shard, storeVersion, model, rows, seed, fitSeconds, SubModelEntry.FIT, Map.of());
   }
 
   /**
-   * Saves a sub-model made by {@code method}, with its shard's statistics and its certified state
-   * (null for none) in the same directory: they hold the rows' sums and the model's secret noise,
-   * so they live and are retired with the sub-model.
+   * Saves a sub-model made by {@code method}, with side files written as JSON in the same
+   * directory (by file name: its shard's statistics, its certified state, its checkpoints): they
+   * hold sums of the rows, the model's secret noise or weights trained on the rows, so they live
+   * and are retired with the sub-model.
    */
   public SubModelEntry saveSubModel(int shard, long storeVersion, PipelineModel model, long rows, long seed,
-      double seconds, String method, ShardStatistics statistics, CertifiedState certified) {
+      double seconds, String method, Map<String, Object> sideFiles) {
     String relative = String.format("submodels/shard=%05d/v%08d-%s", shard, storeVersion,
         UUID.randomUUID().toString().substring(0, 8));
     Path dir = new Path(root, relative);
@@ -121,32 +123,32 @@ public final class ModelRegistry {
     } catch (IOException e) {
       throw new LetheException("Cannot save the sub-model of shard " + shard + ": " + e.getMessage(), e);
     }
-    if (statistics != null) {
-      files.writeNew(new Path(dir, STATISTICS_FILE), Json.write(statistics));
-    }
-    if (certified != null) {
-      files.writeNew(new Path(dir, CertifiedState.FILE_NAME), Json.write(certified));
-    }
+    sideFiles.forEach((name, content) -> files.writeNew(new Path(dir, name), Json.write(content)));
     return new SubModelEntry(shard, "../../" + relative, storeVersion, rows, seed, Instant.now().toString(), seconds,
         method);
   }
 
   /** The certified state kept with a published sub-model, if it has one. */
   public Optional<CertifiedState> certified(long version, SubModelEntry entry) {
-    Path file = new Path(subModelPath(version, entry), CertifiedState.FILE_NAME);
-    if (!files.exists(file)) {
-      return Optional.empty();
-    }
-    return Optional.of(Json.read(files.readString(file), CertifiedState.class, "certified state at " + file));
+    return sideFile(version, entry, CertifiedState.FILE_NAME, CertifiedState.class);
   }
 
   /** The statistics kept with a published sub-model, if it keeps them. */
   public Optional<ShardStatistics> statistics(long version, SubModelEntry entry) {
-    Path file = new Path(subModelPath(version, entry), STATISTICS_FILE);
+    return sideFile(version, entry, STATISTICS_FILE, ShardStatistics.class);
+  }
+
+  /** The checkpoints kept with a published sliced sub-model, if it has them. */
+  public Optional<Checkpoints> checkpoints(long version, SubModelEntry entry) {
+    return sideFile(version, entry, Checkpoints.FILE_NAME, Checkpoints.class);
+  }
+
+  private <T> Optional<T> sideFile(long version, SubModelEntry entry, String name, Class<T> type) {
+    Path file = new Path(subModelPath(version, entry), name);
     if (!files.exists(file)) {
       return Optional.empty();
     }
-    return Optional.of(Json.read(files.readString(file), ShardStatistics.class, "shard statistics at " + file));
+    return Optional.of(Json.read(files.readString(file), type, name + " at " + file));
   }
 
   /** The manifests of every published version not retired since, oldest first, read in one pass. */

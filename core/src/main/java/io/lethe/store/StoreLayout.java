@@ -53,6 +53,14 @@ public record StoreLayout(
     return pmod(xxhash64(lit(salt), subject.cast("string")), lit(shards)).cast("int");
   }
 
+  /**
+   * The slice (0 to slices - 1) of a subject within its shard: another stable hash of the
+   * subject, so all of a person's rows share one slice as they share one shard.
+   */
+  public Column sliceOf(Column subject, int slices) {
+    return pmod(xxhash64(lit(salt + "/slice"), subject.cast("string")), lit(slices)).cast("int");
+  }
+
   public Column subject() {
     return col(subjectColumn);
   }

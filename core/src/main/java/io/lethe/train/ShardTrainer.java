@@ -7,9 +7,11 @@ import io.lethe.registry.SubModelEntry;
 import io.lethe.store.ShardedStore;
 import io.lethe.store.StoreLayout;
 import io.lethe.unlearn.CertifiedRemoval;
+import io.lethe.unlearn.Checkpoints;
 import io.lethe.unlearn.CertifiedState;
 import io.lethe.unlearn.ExactStatistics;
 import io.lethe.unlearn.ShardStatistics;
+import io.lethe.unlearn.SlicedTraining;
 import io.lethe.unlearn.StatisticsModel;
 import io.lethe.unlearn.Strategy;
 import java.util.ArrayList;
@@ -63,23 +65,41 @@ public final class ShardTrainer {
   }
 
   private FittedShard fitShard(int shard, long version, int maxPartitions, boolean keepStatistics) {
-    return fit(shard, store.readShard(shard, version), maxPartitions, keepStatistics);
+    return fit(shard, store.readShard(shard, version), version, maxPartitions, keepStatistics);
   }
 
   /**
    * A fitted sub-model and the rows it saw.
    *
    * @param statistics the shard's statistics, when the unlearning strategy keeps them (else null)
+   * @param certified the certified model's state, for certified removal (else null)
+   * @param checkpoints the slices' checkpoints, for sliced training (else null)
    */
   public record FittedShard(int shard, PipelineModel model, long rows, long seed, double fitSeconds,
-      ShardStatistics statistics, CertifiedState certified) {}
+      ShardStatistics statistics, CertifiedState certified, Checkpoints checkpoints) {
+
+    /** What the registry keeps next to the sub-model, by file name. */
+    public java.util.Map<String, Object> sideFiles() {
+      java.util.Map<String, Object> out = new java.util.HashMap<>();
+      if (statistics != null) {
+        out.put(ModelRegistry.STATISTICS_FILE, statistics);
+      }
+      if (certified != null) {
+        out.put(CertifiedState.FILE_NAME, certified);
+      }
+      if (checkpoints != null) {
+        out.put(Checkpoints.FILE_NAME, checkpoints);
+      }
+      return out;
+    }
+  }
 
   /**
    * Fits the sub-model of a shard on the given rows (which must be that shard's rows). Returns null
    * when there are none.
    */
   public FittedShard fit(int shard, Dataset<Row> shardRows) {
-    return fit(shard, shardRows, Integer.MAX_VALUE, false);
+    return fit(shard, shardRows, -1, Integer.MAX_VALUE, false);
   }
 
   /**
@@ -87,9 +107,22 @@ public final class ShardTrainer {
    * several shards fit at once, each fit's tasks then take its share of the cores instead of all
    * fits contending for every core.
    */
-  private FittedShard fit(int shard, Dataset<Row> shardRows, int maxPartitions, boolean keepStatistics) {
+  private FittedShard fit(int shard, Dataset<Row> shardRows, long version, int maxPartitions,
+      boolean keepStatistics) {
     long start = System.nanoTime();
     StoreLayout layout = store.layout();
+    if (settings.strategy() == Strategy.SLICED) {
+      SlicedTraining.Result sliced;
+      try {
+        sliced = SlicedTraining.fit(layout, settings, shard, version, shardRows, 0, List.of(), maxPartitions);
+      } catch (LetheException e) {
+        throw e;
+      } catch (Exception e) {
+        throw new LetheException("Training shard " + shard + " failed: " + LetheException.firstLine(e), e);
+      }
+      return sliced == null ? null : new FittedShard(shard, sliced.model(), sliced.rows(), settings.seedFor(shard),
+          (System.nanoTime() - start) / 1e9, null, null, sliced.checkpoints());
+    }
     List<Column> columns = new ArrayList<>();
     layout.featureColumns().forEach(c -> columns.add(shardRows.col(c)));
     columns.add(layout.labelIndex());
@@ -125,7 +158,8 @@ public final class ShardTrainer {
       stages.add(fitted);
       // A pipeline of fitted transformers only: fit() just assembles the PipelineModel, it reads no data.
       PipelineModel model = new Pipeline().setStages(stages.toArray(new PipelineStage[0])).fit(data);
-      return new FittedShard(shard, model, rows, seed, (System.nanoTime() - start) / 1e9, statistics, certified);
+      return new FittedShard(shard, model, rows, seed, (System.nanoTime() - start) / 1e9, statistics, certified,
+          null);
     } catch (LetheException e) {
       throw e;
     } catch (Exception e) {
@@ -253,7 +287,7 @@ public final class ShardTrainer {
             return null;
           }
           SubModelEntry entry = registry.saveSubModel(shard, version, fitted.model(), fitted.rows(), fitted.seed(),
-              fitted.fitSeconds(), SubModelEntry.FIT, fitted.statistics(), fitted.certified());
+              fitted.fitSeconds(), SubModelEntry.FIT, fitted.sideFiles());
           LOG.info("Fitted shard {} on {} rows in {} s", shard, fitted.rows(), String.format("%.1f", fitted.fitSeconds()));
           return entry;
         }));

@@ -5,6 +5,7 @@ import io.lethe.model.ShardEnsembleModel;
 import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.store.ShardedStore;
+import io.lethe.unlearn.Strategy;
 import java.util.List;
 
 /**
@@ -20,7 +21,9 @@ public record SingleModel(ShardEnsembleModel model, long rows, double seconds) {
 
   /** Fits on every row of the store at a version. */
   public static SingleModel fit(ShardedStore store, TrainSettings settings, long version) {
-    ShardTrainer.FittedShard fitted = new ShardTrainer(store, settings).fit(0, store.read(version));
+    // The estimator's own fit: no slices, no certified trainer, whatever the forget strategy.
+    ShardTrainer.FittedShard fitted = new ShardTrainer(store, settings.withStrategy(Strategy.SHARD_RETRAIN))
+        .fit(0, store.read(version));
     SubModelEntry entry = new SubModelEntry(0, "", version, fitted.rows(), fitted.seed(), "", fitted.fitSeconds(),
         SubModelEntry.FIT);
     EnsembleManifest manifest = new EnsembleManifest(EnsembleManifest.FORMAT_VERSION, 0, "", store.path(),

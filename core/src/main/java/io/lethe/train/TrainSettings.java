@@ -18,14 +18,18 @@ import java.util.Map;
  *     (the shard's statistics for {@link Strategy#EXACT_STATISTICS}, and the objective's noise for
  *     {@link Strategy#CERTIFIED_REMOVAL}, whose training is Lethe's own)
  * @param certification the parameters of certified removal
+ * @param slices R, the slices of each shard for {@link Strategy#SLICED}
  */
 public record TrainSettings(String estimator, Map<String, String> params, long seed, int parallelism,
-    boolean impute, boolean scale, Strategy strategy, Certification certification) {
+    boolean impute, boolean scale, Strategy strategy, Certification certification, int slices) {
 
   public TrainSettings {
     params = Map.copyOf(params);
     if (parallelism < 1) {
       throw new io.lethe.LetheException("train.parallelism must be at least 1, got " + parallelism);
+    }
+    if (slices < 1) {
+      throw new io.lethe.LetheException("forget.slices must be at least 1, got " + slices);
     }
   }
 
@@ -38,7 +42,8 @@ public record TrainSettings(String estimator, Map<String, String> params, long s
         config.getBoolean(LetheConfig.TRAIN_IMPUTE),
         config.getBoolean(LetheConfig.TRAIN_SCALE),
         strategy(config, config.get(LetheConfig.TRAIN_ESTIMATOR)),
-        Certification.from(config));
+        Certification.from(config),
+        config.getInt(LetheConfig.FORGET_SLICES));
   }
 
   /** The configured strategy for an estimator (shard retrain for a name that is no estimator). */
@@ -49,7 +54,7 @@ public record TrainSettings(String estimator, Map<String, String> params, long s
 
   /** The same settings with another strategy. */
   public TrainSettings withStrategy(Strategy other) {
-    return new TrainSettings(estimator, params, seed, parallelism, impute, scale, other, certification);
+    return new TrainSettings(estimator, params, seed, parallelism, impute, scale, other, certification, slices);
   }
 
   /** The seed of one shard's sub-model: the same shard and base seed always give the same seed. */

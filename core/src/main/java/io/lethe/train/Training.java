@@ -14,9 +14,11 @@ import io.lethe.store.StoreLayout;
 import io.lethe.unlearn.CertifiedLogistic;
 import io.lethe.unlearn.CertifiedRemoval;
 import io.lethe.unlearn.CertifiedState;
+import io.lethe.unlearn.Checkpoints;
 import io.lethe.unlearn.ExactStatistics;
 import io.lethe.unlearn.ShardStatistics;
 import io.lethe.unlearn.ShardUnlearning;
+import io.lethe.unlearn.SlicedTraining;
 import io.lethe.unlearn.StatisticsModel;
 import io.lethe.unlearn.Strategy;
 import java.util.ArrayList;
@@ -35,6 +37,7 @@ import org.apache.spark.ml.util.Identifiable;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.functions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -114,7 +117,7 @@ public final class Training {
     Optional<String> unsupported = switch (settings.strategy()) {
       case EXACT_STATISTICS -> statisticsModel.unsupported();
       case CERTIFIED_REMOVAL -> CertifiedRemoval.unsupported(store.layout(), settings);
-      case SHARD_RETRAIN -> Optional.empty();
+      case SHARD_RETRAIN, SLICED -> Optional.empty();
     };
     for (int shard : shards) {
       if (settings.strategy() == Strategy.SHARD_RETRAIN) {
@@ -122,7 +125,9 @@ public final class Training {
       } else if (unsupported.isPresent()) {
         retrain.put(shard, "fallback: " + unsupported.get());
       } else {
-        String why = unlearnShard(shard, base, storeVersion, statisticsModel, entries, steps);
+        String why = settings.strategy() == Strategy.SLICED
+            ? unlearnSliced(shard, base, storeVersion, entries, steps)
+            : unlearnShard(shard, base, storeVersion, statisticsModel, entries, steps);
         if (why != null) {
           retrain.put(shard, why);
         }
@@ -182,8 +187,12 @@ public final class Training {
       return "fallback: " + e.getMessage();
     }
     long built = System.nanoTime();
+    Map<String, Object> sideFiles = new HashMap<>(Map.of(ModelRegistry.STATISTICS_FILE, update.statistics()));
+    if (after != null) {
+      sideFiles.put(CertifiedState.FILE_NAME, after);
+    }
     SubModelEntry saved = registry.saveSubModel(shard, storeVersion, model, update.statistics().totalRows(),
-        settings.seedFor(shard), 0, settings.strategy().id(), update.statistics(), after);
+        settings.seedFor(shard), 0, settings.strategy().id(), sideFiles);
     long end = System.nanoTime();
     double seconds = (end - start) / 1e9;
     entries.add(new SubModelEntry(saved.shard(), saved.path(), saved.storeVersion(), saved.rows(), saved.seed(),
@@ -195,6 +204,57 @@ public final class Training {
         update.rowsRemoved(), settings.strategy().id(), String.format("%.2f", seconds),
         String.format("%.2f", (updated - start) / 1e9), String.format("%.2f", (built - updated) / 1e9),
         String.format("%.2f", (end - built) / 1e9));
+    return null;
+  }
+
+  /**
+   * One sliced shard: the earliest slice that changed since its sub-model (read from the change
+   * feed; every slice when that is unreadable), then the steps from there on, starting from the
+   * checkpoint before it. Returns null when done, else why the shard must be retrained.
+   */
+  private String unlearnSliced(int shard, Optional<EnsembleManifest> base, long storeVersion,
+      List<SubModelEntry> entries, List<ShardUnlearning> steps) {
+    long start = System.nanoTime();
+    Optional<SubModelEntry> published = base.flatMap(m -> m.shard(shard));
+    Optional<Checkpoints> kept = published.flatMap(e -> registry.checkpoints(base.get().version(), e));
+    if (kept.isEmpty() || kept.get().slices() != settings.slices() || !sameEstimator(base.get())) {
+      return "fallback: the published sub-model has no checkpoints of " + settings.slices() + " slices";
+    }
+    store.spark().sparkContext().setJobDescription("lethe: unlearn shard " + shard + " from its checkpoints");
+    StoreLayout layout = store.layout();
+    int slices = settings.slices();
+    long removed = 0;
+    long added = 0;
+    int first;
+    try {
+      Column slice = layout.sliceOf(col(layout.subjectColumn()), slices);
+      Column deleted = col("_change_type").isin("delete", "update_preimage");
+      Row changed = store.changes(published.get().storeVersion() + 1, storeVersion, List.of(shard))
+          .agg(functions.min(slice), functions.sum(functions.when(deleted, 1).otherwise(0)),
+              functions.sum(functions.when(deleted, 0).otherwise(1))).head();
+      first = changed.isNullAt(0) ? slices - 1 : changed.getInt(0);
+      removed = changed.isNullAt(1) ? 0 : changed.getLong(1);
+      added = changed.isNullAt(2) ? 0 : changed.getLong(2);
+    } catch (Exception unreadable) { // change data vacuumed: every slice may have changed
+      first = 0;
+    }
+    int from = first;
+    List<Checkpoints.Checkpoint> reused = kept.get().checkpoints().stream().filter(c -> c.slice() < from).toList();
+    SlicedTraining.Result result = SlicedTraining.fit(layout, settings, shard, storeVersion,
+        store.readShard(shard, storeVersion), from, reused, Integer.MAX_VALUE);
+    if (result == null) {
+      return "no rows left";
+    }
+    SubModelEntry saved = registry.saveSubModel(shard, storeVersion, result.model(), result.rows(),
+        settings.seedFor(shard), 0, Strategy.SLICED.id(), Map.of(Checkpoints.FILE_NAME, result.checkpoints()));
+    double seconds = (System.nanoTime() - start) / 1e9;
+    entries.add(new SubModelEntry(saved.shard(), saved.path(), saved.storeVersion(), saved.rows(), saved.seed(),
+        saved.trainedAt(), seconds, saved.method()));
+    String detail = from == 0 ? "retrained every slice from the start: the first slice changed"
+        : String.format("retrained slices %d to %d from the checkpoint of slices 0 to %d; %d checkpoint(s) reused,"
+            + " %d retired", from, slices - 1, from - 1, reused.size(), kept.get().checkpoints().size() - reused.size());
+    steps.add(new ShardUnlearning(shard, Strategy.SLICED.id(), true, detail, removed, added, seconds, null));
+    LOG.info("Shard {}: {} in {} s", shard, detail, String.format("%.2f", seconds));
     return null;
   }
 

@@ -4,7 +4,8 @@ package io.lethe.unlearn;
  * How one shard's sub-model was brought up to date by a forget run. Counts and times only.
  *
  * @param shard the shard
- * @param strategy the strategy that made the new sub-model (shard-retrain, exact-statistics)
+ * @param strategy the strategy that made the new sub-model (shard-retrain, exact-statistics,
+ *     certified-removal, sliced)
  * @param exact whether the new sub-model is what a refit of the shard gives (else approximate)
  * @param detail why this strategy: configured, or the reason the configured one fell back to a
  *     shard retrain; for statistics, whether they were updated from the changed rows or recomputed

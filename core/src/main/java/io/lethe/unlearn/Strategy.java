@@ -28,7 +28,14 @@ public enum Strategy {
   CERTIFIED_REMOVAL("certified-removal", false, List.of("logistic_regression"),
       "approximate: (epsilon, delta)-certified removal (Guo et al., ICML 2020). The model's distribution is within"
           + " a factor e^epsilon (plus delta) of that of a retrain on the remaining rows, as long as the gradient"
-          + " residual stays within the budget; it is not the model a retrain gives");
+          + " residual stays within the budget; it is not the model a retrain gives"),
+  /**
+   * SISA's slices with checkpoints, for the multilayer perceptron (which warm-starts from initial
+   * weights): a forget retrains from the last checkpoint that saw no changed slice.
+   */
+  SLICED("sliced", true, List.of("multilayer_perceptron"),
+      "exact: retrained from the last checkpoint before the earliest slice that held a deleted row; the same"
+          + " sliced training, on the same rows with the same seeds, as one from scratch");
 
   private final String id;
   private final boolean exact;

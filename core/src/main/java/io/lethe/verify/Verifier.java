@@ -29,6 +29,7 @@ import io.lethe.store.StoreLayout;
 import io.lethe.train.ShardTrainer;
 import io.lethe.train.TrainSettings;
 import io.lethe.unlearn.CertifiedState;
+import io.lethe.unlearn.Checkpoints;
 import io.lethe.unlearn.Strategy;
 import io.lethe.train.Training;
 import io.lethe.verify.VerifyReport.Check;
@@ -455,10 +456,14 @@ public final class Verifier {
       }
       // The seed the manifest records for this shard, through the settings' per-shard derivation; a
       // certified sub-model is refitted by the same certified trainer, with its own noise.
+      // A sliced one by the same sliced training.
       Optional<CertifiedState> certified = registry.certified(manifest.version(), e);
+      Optional<Checkpoints> checkpoints = registry.checkpoints(manifest.version(), e);
+      Strategy how = certified.isPresent() ? Strategy.CERTIFIED_REMOVAL
+          : checkpoints.isPresent() ? Strategy.SLICED : Strategy.SHARD_RETRAIN;
       TrainSettings as = new TrainSettings(manifest.estimator(), manifest.estimatorParams(),
-          e.seed() - (settings.seedFor(e.shard()) - settings.seed()), 1, settings.impute(), settings.scale(),
-          certified.isPresent() ? Strategy.CERTIFIED_REMOVAL : Strategy.SHARD_RETRAIN, settings.certification());
+          e.seed() - (settings.seedFor(e.shard()) - settings.seed()), 1, settings.impute(), settings.scale(), how,
+          settings.certification(), checkpoints.map(Checkpoints::slices).orElse(settings.slices()));
       ShardTrainer trainer = new ShardTrainer(store, as).withNoise(
           certified.map(c -> Map.of(e.shard(), c)).orElse(Map.of()));
       ShardTrainer.FittedShard refit;

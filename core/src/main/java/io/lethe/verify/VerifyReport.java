@@ -53,7 +53,7 @@ public record VerifyReport(int formatVersion, String batchId, String scope, Inte
   /**
    * How a hit shard's published sub-model was made.
    *
-   * @param strategy shard-retrain, exact-statistics or certified-removal
+   * @param strategy shard-retrain, exact-statistics, certified-removal or sliced
    * @param exact whether it is the model a fit of the shard's remaining rows gives
    * @param guarantee that, in words
    * @param certificate for certified removal: epsilon, delta, noise (sigma), budget and the

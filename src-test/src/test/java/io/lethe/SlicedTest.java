@@ -1,0 +1,113 @@
+package io.lethe;
+
+import static org.apache.spark.sql.functions.col;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lethe.demo.AdultData;
+import io.lethe.forget.ForgetRequest;
+import io.lethe.forget.ForgetResult;
+import io.lethe.model.ShardColumns;
+import io.lethe.registry.EnsembleManifest;
+import io.lethe.registry.SubModelEntry;
+import io.lethe.run.Json;
+import io.lethe.train.ShardTrainer;
+import io.lethe.unlearn.Checkpoints;
+import io.lethe.unlearn.Checkpoints.Checkpoint;
+import io.lethe.unlearn.ShardUnlearning;
+import io.lethe.verify.Verifier;
+import io.lethe.verify.VerifyReport;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.classification.MultilayerPerceptronClassificationModel;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Slicing with checkpoints for the multilayer perceptron on 1,000 Adult people in two shards of
+ * three slices: a forget retrains from the checkpoint before the earliest slice that held a
+ * deleted row, reuses the earlier checkpoints by name, retires the later ones, and gives the
+ * model a sliced training from scratch gives.
+ */
+class SlicedTest extends LetheTestBase {
+  @TempDir
+  static Path dir;
+
+  @Test
+  void aForgetRetrainsFromTheLastCheckpointThatSawNoDeletedRow() {
+    LetheConfig config = adultConfig(2, dir, Map.of(
+        LetheConfig.TRAIN_ESTIMATOR, "multilayer_perceptron",
+        LetheConfig.FORGET_STRATEGY_PREFIX + "multilayer_perceptron", "sliced",
+        LetheConfig.FORGET_SLICES, "3",
+        "train.param.hiddenLayers", "4",
+        "train.param.maxIter", "10"));
+    Trained trained = ingestAndTrain(config, adultTrain(1000));
+    EnsembleManifest first = trained.published();
+    for (SubModelEntry e : first.shards()) {
+      Checkpoints checkpoints = trained.registry().checkpoints(first.version(), e).orElseThrow();
+      assertThat(checkpoints.slices()).isEqualTo(3);
+      assertThat(checkpoints.checkpoints()).extracting(Checkpoint::slice).containsExactly(0, 1, 2);
+      assertThat(checkpoints.checkpoints()).extracting(Checkpoint::rows).isSorted();
+      assertThat(checkpoints.checkpoints().get(2).rows()).isEqualTo(e.rows());
+      assertThat(checkpoints.checkpoints().get(1).name())
+          .isEqualTo(Checkpoint.nameOf(e.shard(), 1, e.storeVersion()));
+    }
+
+    // A subject of the last slice of shard 0: only the last step is retrained.
+    String subject = subjectIn(trained, 0, 3, 2);
+    ForgetResult result = forgetter(trained, config).execute(ForgetRequest.ofSubjects(List.of(subject)));
+    ShardUnlearning step = result.unlearning().get(0);
+    assertThat(step.shard()).isZero();
+    assertThat(step.strategy()).isEqualTo("sliced");
+    assertThat(step.exact()).isTrue();
+    assertThat(step.rowsRemoved()).isEqualTo(1);
+    assertThat(step.detail()).isEqualTo("retrained slices 2 to 2 from the checkpoint of slices 0 to 1;"
+        + " 2 checkpoint(s) reused, 1 retired");
+
+    EnsembleManifest published = trained.registry().manifest(result.ensembleVersion());
+    SubModelEntry entry = published.shard(0).orElseThrow();
+    List<Checkpoint> before = trained.registry().checkpoints(published.version(), entry).orElseThrow().checkpoints();
+    assertThat(before).extracting(Checkpoint::name).containsExactly(
+        Checkpoint.nameOf(0, 0, first.shard(0).orElseThrow().storeVersion()),
+        Checkpoint.nameOf(0, 1, first.shard(0).orElseThrow().storeVersion()),
+        Checkpoint.nameOf(0, 2, entry.storeVersion()));
+    assertThat(trained.registry().versions()).as("the version holding the old checkpoints is retired")
+        .doesNotContain(first.version());
+
+    // The same as a sliced training of the remaining rows from scratch.
+    PipelineModel fromScratch = new ShardTrainer(trained.store(), trained.settings())
+        .fitShard(0, entry.storeVersion()).model();
+    PipelineModel unlearned = trained.registry().load(published.version()).subModel(0);
+    double[] a = ((MultilayerPerceptronClassificationModel) ShardTrainer.estimatorModel(unlearned)).weights().toArray();
+    double[] b = ((MultilayerPerceptronClassificationModel) ShardTrainer.estimatorModel(fromScratch)).weights().toArray();
+    // Partitioning may order the optimiser's sums differently: equal up to that.
+    assertThat(Math.sqrt(Vectors.sqdist(Vectors.dense(a), Vectors.dense(b))))
+        .isLessThan(1e-3 * Math.sqrt(Vectors.sqdist(Vectors.dense(b), Vectors.zeros(b.length))));
+    Dataset<Row> test = adultTest(300);
+    String prediction = ShardColumns.prediction(0);
+    List<Row> mine = unlearned.transform(test).select(prediction).collectAsList();
+    List<Row> theirs = fromScratch.transform(test).select(prediction).collectAsList();
+    long same = java.util.stream.IntStream.range(0, mine.size()).filter(i -> mine.get(i).equals(theirs.get(i))).count();
+    assertThat(same).isGreaterThanOrEqualTo(297);
+
+    VerifyReport report = Verifier.from(spark(), config).verify(result.batchId(), test);
+    assertThat(report.passed()).as(report.checks().toString()).isTrue();
+    assertThat(report.unlearning()).singleElement().satisfies(s -> {
+      assertThat(s.strategy()).isEqualTo("sliced");
+      assertThat(s.exact()).isTrue();
+    });
+    assertThat(ReportSchema.errors(Json.write(report))).isEmpty();
+  }
+
+  /** A subject of a shard whose rows lie in the given slice. */
+  private static String subjectIn(Trained trained, int shard, int slices, int slice) {
+    var layout = trained.store().layout();
+    return trained.store().readShard(shard, trained.store().currentVersion())
+        .where(layout.sliceOf(col(AdultData.SUBJECT), slices).equalTo(slice))
+        .select(AdultData.SUBJECT).head().get(0).toString();
+  }
+}

@@ -340,7 +340,8 @@ public final class Bench {
   /**
    * For each strategy: its estimator trained on every shard of the store, then one subject
    * forgotten with it, timed, and the same shard retrained from scratch on the same store version
-   * (fit and save, as a forget's retrain does): the strategy's model update against a shard retrain.
+   * with the same settings (fit and save, what the strategy falls back to): the strategy's model
+   * update against a shard retrain.
    */
   private List<StrategyPoint> strategies(Store main, SyntheticData data) {
     List<StrategyPoint> points = new ArrayList<>();
@@ -363,12 +364,11 @@ public final class Bench {
         forgot = timed(() -> forgetter.execute(ForgetRequest.ofSubjects(List.of(id))));
       } while (forgot.value.unlearning().isEmpty());
       ShardUnlearning update = forgot.value.unlearning().get(0);
-      Training retraining = new Training(main.store, registry, with.withStrategy(Strategy.SHARD_RETRAIN), aggregation);
       long version = forgot.value.storeVersion();
-      Timed<Training.Unlearned> retrain = timed(() -> retraining.unlearn(List.of(update.shard()), version));
+      Timed<List<SubModelEntry>> retrain = timed(() -> training.fit(List.of(update.shard()), version));
       double forgetSeconds = forgot.seconds - forgot.value.seconds().getOrDefault("retire", 0.0);
       StrategyPoint point = new StrategyPoint(c.estimator(), c.params(), update.strategy(), update.exact(),
-          update.detail(), forgot.value.plan().rowsToDelete(), update.shard(), retrain.value.entries().get(0).rows(),
+          update.detail(), forgot.value.plan().rowsToDelete(), update.shard(), retrain.value.get(0).rows(),
           trained.seconds, forgetSeconds, update.seconds(), retrain.seconds, retrain.seconds / update.seconds(),
           update.certificate());
       out.accept(String.format("%s %s, forget 1 subject (%d rows, shard %d of %,d rows): model update %.2f s"

@@ -97,8 +97,8 @@ final class BenchPage {
           "shard retrain s", "speed-up", "whole forget s"), rows);
       page.paragraph("One subject forgotten with each strategy. The model update and the shard retrain both make the"
           + " hit shard's new sub-model on the same store version and save it; the whole forget run adds the plan,"
-          + " the ledger, the delete and the publish. The shard retrain is spark.ml's fit of the estimator (for"
-          + " certified removal, spark.ml's logistic regression).");
+          + " the ledger, the delete and the publish. The shard retrain uses the same settings: it is what the"
+          + " strategy falls back to (for slicing, every step; for certified removal, Lethe's trainer from zero).");
       for (BenchReport.StrategyPoint p : r.strategies()) {
         if (p.certificate() != null) {
           page.paragraph(String.format(Locale.ROOT, "%s: %s. Certificate: epsilon %.3g, delta %.3g, noise %.3g;"

@@ -60,8 +60,10 @@ public record BenchReport(String startedAt, Environment environment, Workload wo
 
   /**
    * One unlearning strategy on the synthetic store: one subject forgotten with it, against a
-   * from-scratch retrain of the same shard on the same store version. Both times cover making the
-   * shard's new sub-model and saving it, the step a forget run calls retrain.
+   * from-scratch retrain of the same shard on the same store version with the same settings (what
+   * the strategy falls back to: for slicing, every step; for certified removal, Lethe's trainer
+   * from zero). Both times cover making the shard's new sub-model and saving it, the step a forget
+   * run calls retrain.
    *
    * @param detail how the strategy updated the shard (e.g. statistics updated from the changed rows)
    * @param trainSeconds training every shard with the strategy's estimator (statistics included)

@@ -178,8 +178,8 @@ public final class Training {
         detail = after.exact()
             ? String.format("gradient residual of a Newton step over the budget %.3g: solved to the exact optimum",
                 after.budget())
-            : String.format("one Newton step; gradient residual %.3g within the budget %.3g (%d removal steps since"
-                + " the last exact solve)", after.residual(), after.budget(), after.removals());
+            : String.format("one Newton step; gradient residual %.3g within the budget %.3g (%d removal step(s)"
+                + " since the last exact solve)", after.residual(), after.budget(), after.removals());
       } else {
         model = statisticsModel.build(update.statistics(), shard);
       }

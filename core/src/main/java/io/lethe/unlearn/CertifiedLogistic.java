@@ -182,14 +182,17 @@ public final class CertifiedLogistic {
       double[] step = newtonStep(p);
       double scale = 1.0;
       Point next;
-      do { // a full Newton step, halved while it does not lower the objective
+      // A full Newton step, halved while it raises the objective by more than the rounding of its
+      // sum (near the optimum the decrease is below that, and the full step is right).
+      double slack = 1e-9 * Math.abs(p.objective());
+      do {
         double[] w = p.w().clone();
         for (int i = 0; i < w.length; i++) {
           w[i] += scale * step[i];
         }
         next = at(rows, w, lambda, noise, true);
         scale /= 2;
-      } while (next.objective() > p.objective() && scale > 1e-6);
+      } while (next.objective() > p.objective() + slack && scale > 1e-6);
       p = next;
     }
     if (p.residual() > TOLERANCE * Math.max(1, p.n()) * 1e3) {

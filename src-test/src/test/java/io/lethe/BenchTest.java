@@ -45,7 +45,7 @@ class BenchTest extends LetheTestBase {
         "--rows", "8000", "--shards", "4", "--forget", "1,3", "--score-rows", "4000", "--accuracy-shards", "2",
         "--scale-rows", "4000", "--data-dir", home().resolve("data/adult").toString(),
         "--work-dir", dir.resolve("work").toString(), "--output", dir.resolve("report").toString(),
-        "-D", "runs.path=" + dir.resolve("runs"), "-D", "train.param.maxIter=20");
+        "-D", "runs.path=" + dir.resolve("runs"), "-D", "train.param.maxIter=20", "-D", "forget.slices=2");
     err = errors.toString();
     assertThat(code).as(err).isZero();
     summary = Json.read(out.toString(), JsonNode.class, "bench summary");

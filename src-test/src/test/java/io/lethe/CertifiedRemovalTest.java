@@ -40,7 +40,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Certified removal (Guo et al., ICML 2020) on 3,000 Adult people in two shards: forgetting is a
+ * Certified removal (Guo et al., ICML 2020) on 2,000 Adult people in two shards: forgetting is a
  * Newton step whose gradient residual is measured and kept within the budget, the result stays
  * close to the exact optimum and is labelled approximate; over the budget the shard is solved
  * exactly.
@@ -60,7 +60,7 @@ class CertifiedRemovalTest extends LetheTestBase {
     settings.put("train.param.regParam", "0.01");
     settings.put(LetheConfig.FORGET_CERTIFIED_NOISE, "10");
     config = adultConfig(2, dir, settings);
-    trained = ingestAndTrain(config, adultTrain(3000));
+    trained = ingestAndTrain(config, adultTrain(2000));
   }
 
   @Test
@@ -86,7 +86,7 @@ class CertifiedRemovalTest extends LetheTestBase {
   @Test
   @Order(2)
   void aRemovalIsANewtonStepWithinTheBudgetCloseToTheExactOptimumAndLabelledApproximate() {
-    ForgetResult result = forgetter(trained, config).execute(ForgetRequest.ofSubjects(List.of("5", "77", "2048")));
+    ForgetResult result = forgetter(trained, config).execute(ForgetRequest.ofSubjects(List.of("5", "77", "1948")));
     EnsembleManifest published = trained.registry().manifest(result.ensembleVersion());
     assertThat(result.unlearning()).isNotEmpty().allSatisfy(u -> {
       assertThat(u.strategy()).isEqualTo("certified-removal");

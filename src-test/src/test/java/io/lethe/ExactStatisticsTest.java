@@ -66,7 +66,7 @@ class ExactStatisticsTest extends LetheTestBase {
   @Test
   void naiveBayesForgetRebuildsHitShardsFromStatisticsEqualToAFromScratchFit() {
     LetheConfig config = adultConfig(4, dir.resolve("nb"), Map.of(LetheConfig.TRAIN_ESTIMATOR, "naive_bayes"));
-    Trained trained = ingestAndTrain(config, adultWithGaps(3000));
+    Trained trained = ingestAndTrain(config, adultWithGaps(2000));
     assertThat(trained.settings().strategy()).as("the default for naive Bayes").isEqualTo(Strategy.EXACT_STATISTICS);
     EnsembleManifest first = trained.published();
     for (SubModelEntry e : first.shards()) {
@@ -75,7 +75,7 @@ class ExactStatisticsTest extends LetheTestBase {
     }
     Forgetter forgetter = forgetter(trained, config);
 
-    List<String> people = List.of("11", "26", "1500", "2999");
+    List<String> people = List.of("11", "26", "1500", "1999");
     ForgetResult result = forgetter.execute(ForgetRequest.ofSubjects(people));
     assertExactlyUnlearned(trained, result, 4);
 
@@ -116,13 +116,13 @@ class ExactStatisticsTest extends LetheTestBase {
     regression.put(LetheConfig.TRAIN_ESTIMATOR, "linear_regression");
     regression.put("train.param.regParam", "0.1");
     LetheConfig config = adultConfig(3, dir.resolve("lr"), regression);
-    Trained trained = ingestAndTrain(config, adultWithGaps(2500).drop(AdultData.LABEL));
+    Trained trained = ingestAndTrain(config, adultWithGaps(1500).drop(AdultData.LABEL));
     Forgetter forgetter = forgetter(trained, config);
     int shard = trained.store().shardsOf(List.of("3")).iterator().next();
     SubModelEntry atTraining = trained.published().shard(shard).orElseThrow();
     ShardStatistics old = trained.registry().statistics(trained.published().version(), atTraining).orElseThrow();
 
-    ForgetResult result = forgetter.execute(ForgetRequest.ofSubjects(List.of("3", "700", "1800")));
+    ForgetResult result = forgetter.execute(ForgetRequest.ofSubjects(List.of("3", "700", "1400")));
     assertExactlyUnlearned(trained, result, 3);
     assertThat(trained.registry().statistics(trained.published().version(), atTraining))
         .as("the statistics that summed the deleted rows are retired with their sub-model").isEmpty();
@@ -133,7 +133,7 @@ class ExactStatisticsTest extends LetheTestBase {
     ExactStatistics.Update update = ExactStatistics.update(trained.store(), shard, old, atTraining.storeVersion(), now);
     assertThat(update.incremental()).isFalse();
     ShardStatistics fresh = ExactStatistics.compute(trained.store().readShard(shard, now), trained.store().layout());
-    long deletedHere = List.of("3", "700", "1800").stream()
+    long deletedHere = List.of("3", "700", "1400").stream()
         .filter(id -> trained.store().shardsOf(List.of(id)).contains(shard)).count();
     assertThat(update.statistics().totalRows()).isEqualTo(fresh.totalRows())
         .isEqualTo(old.totalRows() - deletedHere);

@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Slicing with checkpoints for the multilayer perceptron on 1,000 Adult people in two shards of
+ * Slicing with checkpoints for the multilayer perceptron on 800 Adult people in two shards of
  * three slices: a forget retrains from the checkpoint before the earliest slice that held a
  * deleted row, reuses the earlier checkpoints by name, retires the later ones, and gives the
  * model a sliced training from scratch gives.
@@ -44,8 +44,8 @@ class SlicedTest extends LetheTestBase {
         LetheConfig.FORGET_STRATEGY_PREFIX + "multilayer_perceptron", "sliced",
         LetheConfig.FORGET_SLICES, "3",
         "train.param.hiddenLayers", "4",
-        "train.param.maxIter", "10"));
-    Trained trained = ingestAndTrain(config, adultTrain(1000));
+        "train.param.maxIter", "6"));
+    Trained trained = ingestAndTrain(config, adultTrain(800));
     EnsembleManifest first = trained.published();
     for (SubModelEntry e : first.shards()) {
       Checkpoints checkpoints = trained.registry().checkpoints(first.version(), e).orElseThrow();

@@ -23,8 +23,8 @@ import java.util.Map;
  * @param seconds wall time by step
  */
 public record ForgetResult(ForgetPlan plan, String batchId, int requests, long storeVersion, Long ensembleVersion,
-    List<Integer> retrainedShards, List<ShardUnlearning> unlearning, Retirement retirement, PurgeResult purge, long forgotten, long purgePending,
-    Map<String, Double> seconds) {
+    List<Integer> retrainedShards, List<ShardUnlearning> unlearning, Retirement retirement, PurgeResult purge,
+    long forgotten, long purgePending, Map<String, Double> seconds) {
 
   public ForgetResult {
     retrainedShards = List.copyOf(retrainedShards);

@@ -6,9 +6,10 @@ import io.lethe.registry.ModelRegistry;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.store.ShardedStore;
 import io.lethe.store.StoreLayout;
+import io.lethe.unlearn.CertifiedLogistic;
 import io.lethe.unlearn.CertifiedRemoval;
-import io.lethe.unlearn.Checkpoints;
 import io.lethe.unlearn.CertifiedState;
+import io.lethe.unlearn.Checkpoints;
 import io.lethe.unlearn.ExactStatistics;
 import io.lethe.unlearn.ShardStatistics;
 import io.lethe.unlearn.SlicedTraining;
@@ -16,11 +17,15 @@ import io.lethe.unlearn.StatisticsModel;
 import io.lethe.unlearn.Strategy;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.ml.Estimator;
 import org.apache.spark.ml.Model;
 import org.apache.spark.ml.Pipeline;
@@ -52,7 +57,7 @@ public final class ShardTrainer {
   private final ShardedStore store;
   private final TrainSettings settings;
   /** Certified fits of these shards reuse their earlier noise (a retrain after removals, a verify refit). */
-  private final java.util.Map<Integer, CertifiedState> priorNoise = new java.util.HashMap<>();
+  private final Map<Integer, CertifiedState> priorNoise = new HashMap<>();
 
   public ShardTrainer(ShardedStore store, TrainSettings settings) {
     this.store = store;
@@ -79,8 +84,8 @@ public final class ShardTrainer {
       ShardStatistics statistics, CertifiedState certified, Checkpoints checkpoints) {
 
     /** What the registry keeps next to the sub-model, by file name. */
-    public java.util.Map<String, Object> sideFiles() {
-      java.util.Map<String, Object> out = new java.util.HashMap<>();
+    public Map<String, Object> sideFiles() {
+      Map<String, Object> out = new HashMap<>();
       if (statistics != null) {
         out.put(ModelRegistry.STATISTICS_FILE, statistics);
       }
@@ -174,7 +179,7 @@ public final class ShardTrainer {
    * statistics and the estimator's parameters allow it (else forgetting retrains the shard).
    */
   public boolean keepsStatistics() {
-    java.util.Optional<String> unsupported;
+    Optional<String> unsupported;
     if (settings.strategy() == Strategy.EXACT_STATISTICS) {
       unsupported = new StatisticsModel(store.layout(), settings, null).unsupported();
     } else if (settings.strategy() == Strategy.CERTIFIED_REMOVAL) {
@@ -197,19 +202,18 @@ public final class ShardTrainer {
   }
 
   /** The same trainer, fitting the given shards with the noise of their earlier certified state. */
-  public ShardTrainer withNoise(java.util.Map<Integer, CertifiedState> states) {
+  public ShardTrainer withNoise(Map<Integer, CertifiedState> states) {
     ShardTrainer t = new ShardTrainer(store, settings);
     t.priorNoise.putAll(states);
     return t;
   }
 
   private CertifiedRemoval.Fit certifiedFit(int shard, PipelineModel features, Dataset<Row> featurized) {
-    java.util.List<String> names = CertifiedRemoval.featureNames(features.stages(), store.layout());
+    List<String> names = CertifiedRemoval.featureNames(features.stages(), store.layout());
     CertifiedState prior = priorNoise.get(shard);
     double sigma = prior != null ? prior.sigma() : settings.certification().noise();
     double[] noise = prior != null ? prior.noiseFor(names) : CertifiedState.freshNoise(names, sigma);
-    org.apache.spark.api.java.JavaRDD<io.lethe.unlearn.CertifiedLogistic.LabeledVector> rows =
-        CertifiedRemoval.rows(featurized, shard);
+    JavaRDD<CertifiedLogistic.LabeledVector> rows = CertifiedRemoval.rows(featurized, shard);
     try {
       return CertifiedRemoval.solve(rows, names, new double[names.size()], noise, sigma, store.layout(), settings,
           shard);

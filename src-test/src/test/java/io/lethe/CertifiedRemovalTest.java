@@ -161,11 +161,8 @@ class CertifiedRemovalTest extends LetheTestBase {
     Transformer[] stages = model.stages();
     Transformer[] features = Arrays.copyOf(stages, stages.length - 1);
     StoreLayout layout = trained.store().layout();
-    List<org.apache.spark.sql.Column> columns = new java.util.ArrayList<>();
-    layout.featureColumns().forEach(c -> columns.add(org.apache.spark.sql.functions.col(c)));
-    columns.add(layout.labelIndex());
     Dataset<Row> rows = trained.store().readShard(entry.shard(), entry.storeVersion())
-        .select(columns.toArray(new org.apache.spark.sql.Column[0]));
+        .select(layout.trainingColumns().toArray(new org.apache.spark.sql.Column[0]));
     Dataset<Row> featurized = new PipelineModel(Identifiable.randomUID("pipeline"), features).transform(rows);
     assertThat(CertifiedRemoval.featureNames(features, layout)).isEqualTo(state.features());
     JavaRDD<CertifiedLogistic.LabeledVector> labeled = CertifiedRemoval.rows(featurized, entry.shard());

@@ -23,6 +23,10 @@ public record SubModelEntry(int shard, String path, long storeVersion, long rows
     method = method == null ? FIT : method;
   }
 
+  public SubModelEntry withFitSeconds(double seconds) {
+    return new SubModelEntry(shard, path, storeVersion, rows, seed, trainedAt, seconds, method);
+  }
+
   public SubModelEntry withPath(String newPath) {
     return new SubModelEntry(shard, newPath, storeVersion, rows, seed, trainedAt, fitSeconds, method);
   }

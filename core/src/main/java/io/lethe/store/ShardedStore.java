@@ -310,6 +310,11 @@ public final class ShardedStore {
     return shards == null ? changes : changes.where(col(StoreLayout.SHARD_COLUMN).isin(shards.toArray()));
   }
 
+  /** True for a row of {@link #changes} that left the table (a delete, or the old side of an update). */
+  public static Column removedByChange() {
+    return col("_change_type").isin("delete", "update_preimage");
+  }
+
   public Map<Integer, Long> rowsPerShard(long version) {
     return countPerShard(read(version));
   }

@@ -93,6 +93,14 @@ public record StoreLayout(
     return java.util.stream.IntStream.range(0, shards).boxed().toList();
   }
 
+  /** What a sub-model is fitted on: the feature columns, then the label as the estimators take it. */
+  public List<Column> trainingColumns() {
+    List<Column> columns = new ArrayList<>();
+    featureColumns().forEach(c -> columns.add(col(c)));
+    columns.add(labelIndex());
+    return columns;
+  }
+
   public List<String> featureColumns() {
     List<String> all = new ArrayList<>(numericFeatures);
     all.addAll(categoricalFeatures);

@@ -128,10 +128,7 @@ public final class ShardTrainer {
       return sliced == null ? null : new FittedShard(shard, sliced.model(), sliced.rows(), settings.seedFor(shard),
           (System.nanoTime() - start) / 1e9, null, null, sliced.checkpoints());
     }
-    List<Column> columns = new ArrayList<>();
-    layout.featureColumns().forEach(c -> columns.add(shardRows.col(c)));
-    columns.add(layout.labelIndex());
-    Dataset<Row> selected = shardRows.select(columns.toArray(new Column[0]));
+    Dataset<Row> selected = shardRows.select(layout.trainingColumns().toArray(new Column[0]));
     if (maxPartitions < Integer.MAX_VALUE) {
       selected = selected.coalesce(maxPartitions);
     }
@@ -179,17 +176,26 @@ public final class ShardTrainer {
    * statistics and the estimator's parameters allow it (else forgetting retrains the shard).
    */
   public boolean keepsStatistics() {
-    Optional<String> unsupported;
-    if (settings.strategy() == Strategy.EXACT_STATISTICS) {
-      unsupported = new StatisticsModel(store.layout(), settings, null).unsupported();
-    } else if (settings.strategy() == Strategy.CERTIFIED_REMOVAL) {
-      unsupported = CertifiedRemoval.unsupported(store.layout(), settings);
-    } else {
+    if (settings.strategy() != Strategy.EXACT_STATISTICS && settings.strategy() != Strategy.CERTIFIED_REMOVAL) {
       return false;
     }
+    Optional<String> unsupported = unsupported(store.layout(), settings);
     unsupported.ifPresent(why -> LOG.warn("forget.strategy.{} is {}, but {}; forgetting retrains its shards",
         settings.estimator(), settings.strategy().id(), why));
     return unsupported.isEmpty();
+  }
+
+  /**
+   * Why the configured strategy cannot apply to these settings (the model is not a function of
+   * sums of the rows, or not a certifiable logistic regression), or empty when it can. Shard
+   * retrain and slicing always apply.
+   */
+  public static Optional<String> unsupported(StoreLayout layout, TrainSettings settings) {
+    return switch (settings.strategy()) {
+      case EXACT_STATISTICS -> new StatisticsModel(layout, settings, null).unsupported();
+      case CERTIFIED_REMOVAL -> CertifiedRemoval.unsupported(layout, settings);
+      case SHARD_RETRAIN, SLICED -> Optional.empty();
+    };
   }
 
   /**
@@ -197,8 +203,7 @@ public final class ShardTrainer {
    * the settings allow it) instead of spark.ml's.
    */
   private boolean certifies() {
-    return settings.strategy() == Strategy.CERTIFIED_REMOVAL
-        && CertifiedRemoval.unsupported(store.layout(), settings).isEmpty();
+    return settings.strategy() == Strategy.CERTIFIED_REMOVAL && unsupported(store.layout(), settings).isEmpty();
   }
 
   /** The same trainer, fitting the given shards with the noise of their earlier certified state. */

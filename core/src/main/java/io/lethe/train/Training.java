@@ -112,13 +112,12 @@ public final class Training {
     List<SubModelEntry> entries = new ArrayList<>();
     List<ShardUnlearning> steps = new ArrayList<>();
     Map<Integer, String> retrain = new TreeMap<>();
-    StatisticsModel statisticsModel = new StatisticsModel(store.layout(), settings,
-        store.read(storeVersion).schema());
-    Optional<String> unsupported = switch (settings.strategy()) {
-      case EXACT_STATISTICS -> statisticsModel.unsupported();
-      case CERTIFIED_REMOVAL -> CertifiedRemoval.unsupported(store.layout(), settings);
-      case SHARD_RETRAIN, SLICED -> Optional.empty();
-    };
+    Optional<String> unsupported = ShardTrainer.unsupported(store.layout(), settings);
+    boolean fromStatistics = unsupported.isEmpty() && (settings.strategy() == Strategy.EXACT_STATISTICS
+        || settings.strategy() == Strategy.CERTIFIED_REMOVAL);
+    // Read only when used: the imputer writes back in each column's type.
+    StatisticsModel statisticsModel = fromStatistics
+        ? new StatisticsModel(store.layout(), settings, store.read(storeVersion).schema()) : null;
     for (int shard : shards) {
       if (settings.strategy() == Strategy.SHARD_RETRAIN) {
         retrain.put(shard, "configured");
@@ -169,10 +168,10 @@ public final class Training {
     CertifiedState after = null;
     try {
       if (certified) {
-        CertifiedRemoval.Fit fit = certifiedRemoval(shard, storeVersion, statisticsModel, update.statistics(),
-            state.get());
+        Transformer[] features = statisticsModel.features(update.statistics(), shard);
+        CertifiedRemoval.Fit fit = certifiedRemoval(shard, storeVersion, features, state.get());
         after = fit.state();
-        List<Transformer> stages = new ArrayList<>(List.of(statisticsModel.features(update.statistics(), shard)));
+        List<Transformer> stages = new ArrayList<>(List.of(features));
         stages.add(fit.model());
         model = new PipelineModel(Identifiable.randomUID("pipeline"), stages.toArray(new Transformer[0]));
         detail = after.exact()
@@ -195,8 +194,7 @@ public final class Training {
         settings.seedFor(shard), 0, settings.strategy().id(), sideFiles);
     long end = System.nanoTime();
     double seconds = (end - start) / 1e9;
-    entries.add(new SubModelEntry(saved.shard(), saved.path(), saved.storeVersion(), saved.rows(), saved.seed(),
-        saved.trainedAt(), seconds, saved.method()));
+    entries.add(saved.withFitSeconds(seconds));
     boolean exact = after == null || after.exact();
     steps.add(new ShardUnlearning(shard, settings.strategy().id(), exact, detail, update.rowsRemoved(),
         update.rowsAdded(), seconds, after == null ? null : after.certificate()));
@@ -228,7 +226,7 @@ public final class Training {
     int first;
     try {
       Column slice = layout.sliceOf(col(layout.subjectColumn()), slices);
-      Column deleted = col("_change_type").isin("delete", "update_preimage");
+      Column deleted = ShardedStore.removedByChange();
       Row changed = store.changes(published.get().storeVersion() + 1, storeVersion, List.of(shard))
           .agg(functions.min(slice), functions.sum(functions.when(deleted, 1).otherwise(0)),
               functions.sum(functions.when(deleted, 0).otherwise(1))).head();
@@ -248,26 +246,22 @@ public final class Training {
     SubModelEntry saved = registry.saveSubModel(shard, storeVersion, result.model(), result.rows(),
         settings.seedFor(shard), 0, Strategy.SLICED.id(), Map.of(Checkpoints.FILE_NAME, result.checkpoints()));
     double seconds = (System.nanoTime() - start) / 1e9;
-    entries.add(new SubModelEntry(saved.shard(), saved.path(), saved.storeVersion(), saved.rows(), saved.seed(),
-        saved.trainedAt(), seconds, saved.method()));
+    entries.add(saved.withFitSeconds(seconds));
     String detail = from == 0 ? "retrained every slice from the start: the first slice changed"
         : String.format("retrained slices %d to %d from the checkpoint of slices 0 to %d; %d checkpoint(s) reused,"
-            + " %d retired", from, slices - 1, from - 1, reused.size(), kept.get().checkpoints().size() - reused.size());
+            + " %d retired", from, slices - 1, from - 1, reused.size(),
+            kept.get().checkpoints().size() - reused.size());
     steps.add(new ShardUnlearning(shard, Strategy.SLICED.id(), true, detail, removed, added, seconds, null));
     LOG.info("Shard {}: {} in {} s", shard, detail, String.format("%.2f", seconds));
     return null;
   }
 
   /** The certified removal step of one shard on its remaining rows, featurized by the rebuilt stages. */
-  private CertifiedRemoval.Fit certifiedRemoval(int shard, long storeVersion, StatisticsModel statisticsModel,
-      ShardStatistics statistics, CertifiedState before) {
-    Transformer[] features = statisticsModel.features(statistics, shard);
-    List<String> names = CertifiedRemoval.featureNames(features, store.layout());
+  private CertifiedRemoval.Fit certifiedRemoval(int shard, long storeVersion, Transformer[] features,
+      CertifiedState before) {
     StoreLayout layout = store.layout();
-    List<Column> columns = new ArrayList<>();
-    layout.featureColumns().forEach(c -> columns.add(col(c)));
-    columns.add(layout.labelIndex());
-    Dataset<Row> rows = store.readShard(shard, storeVersion).select(columns.toArray(new Column[0]));
+    List<String> names = CertifiedRemoval.featureNames(features, layout);
+    Dataset<Row> rows = store.readShard(shard, storeVersion).select(layout.trainingColumns().toArray(new Column[0]));
     Dataset<Row> featurized = new PipelineModel(Identifiable.randomUID("pipeline"), features).transform(rows);
     JavaRDD<CertifiedLogistic.LabeledVector> labeled = CertifiedRemoval.rows(featurized, shard);
     try {

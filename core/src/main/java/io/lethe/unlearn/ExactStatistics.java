@@ -22,7 +22,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ExactStatistics {
   private static final Logger LOG = LoggerFactory.getLogger(ExactStatistics.class);
-  private static final String CHANGE_TYPE = "_change_type";
 
   private ExactStatistics() {}
 
@@ -88,7 +87,7 @@ public final class ExactStatistics {
       // One pass over the changed rows: the change type goes after the label, where the statistics do not read.
       Dataset<Row> changes = store.changes(from + 1, to, List.of(shard));
       List<Column> columns = new ArrayList<>(List.of(columns(layout, layout.labelIndex())));
-      columns.add(col(CHANGE_TYPE).isin("delete", "update_preimage"));
+      columns.add(ShardedStore.removedByChange());
       ShardStatistics empty = empty(layout);
       Changes changed = changes.select(columns.toArray(new Column[0])).toJavaRDD()
           .treeAggregate(new Changes(empty, empty.copy()), Changes::add, Changes::plus);

@@ -47,9 +47,7 @@ public final class SlicedTraining {
   public static Result fit(StoreLayout layout, TrainSettings settings, int shard, long storeVersion,
       Dataset<Row> shardRows, int from, List<Checkpoint> kept, int maxPartitions) {
     int slices = settings.slices();
-    List<Column> columns = new ArrayList<>();
-    layout.featureColumns().forEach(c -> columns.add(col(c)));
-    columns.add(layout.labelIndex());
+    List<Column> columns = new ArrayList<>(layout.trainingColumns());
     columns.add(layout.sliceOf(col(layout.subjectColumn()), slices).as(SLICE));
     Dataset<Row> selected = shardRows.select(columns.toArray(new Column[0]));
     if (maxPartitions < Integer.MAX_VALUE) {

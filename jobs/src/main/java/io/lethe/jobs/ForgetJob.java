@@ -17,7 +17,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "forget",
     description = {"Forget a batch of data subjects (or records), durably: record the requests in the ledger, delete "
-        + "their rows (a new store version), retrain only the shards that held them, publish the new ensemble, "
+        + "their rows (a new store version), retrain only the shards that held them (or unlearn them by the "
+        + "estimator's forget.strategy: exact-statistics, certified-removal, sliced), publish the new ensemble, "
         + "retire every sub-model and ensemble version trained on them, purge the store (REORG, VACUUM), and "
         + "mark the requests forgotten.",
         "Each step is recorded in the ledger before and after; if a run stops, run the same batch again to finish "

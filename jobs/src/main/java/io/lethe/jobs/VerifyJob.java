@@ -22,7 +22,8 @@ import picocli.CommandLine.Option;
     description = {"Check that a forget batch is done: its rows are in no readable store version and no change data "
         + "(found by the ledger's keyed hashes), no published or stored model was trained on them, each retrained "
         + "shard predicts like a from-scratch fit on the same version and seed, the forgotten rows no longer look "
-        + "like training members (when the forget run recorded membership evidence), and the model's utility now.",
+        + "like training members (when the forget run recorded membership evidence), and the model's utility now; "
+        + "the report names the unlearning strategy behind each hit shard's sub-model (exact or approximate).",
         "With --ids or --ids-file, check a set of ids instead, whatever batches forgot them.",
         "Writes verify-<batch>.json and verify-<batch>.html under verify.path; exits 1 when a check fails."})
 public final class VerifyJob extends JobCommand {

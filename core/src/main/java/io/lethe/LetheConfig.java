@@ -39,6 +39,8 @@ public final class LetheConfig {
   public static final String TRAIN_PARALLELISM = "train.parallelism";
   public static final String TRAIN_IMPUTE = "train.impute";
   public static final String TRAIN_SCALE = "train.scale";
+  public static final String TRAIN_ENGINE = "train.engine";
+  public static final String TRAIN_TASK_MEMORY_MB = "train.task-memory-mb";
   public static final String ENSEMBLE_AGGREGATION = "ensemble.aggregation";
   public static final String LEDGER_PATH = "ledger.path";
   public static final String LEDGER_KEY = "ledger.key";
@@ -93,6 +95,8 @@ public final class LetheConfig {
     d.put(TRAIN_PARALLELISM, "2");
     d.put(TRAIN_IMPUTE, "true");
     d.put(TRAIN_SCALE, "true");
+    d.put(TRAIN_ENGINE, "auto");
+    d.put(TRAIN_TASK_MEMORY_MB, "1024");
     d.put(ENSEMBLE_AGGREGATION, "soft");
     d.put(LEDGER_PATH, "lethe-data/ledger");
     d.put(LEDGER_KEY, "");

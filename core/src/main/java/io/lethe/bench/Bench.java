@@ -255,7 +255,8 @@ public final class Bench {
    */
   private BenchReport.Training concurrency(Store main, long version) {
     TrainSettings oneAtATime = new TrainSettings(settings.estimator(), settings.params(), settings.seed(), 1,
-        settings.impute(), settings.scale(), settings.strategy(), settings.certification(), settings.slices());
+        settings.impute(), settings.scale(), settings.strategy(), settings.certification(), settings.slices(),
+        settings.engine(), settings.taskMemoryMb());
     Timed<TrainResult> seq = trainAll(main.store, oneAtATime, version, "sequential-models");
     Timed<TrainResult> concurrent = trainAll(main.store, settings, version, "concurrent-models");
     double speedup = seq.seconds / concurrent.seconds;
@@ -349,7 +350,8 @@ public final class Bench {
     for (StrategyCase c : STRATEGY_CASES) {
       String name = "strategy-" + c.strategy().id();
       TrainSettings with = new TrainSettings(c.estimator(), c.params(), settings.seed(), settings.parallelism(),
-          settings.impute(), settings.scale(), c.strategy(), settings.certification(), settings.slices());
+          settings.impute(), settings.scale(), c.strategy(), settings.certification(), settings.slices(),
+          settings.engine(), settings.taskMemoryMb());
       ModelRegistry registry = new ModelRegistry(spark, new Path(work, name + "-models").toString());
       Training training = new Training(main.store, registry, with, aggregation);
       Timed<TrainResult> trained = timed(() -> training.run(ShardSelection.all()));

@@ -104,7 +104,8 @@ public final class ModelRegistry {
   /** Saves a fitted sub-model under a new directory named by its shard and store version. */
   public SubModelEntry saveSubModel(int shard, long storeVersion, PipelineModel model, long rows, long seed,
       double fitSeconds) {
-    return saveSubModel(shard, storeVersion, model, rows, seed, fitSeconds, SubModelEntry.FIT, Map.of());
+    return saveSubModel(shard, storeVersion, model, rows, seed, fitSeconds, SubModelEntry.FIT, SubModelEntry.JOBS,
+        Map.of());
   }
 
   /**
@@ -114,7 +115,7 @@ public final class ModelRegistry {
    * and are retired with the sub-model.
    */
   public SubModelEntry saveSubModel(int shard, long storeVersion, PipelineModel model, long rows, long seed,
-      double seconds, String method, Map<String, Object> sideFiles) {
+      double seconds, String method, String engine, Map<String, Object> sideFiles) {
     String relative = String.format("submodels/shard=%05d/v%08d-%s", shard, storeVersion,
         UUID.randomUUID().toString().substring(0, 8));
     Path dir = new Path(root, relative);
@@ -125,7 +126,7 @@ public final class ModelRegistry {
     }
     sideFiles.forEach((name, content) -> files.writeNew(new Path(dir, name), Json.write(content)));
     return new SubModelEntry(shard, "../../" + relative, storeVersion, rows, seed, Instant.now().toString(), seconds,
-        method);
+        method, engine);
   }
 
   /** The certified state kept with a published sub-model, if it has one. */

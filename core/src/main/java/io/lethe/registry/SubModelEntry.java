@@ -12,22 +12,26 @@ package io.lethe.registry;
  * @param fitSeconds wall time of the fit (or of the rebuild from statistics)
  * @param method how it was made: {@value #FIT} (spark.ml fit on the shard's rows) or the id of the
  *     unlearning strategy that derived it from an earlier sub-model (e.g. exact-statistics)
+ * @param engine the engine that fitted it: {@code tasks} (a local solver inside one Spark task) or
+ *     {@code jobs} (spark.ml's distributed fit)
  */
 public record SubModelEntry(int shard, String path, long storeVersion, long rows, long seed, String trainedAt,
-    double fitSeconds, String method) {
+    double fitSeconds, String method, String engine) {
 
   public static final String FIT = "fit";
+  public static final String JOBS = "jobs";
 
   public SubModelEntry {
-    // Manifests written before sub-models recorded how they were made hold fitted ones.
+    // Manifests written before sub-models recorded how they were made hold fitted ones, by spark.ml jobs.
     method = method == null ? FIT : method;
+    engine = engine == null ? JOBS : engine;
   }
 
   public SubModelEntry withFitSeconds(double seconds) {
-    return new SubModelEntry(shard, path, storeVersion, rows, seed, trainedAt, seconds, method);
+    return new SubModelEntry(shard, path, storeVersion, rows, seed, trainedAt, seconds, method, engine);
   }
 
   public SubModelEntry withPath(String newPath) {
-    return new SubModelEntry(shard, newPath, storeVersion, rows, seed, trainedAt, fitSeconds, method);
+    return new SubModelEntry(shard, newPath, storeVersion, rows, seed, trainedAt, fitSeconds, method, engine);
   }
 }

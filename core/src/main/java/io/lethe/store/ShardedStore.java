@@ -455,6 +455,31 @@ public final class ShardedStore {
         vacuumedAt);
   }
 
+  /**
+   * Rows per shard at a version, from the Delta log's file statistics (no data file is read): the
+   * logical records of each live file, deletion vectors subtracted. A shard whose files carry no
+   * statistics is missing from the map.
+   */
+  public Map<Integer, Long> rowsPerShardFromLog(long version, Collection<Integer> shards) {
+    Snapshot snapshot = DeltaLog.forTable(spark, path).getSnapshotAt(version, Option.empty(), Option.empty(), false);
+    Column inShards = col("partitionValues").getItem(StoreLayout.SHARD_COLUMN)
+        .isin(shards.stream().map(String::valueOf).toArray());
+    Map<Integer, Long> rows = new TreeMap<>();
+    Set<Integer> unknown = new HashSet<>();
+    for (AddFile f : snapshot.allFiles().where(inShards).collectAsList()) {
+      int shard = Integer.parseInt(f.partitionValues().apply(StoreLayout.SHARD_COLUMN));
+      Option<Object> records = f.numLogicalRecords();
+      if (records.isEmpty()) {
+        unknown.add(shard);
+      } else {
+        rows.merge(shard, (Long) records.get(), Long::sum);
+      }
+    }
+    unknown.forEach(rows::remove);
+    shards.stream().filter(s -> !rows.containsKey(s) && !unknown.contains(s)).forEach(s -> rows.put(s, 0L));
+    return rows;
+  }
+
   /** Live data files of these shards that carry a deletion vector: rows hidden but still in the file. */
   public long filesWithDeletionVectors(Collection<Integer> shards) {
     Snapshot snapshot = DeltaLog.forTable(spark, path).update(false, Option.empty(), Option.empty());

@@ -21,6 +21,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -64,8 +65,18 @@ public final class ShardTrainer {
     this.settings = settings;
   }
 
-  /** A shard's sub-model fitted on that shard's rows as of a store version; null for an empty shard. */
+  /**
+   * A shard's sub-model fitted on that shard's rows as of a store version, by the engine the
+   * settings choose; null for an empty shard.
+   */
   public FittedShard fitShard(int shard, long version) {
+    Engine.Choice choice = chooseEngine(List.of(shard), version);
+    if (choice.engine() == Engine.TASKS) {
+      TaskEngine.Fitted fitted = new TaskEngine(store, settings).fit(List.of(shard), version, keepsStatistics());
+      if (fitted.toJobs().isEmpty()) {
+        return fitted.models().get(shard);
+      }
+    }
     return fitShard(shard, version, Integer.MAX_VALUE, false);
   }
 
@@ -79,9 +90,10 @@ public final class ShardTrainer {
    * @param statistics the shard's statistics, when the unlearning strategy keeps them (else null)
    * @param certified the certified model's state, for certified removal (else null)
    * @param checkpoints the slices' checkpoints, for sliced training (else null)
+   * @param engine the engine that fitted it
    */
   public record FittedShard(int shard, PipelineModel model, long rows, long seed, double fitSeconds,
-      ShardStatistics statistics, CertifiedState certified, Checkpoints checkpoints) {
+      ShardStatistics statistics, CertifiedState certified, Checkpoints checkpoints, Engine engine) {
 
     /** What the registry keeps next to the sub-model, by file name. */
     public Map<String, Object> sideFiles() {
@@ -126,7 +138,7 @@ public final class ShardTrainer {
         throw new LetheException("Training shard " + shard + " failed: " + LetheException.firstLine(e), e);
       }
       return sliced == null ? null : new FittedShard(shard, sliced.model(), sliced.rows(), settings.seedFor(shard),
-          (System.nanoTime() - start) / 1e9, null, null, sliced.checkpoints());
+          (System.nanoTime() - start) / 1e9, null, null, sliced.checkpoints(), Engine.JOBS);
     }
     Dataset<Row> selected = shardRows.select(layout.trainingColumns().toArray(new Column[0]));
     if (maxPartitions < Integer.MAX_VALUE) {
@@ -161,7 +173,7 @@ public final class ShardTrainer {
       // A pipeline of fitted transformers only: fit() just assembles the PipelineModel, it reads no data.
       PipelineModel model = new Pipeline().setStages(stages.toArray(new PipelineStage[0])).fit(data);
       return new FittedShard(shard, model, rows, seed, (System.nanoTime() - start) / 1e9, statistics, certified,
-          null);
+          null, Engine.JOBS);
     } catch (LetheException e) {
       throw e;
     } catch (Exception e) {
@@ -276,28 +288,102 @@ public final class ShardTrainer {
   }
 
   /**
-   * Fits and saves the given shards, up to {@code settings.parallelism()} at a time (each shard a
-   * separate Spark job), all on the same store version. Returns the entries of the non-empty shards.
+   * The engine that fits these shards on a store version, and why: {@code jobs} or {@code tasks}
+   * as configured (a clear error when the task engine cannot fit these settings), or for
+   * {@code auto} tasks when the estimator has a local solver and every shard's rows, estimated
+   * from the Delta log's row counts, fit {@code train.task-memory-mb}.
+   */
+  public Engine.Choice chooseEngine(Collection<Integer> shards, long version) {
+    Optional<String> unsupported = TaskEngine.unsupported(store.layout(), settings);
+    switch (settings.engine()) {
+      case JOBS:
+        return new Engine.Choice(Engine.JOBS, "train.engine is jobs");
+      case TASKS:
+        if (unsupported.isPresent()) {
+          throw new LetheException("train.engine is tasks, but " + unsupported.get()
+              + ": set train.engine to auto or jobs");
+        }
+        return new Engine.Choice(Engine.TASKS, "train.engine is tasks");
+      case AUTO:
+      default:
+        if (unsupported.isPresent()) {
+          return new Engine.Choice(Engine.JOBS, unsupported.get());
+        }
+        Map<Integer, Long> rows = store.rowsPerShardFromLog(version, shards);
+        long budget = settings.taskMemoryMb() << 20;
+        int largest = -1;
+        long largestBytes = -1;
+        for (int shard : shards) {
+          Long n = rows.get(shard);
+          if (n == null) {
+            return new Engine.Choice(Engine.JOBS, "the Delta log has no row counts for shard " + shard);
+          }
+          long bytes = taskBytes(n);
+          if (bytes > largestBytes) {
+            largest = shard;
+            largestBytes = bytes;
+          }
+        }
+        String size = String.format("shard %d holds %s rows, about %d MB in a task", largest,
+            rows.getOrDefault(largest, 0L), largestBytes >> 20);
+        return largestBytes > budget
+            ? new Engine.Choice(Engine.JOBS, size + ", over train.task-memory-mb=" + settings.taskMemoryMb())
+            : new Engine.Choice(Engine.TASKS, "every shard fits one task: the largest, " + size
+                + ", within train.task-memory-mb=" + settings.taskMemoryMb());
+    }
+  }
+
+  /**
+   * What a task holds to fit a shard of this many rows: per row and column about 24 bytes (its value,
+   * then its featurized index and value), plus the row's label.
+   */
+  private long taskBytes(long rows) {
+    return rows * (24L * store.layout().featureColumns().size() + 8) + (1L << 20);
+  }
+
+  /**
+   * Fits and saves the given shards, all on the same store version. Returns the entries of the
+   * non-empty shards. On the task engine all shards are one Spark job; on the jobs engine up to
+   * {@code settings.parallelism()} shards fit at a time, each as its own spark.ml fit.
    */
   public List<SubModelEntry> train(Collection<Integer> shards, long version, ModelRegistry registry) {
-    int concurrent = Math.max(1, Math.min(settings.parallelism(), shards.size()));
+    if (shards.isEmpty()) {
+      return List.of();
+    }
+    Engine.Choice choice = chooseEngine(shards, version);
+    LOG.info("Fitting shards {} on the {} engine: {}", shards, choice.engine().id(), choice.reason());
     boolean keepStatistics = keepsStatistics();
+    List<Integer> onJobs = new ArrayList<>(shards);
+    Map<Integer, FittedShard> fitted = new TreeMap<>();
+    if (choice.engine() == Engine.TASKS) {
+      TaskEngine.Fitted tasks = new TaskEngine(store, settings).fit(new ArrayList<>(shards), version, keepStatistics);
+      tasks.toJobs().forEach((shard, why) -> LOG.info("Shard {} moves to the jobs engine: {}", shard, why));
+      onJobs = new ArrayList<>(tasks.toJobs().keySet());
+      fitted.putAll(tasks.models());
+    }
+    int concurrent = Math.max(1, Math.min(settings.parallelism(), Math.max(shards.size(), 1)));
     // Each of the concurrent fits gets its share of the cores.
     int partitions = Math.max(1, store.spark().sparkContext().defaultParallelism() / concurrent);
     ExecutorService pool = Executors.newFixedThreadPool(concurrent);
     try {
       List<Future<SubModelEntry>> futures = new ArrayList<>();
       for (int shard : shards) {
+        boolean byJobs = onJobs.contains(shard);
         futures.add(pool.submit(() -> {
-          store.spark().sparkContext().setJobDescription("lethe: fit shard " + shard + " at store version " + version);
-          FittedShard fitted = fitShard(shard, version, partitions, keepStatistics);
-          if (fitted == null) {
+          FittedShard fit = fitted.get(shard);
+          if (byJobs) {
+            store.spark().sparkContext().setJobDescription("lethe: fit shard " + shard + " at store version " + version);
+            fit = fitShard(shard, version, partitions, keepStatistics);
+          }
+          if (fit == null) {
             LOG.info("Shard {} has no rows at store version {}; it has no sub-model", shard, version);
             return null;
           }
-          SubModelEntry entry = registry.saveSubModel(shard, version, fitted.model(), fitted.rows(), fitted.seed(),
-              fitted.fitSeconds(), SubModelEntry.FIT, fitted.sideFiles());
-          LOG.info("Fitted shard {} on {} rows in {} s", shard, fitted.rows(), String.format("%.1f", fitted.fitSeconds()));
+          store.spark().sparkContext().setJobDescription("lethe: save shard " + shard);
+          SubModelEntry entry = registry.saveSubModel(shard, version, fit.model(), fit.rows(), fit.seed(),
+              fit.fitSeconds(), SubModelEntry.FIT, fit.engine().id(), fit.sideFiles());
+          LOG.info("Fitted shard {} on {} rows in {} s ({} engine)", shard, fit.rows(),
+              String.format("%.2f", fit.fitSeconds()), fit.engine().id());
           return entry;
         }));
       }

@@ -21,11 +21,12 @@ public record SingleModel(ShardEnsembleModel model, long rows, double seconds) {
 
   /** Fits on every row of the store at a version. */
   public static SingleModel fit(ShardedStore store, TrainSettings settings, long version) {
-    // The estimator's own fit: no slices, no certified trainer, whatever the forget strategy.
+    // The estimator's own fit, spark.ml's distributed one (what a user does without Lethe): no slices, no
+    // certified trainer, whatever the forget strategy, and never the task engine.
     ShardTrainer.FittedShard fitted = new ShardTrainer(store, settings.withStrategy(Strategy.SHARD_RETRAIN))
         .fit(0, store.read(version));
     SubModelEntry entry = new SubModelEntry(0, "", version, fitted.rows(), fitted.seed(), "", fitted.fitSeconds(),
-        SubModelEntry.FIT);
+        SubModelEntry.FIT, SubModelEntry.JOBS);
     EnsembleManifest manifest = new EnsembleManifest(EnsembleManifest.FORMAT_VERSION, 0, "", store.path(),
         store.layout().task().id(), store.layout().labelClasses(), Aggregation.SOFT.id(), settings.estimator(),
         settings.params(), List.of(entry));

@@ -19,9 +19,12 @@ import java.util.Map;
  *     {@link Strategy#CERTIFIED_REMOVAL}, whose training is Lethe's own)
  * @param certification the parameters of certified removal
  * @param slices R, the slices of each shard for {@link Strategy#SLICED}
+ * @param engine how shards are fitted: in tasks, as spark.ml jobs, or chosen per run
+ * @param taskMemoryMb the memory one task may hold a shard in, for {@link Engine#AUTO}'s choice
  */
 public record TrainSettings(String estimator, Map<String, String> params, long seed, int parallelism,
-    boolean impute, boolean scale, Strategy strategy, Certification certification, int slices) {
+    boolean impute, boolean scale, Strategy strategy, Certification certification, int slices, Engine engine,
+    long taskMemoryMb) {
 
   public TrainSettings {
     params = Map.copyOf(params);
@@ -30,6 +33,9 @@ public record TrainSettings(String estimator, Map<String, String> params, long s
     }
     if (slices < 1) {
       throw new io.lethe.LetheException("forget.slices must be at least 1, got " + slices);
+    }
+    if (taskMemoryMb < 1) {
+      throw new io.lethe.LetheException("train.task-memory-mb must be at least 1, got " + taskMemoryMb);
     }
   }
 
@@ -43,7 +49,9 @@ public record TrainSettings(String estimator, Map<String, String> params, long s
         config.getBoolean(LetheConfig.TRAIN_SCALE),
         strategy(config, config.get(LetheConfig.TRAIN_ESTIMATOR)),
         Certification.from(config),
-        config.getInt(LetheConfig.FORGET_SLICES));
+        config.getInt(LetheConfig.FORGET_SLICES),
+        Engine.parse(config.get(LetheConfig.TRAIN_ENGINE)),
+        config.getLong(LetheConfig.TRAIN_TASK_MEMORY_MB));
   }
 
   /** The configured strategy for an estimator (shard retrain for a name that is no estimator). */
@@ -54,7 +62,14 @@ public record TrainSettings(String estimator, Map<String, String> params, long s
 
   /** The same settings with another strategy. */
   public TrainSettings withStrategy(Strategy other) {
-    return new TrainSettings(estimator, params, seed, parallelism, impute, scale, other, certification, slices);
+    return new TrainSettings(estimator, params, seed, parallelism, impute, scale, other, certification, slices,
+        engine, taskMemoryMb);
+  }
+
+  /** The same settings with another engine. */
+  public TrainSettings withEngine(Engine other) {
+    return new TrainSettings(estimator, params, seed, parallelism, impute, scale, strategy, certification, slices,
+        other, taskMemoryMb);
   }
 
   /** The seed of one shard's sub-model: the same shard and base seed always give the same seed. */

@@ -191,7 +191,7 @@ public final class Training {
       sideFiles.put(CertifiedState.FILE_NAME, after);
     }
     SubModelEntry saved = registry.saveSubModel(shard, storeVersion, model, update.statistics().totalRows(),
-        settings.seedFor(shard), 0, settings.strategy().id(), sideFiles);
+        settings.seedFor(shard), 0, settings.strategy().id(), SubModelEntry.JOBS, sideFiles);
     long end = System.nanoTime();
     double seconds = (end - start) / 1e9;
     entries.add(saved.withFitSeconds(seconds));
@@ -244,7 +244,8 @@ public final class Training {
       return "no rows left";
     }
     SubModelEntry saved = registry.saveSubModel(shard, storeVersion, result.model(), result.rows(),
-        settings.seedFor(shard), 0, Strategy.SLICED.id(), Map.of(Checkpoints.FILE_NAME, result.checkpoints()));
+        settings.seedFor(shard), 0, Strategy.SLICED.id(), SubModelEntry.JOBS,
+        Map.of(Checkpoints.FILE_NAME, result.checkpoints()));
     double seconds = (System.nanoTime() - start) / 1e9;
     entries.add(saved.withFitSeconds(seconds));
     String detail = from == 0 ? "retrained every slice from the start: the first slice changed"

@@ -47,7 +47,8 @@ public final class ExactStatistics {
         .treeAggregate(empty(layout), ShardStatistics::add, ShardStatistics::plus);
   }
 
-  private static Column[] columns(StoreLayout layout, Column label) {
+  /** The store's columns as the statistics read them: numeric as doubles, categorical as strings, then the label. */
+  public static Column[] columns(StoreLayout layout, Column label) {
     List<Column> columns = new ArrayList<>();
     layout.numericFeatures().forEach(c -> columns.add(col(c).cast("double")));
     layout.categoricalFeatures().forEach(c -> columns.add(col(c).cast("string")));

@@ -67,6 +67,30 @@ public final class StatisticsModel {
   }
 
   /**
+   * What the feature stages' fitted values depend on besides the statistics: whether they impute
+   * and scale, and the numeric columns' names and types (the imputer writes its mean back in the
+   * column's own type). Serializable, so that a task can featurize a shard's rows as the stages would.
+   */
+  public record FeatureSpec(boolean impute, boolean scale, List<String> numericColumns, List<DataType> numericTypes)
+      implements java.io.Serializable {
+    public FeatureSpec {
+      numericColumns = List.copyOf(numericColumns);
+      numericTypes = List.copyOf(numericTypes);
+    }
+  }
+
+  /** The feature spec of this store and these settings. */
+  public FeatureSpec featureSpec() {
+    return new FeatureSpec(settings.impute(), settings.scale(), layout.numericFeatures(),
+        layout.numericFeatures().stream().map(c -> schema.apply(c).dataType()).toList());
+  }
+
+  /** The fitted values of the feature stages on the rows these statistics sum. */
+  public static Features features(ShardStatistics stats, FeatureSpec spec) {
+    return new Features(stats, spec);
+  }
+
+  /**
    * Why these settings cannot be unlearned by statistics (the model is not a function of sums of
    * the rows), or empty when they can.
    */
@@ -100,7 +124,7 @@ public final class StatisticsModel {
 
   /** The shard's pipeline as a fit on the rows these statistics sum would give. */
   public PipelineModel build(ShardStatistics stats, int shard) {
-    Features f = new Features(stats);
+    Features f = new Features(stats, featureSpec());
     List<Transformer> stages = new ArrayList<>(List.of(features(f, shard)));
     Estimator<?> estimator = ShardTrainer.estimator(layout, settings, shard);
     if (estimator instanceof NaiveBayes nb) {
@@ -115,10 +139,11 @@ public final class StatisticsModel {
 
   /** The shard's fitted feature stages (imputer to scaler) as a fit on these statistics' rows would give. */
   public Transformer[] features(ShardStatistics stats, int shard) {
-    return features(new Features(stats), shard);
+    return features(new Features(stats, featureSpec()), shard);
   }
 
-  private Transformer[] features(Features f, int shard) {
+  /** The feature stages (imputer to scaler) with the given fitted values. */
+  public Transformer[] features(Features f, int shard) {
     List<Transformer> stages = new ArrayList<>();
     for (PipelineStage stage : ShardTrainer.featurePipeline(layout, settings, shard).getStages()) {
       if (stage instanceof Imputer imputer) {
@@ -155,7 +180,8 @@ public final class StatisticsModel {
    * The final feature vector's per-class sums and sums of squares, and the fitted values of the
    * stages that make it.
    */
-  private final class Features {
+  public static final class Features implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
     /** The imputer's means (its surrogates). */
     final double[] imputed;
     /** What a missing value becomes: the mean cast to the column's type, as the imputer writes it. */
@@ -173,7 +199,7 @@ public final class StatisticsModel {
     final List<int[]> zIndex = new ArrayList<>();
     final List<double[]> zWeight = new ArrayList<>();
 
-    Features(ShardStatistics s) {
+    Features(ShardStatistics s, FeatureSpec spec) {
       if (s.totalRows() == 0) {
         throw new LetheException("No rows left to build a model from");
       }
@@ -203,13 +229,13 @@ public final class StatisticsModel {
           total += s.sum(i, c);
         }
         long missing = s.totalRows() - present;
-        String column = layout.numericFeatures().get(i);
-        if (settings.impute()) {
+        String column = spec.numericColumns().get(i);
+        if (spec.impute()) {
           if (present == 0) {
             throw new LetheException("surrogate cannot be computed: every value of " + column + " is missing");
           }
           imputed[i] = total / present;
-          fill[i] = asColumnType(imputed[i], schema.apply(column).dataType());
+          fill[i] = asColumnType(imputed[i], spec.numericTypes().get(i));
         } else if (missing > 0) {
           throw new LetheException("The numeric column " + column + " has missing values and train.impute is off");
         }
@@ -219,10 +245,10 @@ public final class StatisticsModel {
           classSquares[c][i] = s.sumSquares(i, c) + gaps * fill[i] * fill[i];
         }
         if (s.regression()) {
-          zIndex.add(settings.impute()
+          zIndex.add(spec.impute()
               ? new int[] {s.indexOf(ShardStatistics.numericKey(i)), s.indexOf(ShardStatistics.missingKey(i))}
               : new int[] {s.indexOf(ShardStatistics.numericKey(i))});
-          zWeight.add(settings.impute() ? new double[] {1.0, fill[i]} : new double[] {1.0});
+          zWeight.add(spec.impute() ? new double[] {1.0, fill[i]} : new double[] {1.0});
         }
       }
       int at = p;
@@ -255,8 +281,28 @@ public final class StatisticsModel {
         mean[k] = total / n;
         double variance = n > 1 ? Math.max((squares - total * mean[k]) / (n - 1), 0.0) : 0.0;
         std[k] = Math.sqrt(variance);
-        scale[k] = !settings.scale() ? 1.0 : std[k] != 0.0 ? 1.0 / std[k] : 0.0;
+        scale[k] = !spec.scale() ? 1.0 : std[k] != 0.0 ? 1.0 / std[k] : 0.0;
       }
+    }
+
+    /** The width of the final feature vector: numeric columns, then each category (the last, invalid one dropped). */
+    public int width() {
+      return width;
+    }
+
+    /** What a missing value of numeric column i becomes. */
+    public double fill(int i) {
+      return fill[i];
+    }
+
+    /** The labels of categorical column j in index order (frequency, then value). */
+    public String[] labels(int j) {
+      return labels[j];
+    }
+
+    /** The factor of each raw feature into the final one (1/std, 0 for a constant one, 1 unscaled). */
+    public double scale(int k) {
+      return scale[k];
     }
   }
 

@@ -27,6 +27,7 @@ import io.lethe.run.HadoopFiles;
 import io.lethe.store.ShardedStore;
 import io.lethe.store.StoreLayout;
 import io.lethe.train.ShardTrainer;
+import io.lethe.train.Engine;
 import io.lethe.train.TrainSettings;
 import io.lethe.unlearn.CertifiedState;
 import io.lethe.unlearn.Checkpoints;
@@ -463,7 +464,9 @@ public final class Verifier {
           : checkpoints.isPresent() ? Strategy.SLICED : Strategy.SHARD_RETRAIN;
       TrainSettings as = new TrainSettings(manifest.estimator(), manifest.estimatorParams(),
           e.seed() - (settings.seedFor(e.shard()) - settings.seed()), 1, settings.impute(), settings.scale(), how,
-          settings.certification(), checkpoints.map(Checkpoints::slices).orElse(settings.slices()));
+          settings.certification(), checkpoints.map(Checkpoints::slices).orElse(settings.slices()),
+          // The engine that fitted the published sub-model: the task engine's fit is deterministic, as is spark.ml's.
+          Engine.parse(e.engine()), settings.taskMemoryMb());
       ShardTrainer trainer = new ShardTrainer(store, as).withNoise(
           certified.map(c -> Map.of(e.shard(), c)).orElse(Map.of()));
       ShardTrainer.FittedShard refit;

@@ -1,0 +1,251 @@
+package io.lethe.train;
+
+import static org.apache.spark.sql.functions.col;
+
+import io.lethe.LetheException;
+import io.lethe.engine.LinearSpec;
+import io.lethe.engine.LocalLinear;
+import io.lethe.engine.ShardMatrix;
+import io.lethe.engine.ShardRows;
+import io.lethe.store.ShardedStore;
+import io.lethe.store.StoreLayout;
+import io.lethe.store.Task;
+import io.lethe.unlearn.ExactStatistics;
+import io.lethe.unlearn.ShardStatistics;
+import io.lethe.unlearn.StatisticsModel;
+import io.lethe.unlearn.Strategy;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import org.apache.spark.Partitioner;
+import org.apache.spark.ml.Estimator;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.Transformer;
+import org.apache.spark.ml.classification.LinearSVC;
+import org.apache.spark.ml.classification.LinearSVCModel;
+import org.apache.spark.ml.classification.LogisticRegression;
+import org.apache.spark.ml.classification.LogisticRegressionModel;
+import org.apache.spark.ml.classification.NaiveBayes;
+import org.apache.spark.ml.linalg.DenseMatrix;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.ml.param.Params;
+import org.apache.spark.ml.regression.LinearRegression;
+import org.apache.spark.ml.util.Identifiable;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Row;
+import scala.Tuple2;
+
+/**
+ * The task engine: one Spark job reads the shards to fit and routes each shard's rows to a task
+ * of its own (a partitioner with one partition per shard, so no two shards share a task). The
+ * task sums the shard's statistics and, for a linear classifier, featurizes its rows as the fitted
+ * stages would and solves spark.ml's objective with breeze; it returns the fitted values, and the
+ * driver builds the spark.ml stage models from them: imputer, indexers, one-hot, scaler from the
+ * statistics, then the estimator's model.
+ */
+final class TaskEngine {
+  private final ShardedStore store;
+  private final TrainSettings settings;
+
+  TaskEngine(ShardedStore store, TrainSettings settings) {
+    this.store = store;
+    this.settings = settings;
+  }
+
+  /**
+   * Why the task engine cannot fit these settings (the strategy trains with a solver of its own,
+   * the estimator has no local solver, or a parameter it does not cover), or empty when it can.
+   */
+  static Optional<String> unsupported(StoreLayout layout, TrainSettings settings) {
+    if (settings.strategy() == Strategy.CERTIFIED_REMOVAL || settings.strategy() == Strategy.SLICED) {
+      return Optional.of("the strategy " + settings.strategy().id() + " trains with its own solver");
+    }
+    Estimator<?> e = ShardTrainer.estimator(layout, settings, 0);
+    if (e instanceof LogisticRegression lr) {
+      if (weighted(lr) || lr.isSet(lr.lowerBoundsOnCoefficients()) || lr.isSet(lr.upperBoundsOnCoefficients())
+          || lr.isSet(lr.lowerBoundsOnIntercepts()) || lr.isSet(lr.upperBoundsOnIntercepts())) {
+        return Optional.of("logistic regression with a weight column or bounds has no local solver");
+      }
+      if (lr.getFamily().equals("binomial") && layout.labelClasses().size() > 2) {
+        return Optional.of("binomial logistic regression of more than two classes (spark.ml refuses it)");
+      }
+      return Optional.empty();
+    }
+    if (e instanceof LinearSVC svc) {
+      if (weighted(svc)) {
+        return Optional.of("linear SVC with a weight column has no local solver");
+      }
+      return layout.labelClasses().size() == 2 ? Optional.empty()
+          : Optional.of("linear SVC of more than two classes (spark.ml refuses it)");
+    }
+    if (e instanceof NaiveBayes || e instanceof LinearRegression) {
+      return new StatisticsModel(layout, settings, null).unsupported();
+    }
+    return Optional.of("the estimator " + settings.estimator() + " has no local solver yet");
+  }
+
+  private static boolean weighted(Params p) {
+    return p.hasParam("weightCol") && p.isDefined(p.getParam("weightCol"))
+        && !((String) p.getOrDefault(p.getParam("weightCol"))).isEmpty();
+  }
+
+  /** What one task sends back: the shard's statistics and, for a linear classifier, its fit. */
+  record TaskFit(int shard, long rows, ShardStatistics statistics, LocalLinear.Fit linear, double seconds,
+      String error) implements Serializable {}
+
+  /**
+   * What one job fitted: a sub-model per shard (null for a shard with no rows), and the shards
+   * whose model the statistics cannot give as spark.ml would (singular normal equations, which
+   * spark.ml solves iteratively), with why, for the jobs engine.
+   */
+  record Fitted(Map<Integer, ShardTrainer.FittedShard> models, Map<Integer, String> toJobs) {}
+
+  /** Fits the given shards on a store version in one Spark job, one task per shard. */
+  Fitted fit(List<Integer> shards, long version, boolean keepStatistics) {
+    StoreLayout layout = store.layout();
+    List<Integer> order = shards.stream().sorted().distinct().toList();
+    LinearSpec linear = linearSpec(layout);
+    ShardStatistics empty = ShardStatistics.empty(layout.labelClasses().size(), layout.task() == Task.REGRESSION,
+        layout.numericFeatures().size(), layout.categoricalFeatures().size());
+    StatisticsModel statisticsModel = new StatisticsModel(layout, settings, store.read(version).schema());
+    StatisticsModel.FeatureSpec featureSpec = statisticsModel.featureSpec();
+    // The shard goes after the label, where the statistics do not read.
+    List<Column> columns = new ArrayList<>(List.of(ExactStatistics.columns(layout, layout.labelIndex())));
+    columns.add(col(StoreLayout.SHARD_COLUMN));
+    int shardAt = columns.size() - 1;
+    store.spark().sparkContext().setJobDescription("lethe: fit shards " + order + " in tasks at store version "
+        + version);
+    List<TaskFit> fits = store.read(version).where(col(StoreLayout.SHARD_COLUMN).isin(order.toArray()))
+        .select(columns.toArray(new Column[0])).javaRDD()
+        .mapToPair(row -> new Tuple2<>(row.getInt(shardAt), row))
+        .partitionBy(new ShardPartitioner(order))
+        .mapPartitionsWithIndex((index, rows) -> List.of(fitInTask(order.get(index), rows, empty, featureSpec,
+            linear)).iterator(), true)
+        .collect();
+    Map<Integer, ShardTrainer.FittedShard> models = new TreeMap<>();
+    Map<Integer, String> toJobs = new TreeMap<>();
+    for (TaskFit fit : fits) {
+      if (fit.error() != null) {
+        throw new LetheException("Training shard " + fit.shard() + " failed: " + fit.error());
+      }
+      try {
+        models.put(fit.shard(), fit.rows() == 0 ? null : model(fit, statisticsModel, keepStatistics));
+      } catch (StatisticsModel.SingularException e) {
+        toJobs.put(fit.shard(), e.getMessage());
+      }
+    }
+    return new Fitted(models, toJobs);
+  }
+
+  /** Runs in the shard's task: reads its rows, sums its statistics, fits the linear model if there is one. */
+  private static TaskFit fitInTask(int shard, Iterator<Tuple2<Integer, Row>> input, ShardStatistics empty,
+      StatisticsModel.FeatureSpec featureSpec, LinearSpec linear) {
+    long start = System.nanoTime();
+    try {
+      Iterator<Row> rows = new Iterator<>() {
+        @Override
+        public boolean hasNext() {
+          return input.hasNext();
+        }
+
+        @Override
+        public Row next() {
+          return input.next()._2();
+        }
+      };
+      ShardRows held = ShardRows.read(rows, empty.copy());
+      if (held.size() == 0) {
+        return new TaskFit(shard, 0, null, null, (System.nanoTime() - start) / 1e9, null);
+      }
+      LocalLinear.Fit fitted = null;
+      if (linear != null) {
+        ShardMatrix matrix = held.featurize(StatisticsModel.features(held.statistics(), featureSpec));
+        fitted = LocalLinear.fit(matrix, linear);
+      }
+      return new TaskFit(shard, held.size(), held.statistics(), fitted, (System.nanoTime() - start) / 1e9, null);
+    } catch (LetheException e) {
+      // Lethe's messages name columns and counts, never row values.
+      return new TaskFit(shard, 0, null, null, 0, e.getMessage());
+    }
+  }
+
+  /** The shard's PipelineModel, built on the driver from what its task returned. */
+  private ShardTrainer.FittedShard model(TaskFit fit, StatisticsModel statisticsModel, boolean keepStatistics) {
+    StoreLayout layout = store.layout();
+    int shard = fit.shard();
+    PipelineModel model;
+    if (fit.linear() == null) {
+      model = statisticsModel.build(fit.statistics(), shard);
+    } else {
+      List<Transformer> stages = new ArrayList<>(List.of(statisticsModel.features(fit.statistics(), shard)));
+      stages.add(linearModel(ShardTrainer.estimator(layout, settings, shard), fit.linear(), layout.labelClasses().size()));
+      model = new PipelineModel(Identifiable.randomUID("pipeline"), stages.toArray(new Transformer[0]));
+    }
+    return new ShardTrainer.FittedShard(shard, model, fit.rows(), settings.seedFor(shard), fit.seconds(),
+        keepStatistics ? fit.statistics() : null, null, null, Engine.TASKS);
+  }
+
+  /** The estimator's spark.ml model with the fitted values, its parameters copied as spark.ml's fit does. */
+  private static Transformer linearModel(Estimator<?> estimator, LocalLinear.Fit fit, int classes) {
+    if (estimator instanceof LinearSVC svc) {
+      return StatisticsModel.copyParams(svc,
+          new LinearSVCModel(svc.uid(), Vectors.dense(fit.coefficients()).compressed(), fit.intercepts()[0]));
+    }
+    LogisticRegression lr = (LogisticRegression) estimator;
+    return StatisticsModel.copyParams(lr, new LogisticRegressionModel(lr.uid(),
+        new DenseMatrix(fit.sets(), fit.features(), fit.coefficients(), true).compressed(),
+        Vectors.dense(fit.intercepts()).compressed(), classes, fit.multinomial()));
+  }
+
+  /** The linear classifier's objective and optimizer settings, or null for an estimator built from statistics. */
+  private LinearSpec linearSpec(StoreLayout layout) {
+    Estimator<?> e = ShardTrainer.estimator(layout, settings, 0);
+    int classes = layout.labelClasses().size();
+    if (e instanceof LogisticRegression lr) {
+      boolean multinomial = lr.getFamily().equals("multinomial") || (lr.getFamily().equals("auto") && classes > 2);
+      return new LinearSpec(multinomial ? LinearSpec.Loss.MULTINOMIAL : LinearSpec.Loss.BINOMIAL, classes,
+          lr.getRegParam(), lr.getElasticNetParam(), lr.getMaxIter(), lr.getTol(), lr.getFitIntercept(),
+          lr.getStandardization());
+    }
+    if (e instanceof LinearSVC svc) {
+      return new LinearSpec(LinearSpec.Loss.HINGE, classes, svc.getRegParam(), 0.0, svc.getMaxIter(), svc.getTol(),
+          svc.getFitIntercept(), svc.getStandardization());
+    }
+    return null;
+  }
+
+  /** One partition per shard to fit, in the given order: no two shards ever share a task. */
+  static final class ShardPartitioner extends Partitioner {
+    private final Map<Integer, Integer> index = new TreeMap<>();
+
+    ShardPartitioner(List<Integer> shards) {
+      for (int i = 0; i < shards.size(); i++) {
+        index.put(shards.get(i), i);
+      }
+    }
+
+    @Override
+    public int numPartitions() {
+      return index.size();
+    }
+
+    @Override
+    public int getPartition(Object key) {
+      return index.get((Integer) key);
+    }
+
+    @Override
+    public boolean equals(Object other) {
+      return other instanceof ShardPartitioner p && p.index.equals(index);
+    }
+
+    @Override
+    public int hashCode() {
+      return index.hashCode();
+    }
+  }
+}

@@ -11,6 +11,13 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import io.lethe.registry.ModelRegistry;
+import io.lethe.registry.SubModelEntry;
+import org.apache.spark.ml.feature.StringIndexerModel;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerJobStart;
+import org.apache.spark.scheduler.StageInfo;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.Transformer;
 import org.apache.spark.ml.classification.LinearSVCModel;
@@ -98,6 +105,150 @@ class TaskEngineTest extends LetheTestBase {
   @Test
   void logisticRegressionByDefaultEqualsSparkMl() {
     assertSameModel(Map.of());
+  }
+
+  @Test
+  void eachShardIndexesOnlyTheCategoriesItHolds() {
+    TrainSettings s = settings(Map.of()).withEngine(Engine.TASKS);
+    long version = store.currentVersion();
+    ShardTrainer trainer = new ShardTrainer(store, s);
+    String[][] first = indexerLabels(trainer.fitShard(0, version).model());
+    String[][] second = indexerLabels(trainer.fitShard(1, version).model());
+    int column = java.util.List.of(store.layout().categoricalFeatures().toArray()).indexOf("native_country");
+    assertThat(first[column]).as("shard 0 lacks countries shard 1 has, and the reverse")
+        .isNotEqualTo(second[column]);
+    // Held-out people from countries a shard never saw score through its "keep" bucket, as with spark.ml.
+    assertSameModel(Map.of("train.param.regParam", "0.1"));
+  }
+
+  private static String[][] indexerLabels(PipelineModel model) {
+    return Arrays.stream(model.stages()).filter(t -> t instanceof StringIndexerModel)
+        .map(t -> ((StringIndexerModel) t).labelsArray()).findFirst().orElseThrow();
+  }
+
+  @Test
+  void aRefitOfAShardReproducesItsSubModelExactly() {
+    TrainSettings s = settings(Map.of("train.param.regParam", "0.01")).withEngine(Engine.TASKS);
+    long version = store.currentVersion();
+    LogisticRegressionModel a = (LogisticRegressionModel) ShardTrainer.estimatorModel(
+        new ShardTrainer(store, s).fitShard(1, version).model());
+    LogisticRegressionModel b = (LogisticRegressionModel) ShardTrainer.estimatorModel(
+        new ShardTrainer(store, s).fitShard(1, version).model());
+    assertThat(a.coefficientMatrix().toArray()).isEqualTo(b.coefficientMatrix().toArray());
+    assertThat(a.interceptVector().toArray()).isEqualTo(b.interceptVector().toArray());
+  }
+
+  @Test
+  void everyShardFitsInOneSparkJobOfOneTaskPerShard() throws Exception {
+    TrainSettings s = settings(Map.of()).withEngine(Engine.TASKS);
+    JobCounter jobs = new JobCounter();
+    spark().sparkContext().addSparkListener(jobs);
+    try {
+      Map<Integer, Long> rows = store.rowsPerShard(store.currentVersion());
+      ModelRegistry registry = new ModelRegistry(spark(), dir.resolve("one-job-models").toString());
+      jobs.reset();
+      var entries = new ShardTrainer(store, s).train(store.layout().allShards(), store.currentVersion(), registry);
+      spark().sparkContext().listenerBus().waitUntilEmpty();
+      assertThat(entries).extracting(SubModelEntry::engine).containsOnly("tasks");
+      assertThat(entries).extracting(SubModelEntry::rows).containsExactlyInAnyOrderElementsOf(rows.values());
+      assertThat(jobs.fitJobs()).as("Spark jobs that fitted shards").isEqualTo(1);
+      assertThat(jobs.fitTasks()).as("tasks of the fitting stage: one per shard").isEqualTo(2);
+      // Saving wrote spark.ml's layout from the driver: no Spark job but the fit's (and the log's row counts).
+      assertThat(jobs.saveJobs()).as("Spark jobs run by the saves").isZero();
+      for (SubModelEntry e : entries) {
+        PipelineModel loaded = PipelineModel.load(dir.resolve("one-job-models").resolve(e.path().substring(6))
+            .toString());
+        assertThat(loaded.stages()).hasSize(6);
+      }
+    } finally {
+      spark().sparkContext().removeSparkListener(jobs);
+    }
+  }
+
+  /** Counts the Spark jobs that fitted shards in tasks, their result stage's tasks, and jobs run while saving. */
+  private static final class JobCounter extends SparkListener {
+    private final AtomicInteger fitJobs = new AtomicInteger();
+    private final AtomicInteger fitTasks = new AtomicInteger();
+    private final AtomicInteger saveJobs = new AtomicInteger();
+
+    void reset() {
+      fitJobs.set(0);
+      fitTasks.set(0);
+      saveJobs.set(0);
+    }
+
+    int fitJobs() {
+      return fitJobs.get();
+    }
+
+    int fitTasks() {
+      return fitTasks.get();
+    }
+
+    int saveJobs() {
+      return saveJobs.get();
+    }
+
+    @Override
+    public void onJobStart(SparkListenerJobStart start) {
+      String description = start.properties().getProperty("spark.job.description", "");
+      if (description.contains("in tasks")) {
+        fitJobs.incrementAndGet();
+        StageInfo last = scala.jdk.javaapi.CollectionConverters.asJava(start.stageInfos()).stream()
+            .max(java.util.Comparator.comparingInt(StageInfo::stageId)).orElseThrow();
+        fitTasks.addAndGet(last.numTasks());
+      } else if (description.contains("save")) {
+        saveJobs.incrementAndGet();
+      }
+    }
+  }
+
+  @Test
+  void autoPicksTheJobsEngineForAShardOverTheTaskMemoryBudget() {
+    long version = store.currentVersion();
+    Engine.Choice small = new ShardTrainer(store, settings(Map.of("train.task-memory-mb", "1")))
+        .chooseEngine(store.layout().allShards(), version);
+    assertThat(small.engine()).isEqualTo(Engine.JOBS);
+    assertThat(small.reason()).contains("over train.task-memory-mb=1");
+    Engine.Choice roomy = new ShardTrainer(store, settings(Map.of())).chooseEngine(store.layout().allShards(), version);
+    assertThat(roomy.engine()).isEqualTo(Engine.TASKS);
+    assertThat(roomy.reason()).contains("within train.task-memory-mb=1024");
+    Engine.Choice trees = new ShardTrainer(store, settings(Map.of("train.estimator", "random_forest")))
+        .chooseEngine(store.layout().allShards(), version);
+    assertThat(trees.engine()).isEqualTo(Engine.JOBS);
+    assertThat(trees.reason()).contains("random_forest has no local solver");
+  }
+
+  @Test
+  void tasksRefusesAnEstimatorWithoutALocalSolver() {
+    ShardTrainer trainer = new ShardTrainer(store, settings(Map.of("train.estimator", "gbt",
+        "train.engine", "tasks")));
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> trainer.chooseEngine(java.util.List.of(0), 0))
+        .isInstanceOf(LetheException.class).hasMessageContaining("train.engine is tasks, but the estimator gbt");
+  }
+
+  @Test
+  void emptyAndOneClassShardsFitAsSparkMlFitsThem(@TempDir Path small) {
+    // 6 people, one above 50K, in 8 shards: at least 2 shards are empty, and all but one hold one class.
+    Dataset<Row> rows = adultTrain(400).where(col("income").equalTo("<=50K")).limit(5)
+        .union(adultTrain(400).where(col("income").equalTo(">50K")).limit(1));
+    LetheConfig config = adultConfig(8, small, Map.of());
+    ShardedStore.ingest(spark(), config.get(LetheConfig.STORE_PATH), rows, config, false);
+    ShardedStore few = ShardedStore.open(spark(), config.get(LetheConfig.STORE_PATH));
+    TrainSettings s = TrainSettings.from(config);
+    long version = few.currentVersion();
+    Map<Integer, Long> held = few.rowsPerShard(version);
+    int empty = few.layout().allShards().stream().filter(k -> !held.containsKey(k)).findFirst().orElseThrow();
+    assertThat(new ShardTrainer(few, s.withEngine(Engine.TASKS)).fitShard(empty, version)).isNull();
+    String positive = few.read(version).where(col("income").equalTo(">50K")).select("_shard").head().get(0).toString();
+    int oneClass = held.keySet().stream().filter(k -> !Integer.toString(k).equals(positive)).findFirst().orElseThrow();
+    LogisticRegressionModel mine = (LogisticRegressionModel) ShardTrainer.estimatorModel(
+        new ShardTrainer(few, s.withEngine(Engine.TASKS)).fitShard(oneClass, version).model());
+    LogisticRegressionModel theirs = (LogisticRegressionModel) ShardTrainer.estimatorModel(
+        new ShardTrainer(few, s.withEngine(Engine.JOBS)).fitShard(oneClass, version).model());
+    assertThat(mine.interceptVector().toArray()).isEqualTo(theirs.interceptVector().toArray())
+        .containsOnly(Double.POSITIVE_INFINITY);
+    assertThat(mine.coefficientMatrix().toArray()).isEqualTo(theirs.coefficientMatrix().toArray());
   }
 
   @Test

@@ -43,8 +43,10 @@ final class BenchPage {
       BenchReport.Retrain ref = r.retrain();
       page.paragraph(String.format(Locale.ROOT, "Forget: request to published ensemble (plan, ledger, delete,"
               + " retrain of the hit shards, publish). References, measured once after the first batch on store"
-              + " version %d: a full retrain of every shard (%.1f s) and one model on all %,d rows (%.1f s).",
-          ref.storeVersion(), ref.fullRetrainSeconds(), ref.rows(), ref.singleModelSeconds()));
+              + " version %d: a full retrain of every shard (%.1f s, %s engine) and one model on all %,d rows by"
+              + " spark.ml's own fit (%.1f s). Saving one sub-model took %.3f s.",
+          ref.storeVersion(), ref.fullRetrainSeconds(), ref.engine(), ref.rows(), ref.singleModelSeconds(),
+          ref.saveSeconds()));
       List<List<String>> rows = new ArrayList<>();
       List<String> batches = new ArrayList<>();
       List<Double> forget = new ArrayList<>();
@@ -79,9 +81,11 @@ final class BenchPage {
     if (r.scoring() != null) {
       BenchReport.Scoring s = r.scoring();
       page.section("Scoring");
-      page.table("scoring", List.of("model", "rows", "seconds"), List.of(
-          List.of("ensemble of " + s.shards(), String.format(Locale.ROOT, "%,d", s.rows()), num(s.ensembleSeconds())),
-          List.of("one model", String.format(Locale.ROOT, "%,d", s.rows()), num(s.singleModelSeconds()))));
+      page.table("scoring", List.of("model", "rows", "seconds", "accuracy"), List.of(
+          List.of("ensemble of " + s.shards(), String.format(Locale.ROOT, "%,d", s.rows()), num(s.ensembleSeconds()),
+              num(100 * s.ensembleAccuracy()) + "%"),
+          List.of("one model", String.format(Locale.ROOT, "%,d", s.rows()), num(s.singleModelSeconds()),
+              num(100 * s.singleModelAccuracy()) + "%")));
       page.paragraph(String.format(Locale.ROOT, "The ensemble takes %.2fx the time of one model: every sub-model"
           + " runs in the same pass over the rows.", s.ratio()));
     }

@@ -33,8 +33,8 @@ public record BenchReport(String startedAt, Environment environment, Workload wo
       int rowsPerSubject, long seed, double ingestSeconds, double ingestRowsPerSecond, long storeFiles) {}
 
   /**
-   * Training every shard, {@code parallelism} at a time versus one at a time, on the same store
-   * version. cpuUse is the process's CPU time over wall time times cores (1.0 = every core busy).
+   * Training every shard on the jobs engine (a spark.ml fit per shard), {@code parallelism} at a
+   * time versus one at a time, on the same store version. cpuUse is the process's CPU time over wall time times cores (1.0 = every core busy).
    */
   public record Training(int shards, int parallelism, double concurrentSeconds, double concurrentCpuUse,
       double sequentialSeconds, double sequentialCpuUse, double speedup) {}
@@ -52,11 +52,22 @@ public record BenchReport(String startedAt, Environment environment, Workload wo
       double speedupVsFullRetrain, double speedupVsSingleModel, double idealSpeedup, double efficiency,
       Map<String, Double> steps) {}
 
-  /** The references: every shard retrained and published, and one model fitted on all remaining rows. */
-  public record Retrain(long storeVersion, long rows, double fullRetrainSeconds, double singleModelSeconds) {}
+  /**
+   * The references: every shard retrained and published, and one model fitted on all remaining
+   * rows by spark.ml's own distributed fit (what a user does without Lethe).
+   *
+   * @param engine the engine that fitted the shards
+   * @param saveSeconds saving one shard's sub-model (the median of three saves)
+   */
+  public record Retrain(long storeVersion, long rows, double fullRetrainSeconds, double singleModelSeconds,
+      String engine, double saveSeconds) {}
 
-  /** Scoring the same cached rows with the S-shard ensemble and with the single model (best of two runs). */
-  public record Scoring(long rows, int shards, double ensembleSeconds, double singleModelSeconds, double ratio) {}
+  /**
+   * Scoring the same cached rows with the S-shard ensemble and with the single model (best of two
+   * runs), and the accuracy of each on those held-out rows (classification; NaN for regression).
+   */
+  public record Scoring(long rows, int shards, double ensembleSeconds, double singleModelSeconds, double ratio,
+      double ensembleAccuracy, double singleModelAccuracy) {}
 
   /**
    * One unlearning strategy on the synthetic store: one subject forgotten with it, against a

@@ -25,11 +25,11 @@ import org.json4s.jackson.JsonMethods$;
 import scala.Option;
 
 /**
- * Saves a fitted PipelineModel in spark.ml's own layout (loadable with PipelineModel.load), its
- * stages written at the same time instead of one after another. Every stage's save is a few
- * small Spark jobs (metadata, then its data as Parquet); for a sub-model rebuilt in milliseconds
- * from statistics, that sequence of jobs was most of the time to replace it. The pipeline's own
- * metadata is spark.ml's JSON, written as one file with no job.
+ * Saves a fitted PipelineModel in spark.ml's own layout (loadable with PipelineModel.load). The
+ * stages Lethe's pipelines are made of are written from the driver with no Spark job
+ * ({@link StageWriter}); any other stage by its own writer (a few small Spark jobs each), those
+ * at the same time instead of one after another. The pipeline's own metadata is spark.ml's JSON,
+ * written as one file with no job, last.
  */
 final class PipelineWriter {
   private PipelineWriter() {}
@@ -51,6 +51,10 @@ final class PipelineWriter {
           throw new LetheException("The stage " + stages[i].uid() + " of the sub-model cannot be saved");
         }
         String path = Pipeline.SharedReadWrite$.MODULE$.getStagePath(stages[i].uid(), i, stages.length, stagesDir);
+        if (StageWriter.knows(stages[i])) {
+          StageWriter.write(spark, files, stages[i], new Path(path));
+          continue;
+        }
         saves.add(pool.submit(() -> {
           writable.write().save(path);
           return null;

@@ -22,6 +22,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import org.apache.spark.Partitioner;
+import org.apache.spark.SparkContext;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.ml.Estimator;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.Transformer;
@@ -117,15 +119,22 @@ final class TaskEngine {
     List<Column> columns = new ArrayList<>(List.of(ExactStatistics.columns(layout, layout.labelIndex())));
     columns.add(col(StoreLayout.SHARD_COLUMN));
     int shardAt = columns.size() - 1;
-    store.spark().sparkContext().setJobDescription("lethe: fit shards " + order + " in tasks at store version "
-        + version);
-    List<TaskFit> fits = store.read(version).where(col(StoreLayout.SHARD_COLUMN).isin(order.toArray()))
+    // Planning the read (Delta's snapshot of the version) may run jobs of its own, before the fit's.
+    JavaRDD<TaskFit> fitting = store.read(version).where(col(StoreLayout.SHARD_COLUMN).isin(order.toArray()))
         .select(columns.toArray(new Column[0])).javaRDD()
         .mapToPair(row -> new Tuple2<>(row.getInt(shardAt), row))
         .partitionBy(new ShardPartitioner(order))
         .mapPartitionsWithIndex((index, rows) -> List.of(fitInTask(order.get(index), rows, empty, featureSpec,
-            linear)).iterator(), true)
-        .collect();
+            linear)).iterator(), true);
+    SparkContext context = store.spark().sparkContext();
+    String description = context.getLocalProperty("spark.job.description");
+    context.setJobDescription("lethe: fit shards " + order + " in tasks at store version " + version);
+    List<TaskFit> fits;
+    try {
+      fits = fitting.collect();
+    } finally {
+      context.setJobDescription(description);
+    }
     Map<Integer, ShardTrainer.FittedShard> models = new TreeMap<>();
     Map<Integer, String> toJobs = new TreeMap<>();
     for (TaskFit fit : fits) {

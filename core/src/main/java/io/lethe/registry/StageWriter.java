@@ -1,0 +1,149 @@
+package io.lethe.registry;
+
+import io.lethe.run.HadoopFiles;
+import java.io.IOException;
+import java.util.List;
+import java.util.UUID;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.parquet.hadoop.ParquetFileWriter;
+import org.apache.parquet.hadoop.ParquetWriter;
+import org.apache.parquet.hadoop.api.WriteSupport;
+import org.apache.parquet.hadoop.metadata.CompressionCodecName;
+import org.apache.spark.ml.Transformer;
+import org.apache.spark.ml.classification.LinearSVCModel;
+import org.apache.spark.ml.classification.LogisticRegressionModel;
+import org.apache.spark.ml.classification.NaiveBayesModel;
+import org.apache.spark.ml.feature.ImputerModel;
+import org.apache.spark.ml.feature.OneHotEncoderModel;
+import org.apache.spark.ml.feature.StandardScalerModel;
+import org.apache.spark.ml.feature.StringIndexerModel;
+import org.apache.spark.ml.feature.VectorAssembler;
+import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.ml.regression.LinearRegressionModel;
+import org.apache.spark.ml.util.DefaultParamsWriter$;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.catalyst.CatalystTypeConverters$;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.execution.datasources.parquet.ParquetWriteSupport;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import scala.Option;
+
+/**
+ * Writes a fitted stage in spark.ml's own layout from the driver, with no Spark job: its
+ * metadata JSON as the one text file spark.ml writes, and its data as the one-row Parquet file
+ * spark.ml writes, through Spark's own Parquet write support (so the file's footer carries
+ * Spark's schema and vectors and matrices read back as such). The stages the shards' pipelines
+ * are built of; any other stage is left to its own writer.
+ */
+final class StageWriter {
+  private StageWriter() {}
+
+  /** The stage's data as spark.ml saves it: one row, or null for a stage without data. */
+  private record Data(StructType schema, Row row) {}
+
+  /** Whether this writer knows the stage (else its own MLWriter must save it). */
+  static boolean knows(Transformer stage) {
+    return stage instanceof VectorAssembler || data(stage) != null;
+  }
+
+  /** Writes the stage at {@code path}; only for stages it {@link #knows}. */
+  static void write(SparkSession spark, HadoopFiles files, Transformer stage, Path path) throws IOException {
+    Data data = data(stage);
+    if (data != null) {
+      writeParquet(spark, data,
+          new Path(new Path(path, "data"), "part-00000-" + UUID.randomUUID() + "-c000.snappy.parquet"));
+    }
+    String metadata = DefaultParamsWriter$.MODULE$.getMetadataToSave(stage, spark, Option.empty(), Option.empty());
+    files.writeNew(new Path(new Path(path, "metadata"), "part-00000"), metadata);
+  }
+
+  private static Data data(Transformer stage) {
+    if (stage instanceof LogisticRegressionModel m) {
+      // isMultinomial is private[ml] in Scala: its accessor carries the Scala compiler's expanded name.
+      return new Data(schema(field("numClasses", DataTypes.IntegerType, false),
+          field("numFeatures", DataTypes.IntegerType, false), field("interceptVector", SQLDataTypes.VectorType(), true),
+          field("coefficientMatrix", SQLDataTypes.MatrixType(), true), field("isMultinomial", DataTypes.BooleanType,
+              false)),
+          RowFactory.create(m.numClasses(), m.numFeatures(), m.interceptVector(), m.coefficientMatrix(),
+              m.org$apache$spark$ml$classification$LogisticRegressionModel$$isMultinomial()));
+    }
+    if (stage instanceof LinearSVCModel m) {
+      return new Data(schema(field("coefficients", SQLDataTypes.VectorType(), true),
+          field("intercept", DataTypes.DoubleType, false)), RowFactory.create(m.coefficients(), m.intercept()));
+    }
+    if (stage instanceof NaiveBayesModel m) {
+      return new Data(schema(field("pi", SQLDataTypes.VectorType(), true),
+          field("theta", SQLDataTypes.MatrixType(), true), field("sigma", SQLDataTypes.MatrixType(), true)),
+          RowFactory.create(m.pi(), m.theta(), m.sigma()));
+    }
+    if (stage instanceof LinearRegressionModel m) {
+      return new Data(schema(field("intercept", DataTypes.DoubleType, false),
+          field("coefficients", SQLDataTypes.VectorType(), true), field("scale", DataTypes.DoubleType, false)),
+          RowFactory.create(m.intercept(), m.coefficients(), m.scale()));
+    }
+    if (stage instanceof StandardScalerModel m) {
+      return new Data(schema(field("std", SQLDataTypes.VectorType(), true),
+          field("mean", SQLDataTypes.VectorType(), true)), RowFactory.create(m.std(), m.mean()));
+    }
+    if (stage instanceof StringIndexerModel m) {
+      return new Data(schema(field("labelsArray",
+          DataTypes.createArrayType(DataTypes.createArrayType(DataTypes.StringType, true), true), true)),
+          RowFactory.create((Object) m.labelsArray()));
+    }
+    if (stage instanceof OneHotEncoderModel m) {
+      return new Data(schema(field("categorySizes", DataTypes.createArrayType(DataTypes.IntegerType, false), true)),
+          RowFactory.create((Object) m.categorySizes()));
+    }
+    if (stage instanceof ImputerModel m) {
+      // The surrogates: one column per input column, one row (a local relation: collecting it runs no job).
+      return new Data(m.surrogateDF().schema(), m.surrogateDF().head());
+    }
+    return null;
+  }
+
+  private static StructField field(String name, org.apache.spark.sql.types.DataType type, boolean nullable) {
+    return DataTypes.createStructField(name, type, nullable);
+  }
+
+  private static StructType schema(StructField... fields) {
+    return DataTypes.createStructType(List.of(fields));
+  }
+
+  /** The session settings Spark's Parquet writer hands its write support, which reads them from the Hadoop conf. */
+  private static final List<String> PARQUET_WRITE_SETTINGS = List.of("spark.sql.parquet.writeLegacyFormat",
+      "spark.sql.parquet.outputTimestampType", "spark.sql.parquet.fieldId.write.enabled",
+      "spark.sql.parquet.variant.annotateLogicalType.enabled");
+
+  private static void writeParquet(SparkSession spark, Data data, Path file) throws IOException {
+    Configuration conf = new Configuration(spark.sparkContext().hadoopConfiguration());
+    conf.set(ParquetWriteSupport.SPARK_ROW_SCHEMA(), data.schema().json());
+    PARQUET_WRITE_SETTINGS.forEach(key -> conf.set(key, spark.conf().get(key)));
+    InternalRow row = (InternalRow) CatalystTypeConverters$.MODULE$.createToCatalystConverter(data.schema())
+        .apply(data.row());
+    try (ParquetWriter<InternalRow> writer = new RowWriter(file).withConf(conf)
+        .withCompressionCodec(CompressionCodecName.SNAPPY).withWriteMode(ParquetFileWriter.Mode.CREATE).build()) {
+      writer.write(row);
+    }
+  }
+
+  private static final class RowWriter extends ParquetWriter.Builder<InternalRow, RowWriter> {
+    RowWriter(Path file) {
+      super(file);
+    }
+
+    @Override
+    protected RowWriter self() {
+      return this;
+    }
+
+    @Override
+    protected WriteSupport<InternalRow> getWriteSupport(Configuration conf) {
+      return new ParquetWriteSupport();
+    }
+  }
+}

@@ -110,6 +110,12 @@ class BenchTest extends LetheTestBase {
 
     JsonNode scoring = report.path("scoring");
     assertThat(scoring.path("rows").asLong()).isEqualTo(4000);
+    // The same held-out rows the bench scored (its default seed): both models beat their majority class by 5 points.
+    Dataset<Row> heldOut = SyntheticData.of(8000, 42).heldOut(spark(), 4000);
+    double positive = heldOut.where(col("label").equalTo(1)).count() / 4000.0;
+    double majority = Math.max(positive, 1 - positive);
+    assertThat(scoring.path("ensembleAccuracy").asDouble()).isGreaterThan(majority + 0.05);
+    assertThat(scoring.path("singleModelAccuracy").asDouble()).isGreaterThan(majority + 0.05);
     assertThat(scoring.path("shards").asInt()).isEqualTo(4);
 
     JsonNode accuracy = report.path("accuracy");
@@ -124,8 +130,14 @@ class BenchTest extends LetheTestBase {
 
     List<String> targets = new ArrayList<>();
     report.path("targets").forEach(t -> targets.add(t.path("name").asText()));
-    assertThat(targets).hasSize(5).anyMatch(t -> t.startsWith("forget 1 subject vs full retrain (8,000 rows, S = 4; the target is set at"))
+    assertThat(targets).hasSize(8).anyMatch(t -> t.startsWith("forget 1 subject vs full retrain (8,000 rows, S = 4; the target is set at"))
+        .anyMatch(t -> t.startsWith("forget 1 subject vs one model on the remaining rows (spark.ml's fit)"))
+        .anyMatch(t -> t.startsWith("train all shards (tasks engine) vs one model on all rows"))
+        .contains("one shard's sub-model saved")
         .anyMatch(t -> t.startsWith("exact-statistics forget of 1 subject vs retraining its shard"));
+    JsonNode retrain = report.path("retrain");
+    assertThat(retrain.path("engine").asText()).as("logistic regression fits in tasks").isEqualTo("tasks");
+    assertThat(retrain.path("saveSeconds").asDouble()).isPositive();
   }
 
   @Test

@@ -224,6 +224,10 @@ class StandaloneClusterTest extends LetheTestBase {
     Submitted train = submit("train");
     assertThat(train.code()).as(tail(train.err())).isZero();
     assertThat(train.summary().path("outputs").path("trainedShards").toString()).isEqualTo("[0,1,2,3]");
+    // One Spark job fitted the four shards, as tasks spread over the two workers' executors.
+    assertThat(train.summary().path("outputs").path("subModels").findValuesAsText("engine")).containsOnly("tasks");
+    assertThat(train.err()).contains("in a task on executor 0").contains("in a task on executor 1")
+        .doesNotContain("in a task on executor driver");
 
     Submitted forget = submit("forget", "--ids", "person-000042,person-000777");
     assertThat(forget.code()).as(tail(forget.err())).isZero();

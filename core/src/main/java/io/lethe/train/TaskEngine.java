@@ -5,6 +5,7 @@ import static org.apache.spark.sql.functions.col;
 import io.lethe.LetheException;
 import io.lethe.engine.LinearSpec;
 import io.lethe.engine.LocalLinear;
+import io.lethe.engine.RowCodec;
 import io.lethe.engine.ShardMatrix;
 import io.lethe.engine.ShardRows;
 import io.lethe.store.ShardedStore;
@@ -23,6 +24,7 @@ import java.util.Optional;
 import java.util.TreeMap;
 import org.apache.spark.Partitioner;
 import org.apache.spark.SparkContext;
+import org.apache.spark.SparkEnv;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.ml.Estimator;
 import org.apache.spark.ml.PipelineModel;
@@ -39,6 +41,8 @@ import org.apache.spark.ml.regression.LinearRegression;
 import org.apache.spark.ml.util.Identifiable;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Row;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import scala.Tuple2;
 
 /**
@@ -50,6 +54,7 @@ import scala.Tuple2;
  * statistics, then the estimator's model.
  */
 final class TaskEngine {
+  private static final Logger LOG = LoggerFactory.getLogger(TaskEngine.class);
   private final ShardedStore store;
   private final TrainSettings settings;
 
@@ -97,7 +102,7 @@ final class TaskEngine {
 
   /** What one task sends back: the shard's statistics and, for a linear classifier, its fit. */
   record TaskFit(int shard, long rows, ShardStatistics statistics, LocalLinear.Fit linear, double seconds,
-      String error) implements Serializable {}
+      String executor, String error) implements Serializable {}
 
   /**
    * What one job fitted: a sub-model per shard (null for a shard with no rows), and the shards
@@ -119,13 +124,14 @@ final class TaskEngine {
     List<Column> columns = new ArrayList<>(List.of(ExactStatistics.columns(layout, layout.labelIndex())));
     columns.add(col(StoreLayout.SHARD_COLUMN));
     int shardAt = columns.size() - 1;
+    RowCodec codec = new RowCodec(layout.numericFeatures().size(), layout.categoricalFeatures().size());
     // Planning the read (Delta's snapshot of the version) may run jobs of its own, before the fit's.
     JavaRDD<TaskFit> fitting = store.read(version).where(col(StoreLayout.SHARD_COLUMN).isin(order.toArray()))
         .select(columns.toArray(new Column[0])).javaRDD()
-        .mapToPair(row -> new Tuple2<>(row.getInt(shardAt), row))
+        .mapToPair(row -> new Tuple2<>(row.getInt(shardAt), codec.encode(row)))
         .partitionBy(new ShardPartitioner(order))
-        .mapPartitionsWithIndex((index, rows) -> List.of(fitInTask(order.get(index), rows, empty, featureSpec,
-            linear)).iterator(), true);
+        .mapPartitionsWithIndex((index, rows) -> List.of(fitInTask(order.get(index), rows, codec, empty,
+            featureSpec, linear)).iterator(), true);
     SparkContext context = store.spark().sparkContext();
     String description = context.getLocalProperty("spark.job.description");
     context.setJobDescription("lethe: fit shards " + order + " in tasks at store version " + version);
@@ -141,6 +147,10 @@ final class TaskEngine {
       if (fit.error() != null) {
         throw new LetheException("Training shard " + fit.shard() + " failed: " + fit.error());
       }
+      LOG.info("Shard {}: {} rows fitted in {} s in a task on executor {}{}", fit.shard(), fit.rows(),
+          String.format("%.2f", fit.seconds()), fit.executor(), fit.linear() == null ? ""
+              : String.format(" (%d optimizer iterations%s)", fit.linear().iterations(),
+                  fit.linear().converged() ? "" : ", stopped at maxIter"));
       try {
         models.put(fit.shard(), fit.rows() == 0 ? null : model(fit, statisticsModel, keepStatistics));
       } catch (StatisticsModel.SingularException e) {
@@ -151,8 +161,8 @@ final class TaskEngine {
   }
 
   /** Runs in the shard's task: reads its rows, sums its statistics, fits the linear model if there is one. */
-  private static TaskFit fitInTask(int shard, Iterator<Tuple2<Integer, Row>> input, ShardStatistics empty,
-      StatisticsModel.FeatureSpec featureSpec, LinearSpec linear) {
+  private static TaskFit fitInTask(int shard, Iterator<Tuple2<Integer, byte[]>> input, RowCodec codec,
+      ShardStatistics empty, StatisticsModel.FeatureSpec featureSpec, LinearSpec linear) {
     long start = System.nanoTime();
     try {
       Iterator<Row> rows = new Iterator<>() {
@@ -163,23 +173,28 @@ final class TaskEngine {
 
         @Override
         public Row next() {
-          return input.next()._2();
+          return codec.decode(input.next()._2());
         }
       };
       ShardRows held = ShardRows.read(rows, empty.copy());
       if (held.size() == 0) {
-        return new TaskFit(shard, 0, null, null, (System.nanoTime() - start) / 1e9, null);
+        return new TaskFit(shard, 0, null, null, (System.nanoTime() - start) / 1e9, executor(), null);
       }
       LocalLinear.Fit fitted = null;
       if (linear != null) {
         ShardMatrix matrix = held.featurize(StatisticsModel.features(held.statistics(), featureSpec));
         fitted = LocalLinear.fit(matrix, linear);
       }
-      return new TaskFit(shard, held.size(), held.statistics(), fitted, (System.nanoTime() - start) / 1e9, null);
+      return new TaskFit(shard, held.size(), held.statistics(), fitted, (System.nanoTime() - start) / 1e9,
+          executor(), null);
     } catch (LetheException e) {
       // Lethe's messages name columns and counts, never row values.
-      return new TaskFit(shard, 0, null, null, 0, e.getMessage());
+      return new TaskFit(shard, 0, null, null, 0, executor(), e.getMessage());
     }
+  }
+
+  private static String executor() {
+    return SparkEnv.get() == null ? "?" : SparkEnv.get().executorId();
   }
 
   /** The shard's PipelineModel, built on the driver from what its task returned. */

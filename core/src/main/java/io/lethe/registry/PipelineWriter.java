@@ -51,12 +51,13 @@ final class PipelineWriter {
           throw new LetheException("The stage " + stages[i].uid() + " of the sub-model cannot be saved");
         }
         String path = Pipeline.SharedReadWrite$.MODULE$.getStagePath(stages[i].uid(), i, stages.length, stagesDir);
-        if (StageWriter.knows(stages[i])) {
-          StageWriter.write(spark, files, stages[i], new Path(path));
-          continue;
-        }
+        Transformer stage = stages[i];
         saves.add(pool.submit(() -> {
-          writable.write().save(path);
+          if (StageWriter.knows(stage)) {
+            StageWriter.write(spark, files, stage, new Path(path));
+          } else {
+            writable.write().save(path);
+          }
           return null;
         }));
       }

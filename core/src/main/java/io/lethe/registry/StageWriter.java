@@ -2,6 +2,8 @@ package io.lethe.registry;
 
 import io.lethe.run.HadoopFiles;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
@@ -59,7 +61,12 @@ final class StageWriter {
           new Path(new Path(path, "data"), "part-00000-" + UUID.randomUUID() + "-c000.snappy.parquet"));
     }
     String metadata = DefaultParamsWriter$.MODULE$.getMetadataToSave(stage, spark, Option.empty(), Option.empty());
-    files.writeNew(new Path(new Path(path, "metadata"), "part-00000"), metadata);
+    // Written in place, with no temporary file: no reader trusts the sub-model's directory before the
+    // pipeline's own metadata, which is written last.
+    Path file = new Path(new Path(path, "metadata"), "part-00000");
+    try (OutputStream out = files.fs(file).create(file, false)) {
+      out.write(metadata.getBytes(StandardCharsets.UTF_8));
+    }
   }
 
   private static Data data(Transformer stage) {

@@ -92,6 +92,9 @@ class JobsTest extends LetheTestBase {
     assertThat(run.code()).as(run.err()).isZero();
     assertThat(run.summary().path("outputs").path("ensembleVersion").asLong()).isEqualTo(1);
     assertThat(run.summary().path("outputs").path("trainedShards").toString()).isEqualTo("[0,1,2]");
+    // Logistic regression with the default featurization fits in tasks, every sub-model entry says so.
+    assertThat(run.summary().path("outputs").path("subModels").findValuesAsText("engine"))
+        .containsExactly("tasks", "tasks", "tasks");
   }
 
   @Test
@@ -130,6 +133,7 @@ class JobsTest extends LetheTestBase {
     outputs.path("unlearning").forEach(u -> {
       assertThat(u.path("strategy").asText()).as("logistic regression's default").isEqualTo("shard-retrain");
       assertThat(u.path("detail").asText()).isEqualTo("configured");
+      assertThat(u.path("engine").asText()).as("a forget's hit shards fit in tasks").isEqualTo("tasks");
     });
     assertThat(outputs.path("forgotten").asInt()).isEqualTo(2);
     assertThat(outputs.path("retired").path("ensembleVersions").toString()).isEqualTo("[1]");
@@ -143,7 +147,9 @@ class JobsTest extends LetheTestBase {
     }
     assertThat(rowsOnStorage(dir.resolve("store").toString(), "customer", List.of(FORGOTTEN_A, FORGOTTEN_B))).isZero();
 
-    JsonNode ledger = lethe("status").summary().path("outputs").path("ledger");
+    JsonNode statusNow = lethe("status").summary().path("outputs");
+    assertThat(statusNow.path("published").path("subModels").findValuesAsText("engine")).containsOnly("tasks");
+    JsonNode ledger = statusNow.path("ledger");
     assertThat(ledger.path("requestsByStatus").path("forgotten").asInt()).isEqualTo(2);
     assertThat(ledger.path("requestsByStatus").path("not-found").asInt()).isEqualTo(1);
     assertThat(ledger.path("open").size()).isZero();
@@ -190,7 +196,9 @@ class JobsTest extends LetheTestBase {
     assertThat(purge.summary().path("outputs").path("forgotten").asInt()).isEqualTo(1);
     assertThat(purge.summary().path("outputs").path("purge").path("reorgVersion").isNull())
         .as("the delete rewrote the files (forget.rewrite-files): no REORG needed").isTrue();
-    JsonNode ledger = lethe("status").summary().path("outputs").path("ledger");
+    JsonNode statusNow = lethe("status").summary().path("outputs");
+    assertThat(statusNow.path("published").path("subModels").findValuesAsText("engine")).containsOnly("tasks");
+    JsonNode ledger = statusNow.path("ledger");
     assertThat(ledger.path("open").size()).isZero();
     assertThat(ledger.path("requestsByStatus").path("forgotten").asInt()).isEqualTo(3);
   }

@@ -134,8 +134,12 @@ public final class Training {
     }
     List<SubModelEntry> fitted = fit(new ArrayList<>(retrain.keySet()), storeVersion);
     entries.addAll(fitted);
-    retrain.forEach((shard, why) -> steps.add(new ShardUnlearning(shard, Strategy.SHARD_RETRAIN.id(), true, why, 0, 0,
-        fitted.stream().filter(e -> e.shard() == shard).mapToDouble(SubModelEntry::fitSeconds).sum(), null)));
+    retrain.forEach((shard, why) -> {
+      List<SubModelEntry> mine = fitted.stream().filter(e -> e.shard() == shard).toList();
+      steps.add(new ShardUnlearning(shard, Strategy.SHARD_RETRAIN.id(), true, why, 0, 0,
+          mine.stream().mapToDouble(SubModelEntry::fitSeconds).sum(), null,
+          mine.stream().map(SubModelEntry::engine).findFirst().orElse(null)));
+    });
     steps.sort(java.util.Comparator.comparingInt(ShardUnlearning::shard));
     return new Unlearned(entries, steps);
   }
@@ -197,7 +201,7 @@ public final class Training {
     entries.add(saved.withFitSeconds(seconds));
     boolean exact = after == null || after.exact();
     steps.add(new ShardUnlearning(shard, settings.strategy().id(), exact, detail, update.rowsRemoved(),
-        update.rowsAdded(), seconds, after == null ? null : after.certificate()));
+        update.rowsAdded(), seconds, after == null ? null : after.certificate(), SubModelEntry.JOBS));
     LOG.info("Shard {}: unlearned {} rows by {} in {} s (statistics {} s, model {} s, save {} s)", shard,
         update.rowsRemoved(), settings.strategy().id(), String.format("%.2f", seconds),
         String.format("%.2f", (updated - start) / 1e9), String.format("%.2f", (built - updated) / 1e9),
@@ -252,7 +256,8 @@ public final class Training {
         : String.format("retrained slices %d to %d from the checkpoint of slices 0 to %d; %d checkpoint(s) reused,"
             + " %d retired", from, slices - 1, from - 1, reused.size(),
             kept.get().checkpoints().size() - reused.size());
-    steps.add(new ShardUnlearning(shard, Strategy.SLICED.id(), true, detail, removed, added, seconds, null));
+    steps.add(new ShardUnlearning(shard, Strategy.SLICED.id(), true, detail, removed, added, seconds, null,
+        SubModelEntry.JOBS));
     LOG.info("Shard {}: {} in {} s", shard, detail, String.format("%.2f", seconds));
     return null;
   }

@@ -14,6 +14,8 @@ package io.lethe.unlearn;
  * @param seconds wall time of this shard's update
  * @param certificate for certified removal: epsilon, delta, noise (sigma), budget and the gradient
  *     residual left; null for the exact strategies
+ * @param engine the engine behind the new sub-model: {@code tasks} or {@code jobs} (the statistics,
+ *     certified and sliced updates run as Spark jobs)
  */
 public record ShardUnlearning(int shard, String strategy, boolean exact, String detail, long rowsRemoved,
-    long rowsAdded, double seconds, java.util.Map<String, Double> certificate) {}
+    long rowsAdded, double seconds, java.util.Map<String, Double> certificate, String engine) {}

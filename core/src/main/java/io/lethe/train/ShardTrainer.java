@@ -72,7 +72,7 @@ public final class ShardTrainer {
   public FittedShard fitShard(int shard, long version) {
     Engine.Choice choice = chooseEngine(List.of(shard), version);
     if (choice.engine() == Engine.TASKS) {
-      TaskEngine.Fitted fitted = new TaskEngine(store, settings).fit(List.of(shard), version, keepsStatistics());
+      TaskEngine.Fitted fitted = new TaskEngine(store, settings).fit(List.of(shard), version, false);
       if (fitted.toJobs().isEmpty()) {
         return fitted.models().get(shard);
       }
@@ -361,7 +361,7 @@ public final class ShardTrainer {
       onJobs = new ArrayList<>(tasks.toJobs().keySet());
       fitted.putAll(tasks.models());
     }
-    int concurrent = Math.max(1, Math.min(settings.parallelism(), Math.max(shards.size(), 1)));
+    int concurrent = Math.min(settings.parallelism(), shards.size());
     // Each of the concurrent fits gets its share of the cores.
     int partitions = Math.max(1, store.spark().sparkContext().defaultParallelism() / concurrent);
     ExecutorService pool = Executors.newFixedThreadPool(concurrent);

@@ -10,9 +10,8 @@ import breeze.optimize.{CachedDiffFunction, DiffFunction, FirstOrderMinimizer, L
  */
 object BreezeMinimizer {
 
-  /** Where the optimizer stopped, after how many iterations, and the objective at each step. */
-  final class Result(val x: Array[Double], val iterations: Int, val history: Array[Double],
-      val converged: Boolean)
+  /** Where the optimizer stopped, after how many iterations, and whether it converged (else maxIter stopped it). */
+  final class Result(val x: Array[Double], val iterations: Int, val converged: Boolean)
 
   private def converged(reason: Option[FirstOrderMinimizer.ConvergenceReason]): Boolean =
     reason.exists(_ != FirstOrderMinimizer.MaxIterations)
@@ -30,25 +29,15 @@ object BreezeMinimizer {
       }
     }
     val start = new BDV[Double](init.clone())
-    val history = Array.newBuilder[Double]
-    if (l1 == null) {
-      val optimizer = new LBFGS[BDV[Double]](maxIter, memory, tolerance)
-      val states = optimizer.iterations(new CachedDiffFunction(f), start)
-      var state: optimizer.State = null
-      while (states.hasNext) {
-        state = states.next()
-        history += state.adjustedValue
-      }
-      new Result(state.x.toArray, state.iter, history.result(), converged(state.convergenceReason))
-    } else {
-      val optimizer = new OWLQN[Int, BDV[Double]](maxIter, memory, (i: Int) => l1(i), tolerance)
-      val states = optimizer.iterations(new CachedDiffFunction(f), start)
-      var state: optimizer.State = null
-      while (states.hasNext) {
-        state = states.next()
-        history += state.adjustedValue
-      }
-      new Result(state.x.toArray, state.iter, history.result(), converged(state.convergenceReason))
+    // OWLQN is an L-BFGS with an orthant-wise step: one loop drives either.
+    val optimizer: LBFGS[BDV[Double]] =
+      if (l1 == null) new LBFGS[BDV[Double]](maxIter, memory, tolerance)
+      else new OWLQN[Int, BDV[Double]](maxIter, memory, (i: Int) => l1(i), tolerance)
+    val states = optimizer.iterations(new CachedDiffFunction(f), start)
+    var state: optimizer.State = null
+    while (states.hasNext) {
+      state = states.next()
     }
+    new Result(state.x.toArray, state.iter, converged(state.convergenceReason))
   }
 }

@@ -16,7 +16,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "train",
-    description = {"Fit one sub-model per shard on that shard's rows alone, concurrently, and publish an ensemble version.",
+    description = {"Fit one sub-model per shard on that shard's rows alone and publish an ensemble version.",
+        "train.engine picks how: tasks (one Spark job, each shard fitted in a task of its own with local solvers),"
+            + " jobs (a spark.ml fit per shard, train.parallelism at a time) or auto (the default: tasks when the"
+            + " estimator has a local solver and every shard fits train.task-memory-mb). Each sub-model entry names"
+            + " its engine.",
         "By default every shard is trained; --shards or --stale retrain only some and keep the others' sub-models."})
 public final class TrainJob extends JobCommand {
   @ArgGroup(exclusive = true)
@@ -48,7 +52,7 @@ public final class TrainJob extends JobCommand {
         : which.stale ? ShardSelection.stale() : ShardSelection.of(which.shards);
     summary.input("store", store.path()).input("models", registry.root().toString())
         .input("estimator", settings.estimator()).input("selection", selection.kind().name().toLowerCase())
-        .input("parallelism", settings.parallelism());
+        .input("parallelism", settings.parallelism()).input("engine", settings.engine().id());
     Training training = new Training(store, registry, settings, Aggregation.parse(config.get(LetheConfig.ENSEMBLE_AGGREGATION)));
     TrainResult result = summary.steps().time("train", () -> training.run(selection));
     summary.output("storeVersion", result.storeVersion())

@@ -40,6 +40,7 @@ import org.apache.spark.ml.param.Params;
 import org.apache.spark.ml.regression.LinearRegression;
 import org.apache.spark.ml.util.Identifiable;
 import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -118,7 +119,8 @@ final class TaskEngine {
     LinearSpec linear = linearSpec(layout);
     ShardStatistics empty = ShardStatistics.empty(layout.labelClasses().size(), layout.task() == Task.REGRESSION,
         layout.numericFeatures().size(), layout.categoricalFeatures().size());
-    StatisticsModel statisticsModel = new StatisticsModel(layout, settings, store.read(version).schema());
+    Dataset<Row> atVersion = store.read(version);
+    StatisticsModel statisticsModel = new StatisticsModel(layout, settings, atVersion.schema());
     StatisticsModel.FeatureSpec featureSpec = statisticsModel.featureSpec();
     // The shard goes after the label, where the statistics do not read.
     List<Column> columns = new ArrayList<>(List.of(ExactStatistics.columns(layout, layout.labelIndex())));
@@ -126,7 +128,7 @@ final class TaskEngine {
     int shardAt = columns.size() - 1;
     RowCodec codec = new RowCodec(layout.numericFeatures().size(), layout.categoricalFeatures().size());
     // Planning the read (Delta's snapshot of the version) may run jobs of its own, before the fit's.
-    JavaRDD<TaskFit> fitting = store.read(version).where(col(StoreLayout.SHARD_COLUMN).isin(order.toArray()))
+    JavaRDD<TaskFit> fitting = atVersion.where(col(StoreLayout.SHARD_COLUMN).isin(order.toArray()))
         .select(columns.toArray(new Column[0])).javaRDD()
         .mapToPair(row -> new Tuple2<>(row.getInt(shardAt), codec.encode(row)))
         .partitionBy(new ShardPartitioner(order))

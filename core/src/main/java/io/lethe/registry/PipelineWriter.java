@@ -53,9 +53,7 @@ final class PipelineWriter {
         String path = Pipeline.SharedReadWrite$.MODULE$.getStagePath(stages[i].uid(), i, stages.length, stagesDir);
         Transformer stage = stages[i];
         saves.add(pool.submit(() -> {
-          if (StageWriter.knows(stage)) {
-            StageWriter.write(spark, files, stage, new Path(path));
-          } else {
+          if (!StageWriter.write(spark, files, stage, new Path(path))) {
             writable.write().save(path);
           }
           return null;

@@ -48,14 +48,15 @@ final class StageWriter {
   /** The stage's data as spark.ml saves it: one row, or null for a stage without data. */
   private record Data(StructType schema, Row row) {}
 
-  /** Whether this writer knows the stage (else its own MLWriter must save it). */
-  static boolean knows(Transformer stage) {
-    return stage instanceof VectorAssembler || data(stage) != null;
-  }
-
-  /** Writes the stage at {@code path}; only for stages it {@link #knows}. */
-  static void write(SparkSession spark, HadoopFiles files, Transformer stage, Path path) throws IOException {
+  /**
+   * Writes the stage at {@code path} and returns true, or returns false, writing nothing, for a
+   * stage this writer does not know (its own MLWriter must save it).
+   */
+  static boolean write(SparkSession spark, HadoopFiles files, Transformer stage, Path path) throws IOException {
     Data data = data(stage);
+    if (data == null && !(stage instanceof VectorAssembler)) {
+      return false;
+    }
     if (data != null) {
       writeParquet(spark, data,
           new Path(new Path(path, "data"), "part-00000-" + UUID.randomUUID() + "-c000.snappy.parquet"));
@@ -67,6 +68,7 @@ final class StageWriter {
     try (OutputStream out = files.fs(file).create(file, false)) {
       out.write(metadata.getBytes(StandardCharsets.UTF_8));
     }
+    return true;
   }
 
   private static Data data(Transformer stage) {

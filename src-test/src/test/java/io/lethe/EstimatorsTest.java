@@ -34,6 +34,9 @@ class EstimatorsTest extends LetheTestBase {
    */
   private double score(ShardEnsembleModel model) {
     Dataset<Row> test = adultTest(1000);
+    for (SubModelEntry e : model.manifest().shards()) {
+      readsAsSparkDoes(fixture.registry().subModelPath(model.manifest().version(), e), test.limit(200));
+    }
     List<String> produced = List.of(model.transform(test.limit(1)).columns());
     String[] outputs = java.util.stream.Stream.of("prediction", "probability", "rawPrediction")
         .filter(produced::contains).toArray(String[]::new);

@@ -211,8 +211,8 @@ class ExactStatisticsTest extends LetheTestBase {
     for (int shard : hit) {
       SubModelEntry entry = published.shard(shard).orElseThrow();
       assertThat(entry.method()).isEqualTo(Strategy.EXACT_STATISTICS.id());
-      PipelineModel rebuilt = PipelineModel.load(trained.registry().subModelPath(published.version(), entry).toString());
       Dataset<Row> rows = trained.store().readShard(shard, entry.storeVersion());
+      PipelineModel rebuilt = readsAsSparkDoes(trained.registry().subModelPath(published.version(), entry), rows);
       assertThat(entry.rows()).isEqualTo(rows.count());
       PipelineModel fitted = new ShardTrainer(trained.store(), trained.settings()).fit(shard, rows).model();
       assertSameModel(rebuilt, fitted, rows, shard);

@@ -149,6 +149,46 @@ public abstract class LetheTestBase {
     return out;
   }
 
+  /**
+   * Reads a saved sub-model as Lethe does ({@link io.lethe.registry.PipelineReader}, on the driver)
+   * and as spark.ml does ({@link org.apache.spark.ml.PipelineModel#load}), and checks that the two
+   * are the same model: the same stage classes and uids, every parameter set and defaulted alike,
+   * and the same output, every column, on the given rows. Returns Lethe's read.
+   */
+  protected static org.apache.spark.ml.PipelineModel readsAsSparkDoes(org.apache.hadoop.fs.Path subModel,
+      Dataset<Row> rows) {
+    org.apache.spark.ml.PipelineModel ours = io.lethe.registry.PipelineReader.load(
+        new HadoopFiles(spark().sparkContext().hadoopConfiguration()), subModel);
+    org.apache.spark.ml.PipelineModel spark = org.apache.spark.ml.PipelineModel.load(subModel.toString());
+    org.assertj.core.api.Assertions.assertThat(ours.uid()).isEqualTo(spark.uid());
+    org.assertj.core.api.Assertions.assertThat(ours.stages()).hasSameSizeAs(spark.stages());
+    for (int i = 0; i < spark.stages().length; i++) {
+      org.apache.spark.ml.Transformer a = ours.stages()[i];
+      org.apache.spark.ml.Transformer b = spark.stages()[i];
+      org.assertj.core.api.Assertions.assertThat(a.getClass()).isEqualTo(b.getClass());
+      org.assertj.core.api.Assertions.assertThat(a.uid()).isEqualTo(b.uid());
+      for (org.apache.spark.ml.param.Param<?> raw : b.params()) {
+        @SuppressWarnings("unchecked")
+        org.apache.spark.ml.param.Param<Object> p = (org.apache.spark.ml.param.Param<Object>) raw;
+        org.assertj.core.api.Assertions.assertThat(a.isSet(a.getParam(p.name()))).as(b.uid() + " " + p.name())
+            .isEqualTo(b.isSet(p));
+        if (b.isDefined(p)) {
+          org.assertj.core.api.Assertions.assertThat(p.jsonEncode(a.getOrDefault(a.getParam(p.name()))))
+              .as(b.uid() + " " + p.name()).isEqualTo(p.jsonEncode(b.getOrDefault(p)));
+        }
+      }
+    }
+    Dataset<Row> byOurs = ours.transform(rows);
+    Dataset<Row> bySpark = spark.transform(rows);
+    org.assertj.core.api.Assertions.assertThat(byOurs.columns()).containsExactly(bySpark.columns());
+    // Vectors do not compare in SQL: their string forms do.
+    org.apache.spark.sql.Column[] asText = java.util.Arrays.stream(bySpark.columns())
+        .map(c -> org.apache.spark.sql.functions.col(c).cast("string").as(c)).toArray(org.apache.spark.sql.Column[]::new);
+    org.assertj.core.api.Assertions.assertThat(byOurs.select(asText).exceptAll(bySpark.select(asText)).count())
+        .as("rows the two reads transform differently").isZero();
+    return ours;
+  }
+
   /** The ledger key of the tests' configurations. */
   protected static final String LEDGER_KEY = "lethe-tests-ledger-key";
 

@@ -10,6 +10,7 @@ import io.lethe.train.TrainSettings;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import io.lethe.registry.ModelRegistry;
@@ -160,6 +161,20 @@ class TaskEngineTest extends LetheTestBase {
             .toString());
         assertThat(loaded.stages()).hasSize(6);
       }
+      // Lethe reads them back with no Spark job either, as the same models spark.ml reads.
+      spark().sparkContext().listenerBus().waitUntilEmpty();
+      jobs.reset();
+      List<PipelineModel> read = new java.util.ArrayList<>();
+      for (SubModelEntry e : entries) {
+        read.add(io.lethe.registry.PipelineReader.load(new io.lethe.run.HadoopFiles(
+            spark().sparkContext().hadoopConfiguration()), registry.subModelPath(0, e)));
+      }
+      spark().sparkContext().listenerBus().waitUntilEmpty();
+      assertThat(jobs.allJobs()).as("Spark jobs run by reading the sub-models").isZero();
+      assertThat(read).allSatisfy(m -> assertThat(m.stages()).hasSize(6));
+      for (SubModelEntry e : entries) {
+        readsAsSparkDoes(registry.subModelPath(0, e), store.readShard(e.shard(), store.currentVersion()));
+      }
     } finally {
       spark().sparkContext().removeSparkListener(jobs);
     }
@@ -170,11 +185,17 @@ class TaskEngineTest extends LetheTestBase {
     private final AtomicInteger fitJobs = new AtomicInteger();
     private final AtomicInteger fitTasks = new AtomicInteger();
     private final AtomicInteger saveJobs = new AtomicInteger();
+    private final AtomicInteger allJobs = new AtomicInteger();
 
     void reset() {
       fitJobs.set(0);
       fitTasks.set(0);
       saveJobs.set(0);
+      allJobs.set(0);
+    }
+
+    int allJobs() {
+      return allJobs.get();
     }
 
     int fitJobs() {
@@ -191,6 +212,7 @@ class TaskEngineTest extends LetheTestBase {
 
     @Override
     public void onJobStart(SparkListenerJobStart start) {
+      allJobs.incrementAndGet();
       String description = start.properties().getProperty("spark.job.description", "");
       if (description.contains("in tasks")) {
         fitJobs.incrementAndGet();

@@ -198,7 +198,8 @@ public final class AdultDemo {
       ModelRegistry scratch, List<Integer> shards, Dataset<Row> test) {
     for (int shard : shards) {
       SubModelEntry entry = scratchEntries.stream().filter(e -> e.shard() == shard).findFirst().orElseThrow();
-      var refit = org.apache.spark.ml.PipelineModel.load(scratch.subModelPath(0, entry).toString());
+      var refit = io.lethe.registry.PipelineReader.load(
+          new io.lethe.run.HadoopFiles(spark.sparkContext().hadoopConfiguration()), scratch.subModelPath(0, entry));
       String prediction = io.lethe.model.ShardColumns.prediction(shard);
       long differ = published.subModel(shard).transform(test).select(col(AdultData.SUBJECT), col(prediction).as("a"))
           .join(refit.transform(test).select(col(AdultData.SUBJECT), col(prediction).as("b")), AdultData.SUBJECT)

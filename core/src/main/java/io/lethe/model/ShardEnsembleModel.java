@@ -8,6 +8,7 @@ import static org.apache.spark.sql.functions.udf;
 
 import io.lethe.LetheException;
 import io.lethe.registry.EnsembleManifest;
+import io.lethe.registry.PipelineReader;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.run.HadoopFiles;
 import io.lethe.run.Json;
@@ -343,7 +344,7 @@ public class ShardEnsembleModel extends Model<ShardEnsembleModel> implements MLW
             + " is missing at " + subModel);
       }
       try {
-        subModels.add(PipelineModel.load(subModel.toString()));
+        subModels.add(PipelineReader.load(files, subModel));
       } catch (Exception e) {
         throw new LetheException(what + " is corrupt: the sub-model of shard " + entry.shard()
             + " at " + subModel + " cannot be read (" + e.getMessage() + ")", e);

@@ -60,7 +60,6 @@ public final class ModelRegistry {
   private static final String PUBLISH_APP_ID = "lethe-ensemble-publish";
   private static final String EVENT_PUBLISHED = "published";
   private static final String EVENT_RETIRED = "retired";
-  private static final Pattern COMMIT_FILE = Pattern.compile("(\\d{20})\\.json");
   private static final StructType LOG_SCHEMA = new StructType()
       .add("version", DataTypes.LongType, false)
       .add("event", DataTypes.StringType, false)
@@ -262,10 +261,8 @@ public final class ModelRegistry {
 
   /** The newest commit of the publish log, by listing its Delta log; commit -1 when there is none. */
   private Head head() {
-    return files.list(new Path(publishLog(), "_delta_log")).stream()
-        .filter(st -> COMMIT_FILE.matcher(st.getPath().getName()).matches())
-        .map(st -> new Head(Long.parseLong(st.getPath().getName().substring(0, 20)), st.getModificationTime()))
-        .max(Comparator.comparingLong(Head::commit)).orElse(new Head(-1, 0));
+    return DeltaCommits.newest(files, publishLog())
+        .map(st -> new Head(DeltaCommits.version(st), st.getModificationTime())).orElse(new Head(-1, 0));
   }
 
   /** The publish log's rows, read again only when a commit landed since this JVM last read them. */

@@ -4,7 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.lethe.run.HadoopFiles;
 import io.lethe.run.Json;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.Path;
 
 /**
@@ -13,11 +17,29 @@ import org.apache.hadoop.fs.Path;
  * single commit needs no table scan.
  */
 public final class DeltaCommits {
+  private static final Pattern COMMIT_FILE = Pattern.compile("\\d{20}\\.json");
+
   private DeltaCommits() {}
 
   /** The file of a table's commit. */
   public static Path file(Path table, long version) {
     return new Path(new Path(table, "_delta_log"), String.format("%020d.json", version));
+  }
+
+  /**
+   * The file of a table's newest commit, found by listing its log (one listing, no Spark job), or
+   * empty when the log holds no commit. Every Delta commit writes its JSON file, by an atomic
+   * rename or put-if-absent, so the newest one names the table's current version.
+   */
+  public static Optional<FileStatus> newest(HadoopFiles files, Path table) {
+    return files.list(new Path(table, "_delta_log")).stream()
+        .filter(st -> st.isFile() && COMMIT_FILE.matcher(st.getPath().getName()).matches())
+        .max(Comparator.comparingLong(DeltaCommits::version));
+  }
+
+  /** The version a commit file holds. */
+  public static long version(FileStatus commit) {
+    return Long.parseLong(commit.getPath().getName().substring(0, 20));
   }
 
   /** The actions of a table's commit, in order; the commit file must exist. */

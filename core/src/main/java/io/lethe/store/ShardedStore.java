@@ -284,8 +284,12 @@ public final class ShardedStore {
     return spark;
   }
 
+  /** The store's newest version, from a listing of its log: no Spark job, no snapshot. */
   public long currentVersion() {
-    return DeltaTable.forPath(spark, path).history(1).select("version").head().getLong(0);
+    HadoopFiles files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
+    return DeltaCommits.newest(files, new Path(path)).map(DeltaCommits::version)
+        // No commit file: let Delta say what is wrong with the table.
+        .orElseGet(() -> DeltaTable.forPath(spark, path).history(1).select("version").head().getLong(0));
   }
 
   /** All rows as of a version (time travel). */

@@ -9,6 +9,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import org.apache.spark.ml.Estimator;
+import org.apache.spark.ml.Predictor;
+import org.apache.spark.ml.classification.Classifier;
 import org.apache.spark.ml.classification.DecisionTreeClassifier;
 import org.apache.spark.ml.classification.GBTClassifier;
 import org.apache.spark.ml.classification.LinearSVC;
@@ -22,7 +24,11 @@ import org.apache.spark.ml.regression.GBTRegressor;
 import org.apache.spark.ml.regression.LinearRegression;
 import org.apache.spark.ml.regression.RandomForestRegressor;
 
-/** The spark.ml estimators a shard can train, by name, with parameters set from text. */
+/**
+ * The spark.ml estimators a shard can train, with parameters set from text: Lethe's named ones,
+ * which the task engine and the strategies know, and any other spark.ml predictor by its class
+ * name, which trains with spark.ml's own fit and forgets by retraining its shards.
+ */
 public final class Estimators {
   /** Estimator names and the tasks they serve. */
   public static final Map<String, List<Task>> NAMES = names();
@@ -48,30 +54,16 @@ public final class Estimators {
     return m;
   }
 
+  /** Whether the estimator is one of Lethe's named ones (else it is the class name of the user's own). */
+  public static boolean builtIn(String estimator) {
+    return NAMES.containsKey(estimator);
+  }
+
   /** A new, unfitted estimator with the settings' parameters applied and the given columns. */
   public static Estimator<?> create(TrainSettings settings, Task task, String featuresCol, String labelCol,
       String predictionCol, String probabilityCol, String rawPredictionCol, long seed) {
-    List<Task> tasks = NAMES.get(settings.estimator());
-    if (tasks == null) {
-      throw new LetheException("Unknown estimator '" + settings.estimator() + "': use one of " + String.join(", ", NAMES.keySet()));
-    }
-    if (!tasks.contains(task)) {
-      throw new LetheException("The estimator " + settings.estimator() + " does not do " + task.id()
-          + "; for " + task.id() + " use one of " + NAMES.entrySet().stream().filter(e -> e.getValue().contains(task))
-              .map(Map.Entry::getKey).collect(Collectors.joining(", ")));
-    }
-    boolean cls = task == Task.CLASSIFICATION;
-    Estimator<?> e = switch (settings.estimator()) {
-      case "logistic_regression" -> new LogisticRegression();
-      case "random_forest" -> cls ? new RandomForestClassifier() : new RandomForestRegressor();
-      case "gbt" -> cls ? new GBTClassifier() : new GBTRegressor();
-      case "decision_tree" -> cls ? new DecisionTreeClassifier() : new DecisionTreeRegressor();
-      case "linear_svc" -> new LinearSVC();
-      case "naive_bayes" -> new NaiveBayes();
-      case "multilayer_perceptron" -> new MultilayerPerceptronClassifier();
-      case "linear_regression" -> new LinearRegression();
-      default -> throw new IllegalStateException(settings.estimator());
-    };
+    Estimator<?> e = builtIn(settings.estimator()) ? named(settings.estimator(), task)
+        : ofClass(settings.estimator(), task);
     setIfPresent(e, "featuresCol", featuresCol);
     setIfPresent(e, "labelCol", labelCol);
     setIfPresent(e, "predictionCol", predictionCol);
@@ -86,6 +78,62 @@ public final class Estimators {
       }
     });
     return e;
+  }
+
+  /**
+   * The user's own estimator, by class name: any spark.ml {@link Predictor} with a no-argument
+   * constructor (as every spark.ml estimator has) that does the store's task. It reads the shard's
+   * features vector and label index as the built-in ones do.
+   */
+  private static Estimator<?> ofClass(String className, Task task) {
+    if (!className.contains(".")) {
+      throw new LetheException("Unknown estimator '" + className + "': use one of " + String.join(", ", NAMES.keySet())
+          + ", or the class name of a spark.ml estimator on the classpath");
+    }
+    Class<?> c;
+    try {
+      ClassLoader loader = Thread.currentThread().getContextClassLoader();
+      c = Class.forName(className, true, loader != null ? loader : Estimators.class.getClassLoader());
+    } catch (ClassNotFoundException | LinkageError e) {
+      throw new LetheException("The estimator class " + className + " is not on the classpath: add its jar"
+          + " (spark-submit --jars)", e);
+    }
+    if (!Predictor.class.isAssignableFrom(c)) {
+      throw new LetheException("The estimator class " + className + " is not a spark.ml Predictor: a shard's"
+          + " estimator reads a features vector and a label and predicts");
+    }
+    boolean classifier = Classifier.class.isAssignableFrom(c);
+    if (classifier != (task == Task.CLASSIFICATION)) {
+      throw new LetheException("The estimator class " + className + " does not do " + task.id() + " (it is "
+          + (classifier ? "a classifier" : "no classifier") + ")");
+    }
+    try {
+      return (Estimator<?>) c.getDeclaredConstructor().newInstance();
+    } catch (ReflectiveOperationException e) {
+      throw new LetheException("The estimator class " + className + " cannot be made with no arguments ("
+          + LetheException.firstLine(e) + ")", e);
+    }
+  }
+
+  private static Estimator<?> named(String name, Task task) {
+    List<Task> tasks = NAMES.get(name);
+    if (!tasks.contains(task)) {
+      throw new LetheException("The estimator " + name + " does not do " + task.id()
+          + "; for " + task.id() + " use one of " + NAMES.entrySet().stream().filter(e -> e.getValue().contains(task))
+              .map(Map.Entry::getKey).collect(Collectors.joining(", ")) + ", or an estimator's class name");
+    }
+    boolean cls = task == Task.CLASSIFICATION;
+    return switch (name) {
+      case "logistic_regression" -> new LogisticRegression();
+      case "random_forest" -> cls ? new RandomForestClassifier() : new RandomForestRegressor();
+      case "gbt" -> cls ? new GBTClassifier() : new GBTRegressor();
+      case "decision_tree" -> cls ? new DecisionTreeClassifier() : new DecisionTreeRegressor();
+      case "linear_svc" -> new LinearSVC();
+      case "naive_bayes" -> new NaiveBayes();
+      case "multilayer_perceptron" -> new MultilayerPerceptronClassifier();
+      case "linear_regression" -> new LinearRegression();
+      default -> throw new IllegalStateException(name);
+    };
   }
 
   /** The multilayer perceptron's layers: the feature width, the hidden layers, the classes. */

@@ -72,6 +72,9 @@ final class TaskEngine {
     if (settings.strategy() == Strategy.CERTIFIED_REMOVAL || settings.strategy() == Strategy.SLICED) {
       return Optional.of("the strategy " + settings.strategy().id() + " trains with its own solver");
     }
+    if (!Estimators.builtIn(settings.estimator())) {
+      return Optional.of("the estimator " + settings.estimator() + " is the user's own class: spark.ml's fit runs it");
+    }
     Estimator<?> e = ShardTrainer.estimator(layout, settings, 0);
     if (e instanceof LogisticRegression lr) {
       if (weighted(lr) || lr.isSet(lr.lowerBoundsOnCoefficients()) || lr.isSet(lr.upperBoundsOnCoefficients())

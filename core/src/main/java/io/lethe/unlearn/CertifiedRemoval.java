@@ -4,6 +4,7 @@ import static org.apache.spark.sql.functions.col;
 
 import io.lethe.model.ShardColumns;
 import io.lethe.store.StoreLayout;
+import io.lethe.train.Estimators;
 import io.lethe.train.ShardTrainer;
 import io.lethe.train.TrainSettings;
 import java.util.ArrayList;
@@ -32,6 +33,9 @@ public final class CertifiedRemoval {
 
   /** Why these settings cannot use certified removal, or empty when they can. */
   public static Optional<String> unsupported(StoreLayout layout, TrainSettings settings) {
+    if (!Estimators.builtIn(settings.estimator())) {
+      return Optional.of("certified removal is for logistic_regression, not " + settings.estimator());
+    }
     Estimator<?> e = ShardTrainer.estimator(layout, settings, 0);
     if (!(e instanceof LogisticRegression lr)) {
       return Optional.of("certified removal is for logistic_regression, not " + settings.estimator());

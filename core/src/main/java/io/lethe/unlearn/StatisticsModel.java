@@ -3,6 +3,7 @@ package io.lethe.unlearn;
 import dev.ludovic.netlib.lapack.LAPACK;
 import io.lethe.LetheException;
 import io.lethe.store.StoreLayout;
+import io.lethe.train.Estimators;
 import io.lethe.train.ShardTrainer;
 import io.lethe.train.TrainSettings;
 import java.util.ArrayList;
@@ -95,6 +96,9 @@ public final class StatisticsModel {
    * the rows), or empty when they can.
    */
   public Optional<String> unsupported() {
+    if (!Estimators.builtIn(settings.estimator())) {
+      return Optional.of("the estimator " + settings.estimator() + " is the user's own class");
+    }
     Estimator<?> e = ShardTrainer.estimator(layout, settings, 0);
     if (e instanceof NaiveBayes nb) {
       if (nb.isDefined(nb.weightCol()) && !nb.getWeightCol().isEmpty()) {

@@ -45,7 +45,11 @@ public abstract class LetheTestBase {
 
   protected static synchronized SparkSession spark() {
     if (spark == null) {
-      spark = LetheSpark.getOrCreate("lethe-tests", Map.of("spark.ui.enabled", "false"));
+      // Interpreted execution, as Spark's own test suites run: on the suite's small tables, compiling
+      // generated code (Janino) was a third of the suite's CPU. The standalone-cluster test runs
+      // spark-submit with Spark's defaults, code generation included.
+      spark = LetheSpark.getOrCreate("lethe-tests", Map.of("spark.ui.enabled", "false",
+          "spark.sql.codegen.wholeStage", "false", "spark.sql.codegen.factoryMode", "NO_CODEGEN"));
     }
     return spark;
   }

@@ -23,7 +23,7 @@ import picocli.CommandLine;
 /**
  * deploy/ kept true to the jar: every job a DAG, bundle, Jobs API file or Kubernetes manifest runs
  * is a main class in the cluster jar, and its arguments parse with that job's real options. The
- * shell scripts and DAGs are syntax-checked, and the README points at every file.
+ * shell scripts and DAGs are syntax-checked, and the cluster page (docs/cluster.md) points at every file.
  */
 class DeployFilesTest {
   static final Path DEPLOY = LetheTestBase.home().resolve("deploy");
@@ -172,11 +172,13 @@ class DeployFilesTest {
   }
 
   @Test
-  void theReadmePointsAtEveryDeployFile() throws IOException {
+  void theClusterPagePointsAtEveryDeployFile() throws IOException {
     String readme = Files.readString(LetheTestBase.home().resolve("README.md"));
+    String cluster = Files.readString(LetheTestBase.home().resolve("docs/cluster.md"));
+    assertThat(readme).as("the README links the cluster page").contains("(docs/cluster.md)");
     try (Stream<Path> all = Files.walk(DEPLOY)) {
       for (Path f : all.filter(Files::isRegularFile).toList()) {
-        assertThat(readme).as("README mentions " + f).contains("deploy/" + DEPLOY.relativize(f));
+        assertThat(cluster).as("docs/cluster.md mentions " + f).contains("deploy/" + DEPLOY.relativize(f));
       }
     }
   }

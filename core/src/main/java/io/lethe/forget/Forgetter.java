@@ -23,6 +23,8 @@ import io.lethe.unlearn.ShardUnlearning;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -135,8 +137,16 @@ public final class Forgetter {
     Map<String, Map<Integer, Long>> matches = store.match(column, request.ids(), candidates, version);
     Map<String, String> hashes = new LinkedHashMap<>();
     request.ids().forEach(id -> hashes.put(id, key.hash(request.kind(), id)));
-    Map<String, LedgerEntry> open = ledger.openByHash(hashes.values());
-    Set<String> completed = ledger.completedHashes(hashes.values().stream().filter(h -> !open.containsKey(h)).toList());
+    // Each id's open request (the oldest, were there two) and whether one of its requests completed.
+    Map<String, LedgerEntry> open = new LinkedHashMap<>();
+    Set<String> completed = new HashSet<>();
+    ledger.currentOf(hashes.values()).stream().sorted(Comparator.comparing(LedgerEntry::receivedAt)).forEach(e -> {
+      if (e.isComplete()) {
+        completed.add(e.subjectHash());
+      } else {
+        open.putIfAbsent(e.subjectHash(), e);
+      }
+    });
 
     List<Item> items = new ArrayList<>();
     Map<Integer, Long> rowsPerShard = new TreeMap<>();

@@ -16,10 +16,8 @@ import java.util.Arrays;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
@@ -99,7 +97,26 @@ public final class ForgetLedger {
     if (!exists()) {
       return spark.createDataFrame(List.of(), LedgerEntry.SCHEMA);
     }
+    return latest(events());
+  }
+
+  /**
+   * The current state, open or complete, of every request for the given hashes, in one query:
+   * a request's events all carry its hash, so only theirs are grouped.
+   */
+  public List<LedgerEntry> currentOf(Collection<String> hashes) {
+    if (hashes.isEmpty() || !exists()) {
+      return List.of();
+    }
+    Dataset<Row> wanted = spark.createDataset(new ArrayList<>(new HashSet<>(hashes)),
+        org.apache.spark.sql.Encoders.STRING()).toDF("wanted_hash");
     Dataset<Row> events = events();
+    Dataset<Row> theirs = events.join(org.apache.spark.sql.functions.broadcast(wanted),
+        events.col("subject_hash").equalTo(wanted.col("wanted_hash")), "left_semi");
+    return latest(theirs).collectAsList().stream().map(LedgerEntry::fromRow).toList();
+  }
+
+  private static Dataset<Row> latest(Dataset<Row> events) {
     Column[] all = Arrays.stream(LedgerEntry.SCHEMA.fieldNames()).filter(f -> !f.equals("request_id"))
         .map(f -> col(f)).toArray(Column[]::new);
     return events.groupBy(col("request_id"))
@@ -112,32 +129,6 @@ public final class ForgetLedger {
     return current().where(not(isComplete()))
         .collectAsList().stream().map(LedgerEntry::fromRow)
         .sorted(Comparator.comparing(LedgerEntry::receivedAt)).toList();
-  }
-
-  /** Open requests by their hash, for the given hashes. */
-  public Map<String, LedgerEntry> openByHash(Collection<String> hashes) {
-    Set<String> wanted = new HashSet<>(hashes);
-    Map<String, LedgerEntry> out = new LinkedHashMap<>();
-    for (LedgerEntry e : open()) {
-      if (wanted.contains(e.subjectHash())) {
-        out.putIfAbsent(e.subjectHash(), e);
-      }
-    }
-    return out;
-  }
-
-  /** Those of the given hashes whose request is complete. */
-  public Set<String> completedHashes(Collection<String> hashes) {
-    Set<String> out = new HashSet<>();
-    if (hashes.isEmpty() || !exists()) {
-      return out;
-    }
-    Dataset<Row> wanted = spark.createDataset(new ArrayList<>(hashes), org.apache.spark.sql.Encoders.STRING())
-        .toDF("wanted_hash");
-    Dataset<Row> complete = current().where(isComplete());
-    complete.join(wanted, complete.col("subject_hash").equalTo(wanted.col("wanted_hash")))
-        .select("subject_hash").collectAsList().forEach(r -> out.add(r.getString(0)));
-    return out;
   }
 
   /** Counts of requests by status, and the open ones with their deadlines. */

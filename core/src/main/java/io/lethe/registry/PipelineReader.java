@@ -101,7 +101,7 @@ public final class PipelineReader {
   }
 
   private static String metadata(HadoopFiles files, Path dir) throws Unknown {
-    Path file = new Path(new Path(dir, "metadata"), "part-00000");
+    Path file = PipelineWriter.metadataFile(dir);
     if (!files.exists(file)) {
       throw new Unknown("no metadata file");
     }

@@ -34,6 +34,11 @@ import scala.Option;
 final class PipelineWriter {
   private PipelineWriter() {}
 
+  /** The one text file spark.ml writes (and reads) a pipeline's or a stage's metadata JSON in. */
+  static Path metadataFile(Path dir) {
+    return new Path(new Path(dir, "metadata"), "part-00000");
+  }
+
   static void save(SparkSession spark, HadoopFiles files, PipelineModel model, Path dir) throws IOException {
     Transformer[] stages = model.stages();
     String uids = Arrays.stream(stages).map(s -> Json.write(s.uid())).collect(Collectors.joining(",", "[", "]"));
@@ -72,6 +77,6 @@ final class PipelineWriter {
       pool.shutdownNow();
     }
     // Written last: a directory with metadata holds every stage.
-    files.writeNew(new Path(new Path(dir, "metadata"), "part-00000"), metadata);
+    files.writeNew(metadataFile(dir), metadata);
   }
 }

@@ -64,7 +64,7 @@ final class StageWriter {
     String metadata = DefaultParamsWriter$.MODULE$.getMetadataToSave(stage, spark, Option.empty(), Option.empty());
     // Written in place, with no temporary file: no reader trusts the sub-model's directory before the
     // pipeline's own metadata, which is written last.
-    Path file = new Path(new Path(path, "metadata"), "part-00000");
+    Path file = PipelineWriter.metadataFile(path);
     try (OutputStream out = files.fs(file).create(file, false)) {
       out.write(metadata.getBytes(StandardCharsets.UTF_8));
     }

@@ -33,10 +33,8 @@ public final class CertifiedRemoval {
 
   /** Why these settings cannot use certified removal, or empty when they can. */
   public static Optional<String> unsupported(StoreLayout layout, TrainSettings settings) {
-    if (!Estimators.builtIn(settings.estimator())) {
-      return Optional.of("certified removal is for logistic_regression, not " + settings.estimator());
-    }
-    Estimator<?> e = ShardTrainer.estimator(layout, settings, 0);
+    // A user's class is no logistic regression here, even one that extends it.
+    Estimator<?> e = Estimators.builtIn(settings.estimator()) ? ShardTrainer.estimator(layout, settings, 0) : null;
     if (!(e instanceof LogisticRegression lr)) {
       return Optional.of("certified removal is for logistic_regression, not " + settings.estimator());
     }

@@ -253,8 +253,7 @@ class JobsTest extends LetheTestBase {
     assertThat(scored.count()).isEqualTo(1200);
     assertThat(scored.columns()).contains("prediction", "predicted_label", "probability", "customer");
     double agreement = scored.where(col("predicted_label").equalTo(col("income"))).count() / 1200.0;
-    double majority = scored.groupBy("income").count().agg(org.apache.spark.sql.functions.max("count")).head()
-        .getLong(0) / 1200.0;
+    double majority = majorityRate(scored, "income");
     assertThat(agreement).as("training accuracy of the ensemble, against always predicting the majority class (%.4f)",
         majority).isGreaterThan(majority + 0.03);
   }

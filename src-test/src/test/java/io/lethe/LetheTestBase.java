@@ -193,6 +193,12 @@ public abstract class LetheTestBase {
     return ours;
   }
 
+  /** The share of the rows in their most frequent label: the accuracy of a model that learned nothing. */
+  protected static double majorityRate(Dataset<Row> rows, String label) {
+    return rows.groupBy(label).count().agg(org.apache.spark.sql.functions.max("count")).head().getLong(0)
+        / (double) rows.count();
+  }
+
   /** The ledger key of the tests' configurations. */
   protected static final String LEDGER_KEY = "lethe-tests-ledger-key";
 

@@ -35,6 +35,8 @@ public final class LetheConfig {
   public static final String STORE_CATEGORICAL = "store.features.categorical";
   public static final String STORE_EXCLUDE = "store.features.exclude";
   public static final String TRAIN_ESTIMATOR = "train.estimator";
+  /** The path of an unfitted spark.ml Pipeline (Pipeline.write()) that each shard fits; empty for Lethe's own. */
+  public static final String TRAIN_PIPELINE = "train.pipeline";
   public static final String TRAIN_SEED = "train.seed";
   public static final String TRAIN_PARALLELISM = "train.parallelism";
   public static final String TRAIN_IMPUTE = "train.impute";
@@ -91,6 +93,7 @@ public final class LetheConfig {
     d.put(STORE_CATEGORICAL, "");
     d.put(STORE_EXCLUDE, "");
     d.put(TRAIN_ESTIMATOR, "logistic_regression");
+    d.put(TRAIN_PIPELINE, "");
     d.put(TRAIN_SEED, "42");
     d.put(TRAIN_PARALLELISM, "2");
     d.put(TRAIN_IMPUTE, "true");

@@ -260,7 +260,7 @@ public final class Bench {
     TrainSettings jobs = settings.withEngine(Engine.JOBS);
     TrainSettings oneAtATime = new TrainSettings(settings.estimator(), settings.params(), settings.seed(), 1,
         settings.impute(), settings.scale(), settings.strategy(), settings.certification(), settings.slices(),
-        jobs.engine(), settings.taskMemoryMb());
+        jobs.engine(), settings.taskMemoryMb(), settings.pipeline());
     Timed<TrainResult> seq = trainAll(main.store, oneAtATime, version, "sequential-models");
     Timed<TrainResult> concurrent = trainAll(main.store, jobs, version, "concurrent-models");
     double speedup = seq.seconds / concurrent.seconds;
@@ -375,7 +375,7 @@ public final class Bench {
       String name = "strategy-" + c.strategy().id();
       TrainSettings with = new TrainSettings(c.estimator(), c.params(), settings.seed(), settings.parallelism(),
           settings.impute(), settings.scale(), c.strategy(), settings.certification(), settings.slices(),
-          settings.engine(), settings.taskMemoryMb());
+          settings.engine(), settings.taskMemoryMb(), "");
       ModelRegistry registry = new ModelRegistry(spark, new Path(work, name + "-models").toString());
       Training training = new Training(main.store, registry, with, aggregation);
       Timed<TrainResult> trained = timed(() -> training.run(ShardSelection.all()));

@@ -130,6 +130,8 @@ public final class Forgetter {
     long version = store.currentVersion();
     Optional<EnsembleManifest> latest = registry.latest();
     latest.ifPresent(registry::requireSubModels);
+    // A user's pipeline that no longer fits the store stops the run here, before any row is deleted.
+    training.checkPipeline(version);
     StructType schema = store.read(version).schema();
     String column = idColumn(request.kind(), schema);
     requireIdType(request, schema.apply(column).dataType(), column);

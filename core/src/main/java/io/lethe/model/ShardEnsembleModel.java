@@ -199,8 +199,22 @@ public class ShardEnsembleModel extends Model<ShardEnsembleModel> implements MLW
       }
     }
     Dataset<Row> df = dataset.toDF();
-    for (PipelineModel subModel : subModels) {
-      df = subModel.transform(df);
+    List<Column> kept = new ArrayList<>();
+    for (String c : df.columns()) {
+      kept.add(col("`" + c.replace("`", "``") + "`"));
+    }
+    for (int i = 0; i < subModels.size(); i++) {
+      // Each sub-model's stages write their own columns (a user's pipeline names them alike in every
+      // shard): keep only its outputs before the next one runs.
+      int shard = manifest.shards().get(i).shard();
+      Dataset<Row> scored = subModels.get(i).transform(df);
+      for (String out : List.of(ShardColumns.prediction(shard), ShardColumns.probability(shard),
+          ShardColumns.rawPrediction(shard))) {
+        if (Arrays.asList(scored.columns()).contains(out)) {
+          kept.add(col(out));
+        }
+      }
+      df = scored.select(kept.toArray(new Column[0]));
     }
     double[] weights = weights();
     if (task() == Task.REGRESSION) {

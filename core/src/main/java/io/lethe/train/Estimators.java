@@ -39,6 +39,9 @@ public final class Estimators {
    */
   public static final String HIDDEN_LAYERS = "hiddenLayers";
 
+  /** What the ensemble records as its estimator when each shard fits the user's own pipeline (train.pipeline). */
+  public static final String PIPELINE = "pipeline";
+
   private Estimators() {}
 
   private static Map<String, List<Task>> names() {
@@ -65,6 +68,16 @@ public final class Estimators {
     Estimator<?> e = builtIn(settings.estimator()) ? named(settings.estimator(), task)
         : ofClass(settings.estimator(), task);
     setIfPresent(e, "featuresCol", featuresCol);
+    configure(e, settings, labelCol, predictionCol, probabilityCol, rawPredictionCol, seed);
+    return e;
+  }
+
+  /**
+   * Sets what a shard's predictor reads and writes: the label column, its output columns (those
+   * it has), its seed (if it takes one), then the settings' parameters by spark.ml name.
+   */
+  static void configure(Estimator<?> e, TrainSettings settings, String labelCol, String predictionCol,
+      String probabilityCol, String rawPredictionCol, long seed) {
     setIfPresent(e, "labelCol", labelCol);
     setIfPresent(e, "predictionCol", predictionCol);
     setIfPresent(e, "probabilityCol", probabilityCol);
@@ -77,7 +90,6 @@ public final class Estimators {
         setParam(e, name, value);
       }
     });
-    return e;
   }
 
   /**

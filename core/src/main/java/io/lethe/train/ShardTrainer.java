@@ -43,6 +43,7 @@ import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,6 +60,8 @@ public final class ShardTrainer {
   private final TrainSettings settings;
   /** Certified fits of these shards reuse their earlier noise (a retrain after removals, a verify refit). */
   private final Map<Integer, CertifiedState> priorNoise = new HashMap<>();
+  /** The user's pipeline (train.pipeline), read once on first use. */
+  private Pipeline userPipeline;
 
   public ShardTrainer(ShardedStore store, TrainSettings settings) {
     this.store = store;
@@ -150,6 +153,11 @@ public final class ShardTrainer {
       if (rows == 0) {
         return null;
       }
+      if (settings.hasPipeline()) {
+        PipelineModel model = UserPipeline.forShard(userPipeline(), layout.task(), settings, shard).fit(data);
+        return new FittedShard(shard, model, rows, settings.seedFor(shard), (System.nanoTime() - start) / 1e9, null,
+            null, null, Engine.JOBS);
+      }
       PipelineModel features = featurePipeline(layout, settings, shard).fit(data);
       Dataset<Row> featurized = features.transform(data);
       long seed = settings.seedFor(shard);
@@ -183,6 +191,26 @@ public final class ShardTrainer {
     }
   }
 
+  /** The user's pipeline (train.pipeline), read on first use. */
+  private synchronized Pipeline userPipeline() {
+    if (userPipeline == null) {
+      userPipeline = UserPipeline.load(store.spark(), settings.pipeline());
+    }
+    return userPipeline;
+  }
+
+  /**
+   * Checks that the user's pipeline, if the settings name one, can fit this store's shards (see
+   * {@link UserPipeline#check}); nothing when they use Lethe's own featurization.
+   */
+  public void checkPipeline(long version) {
+    if (settings.hasPipeline()) {
+      StructType shardSchema = store.read(version)
+          .select(store.layout().trainingColumns().toArray(new Column[0])).schema();
+      UserPipeline.check(userPipeline(), settings.pipeline(), store.layout(), shardSchema, settings);
+    }
+  }
+
   /**
    * Whether fits keep the shard's statistics with the sub-model: when the strategy is exact
    * statistics and the estimator's parameters allow it (else forgetting retrains the shard).
@@ -203,6 +231,9 @@ public final class ShardTrainer {
    * retrain and slicing always apply.
    */
   public static Optional<String> unsupported(StoreLayout layout, TrainSettings settings) {
+    if (settings.hasPipeline() && settings.strategy() != Strategy.SHARD_RETRAIN) {
+      return Optional.of(UserPipeline.RETRAINS);
+    }
     return switch (settings.strategy()) {
       case EXACT_STATISTICS -> new StatisticsModel(layout, settings, null).unsupported();
       case CERTIFIED_REMOVAL -> CertifiedRemoval.unsupported(layout, settings);

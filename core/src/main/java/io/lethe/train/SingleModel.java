@@ -29,7 +29,7 @@ public record SingleModel(ShardEnsembleModel model, long rows, double seconds) {
         SubModelEntry.FIT, SubModelEntry.JOBS);
     EnsembleManifest manifest = new EnsembleManifest(EnsembleManifest.FORMAT_VERSION, 0, "", store.path(),
         store.layout().task().id(), store.layout().labelClasses(), Aggregation.SOFT.id(), settings.estimator(),
-        settings.params(), List.of(entry));
+        settings.recordedParams(), List.of(entry));
     return new SingleModel(new ShardEnsembleModel(manifest, List.of(fitted.model())), fitted.rows(),
         fitted.fitSeconds());
   }

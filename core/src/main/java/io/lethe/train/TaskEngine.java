@@ -69,6 +69,9 @@ final class TaskEngine {
    * the estimator has no local solver, or a parameter it does not cover), or empty when it can.
    */
   static Optional<String> unsupported(StoreLayout layout, TrainSettings settings) {
+    if (settings.hasPipeline()) {
+      return Optional.of("train.pipeline is the user's own pipeline: spark.ml's fit runs its stages");
+    }
     if (settings.strategy() == Strategy.CERTIFIED_REMOVAL || settings.strategy() == Strategy.SLICED) {
       return Optional.of("the strategy " + settings.strategy().id() + " trains with its own solver");
     }

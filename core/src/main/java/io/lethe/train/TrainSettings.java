@@ -8,7 +8,8 @@ import java.util.Map;
 /**
  * How sub-models are fitted.
  *
- * @param estimator an estimator name from {@link Estimators#NAMES}
+ * @param estimator an estimator name from {@link Estimators#NAMES}, the class name of the user's own, or
+ *     {@link Estimators#PIPELINE} when {@code pipeline} is set
  * @param params estimator parameters by spark.ml name (e.g. maxIter, regParam), as text
  * @param seed base seed; each shard's seed is derived from it and the shard number
  * @param parallelism how many shards fit at the same time (concurrent Spark jobs)
@@ -21,13 +22,19 @@ import java.util.Map;
  * @param slices R, the slices of each shard for {@link Strategy#SLICED}
  * @param engine how shards are fitted: in tasks, as spark.ml jobs, or chosen per run
  * @param taskMemoryMb the memory one task may hold a shard in, for {@link Engine#AUTO}'s choice
+ * @param pipeline the path of the user's unfitted spark.ml Pipeline that each shard fits
+ *     ({@code train.pipeline}), or empty for Lethe's featurization and {@code estimator}
  */
 public record TrainSettings(String estimator, Map<String, String> params, long seed, int parallelism,
     boolean impute, boolean scale, Strategy strategy, Certification certification, int slices, Engine engine,
-    long taskMemoryMb) {
+    long taskMemoryMb, String pipeline) {
+
+  /** The key under which an ensemble's recorded estimator parameters hold the user's pipeline path. */
+  public static final String PIPELINE_PARAM = LetheConfig.TRAIN_PIPELINE;
 
   public TrainSettings {
     params = Map.copyOf(params);
+    pipeline = pipeline == null ? "" : pipeline.trim();
     if (parallelism < 1) {
       throw new io.lethe.LetheException("train.parallelism must be at least 1, got " + parallelism);
     }
@@ -40,18 +47,47 @@ public record TrainSettings(String estimator, Map<String, String> params, long s
   }
 
   public static TrainSettings from(LetheConfig config) {
+    String pipeline = config.get(LetheConfig.TRAIN_PIPELINE).trim();
+    String estimator = pipeline.isEmpty() ? config.get(LetheConfig.TRAIN_ESTIMATOR) : Estimators.PIPELINE;
     return new TrainSettings(
-        config.get(LetheConfig.TRAIN_ESTIMATOR),
+        estimator,
         config.withPrefix(LetheConfig.TRAIN_PARAM_PREFIX),
         config.getLong(LetheConfig.TRAIN_SEED),
         config.getInt(LetheConfig.TRAIN_PARALLELISM),
         config.getBoolean(LetheConfig.TRAIN_IMPUTE),
         config.getBoolean(LetheConfig.TRAIN_SCALE),
-        strategy(config, config.get(LetheConfig.TRAIN_ESTIMATOR)),
+        pipeline.isEmpty() ? strategy(config, estimator) : Strategy.SHARD_RETRAIN,
         Certification.from(config),
         config.getInt(LetheConfig.FORGET_SLICES),
         Engine.parse(config.get(LetheConfig.TRAIN_ENGINE)),
-        config.getLong(LetheConfig.TRAIN_TASK_MEMORY_MB));
+        config.getLong(LetheConfig.TRAIN_TASK_MEMORY_MB),
+        pipeline);
+  }
+
+  /**
+   * The settings an ensemble records as its estimator and parameters, with this run's seed,
+   * parallelism and the rest: what forget and verify retrain a published sub-model with.
+   */
+  public TrainSettings asRecorded(String recordedEstimator, Map<String, String> recordedParams) {
+    Map<String, String> p = new java.util.TreeMap<>(recordedParams);
+    String recordedPipeline = p.remove(PIPELINE_PARAM);
+    return new TrainSettings(recordedEstimator, p, seed, parallelism, impute, scale, strategy, certification, slices,
+        engine, taskMemoryMb, recordedPipeline);
+  }
+
+  /** Whether each shard fits the user's own pipeline ({@code train.pipeline}). */
+  public boolean hasPipeline() {
+    return !pipeline.isEmpty();
+  }
+
+  /** What an ensemble records as its estimator parameters: the parameters, and the pipeline's path if any. */
+  public Map<String, String> recordedParams() {
+    if (!hasPipeline()) {
+      return params;
+    }
+    Map<String, String> p = new java.util.TreeMap<>(params);
+    p.put(PIPELINE_PARAM, pipeline);
+    return p;
   }
 
   /** The configured strategy for an estimator (shard retrain for a name that is no estimator). */
@@ -63,13 +99,13 @@ public record TrainSettings(String estimator, Map<String, String> params, long s
   /** The same settings with another strategy. */
   public TrainSettings withStrategy(Strategy other) {
     return new TrainSettings(estimator, params, seed, parallelism, impute, scale, other, certification, slices,
-        engine, taskMemoryMb);
+        engine, taskMemoryMb, pipeline);
   }
 
   /** The same settings with another engine. */
   public TrainSettings withEngine(Engine other) {
     return new TrainSettings(estimator, params, seed, parallelism, impute, scale, strategy, certification, slices,
-        other, taskMemoryMb);
+        other, taskMemoryMb, pipeline);
   }
 
   /** The seed of one shard's sub-model: the same shard and base seed always give the same seed. */

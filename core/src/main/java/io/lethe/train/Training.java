@@ -66,6 +66,7 @@ public final class Training {
     StepTimes times = new StepTimes();
     Optional<EnsembleManifest> base = times.time("plan", () -> registry.latest());
     List<Integer> shards = times.time("plan", () -> select(selection, base));
+    times.time("plan", () -> checkPipeline(storeVersion));
     if (shards.isEmpty()) {
       return new TrainResult(storeVersion, List.of(), List.of(), null, times.asMap());
     }
@@ -95,6 +96,14 @@ public final class Training {
     return new ShardTrainer(store, settings).train(shards, storeVersion, registry);
   }
 
+  /**
+   * Checks, with no side effect, that the user's pipeline (train.pipeline), if any, fits the
+   * store: one clear message naming the stage and the column when it does not.
+   */
+  public void checkPipeline(long storeVersion) {
+    new ShardTrainer(store, settings).checkPipeline(storeVersion);
+  }
+
   /** The sub-models an unlearning step saved (unpublished) and how each shard was brought up to date. */
   public record Unlearned(List<SubModelEntry> entries, List<ShardUnlearning> shards) {}
 
@@ -119,7 +128,9 @@ public final class Training {
     StatisticsModel statisticsModel = fromStatistics
         ? new StatisticsModel(store.layout(), settings, store.read(storeVersion).schema()) : null;
     for (int shard : shards) {
-      if (settings.strategy() == Strategy.SHARD_RETRAIN) {
+      if (settings.hasPipeline()) {
+        retrain.put(shard, "fallback: " + UserPipeline.RETRAINS);
+      } else if (settings.strategy() == Strategy.SHARD_RETRAIN) {
         retrain.put(shard, "configured");
       } else if (unsupported.isPresent()) {
         retrain.put(shard, "fallback: " + unsupported.get());
@@ -309,7 +320,7 @@ public final class Training {
         }
         EnsembleManifest draft = new EnsembleManifest(EnsembleManifest.FORMAT_VERSION, 0, null, store.path(),
             store.layout().task().id(), store.layout().labelClasses(), aggregation.id(), settings.estimator(),
-            settings.params(), new ArrayList<>(merged.values()));
+            settings.recordedParams(), new ArrayList<>(merged.values()));
         EnsembleManifest published = registry.publish(draft);
         List<Integer> empty = attemptedAt.keySet().stream().filter(s -> !mine.containsKey(s)).toList();
         return new TrainResult(storeVersion, List.copyOf(mine.keySet()), empty, published, Map.of());
@@ -352,7 +363,7 @@ public final class Training {
   }
 
   private boolean sameEstimator(EnsembleManifest base) {
-    return base.estimator().equals(settings.estimator()) && base.estimatorParams().equals(settings.params());
+    return base.estimator().equals(settings.estimator()) && base.estimatorParams().equals(settings.recordedParams());
   }
 
   /**

@@ -462,11 +462,12 @@ public final class Verifier {
       Optional<Checkpoints> checkpoints = registry.checkpoints(manifest.version(), e);
       Strategy how = certified.isPresent() ? Strategy.CERTIFIED_REMOVAL
           : checkpoints.isPresent() ? Strategy.SLICED : Strategy.SHARD_RETRAIN;
-      TrainSettings as = new TrainSettings(manifest.estimator(), manifest.estimatorParams(),
+      TrainSettings recorded = settings.asRecorded(manifest.estimator(), manifest.estimatorParams());
+      TrainSettings as = new TrainSettings(recorded.estimator(), recorded.params(),
           e.seed() - (settings.seedFor(e.shard()) - settings.seed()), 1, settings.impute(), settings.scale(), how,
           settings.certification(), checkpoints.map(Checkpoints::slices).orElse(settings.slices()),
           // The engine that fitted the published sub-model: the task engine's fit is deterministic, as is spark.ml's.
-          Engine.parse(e.engine()), settings.taskMemoryMb());
+          Engine.parse(e.engine()), settings.taskMemoryMb(), recorded.pipeline());
       ShardTrainer trainer = new ShardTrainer(store, as).withNoise(
           certified.map(c -> Map.of(e.shard(), c)).orElse(Map.of()));
       ShardTrainer.FittedShard refit;

@@ -155,7 +155,7 @@ public final class LetheConfig {
 
   private static void checkKnown(String key) {
     if (!DEFAULTS.containsKey(key) && !key.startsWith(TRAIN_PARAM_PREFIX) && !key.startsWith(SPARK_PREFIX)) {
-      throw new LetheException("Unknown configuration key '" + key + "' (see conf/lethe.properties for the keys)");
+      throw new InvalidConfigException("Unknown configuration key '" + key + "' (see conf/lethe.properties for the keys)");
     }
   }
 
@@ -171,7 +171,7 @@ public final class LetheConfig {
     try (InputStream in = path.getFileSystem(hadoop).open(path)) {
       props.load(new StringReader(new String(in.readAllBytes(), StandardCharsets.UTF_8)));
     } catch (IOException e) {
-      throw new LetheException("Cannot read configuration file " + file + ": " + e.getMessage(), e);
+      throw new InvalidConfigException("Cannot read configuration file " + file + ": " + e.getMessage(), e);
     }
     Map<String, String> out = new LinkedHashMap<>();
     props.stringPropertyNames().forEach(k -> out.put(k, props.getProperty(k).trim()));
@@ -200,14 +200,14 @@ public final class LetheConfig {
     try {
       return parser.apply(v);
     } catch (NumberFormatException e) {
-      throw new LetheException("Configuration key '" + key + "' must be " + kind + ", got '" + v + "'");
+      throw new InvalidConfigException("Configuration key '" + key + "' must be " + kind + ", got '" + v + "'");
     }
   }
 
   public boolean getBoolean(String key) {
     String v = get(key);
     if (!v.equals("true") && !v.equals("false")) {
-      throw new LetheException("Configuration key '" + key + "' must be true or false, got '" + v + "'");
+      throw new InvalidConfigException("Configuration key '" + key + "' must be true or false, got '" + v + "'");
     }
     return Boolean.parseBoolean(v);
   }

@@ -1,8 +1,12 @@
 package io.lethe;
 
 /**
- * A failure Lethe can explain in one sentence: bad input, a missing or foreign store, a corrupt
- * registry entry. Jobs print the message and exit non-zero; nothing half-done is published.
+ * A failure Lethe can explain in one sentence. Nothing half-done is published. The named kinds say
+ * what to do about it: {@link InvalidConfigException} and {@link InvalidRequestException} (change
+ * the input), {@link StoreNotFoundException} and {@link CorruptRegistryException} (the data is not
+ * where or what it should be), {@link CommitConflictException} and {@link RunStoppedException} (run
+ * the same work again), {@link VerificationFailedException} (verify found a failed check). The jobs
+ * map each kind to an exit code in one place ({@code io.lethe.jobs.ExitCodes}).
  */
 public class LetheException extends RuntimeException {
   public LetheException(String message) {

@@ -27,6 +27,6 @@ class ConfigTest {
     LetheConfig bad = LetheConfig.load(null, Map.of("store.shards", "many"));
     assertThatThrownBy(() -> bad.getInt(LetheConfig.STORE_SHARDS)).hasMessageContaining("must be a whole number");
     assertThatThrownBy(() -> LetheConfig.load(null, Map.of("store.shard", "4")))
-        .isInstanceOf(LetheException.class).hasMessageContaining("Unknown configuration key 'store.shard'");
+        .isInstanceOf(InvalidConfigException.class).hasMessageContaining("Unknown configuration key 'store.shard'");
   }
 }

@@ -78,7 +78,7 @@ class ForgetFaultsTest extends LetheTestBase {
       });
 
       assertThatThrownBy(() -> crashing.execute(ForgetRequest.ofSubjects(batch))).as("stop at %s", stop)
-          .isInstanceOf(LetheException.class)
+          .isInstanceOf(RunStoppedException.class)
           .hasMessageContaining("stopped at step '" + stop.id() + "'")
           .hasMessageContaining("run the same batch again");
 
@@ -130,7 +130,7 @@ class ForgetFaultsTest extends LetheTestBase {
       }
     });
     assertThatThrownBy(() -> conflictAlways.execute(ForgetRequest.ofSubjects(stuck)))
-        .isInstanceOf(LetheException.class)
+        .isInstanceOf(RunStoppedException.class).hasCauseInstanceOf(CommitConflictException.class)
         .hasMessageContaining("conflicted with concurrent writers 3 times")
         .hasMessageContaining("stopped at step 'delete'");
     assertThat(store.currentVersion()).as("nothing deleted").isEqualTo(version);

@@ -88,27 +88,27 @@ class ForgetInputTest extends LetheTestBase {
   void malformedIdFilesWrongIdTypesAndNullIdsAreRefusedClearly() throws IOException {
     Path binary = Files.write(dir.resolve("ids.bin"), new byte[] {0x50, 0x4b, 0x03, 0x04, 0x00, 0x01, 0x0a, 0x07, 0x0a});
     assertThatThrownBy(() -> IdFile.read(spark(), binary.toString(), "auto", null, IdKind.SUBJECT))
-        .isInstanceOf(LetheException.class).hasMessageContaining("malformed");
+        .isInstanceOf(InvalidRequestException.class).hasMessageContaining("malformed");
     Path brokenJson = Files.writeString(dir.resolve("broken.json"), "{\"household\": 7}\n{\"household\": \n");
     assertThatThrownBy(() -> IdFile.read(spark(), brokenJson.toString(), "auto", null, IdKind.SUBJECT))
-        .isInstanceOf(LetheException.class).hasMessageContaining("malformed");
+        .isInstanceOf(InvalidRequestException.class).hasMessageContaining("malformed");
     Path twoColumns = Files.writeString(dir.resolve("two.csv"), "a,b\n1,2\n");
     assertThatThrownBy(() -> IdFile.read(spark(), twoColumns.toString(), "auto", null, IdKind.SUBJECT))
-        .isInstanceOf(LetheException.class).hasMessageContaining("name the id column with --ids-column");
+        .isInstanceOf(InvalidRequestException.class).hasMessageContaining("name the id column with --ids-column");
     assertThatThrownBy(() -> IdFile.read(spark(), twoColumns.toString(), "auto", "household", IdKind.SUBJECT))
-        .isInstanceOf(LetheException.class).hasMessageContaining("has no column 'household'");
+        .isInstanceOf(InvalidRequestException.class).hasMessageContaining("has no column 'household'");
     String doubles = dir.resolve("doubles-parquet").toString();
     spark().createDataFrame(List.of(RowFactory.create(1.5)), new StructType().add("id", DataTypes.DoubleType))
         .write().parquet(doubles);
     assertThatThrownBy(() -> IdFile.read(spark(), doubles, "auto", null, IdKind.SUBJECT))
-        .isInstanceOf(LetheException.class).hasMessageContaining("Wrong id type").hasMessageContaining("double");
+        .isInstanceOf(InvalidRequestException.class).hasMessageContaining("Wrong id type").hasMessageContaining("double");
     Path nulls = Files.writeString(dir.resolve("nulls.json"), "{\"household\": 7}\n{\"household\": null}\n");
     assertThatThrownBy(() -> IdFile.read(spark(), nulls.toString(), "auto", null, IdKind.SUBJECT))
-        .isInstanceOf(LetheException.class).hasMessageContaining("1 null or empty id");
+        .isInstanceOf(InvalidRequestException.class).hasMessageContaining("1 null or empty id");
     assertThatThrownBy(() -> IdFile.read(spark(), dir.resolve("none.txt").toString(), "auto", null, IdKind.SUBJECT))
-        .isInstanceOf(LetheException.class).hasMessageContaining("does not exist");
+        .isInstanceOf(InvalidRequestException.class).hasMessageContaining("does not exist");
     assertThatThrownBy(() -> ForgetRequest.ofSubjects(Arrays.asList("7", null)))
-        .isInstanceOf(LetheException.class).hasMessageContaining("Id number 2 of the batch is null");
+        .isInstanceOf(InvalidRequestException.class).hasMessageContaining("Id number 2 of the batch is null");
 
     long version = store.currentVersion();
     long events = ledger.exists() ? ledger.events().count() : 0;
@@ -141,16 +141,16 @@ class ForgetInputTest extends LetheTestBase {
   @Test
   void aMissingOrForeignStoreRegistryOrLedgerStopsTheRunBeforeAnyChange() throws IOException {
     assertThatThrownBy(() -> Forgetter.from(spark(), config.with(Map.of(LetheConfig.STORE_PATH, dir.resolve("nope").toString()))))
-        .isInstanceOf(LetheException.class).hasMessageContaining("No Lethe store at");
+        .isInstanceOf(StoreNotFoundException.class).hasMessageContaining("No Lethe store at");
     String foreign = dir.resolve("foreign").toString();
     spark().range(3).write().format("delta").save(foreign);
     assertThatThrownBy(() -> Forgetter.from(spark(), config.with(Map.of(LetheConfig.STORE_PATH, foreign))))
-        .isInstanceOf(LetheException.class).hasMessageContaining("is not a Lethe store");
+        .isInstanceOf(StoreNotFoundException.class).hasMessageContaining("is not a Lethe store");
     assertThatThrownBy(() -> Forgetter.from(spark(), config.with(Map.of(LetheConfig.LEDGER_KEY, ""))))
-        .isInstanceOf(LetheException.class).hasMessageContaining("No ledger key");
+        .isInstanceOf(InvalidConfigException.class).hasMessageContaining("No ledger key");
     assertThatThrownBy(() -> forgetter(trained, config.with(Map.of(LetheConfig.FORGET_RECORD_COLUMN, "")))
         .plan(ForgetRequest.ofRecords(List.of("1"))))
-        .isInstanceOf(LetheException.class).hasMessageContaining("needs forget.record-column");
+        .isInstanceOf(InvalidConfigException.class).hasMessageContaining("needs forget.record-column");
     assertThatThrownBy(() -> forgetter(trained, config.with(Map.of(LetheConfig.LEDGER_PATH, foreign)))
         .execute(ForgetRequest.ofSubjects(List.of("40"))))
         .isInstanceOf(LetheException.class).hasMessageContaining("is not a Lethe ledger");
@@ -165,7 +165,7 @@ class ForgetInputTest extends LetheTestBase {
         "{\"formatVersion\": 1, \"shards\": [")), spark().read().format("delta").load(log).schema())
         .write().format("delta").mode("append").save(log);
     assertThatThrownBy(() -> forgetter.execute(request))
-        .isInstanceOf(LetheException.class).hasMessageContaining("Corrupt ensemble manifest of version 99");
+        .isInstanceOf(CorruptRegistryException.class).hasMessageContaining("Corrupt ensemble manifest of version 99");
     DeltaTable.forPath(spark(), log).delete(col("version").equalTo(99));
 
     // A sub-model directory of the published ensemble gone missing.
@@ -176,7 +176,7 @@ class ForgetInputTest extends LetheTestBase {
     Files.move(subModel, aside, StandardCopyOption.ATOMIC_MOVE);
     try {
       assertThatThrownBy(() -> forgetter.execute(request))
-          .isInstanceOf(LetheException.class)
+          .isInstanceOf(CorruptRegistryException.class)
           .hasMessageContaining("The sub-model of shard " + entry.shard())
           .hasMessageContaining("is missing");
     } finally {

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.lethe.demo.AdultData;
+import io.lethe.jobs.ExitCodes;
 import io.lethe.jobs.Lethe;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -266,7 +267,7 @@ class JobsTest extends LetheTestBase {
     assertThat(unknownKey.err()).contains("Unknown configuration key 'train.estimatr'");
 
     Run noStore = lethe("train", "-D", "store.path=" + dir.resolve("missing"));
-    assertThat(noStore.code()).isEqualTo(1);
+    assertThat(noStore.code()).as("a missing store").isEqualTo(ExitCodes.MISSING_OR_CORRUPT);
     assertThat(noStore.err()).contains("No Lethe store at");
     assertThat(noStore.summary().path("status").asText()).isEqualTo("failed");
 
@@ -285,6 +286,24 @@ class JobsTest extends LetheTestBase {
 
   @Test
   @Order(9)
+  void eachKindOfFailureHasItsExitCode() {
+    assertThat(ExitCodes.of(new InvalidConfigException("x"))).isEqualTo(1);
+    assertThat(ExitCodes.of(new InvalidRequestException("x"))).isEqualTo(1);
+    assertThat(ExitCodes.of(new IllegalStateException("x"))).as("unexpected").isEqualTo(2);
+    assertThat(ExitCodes.of(new StoreNotFoundException("x"))).isEqualTo(3);
+    assertThat(ExitCodes.of(new CorruptRegistryException("x"))).isEqualTo(3);
+    assertThat(ExitCodes.of(new CommitConflictException("x"))).isEqualTo(4);
+    assertThat(ExitCodes.of(new VerificationFailedException("x"))).isEqualTo(5);
+    // A stopped run is run again, unless what stopped it was bad input or corrupt data.
+    assertThat(ExitCodes.of(new RunStoppedException("x", new CommitConflictException("y")))).isEqualTo(4);
+    assertThat(ExitCodes.of(new RunStoppedException("x", new IllegalStateException("lost executor")))).isEqualTo(4);
+    assertThat(ExitCodes.of(new RunStoppedException("x", new CorruptRegistryException("y")))).isEqualTo(3);
+    assertThat(ExitCodes.of(new RunStoppedException("x", new InvalidRequestException("y")))).isEqualTo(1);
+    assertThat(lethe("train", "--help").out()).contains("Exit codes:", "4   a commit conflict");
+  }
+
+  @Test
+  @Order(10)
   void everyJobHasHelp() {
     for (String job : List.of("ingest", "train", "forget", "purge", "score", "status", "verify", "demo",
         "bench")) {

@@ -152,11 +152,11 @@ class ShardedStoreTest extends LetheTestBase {
     LetheConfig config = adultConfig(4, dir, Map.of());
     String store = config.get(LetheConfig.STORE_PATH);
     assertThatThrownBy(() -> ShardedStore.ingest(spark(), store, adultTrain(50).where(lit(false)), config, false))
-        .isInstanceOf(LetheException.class).hasMessageContaining("no rows");
+        .isInstanceOf(InvalidRequestException.class).hasMessageContaining("no rows");
     Dataset<Row> nullSubjects = adultTrain(50).withColumn(AdultData.SUBJECT,
         org.apache.spark.sql.functions.when(col("age").gt(40), lit(null)).otherwise(col(AdultData.SUBJECT)));
     assertThatThrownBy(() -> ShardedStore.ingest(spark(), store, nullSubjects, config, false))
-        .isInstanceOf(LetheException.class).hasMessageContaining("have no subject id");
+        .isInstanceOf(InvalidRequestException.class).hasMessageContaining("have no subject id");
     assertThat(ShardedStore.exists(spark(), store)).isFalse();
   }
 
@@ -164,9 +164,9 @@ class ShardedStoreTest extends LetheTestBase {
   void anUnreadableSourceAndAMissingStoreAreClearErrors() {
     SourceSpec missing = new SourceSpec("parquet", dir.resolve("nowhere").toString(), Map.of(), List.of());
     assertThatThrownBy(() -> missing.read(spark()))
-        .isInstanceOf(LetheException.class).hasMessageContaining("Cannot read the parquet source");
+        .isInstanceOf(InvalidRequestException.class).hasMessageContaining("Cannot read the parquet source");
     assertThatThrownBy(() -> ShardedStore.open(spark(), dir.resolve("nostore").toString()))
-        .isInstanceOf(LetheException.class).hasMessageContaining("No Lethe store");
+        .isInstanceOf(StoreNotFoundException.class).hasMessageContaining("No Lethe store");
   }
 
   @Test
@@ -176,10 +176,10 @@ class ShardedStoreTest extends LetheTestBase {
     ShardedStore.ingest(spark(), store, adultTrain(100), config, false);
     long version = ShardedStore.open(spark(), store).currentVersion();
     assertThatThrownBy(() -> ShardedStore.ingest(spark(), store, adultTrain(100), config, false))
-        .isInstanceOf(LetheException.class).hasMessageContaining("use --append");
+        .isInstanceOf(InvalidRequestException.class).hasMessageContaining("use --append");
     Dataset<Row> newClass = adultTrain(10).withColumn(AdultData.LABEL, lit("unknown"));
     assertThatThrownBy(() -> ShardedStore.ingest(spark(), store, newClass, config, true))
-        .isInstanceOf(LetheException.class).hasMessageContaining("label value(s) the store does not know");
+        .isInstanceOf(InvalidRequestException.class).hasMessageContaining("label value(s) the store does not know");
     assertThat(ShardedStore.open(spark(), store).currentVersion()).as("store version after refused writes").isEqualTo(version);
   }
 }

@@ -246,7 +246,7 @@ class TaskEngineTest extends LetheTestBase {
     ShardTrainer trainer = new ShardTrainer(store, settings(Map.of("train.estimator", "gbt",
         "train.engine", "tasks")));
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> trainer.chooseEngine(java.util.List.of(0), 0))
-        .isInstanceOf(LetheException.class).hasMessageContaining("train.engine is tasks, but the estimator gbt");
+        .isInstanceOf(InvalidConfigException.class).hasMessageContaining("train.engine is tasks, but the estimator gbt");
   }
 
   @Test

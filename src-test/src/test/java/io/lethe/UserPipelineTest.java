@@ -176,7 +176,7 @@ class UserPipelineTest extends LetheTestBase {
       io.lethe.train.Training training = new io.lethe.train.Training(fixture.store(), registry, trainSettings,
           io.lethe.model.Aggregation.SOFT);
       assertThatThrownBy(() -> training.run(io.lethe.train.ShardSelection.all()))
-          .isInstanceOf(LetheException.class).hasMessageContaining(bad.getValue());
+          .isInstanceOf(InvalidConfigException.class).hasMessageContaining(bad.getValue());
       assertThat(registry.latest()).isEmpty();
       assertThat(Files.exists(models) ? filesUnder(models.toString()) : List.of()).as("nothing written").isEmpty();
     }

@@ -164,7 +164,7 @@ class VerifyTest extends LetheTestBase {
     assertThat(report.utility().source()).isEqualTo("store-sample");
     assertThat(VerifyPage.render(report)).contains("class=\"fail\">FAIL</td>");
 
-    assertThatThrownBy(() -> verifier.verify("no-such-batch", null)).isInstanceOf(LetheException.class)
+    assertThatThrownBy(() -> verifier.verify("no-such-batch", null)).isInstanceOf(InvalidRequestException.class)
         .hasMessageContaining("No forget batch no-such-batch");
   }
 

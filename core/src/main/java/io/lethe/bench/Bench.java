@@ -1,6 +1,7 @@
 package io.lethe.bench;
 
 import io.delta.tables.DeltaTable;
+import io.lethe.InvalidConfigException;
 import io.lethe.LetheConfig;
 import io.lethe.LetheException;
 import io.lethe.bench.BenchReport.AccuracyPoint;
@@ -79,7 +80,7 @@ public final class Bench {
         try {
           out.add(valueOf(n.trim().toUpperCase(Locale.ROOT)));
         } catch (IllegalArgumentException e) {
-          throw new LetheException("Unknown bench section '" + n + "'; choose from forget, concurrency, scoring,"
+          throw new InvalidConfigException("Unknown bench section '" + n + "'; choose from forget, concurrency, scoring,"
               + " strategies, accuracy, scale");
         }
       }
@@ -108,11 +109,11 @@ public final class Bench {
       sections = Set.copyOf(sections);
       if (rows < 1 || shards < 1 || scoreRows < 1 || batches.stream().anyMatch(k -> k < 1)
           || accuracyShards.stream().anyMatch(s -> s < 1) || scaleRows.stream().anyMatch(n -> n < 1)) {
-        throw new LetheException("Bench sizes must be positive: rows, shards, batches, score rows, accuracy shards"
+        throw new InvalidConfigException("Bench sizes must be positive: rows, shards, batches, score rows, accuracy shards"
             + " and scale rows");
       }
       if (sections.contains(Section.FORGET) && batches.isEmpty()) {
-        throw new LetheException("The forget section needs at least one batch size");
+        throw new InvalidConfigException("The forget section needs at least one batch size");
       }
     }
   }

@@ -11,8 +11,8 @@ import static org.apache.spark.sql.functions.sqrt;
 import static org.apache.spark.sql.functions.when;
 import static org.apache.spark.sql.functions.xxhash64;
 
+import io.lethe.InvalidConfigException;
 import io.lethe.LetheConfig;
-import io.lethe.LetheException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -47,7 +47,7 @@ public record SyntheticData(long rows, int numeric, int categorical, int cardina
   public SyntheticData {
     if (rows < 1 || numeric < 0 || categorical < 0 || numeric + categorical < 1 || cardinality < 2
         || rowsPerSubject < 1) {
-      throw new LetheException("Synthetic data needs rows >= 1, at least one feature, cardinality >= 2 and"
+      throw new InvalidConfigException("Synthetic data needs rows >= 1, at least one feature, cardinality >= 2 and"
           + " rowsPerSubject >= 1; got " + this);
     }
   }

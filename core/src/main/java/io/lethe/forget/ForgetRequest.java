@@ -1,6 +1,6 @@
 package io.lethe.forget;
 
-import io.lethe.LetheException;
+import io.lethe.InvalidRequestException;
 import io.lethe.ledger.IdKind;
 import java.util.Collection;
 import java.util.LinkedHashSet;
@@ -34,7 +34,7 @@ public final class ForgetRequest {
     for (String id : ids) {
       n++;
       if (id == null || id.isBlank()) {
-        throw new LetheException("Id number " + n + " of the batch is " + (id == null ? "null" : "empty")
+        throw new InvalidRequestException("Id number " + n + " of the batch is " + (id == null ? "null" : "empty")
             + "; a forget batch lists one " + kind.id() + " id per entry");
       }
       clean.add(id.trim());

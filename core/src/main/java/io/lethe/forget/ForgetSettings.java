@@ -1,7 +1,7 @@
 package io.lethe.forget;
 
+import io.lethe.InvalidConfigException;
 import io.lethe.LetheConfig;
-import io.lethe.LetheException;
 
 /**
  * How forget runs behave.
@@ -18,7 +18,7 @@ public record ForgetSettings(String recordColumn, boolean purge, int commitAttem
 
   public ForgetSettings {
     if (retentionHours < 0) {
-      throw new LetheException(LetheConfig.PURGE_RETENTION_HOURS + " must not be negative, got " + retentionHours);
+      throw new InvalidConfigException(LetheConfig.PURGE_RETENTION_HOURS + " must not be negative, got " + retentionHours);
     }
   }
 

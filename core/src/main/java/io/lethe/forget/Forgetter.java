@@ -1,7 +1,10 @@
 package io.lethe.forget;
 
+import io.lethe.InvalidConfigException;
+import io.lethe.InvalidRequestException;
 import io.lethe.LetheConfig;
 import io.lethe.LetheException;
+import io.lethe.RunStoppedException;
 import io.lethe.ledger.ForgetLedger;
 import io.lethe.ledger.ForgetStep;
 import io.lethe.ledger.ForgetStep.Phase;
@@ -209,10 +212,10 @@ public final class Forgetter {
     }
     String column = settings.recordColumn();
     if (column.isEmpty()) {
-      throw new LetheException("Forgetting by record needs forget.record-column: the store column that names a record");
+      throw new InvalidConfigException("Forgetting by record needs forget.record-column: the store column that names a record");
     }
     if (!List.of(schema.fieldNames()).contains(column)) {
-      throw new LetheException("The record column '" + column + "' (forget.record-column) is not in the store");
+      throw new InvalidConfigException("The record column '" + column + "' (forget.record-column) is not in the store");
     }
     return column;
   }
@@ -223,7 +226,7 @@ public final class Forgetter {
     }
     long bad = request.ids().stream().filter(id -> !id.matches("[+-]?\\d{1,19}")).count();
     if (bad > 0) {
-      throw new LetheException("Wrong id type: the store's column '" + column + "' holds whole numbers, and " + bad
+      throw new InvalidRequestException("Wrong id type: the store's column '" + column + "' holds whole numbers, and " + bad
           + " id(s) of the batch are not whole numbers");
     }
   }
@@ -369,7 +372,7 @@ public final class Forgetter {
           LOG.warn("Could not record the failure of step {} in the ledger: {}", step.id(),
               ledgerDown.getClass().getSimpleName());
         }
-        throw new LetheException("The forget run stopped at step '" + step.id() + "' (" + LetheException.firstLine(e)
+        throw new RunStoppedException("The forget run stopped at step '" + step.id() + "' (" + LetheException.firstLine(e)
             + "). The ledger holds its " + active.size() + " request(s); run the same batch again to finish them", e);
       }
     }

@@ -8,6 +8,7 @@ import static org.apache.spark.sql.functions.trim;
 import static org.apache.spark.sql.functions.when;
 
 import io.delta.tables.DeltaTable;
+import io.lethe.InvalidRequestException;
 import io.lethe.LetheException;
 import io.lethe.ledger.IdKind;
 import io.lethe.run.HadoopFiles;
@@ -42,12 +43,12 @@ public final class IdFile {
   public static ForgetRequest read(SparkSession spark, String location, String format, String column, IdKind kind) {
     String fmt = format == null ? "auto" : format.toLowerCase(Locale.ROOT);
     if (!FORMATS.contains(fmt)) {
-      throw new LetheException("Unknown id file format '" + format + "': use one of " + String.join(", ", FORMATS));
+      throw new InvalidRequestException("Unknown id file format '" + format + "': use one of " + String.join(", ", FORMATS));
     }
     HadoopFiles files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
     Path path = files.qualify(location);
     if (!files.exists(path)) {
-      throw new LetheException("The id file " + location + " does not exist");
+      throw new InvalidRequestException("The id file " + location + " does not exist");
     }
     if (fmt.equals("auto")) {
       fmt = detect(spark, files, path);
@@ -56,7 +57,7 @@ public final class IdFile {
     String idColumn = pickColumn(table, column, location, fmt);
     DataType type = table.schema().apply(idColumn).dataType();
     if (!(type instanceof StringType || type instanceof IntegralType)) {
-      throw new LetheException("Wrong id type in " + location + ": column '" + idColumn + "' holds "
+      throw new InvalidRequestException("Wrong id type in " + location + ": column '" + idColumn + "' holds "
           + type.simpleString() + "; ids must be strings or whole numbers");
     }
     Dataset<Row> ids = table.select(trim(col(idColumn).cast("string")).as("id"));
@@ -69,18 +70,18 @@ public final class IdFile {
           sum(when(col("id").isNull().or(col("id").equalTo("")), 1).otherwise(0)),
           sum(when(col("id").rlike("\\p{Cntrl}"), 1).otherwise(0))).head();
     } catch (Exception e) {
-      throw new LetheException("The id file " + location + " is malformed (" + fmt + "): " + LetheException.firstLine(e), e);
+      throw new InvalidRequestException("The id file " + location + " is malformed (" + fmt + "): " + LetheException.firstLine(e), e);
     }
     long rows = checks.getLong(0);
     if (rows > MAX_IDS) {
-      throw new LetheException("The id file " + location + " has " + rows + " ids; split batches above " + MAX_IDS);
+      throw new InvalidRequestException("The id file " + location + " has " + rows + " ids; split batches above " + MAX_IDS);
     }
     if (rows > 0 && checks.getLong(1) > 0) {
-      throw new LetheException("The id file " + location + " has " + checks.getLong(1) + " null or empty id(s) in column '"
+      throw new InvalidRequestException("The id file " + location + " has " + checks.getLong(1) + " null or empty id(s) in column '"
           + idColumn + "'");
     }
     if (rows > 0 && checks.getLong(2) > 0) {
-      throw new LetheException("The id file " + location + " is malformed: " + checks.getLong(2)
+      throw new InvalidRequestException("The id file " + location + " is malformed: " + checks.getLong(2)
           + " id(s) hold control characters (a binary file, or the wrong format?)");
     }
     return ForgetRequest.of(kind, ids.collectAsList().stream().map(r -> r.getString(0)).toList());
@@ -112,7 +113,7 @@ public final class IdFile {
     try {
       return files.fs(path).getFileStatus(path).isDirectory();
     } catch (java.io.IOException e) {
-      throw new LetheException("Cannot read " + path + ": " + e.getMessage(), e);
+      throw new InvalidRequestException("Cannot read " + path + ": " + e.getMessage(), e);
     }
   }
 
@@ -127,7 +128,7 @@ public final class IdFile {
         default -> spark.read().parquet(location);
       };
     } catch (Exception e) {
-      throw new LetheException("The id file " + location + " is malformed or not " + fmt + ": "
+      throw new InvalidRequestException("The id file " + location + " is malformed or not " + fmt + ": "
           + LetheException.firstLine(e), e);
     }
   }
@@ -139,7 +140,7 @@ public final class IdFile {
     }
     if (column != null && !column.isEmpty()) {
       if (!columns.contains(column)) {
-        throw new LetheException("The id file " + location + " has no column '" + column + "'; its columns are "
+        throw new InvalidRequestException("The id file " + location + " has no column '" + column + "'; its columns are "
             + String.join(", ", columns));
       }
       return column;
@@ -147,7 +148,7 @@ public final class IdFile {
     if (columns.size() == 1) {
       return columns.get(0);
     }
-    throw new LetheException("The id file " + location + " has columns " + String.join(", ", columns)
+    throw new InvalidRequestException("The id file " + location + " has columns " + String.join(", ", columns)
         + "; name the id column with --ids-column");
   }
 }

@@ -6,6 +6,7 @@ import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.struct;
 
 import io.delta.tables.DeltaTable;
+import io.lethe.InvalidConfigException;
 import io.lethe.LetheConfig;
 import io.lethe.LetheException;
 import io.lethe.store.CommitRetry;
@@ -38,7 +39,7 @@ public final class ForgetLedger {
 
   public ForgetLedger(SparkSession spark, String path, int deadlineDays, CommitRetry retry) {
     if (deadlineDays < 1) {
-      throw new LetheException("The forget deadline must be at least one day, got " + deadlineDays);
+      throw new InvalidConfigException("The forget deadline must be at least one day, got " + deadlineDays);
     }
     this.spark = spark;
     this.path = new io.lethe.run.HadoopFiles(spark.sparkContext().hadoopConfiguration()).qualify(path).toString();

@@ -1,6 +1,6 @@
 package io.lethe.ledger;
 
-import io.lethe.LetheException;
+import io.lethe.InvalidRequestException;
 import java.util.Locale;
 
 /** What the ids of a forget request name: data subjects (all their rows) or single records. */
@@ -17,6 +17,6 @@ public enum IdKind {
         return k;
       }
     }
-    throw new LetheException("Unknown id kind '" + id + "': use subject or record");
+    throw new InvalidRequestException("Unknown id kind '" + id + "': use subject or record");
   }
 }

@@ -1,5 +1,6 @@
 package io.lethe.ledger;
 
+import io.lethe.InvalidConfigException;
 import io.lethe.LetheConfig;
 import io.lethe.LetheException;
 import java.io.Serializable;
@@ -28,7 +29,7 @@ public final class LedgerKey implements Serializable {
 
   private LedgerKey(String secret) {
     if (secret.length() < MIN_LENGTH) {
-      throw new LetheException("The ledger key must have at least " + MIN_LENGTH + " characters");
+      throw new InvalidConfigException("The ledger key must have at least " + MIN_LENGTH + " characters");
     }
     this.key = new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), ALGORITHM);
   }
@@ -42,7 +43,7 @@ public final class LedgerKey implements Serializable {
     String env = System.getenv(LetheConfig.LEDGER_KEY_ENV);
     String secret = env != null && !env.isEmpty() ? env : config.get(LetheConfig.LEDGER_KEY);
     if (secret.isEmpty()) {
-      throw new LetheException("No ledger key: set the environment variable " + LetheConfig.LEDGER_KEY_ENV
+      throw new InvalidConfigException("No ledger key: set the environment variable " + LetheConfig.LEDGER_KEY_ENV
           + " (or the key " + LetheConfig.LEDGER_KEY + "); the ledger stores ids only as HMACs under it");
     }
     return new LedgerKey(secret);

@@ -1,6 +1,6 @@
 package io.lethe.model;
 
-import io.lethe.LetheException;
+import io.lethe.InvalidConfigException;
 import java.util.Locale;
 
 /**
@@ -19,7 +19,7 @@ public enum Aggregation {
     try {
       return valueOf(value.trim().toUpperCase(Locale.ROOT));
     } catch (IllegalArgumentException e) {
-      throw new LetheException("Unknown aggregation '" + value + "': use soft, hard or weighted");
+      throw new InvalidConfigException("Unknown aggregation '" + value + "': use soft, hard or weighted");
     }
   }
 

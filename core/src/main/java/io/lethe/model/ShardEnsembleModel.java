@@ -6,8 +6,10 @@ import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.udf;
 
+import io.lethe.CorruptRegistryException;
 import io.lethe.LetheException;
 import io.lethe.registry.EnsembleManifest;
+import io.lethe.registry.ModelRegistry;
 import io.lethe.registry.PipelineReader;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.run.HadoopFiles;
@@ -354,13 +356,13 @@ public class ShardEnsembleModel extends Model<ShardEnsembleModel> implements MLW
     for (SubModelEntry entry : manifest.shards()) {
       Path subModel = new Path(dir, entry.path());
       if (!files.exists(new Path(subModel, "metadata"))) {
-        throw new LetheException(what + " is corrupt: the sub-model of shard " + entry.shard()
+        throw new CorruptRegistryException(what + " is corrupt: the sub-model of shard " + entry.shard()
             + " is missing at " + subModel);
       }
       try {
         subModels.add(PipelineReader.load(files, subModel));
       } catch (Exception e) {
-        throw new LetheException(what + " is corrupt: the sub-model of shard " + entry.shard()
+        throw new CorruptRegistryException(what + " is corrupt: the sub-model of shard " + entry.shard()
             + " at " + subModel + " cannot be read (" + e.getMessage() + ")", e);
       }
     }
@@ -403,12 +405,12 @@ public class ShardEnsembleModel extends Model<ShardEnsembleModel> implements MLW
       Path dir = new Path(path);
       Path manifestFile = new Path(dir, EnsembleManifest.FILE_NAME);
       if (!files.exists(manifestFile)) {
-        throw new LetheException("No ensemble at " + path + " (" + EnsembleManifest.FILE_NAME + " is missing)");
+        throw new CorruptRegistryException("No ensemble at " + path + " (" + EnsembleManifest.FILE_NAME + " is missing)");
       }
-      EnsembleManifest manifest = Json.read(files.readString(manifestFile), EnsembleManifest.class,
+      EnsembleManifest manifest = ModelRegistry.readRecord(files.readString(manifestFile), EnsembleManifest.class,
           "ensemble manifest " + manifestFile);
       if (manifest.shards() == null || manifest.shards().isEmpty() || manifest.task() == null) {
-        throw new LetheException("Corrupt ensemble manifest " + manifestFile + ": it lists no sub-models or no task");
+        throw new CorruptRegistryException("Corrupt ensemble manifest " + manifestFile + ": it lists no sub-models or no task");
       }
       List<PipelineModel> subModels = loadSubModels(files, dir, manifest, "The ensemble at " + path);
       Path metadata = new Path(dir, "metadata");

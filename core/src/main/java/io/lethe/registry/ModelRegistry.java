@@ -1,5 +1,8 @@
 package io.lethe.registry;
 
+import io.lethe.CommitConflictException;
+import io.lethe.CorruptRegistryException;
+import io.lethe.InvalidRequestException;
 import io.lethe.LetheException;
 import io.lethe.model.ShardEnsembleModel;
 import io.lethe.run.HadoopFiles;
@@ -148,7 +151,7 @@ public final class ModelRegistry {
     if (!files.exists(file)) {
       return Optional.empty();
     }
-    return Optional.of(Json.read(files.readString(file), type, name + " at " + file));
+    return Optional.of(readRecord(files.readString(file), type, name + " at " + file));
   }
 
   /** The manifests of every published version not retired since, oldest first, read in one pass. */
@@ -176,7 +179,7 @@ public final class ModelRegistry {
 
   public EnsembleManifest manifest(long version) {
     return published().stream().filter(m -> m.version() == version).findFirst()
-        .orElseThrow(() -> new LetheException("No published ensemble version " + version + " in " + root));
+        .orElseThrow(() -> new InvalidRequestException("No published ensemble version " + version + " in " + root));
   }
 
   /** Where a version's sub-model lives. */
@@ -189,7 +192,7 @@ public final class ModelRegistry {
     for (SubModelEntry e : manifest.shards()) {
       Path p = subModelPath(manifest.version(), e);
       if (!files.exists(new Path(p, "metadata"))) {
-        throw new LetheException("The sub-model of shard " + e.shard() + " of ensemble version " + manifest.version()
+        throw new CorruptRegistryException("The sub-model of shard " + e.shard() + " of ensemble version " + manifest.version()
             + " is missing at " + p + "; restore it, or retrain the shard (train --shards " + e.shard() + ")");
       }
     }
@@ -219,7 +222,7 @@ public final class ModelRegistry {
           return claimed;
         }
       }
-      throw new LetheException("Cannot claim a new ensemble version in " + root + " after " + PUBLISH_ATTEMPTS
+      throw new CommitConflictException("Cannot claim a new ensemble version in " + root + " after " + PUBLISH_ATTEMPTS
           + " attempts");
     });
     // A copy for spark.ml loaders of the directory; the log's row is what makes the version.
@@ -282,18 +285,27 @@ public final class ModelRegistry {
       rows = List.copyOf(spark.read().format("delta").option("versionAsOf", head.commit()).load(log.toString())
           .collectAsList());
     } catch (RuntimeException e) {
-      throw new LetheException("Cannot read the publish log " + log + ": " + e.getMessage(), e);
+      throw new CorruptRegistryException("Cannot read the publish log " + log + ": " + e.getMessage(), e);
     }
     SNAPSHOTS.put(log.toString(), new LogSnapshot(head, rows));
     return rows;
   }
 
+  /** Reads a JSON record of the registry's (a manifest, a retirement, a sub-model's state): one that does not parse is corrupt. */
+  public static <T> T readRecord(String json, Class<T> type, String what) {
+    try {
+      return Json.read(json, type, what);
+    } catch (LetheException e) {
+      throw new CorruptRegistryException(e.getMessage(), e);
+    }
+  }
+
   private EnsembleManifest manifestOf(long version, String json) {
     String what = "ensemble manifest of version " + version + " in " + publishLog();
-    EnsembleManifest manifest = Json.read(json, EnsembleManifest.class, what);
+    EnsembleManifest manifest = readRecord(json, EnsembleManifest.class, what);
     if (manifest.shards() == null || manifest.shards().isEmpty() || manifest.task() == null
         || manifest.version() != version) {
-      throw new LetheException("Corrupt " + what + ": it lists no sub-models or no task, or another version");
+      throw new CorruptRegistryException("Corrupt " + what + ": it lists no sub-models or no task, or another version");
     }
     return manifest;
   }
@@ -386,7 +398,7 @@ public final class ModelRegistry {
     return files.list(new Path(root, RETIRED)).stream()
         .filter(s -> s.isFile() && s.getPath().getName().endsWith(".json"))
         .sorted(Comparator.comparing(s -> s.getPath().getName()))
-        .map(s -> Json.read(files.readString(s.getPath()), Retirement.class, "retirement record " + s.getPath()))
+        .map(s -> readRecord(files.readString(s.getPath()), Retirement.class, "retirement record " + s.getPath()))
         .toList();
   }
 

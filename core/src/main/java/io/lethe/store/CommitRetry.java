@@ -1,5 +1,7 @@
 package io.lethe.store;
 
+import io.lethe.CommitConflictException;
+import io.lethe.InvalidConfigException;
 import io.lethe.LetheException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.IntConsumer;
@@ -26,7 +28,7 @@ public final class CommitRetry {
    */
   public CommitRetry(int attempts, IntConsumer beforeAttempt) {
     if (attempts < 1) {
-      throw new LetheException("The number of commit attempts must be at least 1, got " + attempts);
+      throw new InvalidConfigException("The number of commit attempts must be at least 1, got " + attempts);
     }
     this.attempts = attempts;
     this.beforeAttempt = beforeAttempt;
@@ -48,7 +50,7 @@ public final class CommitRetry {
           throw e;
         }
         if (attempt >= attempts) {
-          throw new LetheException("The " + what + " conflicted with concurrent writers " + attempts
+          throw new CommitConflictException("The " + what + " conflicted with concurrent writers " + attempts
               + " times and was given up (" + conflict.getClass().getSimpleName() + ")", e);
         }
         long wait = Math.min(MAX_WAIT_MS, FIRST_WAIT_MS << (attempt - 1));

@@ -8,8 +8,10 @@ import static org.apache.spark.sql.functions.when;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.delta.tables.DeltaTable;
+import io.lethe.InvalidRequestException;
 import io.lethe.LetheConfig;
 import io.lethe.LetheException;
+import io.lethe.StoreNotFoundException;
 import io.lethe.run.HadoopFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -86,7 +88,7 @@ public final class ShardedStore {
   public static ShardedStore open(SparkSession spark, String location) {
     String path = qualify(spark, location);
     if (!exists(spark, path)) {
-      throw new LetheException("No Lethe store at " + path + " (not a Delta table); create it with the ingest job");
+      throw new StoreNotFoundException("No Lethe store at " + path + " (not a Delta table); create it with the ingest job");
     }
     Row detail = DeltaTable.forPath(spark, path).detail().select("properties").head();
     Map<String, String> props = detail.getJavaMap(0);
@@ -102,10 +104,10 @@ public final class ShardedStore {
     String path = qualify(spark, location);
     boolean exists = exists(spark, path);
     if (exists && !append) {
-      throw new LetheException("A store already exists at " + path + "; use --append to add rows to it");
+      throw new InvalidRequestException("A store already exists at " + path + "; use --append to add rows to it");
     }
     if (!exists && append) {
-      throw new LetheException("No store at " + path + " to append to; run ingest without --append to create it");
+      throw new StoreNotFoundException("No store at " + path + " to append to; run ingest without --append to create it");
     }
     if (exists) {
       return open(spark, path).append(source);
@@ -159,7 +161,7 @@ public final class ShardedStore {
     requireColumn(schema, subject, LetheConfig.STORE_SUBJECT_COLUMN);
     requireColumn(schema, label, LetheConfig.STORE_LABEL_COLUMN);
     if (Arrays.asList(schema.fieldNames()).contains(StoreLayout.SHARD_COLUMN)) {
-      throw new LetheException("The source has a column named " + StoreLayout.SHARD_COLUMN + ", which Lethe reserves");
+      throw new InvalidRequestException("The source has a column named " + StoreLayout.SHARD_COLUMN + ", which Lethe reserves");
     }
     List<String> numeric = config.getList(LetheConfig.STORE_NUMERIC);
     List<String> categorical = config.getList(LetheConfig.STORE_CATEGORICAL);
@@ -181,7 +183,7 @@ public final class ShardedStore {
       }
     }
     if (numeric.isEmpty() && categorical.isEmpty()) {
-      throw new LetheException("The source has no feature columns besides the subject and the label");
+      throw new InvalidRequestException("The source has no feature columns besides the subject and the label");
     }
     String salt = config.get(LetheConfig.STORE_SALT);
     if (salt.isEmpty()) {
@@ -204,14 +206,14 @@ public final class ShardedStore {
     requireColumn(schema, layout.labelColumn(), LetheConfig.STORE_LABEL_COLUMN);
     DataType subjectType = schema.apply(layout.subjectColumn()).dataType();
     if (!(subjectType instanceof StringType || subjectType instanceof IntegralType)) {
-      throw new LetheException("The subject column '" + layout.subjectColumn() + "' must hold strings or whole numbers, not "
+      throw new InvalidRequestException("The subject column '" + layout.subjectColumn() + "' must hold strings or whole numbers, not "
           + subjectType.simpleString());
     }
     for (String f : layout.numericFeatures()) {
       requireColumn(schema, f, LetheConfig.STORE_NUMERIC);
       DataType t = schema.apply(f).dataType();
       if (!(t instanceof NumericType)) {
-        throw new LetheException("The numeric feature column '" + f + "' has type " + t.simpleString()
+        throw new InvalidRequestException("The numeric feature column '" + f + "' has type " + t.simpleString()
             + "; list it in " + LetheConfig.STORE_CATEGORICAL + " or cast it in the source");
       }
     }
@@ -219,13 +221,13 @@ public final class ShardedStore {
       requireColumn(schema, f, LetheConfig.STORE_CATEGORICAL);
       DataType t = schema.apply(f).dataType();
       if (!(t instanceof StringType || t instanceof BooleanType || t instanceof IntegralType)) {
-        throw new LetheException("The categorical feature column '" + f + "' has type " + t.simpleString()
+        throw new InvalidRequestException("The categorical feature column '" + f + "' has type " + t.simpleString()
             + "; categorical columns must be strings, booleans or whole numbers");
       }
     }
     DataType labelType = schema.apply(layout.labelColumn()).dataType();
     if (layout.task() == Task.REGRESSION && !(labelType instanceof NumericType)) {
-      throw new LetheException("The label column '" + layout.labelColumn() + "' has type " + labelType.simpleString()
+      throw new InvalidRequestException("The label column '" + layout.labelColumn() + "' has type " + labelType.simpleString()
           + " but the task is regression; use store.task=classification or a numeric label");
     }
     Row checks = source.agg(
@@ -234,14 +236,14 @@ public final class ShardedStore {
         sum(when(col(layout.labelColumn()).isNull(), 1).otherwise(0))).head();
     long rows = checks.getLong(0);
     if (rows == 0) {
-      throw new LetheException("The source has no rows; nothing was ingested");
+      throw new InvalidRequestException("The source has no rows; nothing was ingested");
     }
     if (checks.getLong(1) > 0) {
-      throw new LetheException(checks.getLong(1) + " source rows have no subject id (column '" + layout.subjectColumn()
+      throw new InvalidRequestException(checks.getLong(1) + " source rows have no subject id (column '" + layout.subjectColumn()
           + "'); every row must belong to a data subject");
     }
     if (checks.getLong(2) > 0) {
-      throw new LetheException(checks.getLong(2) + " source rows have no label (column '" + layout.labelColumn() + "')");
+      throw new InvalidRequestException(checks.getLong(2) + " source rows have no label (column '" + layout.labelColumn() + "')");
     }
     if (layout.task() == Task.REGRESSION) {
       return List.of();
@@ -249,25 +251,25 @@ public final class ShardedStore {
     List<Row> distinct = source.select(col(layout.labelColumn()).cast("string")).distinct().limit(MAX_CLASSES + 1)
         .collectAsList();
     if (distinct.size() > MAX_CLASSES) {
-      throw new LetheException("The label column '" + layout.labelColumn() + "' has more than " + MAX_CLASSES
+      throw new InvalidRequestException("The label column '" + layout.labelColumn() + "' has more than " + MAX_CLASSES
           + " distinct values; for a numeric target set store.task=regression");
     }
     TreeSet<String> classes = new TreeSet<>();
     distinct.forEach(r -> classes.add(r.getString(0)));
     if (!newStore && !layout.labelClasses().containsAll(classes)) {
       classes.removeAll(layout.labelClasses());
-      throw new LetheException("The rows have " + classes.size() + " label value(s) the store does not know; a store's"
+      throw new InvalidRequestException("The rows have " + classes.size() + " label value(s) the store does not know; a store's"
           + " classes are fixed when it is created");
     }
     if (newStore && classes.size() < 2) {
-      throw new LetheException("The label column '" + layout.labelColumn() + "' has only one value; classification needs two or more");
+      throw new InvalidRequestException("The label column '" + layout.labelColumn() + "' has only one value; classification needs two or more");
     }
     return new ArrayList<>(classes);
   }
 
   private static void requireColumn(StructType schema, String column, String key) {
     if (column == null || column.isEmpty() || !Arrays.asList(schema.fieldNames()).contains(column)) {
-      throw new LetheException("Column '" + column + "' (" + key + ") is not in the source; its columns are "
+      throw new InvalidRequestException("Column '" + column + "' (" + key + ") is not in the source; its columns are "
           + String.join(", ", schema.fieldNames()));
     }
   }

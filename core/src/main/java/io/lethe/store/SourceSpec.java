@@ -1,5 +1,6 @@
 package io.lethe.store;
 
+import io.lethe.InvalidRequestException;
 import io.lethe.LetheException;
 import java.util.List;
 import java.util.Map;
@@ -18,7 +19,7 @@ public record SourceSpec(String format, String path, Map<String, String> options
 
   public SourceSpec {
     if (!FORMATS.contains(format)) {
-      throw new LetheException("Unknown source format '" + format + "': use one of " + FORMATS);
+      throw new InvalidRequestException("Unknown source format '" + format + "': use one of " + FORMATS);
     }
     options = Map.copyOf(options);
     columns = List.copyOf(columns);
@@ -29,11 +30,11 @@ public record SourceSpec(String format, String path, Map<String, String> options
     try {
       df = spark.read().format(format).options(options).load(path);
     } catch (Exception e) {
-      throw new LetheException("Cannot read the " + format + " source at " + path + ": " + LetheException.firstLine(e), e);
+      throw new InvalidRequestException("Cannot read the " + format + " source at " + path + ": " + LetheException.firstLine(e), e);
     }
     if (!columns.isEmpty()) {
       if (columns.size() != df.columns().length) {
-        throw new LetheException("The source at " + path + " has " + df.columns().length + " columns but "
+        throw new InvalidRequestException("The source at " + path + " has " + df.columns().length + " columns but "
             + columns.size() + " column names were given");
       }
       df = df.toDF(columns.toArray(new String[0]));

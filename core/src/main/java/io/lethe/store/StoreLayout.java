@@ -6,7 +6,9 @@ import static org.apache.spark.sql.functions.pmod;
 import static org.apache.spark.sql.functions.when;
 import static org.apache.spark.sql.functions.xxhash64;
 
+import io.lethe.InvalidConfigException;
 import io.lethe.LetheException;
+import io.lethe.StoreNotFoundException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -41,7 +43,7 @@ public record StoreLayout(
 
   public StoreLayout {
     if (shards < 1) {
-      throw new LetheException("The number of shards must be at least 1, got " + shards);
+      throw new InvalidConfigException("The number of shards must be at least 1, got " + shards);
     }
     labelClasses = List.copyOf(labelClasses);
     numericFeatures = List.copyOf(numericFeatures);
@@ -123,7 +125,7 @@ public record StoreLayout(
   static StoreLayout fromProperties(Map<String, String> p, String where) {
     String shards = p.get(PREFIX + "shards");
     if (shards == null) {
-      throw new LetheException("The Delta table at " + where + " is not a Lethe store (no " + PREFIX
+      throw new StoreNotFoundException("The Delta table at " + where + " is not a Lethe store (no " + PREFIX
           + "shards property); create stores with the ingest job");
     }
     try {

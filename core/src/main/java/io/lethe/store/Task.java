@@ -1,6 +1,6 @@
 package io.lethe.store;
 
-import io.lethe.LetheException;
+import io.lethe.InvalidConfigException;
 import java.util.Locale;
 
 /** What the label is: classes to predict, or a number. */
@@ -12,7 +12,7 @@ public enum Task {
     try {
       return valueOf(value.trim().toUpperCase(Locale.ROOT));
     } catch (IllegalArgumentException e) {
-      throw new LetheException("Unknown task '" + value + "': use classification or regression");
+      throw new InvalidConfigException("Unknown task '" + value + "': use classification or regression");
     }
   }
 

@@ -1,6 +1,6 @@
 package io.lethe.train;
 
-import io.lethe.LetheException;
+import io.lethe.InvalidConfigException;
 import java.util.Arrays;
 import java.util.stream.Collectors;
 
@@ -31,7 +31,7 @@ public enum Engine {
 
   public static Engine parse(String id) {
     return Arrays.stream(values()).filter(e -> e.id.equals(id)).findFirst()
-        .orElseThrow(() -> new LetheException("Unknown train.engine '" + id + "': use one of "
+        .orElseThrow(() -> new InvalidConfigException("Unknown train.engine '" + id + "': use one of "
             + Arrays.stream(values()).map(Engine::id).collect(Collectors.joining(", "))));
   }
 

@@ -1,5 +1,6 @@
 package io.lethe.train;
 
+import io.lethe.InvalidConfigException;
 import io.lethe.LetheException;
 import io.lethe.store.Task;
 import java.util.ArrayList;
@@ -99,7 +100,7 @@ public final class Estimators {
    */
   private static Estimator<?> ofClass(String className, Task task) {
     if (!className.contains(".")) {
-      throw new LetheException("Unknown estimator '" + className + "': use one of " + String.join(", ", NAMES.keySet())
+      throw new InvalidConfigException("Unknown estimator '" + className + "': use one of " + String.join(", ", NAMES.keySet())
           + ", or the class name of a spark.ml estimator on the classpath");
     }
     Class<?> c;
@@ -107,22 +108,22 @@ public final class Estimators {
       ClassLoader loader = Thread.currentThread().getContextClassLoader();
       c = Class.forName(className, true, loader != null ? loader : Estimators.class.getClassLoader());
     } catch (ClassNotFoundException | LinkageError e) {
-      throw new LetheException("The estimator class " + className + " is not on the classpath: add its jar"
+      throw new InvalidConfigException("The estimator class " + className + " is not on the classpath: add its jar"
           + " (spark-submit --jars)", e);
     }
     if (!Predictor.class.isAssignableFrom(c)) {
-      throw new LetheException("The estimator class " + className + " is not a spark.ml Predictor: a shard's"
+      throw new InvalidConfigException("The estimator class " + className + " is not a spark.ml Predictor: a shard's"
           + " estimator reads a features vector and a label and predicts");
     }
     boolean classifier = Classifier.class.isAssignableFrom(c);
     if (classifier != (task == Task.CLASSIFICATION)) {
-      throw new LetheException("The estimator class " + className + " does not do " + task.id() + " (it is "
+      throw new InvalidConfigException("The estimator class " + className + " does not do " + task.id() + " (it is "
           + (classifier ? "a classifier" : "no classifier") + ")");
     }
     try {
       return (Estimator<?>) c.getDeclaredConstructor().newInstance();
     } catch (ReflectiveOperationException e) {
-      throw new LetheException("The estimator class " + className + " cannot be made with no arguments ("
+      throw new InvalidConfigException("The estimator class " + className + " cannot be made with no arguments ("
           + LetheException.firstLine(e) + ")", e);
     }
   }
@@ -130,7 +131,7 @@ public final class Estimators {
   private static Estimator<?> named(String name, Task task) {
     List<Task> tasks = NAMES.get(name);
     if (!tasks.contains(task)) {
-      throw new LetheException("The estimator " + name + " does not do " + task.id()
+      throw new InvalidConfigException("The estimator " + name + " does not do " + task.id()
           + "; for " + task.id() + " use one of " + NAMES.entrySet().stream().filter(e -> e.getValue().contains(task))
               .map(Map.Entry::getKey).collect(Collectors.joining(", ")) + ", or an estimator's class name");
     }
@@ -156,7 +157,7 @@ public final class Estimators {
     try {
       Arrays.stream(hidden.split(",")).map(String::trim).filter(s -> !s.isEmpty()).map(Integer::parseInt).forEach(layers::add);
     } catch (NumberFormatException ex) {
-      throw new LetheException("train.param." + HIDDEN_LAYERS + " must be comma-separated whole numbers, got '" + hidden + "'");
+      throw new InvalidConfigException("train.param." + HIDDEN_LAYERS + " must be comma-separated whole numbers, got '" + hidden + "'");
     }
     layers.add(classes);
     return layers.stream().mapToInt(Integer::intValue).toArray();
@@ -171,7 +172,7 @@ public final class Estimators {
   @SuppressWarnings("unchecked")
   private static void setParam(Estimator<?> e, String name, String value) {
     if (!e.hasParam(name)) {
-      throw new LetheException("The estimator " + e.getClass().getSimpleName() + " has no parameter '" + name
+      throw new InvalidConfigException("The estimator " + e.getClass().getSimpleName() + " has no parameter '" + name
           + "'; its parameters are " + Arrays.stream(e.params()).map(Param::name).sorted().collect(Collectors.joining(", ")));
     }
     Param<Object> param = (Param<Object>) e.getParam(name);
@@ -180,7 +181,7 @@ public final class Estimators {
       Object decoded = param.getClass() == Param.class ? value : param.jsonDecode(value);
       e.set(param, decoded);
     } catch (Exception ex) {
-      throw new LetheException("Invalid value '" + value + "' for parameter " + name + " of "
+      throw new InvalidConfigException("Invalid value '" + value + "' for parameter " + name + " of "
           + e.getClass().getSimpleName() + ": " + ex.getMessage(), ex);
     }
   }

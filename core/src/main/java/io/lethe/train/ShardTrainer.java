@@ -1,5 +1,6 @@
 package io.lethe.train;
 
+import io.lethe.InvalidConfigException;
 import io.lethe.LetheException;
 import io.lethe.model.ShardColumns;
 import io.lethe.registry.ModelRegistry;
@@ -331,7 +332,7 @@ public final class ShardTrainer {
         return new Engine.Choice(Engine.JOBS, "train.engine is jobs");
       case TASKS:
         if (unsupported.isPresent()) {
-          throw new LetheException("train.engine is tasks, but " + unsupported.get()
+          throw new InvalidConfigException("train.engine is tasks, but " + unsupported.get()
               + ": set train.engine to auto or jobs");
         }
         return new Engine.Choice(Engine.TASKS, "train.engine is tasks");

@@ -2,6 +2,8 @@ package io.lethe.train;
 
 import static org.apache.spark.sql.functions.col;
 
+import io.lethe.InvalidConfigException;
+import io.lethe.InvalidRequestException;
 import io.lethe.LetheException;
 import io.lethe.model.Aggregation;
 import io.lethe.registry.EnsembleManifest;
@@ -87,10 +89,10 @@ public final class Training {
     Optional<EnsembleManifest> base = registry.latest();
     boolean partial = shards.size() < store.layout().shards();
     if (partial && base.isEmpty()) {
-      throw new LetheException("No ensemble is published yet: train all shards first");
+      throw new InvalidRequestException("No ensemble is published yet: train all shards first");
     }
     if (partial && !sameEstimator(base.get())) {
-      throw new LetheException("The published ensemble was trained with " + base.get().estimator() + " "
+      throw new InvalidConfigException("The published ensemble was trained with " + base.get().estimator() + " "
           + base.get().estimatorParams() + "; retrain all shards to change the estimator or its parameters");
     }
     return new ShardTrainer(store, settings).train(shards, storeVersion, registry);
@@ -316,7 +318,7 @@ public final class Training {
       List<Integer> stale = trainedOnDeletedRows(store, merged.values());
       if (stale.isEmpty()) {
         if (merged.isEmpty()) {
-          throw new LetheException("The store has no rows to train on at version " + storeVersion);
+          throw new InvalidRequestException("The store has no rows to train on at version " + storeVersion);
         }
         EnsembleManifest draft = new EnsembleManifest(EnsembleManifest.FORMAT_VERSION, 0, null, store.path(),
             store.layout().task().id(), store.layout().labelClasses(), aggregation.id(), settings.estimator(),
@@ -391,7 +393,7 @@ public final class Training {
       case LISTED:
         for (int s : selection.shards()) {
           if (s < 0 || s >= total) {
-            throw new LetheException("Shard " + s + " does not exist: the store has shards 0 to " + (total - 1));
+            throw new InvalidRequestException("Shard " + s + " does not exist: the store has shards 0 to " + (total - 1));
           }
         }
         return new ArrayList<>(new TreeSet<>(selection.shards()));

@@ -1,5 +1,6 @@
 package io.lethe.train;
 
+import io.lethe.InvalidConfigException;
 import io.lethe.LetheException;
 import io.lethe.model.ShardColumns;
 import io.lethe.run.HadoopFiles;
@@ -39,7 +40,7 @@ public final class UserPipeline {
   public static Pipeline load(SparkSession spark, String path) {
     HadoopFiles files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
     if (!files.exists(new Path(path, "metadata"))) {
-      throw new LetheException("train.pipeline is " + path + ", where no spark.ml pipeline is saved (no metadata"
+      throw new InvalidConfigException("train.pipeline is " + path + ", where no spark.ml pipeline is saved (no metadata"
           + " directory): save one with pipeline.write().save(path)");
     }
     try {
@@ -47,7 +48,7 @@ public final class UserPipeline {
     } catch (Exception e) {
       String why = LetheException.firstLine(e);
       if (why.contains("PipelineModel")) {
-        throw new LetheException("train.pipeline is " + path + ", a fitted PipelineModel: it takes the unfitted"
+        throw new InvalidConfigException("train.pipeline is " + path + ", a fitted PipelineModel: it takes the unfitted"
             + " Pipeline, which each shard fits on its own rows", e);
       }
       Throwable root = e;
@@ -55,10 +56,10 @@ public final class UserPipeline {
         root = root.getCause();
       }
       if (root instanceof ClassNotFoundException) {
-        throw new LetheException("train.pipeline " + path + " holds a stage whose class " + root.getMessage()
+        throw new InvalidConfigException("train.pipeline " + path + " holds a stage whose class " + root.getMessage()
             + " is not on the classpath: add its jar (spark-submit --jars)", e);
       }
-      throw new LetheException("train.pipeline " + path + " cannot be read as a spark.ml Pipeline: " + why, e);
+      throw new InvalidConfigException("train.pipeline " + path + " cannot be read as a spark.ml Pipeline: " + why, e);
     }
   }
 
@@ -97,20 +98,20 @@ public final class UserPipeline {
           continue;
         }
         if (column.equals(layout.subjectColumn())) {
-          throw new LetheException(which + " reads '" + column + "', the store's subject column: a model never reads"
+          throw new InvalidConfigException(which + " reads '" + column + "', the store's subject column: a model never reads"
               + " whom a row is about");
         }
         if (column.equals(layout.labelColumn())) {
-          throw new LetheException(which + " reads '" + column + "', the store's label: stages see the label only as "
+          throw new InvalidConfigException(which + " reads '" + column + "', the store's label: stages see the label only as "
               + StoreLayout.LABEL_INDEX_COLUMN + " (its class index), which the predictor reads");
         }
-        throw new LetheException(which + " reads column '" + column + "', which is neither a feature column of the"
+        throw new InvalidConfigException(which + " reads column '" + column + "', which is neither a feature column of the"
             + " store nor written by an earlier stage; it can read " + String.join(", ", readable));
       }
       try {
         schema = stage.transformSchema(schema);
       } catch (Exception e) {
-        throw new LetheException(which + " does not fit the store's rows: " + LetheException.firstLine(e), e);
+        throw new InvalidConfigException(which + " does not fit the store's rows: " + LetheException.firstLine(e), e);
       }
     }
   }
@@ -132,17 +133,17 @@ public final class UserPipeline {
 
   private static Estimator<?> predictor(PipelineStage[] stages, Task task) {
     if (stages.length == 0) {
-      throw new LetheException("train.pipeline has no stages: it must end in a spark.ml predictor");
+      throw new InvalidConfigException("train.pipeline has no stages: it must end in a spark.ml predictor");
     }
     PipelineStage last = stages[stages.length - 1];
     String which = "train.pipeline's last stage, " + last.uid() + " (" + last.getClass().getSimpleName() + "),";
     if (!(last instanceof Predictor<?, ?, ?> predictor)) {
-      throw new LetheException(which + " is not a spark.ml Predictor: the pipeline must end in an estimator that"
+      throw new InvalidConfigException(which + " is not a spark.ml Predictor: the pipeline must end in an estimator that"
           + " reads a features vector and the label and predicts");
     }
     boolean classifier = last instanceof Classifier<?, ?, ?>;
     if (classifier != (task == Task.CLASSIFICATION)) {
-      throw new LetheException(which + " does not do " + task.id() + ", the store's task (it is "
+      throw new InvalidConfigException(which + " does not do " + task.id() + ", the store's task (it is "
           + (classifier ? "a classifier" : "no classifier") + ")");
     }
     return predictor;

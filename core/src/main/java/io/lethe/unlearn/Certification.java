@@ -1,7 +1,7 @@
 package io.lethe.unlearn;
 
+import io.lethe.InvalidConfigException;
 import io.lethe.LetheConfig;
-import io.lethe.LetheException;
 
 /**
  * The parameters of (epsilon, delta)-certified removal: training draws the objective's noise with
@@ -11,7 +11,7 @@ import io.lethe.LetheException;
 public record Certification(double epsilon, double delta, double noise) {
   public Certification {
     if (!(epsilon > 0) || !(delta > 0 && delta < 1) || !(noise > 0)) {
-      throw new LetheException("Certified removal needs forget.certified.epsilon > 0, 0 < forget.certified.delta < 1"
+      throw new InvalidConfigException("Certified removal needs forget.certified.epsilon > 0, 0 < forget.certified.delta < 1"
           + " and forget.certified.noise > 0; got " + epsilon + ", " + delta + ", " + noise);
     }
   }

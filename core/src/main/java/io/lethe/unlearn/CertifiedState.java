@@ -1,6 +1,6 @@
 package io.lethe.unlearn;
 
-import io.lethe.LetheException;
+import io.lethe.CorruptRegistryException;
 import java.security.SecureRandom;
 import java.util.HashMap;
 import java.util.List;
@@ -33,7 +33,7 @@ public record CertifiedState(double epsilon, double delta, double sigma, double 
   public CertifiedState {
     features = List.copyOf(features);
     if (noise.length != features.size() || weights.length != features.size()) {
-      throw new LetheException("Corrupt certified state: " + noise.length + " noise values and " + weights.length
+      throw new CorruptRegistryException("Corrupt certified state: " + noise.length + " noise values and " + weights.length
           + " weights for " + features.size() + " features");
     }
   }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonAutoDetect;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.lethe.CorruptRegistryException;
 import io.lethe.LetheException;
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -113,7 +114,7 @@ public final class ShardStatistics implements Serializable {
         && sumSquares.length == numericColumns && negative.length == numericColumns
         && categories.size() == categoricalColumns && zz.length == packedSize(keys.size()) && zy.length == keys.size();
     if (!consistent) {
-      throw new LetheException("Corrupt shard statistics: their parts do not have matching sizes");
+      throw new CorruptRegistryException("Corrupt shard statistics: their parts do not have matching sizes");
     }
   }
 

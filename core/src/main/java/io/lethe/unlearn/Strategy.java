@@ -1,6 +1,6 @@
 package io.lethe.unlearn;
 
-import io.lethe.LetheException;
+import io.lethe.InvalidConfigException;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Collectors;
@@ -79,10 +79,10 @@ public enum Strategy {
   /** The strategy named {@code id} for an estimator; a clear error when it is unknown or does not apply. */
   public static Strategy parse(String id, String estimator) {
     Strategy s = Arrays.stream(values()).filter(v -> v.id.equals(id)).findFirst()
-        .orElseThrow(() -> new LetheException("Unknown unlearning strategy '" + id + "' for " + estimator + ": use one of "
+        .orElseThrow(() -> new InvalidConfigException("Unknown unlearning strategy '" + id + "' for " + estimator + ": use one of "
             + Arrays.stream(values()).map(Strategy::id).collect(Collectors.joining(", "))));
     if (!s.appliesTo(estimator)) {
-      throw new LetheException("The unlearning strategy " + id + " does not apply to " + estimator + "; it applies to "
+      throw new InvalidConfigException("The unlearning strategy " + id + " does not apply to " + estimator + "; it applies to "
           + String.join(", ", s.estimators));
     }
     return s;

@@ -7,8 +7,8 @@ import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.when;
 
 import io.delta.tables.DeltaTable;
+import io.lethe.InvalidRequestException;
 import io.lethe.LetheConfig;
-import io.lethe.LetheException;
 import io.lethe.forget.ForgetRequest;
 import io.lethe.ledger.ForgetLedger;
 import io.lethe.ledger.ForgetStep;
@@ -108,7 +108,7 @@ public final class Verifier {
     List<Row> latest = ledger.events().where(col("step").equalTo(ForgetStep.PLAN.id()))
         .orderBy(col("at").desc()).select("batch_id").limit(1).collectAsList();
     if (latest.isEmpty()) {
-      throw new LetheException("The ledger at " + ledger.path() + " holds no forget batch to verify");
+      throw new InvalidRequestException("The ledger at " + ledger.path() + " holds no forget batch to verify");
     }
     return latest.get(0).getString(0);
   }
@@ -126,7 +126,7 @@ public final class Verifier {
         .where(col("batch_id").equalTo(batchId).and(col("step").equalTo(ForgetStep.PLAN.id())))
         .select("request_id").distinct().collectAsList();
     if (batchRequests.isEmpty()) {
-      throw new LetheException("No forget batch " + batchId + " in the ledger at " + ledger.path());
+      throw new InvalidRequestException("No forget batch " + batchId + " in the ledger at " + ledger.path());
     }
     Set<String> requestIds = new TreeSet<>();
     batchRequests.forEach(r -> requestIds.add(r.getString(0)));

@@ -1,7 +1,7 @@
 package io.lethe.verify;
 
+import io.lethe.InvalidConfigException;
 import io.lethe.LetheConfig;
-import io.lethe.LetheException;
 import io.lethe.store.SourceSpec;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,7 +27,7 @@ public record VerifySettings(String path, int retrainShards, double minAgreement
 
   public VerifySettings {
     if (retrainShards < 0 || sampleRows < 1 || minAgreement < 0 || minAgreement > 1 || attackRows < 10) {
-      throw new LetheException("verify.retrain-shards must be 0 or more, verify.sample-rows 1 or more,"
+      throw new InvalidConfigException("verify.retrain-shards must be 0 or more, verify.sample-rows 1 or more,"
           + " verify.attack-rows 10 or more and verify.min-agreement between 0 and 1");
     }
     testOptions = Map.copyOf(testOptions);
@@ -38,7 +38,7 @@ public record VerifySettings(String path, int retrainShards, double minAgreement
     for (String pair : config.getList(LetheConfig.VERIFY_TEST_OPTIONS)) {
       int eq = pair.indexOf('=');
       if (eq < 1) {
-        throw new LetheException(LetheConfig.VERIFY_TEST_OPTIONS + " takes key=value pairs separated by commas, got '"
+        throw new InvalidConfigException(LetheConfig.VERIFY_TEST_OPTIONS + " takes key=value pairs separated by commas, got '"
             + pair + "'");
       }
       options.put(pair.substring(0, eq).trim(), pair.substring(eq + 1).trim());

@@ -20,16 +20,20 @@ import picocli.CommandLine.Spec;
 
 /**
  * What every job shares: configuration (file plus -D overrides), the SparkSession, the run summary
- * printed and stored at the end, and one clear message with a non-zero exit code on failure.
+ * printed and stored at the end, and one clear message with a non-zero exit code on failure
+ * ({@link ExitCodes}).
  */
-@Command(mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true)
+@Command(mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
+    exitCodeListHeading = "Exit codes:%n",
+    exitCodeList = {
+        ExitCodes.OK + ":done",
+        ExitCodes.INVALID + ":invalid input (configuration, request, id file, source, pipeline): change it",
+        ExitCodes.CRASHED + ":unexpected failure (logged with its stack trace)",
+        ExitCodes.MISSING_OR_CORRUPT + ":the store or the model registry is missing or corrupt",
+        ExitCodes.RUN_AGAIN + ":a commit conflict, or a forget run stopped part-way: run the same job again",
+        ExitCodes.VERIFICATION_FAILED + ":verify ran and a check failed (see the report)"})
 abstract class JobCommand implements Callable<Integer> {
   private static final Logger LOG = LoggerFactory.getLogger(JobCommand.class);
-
-  /** Exit code of a run that failed with a message (bad input, missing store, ...). */
-  static final int FAILED = 1;
-  /** Exit code of a run that failed unexpectedly. */
-  static final int CRASHED = 2;
 
   @Spec
   CommandSpec spec;
@@ -55,7 +59,7 @@ abstract class JobCommand implements Callable<Integer> {
     LetheConfig config = null;
     String status = "succeeded";
     String error = null;
-    int code = 0;
+    int code = ExitCodes.OK;
     try {
       String file = confFile != null ? confFile : System.getenv("LETHE_CONF");
       config = LetheConfig.load(file, overrides);
@@ -64,12 +68,12 @@ abstract class JobCommand implements Callable<Integer> {
     } catch (LetheException e) {
       status = "failed";
       error = e.getMessage();
-      code = FAILED;
+      code = ExitCodes.of(e);
     } catch (Exception e) { // Spark and Delta throw checked exceptions through Scala, too
       LOG.error("lethe {} failed", jobName(), e);
       status = "failed";
       error = "unexpected failure: " + LetheException.firstLine(e);
-      code = CRASHED;
+      code = ExitCodes.of(e);
     }
     Map<String, Object> finished = summary.finish(status, error);
     PrintWriter out = spec.commandLine().getOut();

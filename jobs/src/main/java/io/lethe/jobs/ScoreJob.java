@@ -6,6 +6,7 @@ import static org.apache.spark.sql.functions.element_at;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.array;
 
+import io.lethe.InvalidRequestException;
 import io.lethe.LetheConfig;
 import io.lethe.LetheException;
 import io.lethe.model.ShardEnsembleModel;
@@ -57,12 +58,12 @@ public final class ScoreJob extends JobCommand {
   @Override
   void run(SparkSession spark, LetheConfig config, RunSummary summary) {
     if (!OUTPUT_FORMATS.contains(outputFormat)) {
-      throw new LetheException("Unknown output format '" + outputFormat + "': use one of " + OUTPUT_FORMATS);
+      throw new InvalidRequestException("Unknown output format '" + outputFormat + "': use one of " + OUTPUT_FORMATS);
     }
     ModelRegistry registry = new ModelRegistry(spark, config.get(LetheConfig.MODELS_PATH));
     long v = version != null ? version
         : registry.latest().map(EnsembleManifest::version)
-            .orElseThrow(() -> new LetheException("No ensemble is published in " + registry.root() + "; run train first"));
+            .orElseThrow(() -> new InvalidRequestException("No ensemble is published in " + registry.root() + "; run train first"));
     summary.input("input", input).input("models", registry.root().toString()).input("ensembleVersion", v)
         .input("output", output).input("outputFormat", outputFormat);
     ShardEnsembleModel model = summary.steps().time("load", () -> registry.load(v));

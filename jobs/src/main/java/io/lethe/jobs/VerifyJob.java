@@ -1,7 +1,8 @@
 package io.lethe.jobs;
 
+import io.lethe.InvalidRequestException;
 import io.lethe.LetheConfig;
-import io.lethe.LetheException;
+import io.lethe.VerificationFailedException;
 import io.lethe.forget.ForgetRequest;
 import io.lethe.run.HadoopFiles;
 import io.lethe.run.RunSummary;
@@ -25,7 +26,7 @@ import picocli.CommandLine.Option;
         + "like training members (when the forget run recorded membership evidence), and the model's utility now; "
         + "the report names the unlearning strategy behind each hit shard's sub-model (exact or approximate).",
         "With --ids or --ids-file, check a set of ids instead, whatever batches forgot them.",
-        "Writes verify-<batch>.json and verify-<batch>.html under verify.path; exits 1 when a check fails."})
+        "Writes verify-<batch>.json and verify-<batch>.html under verify.path; exits 5 when a check fails."})
 public final class VerifyJob extends JobCommand {
   @Option(names = "--batch", paramLabel = "ID",
       description = "The forget batch to verify (default: the latest in the ledger).")
@@ -61,7 +62,7 @@ public final class VerifyJob extends JobCommand {
     Dataset<Row> heldOut = test != null ? testOptions.spec(test).read(spark)
         : settings.testSource().map(s -> s.read(spark)).orElse(null);
     if (ids != null && batch != null) {
-      throw new LetheException("Give one of --batch, --ids and --ids-file");
+      throw new InvalidRequestException("Give one of --batch, --ids and --ids-file");
     }
     ForgetRequest idsToCheck = ids == null ? null : idOptions.read(spark, ids);
     if (idsToCheck != null) {
@@ -78,7 +79,7 @@ public final class VerifyJob extends JobCommand {
     report.checks().forEach(c -> say((c.passed() ? "PASS " : "FAIL ") + c.id() + ": " + c.finding()));
     say("Report: " + written.html());
     if (!report.passed()) {
-      throw new LetheException("Verification of " + (idsToCheck != null ? idsToCheck.size() + " ids"
+      throw new VerificationFailedException("Verification of " + (idsToCheck != null ? idsToCheck.size() + " ids"
           : "batch " + batchId) + " failed: " + report.checks().stream()
           .filter(c -> !c.passed()).map(VerifyReport.Check::id).collect(Collectors.joining(", ")));
     }

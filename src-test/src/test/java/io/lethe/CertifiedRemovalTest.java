@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.lethe.forget.ForgetRequest;
 import io.lethe.forget.ForgetResult;
 import io.lethe.model.Aggregation;
+import io.lethe.model.ShardEnsembleModel;
 import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.run.Json;
@@ -78,7 +79,7 @@ class CertifiedRemovalTest extends LetheTestBase {
       assertThat(gradientNorm(published, e, state)).isCloseTo(state.residual(),
           org.assertj.core.api.Assertions.within(1e-6));
     }
-    double accuracy = io.lethe.model.Evaluation.score(trained.registry().load(published.version()), adultTest(1000),
+    double accuracy = io.lethe.model.Evaluation.score(ShardEnsembleModel.load(trained.registry(), published.version()), adultTest(1000),
         trained.store().layout());
     assertThat(accuracy).as("the noise barely moves the model").isGreaterThan(0.8);
   }
@@ -109,7 +110,7 @@ class CertifiedRemovalTest extends LetheTestBase {
       PipelineModel exact = new ShardTrainer(trained.store(), trained.settings()).withNoise(Map.of(u.shard(), state))
           .fitShard(u.shard(), entry.storeVersion()).model();
       LogisticRegressionModel step = (LogisticRegressionModel) ShardTrainer.estimatorModel(
-          trained.registry().load(published.version()).subModel(u.shard()));
+          ShardEnsembleModel.load(trained.registry(), published.version()).subModel(u.shard()));
       LogisticRegressionModel optimum = (LogisticRegressionModel) ShardTrainer.estimatorModel(exact);
       double distance = Math.sqrt(org.apache.spark.ml.linalg.Vectors.sqdist(step.coefficients(),
           optimum.coefficients()) + Math.pow(step.intercept() - optimum.intercept(), 2));
@@ -157,7 +158,7 @@ class CertifiedRemovalTest extends LetheTestBase {
 
   /** The gradient norm of the perturbed objective at a published certified sub-model, on its rows. */
   private static double gradientNorm(EnsembleManifest manifest, SubModelEntry entry, CertifiedState state) {
-    PipelineModel model = trained.registry().load(manifest.version()).subModel(entry.shard());
+    PipelineModel model = ShardEnsembleModel.load(trained.registry(), manifest.version()).subModel(entry.shard());
     Transformer[] stages = model.stages();
     Transformer[] features = Arrays.copyOf(stages, stages.length - 1);
     StoreLayout layout = trained.store().layout();

@@ -44,7 +44,7 @@ class EnsembleTest extends LetheTestBase {
     store = fixture.store();
     registry = fixture.registry();
     trained = fixture.published();
-    ensemble = registry.load(trained.version());
+    ensemble = ShardEnsembleModel.load(registry, trained.version());
     test = adultTest(2000);
   }
 

@@ -35,7 +35,7 @@ class EstimatorsTest extends LetheTestBase {
 
   private ShardEnsembleModel train(Map<String, String> settings) {
     fixture = ingestAndTrain(adultConfig(2, dir, settings), adultTrain(800));
-    return fixture.registry().load(fixture.published().version());
+    return ShardEnsembleModel.load(fixture.registry(), fixture.published().version());
   }
 
   /**

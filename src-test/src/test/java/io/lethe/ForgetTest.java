@@ -14,6 +14,7 @@ import io.lethe.ledger.ForgetLedger;
 import io.lethe.ledger.IdKind;
 import io.lethe.ledger.LedgerKey;
 import io.lethe.model.ShardColumns;
+import io.lethe.model.ShardEnsembleModel;
 import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.ModelRegistry;
 import io.lethe.registry.Retirement;
@@ -96,7 +97,7 @@ class ForgetTest extends LetheTestBase {
 
     // A hit shard's new sub-model is the model a from-scratch fit of that shard gives.
     int shard = plan.hitShards().get(0);
-    PipelineModel published = registry.load(result.ensembleVersion()).subModel(shard);
+    PipelineModel published = ShardEnsembleModel.load(registry, result.ensembleVersion()).subModel(shard);
     PipelineModel scratch = new ShardTrainer(store, settings).fitShard(shard, store.currentVersion()).model();
     LogisticRegressionModel a = (LogisticRegressionModel) ShardTrainer.estimatorModel(published);
     LogisticRegressionModel b = (LogisticRegressionModel) ShardTrainer.estimatorModel(scratch);

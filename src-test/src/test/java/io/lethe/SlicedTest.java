@@ -7,6 +7,7 @@ import io.lethe.demo.AdultData;
 import io.lethe.forget.ForgetRequest;
 import io.lethe.forget.ForgetResult;
 import io.lethe.model.ShardColumns;
+import io.lethe.model.ShardEnsembleModel;
 import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.run.Json;
@@ -81,7 +82,7 @@ class SlicedTest extends LetheTestBase {
     // The same as a sliced training of the remaining rows from scratch.
     PipelineModel fromScratch = new ShardTrainer(trained.store(), trained.settings())
         .fitShard(0, entry.storeVersion()).model();
-    PipelineModel unlearned = trained.registry().load(published.version()).subModel(0);
+    PipelineModel unlearned = ShardEnsembleModel.load(trained.registry(), published.version()).subModel(0);
     double[] a = ((MultilayerPerceptronClassificationModel) ShardTrainer.estimatorModel(unlearned)).weights().toArray();
     double[] b = ((MultilayerPerceptronClassificationModel) ShardTrainer.estimatorModel(fromScratch)).weights().toArray();
     // Partitioning may order the optimiser's sums differently: equal up to that.

@@ -85,7 +85,7 @@ class UserPipelineTest extends LetheTestBase {
     assertThat(fixture.published().estimator()).isEqualTo("pipeline");
     assertThat(fixture.published().estimatorParams()).containsEntry("train.pipeline", dir.resolve("team-pipeline")
         .toString()).containsEntry("maxIter", "10");
-    ShardEnsembleModel model = fixture.registry().load(fixture.published().version());
+    ShardEnsembleModel model = ShardEnsembleModel.load(fixture.registry(), fixture.published().version());
     List<List<String>> indexerLabels = new java.util.ArrayList<>();
     for (SubModelEntry e : model.manifest().shards()) {
       assertThat(e.engine()).as("spark.ml's fit runs the user's stages").isEqualTo("jobs");
@@ -120,7 +120,7 @@ class UserPipelineTest extends LetheTestBase {
     });
     assertThat(fixture.store().read(fixture.store().currentVersion())
         .where(org.apache.spark.sql.functions.col(AdultData.SUBJECT).isin(17, 401)).count()).isZero();
-    ShardEnsembleModel after = fixture.registry().load(result.ensembleVersion());
+    ShardEnsembleModel after = ShardEnsembleModel.load(fixture.registry(), result.ensembleVersion());
     for (int shard : result.retrainedShards()) {
       assertThat(after.subModel(shard).stages()[0]).isInstanceOf(NetCapital.class);
     }
@@ -135,7 +135,7 @@ class UserPipelineTest extends LetheTestBase {
   @Order(3)
   void theSavedEnsembleLoadsAndScoresAsAnySparkModelDoes() {
     long version = fixture.registry().latest().orElseThrow().version();
-    ShardEnsembleModel published = fixture.registry().load(version);
+    ShardEnsembleModel published = ShardEnsembleModel.load(fixture.registry(), version);
     // A registry's version directory is a saved ensemble.
     String saved = fixture.registry().ensembleDir(version).toString();
     // What a plain Spark program does with it: load by path, transform rows that have the store's columns.

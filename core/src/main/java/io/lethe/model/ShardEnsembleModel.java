@@ -341,13 +341,12 @@ public class ShardEnsembleModel extends Model<ShardEnsembleModel> implements MLW
     return read().load(path);
   }
 
-  /**
-   * An ensemble from a manifest read elsewhere (a registry's publish log), its sub-model paths
-   * resolved against {@code dir}.
-   */
-  public static ShardEnsembleModel assemble(SparkSession spark, EnsembleManifest manifest, Path dir, String what) {
-    HadoopFiles files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
-    return new ShardEnsembleModel(manifest, loadSubModels(files, dir, manifest, what));
+  /** Loads a published version of a registry, its manifest read from the publish log. */
+  public static ShardEnsembleModel load(ModelRegistry registry, long version) {
+    HadoopFiles files = new HadoopFiles(registry.spark().sparkContext().hadoopConfiguration());
+    EnsembleManifest manifest = registry.manifest(version);
+    return new ShardEnsembleModel(manifest, loadSubModels(files, registry.ensembleDir(version), manifest,
+        "Ensemble version " + version + " in " + registry.root()));
   }
 
   private static List<PipelineModel> loadSubModels(HadoopFiles files, Path dir, EnsembleManifest manifest,

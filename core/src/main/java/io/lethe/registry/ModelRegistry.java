@@ -4,7 +4,6 @@ import io.lethe.CommitConflictException;
 import io.lethe.CorruptRegistryException;
 import io.lethe.InvalidRequestException;
 import io.lethe.LetheException;
-import io.lethe.model.ShardEnsembleModel;
 import io.lethe.run.HadoopFiles;
 import io.lethe.run.Json;
 import io.lethe.store.CommitRetry;
@@ -49,7 +48,7 @@ import org.slf4j.LoggerFactory;
  * claimed by that commit, an idempotent Delta write (application id and version) that concurrent
  * publishers of the same number conflict on; the loser retries with the next number. After the
  * commit a copy of the manifest is written to {@code ensembles/vNNNNNNNN/ensemble.json}, so that
- * the directory loads with {@link ShardEnsembleModel#load}. Sub-models are shared between versions;
+ * the directory loads with {@code ShardEnsembleModel.load}. Sub-models are shared between versions;
  * a shard that was not retrained keeps its exact artifact.
  */
 public final class ModelRegistry {
@@ -196,12 +195,6 @@ public final class ModelRegistry {
             + " is missing at " + p + "; restore it, or retrain the shard (train --shards " + e.shard() + ")");
       }
     }
-  }
-
-  /** Loads a published version as a spark.ml model. */
-  public ShardEnsembleModel load(long version) {
-    return ShardEnsembleModel.assemble(spark, manifest(version), ensembleDir(version),
-        "Ensemble version " + version + " in " + root);
   }
 
   /**

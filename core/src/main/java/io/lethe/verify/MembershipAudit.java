@@ -96,13 +96,13 @@ public final class MembershipAudit implements ForgetAudit {
       List<String> notes = new ArrayList<>();
       if (m.ensembleBefore() != null) {
         try {
-          models.put("before", registry.load(m.ensembleBefore()));
+          models.put("before", ShardEnsembleModel.load(registry, m.ensembleBefore()));
         } catch (RuntimeException gone) { // a resumed run: an earlier run retired it already
           notes.add("the ensemble before the forget (version " + m.ensembleBefore() + ") is no longer on storage");
         }
       }
       if (m.ensembleAfter() != null) {
-        models.put("after", registry.load(m.ensembleAfter()));
+        models.put("after", ShardEnsembleModel.load(registry, m.ensembleAfter()));
       }
       Dataset<Row> evaluation = heldOut;
       if (!heldOut.storageLevel().useMemory()) { // the caller's cache is the caller's to drop

@@ -223,7 +223,7 @@ public final class Verifier {
     checks.add(modelsPublished(latest, hit, deleteVersion));
     checks.add(modelsRetired(latest));
 
-    Optional<ShardEnsembleModel> published = latest.map(m -> registry.load(m.version()));
+    Optional<ShardEnsembleModel> published = latest.map(m -> ShardEnsembleModel.load(registry, m.version()));
     Dataset<Row> evaluation = evaluationRows(heldOut).cache();
     try {
       List<Refit> refits = published.map(m -> refits(m, hit, evaluation)).orElse(List.of());

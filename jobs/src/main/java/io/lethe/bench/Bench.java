@@ -331,7 +331,7 @@ public final class Bench {
   /** The median of three saves of the first published sub-model into a scratch registry. */
   private double saveSeconds(Store main) {
     ModelRegistry scratch = new ModelRegistry(spark, new Path(work, "save-models").toString());
-    ShardEnsembleModel published = main.registry.load(main.registry.latest().orElseThrow().version());
+    ShardEnsembleModel published = ShardEnsembleModel.load(main.registry, main.registry.latest().orElseThrow().version());
     SubModelEntry entry = published.manifest().shards().get(0);
     double[] seconds = new double[3];
     for (int i = 0; i < seconds.length; i++) {
@@ -424,7 +424,7 @@ public final class Bench {
     Dataset<Row> rows = data.heldOut(spark, options.scoreRows()).cache();
     try {
       long count = rows.count();
-      ShardEnsembleModel ensemble = main.registry.load(main.registry.latest().orElseThrow().version());
+      ShardEnsembleModel ensemble = ShardEnsembleModel.load(main.registry, main.registry.latest().orElseThrow().version());
       double ensembleSeconds = bestOfTwo(() -> score(ensemble, rows));
       double singleSeconds = bestOfTwo(() -> score(single.model(), rows));
       boolean classification = main.store.layout().task() == io.lethe.store.Task.CLASSIFICATION;
@@ -467,7 +467,7 @@ public final class Bench {
         ModelRegistry registry = new ModelRegistry(spark, new Path(work, "adult-" + shards + "-models").toString());
         Timed<TrainResult> trained = timed(() -> new Training(store, registry, settings, aggregation)
             .run(ShardSelection.all()));
-        double accuracy = Evaluation.score(registry.load(trained.value.published().version()), test, store.layout());
+        double accuracy = Evaluation.score(ShardEnsembleModel.load(registry, trained.value.published().version()), test, store.layout());
         if (singleAccuracy == null) {
           SingleModel single = SingleModel.fit(store, settings, store.currentVersion());
           singleAccuracy = Evaluation.score(single.model(), test, store.layout());

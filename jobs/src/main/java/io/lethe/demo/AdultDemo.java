@@ -107,7 +107,7 @@ public final class AdultDemo {
     Aggregation aggregation = Aggregation.parse(config.get(LetheConfig.ENSEMBLE_AGGREGATION));
     Training training = new Training(store, registry, settings, aggregation);
     TrainResult trained = times.time("train", () -> training.run(ShardSelection.all()));
-    ShardEnsembleModel ensemble = registry.load(trained.published().version());
+    ShardEnsembleModel ensemble = ShardEnsembleModel.load(registry, trained.published().version());
     double ensembleAccuracy = times.time("evaluate", () -> Evaluation.score(ensemble, test, store.layout()));
     out.accept(String.format("Trained %d sub-models (%s) in %.1f s: test accuracy %.2f%%", trained.trainedShards().size(),
         settings.estimator(), times.get("train"), 100 * ensembleAccuracy));
@@ -139,7 +139,7 @@ public final class AdultDemo {
         + result.seconds().getOrDefault("complete", 0.0) + result.seconds().getOrDefault("audit", 0.0);
     times.record("forget", times.get("forget-and-purge") - cleanup);
     times.record("purge", result.seconds().getOrDefault("purge", 0.0));
-    ShardEnsembleModel after = registry.load(result.ensembleVersion());
+    ShardEnsembleModel after = ShardEnsembleModel.load(registry, result.ensembleVersion());
     double accuracyAfter = times.time("evaluate", () -> Evaluation.score(after, test, store.layout()));
 
     // The reference: what retraining every shard from scratch on the same data costs.

@@ -66,7 +66,7 @@ public final class ScoreJob extends JobCommand {
             .orElseThrow(() -> new InvalidRequestException("No ensemble is published in " + registry.root() + "; run train first"));
     summary.input("input", input).input("models", registry.root().toString()).input("ensembleVersion", v)
         .input("output", output).input("outputFormat", outputFormat);
-    ShardEnsembleModel model = summary.steps().time("load", () -> registry.load(v));
+    ShardEnsembleModel model = summary.steps().time("load", () -> ShardEnsembleModel.load(registry, v));
     Dataset<Row> rows = sourceOptions.spec(input).read(spark);
     Dataset<Row> scored;
     try {

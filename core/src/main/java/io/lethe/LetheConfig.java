@@ -109,8 +109,7 @@ public final class LetheConfig {
     d.put(FORGET_COMMIT_ATTEMPTS, "5");
     d.put(FORGET_REWRITE_FILES, "true");
     for (String estimator : io.lethe.train.Estimators.NAMES.keySet()) {
-      boolean statistics = estimator.equals("naive_bayes") || estimator.equals("linear_regression");
-      d.put(FORGET_STRATEGY_PREFIX + estimator, statistics ? "exact-statistics" : "shard-retrain");
+      d.put(FORGET_STRATEGY_PREFIX + estimator, io.lethe.unlearn.Strategies.defaultFor(estimator).id());
     }
     d.put(FORGET_CERTIFIED_EPSILON, "1.0");
     d.put(FORGET_CERTIFIED_DELTA, "0.0001");

@@ -17,7 +17,7 @@ import io.lethe.unlearn.CertifiedLogistic;
 import io.lethe.unlearn.CertifiedRemoval;
 import io.lethe.unlearn.CertifiedState;
 import io.lethe.unlearn.ShardUnlearning;
-import io.lethe.unlearn.Strategy;
+import io.lethe.unlearn.Strategies;
 import io.lethe.verify.Verifier;
 import io.lethe.verify.VerifyPage;
 import io.lethe.verify.VerifyReport;
@@ -153,7 +153,7 @@ class CertifiedRemovalTest extends LetheTestBase {
       assertThat(state.removals()).isZero();
       assertThat(state.residual()).isLessThan(1e-3);
     }
-    assertThat(Strategy.CERTIFIED_REMOVAL.exact()).as("the strategy is never called exact").isFalse();
+    assertThat(Strategies.CERTIFIED_REMOVAL.exact()).as("the strategy is never called exact").isFalse();
   }
 
   /** The gradient norm of the perturbed objective at a published certified sub-model, on its rows. */

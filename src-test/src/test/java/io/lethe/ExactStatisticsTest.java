@@ -20,7 +20,7 @@ import io.lethe.unlearn.ExactStatistics;
 import io.lethe.unlearn.ShardStatistics;
 import io.lethe.unlearn.ShardUnlearning;
 import io.lethe.unlearn.StatisticsModel;
-import io.lethe.unlearn.Strategy;
+import io.lethe.unlearn.Strategies;
 import io.lethe.verify.Verifier;
 import io.lethe.verify.VerifyReport;
 import java.nio.file.Path;
@@ -67,7 +67,7 @@ class ExactStatisticsTest extends LetheTestBase {
   void naiveBayesForgetRebuildsHitShardsFromStatisticsEqualToAFromScratchFit() {
     LetheConfig config = adultConfig(4, dir.resolve("nb"), Map.of(LetheConfig.TRAIN_ESTIMATOR, "naive_bayes"));
     Trained trained = ingestAndTrain(config, adultWithGaps(2000));
-    assertThat(trained.settings().strategy()).as("the default for naive Bayes").isEqualTo(Strategy.EXACT_STATISTICS);
+    assertThat(trained.settings().strategy()).as("the default for naive Bayes").isEqualTo(Strategies.EXACT_STATISTICS);
     EnsembleManifest first = trained.published();
     for (SubModelEntry e : first.shards()) {
       assertThat(trained.registry().statistics(first.version(), e)).as("shard %d keeps its statistics", e.shard())
@@ -201,7 +201,7 @@ class ExactStatisticsTest extends LetheTestBase {
   private static void assertExactlyUnlearned(Trained trained, ForgetResult result, long rowsDeleted) {
     assertThat(result.unlearning()).isNotEmpty();
     assertThat(result.unlearning()).allSatisfy(u -> {
-      assertThat(u.strategy()).isEqualTo(Strategy.EXACT_STATISTICS.id());
+      assertThat(u.strategy()).isEqualTo(Strategies.EXACT_STATISTICS.id());
       assertThat(u.exact()).isTrue();
       assertThat(u.rowsAdded()).isZero();
     });
@@ -210,7 +210,7 @@ class ExactStatisticsTest extends LetheTestBase {
     Set<Integer> hit = new TreeSet<>(result.retrainedShards());
     for (int shard : hit) {
       SubModelEntry entry = published.shard(shard).orElseThrow();
-      assertThat(entry.method()).isEqualTo(Strategy.EXACT_STATISTICS.id());
+      assertThat(entry.method()).isEqualTo(Strategies.EXACT_STATISTICS.id());
       Dataset<Row> rows = trained.store().readShard(shard, entry.storeVersion());
       PipelineModel rebuilt = readsAsSparkDoes(trained.registry().subModelPath(published.version(), entry), rows);
       assertThat(entry.rows()).isEqualTo(rows.count());

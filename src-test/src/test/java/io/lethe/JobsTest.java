@@ -311,5 +311,7 @@ class JobsTest extends LetheTestBase {
       assertThat(help.code()).as(job).isZero();
       assertThat(help.out()).as(job).contains("Usage: lethe " + job).contains("--conf").contains("-D");
     }
+    assertThat(lethe("forget", "--help").out()).as("forget's help lists the registered strategies")
+        .contains(io.lethe.unlearn.Strategies.all().stream().map(s -> "  " + s.id() + " (").toList());
   }
 }

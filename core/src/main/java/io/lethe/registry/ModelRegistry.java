@@ -145,6 +145,11 @@ public final class ModelRegistry {
     return sideFile(version, entry, Checkpoints.FILE_NAME, Checkpoints.class);
   }
 
+  /** Whether a published sub-model keeps a state file of this name beside it. */
+  public boolean hasStateFile(long version, SubModelEntry entry, String name) {
+    return files.exists(new Path(subModelPath(version, entry), name));
+  }
+
   private <T> Optional<T> sideFile(long version, SubModelEntry entry, String name, Class<T> type) {
     Path file = new Path(subModelPath(version, entry), name);
     if (!files.exists(file)) {

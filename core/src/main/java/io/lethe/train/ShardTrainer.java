@@ -7,14 +7,9 @@ import io.lethe.registry.ModelRegistry;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.store.ShardedStore;
 import io.lethe.store.StoreLayout;
-import io.lethe.unlearn.CertifiedLogistic;
-import io.lethe.unlearn.CertifiedRemoval;
 import io.lethe.unlearn.CertifiedState;
-import io.lethe.unlearn.Checkpoints;
 import io.lethe.unlearn.ExactStatistics;
-import io.lethe.unlearn.ShardStatistics;
-import io.lethe.unlearn.SlicedTraining;
-import io.lethe.unlearn.StatisticsModel;
+import io.lethe.unlearn.Strategies;
 import io.lethe.unlearn.Strategy;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -27,7 +22,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.ml.Estimator;
 import org.apache.spark.ml.Model;
 import org.apache.spark.ml.Pipeline;
@@ -91,27 +85,14 @@ public final class ShardTrainer {
   /**
    * A fitted sub-model and the rows it saw.
    *
-   * @param statistics the shard's statistics, when the unlearning strategy keeps them (else null)
-   * @param certified the certified model's state, for certified removal (else null)
-   * @param checkpoints the slices' checkpoints, for sliced training (else null)
+   * @param state what the unlearning strategy keeps next to the sub-model, by file name (the
+   *     shard's statistics, a certified model's state, the slices' checkpoints)
    * @param engine the engine that fitted it
    */
   public record FittedShard(int shard, PipelineModel model, long rows, long seed, double fitSeconds,
-      ShardStatistics statistics, CertifiedState certified, Checkpoints checkpoints, Engine engine) {
-
-    /** What the registry keeps next to the sub-model, by file name. */
-    public Map<String, Object> sideFiles() {
-      Map<String, Object> out = new HashMap<>();
-      if (statistics != null) {
-        out.put(ModelRegistry.STATISTICS_FILE, statistics);
-      }
-      if (certified != null) {
-        out.put(CertifiedState.FILE_NAME, certified);
-      }
-      if (checkpoints != null) {
-        out.put(Checkpoints.FILE_NAME, checkpoints);
-      }
-      return out;
+      Map<String, Object> state, Engine engine) {
+    public FittedShard {
+      state = Map.copyOf(state);
     }
   }
 
@@ -132,17 +113,9 @@ public final class ShardTrainer {
       boolean keepStatistics) {
     long start = System.nanoTime();
     StoreLayout layout = store.layout();
-    if (settings.strategy() == Strategy.SLICED) {
-      SlicedTraining.Result sliced;
-      try {
-        sliced = SlicedTraining.fit(layout, settings, shard, version, shardRows, 0, List.of(), maxPartitions);
-      } catch (LetheException e) {
-        throw e;
-      } catch (Exception e) {
-        throw new LetheException("Training shard " + shard + " failed: " + LetheException.firstLine(e), e);
-      }
-      return sliced == null ? null : new FittedShard(shard, sliced.model(), sliced.rows(), settings.seedFor(shard),
-          (System.nanoTime() - start) / 1e9, null, null, sliced.checkpoints(), Engine.JOBS);
+    Strategy strategy = settings.strategy();
+    if (strategy.trainsShards()) {
+      return strategy.train(this, shard, shardRows, version, maxPartitions);
     }
     Dataset<Row> selected = shardRows.select(layout.trainingColumns().toArray(new Column[0]));
     if (maxPartitions < Integer.MAX_VALUE) {
@@ -156,8 +129,8 @@ public final class ShardTrainer {
       }
       if (settings.hasPipeline()) {
         PipelineModel model = UserPipeline.forShard(userPipeline(), layout.task(), settings, shard).fit(data);
-        return new FittedShard(shard, model, rows, settings.seedFor(shard), (System.nanoTime() - start) / 1e9, null,
-            null, null, Engine.JOBS);
+        return new FittedShard(shard, model, rows, settings.seedFor(shard), (System.nanoTime() - start) / 1e9,
+            Map.of(), Engine.JOBS);
       }
       PipelineModel features = featurePipeline(layout, settings, shard).fit(data);
       Dataset<Row> featurized = features.transform(data);
@@ -167,22 +140,19 @@ public final class ShardTrainer {
         int width = featureWidth(featurized, ShardColumns.features(shard));
         estimator.set(estimator.getParam("layers"), Estimators.layers(settings, width, layout.labelClasses().size()));
       }
-      Model<?> fitted;
-      CertifiedState certified = null;
-      if (certifies()) {
-        CertifiedRemoval.Fit fit = certifiedFit(shard, features, featurized);
-        fitted = fit.model();
-        certified = fit.state();
-      } else {
-        fitted = (Model<?>) estimator.fit(featurized);
+      Map<String, Object> state = new HashMap<>();
+      Optional<Strategy.EstimatorFit> own = unsupported(layout, settings).isEmpty()
+          ? strategy.fitEstimator(this, shard, features, featurized) : Optional.empty();
+      own.ifPresent(o -> state.putAll(o.state()));
+      Model<?> fitted = own.isPresent() ? own.get().model() : (Model<?>) estimator.fit(featurized);
+      if (keepStatistics) {
+        state.put(ModelRegistry.STATISTICS_FILE, ExactStatistics.computeIndexed(data, layout));
       }
-      ShardStatistics statistics = keepStatistics ? ExactStatistics.computeIndexed(data, layout) : null;
       List<PipelineStage> stages = new ArrayList<>(List.of(features.stages()));
       stages.add(fitted);
       // A pipeline of fitted transformers only: fit() just assembles the PipelineModel, it reads no data.
       PipelineModel model = new Pipeline().setStages(stages.toArray(new PipelineStage[0])).fit(data);
-      return new FittedShard(shard, model, rows, seed, (System.nanoTime() - start) / 1e9, statistics, certified,
-          null, Engine.JOBS);
+      return new FittedShard(shard, model, rows, seed, (System.nanoTime() - start) / 1e9, state, Engine.JOBS);
     } catch (LetheException e) {
       throw e;
     } catch (Exception e) {
@@ -217,7 +187,7 @@ public final class ShardTrainer {
    * statistics and the estimator's parameters allow it (else forgetting retrains the shard).
    */
   public boolean keepsStatistics() {
-    if (settings.strategy() != Strategy.EXACT_STATISTICS && settings.strategy() != Strategy.CERTIFIED_REMOVAL) {
+    if (!settings.strategy().stateFiles().contains(ModelRegistry.STATISTICS_FILE)) {
       return false;
     }
     Optional<String> unsupported = unsupported(store.layout(), settings);
@@ -227,27 +197,15 @@ public final class ShardTrainer {
   }
 
   /**
-   * Why the configured strategy cannot apply to these settings (the model is not a function of
-   * sums of the rows, or not a certifiable logistic regression), or empty when it can. Shard
-   * retrain and slicing always apply.
+   * Why the configured strategy cannot apply to these settings (the user's own pipeline, or what
+   * the strategy says: the model is not a function of sums of the rows, not a certifiable logistic
+   * regression), or empty when it can.
    */
   public static Optional<String> unsupported(StoreLayout layout, TrainSettings settings) {
-    if (settings.hasPipeline() && settings.strategy() != Strategy.SHARD_RETRAIN) {
+    if (settings.hasPipeline() && settings.strategy() != Strategies.SHARD_RETRAIN) {
       return Optional.of(UserPipeline.RETRAINS);
     }
-    return switch (settings.strategy()) {
-      case EXACT_STATISTICS -> new StatisticsModel(layout, settings, null).unsupported();
-      case CERTIFIED_REMOVAL -> CertifiedRemoval.unsupported(layout, settings);
-      case SHARD_RETRAIN, SLICED -> Optional.empty();
-    };
-  }
-
-  /**
-   * Whether fits use Lethe's certified logistic regression (the strategy is certified removal and
-   * the settings allow it) instead of spark.ml's.
-   */
-  private boolean certifies() {
-    return settings.strategy() == Strategy.CERTIFIED_REMOVAL && unsupported(store.layout(), settings).isEmpty();
+    return settings.strategy().unsupported(layout, settings);
   }
 
   /** The same trainer, fitting the given shards with the noise of their earlier certified state. */
@@ -257,18 +215,17 @@ public final class ShardTrainer {
     return t;
   }
 
-  private CertifiedRemoval.Fit certifiedFit(int shard, PipelineModel features, Dataset<Row> featurized) {
-    List<String> names = CertifiedRemoval.featureNames(features.stages(), store.layout());
-    CertifiedState prior = priorNoise.get(shard);
-    double sigma = prior != null ? prior.sigma() : settings.certification().noise();
-    double[] noise = prior != null ? prior.noiseFor(names) : CertifiedState.freshNoise(names, sigma);
-    JavaRDD<CertifiedLogistic.LabeledVector> rows = CertifiedRemoval.rows(featurized, shard);
-    try {
-      return CertifiedRemoval.solve(rows, names, new double[names.size()], noise, sigma, store.layout(), settings,
-          shard);
-    } finally {
-      CertifiedRemoval.release(rows);
-    }
+  /** The noise a certified fit of a shard reuses (a retrain after removals, a verify refit), if any. */
+  public Optional<CertifiedState> priorNoise(int shard) {
+    return Optional.ofNullable(priorNoise.get(shard));
+  }
+
+  public ShardedStore store() {
+    return store;
+  }
+
+  public TrainSettings settings() {
+    return settings;
   }
 
   /** The unfitted estimator of one shard, its columns and seed set. */
@@ -413,7 +370,7 @@ public final class ShardTrainer {
           }
           store.spark().sparkContext().setJobDescription("lethe: save shard " + shard);
           SubModelEntry entry = registry.saveSubModel(shard, version, fit.model(), fit.rows(), fit.seed(),
-              fit.fitSeconds(), SubModelEntry.FIT, fit.engine().id(), fit.sideFiles());
+              fit.fitSeconds(), SubModelEntry.FIT, fit.engine().id(), fit.state());
           LOG.info("Fitted shard {} on {} rows in {} s ({} engine)", shard, fit.rows(),
               String.format("%.2f", fit.fitSeconds()), fit.engine().id());
           return entry;

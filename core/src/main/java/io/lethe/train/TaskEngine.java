@@ -8,13 +8,13 @@ import io.lethe.engine.LocalLinear;
 import io.lethe.engine.RowCodec;
 import io.lethe.engine.ShardMatrix;
 import io.lethe.engine.ShardRows;
+import io.lethe.registry.ModelRegistry;
 import io.lethe.store.ShardedStore;
 import io.lethe.store.StoreLayout;
 import io.lethe.store.Task;
 import io.lethe.unlearn.ExactStatistics;
 import io.lethe.unlearn.ShardStatistics;
 import io.lethe.unlearn.StatisticsModel;
-import io.lethe.unlearn.Strategy;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -72,8 +72,9 @@ final class TaskEngine {
     if (settings.hasPipeline()) {
       return Optional.of("train.pipeline is the user's own pipeline: spark.ml's fit runs its stages");
     }
-    if (settings.strategy() == Strategy.CERTIFIED_REMOVAL || settings.strategy() == Strategy.SLICED) {
-      return Optional.of("the strategy " + settings.strategy().id() + " trains with its own solver");
+    Optional<String> ownSolver = settings.strategy().ownSolver();
+    if (ownSolver.isPresent()) {
+      return ownSolver;
     }
     if (!Estimators.builtIn(settings.estimator())) {
       return Optional.of("the estimator " + settings.estimator() + " is the user's own class: spark.ml's fit runs it");
@@ -218,7 +219,7 @@ final class TaskEngine {
       model = new PipelineModel(Identifiable.randomUID("pipeline"), stages.toArray(new Transformer[0]));
     }
     return new ShardTrainer.FittedShard(shard, model, fit.rows(), settings.seedFor(shard), fit.seconds(),
-        keepStatistics ? fit.statistics() : null, null, null, Engine.TASKS);
+        keepStatistics ? Map.of(ModelRegistry.STATISTICS_FILE, fit.statistics()) : Map.of(), Engine.TASKS);
   }
 
   /** The estimator's spark.ml model with the fitted values, its parameters copied as spark.ml's fit does. */

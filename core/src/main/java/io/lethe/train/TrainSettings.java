@@ -2,6 +2,7 @@ package io.lethe.train;
 
 import io.lethe.LetheConfig;
 import io.lethe.unlearn.Certification;
+import io.lethe.unlearn.Strategies;
 import io.lethe.unlearn.Strategy;
 import java.util.Map;
 
@@ -16,10 +17,10 @@ import java.util.Map;
  * @param impute fill missing numeric values with the shard's mean (fitted per shard)
  * @param scale scale features to unit standard deviation (fitted per shard)
  * @param strategy how forgetting unlearns this estimator's sub-models; training keeps what it needs
- *     (the shard's statistics for {@link Strategy#EXACT_STATISTICS}, and the objective's noise for
- *     {@link Strategy#CERTIFIED_REMOVAL}, whose training is Lethe's own)
+ *     (the shard's statistics for {@link Strategies#EXACT_STATISTICS}, and the objective's noise for
+ *     {@link Strategies#CERTIFIED_REMOVAL}, whose training is Lethe's own)
  * @param certification the parameters of certified removal
- * @param slices R, the slices of each shard for {@link Strategy#SLICED}
+ * @param slices R, the slices of each shard for {@link Strategies#SLICED}
  * @param engine how shards are fitted: in tasks, as spark.ml jobs, or chosen per run
  * @param taskMemoryMb the memory one task may hold a shard in, for {@link Engine#AUTO}'s choice
  * @param pipeline the path of the user's unfitted spark.ml Pipeline that each shard fits
@@ -56,7 +57,7 @@ public record TrainSettings(String estimator, Map<String, String> params, long s
         config.getInt(LetheConfig.TRAIN_PARALLELISM),
         config.getBoolean(LetheConfig.TRAIN_IMPUTE),
         config.getBoolean(LetheConfig.TRAIN_SCALE),
-        pipeline.isEmpty() ? strategy(config, estimator) : Strategy.SHARD_RETRAIN,
+        pipeline.isEmpty() ? strategy(config, estimator) : Strategies.SHARD_RETRAIN,
         Certification.from(config),
         config.getInt(LetheConfig.FORGET_SLICES),
         Engine.parse(config.get(LetheConfig.TRAIN_ENGINE)),
@@ -93,7 +94,7 @@ public record TrainSettings(String estimator, Map<String, String> params, long s
   /** The configured strategy for an estimator (shard retrain for a name that is no estimator). */
   public static Strategy strategy(LetheConfig config, String estimator) {
     String key = LetheConfig.FORGET_STRATEGY_PREFIX + estimator;
-    return config.keys().contains(key) ? Strategy.parse(config.get(key), estimator) : Strategy.SHARD_RETRAIN;
+    return config.keys().contains(key) ? Strategies.parse(config.get(key), estimator) : Strategies.defaultFor(estimator);
   }
 
   /** The same settings with another strategy. */

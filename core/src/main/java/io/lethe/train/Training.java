@@ -1,7 +1,5 @@
 package io.lethe.train;
 
-import static org.apache.spark.sql.functions.col;
-
 import io.lethe.InvalidConfigException;
 import io.lethe.InvalidRequestException;
 import io.lethe.LetheException;
@@ -12,16 +10,11 @@ import io.lethe.registry.SubModelDir;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.run.StepTimes;
 import io.lethe.store.ShardedStore;
-import io.lethe.store.StoreLayout;
-import io.lethe.unlearn.CertifiedLogistic;
-import io.lethe.unlearn.CertifiedRemoval;
-import io.lethe.unlearn.CertifiedState;
-import io.lethe.unlearn.Checkpoints;
-import io.lethe.unlearn.ExactStatistics;
-import io.lethe.unlearn.ShardStatistics;
+import io.lethe.unlearn.ShardOutcome;
+import io.lethe.unlearn.ShardUnlearn;
 import io.lethe.unlearn.ShardUnlearning;
-import io.lethe.unlearn.SlicedTraining;
 import io.lethe.unlearn.StatisticsModel;
+import io.lethe.unlearn.Strategies;
 import io.lethe.unlearn.Strategy;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -32,14 +25,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.ml.PipelineModel;
-import org.apache.spark.ml.Transformer;
-import org.apache.spark.ml.util.Identifiable;
-import org.apache.spark.sql.Column;
-import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Row;
-import org.apache.spark.sql.functions;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -111,9 +97,8 @@ public final class Training {
 
   /**
    * Brings the given shards' sub-models to a store version after rows were deleted from them (or
-   * appended), each by the configured strategy: exact statistics or certified removal from what
-   * the published sub-model keeps, else, and whenever those cannot apply, a retrain of the shard.
-   * Saves, does not publish.
+   * appended), each by the configured strategy from what the published sub-model keeps, else, and
+   * whenever the strategy cannot apply, by a retrain of the shard. Saves, does not publish.
    */
   public Unlearned unlearn(List<Integer> shards, long storeVersion) {
     if (shards.isEmpty()) {
@@ -123,25 +108,25 @@ public final class Training {
     List<SubModelEntry> entries = new ArrayList<>();
     List<ShardUnlearning> steps = new ArrayList<>();
     Map<Integer, String> retrain = new TreeMap<>();
+    Strategy strategy = settings.strategy();
     Optional<String> unsupported = ShardTrainer.unsupported(store.layout(), settings);
-    boolean fromStatistics = unsupported.isEmpty() && (settings.strategy() == Strategy.EXACT_STATISTICS
-        || settings.strategy() == Strategy.CERTIFIED_REMOVAL);
-    // Read only when used: the imputer writes back in each column's type.
-    StatisticsModel statisticsModel = fromStatistics
-        ? new StatisticsModel(store.layout(), settings, store.read(storeVersion).schema()) : null;
+    boolean same = base.isPresent() && sameEstimator(base.get());
+    // Made on first use: it reads the store's schema (the imputer writes back in each column's type).
+    Supplier<StatisticsModel> statisticsModel = memoized(
+        () -> new StatisticsModel(store.layout(), settings, store.read(storeVersion).schema()));
     for (int shard : shards) {
       if (settings.hasPipeline()) {
         retrain.put(shard, "fallback: " + UserPipeline.RETRAINS);
-      } else if (settings.strategy() == Strategy.SHARD_RETRAIN) {
-        retrain.put(shard, "configured");
       } else if (unsupported.isPresent()) {
         retrain.put(shard, "fallback: " + unsupported.get());
       } else {
-        String why = settings.strategy() == Strategy.SLICED
-            ? unlearnSliced(shard, base, storeVersion, entries, steps)
-            : unlearnShard(shard, base, storeVersion, statisticsModel, entries, steps);
-        if (why != null) {
-          retrain.put(shard, why);
+        ShardOutcome outcome = strategy.unlearn(new ShardUnlearn(store, registry, settings, shard, base.orElse(null),
+            base.flatMap(m -> m.shard(shard)).orElse(null), storeVersion, same, statisticsModel));
+        if (outcome.retrains()) {
+          retrain.put(shard, outcome.retrainBecause());
+        } else {
+          entries.add(outcome.entry());
+          steps.add(outcome.step());
         }
       }
     }
@@ -149,7 +134,7 @@ public final class Training {
     entries.addAll(fitted);
     retrain.forEach((shard, why) -> {
       List<SubModelEntry> mine = fitted.stream().filter(e -> e.shard() == shard).toList();
-      steps.add(new ShardUnlearning(shard, Strategy.SHARD_RETRAIN.id(), true, why, 0, 0,
+      steps.add(new ShardUnlearning(shard, Strategies.SHARD_RETRAIN.id(), true, why, 0, 0,
           mine.stream().mapToDouble(SubModelEntry::fitSeconds).sum(), null,
           mine.stream().map(SubModelEntry::engine).findFirst().orElse(null)));
     });
@@ -157,137 +142,18 @@ public final class Training {
     return new Unlearned(entries, steps);
   }
 
-  /**
-   * One shard by the configured strategy, from what its published sub-model keeps: adds its saved
-   * sub-model and step, and returns null; or returns why the shard must be retrained instead.
-   */
-  private String unlearnShard(int shard, Optional<EnsembleManifest> base, long storeVersion,
-      StatisticsModel statisticsModel, List<SubModelEntry> entries, List<ShardUnlearning> steps) {
-    long start = System.nanoTime();
-    Optional<SubModelEntry> published = base.flatMap(m -> m.shard(shard));
-    boolean certified = settings.strategy() == Strategy.CERTIFIED_REMOVAL;
-    Optional<ShardStatistics> kept = published.flatMap(e -> registry.statistics(base.get().version(), e));
-    Optional<CertifiedState> state = certified
-        ? published.flatMap(e -> registry.certified(base.get().version(), e)) : Optional.empty();
-    if (kept.isEmpty() || (certified && state.isEmpty()) || !sameEstimator(base.get())) {
-      return "fallback: the published sub-model keeps nothing " + settings.strategy().id() + " can start from";
-    }
-    store.spark().sparkContext().setJobDescription("lethe: unlearn shard " + shard + " by " + settings.strategy().id());
-    ExactStatistics.Update update = ExactStatistics.update(store, shard, kept.get(), published.get().storeVersion(),
-        storeVersion);
-    if (update.statistics().totalRows() == 0) {
-      return "no rows left";
-    }
-    long updated = System.nanoTime();
-    String detail = update.incremental() ? "statistics updated from the changed rows"
-        : "statistics recomputed from the shard";
-    PipelineModel model;
-    CertifiedState after = null;
-    try {
-      if (certified) {
-        Transformer[] features = statisticsModel.features(update.statistics(), shard);
-        CertifiedRemoval.Fit fit = certifiedRemoval(shard, storeVersion, features, state.get());
-        after = fit.state();
-        List<Transformer> stages = new ArrayList<>(List.of(features));
-        stages.add(fit.model());
-        model = new PipelineModel(Identifiable.randomUID("pipeline"), stages.toArray(new Transformer[0]));
-        detail = after.exact()
-            ? String.format("gradient residual of a Newton step over the budget %.3g: solved to the exact optimum",
-                after.budget())
-            : String.format("one Newton step; gradient residual %.3g within the budget %.3g (%d removal step(s)"
-                + " since the last exact solve)", after.residual(), after.budget(), after.removals());
-      } else {
-        model = statisticsModel.build(update.statistics(), shard);
+  private static <T> Supplier<T> memoized(Supplier<T> make) {
+    return new Supplier<>() {
+      private T value;
+
+      @Override
+      public synchronized T get() {
+        if (value == null) {
+          value = make.get();
+        }
+        return value;
       }
-    } catch (StatisticsModel.SingularException e) {
-      return "fallback: " + e.getMessage();
-    }
-    long built = System.nanoTime();
-    Map<String, Object> sideFiles = new HashMap<>(Map.of(ModelRegistry.STATISTICS_FILE, update.statistics()));
-    if (after != null) {
-      sideFiles.put(CertifiedState.FILE_NAME, after);
-    }
-    SubModelEntry saved = registry.saveSubModel(shard, storeVersion, model, update.statistics().totalRows(),
-        settings.seedFor(shard), 0, settings.strategy().id(), SubModelEntry.JOBS, sideFiles);
-    long end = System.nanoTime();
-    double seconds = (end - start) / 1e9;
-    entries.add(saved.withFitSeconds(seconds));
-    boolean exact = after == null || after.exact();
-    steps.add(new ShardUnlearning(shard, settings.strategy().id(), exact, detail, update.rowsRemoved(),
-        update.rowsAdded(), seconds, after == null ? null : after.certificate(), SubModelEntry.JOBS));
-    LOG.info("Shard {}: unlearned {} rows by {} in {} s (statistics {} s, model {} s, save {} s)", shard,
-        update.rowsRemoved(), settings.strategy().id(), String.format("%.2f", seconds),
-        String.format("%.2f", (updated - start) / 1e9), String.format("%.2f", (built - updated) / 1e9),
-        String.format("%.2f", (end - built) / 1e9));
-    return null;
-  }
-
-  /**
-   * One sliced shard: the earliest slice that changed since its sub-model (read from the change
-   * feed; every slice when that is unreadable), then the steps from there on, starting from the
-   * checkpoint before it. Returns null when done, else why the shard must be retrained.
-   */
-  private String unlearnSliced(int shard, Optional<EnsembleManifest> base, long storeVersion,
-      List<SubModelEntry> entries, List<ShardUnlearning> steps) {
-    long start = System.nanoTime();
-    Optional<SubModelEntry> published = base.flatMap(m -> m.shard(shard));
-    Optional<Checkpoints> kept = published.flatMap(e -> registry.checkpoints(base.get().version(), e));
-    if (kept.isEmpty() || kept.get().slices() != settings.slices() || !sameEstimator(base.get())) {
-      return "fallback: the published sub-model has no checkpoints of " + settings.slices() + " slices";
-    }
-    store.spark().sparkContext().setJobDescription("lethe: unlearn shard " + shard + " from its checkpoints");
-    StoreLayout layout = store.layout();
-    int slices = settings.slices();
-    long removed = 0;
-    long added = 0;
-    int first;
-    try {
-      Column slice = layout.sliceOf(col(layout.subjectColumn()), slices);
-      Column deleted = ShardedStore.removedByChange();
-      Row changed = store.changes(published.get().storeVersion() + 1, storeVersion, List.of(shard))
-          .agg(functions.min(slice), functions.sum(functions.when(deleted, 1).otherwise(0)),
-              functions.sum(functions.when(deleted, 0).otherwise(1))).head();
-      first = changed.isNullAt(0) ? slices - 1 : changed.getInt(0);
-      removed = changed.isNullAt(1) ? 0 : changed.getLong(1);
-      added = changed.isNullAt(2) ? 0 : changed.getLong(2);
-    } catch (Exception unreadable) { // change data vacuumed: every slice may have changed
-      first = 0;
-    }
-    int from = first;
-    List<Checkpoints.Checkpoint> reused = kept.get().checkpoints().stream().filter(c -> c.slice() < from).toList();
-    SlicedTraining.Result result = SlicedTraining.fit(layout, settings, shard, storeVersion,
-        store.readShard(shard, storeVersion), from, reused, Integer.MAX_VALUE);
-    if (result == null) {
-      return "no rows left";
-    }
-    SubModelEntry saved = registry.saveSubModel(shard, storeVersion, result.model(), result.rows(),
-        settings.seedFor(shard), 0, Strategy.SLICED.id(), SubModelEntry.JOBS,
-        Map.of(Checkpoints.FILE_NAME, result.checkpoints()));
-    double seconds = (System.nanoTime() - start) / 1e9;
-    entries.add(saved.withFitSeconds(seconds));
-    String detail = from == 0 ? "retrained every slice from the start: the first slice changed"
-        : String.format("retrained slices %d to %d from the checkpoint of slices 0 to %d; %d checkpoint(s) reused,"
-            + " %d retired", from, slices - 1, from - 1, reused.size(),
-            kept.get().checkpoints().size() - reused.size());
-    steps.add(new ShardUnlearning(shard, Strategy.SLICED.id(), true, detail, removed, added, seconds, null,
-        SubModelEntry.JOBS));
-    LOG.info("Shard {}: {} in {} s", shard, detail, String.format("%.2f", seconds));
-    return null;
-  }
-
-  /** The certified removal step of one shard on its remaining rows, featurized by the rebuilt stages. */
-  private CertifiedRemoval.Fit certifiedRemoval(int shard, long storeVersion, Transformer[] features,
-      CertifiedState before) {
-    StoreLayout layout = store.layout();
-    List<String> names = CertifiedRemoval.featureNames(features, layout);
-    Dataset<Row> rows = store.readShard(shard, storeVersion).select(layout.trainingColumns().toArray(new Column[0]));
-    Dataset<Row> featurized = new PipelineModel(Identifiable.randomUID("pipeline"), features).transform(rows);
-    JavaRDD<CertifiedLogistic.LabeledVector> labeled = CertifiedRemoval.rows(featurized, shard);
-    try {
-      return CertifiedRemoval.remove(labeled, names, before, layout, settings, shard);
-    } finally {
-      CertifiedRemoval.release(labeled);
-    }
+    };
   }
 
   /**

@@ -1,90 +1,114 @@
 package io.lethe.unlearn;
 
-import io.lethe.InvalidConfigException;
-import java.util.Arrays;
+import io.lethe.registry.EnsembleManifest;
+import io.lethe.registry.ModelRegistry;
+import io.lethe.registry.SubModelEntry;
+import io.lethe.store.StoreLayout;
+import io.lethe.train.ShardTrainer;
+import io.lethe.train.TrainSettings;
 import java.util.List;
-import java.util.stream.Collectors;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
 
 /**
- * How forgetting removes deleted rows from a shard's sub-model. Chosen per estimator
- * ({@code forget.strategy.<estimator>}) and reported per shard in every forget run.
+ * How a shard's sub-model learns and unlearns: the extension point of forgetting. One
+ * implementation per strategy, each in its own file, registered in {@link Strategies}; training,
+ * forget, verify, bench and the configuration keys ({@code forget.strategy.<estimator>}) read that
+ * registry, so a new strategy is a new file plus one registration.
+ *
+ * <p>Each declares what it supports ({@link #estimators}, {@link #unsupported}), how it trains
+ * ({@link #train}, {@link #fitEstimator}: by default the shard's pipeline fitted as usual), how it
+ * unlearns ({@link #unlearn}, or why it falls back to a shard retrain), its guarantee in words, and
+ * the state it keeps beside each sub-model ({@link #stateFiles}), retired with the sub-model.
  */
-public enum Strategy {
-  /** Refit the shard from scratch on its remaining rows (SISA). Exact; works for every estimator. */
-  SHARD_RETRAIN("shard-retrain", true, List.of(),
-      "exact: the sub-model is a fit of the shard's remaining rows"),
-  /**
-   * Keep sufficient statistics with each sub-model; subtract the deleted rows' statistics and
-   * rebuild the model from them. Exact: equal to a refit of the shard up to floating-point order.
-   */
-  EXACT_STATISTICS("exact-statistics", true, List.of("naive_bayes", "linear_regression"),
-      "exact: rebuilt from the statistics of the shard's remaining rows; equal to a fit of them up to"
-          + " floating-point summation order"),
-  /**
-   * Lethe's own L2 logistic regression with a secret random linear term; a removal is a Newton step
-   * on the remaining rows, certified while its gradient residual stays within the budget (Guo et
-   * al., ICML 2020), else solved to the exact optimum. Approximate: never called exact.
-   */
-  CERTIFIED_REMOVAL("certified-removal", false, List.of("logistic_regression"),
-      "approximate: (epsilon, delta)-certified removal (Guo et al., ICML 2020). The model's distribution is within"
-          + " a factor e^epsilon (plus delta) of that of a retrain on the remaining rows, as long as the gradient"
-          + " residual stays within the budget; it is not the model a retrain gives"),
-  /**
-   * SISA's slices with checkpoints, for the multilayer perceptron (which warm-starts from initial
-   * weights): a forget retrains from the last checkpoint that saw no changed slice.
-   */
-  SLICED("sliced", true, List.of("multilayer_perceptron"),
-      "exact: retrained from the last checkpoint before the earliest slice that held a deleted row; the same"
-          + " sliced training, on the same rows with the same seeds, as one from scratch");
+public interface Strategy {
+  /** The name in configuration ({@code forget.strategy.<estimator>}), summaries and reports. */
+  String id();
 
-  private final String id;
-  private final boolean exact;
-  private final List<String> estimators;
-  private final String guarantee;
+  /** Whether its result is the model a retrain of the shard gives (else an approximation). */
+  boolean exact();
 
-  Strategy(String id, boolean exact, List<String> estimators, String guarantee) {
-    this.id = id;
-    this.exact = exact;
-    this.estimators = estimators;
-    this.guarantee = guarantee;
+  /** What a sub-model it made is, in words, for reports. */
+  String guarantee();
+
+  /** The built-in estimators it applies to; empty when it applies to every estimator. */
+  List<String> estimators();
+
+  /** The built-in estimators it is the default strategy of. */
+  default List<String> defaultFor() {
+    return List.of();
   }
 
-  /** What a sub-model made by this strategy is, in words, for reports. */
-  public String guarantee() {
-    return guarantee;
+  /** Whether it applies to an estimator. */
+  default boolean appliesTo(String estimator) {
+    return estimators().isEmpty() || estimators().contains(estimator);
   }
 
   /**
-   * The strategy that made a sub-model, from the method its registry entry records: a fit is a
-   * shard retrain (or the first training, which is the same thing).
+   * Why it cannot apply to these settings although it applies to the estimator (a parameter
+   * outside what its state determines), or empty when it can. Forgetting then retrains, and says why.
    */
-  public static Strategy ofMethod(String method) {
-    return Arrays.stream(values()).filter(v -> v.id.equals(method)).findFirst().orElse(SHARD_RETRAIN);
+  default Optional<String> unsupported(StoreLayout layout, TrainSettings settings) {
+    return Optional.empty();
   }
 
-  public String id() {
-    return id;
+  /** Why its training does not run on the task engine (a solver of its own), or empty when it can. */
+  default Optional<String> ownSolver() {
+    return Optional.empty();
   }
 
-  /** Whether the result is the model a refit of the shard gives (else a certified approximation). */
-  public boolean exact() {
-    return exact;
+  /** The files it keeps beside each sub-model: the state a forget starts from. */
+  List<String> stateFiles();
+
+  /** Whether it trains a shard its own way ({@link #train}) instead of the usual fit of the shard's pipeline. */
+  default boolean trainsShards() {
+    return false;
   }
 
-  /** Whether this strategy applies to an estimator (shard retrain applies to all). */
-  public boolean appliesTo(String estimator) {
-    return estimators.isEmpty() || estimators.contains(estimator);
+  /**
+   * Trains one shard its own way, when {@link #trainsShards}: the rows are that shard's at a store
+   * version, to read in at most {@code maxPartitions} partitions. Null when the shard has no rows.
+   */
+  default ShardTrainer.FittedShard train(ShardTrainer trainer, int shard, Dataset<Row> rows, long version,
+      int maxPartitions) {
+    throw new UnsupportedOperationException(id() + " trains shards by the usual fit");
   }
 
-  /** The strategy named {@code id} for an estimator; a clear error when it is unknown or does not apply. */
-  public static Strategy parse(String id, String estimator) {
-    Strategy s = Arrays.stream(values()).filter(v -> v.id.equals(id)).findFirst()
-        .orElseThrow(() -> new InvalidConfigException("Unknown unlearning strategy '" + id + "' for " + estimator + ": use one of "
-            + Arrays.stream(values()).map(Strategy::id).collect(Collectors.joining(", "))));
-    if (!s.appliesTo(estimator)) {
-      throw new InvalidConfigException("The unlearning strategy " + id + " does not apply to " + estimator + "; it applies to "
-          + String.join(", ", s.estimators));
-    }
-    return s;
+  /**
+   * Fits the estimator of one shard its own way on the featurized rows, with the state it keeps, or
+   * empty for the estimator's own fit.
+   */
+  default Optional<EstimatorFit> fitEstimator(ShardTrainer trainer, int shard, PipelineModel features,
+      Dataset<Row> featurized) {
+    return Optional.empty();
   }
+
+  /** An estimator's fitted model made by a strategy's own solver, and the state kept beside the sub-model. */
+  record EstimatorFit(org.apache.spark.ml.Model<?> model, Map<String, Object> state) {}
+
+  /**
+   * Brings one hit shard's sub-model to a store version from what its published sub-model keeps:
+   * saves the new sub-model (unpublished) and returns it with the step, or says why the shard is
+   * retrained instead.
+   */
+  ShardOutcome unlearn(ShardUnlearn shard);
+
+  /** What the published sub-model of a shard, made by this strategy, guarantees. */
+  default Guarantee guaranteeOf(ModelRegistry registry, EnsembleManifest manifest, SubModelEntry entry) {
+    return new Guarantee(exact(), guarantee(), null);
+  }
+
+  /** A guarantee in words, whether it is exact, and a certificate's figures when it has one (else null). */
+  record Guarantee(boolean exact, String words, Map<String, Double> certificate) {}
+
+  /** A configuration it applies to, which bench measures it with; empty for none. */
+  default Optional<Example> example() {
+    return Optional.empty();
+  }
+
+  /** An estimator and its parameters by spark.ml name. */
+  record Example(String estimator, Map<String, String> params) {}
 }

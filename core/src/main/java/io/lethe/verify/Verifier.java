@@ -31,6 +31,7 @@ import io.lethe.train.Engine;
 import io.lethe.train.TrainSettings;
 import io.lethe.unlearn.CertifiedState;
 import io.lethe.unlearn.Checkpoints;
+import io.lethe.unlearn.Strategies;
 import io.lethe.unlearn.Strategy;
 import io.lethe.train.Training;
 import io.lethe.verify.VerifyReport.Check;
@@ -460,8 +461,7 @@ public final class Verifier {
       // A sliced one by the same sliced training.
       Optional<CertifiedState> certified = registry.certified(manifest.version(), e);
       Optional<Checkpoints> checkpoints = registry.checkpoints(manifest.version(), e);
-      Strategy how = certified.isPresent() ? Strategy.CERTIFIED_REMOVAL
-          : checkpoints.isPresent() ? Strategy.SLICED : Strategy.SHARD_RETRAIN;
+      Strategy how = Strategies.trainedBy(file -> registry.hasStateFile(manifest.version(), e, file));
       TrainSettings recorded = settings.asRecorded(manifest.estimator(), manifest.estimatorParams());
       TrainSettings as = new TrainSettings(recorded.estimator(), recorded.params(),
           e.seed() - (settings.seedFor(e.shard()) - settings.seed()), 1, settings.impute(), settings.scale(), how,
@@ -502,16 +502,9 @@ public final class Verifier {
 
   /** How a published sub-model was made, and what that guarantees. */
   private VerifyReport.ShardStrategy strategy(EnsembleManifest manifest, SubModelEntry entry) {
-    Strategy s = Strategy.ofMethod(entry.method());
-    Optional<CertifiedState> certified = s == Strategy.CERTIFIED_REMOVAL
-        ? registry.certified(manifest.version(), entry) : Optional.empty();
-    if (certified.isPresent() && certified.get().exact()) {
-      return new VerifyReport.ShardStrategy(entry.shard(), s.id(), true, "exact: the optimum of the certified"
-          + " model's objective on the shard's remaining rows, as a retrain with its noise gives",
-          certified.get().certificate());
-    }
-    return new VerifyReport.ShardStrategy(entry.shard(), s.id(), s.exact(), s.guarantee(),
-        certified.map(CertifiedState::certificate).orElse(null));
+    Strategy s = Strategies.ofMethod(entry.method());
+    Strategy.Guarantee g = s.guaranteeOf(registry, manifest, entry);
+    return new VerifyReport.ShardStrategy(entry.shard(), s.id(), g.exact(), g.words(), g.certificate());
   }
 
   /**

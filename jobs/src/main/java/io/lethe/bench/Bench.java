@@ -40,6 +40,7 @@ import io.lethe.train.TrainResult;
 import io.lethe.train.TrainSettings;
 import io.lethe.train.Training;
 import io.lethe.unlearn.ShardUnlearning;
+import io.lethe.unlearn.Strategies;
 import io.lethe.unlearn.Strategy;
 import java.lang.management.ManagementFactory;
 import java.time.Instant;
@@ -354,12 +355,14 @@ public final class Bench {
     }
   }
 
-  /** The estimators and parameters each unlearning strategy is measured with on the synthetic store. */
-  private static final List<StrategyCase> STRATEGY_CASES = List.of(
-      // Gaussian, since the synthetic features are normal (multinomial naive Bayes refuses negative values).
-      new StrategyCase("naive_bayes", Map.of("modelType", "gaussian"), Strategy.EXACT_STATISTICS),
-      new StrategyCase("logistic_regression", Map.of("regParam", "0.01"), Strategy.CERTIFIED_REMOVAL),
-      new StrategyCase("multilayer_perceptron", Map.of("hiddenLayers", "8", "maxIter", "20"), Strategy.SLICED));
+  /**
+   * Each registered strategy with the example configuration it declares, measured on the synthetic
+   * store (shard retrain, the baseline of every other, has none).
+   */
+  private static List<StrategyCase> strategyCases() {
+    return Strategies.all().stream().filter(s -> s.example().isPresent())
+        .map(s -> new StrategyCase(s.example().get().estimator(), s.example().get().params(), s)).toList();
+  }
 
   private record StrategyCase(String estimator, Map<String, String> params, Strategy strategy) {}
 
@@ -372,7 +375,7 @@ public final class Bench {
   private List<StrategyPoint> strategies(Store main, SyntheticData data) {
     List<StrategyPoint> points = new ArrayList<>();
     Random random = new Random(options.seed() + 17);
-    for (StrategyCase c : STRATEGY_CASES) {
+    for (StrategyCase c : strategyCases()) {
       String name = "strategy-" + c.strategy().id();
       TrainSettings with = new TrainSettings(c.estimator(), c.params(), settings.seed(), settings.parallelism(),
           settings.impute(), settings.scale(), c.strategy(), settings.certification(), settings.slices(),
@@ -541,7 +544,7 @@ public final class Bench {
             "points", gap <= 1));
       }
     }
-    strategies.stream().filter(p -> p.strategy().equals(Strategy.EXACT_STATISTICS.id())).findFirst()
+    strategies.stream().filter(p -> p.strategy().equals(Strategies.EXACT_STATISTICS.id())).findFirst()
         .ifPresent(p -> targets.add(new Target("exact-statistics forget of 1 subject vs retraining its shard" + at,
             "at least 20x faster", p.speedup(), "x", p.speedup() >= 20)));
     if (training != null) {

@@ -7,7 +7,11 @@ import io.lethe.forget.ForgetResult;
 import io.lethe.forget.Forgetter;
 import io.lethe.ledger.IdKind;
 import io.lethe.run.RunSummary;
+import io.lethe.unlearn.Strategies;
+import io.lethe.unlearn.Strategy;
 import io.lethe.verify.MembershipAudit;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.ArgGroup;
@@ -18,7 +22,7 @@ import picocli.CommandLine.Option;
 @Command(name = "forget",
     description = {"Forget a batch of data subjects (or records), durably: record the requests in the ledger, delete "
         + "their rows (a new store version), retrain only the shards that held them (or unlearn them by the "
-        + "estimator's forget.strategy: exact-statistics, certified-removal, sliced), publish the new ensemble, "
+        + "estimator's forget.strategy, below), publish the new ensemble, "
         + "retire every sub-model and ensemble version trained on them, purge the store (REORG, VACUUM), and "
         + "mark the requests forgotten.",
         "Each step is recorded in the ledger before and after; if a run stops, run the same batch again to finish "
@@ -89,5 +93,16 @@ public final class ForgetJob extends JobCommand {
       summary.output("advice", plan.advice());
       say("Note: " + plan.advice());
     }
+  }
+
+  /** The strategies of forget.strategy.<estimator>, from their registry. */
+  @Override
+  List<String> registryHelp() {
+    List<String> lines = new ArrayList<>(List.of("Strategies (forget.strategy.<estimator>):"));
+    for (Strategy s : Strategies.all()) {
+      String estimators = s.estimators().isEmpty() ? "every estimator" : String.join(", ", s.estimators());
+      lines.add("  " + s.id() + " (" + estimators + "): " + s.guarantee());
+    }
+    return lines;
   }
 }

@@ -8,6 +8,7 @@ import io.lethe.run.RunSummary;
 import io.lethe.spark.LetheSpark;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.spark.sql.SparkSession;
@@ -91,6 +92,11 @@ abstract class JobCommand implements Callable<Integer> {
       spec.commandLine().getErr().flush();
     }
     return code;
+  }
+
+  /** Lines of help that a registry holds (the strategies, say), added after the job's description. */
+  List<String> registryHelp() {
+    return List.of();
   }
 
   /** A line for people, on standard error so that standard output stays one JSON document. */

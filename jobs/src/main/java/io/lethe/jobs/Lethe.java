@@ -1,6 +1,8 @@
 package io.lethe.jobs;
 
 import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine;
@@ -26,12 +28,28 @@ public final class Lethe implements Runnable {
 
   /** Runs a command and returns its exit code, without exiting the JVM. */
   public static int execute(Object command, String... args) {
-    return new CommandLine(command).execute(args);
+    return commandLine(command).execute(args);
   }
 
   /** Runs a command with its output and error streams redirected, and returns its exit code. */
   public static int execute(Object command, PrintWriter out, PrintWriter err, String... args) {
-    return new CommandLine(command).setOut(out).setErr(err).execute(args);
+    return commandLine(command).setOut(out).setErr(err).execute(args);
+  }
+
+  /** The command line of a command, each job's help completed with what the registries hold. */
+  private static CommandLine commandLine(Object command) {
+    CommandLine line = new CommandLine(command);
+    describe(line);
+    return line;
+  }
+
+  private static void describe(CommandLine line) {
+    if (line.getCommand() instanceof JobCommand job && !job.registryHelp().isEmpty()) {
+      List<String> description = new ArrayList<>(List.of(line.getCommandSpec().usageMessage().description()));
+      description.addAll(job.registryHelp());
+      line.getCommandSpec().usageMessage().description(description.toArray(new String[0]));
+    }
+    line.getSubcommands().values().forEach(Lethe::describe);
   }
 
   /**

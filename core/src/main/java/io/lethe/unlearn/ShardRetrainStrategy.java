@@ -1,0 +1,39 @@
+package io.lethe.unlearn;
+
+import java.util.List;
+
+/**
+ * SISA's own: a hit shard is retrained from scratch on its remaining rows, with the same settings
+ * and seed. Applies to every estimator and pipeline, and is what every other strategy falls back to.
+ */
+final class ShardRetrainStrategy implements Strategy {
+  @Override
+  public String id() {
+    return "shard-retrain";
+  }
+
+  @Override
+  public boolean exact() {
+    return true;
+  }
+
+  @Override
+  public String guarantee() {
+    return "exact: the sub-model is a fit of the shard's remaining rows";
+  }
+
+  @Override
+  public List<String> estimators() {
+    return List.of();
+  }
+
+  @Override
+  public List<String> stateFiles() {
+    return List.of();
+  }
+
+  @Override
+  public ShardOutcome unlearn(ShardUnlearn shard) {
+    return ShardOutcome.retrain("configured");
+  }
+}

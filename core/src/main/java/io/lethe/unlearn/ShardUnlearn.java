@@ -1,0 +1,38 @@
+package io.lethe.unlearn;
+
+import io.lethe.registry.EnsembleManifest;
+import io.lethe.registry.ModelRegistry;
+import io.lethe.registry.SubModelEntry;
+import io.lethe.store.ShardedStore;
+import io.lethe.train.TrainSettings;
+import java.util.Optional;
+import java.util.function.Supplier;
+
+/**
+ * One hit shard for a strategy to unlearn: where its rows and sub-models are, the settings, the
+ * published ensemble and the shard's entry in it, and the store version to bring it to.
+ *
+ * @param published the shard's entry in the published ensemble, or null when it has none
+ * @param sameEstimator whether the published ensemble was trained with these settings' estimator
+ *     and parameters (else its state describes another model)
+ * @param statisticsModel the model builder from statistics, made on first use (it reads the schema)
+ */
+public record ShardUnlearn(ShardedStore store, ModelRegistry registry, TrainSettings settings, int shard,
+    EnsembleManifest base, SubModelEntry published, long storeVersion, boolean sameEstimator,
+    Supplier<StatisticsModel> statisticsModel) {
+
+  /** The statistics the published sub-model keeps beside it, if it has a published sub-model and they exist. */
+  public Optional<ShardStatistics> keptStatistics() {
+    return published == null ? Optional.empty() : registry.statistics(base.version(), published);
+  }
+
+  /** The certified state the published sub-model keeps beside it, if any. */
+  public Optional<CertifiedState> keptCertified() {
+    return published == null ? Optional.empty() : registry.certified(base.version(), published);
+  }
+
+  /** The slices' checkpoints the published sub-model keeps beside it, if any. */
+  public Optional<Checkpoints> keptCheckpoints() {
+    return published == null ? Optional.empty() : registry.checkpoints(base.version(), published);
+  }
+}

@@ -1,0 +1,72 @@
+package io.lethe.unlearn;
+
+import io.lethe.InvalidConfigException;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
+
+/**
+ * The registry of unlearning strategies: the one place a strategy is registered. Training, forget,
+ * verify, bench, the configuration's {@code forget.strategy.<estimator>} keys and their defaults
+ * read it.
+ */
+public final class Strategies {
+  /** Retrain the shard from scratch on its remaining rows (SISA): applies to every estimator. */
+  public static final Strategy SHARD_RETRAIN = new ShardRetrainStrategy();
+  /** Rebuild the sub-model from sufficient statistics, the deleted rows' subtracted. */
+  public static final Strategy EXACT_STATISTICS = new ExactStatisticsStrategy();
+  /** A Newton step on the remaining rows of a noisy L2 logistic regression, certified (Guo et al.). */
+  public static final Strategy CERTIFIED_REMOVAL = new CertifiedRemovalStrategy();
+  /** SISA's slices with checkpoints: retrain from the last checkpoint before the first changed slice. */
+  public static final Strategy SLICED = new SlicedStrategy();
+
+  private static final List<Strategy> ALL = List.of(SHARD_RETRAIN, EXACT_STATISTICS, CERTIFIED_REMOVAL, SLICED);
+
+  private Strategies() {}
+
+  /** Every registered strategy, shard retrain first. */
+  public static List<Strategy> all() {
+    return ALL;
+  }
+
+  /** The names of every registered strategy, for messages and help. */
+  public static String ids() {
+    return ALL.stream().map(Strategy::id).collect(Collectors.joining(", "));
+  }
+
+  /** The default strategy of an estimator: the one that names it in {@link Strategy#defaultFor}, else shard retrain. */
+  public static Strategy defaultFor(String estimator) {
+    return ALL.stream().filter(s -> s.defaultFor().contains(estimator)).findFirst().orElse(SHARD_RETRAIN);
+  }
+
+  /** The strategy named {@code id} for an estimator; a clear error when it is unknown or does not apply. */
+  public static Strategy parse(String id, String estimator) {
+    Strategy s = ALL.stream().filter(v -> v.id().equals(id)).findFirst()
+        .orElseThrow(() -> new InvalidConfigException("Unknown unlearning strategy '" + id + "' for " + estimator
+            + ": use one of " + ids()));
+    if (!s.appliesTo(estimator)) {
+      throw new InvalidConfigException("The unlearning strategy " + id + " does not apply to " + estimator
+          + "; it applies to " + String.join(", ", s.estimators()));
+    }
+    return s;
+  }
+
+  /**
+   * The strategy that made a sub-model, from the method its registry entry records: a fit is a
+   * shard retrain (or the first training, which is the same thing).
+   */
+  public static Strategy ofMethod(String method) {
+    return ALL.stream().filter(v -> v.id().equals(method)).findFirst().orElse(SHARD_RETRAIN);
+  }
+
+  /**
+   * The strategy whose own solver trained a sub-model, known by the state it keeps beside it (a
+   * retrain of the sub-model must use the same solver); shard retrain when it was a usual fit.
+   */
+  public static Strategy trainedBy(Predicate<String> hasStateFile) {
+    Optional<Strategy> own = ALL.stream()
+        .filter(s -> s.ownSolver().isPresent() && s.stateFiles().stream().allMatch(hasStateFile)).findFirst();
+    return own.orElse(SHARD_RETRAIN);
+  }
+}

@@ -1,0 +1,69 @@
+package io.lethe;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.lethe.registry.ModelRegistry;
+import io.lethe.train.Estimators;
+import io.lethe.unlearn.CertifiedState;
+import io.lethe.unlearn.Checkpoints;
+import io.lethe.unlearn.Strategies;
+import io.lethe.unlearn.Strategy;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The strategy registry, without Spark: what each strategy declares, and that configuration reads
+ * the registry (its keys' defaults, its parse). The strategies' behaviour on real data is in
+ * ExactStatisticsTest, CertifiedRemovalTest, SlicedTest and ForgetTest.
+ */
+class StrategiesTest {
+  @Test
+  void everyStrategyDeclaresItsNameGuaranteeEstimatorsAndState() {
+    assertThat(Strategies.all()).extracting(Strategy::id)
+        .containsExactly("shard-retrain", "exact-statistics", "certified-removal", "sliced");
+    for (Strategy s : Strategies.all()) {
+      assertThat(s.guarantee()).as(s.id()).startsWith(s.exact() ? "exact: " : "approximate: ");
+      assertThat(Estimators.NAMES.keySet()).as(s.id()).containsAll(s.estimators());
+      assertThat(s.estimators()).as(s.id() + ": it is the default only where it applies").containsAll(s.defaultFor());
+    }
+    assertThat(Strategies.SHARD_RETRAIN.appliesTo("org.example.MyClassifier")).isTrue();
+    assertThat(Strategies.SHARD_RETRAIN.stateFiles()).isEmpty();
+    assertThat(Strategies.EXACT_STATISTICS.stateFiles()).containsExactly(ModelRegistry.STATISTICS_FILE);
+    assertThat(Strategies.CERTIFIED_REMOVAL.exact()).isFalse();
+    assertThat(Strategies.CERTIFIED_REMOVAL.ownSolver()).isPresent();
+    assertThat(Strategies.SLICED.trainsShards()).isTrue();
+    // bench measures every strategy but the baseline by the configuration it declares
+    assertThat(Strategies.all()).filteredOn(s -> s.example().isPresent()).extracting(Strategy::id)
+        .containsExactly("exact-statistics", "certified-removal", "sliced");
+    Strategies.all().stream().filter(s -> s.example().isPresent())
+        .forEach(s -> assertThat(s.appliesTo(s.example().get().estimator())).as(s.id()).isTrue());
+  }
+
+  @Test
+  void configurationReadsTheRegistry() {
+    LetheConfig defaults = LetheConfig.defaultsOnly();
+    for (String estimator : Estimators.NAMES.keySet()) {
+      assertThat(defaults.get(LetheConfig.FORGET_STRATEGY_PREFIX + estimator)).as(estimator)
+          .isEqualTo(Strategies.defaultFor(estimator).id());
+    }
+    assertThat(Strategies.defaultFor("naive_bayes")).isSameAs(Strategies.EXACT_STATISTICS);
+    assertThat(Strategies.defaultFor("gbt")).isSameAs(Strategies.SHARD_RETRAIN);
+    assertThat(Strategies.parse("sliced", "multilayer_perceptron")).isSameAs(Strategies.SLICED);
+    assertThatThrownBy(() -> Strategies.parse("sliced", "gbt")).isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("does not apply to gbt; it applies to multilayer_perceptron");
+    assertThatThrownBy(() -> Strategies.parse("dare", "gbt")).isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("use one of shard-retrain, exact-statistics, certified-removal, sliced");
+  }
+
+  @Test
+  void theStrategyBehindASubModelIsKnownByWhatItsEntryAndStateSay() {
+    assertThat(Strategies.ofMethod("fit")).isSameAs(Strategies.SHARD_RETRAIN);
+    assertThat(Strategies.ofMethod("exact-statistics")).isSameAs(Strategies.EXACT_STATISTICS);
+    Set<String> certified = Set.of(ModelRegistry.STATISTICS_FILE, CertifiedState.FILE_NAME);
+    assertThat(Strategies.trainedBy(certified::contains)).isSameAs(Strategies.CERTIFIED_REMOVAL);
+    assertThat(Strategies.trainedBy(Set.of(Checkpoints.FILE_NAME)::contains)).isSameAs(Strategies.SLICED);
+    assertThat(Strategies.trainedBy(Set.of(ModelRegistry.STATISTICS_FILE)::contains))
+        .as("exact statistics train by the usual fit").isSameAs(Strategies.SHARD_RETRAIN);
+  }
+}

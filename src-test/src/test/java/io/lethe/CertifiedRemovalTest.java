@@ -2,6 +2,7 @@ package io.lethe;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.lethe.api.Lethe;
 import io.lethe.forget.ForgetRequest;
 import io.lethe.forget.ForgetResult;
 import io.lethe.model.Aggregation;
@@ -18,7 +19,6 @@ import io.lethe.unlearn.CertifiedRemoval;
 import io.lethe.unlearn.CertifiedState;
 import io.lethe.unlearn.ShardUnlearning;
 import io.lethe.unlearn.Strategies;
-import io.lethe.verify.Verifier;
 import io.lethe.verify.VerifyPage;
 import io.lethe.verify.VerifyReport;
 import java.nio.file.Path;
@@ -119,7 +119,7 @@ class CertifiedRemovalTest extends LetheTestBase {
       assertThat(distance).isPositive().isLessThan(1e-2 * norm);
     }
 
-    VerifyReport report = Verifier.from(spark(), config).verify(result.batchId(), adultTest(800));
+    VerifyReport report = Lethe.get(spark(), config).verifier().verify(result.batchId(), adultTest(800));
     assertThat(report.passed()).as(report.checks().toString()).isTrue();
     assertThat(report.unlearning()).isNotEmpty().allSatisfy(s -> {
       assertThat(s.strategy()).isEqualTo("certified-removal");

@@ -6,6 +6,7 @@ import static org.apache.spark.sql.functions.when;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.lethe.api.Lethe;
 import io.lethe.demo.AdultData;
 import io.lethe.forget.ForgetRequest;
 import io.lethe.forget.ForgetResult;
@@ -21,7 +22,6 @@ import io.lethe.unlearn.ShardStatistics;
 import io.lethe.unlearn.ShardUnlearning;
 import io.lethe.unlearn.StatisticsModel;
 import io.lethe.unlearn.Strategies;
-import io.lethe.verify.Verifier;
 import io.lethe.verify.VerifyReport;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -80,7 +80,7 @@ class ExactStatisticsTest extends LetheTestBase {
     assertExactlyUnlearned(trained, result, 4);
 
     // verify names the strategy of each hit shard, and its refit from scratch is the same model.
-    VerifyReport report = Verifier.from(spark(), config).verify(result.batchId(), null);
+    VerifyReport report = Lethe.get(spark(), config).verifier().verify(result.batchId(), null);
     assertThat(report.passed()).as(report.checks().toString()).isTrue();
     assertThat(report.unlearning()).extracting(VerifyReport.ShardStrategy::shard)
         .containsExactlyElementsOf(result.retrainedShards());

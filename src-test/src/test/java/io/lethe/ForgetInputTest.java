@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.delta.tables.DeltaTable;
+import io.lethe.api.Lethe;
 import io.lethe.demo.AdultData;
 import io.lethe.forget.ForgetRequest;
 import io.lethe.forget.ForgetResult;
@@ -140,13 +141,13 @@ class ForgetInputTest extends LetheTestBase {
 
   @Test
   void aMissingOrForeignStoreRegistryOrLedgerStopsTheRunBeforeAnyChange() throws IOException {
-    assertThatThrownBy(() -> Forgetter.from(spark(), config.with(Map.of(LetheConfig.STORE_PATH, dir.resolve("nope").toString()))))
+    assertThatThrownBy(() -> Lethe.get(spark(), config.with(Map.of(LetheConfig.STORE_PATH, dir.resolve("nope").toString()))).forgetter())
         .isInstanceOf(StoreNotFoundException.class).hasMessageContaining("No Lethe store at");
     String foreign = dir.resolve("foreign").toString();
     spark().range(3).write().format("delta").save(foreign);
-    assertThatThrownBy(() -> Forgetter.from(spark(), config.with(Map.of(LetheConfig.STORE_PATH, foreign))))
+    assertThatThrownBy(() -> Lethe.get(spark(), config.with(Map.of(LetheConfig.STORE_PATH, foreign))).forgetter())
         .isInstanceOf(StoreNotFoundException.class).hasMessageContaining("is not a Lethe store");
-    assertThatThrownBy(() -> Forgetter.from(spark(), config.with(Map.of(LetheConfig.LEDGER_KEY, ""))))
+    assertThatThrownBy(() -> Lethe.get(spark(), config.with(Map.of(LetheConfig.LEDGER_KEY, ""))).forgetter())
         .isInstanceOf(InvalidConfigException.class).hasMessageContaining("No ledger key");
     assertThatThrownBy(() -> forgetter(trained, config.with(Map.of(LetheConfig.FORGET_RECORD_COLUMN, "")))
         .plan(ForgetRequest.ofRecords(List.of("1"))))

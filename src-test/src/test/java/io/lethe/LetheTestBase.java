@@ -8,7 +8,6 @@ import io.lethe.forget.ForgetSettings;
 import io.lethe.forget.Forgetter;
 import io.lethe.ledger.ForgetLedger;
 import io.lethe.ledger.LedgerKey;
-import io.lethe.model.Aggregation;
 import io.lethe.jobs.Lethe;
 import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.ModelRegistry;
@@ -93,11 +92,11 @@ public abstract class LetheTestBase {
   /** Ingests the rows into the config's store and trains and publishes every shard. */
   protected static Trained ingestAndTrain(LetheConfig config, Dataset<Row> rows) {
     ShardedStore.ingest(spark(), config.get(LetheConfig.STORE_PATH), rows, config, false);
-    ShardedStore store = ShardedStore.open(spark(), config.get(LetheConfig.STORE_PATH));
-    ModelRegistry registry = new ModelRegistry(spark(), config.get(LetheConfig.MODELS_PATH));
+    io.lethe.api.Lethe lethe = io.lethe.api.Lethe.get(spark(), config);
+    ShardedStore store = lethe.store();
+    ModelRegistry registry = lethe.registry();
     TrainSettings settings = TrainSettings.from(config);
-    Training training = new Training(store, registry, settings,
-        Aggregation.parse(config.get(LetheConfig.ENSEMBLE_AGGREGATION)));
+    Training training = lethe.training();
     return new Trained(store, registry, settings, training, training.run(ShardSelection.all()).published());
   }
 

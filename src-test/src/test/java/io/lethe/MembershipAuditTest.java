@@ -4,6 +4,7 @@ import static org.apache.spark.sql.functions.col;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import io.lethe.api.Lethe;
 import io.lethe.demo.AdultData;
 import io.lethe.forget.ForgetAudit;
 import io.lethe.forget.ForgetRequest;
@@ -60,7 +61,7 @@ class MembershipAuditTest extends LetheTestBase {
         "train.param.minInstancesPerNode", "1", "verify.path", dir.resolve("verify").toString()));
     trained = ingestAndTrain(config, adultTrain(2400));
     audit = new MembershipAudit(trained.store(), trained.registry(), adultTest(600), VerifySettings.from(config));
-    verifier = Verifier.from(spark(), config);
+    verifier = Lethe.get(spark(), config).verifier();
   }
 
   static List<String> people(int from, int to) {

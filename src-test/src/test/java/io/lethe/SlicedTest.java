@@ -3,6 +3,7 @@ package io.lethe;
 import static org.apache.spark.sql.functions.col;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.lethe.api.Lethe;
 import io.lethe.demo.AdultData;
 import io.lethe.forget.ForgetRequest;
 import io.lethe.forget.ForgetResult;
@@ -15,7 +16,6 @@ import io.lethe.train.ShardTrainer;
 import io.lethe.unlearn.Checkpoints;
 import io.lethe.unlearn.Checkpoints.Checkpoint;
 import io.lethe.unlearn.ShardUnlearning;
-import io.lethe.verify.Verifier;
 import io.lethe.verify.VerifyReport;
 import java.nio.file.Path;
 import java.util.List;
@@ -95,7 +95,7 @@ class SlicedTest extends LetheTestBase {
     long same = java.util.stream.IntStream.range(0, mine.size()).filter(i -> mine.get(i).equals(theirs.get(i))).count();
     assertThat(same).isGreaterThanOrEqualTo(297);
 
-    VerifyReport report = Verifier.from(spark(), config).verify(result.batchId(), test);
+    VerifyReport report = Lethe.get(spark(), config).verifier().verify(result.batchId(), test);
     assertThat(report.passed()).as(report.checks().toString()).isTrue();
     assertThat(report.unlearning()).singleElement().satisfies(s -> {
       assertThat(s.strategy()).isEqualTo("sliced");

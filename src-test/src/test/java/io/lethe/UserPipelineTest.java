@@ -3,6 +3,7 @@ package io.lethe;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.lethe.api.Lethe;
 import io.lethe.demo.AdultData;
 import io.lethe.forget.ForgetRequest;
 import io.lethe.forget.ForgetResult;
@@ -13,7 +14,6 @@ import io.lethe.registry.SubModelEntry;
 import io.lethe.train.TrainSettings;
 import io.lethe.unlearn.ShardUnlearning;
 import io.lethe.verify.VerifyReport;
-import io.lethe.verify.Verifier;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -125,7 +125,7 @@ class UserPipelineTest extends LetheTestBase {
       assertThat(after.subModel(shard).stages()[0]).isInstanceOf(NetCapital.class);
     }
 
-    VerifyReport report = Verifier.from(spark(), config).verify(result.batchId(), adultTest(500));
+    VerifyReport report = Lethe.get(spark(), config).verifier().verify(result.batchId(), adultTest(500));
     assertThat(report.checks()).allSatisfy(c -> assertThat(c.passed()).as(c.id() + ": " + c.finding()).isTrue());
     assertThat(report.retrain()).as("each hit shard refitted from scratch with the recorded pipeline")
         .hasSize(result.retrainedShards().size()).allSatisfy(r -> assertThat(r.agreement()).isEqualTo(1.0));

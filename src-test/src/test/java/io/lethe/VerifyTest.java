@@ -3,6 +3,7 @@ package io.lethe;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.lethe.api.Lethe;
 import io.lethe.forget.ForgetRequest;
 import io.lethe.forget.ForgetResult;
 import io.lethe.forget.Forgetter;
@@ -51,7 +52,7 @@ class VerifyTest extends LetheTestBase {
     config = adultConfig(4, dir, Map.of("train.param.maxIter", "20"));
     fixture = ingestAndTrain(config, adultTrain(1600));
     forgetter = forgetter(fixture, config);
-    verifier = Verifier.from(spark(), config);
+    verifier = Lethe.get(spark(), config).verifier();
   }
 
   static Check check(VerifyReport report, String id) {

@@ -2,7 +2,6 @@ package io.lethe.forget;
 
 import io.lethe.InvalidConfigException;
 import io.lethe.InvalidRequestException;
-import io.lethe.LetheConfig;
 import io.lethe.LetheException;
 import io.lethe.RunStoppedException;
 import io.lethe.ledger.ForgetLedger;
@@ -11,7 +10,6 @@ import io.lethe.ledger.ForgetStep.Phase;
 import io.lethe.ledger.IdKind;
 import io.lethe.ledger.LedgerEntry;
 import io.lethe.ledger.LedgerKey;
-import io.lethe.model.Aggregation;
 import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.ModelRegistry;
 import io.lethe.registry.Retirement;
@@ -20,7 +18,6 @@ import io.lethe.run.StepTimes;
 import io.lethe.store.CommitRetry;
 import io.lethe.store.ShardedStore;
 import io.lethe.train.TrainResult;
-import io.lethe.train.TrainSettings;
 import io.lethe.train.Training;
 import io.lethe.unlearn.ShardUnlearning;
 import java.time.Instant;
@@ -38,7 +35,6 @@ import java.util.TreeSet;
 import java.util.UUID;
 import java.util.function.Function;
 import java.util.function.Supplier;
-import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.IntegralType;
 import org.apache.spark.sql.types.StructType;
@@ -80,16 +76,6 @@ public final class Forgetter {
     this.settings = settings;
     this.hook = hook;
     this.audit = audit;
-  }
-
-  /** A forgetter for the configured store, registry, training settings and ledger. */
-  public static Forgetter from(SparkSession spark, LetheConfig config) {
-    ShardedStore store = ShardedStore.open(spark, config.get(LetheConfig.STORE_PATH));
-    ModelRegistry registry = new ModelRegistry(spark, config.get(LetheConfig.MODELS_PATH));
-    Training training = new Training(store, registry, TrainSettings.from(config),
-        Aggregation.parse(config.get(LetheConfig.ENSEMBLE_AGGREGATION)));
-    return new Forgetter(store, registry, training, ForgetLedger.from(spark, config), LedgerKey.from(config),
-        ForgetSettings.from(config));
   }
 
   public ShardedStore store() {

@@ -43,6 +43,27 @@ public final class Purger {
   }
 
   /**
+   * What {@link #purgeWaiting} would do, with no side effect: the open requests already gone from
+   * the model, and the shards it would rewrite (REORG) for them before its VACUUM.
+   */
+  public record Plan(long requests, Set<Integer> shards, double retentionHours) {
+    public Plan {
+      shards = Set.copyOf(shards);
+    }
+  }
+
+  public Plan plan(ForgetLedger ledger) {
+    List<LedgerEntry> waiting = ledger.open().stream().filter(LedgerEntry::isForgottenByModel).toList();
+    return new Plan(waiting.size(), shardsToRewrite(waiting), retentionHours);
+  }
+
+  private static Set<Integer> shardsToRewrite(List<LedgerEntry> requests) {
+    Set<Integer> shards = new TreeSet<>();
+    requests.stream().filter(e -> e.reorgedAt() == null).forEach(e -> shards.addAll(e.shards()));
+    return shards;
+  }
+
+  /**
    * Purges for every open request of the ledger that is already gone from the model (forget runs
    * with {@code forget.purge=false}, or purges still inside the retention) and records the outcome.
    */
@@ -55,9 +76,7 @@ public final class Purger {
 
   /** Purges for the given requests' current states (each already gone from the model). */
   public Report purge(List<LedgerEntry> requests, String batchId) {
-    Set<Integer> shards = new TreeSet<>();
-    requests.stream().filter(e -> e.reorgedAt() == null).forEach(e -> shards.addAll(e.shards()));
-    PurgeResult result = store.purge(shards, retentionHours, retry);
+    PurgeResult result = store.purge(shardsToRewrite(requests), retentionHours, retry);
     Instant vacuumedAt = Instant.parse(result.vacuumedAt());
     Duration retention = PurgeResult.retention(retentionHours);
     List<LedgerEntry> events = new ArrayList<>();

@@ -65,6 +65,20 @@ public final class Training {
   }
 
   /**
+   * What {@link #run} would do on the store's current version, with no side effect: the shards it
+   * would fit and the engine; fails as the run would on a pipeline that does not fit the store.
+   */
+  public TrainPlan plan(ShardSelection selection) {
+    long storeVersion = store.currentVersion();
+    List<Integer> shards = select(selection, registry.latest());
+    checkPipeline(storeVersion);
+    Engine.Choice choice = shards.isEmpty() ? new Engine.Choice(settings.engine(), "nothing to fit")
+        : new ShardTrainer(store, settings).chooseEngine(shards, storeVersion);
+    return new TrainPlan(storeVersion, shards, settings.estimator(), settings.strategy().id(), choice.engine().id(),
+        choice.reason());
+  }
+
+  /**
    * Fits the given shards on a store version and saves their sub-models, unpublished. A partial
    * fit must use the published ensemble's estimator and parameters.
    */

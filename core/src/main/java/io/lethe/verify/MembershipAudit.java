@@ -4,7 +4,6 @@ import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.monotonically_increasing_id;
 import static org.apache.spark.sql.functions.rand;
 
-import io.lethe.LetheConfig;
 import io.lethe.forget.ForgetAudit;
 import io.lethe.model.Evaluation;
 import io.lethe.model.ShardEnsembleModel;
@@ -53,14 +52,6 @@ public final class MembershipAudit implements ForgetAudit {
     this.registry = registry;
     this.heldOut = heldOut;
     this.settings = settings;
-  }
-
-  /** The audit for the configured held-out rows (verify.test), if any are configured. */
-  public static Optional<MembershipAudit> from(SparkSession spark, LetheConfig config) {
-    VerifySettings settings = VerifySettings.from(config);
-    return settings.testSource().map(source -> new MembershipAudit(
-        ShardedStore.open(spark, config.get(LetheConfig.STORE_PATH)),
-        new ModelRegistry(spark, config.get(LetheConfig.MODELS_PATH)), source.read(spark), settings));
   }
 
   @Override

@@ -8,7 +8,6 @@ import static org.apache.spark.sql.functions.when;
 
 import io.delta.tables.DeltaTable;
 import io.lethe.InvalidRequestException;
-import io.lethe.LetheConfig;
 import io.lethe.forget.ForgetRequest;
 import io.lethe.ledger.ForgetLedger;
 import io.lethe.ledger.ForgetStep;
@@ -63,7 +62,6 @@ import org.apache.spark.ml.regression.LinearRegressionModel;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.SparkSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -95,13 +93,6 @@ public final class Verifier {
     this.settings = settings;
     this.verify = verify;
     this.recordColumn = recordColumn;
-  }
-
-  public static Verifier from(SparkSession spark, LetheConfig config) {
-    return new Verifier(ShardedStore.open(spark, config.get(LetheConfig.STORE_PATH)),
-        new ModelRegistry(spark, config.get(LetheConfig.MODELS_PATH)), ForgetLedger.from(spark, config),
-        LedgerKey.from(config), TrainSettings.from(config), VerifySettings.from(config),
-        config.get(LetheConfig.FORGET_RECORD_COLUMN));
   }
 
   /** The batch of the most recent forget run in the ledger. */

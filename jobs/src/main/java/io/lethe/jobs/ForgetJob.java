@@ -1,18 +1,16 @@
 package io.lethe.jobs;
 
 import io.lethe.LetheConfig;
+import io.lethe.api.Forget;
 import io.lethe.forget.ForgetPlan;
 import io.lethe.forget.ForgetRequest;
 import io.lethe.forget.ForgetResult;
-import io.lethe.forget.Forgetter;
 import io.lethe.ledger.IdKind;
 import io.lethe.run.RunSummary;
 import io.lethe.unlearn.Strategies;
 import io.lethe.unlearn.Strategy;
-import io.lethe.verify.MembershipAudit;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -53,18 +51,17 @@ public final class ForgetJob extends JobCommand {
   void run(SparkSession spark, LetheConfig config, RunSummary summary) {
     IdKind kind = idOptions.kind();
     ForgetRequest request = idOptions.read(spark, ids);
-    Forgetter plain = Forgetter.from(spark, config);
-    Optional<MembershipAudit> audit = dryRun ? Optional.empty() : MembershipAudit.from(spark, config);
-    Forgetter forgetter = audit.map(plain::withAudit).orElse(plain);
-    summary.input("store", forgetter.store().path()).input("models", forgetter.registry().root().toString())
-        .input("ledger", forgetter.ledger().path()).input("kind", kind.id()).input("ids", request.size())
-        .input("dryRun", dryRun).input("membershipAudit", audit.isPresent());
+    io.lethe.api.Lethe lethe = io.lethe.api.Lethe.get(spark, config);
+    Forget forget = lethe.forget(request).membershipAudit(!dryRun);
+    summary.input("store", lethe.store().path()).input("models", lethe.registry().root().toString())
+        .input("ledger", lethe.ledger().path()).input("kind", kind.id()).input("ids", request.size())
+        .input("dryRun", dryRun).input("membershipAudit", forget.audit().isPresent());
     if (dryRun) {
-      sayPlan(summary, kind, summary.steps().time("plan", () -> forgetter.plan(request)));
+      sayPlan(summary, kind, summary.steps().time("plan", forget::plan));
       return;
     }
     // The run plans first itself, on the store as it is when it starts: print that plan.
-    ForgetResult result = summary.steps().time("forget", () -> forgetter.execute(request));
+    ForgetResult result = summary.steps().time("forget", forget::execute);
     sayPlan(summary, kind, result.plan());
     summary.output("batchId", result.batchId())
         .output("requests", result.requests())

@@ -3,11 +3,7 @@ package io.lethe.jobs;
 import io.lethe.LetheConfig;
 import io.lethe.forget.ForgetSettings;
 import io.lethe.forget.Purger;
-import io.lethe.ledger.ForgetLedger;
 import io.lethe.run.RunSummary;
-import io.lethe.store.CommitRetry;
-import io.lethe.store.ShardedStore;
-import java.util.UUID;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 
@@ -28,14 +24,11 @@ public final class PurgeJob extends JobCommand {
 
   @Override
   void run(SparkSession spark, LetheConfig config, RunSummary summary) {
-    ShardedStore store = ShardedStore.open(spark, config.get(LetheConfig.STORE_PATH));
-    ForgetLedger ledger = ForgetLedger.from(spark, config);
+    io.lethe.api.Lethe lethe = io.lethe.api.Lethe.get(spark, config);
     ForgetSettings settings = ForgetSettings.from(config);
-    summary.input("store", store.path()).input("ledger", ledger.path())
+    summary.input("store", lethe.store().path()).input("ledger", lethe.ledger().path())
         .input("retentionHours", settings.retentionHours());
-    Purger purger = new Purger(store, settings.retentionHours(), new CommitRetry(settings.commitAttempts()));
-    Purger.Report report = summary.steps().time("purge",
-        () -> purger.purgeWaiting(ledger, "purge-" + UUID.randomUUID()));
+    Purger.Report report = summary.steps().time("purge", () -> lethe.purge().execute());
     long waiting = report.forgotten() + report.pending();
     summary.output("purge", report.store()).output("requests", waiting)
         .output("forgotten", report.forgotten()).output("purgePending", report.pending());

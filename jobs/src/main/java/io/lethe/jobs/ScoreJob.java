@@ -60,7 +60,7 @@ public final class ScoreJob extends JobCommand {
     if (!OUTPUT_FORMATS.contains(outputFormat)) {
       throw new InvalidRequestException("Unknown output format '" + outputFormat + "': use one of " + OUTPUT_FORMATS);
     }
-    ModelRegistry registry = new ModelRegistry(spark, config.get(LetheConfig.MODELS_PATH));
+    ModelRegistry registry = io.lethe.api.Lethe.get(spark, config).registry();
     long v = version != null ? version
         : registry.latest().map(EnsembleManifest::version)
             .orElseThrow(() -> new InvalidRequestException("No ensemble is published in " + registry.root() + "; run train first"));

@@ -1,7 +1,6 @@
 package io.lethe.jobs;
 
 import io.lethe.LetheConfig;
-import io.lethe.ledger.ForgetLedger;
 import io.lethe.ledger.LedgerSummary;
 import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.ModelRegistry;
@@ -31,8 +30,9 @@ public final class StatusJob extends JobCommand {
 
   @Override
   void run(SparkSession spark, LetheConfig config, RunSummary summary) {
-    ShardedStore store = ShardedStore.open(spark, config.get(LetheConfig.STORE_PATH));
-    ModelRegistry registry = new ModelRegistry(spark, config.get(LetheConfig.MODELS_PATH));
+    io.lethe.api.Lethe lethe = io.lethe.api.Lethe.get(spark, config);
+    ShardedStore store = lethe.store();
+    ModelRegistry registry = lethe.registry();
     StoreLayout layout = store.layout();
     long version = store.currentVersion();
     summary.input("store", store.path()).input("models", registry.root().toString());
@@ -55,7 +55,7 @@ public final class StatusJob extends JobCommand {
       summary.output("staleShards", Training.staleShards(store, m));
       summary.output("shardsTrainedOnDeletedRows", Training.shardsTrainedOnDeletedRows(store, m));
     });
-    LedgerSummary ledger = ForgetLedger.from(spark, config).summary(Instant.now());
+    LedgerSummary ledger = lethe.ledger().summary(Instant.now());
     summary.output("ledger", ledger);
     say(String.format("Store %s: version %d, %d shards. Published ensemble: %s. Forget requests: %s, %d overdue.",
         store.path(), version, layout.shards(), latest.map(m -> "version " + m.version()).orElse("none"),

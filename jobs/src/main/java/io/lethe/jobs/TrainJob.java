@@ -1,14 +1,13 @@
 package io.lethe.jobs;
 
 import io.lethe.LetheConfig;
-import io.lethe.model.Aggregation;
+import io.lethe.api.Train;
 import io.lethe.registry.ModelRegistry;
 import io.lethe.run.RunSummary;
 import io.lethe.store.ShardedStore;
 import io.lethe.train.ShardSelection;
 import io.lethe.train.TrainResult;
 import io.lethe.train.TrainSettings;
-import io.lethe.train.Training;
 import java.util.List;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.ArgGroup;
@@ -45,16 +44,17 @@ public final class TrainJob extends JobCommand {
 
   @Override
   void run(SparkSession spark, LetheConfig config, RunSummary summary) {
-    ShardedStore store = ShardedStore.open(spark, config.get(LetheConfig.STORE_PATH));
-    ModelRegistry registry = new ModelRegistry(spark, config.get(LetheConfig.MODELS_PATH));
+    io.lethe.api.Lethe lethe = io.lethe.api.Lethe.get(spark, config);
+    ShardedStore store = lethe.store();
+    ModelRegistry registry = lethe.registry();
     TrainSettings settings = TrainSettings.from(config);
-    ShardSelection selection = which == null ? ShardSelection.all()
-        : which.stale ? ShardSelection.stale() : ShardSelection.of(which.shards);
+    Train train = which == null ? lethe.train() : which.stale ? lethe.train().staleShards()
+        : lethe.train().shards(which.shards);
+    ShardSelection selection = train.selection();
     summary.input("store", store.path()).input("models", registry.root().toString())
         .input("estimator", settings.estimator()).input("selection", selection.kind().name().toLowerCase())
         .input("parallelism", settings.parallelism()).input("engine", settings.engine().id());
-    Training training = new Training(store, registry, settings, Aggregation.parse(config.get(LetheConfig.ENSEMBLE_AGGREGATION)));
-    TrainResult result = summary.steps().time("train", () -> training.run(selection));
+    TrainResult result = summary.steps().time("train", train::execute);
     summary.output("storeVersion", result.storeVersion())
         .output("trainedShards", result.trainedShards())
         .output("emptyShards", result.emptyShards())

@@ -3,10 +3,10 @@ package io.lethe.jobs;
 import io.lethe.InvalidRequestException;
 import io.lethe.LetheConfig;
 import io.lethe.VerificationFailedException;
+import io.lethe.api.Verify;
 import io.lethe.forget.ForgetRequest;
 import io.lethe.run.HadoopFiles;
 import io.lethe.run.RunSummary;
-import io.lethe.verify.Verifier;
 import io.lethe.verify.VerifyPage;
 import io.lethe.verify.VerifyReport;
 import io.lethe.verify.VerifySettings;
@@ -57,7 +57,6 @@ public final class VerifyJob extends JobCommand {
 
   @Override
   void run(SparkSession spark, LetheConfig config, RunSummary summary) {
-    Verifier verifier = Verifier.from(spark, config);
     VerifySettings settings = VerifySettings.from(config);
     Dataset<Row> heldOut = test != null ? testOptions.spec(test).read(spark)
         : settings.testSource().map(s -> s.read(spark)).orElse(null);
@@ -68,10 +67,11 @@ public final class VerifyJob extends JobCommand {
     if (idsToCheck != null) {
       summary.input("ids", idsToCheck.size()).input("kind", idOptions.kind().id());
     }
-    String batchId = idsToCheck != null ? null : batch != null ? batch : verifier.latestBatch();
+    Verify verify = io.lethe.api.Lethe.get(spark, config).verify().heldOut(heldOut);
+    verify = idsToCheck != null ? verify.ids(idsToCheck) : batch != null ? verify.batch(batch) : verify;
+    String batchId = verify.plan();
     summary.input("batch", batchId).input("heldOut", heldOut != null);
-    VerifyReport report = summary.steps().time("verify", () -> idsToCheck != null
-        ? verifier.verify(idsToCheck, heldOut) : verifier.verify(batchId, heldOut));
+    VerifyReport report = summary.steps().time("verify", verify::execute);
     HadoopFiles files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
     VerifyPage.Written written = VerifyPage.write(files, settings.path(), report);
     summary.output("report", report).output("json", written.json().toString())

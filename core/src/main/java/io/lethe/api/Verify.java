@@ -1,0 +1,57 @@
+package io.lethe.api;
+
+import io.lethe.InvalidRequestException;
+import io.lethe.forget.ForgetRequest;
+import io.lethe.verify.Verifier;
+import io.lethe.verify.VerifyReport;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+
+/**
+ * Evidence that a forget batch (the latest by default), or a set of ids, is forgotten: every check
+ * of verify, as a report. The report says whether it passed; it is not an exception when a check fails.
+ */
+public final class Verify {
+  private final Lethe lethe;
+  private String batchId;
+  private ForgetRequest ids;
+  private Dataset<Row> heldOut;
+
+  Verify(Lethe lethe) {
+    this.lethe = lethe;
+  }
+
+  /** Verify this forget batch. */
+  public Verify batch(String id) {
+    this.batchId = id;
+    return this;
+  }
+
+  /** Verify these ids, whatever batches forgot them, instead of a batch. */
+  public Verify ids(ForgetRequest request) {
+    this.ids = request;
+    return this;
+  }
+
+  /** Held-out rows (with the label column) for the retrain agreement and utility; default: the configured verify.test, else a sample of the store. */
+  public Verify heldOut(Dataset<Row> rows) {
+    this.heldOut = rows;
+    return this;
+  }
+
+  /** What it will verify: the batch id, or for ids null; changes nothing. */
+  public String plan() {
+    if (ids != null && batchId != null) {
+      throw new InvalidRequestException("Give one of a batch and a set of ids to verify");
+    }
+    return ids != null ? null : batchId != null ? batchId : lethe.verifier().latestBatch();
+  }
+
+  public VerifyReport execute() {
+    String batch = plan();
+    Verifier verifier = lethe.verifier();
+    Dataset<Row> rows = heldOut != null ? heldOut
+        : io.lethe.verify.VerifySettings.from(lethe.config()).testSource().map(s -> s.read(lethe.spark())).orElse(null);
+    return ids != null ? verifier.verify(ids, rows) : verifier.verify(batch, rows);
+  }
+}

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lethe.api.Lethe;
+import io.lethe.api.Status;
 import io.lethe.forget.ForgetPlan;
 import io.lethe.forget.ForgetRequest;
 import io.lethe.forget.ForgetResult;
@@ -16,6 +17,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -35,7 +38,15 @@ class LetheApiTest extends LetheTestBase {
     Lethe lethe = Lethe.get(spark(), config);
     assertThatThrownBy(() -> lethe.train().plan()).as("the store is opened on first use")
         .isInstanceOf(StoreNotFoundException.class).hasMessageContaining("No Lethe store at");
-    ShardedStore.ingest(spark(), config.get(LetheConfig.STORE_PATH), adultTrain(600), config, false);
+    ShardedStore.IngestPlan ingestPlan = lethe.ingest(adultTrain(600)).plan();
+    assertThat(ingestPlan.creates()).isTrue();
+    assertThat(ingestPlan.layout().shards()).isEqualTo(2);
+    assertThat(ingestPlan.layout().labelClasses()).containsExactly("<=50K", ">50K");
+    assertThat(Files.exists(Path.of(config.get(LetheConfig.STORE_PATH)))).as("an ingest plan writes nothing").isFalse();
+    assertThat(lethe.ingest(adultTrain(600)).execute().rows()).isEqualTo(600);
+    assertThatThrownBy(() -> lethe.ingest(adultTrain(600)).plan()).isInstanceOf(InvalidRequestException.class)
+        .hasMessageContaining("use --append");
+    assertThat(lethe.ingest(adultTrain(600)).append(true).plan().creates()).isFalse();
 
     TrainPlan trainPlan = lethe.train().plan();
     assertThat(trainPlan.shards()).containsExactly(0, 1);
@@ -72,6 +83,24 @@ class LetheApiTest extends LetheTestBase {
     assertThat(report.evidence()).as("the forget run recorded membership evidence").isNotNull();
     assertThatThrownBy(() -> lethe.verify().batch("no-such-batch").execute())
         .isInstanceOf(InvalidRequestException.class).hasMessageContaining("No forget batch no-such-batch");
+    long published = lethe.score(adultTest(50)).plan();
+    assertThat(published).isEqualTo(forgot.ensembleVersion());
+    Dataset<Row> scored = lethe.score(adultTest(50)).execute();
+    assertThat(scored.count()).isEqualTo(50);
+    assertThat(scored.select("predicted_label").distinct().collectAsList()).extracting(r -> r.getString(0))
+        .isSubsetOf("<=50K", ">50K");
+    assertThat(scored.select("probability").head().<Object>getList(0)).hasSize(2);
+    assertThatThrownBy(() -> lethe.score(adultTest(5)).ensembleVersion(99).plan())
+        .isInstanceOf(InvalidRequestException.class);
+
+    Status.Report status = lethe.status().execute();
+    assertThat(status.storeVersion()).isEqualTo(lethe.store().currentVersion());
+    assertThat(status.rowsPerShard().values().stream().mapToLong(Long::longValue).sum()).isEqualTo(597);
+    assertThat(status.published().version()).isEqualTo(forgot.ensembleVersion());
+    assertThat(status.staleShards()).isEmpty();
+    assertThat(status.shardsTrainedOnDeletedRows()).isEmpty();
+    assertThat(status.ledger().requestsByStatus()).containsEntry("forgotten", 3L);
+
     assertThatThrownBy(() -> lethe.train().shards(List.of(7)).plan()).isInstanceOf(InvalidRequestException.class)
         .hasMessageContaining("Shard 7 does not exist");
   }

@@ -23,9 +23,10 @@ import org.apache.spark.sql.SparkSession;
 
 /**
  * The entry point for library users: one configuration, wired once to its store, model registry
- * and ledger, handing out verb-named operations. Each operation has fluent setters, a
- * {@code plan()} that changes nothing, and an {@code execute()} that returns an immutable result;
- * failures are the named {@link io.lethe.LetheException}s.
+ * and ledger, handing out verb-named operations: ingest, train, forget, purge, verify, score,
+ * status. Each has fluent setters, a {@code plan()} that changes nothing (status, which only reads,
+ * is its own plan), and an {@code execute()} that returns an immutable result (score: a lazy
+ * Dataset); failures are the named {@link io.lethe.LetheException}s.
  *
  * <pre>{@code
  * Lethe lethe = Lethe.get(spark, LetheConfig.load("conf/lethe.properties", Map.of()));
@@ -120,6 +121,11 @@ public final class Lethe {
     return new Purger(store(), settings.retentionHours(), new CommitRetry(settings.commitAttempts()));
   }
 
+  /** Creates the store from a source, or appends to it. */
+  public Ingest ingest(Dataset<Row> source) {
+    return new Ingest(this, source);
+  }
+
   /** Trains shards (all by default) and publishes an ensemble version. */
   public Train train() {
     return new Train(this);
@@ -138,5 +144,15 @@ public final class Lethe {
   /** Verifies a forget batch (the latest by default) or a set of ids. */
   public Verify verify() {
     return new Verify(this);
+  }
+
+  /** Scores rows with a published ensemble (the latest by default). */
+  public Score score(Dataset<Row> rows) {
+    return new Score(this, rows);
+  }
+
+  /** The store, registry, published ensemble and ledger at a glance. */
+  public Status status() {
+    return new Status(this);
   }
 }

@@ -96,12 +96,27 @@ public final class ShardedStore {
   }
 
   /**
-   * Creates a store from a source, or appends to the existing one when {@code append} is set. The
-   * source is validated first (columns, types, nulls, emptiness); a bad source writes nothing.
+   * What {@link #ingest} would do, with no side effect: the store it creates (its layout, from the
+   * configuration and the source) or appends to, the source validated as ingest validates it.
+   *
+   * @param creates whether it creates the store (else it appends to it)
    */
-  public static IngestResult ingest(SparkSession spark, String location, Dataset<Row> source, LetheConfig config,
+  public record IngestPlan(String path, boolean creates, StoreLayout layout) {}
+
+  public static IngestPlan planIngest(SparkSession spark, String location, Dataset<Row> source, LetheConfig config,
       boolean append) {
     String path = qualify(spark, location);
+    boolean exists = checkIngestTarget(spark, path, append);
+    if (exists) {
+      StoreLayout layout = open(spark, path).layout();
+      validate(source, layout, false);
+      return new IngestPlan(path, false, layout);
+    }
+    return new IngestPlan(path, true, planLayout(source, config));
+  }
+
+  /** Whether the store exists, refusing a second ingest without append and an append to nothing. */
+  private static boolean checkIngestTarget(SparkSession spark, String path, boolean append) {
     boolean exists = exists(spark, path);
     if (exists && !append) {
       throw new InvalidRequestException("A store already exists at " + path + "; use --append to add rows to it");
@@ -109,6 +124,17 @@ public final class ShardedStore {
     if (!exists && append) {
       throw new StoreNotFoundException("No store at " + path + " to append to; run ingest without --append to create it");
     }
+    return exists;
+  }
+
+  /**
+   * Creates a store from a source, or appends to the existing one when {@code append} is set. The
+   * source is validated first (columns, types, nulls, emptiness); a bad source writes nothing.
+   */
+  public static IngestResult ingest(SparkSession spark, String location, Dataset<Row> source, LetheConfig config,
+      boolean append) {
+    String path = qualify(spark, location);
+    boolean exists = checkIngestTarget(spark, path, append);
     if (exists) {
       return open(spark, path).append(source);
     }

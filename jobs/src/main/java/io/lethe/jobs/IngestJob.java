@@ -3,7 +3,6 @@ package io.lethe.jobs;
 import io.lethe.LetheConfig;
 import io.lethe.run.RunSummary;
 import io.lethe.store.IngestResult;
-import io.lethe.store.ShardedStore;
 import io.lethe.store.SourceSpec;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -40,7 +39,8 @@ public final class IngestJob extends JobCommand {
     String store = config.get(LetheConfig.STORE_PATH);
     summary.input("source", spec.path()).input("format", spec.format()).input("store", store).input("append", append);
     Dataset<Row> rows = spec.read(spark);
-    IngestResult result = summary.steps().time("ingest", () -> ShardedStore.ingest(spark, store, rows, config, append));
+    IngestResult result = summary.steps().time("ingest",
+        () -> io.lethe.api.Lethe.get(spark, config).ingest(rows).append(append).execute());
     summary.output("created", result.created())
         .output("storeVersion", result.version())
         .output("rows", result.rows())

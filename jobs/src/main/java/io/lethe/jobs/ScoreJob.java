@@ -2,21 +2,14 @@ package io.lethe.jobs;
 
 import static org.apache.spark.sql.functions.array_join;
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.element_at;
-import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.array;
 
 import io.lethe.InvalidRequestException;
 import io.lethe.LetheConfig;
 import io.lethe.LetheException;
-import io.lethe.model.ShardEnsembleModel;
-import io.lethe.registry.EnsembleManifest;
-import io.lethe.registry.ModelRegistry;
+import io.lethe.api.Score;
 import io.lethe.run.RunSummary;
-import io.lethe.store.Task;
+import java.util.Arrays;
 import java.util.Set;
-import org.apache.spark.sql.Column;
-import org.apache.spark.sql.functions;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -60,29 +53,17 @@ public final class ScoreJob extends JobCommand {
     if (!OUTPUT_FORMATS.contains(outputFormat)) {
       throw new InvalidRequestException("Unknown output format '" + outputFormat + "': use one of " + OUTPUT_FORMATS);
     }
-    ModelRegistry registry = io.lethe.api.Lethe.get(spark, config).registry();
-    long v = version != null ? version
-        : registry.latest().map(EnsembleManifest::version)
-            .orElseThrow(() -> new InvalidRequestException("No ensemble is published in " + registry.root() + "; run train first"));
-    summary.input("input", input).input("models", registry.root().toString()).input("ensembleVersion", v)
-        .input("output", output).input("outputFormat", outputFormat);
-    ShardEnsembleModel model = summary.steps().time("load", () -> ShardEnsembleModel.load(registry, v));
-    Dataset<Row> rows = sourceOptions.spec(input).read(spark);
-    Dataset<Row> scored;
-    try {
-      scored = model.transform(rows);
-    } catch (Exception e) {
-      throw new LetheException("Cannot score " + input + " with ensemble version " + v + ": " + LetheException.firstLine(e), e);
+    io.lethe.api.Lethe lethe = io.lethe.api.Lethe.get(spark, config);
+    Score score = lethe.score(sourceOptions.spec(input).read(spark));
+    if (version != null) {
+      score.ensembleVersion(version);
     }
-    if (model.task() == Task.CLASSIFICATION) {
-      Column classes = array(model.manifest().classes().stream().map(functions::lit).toArray(Column[]::new));
-      scored = scored
-          .withColumn("predicted_label", element_at(classes, col("prediction").cast("int").plus(lit(1))))
-          .withColumn("probability", org.apache.spark.ml.functions.vector_to_array(col("probability"), "float64"))
-          .drop("rawPrediction");
-      if (outputFormat.equals("csv")) {
-        scored = scored.withColumn("probability", array_join(col("probability").cast("array<string>"), ";"));
-      }
+    long v = score.plan();
+    summary.input("input", input).input("models", lethe.registry().root().toString()).input("ensembleVersion", v)
+        .input("output", output).input("outputFormat", outputFormat);
+    Dataset<Row> scored = summary.steps().time("load", score::execute);
+    if (outputFormat.equals("csv") && Arrays.asList(scored.columns()).contains("probability")) {
+      scored = scored.withColumn("probability", array_join(col("probability").cast("array<string>"), ";"));
     }
     Dataset<Row> result = scored;
     summary.steps().time("score", () -> {

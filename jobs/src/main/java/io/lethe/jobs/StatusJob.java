@@ -1,17 +1,14 @@
 package io.lethe.jobs;
 
 import io.lethe.LetheConfig;
+import io.lethe.api.Status;
 import io.lethe.ledger.LedgerSummary;
 import io.lethe.registry.EnsembleManifest;
-import io.lethe.registry.ModelRegistry;
 import io.lethe.run.RunSummary;
-import io.lethe.store.ShardedStore;
 import io.lethe.store.StoreLayout;
-import io.lethe.train.Training;
-import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Optional;
+import java.util.TreeMap;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 
@@ -30,14 +27,11 @@ public final class StatusJob extends JobCommand {
 
   @Override
   void run(SparkSession spark, LetheConfig config, RunSummary summary) {
-    io.lethe.api.Lethe lethe = io.lethe.api.Lethe.get(spark, config);
-    ShardedStore store = lethe.store();
-    ModelRegistry registry = lethe.registry();
-    StoreLayout layout = store.layout();
-    long version = store.currentVersion();
-    summary.input("store", store.path()).input("models", registry.root().toString());
+    Status.Report status = io.lethe.api.Lethe.get(spark, config).status().execute();
+    StoreLayout layout = status.layout();
+    summary.input("store", status.store()).input("models", status.models());
     Map<String, Object> storeInfo = new LinkedHashMap<>();
-    storeInfo.put("version", version);
+    storeInfo.put("version", status.storeVersion());
     storeInfo.put("shards", layout.shards());
     storeInfo.put("subjectColumn", layout.subjectColumn());
     storeInfo.put("labelColumn", layout.labelColumn());
@@ -45,20 +39,20 @@ public final class StatusJob extends JobCommand {
     storeInfo.put("classes", layout.labelClasses());
     storeInfo.put("numericFeatures", layout.numericFeatures());
     storeInfo.put("categoricalFeatures", layout.categoricalFeatures());
-    storeInfo.put("rowsPerShard", store.rowsPerShard(version));
+    storeInfo.put("rowsPerShard", new TreeMap<>(status.rowsPerShard()));
     summary.output("store", storeInfo);
-    summary.output("ensembleVersions", registry.versions());
-    Optional<EnsembleManifest> latest = registry.latest();
-    latest.ifPresent(m -> {
+    summary.output("ensembleVersions", status.ensembleVersions());
+    EnsembleManifest m = status.published();
+    if (m != null) {
       summary.output("published", Map.of("version", m.version(), "createdAt", m.createdAt(),
           "estimator", m.estimator(), "aggregation", m.aggregation(), "subModels", m.shards()));
-      summary.output("staleShards", Training.staleShards(store, m));
-      summary.output("shardsTrainedOnDeletedRows", Training.shardsTrainedOnDeletedRows(store, m));
-    });
-    LedgerSummary ledger = lethe.ledger().summary(Instant.now());
+      summary.output("staleShards", status.staleShards());
+      summary.output("shardsTrainedOnDeletedRows", status.shardsTrainedOnDeletedRows());
+    }
+    LedgerSummary ledger = status.ledger();
     summary.output("ledger", ledger);
     say(String.format("Store %s: version %d, %d shards. Published ensemble: %s. Forget requests: %s, %d overdue.",
-        store.path(), version, layout.shards(), latest.map(m -> "version " + m.version()).orElse("none"),
+        status.store(), status.storeVersion(), layout.shards(), m != null ? "version " + m.version() : "none",
         ledger.requestsByStatus().isEmpty() ? "none" : ledger.requestsByStatus(), ledger.overdue()));
   }
 

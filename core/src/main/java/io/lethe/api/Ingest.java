@@ -1,0 +1,39 @@
+package io.lethe.api;
+
+import io.lethe.LetheConfig;
+import io.lethe.store.IngestResult;
+import io.lethe.store.ShardedStore;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+
+/**
+ * Creates the store at {@code store.path} from a source (its layout from the configuration), or
+ * appends rows to it with its own shard function. A bad source writes nothing.
+ */
+public final class Ingest {
+  private final Lethe lethe;
+  private final Dataset<Row> source;
+  private boolean append;
+
+  Ingest(Lethe lethe, Dataset<Row> source) {
+    this.lethe = lethe;
+    this.source = source;
+  }
+
+  /** Append to the existing store instead of creating one. */
+  public Ingest append(boolean on) {
+    this.append = on;
+    return this;
+  }
+
+  /** The store it creates (with its layout) or appends to, the source validated; writes nothing. */
+  public ShardedStore.IngestPlan plan() {
+    return ShardedStore.planIngest(lethe.spark(), lethe.config().get(LetheConfig.STORE_PATH), source, lethe.config(),
+        append);
+  }
+
+  public IngestResult execute() {
+    return ShardedStore.ingest(lethe.spark(), lethe.config().get(LetheConfig.STORE_PATH), source, lethe.config(),
+        append);
+  }
+}

@@ -1,0 +1,67 @@
+package io.lethe.api;
+
+import static org.apache.spark.sql.functions.array;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.element_at;
+import static org.apache.spark.sql.functions.lit;
+
+import io.lethe.InvalidRequestException;
+import io.lethe.LetheException;
+import io.lethe.model.ShardEnsembleModel;
+import io.lethe.registry.EnsembleManifest;
+import io.lethe.registry.ModelRegistry;
+import io.lethe.store.Task;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.functions;
+
+/**
+ * Scores rows with a published ensemble (the latest by default): adds {@code prediction}, and for
+ * classification {@code predicted_label} (the class itself) and {@code probability} (an array in
+ * class order). The result is a lazy Dataset: nothing runs until it is written or collected.
+ */
+public final class Score {
+  private final Lethe lethe;
+  private final Dataset<Row> rows;
+  private Long version;
+
+  Score(Lethe lethe, Dataset<Row> rows) {
+    this.lethe = lethe;
+    this.rows = rows;
+  }
+
+  /** Score with this ensemble version instead of the latest. */
+  public Score ensembleVersion(long v) {
+    this.version = v;
+    return this;
+  }
+
+  /** The ensemble version it scores with; reads the publish log only. */
+  public long plan() {
+    ModelRegistry registry = lethe.registry();
+    return version != null ? registry.manifest(version).version()
+        : registry.latest().map(EnsembleManifest::version).orElseThrow(() -> new InvalidRequestException(
+            "No ensemble is published in " + registry.root() + "; run train first"));
+  }
+
+  public Dataset<Row> execute() {
+    long v = plan();
+    ShardEnsembleModel model = ShardEnsembleModel.load(lethe.registry(), v);
+    Dataset<Row> scored;
+    try {
+      scored = model.transform(rows);
+    } catch (Exception e) {
+      throw new InvalidRequestException("Cannot score these rows with ensemble version " + v + ": "
+          + LetheException.firstLine(e), e);
+    }
+    if (model.task() != Task.CLASSIFICATION) {
+      return scored;
+    }
+    Column classes = array(model.manifest().classes().stream().map(functions::lit).toArray(Column[]::new));
+    return scored
+        .withColumn("predicted_label", element_at(classes, col("prediction").cast("int").plus(lit(1))))
+        .withColumn("probability", org.apache.spark.ml.functions.vector_to_array(col("probability"), "float64"))
+        .drop("rawPrediction");
+  }
+}

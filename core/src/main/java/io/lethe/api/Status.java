@@ -1,0 +1,54 @@
+package io.lethe.api;
+
+import io.lethe.ledger.LedgerSummary;
+import io.lethe.registry.EnsembleManifest;
+import io.lethe.registry.ModelRegistry;
+import io.lethe.store.ShardedStore;
+import io.lethe.store.StoreLayout;
+import io.lethe.train.Training;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The store, the registry, the published ensemble and the ledger at a glance. It only reads, so
+ * it has no plan: {@link #execute} is its own plan.
+ */
+public final class Status {
+  private final Lethe lethe;
+
+  Status(Lethe lethe) {
+    this.lethe = lethe;
+  }
+
+  /**
+   * What status reports: counts, versions and column names, never subject ids.
+   *
+   * @param published the latest published ensemble, or null when none is
+   * @param staleShards shards whose rows changed since their published sub-model
+   * @param shardsTrainedOnDeletedRows shards whose published sub-model saw rows deleted since
+   */
+  public record Report(String store, String models, long storeVersion, StoreLayout layout,
+      Map<Integer, Long> rowsPerShard, List<Long> ensembleVersions, EnsembleManifest published,
+      List<Integer> staleShards, List<Integer> shardsTrainedOnDeletedRows, LedgerSummary ledger) {
+    public Report {
+      rowsPerShard = Map.copyOf(rowsPerShard);
+      ensembleVersions = List.copyOf(ensembleVersions);
+      staleShards = List.copyOf(staleShards);
+      shardsTrainedOnDeletedRows = List.copyOf(shardsTrainedOnDeletedRows);
+    }
+  }
+
+  public Report execute() {
+    ShardedStore store = lethe.store();
+    ModelRegistry registry = lethe.registry();
+    long version = store.currentVersion();
+    Optional<EnsembleManifest> latest = registry.latest();
+    return new Report(store.path(), registry.root().toString(), version, store.layout(), store.rowsPerShard(version),
+        registry.versions(), latest.orElse(null),
+        latest.map(m -> Training.staleShards(store, m)).orElse(List.of()),
+        latest.map(m -> Training.shardsTrainedOnDeletedRows(store, m)).orElse(List.of()),
+        lethe.ledger().summary(Instant.now()));
+  }
+}

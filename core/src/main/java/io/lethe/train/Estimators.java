@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.apache.spark.ml.Estimator;
 import org.apache.spark.ml.Predictor;
@@ -31,8 +32,50 @@ import org.apache.spark.ml.regression.RandomForestRegressor;
  * name, which trains with spark.ml's own fit and forgets by retraining its shards.
  */
 public final class Estimators {
-  /** Estimator names and the tasks they serve. */
-  public static final Map<String, List<Task>> NAMES = names();
+  /**
+   * A built-in estimator: its name in {@code train.estimator}, and how to make it for each task it
+   * serves (null for a task it does not).
+   */
+  public record BuiltIn(String name, Supplier<Estimator<?>> classifier, Supplier<Estimator<?>> regressor) {
+    /** The tasks it serves. */
+    public List<Task> tasks() {
+      List<Task> tasks = new ArrayList<>();
+      if (classifier != null) {
+        tasks.add(Task.CLASSIFICATION);
+      }
+      if (regressor != null) {
+        tasks.add(Task.REGRESSION);
+      }
+      return List.copyOf(tasks);
+    }
+
+    Estimator<?> make(Task task) {
+      return (task == Task.CLASSIFICATION ? classifier : regressor).get();
+    }
+  }
+
+  /**
+   * The registry of built-in estimators, the one place one is added; the task engine and the
+   * strategies know them by name. Any other spark.ml predictor is taken by its class name.
+   */
+  private static final List<BuiltIn> BUILT_INS = List.of(
+      new BuiltIn("logistic_regression", LogisticRegression::new, null),
+      new BuiltIn("random_forest", RandomForestClassifier::new, RandomForestRegressor::new),
+      new BuiltIn("gbt", GBTClassifier::new, GBTRegressor::new),
+      new BuiltIn("decision_tree", DecisionTreeClassifier::new, DecisionTreeRegressor::new),
+      new BuiltIn("linear_svc", LinearSVC::new, null),
+      new BuiltIn("naive_bayes", NaiveBayes::new, null),
+      new BuiltIn("multilayer_perceptron", MultilayerPerceptronClassifier::new, null),
+      new BuiltIn("linear_regression", null, LinearRegression::new));
+
+  /** Every built-in estimator, in registry order. */
+  public static List<BuiltIn> builtIns() {
+    return BUILT_INS;
+  }
+
+  /** Built-in estimator names and the tasks they serve, in registry order. */
+  public static final Map<String, List<Task>> NAMES = BUILT_INS.stream().collect(Collectors.toMap(BuiltIn::name,
+      BuiltIn::tasks, (a, b) -> a, LinkedHashMap::new));
 
   /**
    * Not a spark.ml parameter: the hidden layer sizes of the multilayer perceptron (comma-separated).
@@ -44,19 +87,6 @@ public final class Estimators {
   public static final String PIPELINE = "pipeline";
 
   private Estimators() {}
-
-  private static Map<String, List<Task>> names() {
-    Map<String, List<Task>> m = new LinkedHashMap<>();
-    m.put("logistic_regression", List.of(Task.CLASSIFICATION));
-    m.put("random_forest", List.of(Task.CLASSIFICATION, Task.REGRESSION));
-    m.put("gbt", List.of(Task.CLASSIFICATION, Task.REGRESSION));
-    m.put("decision_tree", List.of(Task.CLASSIFICATION, Task.REGRESSION));
-    m.put("linear_svc", List.of(Task.CLASSIFICATION));
-    m.put("naive_bayes", List.of(Task.CLASSIFICATION));
-    m.put("multilayer_perceptron", List.of(Task.CLASSIFICATION));
-    m.put("linear_regression", List.of(Task.REGRESSION));
-    return m;
-  }
 
   /** Whether the estimator is one of Lethe's named ones (else it is the class name of the user's own). */
   public static boolean builtIn(String estimator) {
@@ -135,18 +165,7 @@ public final class Estimators {
           + "; for " + task.id() + " use one of " + NAMES.entrySet().stream().filter(e -> e.getValue().contains(task))
               .map(Map.Entry::getKey).collect(Collectors.joining(", ")) + ", or an estimator's class name");
     }
-    boolean cls = task == Task.CLASSIFICATION;
-    return switch (name) {
-      case "logistic_regression" -> new LogisticRegression();
-      case "random_forest" -> cls ? new RandomForestClassifier() : new RandomForestRegressor();
-      case "gbt" -> cls ? new GBTClassifier() : new GBTRegressor();
-      case "decision_tree" -> cls ? new DecisionTreeClassifier() : new DecisionTreeRegressor();
-      case "linear_svc" -> new LinearSVC();
-      case "naive_bayes" -> new NaiveBayes();
-      case "multilayer_perceptron" -> new MultilayerPerceptronClassifier();
-      case "linear_regression" -> new LinearRegression();
-      default -> throw new IllegalStateException(name);
-    };
+    return BUILT_INS.stream().filter(b -> b.name().equals(name)).findFirst().orElseThrow().make(task);
   }
 
   /** The multilayer perceptron's layers: the feature width, the hidden layers, the classes. */

@@ -4,20 +4,27 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lethe.registry.ModelRegistry;
+import io.lethe.store.Task;
 import io.lethe.train.Estimators;
+import io.lethe.train.TrainSettings;
 import io.lethe.unlearn.CertifiedState;
 import io.lethe.unlearn.Checkpoints;
 import io.lethe.unlearn.Strategies;
 import io.lethe.unlearn.Strategy;
+import java.util.Map;
 import java.util.Set;
+import org.apache.spark.ml.Estimator;
+import org.apache.spark.ml.Predictor;
+import org.apache.spark.ml.classification.Classifier;
 import org.junit.jupiter.api.Test;
 
 /**
- * The strategy registry, without Spark: what each strategy declares, and that configuration reads
- * the registry (its keys' defaults, its parse). The strategies' behaviour on real data is in
+ * The strategy and estimator registries, without Spark: what each strategy declares, that
+ * configuration reads the strategy registry, and that each built-in estimator is made for its tasks;
+ * the strategies' behaviour on real data is in
  * ExactStatisticsTest, CertifiedRemovalTest, SlicedTest and ForgetTest.
  */
-class StrategiesTest {
+class RegistriesTest {
   @Test
   void everyStrategyDeclaresItsNameGuaranteeEstimatorsAndState() {
     assertThat(Strategies.all()).extracting(Strategy::id)
@@ -54,6 +61,27 @@ class StrategiesTest {
         .hasMessageContaining("does not apply to gbt; it applies to multilayer_perceptron");
     assertThatThrownBy(() -> Strategies.parse("dare", "gbt")).isInstanceOf(InvalidConfigException.class)
         .hasMessageContaining("use one of shard-retrain, exact-statistics, certified-removal, sliced");
+  }
+
+  @Test
+  void theEstimatorRegistryMakesEachBuiltInForTheTasksItServes() {
+    assertThat(Estimators.builtIns()).extracting(Estimators.BuiltIn::name).containsExactlyElementsOf(
+        Estimators.NAMES.keySet());
+    for (Estimators.BuiltIn b : Estimators.builtIns()) {
+      TrainSettings settings = TrainSettings.from(LetheConfig.defaultsOnly().with(Map.of("train.estimator", b.name())));
+      for (Task task : Task.values()) {
+        if (b.tasks().contains(task)) {
+          Estimator<?> e = Estimators.create(settings, task, "f", "l", "p", "pr", "raw", 7);
+          assertThat(e).as(b.name() + " for " + task).isInstanceOf(Predictor.class);
+          assertThat(e instanceof Classifier<?, ?, ?>).as(b.name() + " for " + task)
+              .isEqualTo(task == Task.CLASSIFICATION);
+        } else {
+          assertThatThrownBy(() -> Estimators.create(settings, task, "f", "l", "p", "pr", "raw", 7))
+              .as(b.name() + " for " + task).isInstanceOf(InvalidConfigException.class)
+              .hasMessageContaining("does not do " + task.id());
+        }
+      }
+    }
   }
 
   @Test

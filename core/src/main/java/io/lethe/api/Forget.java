@@ -20,6 +20,8 @@ public final class Forget {
   private boolean audit = true;
   private Dataset<Row> auditRows;
   private ForgetHook hook;
+  /** The audit, once worked out: reading the configured held-out rows may run a Spark job. */
+  private Optional<MembershipAudit> resolvedAudit;
 
   Forget(Lethe lethe, ForgetRequest request) {
     this.lethe = lethe;
@@ -32,6 +34,7 @@ public final class Forget {
    */
   public Forget membershipAudit(boolean on) {
     this.audit = on;
+    this.resolvedAudit = null;
     return this;
   }
 
@@ -39,6 +42,7 @@ public final class Forget {
   public Forget membershipAudit(Dataset<Row> heldOut) {
     this.audit = true;
     this.auditRows = heldOut;
+    this.resolvedAudit = null;
     return this;
   }
 
@@ -54,10 +58,11 @@ public final class Forget {
 
   /** Whether the run will record membership evidence (an audit is on and held-out rows are configured). */
   public Optional<MembershipAudit> audit() {
-    if (!audit) {
-      return Optional.empty();
+    if (resolvedAudit == null) {
+      resolvedAudit = !audit ? Optional.empty()
+          : auditRows != null ? Optional.of(lethe.membershipAudit(auditRows)) : lethe.membershipAudit();
     }
-    return auditRows != null ? Optional.of(lethe.membershipAudit(auditRows)) : lethe.membershipAudit();
+    return resolvedAudit;
   }
 
   /** Rows, shards, versions to retire and the cost, on the store as it is; changes nothing. */

@@ -100,8 +100,7 @@ public final class Lethe {
 
   /** The membership audit on the configured held-out rows (verify.test), if any are configured. */
   public Optional<MembershipAudit> membershipAudit() {
-    VerifySettings settings = VerifySettings.from(config);
-    return settings.testSource().map(source -> new MembershipAudit(store(), registry(), source.read(spark), settings));
+    return VerifySettings.from(config).testSource().map(source -> membershipAudit(source.read(spark)));
   }
 
   /** The membership audit on the given held-out rows, with the configured verify settings. */

@@ -4,6 +4,7 @@ import io.lethe.InvalidRequestException;
 import io.lethe.forget.ForgetRequest;
 import io.lethe.verify.Verifier;
 import io.lethe.verify.VerifyReport;
+import io.lethe.verify.VerifySettings;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 
@@ -16,6 +17,7 @@ public final class Verify {
   private String batchId;
   private ForgetRequest ids;
   private Dataset<Row> heldOut;
+  private boolean heldOutResolved;
 
   Verify(Lethe lethe) {
     this.lethe = lethe;
@@ -36,7 +38,17 @@ public final class Verify {
   /** Held-out rows (with the label column) for the retrain agreement and utility; default: the configured verify.test, else a sample of the store. */
   public Verify heldOut(Dataset<Row> rows) {
     this.heldOut = rows;
+    this.heldOutResolved = true;
     return this;
+  }
+
+  /** The held-out rows it evaluates on: those given, else the configured verify.test (read once), else null. */
+  public Dataset<Row> heldOutRows() {
+    if (!heldOutResolved) {
+      heldOut = VerifySettings.from(lethe.config()).testSource().map(s -> s.read(lethe.spark())).orElse(null);
+      heldOutResolved = true;
+    }
+    return heldOut;
   }
 
   /** What it will verify: the batch id, or for ids null; changes nothing. */
@@ -50,8 +62,6 @@ public final class Verify {
   public VerifyReport execute() {
     String batch = plan();
     Verifier verifier = lethe.verifier();
-    Dataset<Row> rows = heldOut != null ? heldOut
-        : io.lethe.verify.VerifySettings.from(lethe.config()).testSource().map(s -> s.read(lethe.spark())).orElse(null);
-    return ids != null ? verifier.verify(ids, rows) : verifier.verify(batch, rows);
+    return ids != null ? verifier.verify(ids, heldOutRows()) : verifier.verify(batch, heldOutRows());
   }
 }

@@ -11,8 +11,6 @@ import io.lethe.verify.VerifyPage;
 import io.lethe.verify.VerifyReport;
 import io.lethe.verify.VerifySettings;
 import java.util.stream.Collectors;
-import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -58,8 +56,6 @@ public final class VerifyJob extends JobCommand {
   @Override
   void run(SparkSession spark, LetheConfig config, RunSummary summary) {
     VerifySettings settings = VerifySettings.from(config);
-    Dataset<Row> heldOut = test != null ? testOptions.spec(test).read(spark)
-        : settings.testSource().map(s -> s.read(spark)).orElse(null);
     if (ids != null && batch != null) {
       throw new InvalidRequestException("Give one of --batch, --ids and --ids-file");
     }
@@ -67,10 +63,13 @@ public final class VerifyJob extends JobCommand {
     if (idsToCheck != null) {
       summary.input("ids", idsToCheck.size()).input("kind", idOptions.kind().id());
     }
-    Verify verify = io.lethe.api.Lethe.get(spark, config).verify().heldOut(heldOut);
+    Verify verify = io.lethe.api.Lethe.get(spark, config).verify();
+    if (test != null) {
+      verify.heldOut(testOptions.spec(test).read(spark));
+    }
     verify = idsToCheck != null ? verify.ids(idsToCheck) : batch != null ? verify.batch(batch) : verify;
     String batchId = verify.plan();
-    summary.input("batch", batchId).input("heldOut", heldOut != null);
+    summary.input("batch", batchId).input("heldOut", verify.heldOutRows() != null);
     VerifyReport report = summary.steps().time("verify", verify::execute);
     HadoopFiles files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
     VerifyPage.Written written = VerifyPage.write(files, settings.path(), report);

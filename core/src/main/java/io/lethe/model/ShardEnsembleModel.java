@@ -408,7 +408,7 @@ public class ShardEnsembleModel extends Model<ShardEnsembleModel> implements MLW
       }
       EnsembleManifest manifest = ModelRegistry.readRecord(files.readString(manifestFile), EnsembleManifest.class,
           "ensemble manifest " + manifestFile);
-      if (manifest.shards() == null || manifest.shards().isEmpty() || manifest.task() == null) {
+      if (!manifest.complete()) {
         throw new CorruptRegistryException("Corrupt ensemble manifest " + manifestFile + ": it lists no sub-models or no task");
       }
       List<PipelineModel> subModels = loadSubModels(files, dir, manifest, "The ensemble at " + path);

@@ -44,6 +44,11 @@ public record EnsembleManifest(
     return shards.stream().filter(e -> e.shard() == shard).findFirst();
   }
 
+  /** Whether it lists sub-models and a task: what a manifest read from storage must have to be used. */
+  public boolean complete() {
+    return shards != null && !shards.isEmpty() && task != null;
+  }
+
   public long rows() {
     return shards.stream().mapToLong(SubModelEntry::rows).sum();
   }

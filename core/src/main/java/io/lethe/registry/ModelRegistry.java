@@ -151,10 +151,10 @@ public final class ModelRegistry {
   }
 
   private <T> Optional<T> sideFile(long version, SubModelEntry entry, String name, Class<T> type) {
-    Path file = new Path(subModelPath(version, entry), name);
-    if (!files.exists(file)) {
+    if (!hasStateFile(version, entry, name)) {
       return Optional.empty();
     }
+    Path file = new Path(subModelPath(version, entry), name);
     return Optional.of(readRecord(files.readString(file), type, name + " at " + file));
   }
 
@@ -301,8 +301,7 @@ public final class ModelRegistry {
   private EnsembleManifest manifestOf(long version, String json) {
     String what = "ensemble manifest of version " + version + " in " + publishLog();
     EnsembleManifest manifest = readRecord(json, EnsembleManifest.class, what);
-    if (manifest.shards() == null || manifest.shards().isEmpty() || manifest.task() == null
-        || manifest.version() != version) {
+    if (!manifest.complete() || manifest.version() != version) {
       throw new CorruptRegistryException("Corrupt " + what + ": it lists no sub-models or no task, or another version");
     }
     return manifest;

@@ -74,8 +74,8 @@ public final class Estimators {
   }
 
   /** Built-in estimator names and the tasks they serve, in registry order. */
-  public static final Map<String, List<Task>> NAMES = BUILT_INS.stream().collect(Collectors.toMap(BuiltIn::name,
-      BuiltIn::tasks, (a, b) -> a, LinkedHashMap::new));
+  public static final Map<String, List<Task>> NAMES = BUILT_INS.stream()
+      .collect(Collectors.toMap(BuiltIn::name, BuiltIn::tasks, (a, b) -> a, LinkedHashMap::new));
 
   /**
    * Not a spark.ml parameter: the hidden layer sizes of the multilayer perceptron (comma-separated).
@@ -159,13 +159,13 @@ public final class Estimators {
   }
 
   private static Estimator<?> named(String name, Task task) {
-    List<Task> tasks = NAMES.get(name);
-    if (!tasks.contains(task)) {
+    BuiltIn builtIn = BUILT_INS.stream().filter(b -> b.name().equals(name)).findFirst().orElseThrow();
+    if (!builtIn.tasks().contains(task)) {
       throw new InvalidConfigException("The estimator " + name + " does not do " + task.id()
           + "; for " + task.id() + " use one of " + NAMES.entrySet().stream().filter(e -> e.getValue().contains(task))
               .map(Map.Entry::getKey).collect(Collectors.joining(", ")) + ", or an estimator's class name");
     }
-    return BUILT_INS.stream().filter(b -> b.name().equals(name)).findFirst().orElseThrow().make(task);
+    return builtIn.make(task);
   }
 
   /** The multilayer perceptron's layers: the feature width, the hidden layers, the classes. */

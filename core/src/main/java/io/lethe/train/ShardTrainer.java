@@ -9,7 +9,6 @@ import io.lethe.store.ShardedStore;
 import io.lethe.store.StoreLayout;
 import io.lethe.unlearn.CertifiedState;
 import io.lethe.unlearn.ExactStatistics;
-import io.lethe.unlearn.Strategies;
 import io.lethe.unlearn.Strategy;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -202,7 +201,7 @@ public final class ShardTrainer {
    * regression), or empty when it can.
    */
   public static Optional<String> unsupported(StoreLayout layout, TrainSettings settings) {
-    if (settings.hasPipeline() && settings.strategy() != Strategies.SHARD_RETRAIN) {
+    if (settings.hasPipeline()) {
       return Optional.of(UserPipeline.RETRAINS);
     }
     return settings.strategy().unsupported(layout, settings);

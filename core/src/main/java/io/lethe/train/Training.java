@@ -129,9 +129,7 @@ public final class Training {
     Supplier<StatisticsModel> statisticsModel = memoized(
         () -> new StatisticsModel(store.layout(), settings, store.read(storeVersion).schema()));
     for (int shard : shards) {
-      if (settings.hasPipeline()) {
-        retrain.put(shard, "fallback: " + UserPipeline.RETRAINS);
-      } else if (unsupported.isPresent()) {
+      if (unsupported.isPresent()) {
         retrain.put(shard, "fallback: " + unsupported.get());
       } else {
         ShardOutcome outcome = strategy.unlearn(new ShardUnlearn(store, registry, settings, shard, base.orElse(null),

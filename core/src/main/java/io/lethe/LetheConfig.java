@@ -107,7 +107,7 @@ public final class LetheConfig {
     d.put(FORGET_RECORD_COLUMN, "");
     d.put(FORGET_PURGE, "true");
     d.put(FORGET_COMMIT_ATTEMPTS, "5");
-    d.put(FORGET_REWRITE_FILES, "true");
+    d.put(FORGET_REWRITE_FILES, "false");
     for (String estimator : io.lethe.train.Estimators.NAMES.keySet()) {
       d.put(FORGET_STRATEGY_PREFIX + estimator, io.lethe.unlearn.Strategies.defaultFor(estimator).id());
     }

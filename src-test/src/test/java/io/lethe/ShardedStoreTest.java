@@ -6,11 +6,15 @@ import static org.apache.spark.sql.functions.lit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.delta.tables.DeltaTable;
 import io.lethe.demo.AdultData;
+import io.lethe.run.HadoopFiles;
 import io.lethe.store.CommitRetry;
+import io.lethe.store.DeltaCommits;
 import io.lethe.store.IngestResult;
 import io.lethe.store.PurgeResult;
+import io.lethe.store.RequestedIds;
 import io.lethe.store.ShardedStore;
 import io.lethe.store.SourceSpec;
 import io.lethe.store.StoreLayout;
@@ -91,6 +95,39 @@ class ShardedStoreTest extends LetheTestBase {
         .containsExactlyInAnyOrderElementsOf(appended.rowsPerShard().keySet());
   }
 
+  private long changeDataFiles(ShardedStore store) {
+    java.io.File dir = new java.io.File(java.net.URI.create(store.path()).getPath(), "_change_data");
+    if (!dir.exists()) {
+      return 0;
+    }
+    try (var walk = java.nio.file.Files.walk(dir.toPath())) {
+      return walk.filter(p -> p.toString().endsWith(".parquet")).count() > 0 ? 1 : 0;
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  @Test
+  void theShardOfASubjectComputedInTheDriverIsTheOneSparkComputes() {
+    StoreLayout layout = new StoreLayout(16, "subject", "salt-\u00e9", "label", Task.CLASSIFICATION,
+        List.of("a", "b"), List.of("x"), List.of());
+    List<String> ids = new java.util.ArrayList<>();
+    for (int i = 0; i < 500; i++) {
+      ids.add(Integer.toString(i * 7919 - 1000));
+      ids.add("person-" + i + "-\u00fc\u4e2d");
+    }
+    ids.add("");
+    List<Row> bySpark = spark().createDataset(ids, org.apache.spark.sql.Encoders.STRING()).toDF("subject")
+        .select(col("subject"), layout.shardOf(col("subject"))).collectAsList();
+    assertThat(bySpark).hasSize(ids.size());
+    java.util.Set<Integer> seen = new java.util.TreeSet<>();
+    for (Row r : bySpark) {
+      assertThat(layout.shardOf(r.getString(0))).as("shard of id %d", bySpark.indexOf(r)).isEqualTo(r.getInt(1));
+      seen.add(r.getInt(1));
+    }
+    assertThat(seen).as("every shard is used").hasSize(16);
+  }
+
   @Test
   void theDeleteRewritesTheFilesHoldingTheRowsOrHidesThemBehindDeletionVectors() {
     Dataset<Row> rows = multiRowSubjects();
@@ -100,7 +137,7 @@ class ShardedStoreTest extends LetheTestBase {
       ShardedStore store = ShardedStore.open(spark(), config.get(LetheConfig.STORE_PATH));
       List<String> ids = List.of("7", "42");
       Set<Integer> shards = store.shardsOf(ids);
-      String setting = "spark.databricks.delta.merge.deletionVectors.persistent";
+      String setting = "spark.databricks.delta.delete.deletionVectors.persistent";
       String before = spark().conf().get(setting);
       long version = store.deleteMatching(AdultData.SUBJECT, ids, shards, new CommitRetry(3), rewrite);
 
@@ -113,6 +150,17 @@ class ShardedStoreTest extends LetheTestBase {
       }
       assertThat(inCurrentFiles).as("rows in the current files, rewrite-files=%s", rewrite).isEqualTo(rewrite ? 0 : 8);
       assertThat(spark().conf().get(setting)).as("the session setting is restored").isEqualTo(before);
+      // The log records the delete's predicate: the id test's name, never an id.
+      JsonNode commit = DeltaCommits.actions(new HadoopFiles(spark().sparkContext().hadoopConfiguration()), new org.apache.hadoop.fs.Path(store.path()), version).stream()
+          .filter(a -> a.has("commitInfo")).findFirst().orElseThrow().path("commitInfo");
+      assertThat(commit.path("operation").asText()).isEqualTo("DELETE");
+      String predicate = commit.path("operationParameters").path("predicate").asText();
+      assertThat(predicate).contains(RequestedIds.NAME).doesNotContain("42").doesNotContain("'7'");
+      // Deletion vectors write no copy of the rows (no change data files); the change feed still
+      // names the deleted rows, derived from the vectors.
+      assertThat(changeDataFiles(store)).as("change data files, rewrite-files=%s", rewrite).isEqualTo(rewrite ? 1 : 0)
+          .isLessThanOrEqualTo(1);
+      assertThat(store.changes(version, version, shards).where(ShardedStore.removedByChange()).count()).isEqualTo(8);
 
       // The purge REORGs only shards whose files carry deletion vectors.
       assertThat(store.filesWithDeletionVectors(shards) > 0).isEqualTo(!rewrite);

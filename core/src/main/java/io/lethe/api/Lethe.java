@@ -9,6 +9,7 @@ import io.lethe.ledger.ForgetLedger;
 import io.lethe.ledger.LedgerKey;
 import io.lethe.model.Aggregation;
 import io.lethe.registry.ModelRegistry;
+import io.lethe.run.CostMeter;
 import io.lethe.store.CommitRetry;
 import io.lethe.store.ShardedStore;
 import io.lethe.train.TrainSettings;
@@ -52,6 +53,7 @@ public final class Lethe {
 
   /** Lethe on a session, for a configuration (see conf/lethe.properties). */
   public static Lethe get(SparkSession spark, LetheConfig config) {
+    CostMeter.install(spark);
     return new Lethe(spark, config);
   }
 

@@ -1,6 +1,7 @@
 package io.lethe.forget;
 
 import io.lethe.registry.Retirement;
+import io.lethe.run.StepTimes;
 import io.lethe.store.PurgeResult;
 import io.lethe.unlearn.ShardUnlearning;
 import java.util.List;
@@ -21,14 +22,16 @@ import java.util.Map;
  * @param purgePending requests gone from the model whose rows may still be on storage until a
  *     later purge (the retention has not passed, or forget.purge is false)
  * @param seconds wall time by step
+ * @param cost by step: wall time, Spark jobs started, Delta commits made
  */
 public record ForgetResult(ForgetPlan plan, String batchId, int requests, long storeVersion, Long ensembleVersion,
     List<Integer> retrainedShards, List<ShardUnlearning> unlearning, Retirement retirement, PurgeResult purge,
-    long forgotten, long purgePending, Map<String, Double> seconds) {
+    long forgotten, long purgePending, Map<String, Double> seconds, Map<String, StepTimes.StepCost> cost) {
 
   public ForgetResult {
     retrainedShards = List.copyOf(retrainedShards);
     unlearning = List.copyOf(unlearning);
     seconds = Map.copyOf(seconds);
+    cost = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(cost));
   }
 }

@@ -285,6 +285,8 @@ public final class Forgetter {
         : base.map(EnsembleManifest::version).orElse(null);
     List<Integer> retrained = published == null ? List.of() : published.trainedShards();
     run.advance(ForgetStep.PUBLISH, e -> e.withEnsembleVersion(ensembleVersion), ForgetStep.RETIRE);
+    // The model no longer holds the rows: on the ledger now, with the delete and retrain events.
+    run.flush();
     if (!toDelete.isEmpty()) {
       audit(new ForgetAudit.Moment(run.batchId, deletedAt - 1, deletedAt, hit, prepared.column(), toDelete,
           base.map(EnsembleManifest::version).orElse(null), ensembleVersion), times);
@@ -299,6 +301,7 @@ public final class Forgetter {
         retirement.ensembleVersions().size(), retirement.subModels().size());
     if (!settings.purge()) {
       run.advance(ForgetStep.RETIRE, e -> e, ForgetStep.PURGE, Phase.PENDING, "left to the purge job (forget.purge=false)");
+      run.flush();
       return run.result(plan, deletedAt, ensembleVersion, retrained, retirement, null, 0);
     }
     run.advance(ForgetStep.RETIRE, e -> e, ForgetStep.PURGE);
@@ -306,7 +309,8 @@ public final class Forgetter {
     Purger purger = new Purger(store, settings.retentionHours(), new CommitRetry(settings.commitAttempts()));
     Purger.Report purge = run.step(ForgetStep.PURGE, true, () -> purger.purge(run.active, run.batchId));
     run.step(ForgetStep.COMPLETE, true, () -> {
-      ledger.record(purge.events());
+      run.pending.addAll(purge.events());
+      run.flush();
       return null;
     });
     LOG.info("Forget batch {}: {} requests forgotten, {} wait for a purge after the retention", run.batchId,
@@ -331,11 +335,18 @@ public final class Forgetter {
     }
   }
 
-  /** One forget run: its id, the requests it works on (their latest events), its step times. */
+  /**
+   * One forget run: its id, the requests it works on (their latest events), its step times. Step
+   * events wait in {@code pending} and reach the ledger in one commit at the points that matter:
+   * after the publish (the model no longer holds the rows), at the end, and with a failure. Every
+   * step works from what storage says, so a run killed with events pending is finished by running
+   * the batch again, as one killed between commits is.
+   */
   private final class Run {
     final String batchId;
     final StepTimes times;
     final List<LedgerEntry> active = new ArrayList<>();
+    final List<LedgerEntry> pending = new ArrayList<>();
     final List<ShardUnlearning> unlearning = new ArrayList<>();
 
     Run(String batchId, StepTimes times) {
@@ -352,8 +363,9 @@ public final class Forgetter {
       } catch (Exception e) { // Spark and Delta throw checked exceptions through Scala
         Instant now = Instant.now();
         try {
-          ledger.record(active.stream().map(a -> a.then(batchId, step, Phase.FAILED, now)
-              .withDetail(e.getClass().getSimpleName())).toList());
+          active.stream().map(a -> a.then(batchId, step, Phase.FAILED, now)
+              .withDetail(e.getClass().getSimpleName())).forEach(pending::add);
+          flush();
         } catch (RuntimeException ledgerDown) {
           LOG.warn("Could not record the failure of step {} in the ledger: {}", step.id(),
               ledgerDown.getClass().getSimpleName());
@@ -379,15 +391,22 @@ public final class Forgetter {
         events.add(following);
         started.add(following);
       }
-      ledger.record(events);
+      pending.addAll(events);
       active.clear();
       active.addAll(started);
+    }
+
+    /** Records the pending events in one ledger commit. */
+    void flush() {
+      List<LedgerEntry> events = List.copyOf(pending);
+      pending.clear();
+      ledger.record(events);
     }
 
     ForgetResult result(ForgetPlan plan, long storeVersion, Long ensembleVersion, List<Integer> retrained,
         Retirement retirement, io.lethe.store.PurgeResult purge, long forgotten) {
       return new ForgetResult(plan, batchId, active.size(), storeVersion, ensembleVersion, retrained, unlearning,
-          retirement, purge, forgotten, active.size() - forgotten, times.asMap());
+          retirement, purge, forgotten, active.size() - forgotten, times.asMap(), times.costs());
     }
   }
 }

@@ -9,6 +9,7 @@ import io.delta.tables.DeltaTable;
 import io.lethe.InvalidConfigException;
 import io.lethe.LetheConfig;
 import io.lethe.LetheException;
+import io.lethe.run.LogTable;
 import io.lethe.store.CommitRetry;
 import java.time.Duration;
 import java.time.Instant;
@@ -18,6 +19,7 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.spark.sql.Column;
@@ -29,12 +31,17 @@ import org.apache.spark.sql.SparkSession;
  * The forget requests and every step taken for them: an append-only Delta table, one row per
  * event ({@link LedgerEntry}). A request's current state is its latest event; nothing is ever
  * updated or deleted. Ids are stored only as keyed hashes.
+ *
+ * <p>The forget path reads and appends in the driver through Delta Kernel ({@link LogTable}): no
+ * Spark job, and only data files not read before by this ledger object are opened. The
+ * {@link #events()} and {@link #current()} Datasets are for queries (verify, users' SQL).
  */
 public final class ForgetLedger {
   private final SparkSession spark;
   private final String path;
   private final Duration deadline;
   private final CommitRetry retry;
+  private final LogTable log;
   private volatile boolean verified;
 
   public ForgetLedger(SparkSession spark, String path, int deadlineDays, CommitRetry retry) {
@@ -45,6 +52,7 @@ public final class ForgetLedger {
     this.path = new io.lethe.run.HadoopFiles(spark.sparkContext().hadoopConfiguration()).qualify(path).toString();
     this.deadline = Duration.ofDays(deadlineDays);
     this.retry = retry;
+    this.log = new LogTable(spark.sparkContext().hadoopConfiguration(), this.path);
   }
 
   /** The ledger at ledger.path, with the configured deadline and commit attempts. */
@@ -63,7 +71,7 @@ public final class ForgetLedger {
   }
 
   public boolean exists() {
-    return DeltaTable.isDeltaTable(spark, path);
+    return log.version().isPresent();
   }
 
   /** Appends events in one Delta commit (a blind append: it conflicts with nothing but a create). */
@@ -75,10 +83,7 @@ public final class ForgetLedger {
       requireLedger();
     }
     List<Row> rows = events.stream().map(LedgerEntry::toRow).toList();
-    retry.run("ledger append", () -> {
-      spark.createDataFrame(rows, LedgerEntry.SCHEMA).write().format("delta").mode("append").save(path);
-      return null;
-    });
+    retry.run("ledger append", () -> log.append(rows, LedgerEntry.SCHEMA, Map.of(), null, null));
     verified = true;
   }
 
@@ -109,12 +114,36 @@ public final class ForgetLedger {
     if (hashes.isEmpty() || !exists()) {
       return List.of();
     }
-    Dataset<Row> wanted = spark.createDataset(new ArrayList<>(new HashSet<>(hashes)),
-        org.apache.spark.sql.Encoders.STRING()).toDF("wanted_hash");
-    Dataset<Row> events = events();
-    Dataset<Row> theirs = events.join(org.apache.spark.sql.functions.broadcast(wanted),
-        events.col("subject_hash").equalTo(wanted.col("wanted_hash")), "left_semi");
-    return latest(theirs).collectAsList().stream().map(LedgerEntry::fromRow).toList();
+    Set<String> wanted = new HashSet<>(hashes);
+    return latestEvents(e -> wanted.contains(e.subjectHash()));
+  }
+
+  /**
+   * Every request's latest event among the events passing {@code which} (all of a request's
+   * events carry its hash and kind), read in the driver.
+   */
+  private List<LedgerEntry> latestEvents(java.util.function.Predicate<LedgerEntry> which) {
+    if (!exists()) {
+      return List.of();
+    }
+    if (!verified) {
+      requireLedger();
+    }
+    Map<String, LedgerEntry> latest = new java.util.HashMap<>();
+    Map<String, Integer> rank = new java.util.HashMap<>();
+    for (Row row : log.rows(java.util.OptionalLong.empty(), LedgerEntry.SCHEMA)) {
+      LedgerEntry e = LedgerEntry.fromRow(row);
+      if (!which.test(e)) {
+        continue;
+      }
+      int r = row.getInt(row.fieldIndex("rank"));
+      LedgerEntry known = latest.get(e.requestId());
+      if (known == null || e.at().isAfter(known.at()) || (e.at().equals(known.at()) && r > rank.get(e.requestId()))) {
+        latest.put(e.requestId(), e);
+        rank.put(e.requestId(), r);
+      }
+    }
+    return new ArrayList<>(latest.values());
   }
 
   private static Dataset<Row> latest(Dataset<Row> events) {
@@ -127,23 +156,21 @@ public final class ForgetLedger {
 
   /** The current state of every request that is not complete, oldest first. */
   public List<LedgerEntry> open() {
-    return current().where(not(isComplete()))
-        .collectAsList().stream().map(LedgerEntry::fromRow)
+    return latestEvents(e -> true).stream().filter(e -> !e.isComplete())
         .sorted(Comparator.comparing(LedgerEntry::receivedAt)).toList();
   }
 
   /** Counts of requests by status, and the open ones with their deadlines. */
   public LedgerSummary summary(Instant now) {
     Map<String, Long> byStatus = new TreeMap<>();
-    if (exists()) {
-      for (Row r : current().where(isComplete())
-          .groupBy(org.apache.spark.sql.functions.when(org.apache.spark.sql.functions.size(col("shards")).equalTo(0),
-              "not-found").otherwise("forgotten")).count().collectAsList()) {
-        byStatus.put(r.getString(0), r.getLong(1));
+    List<LedgerEntry> open = new ArrayList<>();
+    for (LedgerEntry e : latestEvents(e -> true)) {
+      byStatus.merge(e.status(), 1L, Long::sum);
+      if (!e.isComplete()) {
+        open.add(e);
       }
     }
-    List<LedgerEntry> open = open();
-    open.forEach(e -> byStatus.merge(e.status(), 1L, Long::sum));
+    open.sort(Comparator.comparing(LedgerEntry::receivedAt));
     return LedgerSummary.of(path, byStatus, open, now);
   }
 
@@ -156,10 +183,11 @@ public final class ForgetLedger {
     if (!exists()) {
       throw new LetheException("No ledger at " + path + " (not a Delta table); a forget run creates it");
     }
-    List<String> columns = Arrays.asList(spark.read().format("delta").load(path).columns());
+    List<String> columns = log.columns();
     if (!columns.containsAll(Arrays.asList(LedgerEntry.SCHEMA.fieldNames()))) {
       throw new LetheException("The Delta table at " + path + " is not a Lethe ledger (its columns are "
           + String.join(", ", columns) + ")");
     }
+    verified = true;
   }
 }

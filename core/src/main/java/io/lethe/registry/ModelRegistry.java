@@ -5,6 +5,7 @@ import io.lethe.CorruptRegistryException;
 import io.lethe.InvalidRequestException;
 import io.lethe.LetheException;
 import io.lethe.run.HadoopFiles;
+import io.lethe.run.LogTable;
 import io.lethe.run.Json;
 import io.lethe.store.CommitRetry;
 import io.lethe.store.DeltaCommits;
@@ -68,9 +69,6 @@ public final class ModelRegistry {
       .add("at", DataTypes.StringType, false)
       .add("manifest", DataTypes.StringType, true);
 
-  /** Each publish log's rows as last read in this JVM, by location, with the commit they were read at. */
-  private static final Map<String, LogSnapshot> SNAPSHOTS = new ConcurrentHashMap<>();
-
   /** The newest commit of a publish log and when its file was written (a re-created log restarts at 0). */
   private record Head(long commit, long modified) {}
 
@@ -79,11 +77,16 @@ public final class ModelRegistry {
   private final SparkSession spark;
   private final HadoopFiles files;
   private final Path root;
+  /** The publish log, read and appended to in the driver (Delta Kernel): no Spark job. */
+  private final LogTable log;
+  /** The publish log's rows as this registry last read them, with the commit they were read at. */
+  private volatile LogSnapshot known;
 
   public ModelRegistry(SparkSession spark, String modelsPath) {
     this.spark = spark;
     this.files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
     this.root = files.qualify(modelsPath);
+    this.log = new LogTable(spark.sparkContext().hadoopConfiguration(), publishLog().toString());
   }
 
   public Path root() {
@@ -229,35 +232,17 @@ public final class ModelRegistry {
   }
 
   /**
-   * Appends events to the publish log (creating it) in one commit, as an idempotent write of claim
-   * {@code claim} when given, and says whether that commit landed: Delta skips a claim that is
-   * taken already. The commit is found by a tag in its user metadata, read from the commit files
-   * (no table scan); when it directly follows the rows this JVM knows, they are extended in place.
+   * Appends events to the publish log (creating it) in one commit (Delta Kernel, in the driver),
+   * as an idempotent write of claim {@code claim} when given, and says whether that commit landed:
+   * a claim that another publisher has taken already, or takes concurrently, is refused.
    */
   private boolean append(List<Row> events, Long claim) {
-    String tag = UUID.randomUUID().toString();
-    Head before = head();
-    var writer = spark.createDataFrame(events, LOG_SCHEMA).write().format("delta").mode("append")
-        .option("userMetadata", tag);
-    if (claim != null) {
-      writer = writer.option("txnAppId", PUBLISH_APP_ID).option("txnVersion", claim);
-    }
-    writer.save(publishLog().toString());
-    Head after = head();
-    OptionalLong ours = LongStream.rangeClosed(before.commit() + 1, after.commit())
-        .filter(commit -> DeltaCommits.actions(files, publishLog(), commit).stream()
-            .anyMatch(action -> tag.equals(action.path("commitInfo").path("userMetadata").asText(null))))
-        .findFirst();
-    if (ours.isEmpty()) {
+    try {
+      log.append(events, LOG_SCHEMA, Map.of(), claim == null ? null : PUBLISH_APP_ID, claim);
+      return true;
+    } catch (io.delta.kernel.exceptions.ConcurrentTransactionException taken) {
       return false;
     }
-    LogSnapshot known = SNAPSHOTS.get(publishLog().toString());
-    if (after.commit() == before.commit() + 1 && known != null && known.head().equals(before)) {
-      List<Row> rows = new ArrayList<>(known.rows());
-      rows.addAll(events);
-      SNAPSHOTS.put(publishLog().toString(), new LogSnapshot(after, List.copyOf(rows)));
-    }
-    return true;
   }
 
   /** The newest commit of the publish log, by listing its Delta log; commit -1 when there is none. */
@@ -274,18 +259,17 @@ public final class ModelRegistry {
       // Nothing published yet (files of a first commit that never landed are not part of the table).
       return List.of();
     }
-    LogSnapshot known = SNAPSHOTS.get(log.toString());
-    if (known != null && known.head().equals(head)) {
-      return known.rows();
+    LogSnapshot last = known;
+    if (last != null && last.head().equals(head)) {
+      return last.rows();
     }
     List<Row> rows;
     try {
-      rows = List.copyOf(spark.read().format("delta").option("versionAsOf", head.commit()).load(log.toString())
-          .collectAsList());
+      rows = List.copyOf(this.log.rows(OptionalLong.of(head.commit()), LOG_SCHEMA));
     } catch (RuntimeException e) {
       throw new CorruptRegistryException("Cannot read the publish log " + log + ": " + e.getMessage(), e);
     }
-    SNAPSHOTS.put(log.toString(), new LogSnapshot(head, rows));
+    known = new LogSnapshot(head, rows);
     return rows;
   }
 

@@ -57,6 +57,7 @@ public final class RunSummary {
     out.put("inputs", inputs);
     out.put("outputs", outputs);
     out.put("stepSeconds", steps.asMap());
+    out.put("stepCost", steps.costs());
     return out;
   }
 

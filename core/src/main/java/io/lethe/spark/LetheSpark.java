@@ -1,5 +1,6 @@
 package io.lethe.spark;
 
+import io.lethe.run.CostMeter;
 import java.util.Map;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
@@ -27,6 +28,8 @@ public final class LetheSpark {
           .config("spark.ui.showConsoleProgress", "false");
     }
     sparkSettings.forEach(builder::config);
-    return builder.getOrCreate();
+    SparkSession spark = builder.getOrCreate();
+    CostMeter.install(spark);
+    return spark;
   }
 }

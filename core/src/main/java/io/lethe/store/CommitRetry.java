@@ -6,18 +6,34 @@ import io.lethe.LetheException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.IntConsumer;
 import java.util.function.Supplier;
-import org.apache.spark.sql.delta.DeltaConcurrentModificationException;
+import io.lethe.run.CostMeter;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Runs a Delta commit again when a concurrent writer made it conflict (Delta's optimistic
- * concurrency), with bounded exponential backoff. Any other failure is not retried.
+ * concurrency), with bounded exponential backoff. Any other failure is not retried. Conflicts are
+ * known by Delta's public exception classes ({@code io.delta.exceptions}, and Delta Kernel's), so
+ * this works with any Delta build that has them, Databricks Runtime's included.
  */
 public final class CommitRetry {
   private static final Logger LOG = LoggerFactory.getLogger(CommitRetry.class);
   private static final long FIRST_WAIT_MS = 250;
   private static final long MAX_WAIT_MS = 8000;
+  /** delta-spark's public conflict classes and Delta Kernel's, by name: both are optional at run time. */
+  private static final List<String> CONFLICTS = List.of(
+      "io.delta.exceptions.ConcurrentWriteException",
+      "io.delta.exceptions.MetadataChangedException",
+      "io.delta.exceptions.ProtocolChangedException",
+      "io.delta.exceptions.ConcurrentAppendException",
+      "io.delta.exceptions.ConcurrentDeleteReadException",
+      "io.delta.exceptions.ConcurrentDeleteDeleteException",
+      "io.delta.exceptions.ConcurrentTransactionException",
+      "io.delta.kernel.exceptions.ConcurrentWriteException",
+      "io.delta.kernel.exceptions.ConcurrentTransactionException",
+      "io.delta.kernel.exceptions.MetadataChangedException",
+      "io.delta.kernel.exceptions.ProtocolChangedException");
 
   private final int attempts;
   private final IntConsumer beforeAttempt;
@@ -43,9 +59,11 @@ public final class CommitRetry {
     for (int attempt = 1; ; attempt++) {
       try {
         beforeAttempt.accept(attempt);
-        return commit.get();
+        T result = commit.get();
+        CostMeter.commit();
+        return result;
       } catch (RuntimeException e) {
-        DeltaConcurrentModificationException conflict = conflictIn(e);
+        Throwable conflict = conflictIn(e);
         if (conflict == null) {
           throw e;
         }
@@ -62,16 +80,26 @@ public final class CommitRetry {
     }
   }
 
-  private static DeltaConcurrentModificationException conflictIn(Throwable e) {
+  /** The Delta conflict in a failure's causes, or null. */
+  static Throwable conflictIn(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof DeltaConcurrentModificationException conflict) {
-        return conflict;
+      if (isConflict(t.getClass())) {
+        return t;
       }
       if (t.getCause() == t) {
         break;
       }
     }
     return null;
+  }
+
+  private static boolean isConflict(Class<?> type) {
+    for (Class<?> c = type; c != null; c = c.getSuperclass()) {
+      if (CONFLICTS.contains(c.getName())) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static void sleep(long ms) {

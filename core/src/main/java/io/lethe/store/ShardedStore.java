@@ -13,6 +13,7 @@ import io.lethe.LetheConfig;
 import io.lethe.LetheException;
 import io.lethe.StoreNotFoundException;
 import io.lethe.run.HadoopFiles;
+import io.lethe.run.LogTable;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -31,12 +32,8 @@ import java.util.function.LongConsumer;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.delta.DeltaLog;
-import org.apache.spark.sql.delta.Snapshot;
-import org.apache.spark.sql.delta.actions.AddFile;
 import org.apache.spark.sql.types.BooleanType;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.IntegralType;
@@ -46,7 +43,6 @@ import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import scala.Option;
 
 /**
  * The training rows: one Delta table partitioned by shard, where the shard of a row is a stable
@@ -55,21 +51,23 @@ import scala.Option;
 public final class ShardedStore {
   private static final Logger LOG = LoggerFactory.getLogger(ShardedStore.class);
   private static final int MAX_CLASSES = 1000;
-  private static final String ID_COLUMN = "__lethe_id";
-  /** Delta's session setting for whether MERGE writes deletion vectors (true) or rewrites files. */
-  private static final String MERGE_DELETION_VECTORS = "spark.databricks.delta.merge.deletionVectors.persistent";
-  /** Deletes of this JVM set that session setting one at a time. */
-  private static final Object MERGE_SETTING_LOCK = new Object();
   private static final Object VACUUM_LOCK = new Object();
+  /** Delta's session setting for whether DELETE writes deletion vectors (true) or rewrites files. */
+  private static final String DELETE_DELETION_VECTORS = "spark.databricks.delta.delete.deletionVectors.persistent";
+  /** Deletes of this JVM set that session setting one at a time. */
+  private static final Object DELETE_SETTING_LOCK = new Object();
 
   private final SparkSession spark;
   private final String path;
   private final StoreLayout layout;
+  /** The store's Delta log, read in the driver (Delta Kernel) for its files by shard: no Spark job. */
+  private final LogTable log;
 
   private ShardedStore(SparkSession spark, String path, StoreLayout layout) {
     this.spark = spark;
     this.path = path;
     this.layout = layout;
+    this.log = new LogTable(spark.sparkContext().hadoopConfiguration(), path);
   }
 
   public static boolean exists(SparkSession spark, String path) {
@@ -347,8 +345,22 @@ public final class ShardedStore {
     return col("_change_type").isin("delete", "update_preimage");
   }
 
+  /**
+   * Rows per shard holding any at a version: from the log's file statistics (no Spark job), or
+   * counted by a Spark job when some file has none (written by a tool that kept no statistics).
+   */
   public Map<Integer, Long> rowsPerShard(long version) {
-    return countPerShard(read(version));
+    Map<Integer, Long> fromLog = rowsPerShardFromLog(version, layout.allShards());
+    if (fromLog.size() < layout.shards()) {
+      return countPerShard(read(version));
+    }
+    Map<Integer, Long> out = new TreeMap<>();
+    fromLog.forEach((shard, rows) -> {
+      if (rows > 0) {
+        out.put(shard, rows);
+      }
+    });
+    return out;
   }
 
   private static Map<Integer, Long> countPerShard(Dataset<Row> rows) {
@@ -359,22 +371,18 @@ public final class ShardedStore {
     return out;
   }
 
-  /** The shard each subject id would live in (no table scan: the shard is a function of the id). */
+  /** The shards the subject ids would live in: the shard is a function of the id, computed in the driver. */
   public Set<Integer> shardsOf(Collection<String> subjectIds) {
-    if (subjectIds.isEmpty()) {
-      return Set.of();
-    }
     Set<Integer> shards = new TreeSet<>();
-    spark.createDataset(new ArrayList<>(subjectIds), Encoders.STRING())
-        .select(layout.shardOf(col("value"))).distinct().collectAsList()
-        .forEach(r -> shards.add(r.getInt(0)));
+    subjectIds.forEach(id -> shards.add(layout.shardOf(id)));
     return shards;
   }
 
   /**
    * Rows per id and shard for ids of {@code column} (the subject column or a record column),
-   * looked for only in {@code shards} (all shards when null). Ids are joined as a dataset, never
-   * written into a query as literals. Ids with no rows are absent from the answer.
+   * looked for only in {@code shards} (all shards when null): one Spark job that scans those
+   * shards' partitions and returns the matching rows' ids, counted in the driver. Ids with no rows
+   * are absent from the answer.
    */
   public Map<String, Map<Integer, Long>> match(String column, Collection<String> ids, Collection<Integer> shards,
       long version) {
@@ -382,59 +390,60 @@ public final class ShardedStore {
     if (ids.isEmpty() || (shards != null && shards.isEmpty())) {
       return out;
     }
-    Dataset<Row> rows = inShards(read(version), shards);
-    for (Row r : rows.join(idFrame(ids), rows.col(column).cast("string").equalTo(col(ID_COLUMN)))
-        .groupBy(col(ID_COLUMN), col(StoreLayout.SHARD_COLUMN)).count().collectAsList()) {
-      out.computeIfAbsent(r.getString(0), k -> new TreeMap<>()).put(r.getInt(1), r.getLong(2));
+    for (Row r : rowsMatching(column, ids, shards, version)
+        .select(col(column).cast("string"), col(StoreLayout.SHARD_COLUMN)).collectAsList()) {
+      out.computeIfAbsent(r.getString(0), k -> new TreeMap<>()).merge(r.getInt(1), 1L, Long::sum);
     }
     return out;
   }
 
   /**
    * The rows of a version whose {@code column} holds one of the ids, in {@code shards} (all when
-   * null); the ids are joined as a dataset, as in {@link #match}.
+   * null). The ids are tested by {@link RequestedIds}, never written into the query as literals,
+   * so no plan, log line or UI page shows them.
    */
   public Dataset<Row> rowsMatching(String column, Collection<String> ids, Collection<Integer> shards, long version) {
-    Dataset<Row> rows = inShards(read(version), shards);
-    return rows.join(idFrame(ids), rows.col(column).cast("string").equalTo(col(ID_COLUMN)), "left_semi");
+    return inShards(read(version), shards).where(RequestedIds.test(ids, col(column)));
   }
 
   /**
    * Deletes every row whose {@code column} holds one of the ids, only in {@code shards}, with one
-   * Delta MERGE ... WHEN MATCHED THEN DELETE, and returns the store version it committed. A MERGE
-   * rather than a DELETE with an IN list: Delta writes a DELETE's predicate, literals included,
-   * into the transaction log, which VACUUM never removes; a MERGE's log entry names only columns.
-   * The version returned is the current one after the commit: the commit's own or a later one.
-   * The column must be one of the store's (the forget plan checks it).
+   * Delta {@code DELETE} that writes deletion vectors, and returns the store version it committed.
+   * It prunes by shard partition, so no other shard is read; it writes no data file and no change
+   * data file (no copy of the rows: the change feed derives them from the deletion vectors); and
+   * its predicate, which Delta records in the log, names the id test ({@link RequestedIds}), not
+   * the ids. The rows stay in the files behind the vectors until a purge (REORG ... APPLY (PURGE),
+   * then VACUUM). The version returned is the current one after the commit: the commit's own or a
+   * later one. The column must be one of the store's (the forget plan checks it).
    *
-   * <p>With {@code rewriteFiles}, the MERGE rewrites the files holding the rows (Delta's
-   * copy-on-write) instead of writing deletion vectors, so the new version's files no longer hold
-   * them; the setting applies to this MERGE only.
+   * <p>With {@code rewriteFiles} the DELETE rewrites the files holding the rows instead (Delta's
+   * copy-on-write; the setting applies to this DELETE only). With the change feed on, Delta then
+   * writes the deleted rows into change data files, a copy that stays until VACUUM: use it only
+   * where the purge's REORG cannot run (see forget.rewrite-files).
    */
   public long deleteMatching(String column, Collection<String> ids, Collection<Integer> shards, CommitRetry retry,
       boolean rewriteFiles) {
-    Dataset<Row> source = idFrame(ids).as("ids");
-    Column condition = col("t." + column).cast("string").equalTo(col("ids." + ID_COLUMN));
+    Column condition = RequestedIds.test(ids, col(column));
     if (shards != null) {
-      condition = col("t." + StoreLayout.SHARD_COLUMN).isin(shards.toArray()).and(condition);
+      condition = col(StoreLayout.SHARD_COLUMN).isin(shards.stream().sorted().toArray()).and(condition);
     }
-    Column on = condition;
-    Runnable merge = () -> DeltaTable.forPath(spark, path).as("t").merge(source, on).whenMatched().delete().execute();
+    Column where = condition;
+    Runnable delete = () -> DeltaTable.forPath(spark, path).delete(where);
     return retry.run("delete of the batch's rows", () -> {
       if (!rewriteFiles) {
-        merge.run();
+        delete.run();
         return currentVersion();
       }
-      synchronized (MERGE_SETTING_LOCK) {
-        String before = spark.conf().getOption(MERGE_DELETION_VECTORS).getOrElse(() -> null);
-        spark.conf().set(MERGE_DELETION_VECTORS, "false");
+      synchronized (DELETE_SETTING_LOCK) {
+        String before = spark.conf().getOption(DELETE_DELETION_VECTORS).getOrElse(() -> null);
+        spark.conf().set(DELETE_DELETION_VECTORS, "false");
         try {
-          merge.run();
+          delete.run();
         } finally {
           if (before == null) {
-            spark.conf().unset(MERGE_DELETION_VECTORS);
+            spark.conf().unset(DELETE_DELETION_VECTORS);
           } else {
-            spark.conf().set(MERGE_DELETION_VECTORS, before);
+            spark.conf().set(DELETE_DELETION_VECTORS, before);
           }
         }
       }
@@ -452,10 +461,10 @@ public final class ShardedStore {
   public PurgeResult purge(Collection<Integer> shards, double retentionHours, CommitRetry retry) {
     String table = "delta.`" + path.replace("`", "``") + "`";
     Long reorgVersion = null;
-    // Only files with deletion vectors hold deleted rows: with forget.rewrite-files (the default)
-    // there are none, and the REORG is skipped. That also keeps purges working on clusters: Delta
-    // 4.1.0's REORG ... APPLY (PURGE) calls SparkSession.active inside an executor task
-    // (ReorgTableHelper.filterParquetFilesOnExecutors), which fails everywhere but local mode.
+    // Only files with deletion vectors hold deleted rows: a shard without one needs no REORG
+    // (with forget.rewrite-files there are none). Delta 4.1.0's REORG ... APPLY (PURGE) calls
+    // SparkSession.active inside an executor task (ReorgTableHelper.filterParquetFilesOnExecutors),
+    // which fails on a cluster's executors: there, forget.rewrite-files=true avoids it.
     if (!shards.isEmpty() && filesWithDeletionVectors(shards) > 0) {
       String in = shards.stream().sorted().map(String::valueOf).reduce((a, b) -> a + ", " + b).orElseThrow();
       reorgVersion = retry.run("purge (REORG) of shards " + in, () -> {
@@ -493,18 +502,15 @@ public final class ShardedStore {
    * statistics is missing from the map.
    */
   public Map<Integer, Long> rowsPerShardFromLog(long version, Collection<Integer> shards) {
-    Snapshot snapshot = DeltaLog.forTable(spark, path).getSnapshotAt(version, Option.empty(), Option.empty(), false);
-    Column inShards = col("partitionValues").getItem(StoreLayout.SHARD_COLUMN)
-        .isin(shards.stream().map(String::valueOf).toArray());
     Map<Integer, Long> rows = new TreeMap<>();
     Set<Integer> unknown = new HashSet<>();
-    for (AddFile f : snapshot.allFiles().where(inShards).collectAsList()) {
-      int shard = Integer.parseInt(f.partitionValues().apply(StoreLayout.SHARD_COLUMN));
-      Option<Object> records = f.numLogicalRecords();
-      if (records.isEmpty()) {
+    for (LogTable.DataFile f : filesOf(version, shards, true)) {
+      int shard = shardOf(f);
+      Long records = f.liveRecords();
+      if (records == null) {
         unknown.add(shard);
       } else {
-        rows.merge(shard, (Long) records.get(), Long::sum);
+        rows.merge(shard, records, Long::sum);
       }
     }
     unknown.forEach(rows::remove);
@@ -514,10 +520,18 @@ public final class ShardedStore {
 
   /** Live data files of these shards that carry a deletion vector: rows hidden but still in the file. */
   public long filesWithDeletionVectors(Collection<Integer> shards) {
-    Snapshot snapshot = DeltaLog.forTable(spark, path).update(false, Option.empty(), Option.empty());
-    return snapshot.allFiles().toDF().where(col("deletionVector").isNotNull().and(
-        col("partitionValues").getItem(StoreLayout.SHARD_COLUMN).isin(shards.stream().map(String::valueOf).toArray())))
-        .count();
+    return filesOf(currentVersion(), shards, false).stream().filter(f -> f.deletionVectorRows() > 0).count();
+  }
+
+  /** The data files of a version in these shards, from the Delta log read in the driver (Delta Kernel). */
+  private List<LogTable.DataFile> filesOf(long version, Collection<Integer> shards, boolean withStats) {
+    Set<String> wanted = new HashSet<>();
+    shards.forEach(s -> wanted.add(String.valueOf(s)));
+    return log.files(version, values -> wanted.contains(values.get(StoreLayout.SHARD_COLUMN)), withStats);
+  }
+
+  private static int shardOf(LogTable.DataFile file) {
+    return Integer.parseInt(file.partitionValues().get(StoreLayout.SHARD_COLUMN));
   }
 
   /**
@@ -526,18 +540,15 @@ public final class ShardedStore {
    * listing, so that no Spark task fails, and logs, on a missing file.
    */
   public boolean filesPresent(long version, Collection<Integer> shards) {
-    DeltaLog log = DeltaLog.forTable(spark, path);
-    Snapshot snapshot;
+    List<LogTable.DataFile> needed;
     try {
-      snapshot = log.getSnapshotAt(version, Option.empty(), Option.empty(), false);
+      needed = filesOf(version, shards, false);
     } catch (RuntimeException logGone) { // the log no longer reaches back to that version
       return false;
     }
     HadoopFiles files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
-    Column inShards = col("partitionValues").getItem(StoreLayout.SHARD_COLUMN)
-        .isin(shards.stream().map(String::valueOf).toArray());
-    for (AddFile f : snapshot.allFiles().where(inShards).collectAsList()) {
-      if (!files.exists(f.absolutePath(log))) {
+    for (LogTable.DataFile f : needed) {
+      if (!files.exists(new Path(f.absolutePath(path)))) {
         return false;
       }
     }
@@ -593,10 +604,6 @@ public final class ShardedStore {
 
   private static Dataset<Row> inShards(Dataset<Row> rows, Collection<Integer> shards) {
     return shards == null ? rows : rows.where(col(StoreLayout.SHARD_COLUMN).isin(shards.toArray()));
-  }
-
-  private Dataset<Row> idFrame(Collection<String> ids) {
-    return spark.createDataset(new ArrayList<>(ids), Encoders.STRING()).toDF(ID_COLUMN);
   }
 
   /**

@@ -40,6 +40,8 @@ public record StoreLayout(
 
   static final String PREFIX = "lethe.";
   private static final String SEP = "\u001f";
+  /** The seed of Spark's xxhash64 function. */
+  private static final long SPARK_HASH_SEED = 42L;
 
   public StoreLayout {
     if (shards < 1) {
@@ -53,6 +55,19 @@ public record StoreLayout(
   /** pmod(xxhash64(salt, subject as string), S): stable across runs, appends and clusters. */
   public Column shardOf(Column subject) {
     return pmod(xxhash64(lit(salt), subject.cast("string")), lit(shards)).cast("int");
+  }
+
+  /**
+   * The shard of one subject id, computed in the driver exactly as {@link #shardOf(Column)} does
+   * in Spark (Spark's xxhash64 with its seed, 42, over the salt then the id's string form), so
+   * that finding a request's shards costs no Spark job.
+   */
+  public int shardOf(String subject) {
+    long hash = org.apache.spark.sql.catalyst.expressions.XXH64.hashUTF8String(
+        org.apache.spark.unsafe.types.UTF8String.fromString(salt), SPARK_HASH_SEED);
+    hash = org.apache.spark.sql.catalyst.expressions.XXH64.hashUTF8String(
+        org.apache.spark.unsafe.types.UTF8String.fromString(subject), hash);
+    return (int) Math.floorMod(hash, (long) shards);
   }
 
   /**

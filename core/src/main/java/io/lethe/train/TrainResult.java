@@ -13,9 +13,10 @@ import java.util.Map;
  * @param emptyShards selected shards that had no rows (they have no sub-model)
  * @param published the new ensemble version, or null when nothing needed training
  * @param seconds wall time by step
+ * @param cost by step: wall time, Spark jobs started, Delta commits made
  */
 public record TrainResult(long storeVersion, List<Integer> trainedShards, List<Integer> emptyShards,
-    EnsembleManifest published, Map<String, Double> seconds) {
+    EnsembleManifest published, Map<String, Double> seconds, Map<String, io.lethe.run.StepTimes.StepCost> cost) {
 
   public boolean changed() {
     return published != null;

@@ -56,12 +56,12 @@ public final class Training {
     List<Integer> shards = times.time("plan", () -> select(selection, base));
     times.time("plan", () -> checkPipeline(storeVersion));
     if (shards.isEmpty()) {
-      return new TrainResult(storeVersion, List.of(), List.of(), null, times.asMap());
+      return new TrainResult(storeVersion, List.of(), List.of(), null, times.asMap(), times.costs());
     }
     List<SubModelEntry> fitted = times.time("fit", () -> fit(shards, storeVersion));
     TrainResult published = times.time("publish", () -> publish(fitted, shards, storeVersion));
     return new TrainResult(storeVersion, published.trainedShards(), published.emptyShards(), published.published(),
-        times.asMap());
+        times.asMap(), times.costs());
   }
 
   /**
@@ -203,7 +203,7 @@ public final class Training {
             settings.recordedParams(), new ArrayList<>(merged.values()));
         EnsembleManifest published = registry.publish(draft);
         List<Integer> empty = attemptedAt.keySet().stream().filter(s -> !mine.containsKey(s)).toList();
-        return new TrainResult(storeVersion, List.copyOf(mine.keySet()), empty, published, Map.of());
+        return new TrainResult(storeVersion, List.copyOf(mine.keySet()), empty, published, Map.of(), Map.of());
       }
       long now = store.currentVersion();
       LOG.info("Shards {} hold sub-models fitted before a later delete; refitting them on store version {}", stale, now);

@@ -461,15 +461,11 @@ public final class Verifier {
           Engine.parse(e.engine()), settings.taskMemoryMb(), recorded.pipeline());
       ShardTrainer trainer = new ShardTrainer(store, as).withNoise(
           certified.map(c -> Map.of(e.shard(), c)).orElse(Map.of()));
-      ShardTrainer.FittedShard refit;
-      long version = e.storeVersion();
-      try {
-        refit = trainer.fitShard(e.shard(), version);
-      } catch (RuntimeException filesGone) {
-        // The version's files were rewritten since (REORG) and vacuumed: its rows are the current ones.
-        version = store.currentVersion();
-        refit = trainer.fitShard(e.shard(), version);
-      }
+      // When the version's files were rewritten since (the purge's REORG) and vacuumed, its rows
+      // are the current ones: REORG changes files, not rows.
+      long version = store.filesPresent(e.storeVersion(), List.of(e.shard())) ? e.storeVersion()
+          : store.currentVersion();
+      ShardTrainer.FittedShard refit = trainer.fitShard(e.shard(), version);
       if (refit == null) {
         continue; // the shard has no rows left: nothing to refit
       }

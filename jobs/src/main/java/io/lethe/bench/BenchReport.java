@@ -43,14 +43,20 @@ public record BenchReport(String startedAt, Environment environment, Workload wo
    * One forget batch of k subjects, request to published ensemble (plan, ledger, delete, retrain,
    * publish); retiring old artifacts and purging the store are timed on their own.
    *
-   * @param overheadSeconds forget minus the retrain of the hit shards: plan, Delta commits, publish, ledger
+   * @param overheadSeconds the fixed cost: forget minus the retrain of the hit shards (plan, ledger,
+   *     delete, publish)
+   * @param sparkJobs Spark jobs of the forget run (request to published ensemble, no retire)
+   * @param retrainJobs of those, the jobs of the retrain step
+   * @param deltaCommits Delta commits of the forget run (store, ledger, publish log)
+   * @param cost by step: wall time, Spark jobs, Delta commits
    * @param idealSpeedup S / expected shards hit
    * @param efficiency measured speed-up over a full retrain divided by the ideal
    */
   public record ForgetPoint(int subjects, long rowsDeleted, int shardsHit, double expectedShardsHit,
       double forgetSeconds, double retrainSeconds, double overheadSeconds, double retireSeconds, double purgeSeconds,
       double speedupVsFullRetrain, double speedupVsSingleModel, double idealSpeedup, double efficiency,
-      Map<String, Double> steps) {}
+      Map<String, Double> steps, long sparkJobs, long retrainJobs, long jobsOutsideRetrain, long deltaCommits,
+      Map<String, io.lethe.run.StepTimes.StepCost> cost) {}
 
   /**
    * The references: every shard retrained and published, and one model fitted on all remaining

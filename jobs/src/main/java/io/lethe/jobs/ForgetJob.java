@@ -73,7 +73,8 @@ public final class ForgetJob extends JobCommand {
         .output("purge", result.purge())
         .output("forgotten", result.forgotten())
         .output("purgePending", result.purgePending())
-        .output("forgetSteps", result.seconds());
+        .output("forgetSteps", result.seconds())
+        .output("forgetCost", result.cost());
     say(String.format("Batch %s: %d request(s) forgotten, %d gone from the model and waiting for a purge.%s",
         result.batchId(), result.forgotten(), result.purgePending(), result.purge() == null ? ""
             : " Versions before " + result.purge().timeTravelFrom() + " can no longer be read (time travel)."));

@@ -59,7 +59,8 @@ public final class TrainJob extends JobCommand {
         .output("trainedShards", result.trainedShards())
         .output("emptyShards", result.emptyShards())
         .output("ensembleVersion", result.changed() ? result.published().version() : null)
-        .output("trainSteps", result.seconds());
+        .output("trainSteps", result.seconds())
+        .output("trainCost", result.cost());
     if (result.changed()) {
       summary.output("subModels", result.published().shards());
     } else {

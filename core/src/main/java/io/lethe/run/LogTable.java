@@ -1,0 +1,465 @@
+package io.lethe.run;
+
+import io.delta.kernel.Operation;
+import io.delta.kernel.Scan;
+import io.delta.kernel.Snapshot;
+import io.delta.kernel.Table;
+import io.delta.kernel.Transaction;
+import io.delta.kernel.TransactionBuilder;
+import io.delta.kernel.TransactionCommitResult;
+import io.delta.kernel.data.ArrayValue;
+import io.delta.kernel.data.ColumnVector;
+import io.delta.kernel.data.ColumnarBatch;
+import io.delta.kernel.data.FilteredColumnarBatch;
+import io.delta.kernel.data.MapValue;
+import io.delta.kernel.defaults.engine.DefaultEngine;
+import io.delta.kernel.engine.Engine;
+import io.delta.kernel.exceptions.TableNotFoundException;
+import io.delta.kernel.hook.PostCommitHook;
+import io.delta.kernel.types.ArrayType;
+import io.delta.kernel.types.DataType;
+import io.delta.kernel.types.IntegerType;
+import io.delta.kernel.types.LongType;
+import io.delta.kernel.types.StringType;
+import io.delta.kernel.types.StructField;
+import io.delta.kernel.types.StructType;
+import io.delta.kernel.types.TimestampType;
+import io.delta.kernel.utils.CloseableIterable;
+import io.delta.kernel.utils.CloseableIterator;
+import io.delta.kernel.utils.DataFileStatus;
+import io.delta.kernel.utils.FileStatus;
+import io.lethe.LetheException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.sql.Timestamp;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.function.Predicate;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.catalyst.expressions.GenericRowWithSchema;
+
+/**
+ * A Delta table read and appended to in the driver through Delta Kernel, the public,
+ * engine-independent Delta library: no Spark job, no internal class of delta-spark. Lethe keeps
+ * its bookkeeping this way (the ledger, the publish log) and lists the store's files by shard.
+ *
+ * <p>Rows cross as Spark {@link Row}s of a Spark schema whose columns are strings, whole numbers
+ * (int, long), timestamps and arrays of ints: what Lethe's own tables hold. Appends are blind
+ * (they read nothing), so they conflict only with a concurrent creation of the table, or, with a
+ * transaction id, with a commit of the same id.
+ */
+public final class LogTable {
+  private static final String ENGINE_INFO = "Lethe";
+
+  private final Configuration hadoop;
+  private final String path;
+  /** Rows of the data files read so far, by file: Delta's data files never change once written. */
+  private final Map<String, List<Row>> rowsByFile = new HashMap<>();
+  private org.apache.spark.sql.types.StructType cachedSchema;
+
+  public LogTable(Configuration hadoop, String path) {
+    this.hadoop = hadoop;
+    this.path = path;
+  }
+
+  public String path() {
+    return path;
+  }
+
+  private Engine engine() {
+    return DefaultEngine.create(hadoop);
+  }
+
+  /** The newest version, or empty when there is no Delta table at the path. */
+  public OptionalLong version() {
+    try {
+      return OptionalLong.of(Table.forPath(engine(), path).getLatestSnapshot(engine()).getVersion());
+    } catch (TableNotFoundException e) {
+      return OptionalLong.empty();
+    }
+  }
+
+  /** The table's column names at its newest version. */
+  public List<String> columns() {
+    Snapshot snapshot = Table.forPath(engine(), path).getLatestSnapshot(engine());
+    return snapshot.getSchema().fieldNames();
+  }
+
+  /**
+   * Every row of a version (the newest when {@code version} is empty), as Spark rows of
+   * {@code schema}: each of its columns read by name from the table. Only files this object has
+   * not read before are opened.
+   */
+  public List<Row> rows(OptionalLong version, org.apache.spark.sql.types.StructType schema) {
+    Engine engine = engine();
+    Table table = Table.forPath(engine, path);
+    Snapshot snapshot = version.isPresent() ? table.getSnapshotAsOfVersion(engine, version.getAsLong())
+        : table.getLatestSnapshot(engine);
+    StructType tableSchema = snapshot.getSchema();
+    StructType read = new StructType();
+    for (String name : schema.fieldNames()) {
+      int at = tableSchema.indexOf(name);
+      if (at < 0) {
+        throw new LetheException("The Delta table at " + path + " has no column '" + name + "'");
+      }
+      read = read.add(tableSchema.at(at));
+    }
+    List<Row> rows = new ArrayList<>();
+    synchronized (rowsByFile) {
+      if (!schema.equals(cachedSchema)) {
+        rowsByFile.clear();
+        cachedSchema = schema;
+      }
+    }
+    for (DataFile file : files(snapshot, f -> true, false)) {
+      List<Row> known;
+      synchronized (rowsByFile) {
+        known = rowsByFile.get(file.path());
+      }
+      if (known != null) {
+        rows.addAll(known);
+        continue;
+      }
+      List<Row> fileRows = new ArrayList<>();
+      if (file.deletionVectorRows() > 0) {
+        throw new LetheException("The Delta table at " + path + " has deleted rows (deletion vectors); Lethe's own"
+            + " tables are append-only");
+      }
+      FileStatus status = FileStatus.of(file.absolutePath(path), file.size(), file.modificationTime());
+      try (CloseableIterator<ColumnarBatch> batches = engine.getParquetHandler().readParquetFiles(
+          singleton(status), read, Optional.empty())) {
+        while (batches.hasNext()) {
+          ColumnarBatch batch = batches.next();
+          for (int r = 0; r < batch.getSize(); r++) {
+            Object[] values = new Object[read.length()];
+            for (int c = 0; c < values.length; c++) {
+              values[c] = value(batch.getColumnVector(c), r);
+            }
+            fileRows.add(new GenericRowWithSchema(values, schema));
+          }
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException("Cannot read " + status.getPath(), e);
+      }
+      synchronized (rowsByFile) {
+        rowsByFile.put(file.path(), List.copyOf(fileRows));
+      }
+      rows.addAll(fileRows);
+    }
+    return rows;
+  }
+
+  /** One data file of a version, as its log describes it. */
+  public record DataFile(String path, Map<String, String> partitionValues, long size, long modificationTime,
+      Long records, long deletionVectorRows) {
+
+    /** Rows the file still holds for readers: its records less those its deletion vector hides; null when unknown. */
+    public Long liveRecords() {
+      return records == null ? null : records - deletionVectorRows;
+    }
+
+    /** The file's absolute location, the log holding paths relative to the table or absolute. */
+    public String absolutePath(String table) {
+      URI uri = URI.create(path);
+      return uri.isAbsolute() ? path : new Path(new Path(table), new Path(uri)).toString();
+    }
+  }
+
+  /**
+   * The data files of a version whose partition values pass {@code partitions}, with their record
+   * counts when {@code withStats} (read from the log's statistics; no data file is opened).
+   */
+  public List<DataFile> files(long version, Predicate<Map<String, String>> partitions, boolean withStats) {
+    Engine engine = engine();
+    return files(Table.forPath(engine, path).getSnapshotAsOfVersion(engine, version), partitions, withStats);
+  }
+
+  private List<DataFile> files(Snapshot snapshot, Predicate<Map<String, String>> partitions, boolean withStats) {
+    Engine engine = engine();
+    Scan scan = snapshot.getScanBuilder().build();
+    List<DataFile> out = new ArrayList<>();
+    // Kernel 4.0's public Scan reads statistics only for a data-skipping filter; its implementation
+    // takes the wish directly.
+    try (CloseableIterator<FilteredColumnarBatch> batches = withStats
+        && scan instanceof io.delta.kernel.internal.ScanImpl impl ? impl.getScanFiles(engine, true)
+        : scan.getScanFiles(engine)) {
+      while (batches.hasNext()) {
+        try (CloseableIterator<io.delta.kernel.data.Row> rows = batches.next().getRows()) {
+          while (rows.hasNext()) {
+            io.delta.kernel.data.Row scanFile = rows.next();
+            io.delta.kernel.data.Row add = scanFile.getStruct(scanFile.getSchema().indexOf("add"));
+            Map<String, String> values = stringMap(add.getMap(add.getSchema().indexOf("partitionValues")));
+            if (!partitions.test(values)) {
+              continue;
+            }
+            StructType addSchema = add.getSchema();
+            int dvAt = addSchema.indexOf("deletionVector");
+            long dvRows = 0;
+            if (!add.isNullAt(dvAt)) {
+              io.delta.kernel.data.Row dv = add.getStruct(dvAt);
+              dvRows = dv.getLong(dv.getSchema().indexOf("cardinality"));
+            }
+            int statsAt = addSchema.indexOf("stats");
+            Long records = statsAt < 0 || add.isNullAt(statsAt) ? null : numRecords(add.getString(statsAt));
+            out.add(new DataFile(add.getString(addSchema.indexOf("path")), values,
+                add.getLong(addSchema.indexOf("size")), add.getLong(addSchema.indexOf("modificationTime")), records,
+                dvRows));
+          }
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot list the files of the Delta table at " + path, e);
+    }
+    return out;
+  }
+
+  private static Long numRecords(String stats) {
+    var node = Json.read(stats, com.fasterxml.jackson.databind.JsonNode.class, "Delta file statistics").path("numRecords");
+    return node.isNumber() ? node.asLong() : null;
+  }
+
+  private static Map<String, String> stringMap(MapValue map) {
+    Map<String, String> out = new HashMap<>();
+    ColumnVector keys = map.getKeys();
+    ColumnVector values = map.getValues();
+    for (int i = 0; i < map.getSize(); i++) {
+      out.put(keys.getString(i), values.isNullAt(i) ? null : values.getString(i));
+    }
+    return out;
+  }
+
+  /**
+   * Appends rows in one commit, creating the table (with {@code properties}) when there is none,
+   * and runs the commit's hooks (checksum, checkpoint). With a transaction id ({@code appId},
+   * {@code txnVersion}) the commit is idempotent: it fails with Kernel's
+   * {@code ConcurrentTransactionException} when that id already committed that version or later.
+   *
+   * @return the version committed
+   */
+  public long append(List<Row> rows, org.apache.spark.sql.types.StructType schema, Map<String, String> properties,
+      String appId, Long txnVersion) {
+    Engine engine = engine();
+    Table table = Table.forPath(engine, path);
+    boolean creates = version().isEmpty();
+    TransactionBuilder builder = table.createTransactionBuilder(engine, ENGINE_INFO,
+        creates ? Operation.CREATE_TABLE : Operation.WRITE);
+    if (creates) {
+      builder = builder.withSchema(engine, kernelSchema(schema)).withTableProperties(engine, properties);
+    }
+    if (appId != null) {
+      builder = builder.withTransactionId(engine, appId, txnVersion);
+    }
+    Transaction txn = builder.build(engine);
+    io.delta.kernel.data.Row state = txn.getTransactionState(engine);
+    StructType tableSchema = txn.getSchema(engine);
+    CloseableIterator<FilteredColumnarBatch> data = singleton(
+        new FilteredColumnarBatch(batch(rows, schema, tableSchema), Optional.empty()));
+    try {
+      CloseableIterator<FilteredColumnarBatch> physical = Transaction.transformLogicalData(engine, state, data, Map.of());
+      var context = Transaction.getWriteContext(engine, state, Map.of());
+      CloseableIterator<DataFileStatus> written = engine.getParquetHandler().writeParquetFiles(
+          context.getTargetDirectory(), physical, context.getStatisticsColumns());
+      CloseableIterator<io.delta.kernel.data.Row> actions = Transaction.generateAppendActions(engine, state, written,
+          context);
+      TransactionCommitResult result = txn.commit(engine, CloseableIterable.inMemoryIterable(actions));
+      for (PostCommitHook hook : result.getPostCommitHooks()) {
+        hook.threadSafeInvoke(engine);
+      }
+      return result.getVersion();
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot append to the Delta table at " + path, e);
+    }
+  }
+
+  private static StructType kernelSchema(org.apache.spark.sql.types.StructType schema) {
+    StructType out = new StructType();
+    for (org.apache.spark.sql.types.StructField f : schema.fields()) {
+      out = out.add(f.name(), kernelType(f.dataType()), true);
+    }
+    return out;
+  }
+
+  private static DataType kernelType(org.apache.spark.sql.types.DataType type) {
+    if (type instanceof org.apache.spark.sql.types.StringType) {
+      return StringType.STRING;
+    }
+    if (type instanceof org.apache.spark.sql.types.LongType) {
+      return LongType.LONG;
+    }
+    if (type instanceof org.apache.spark.sql.types.IntegerType) {
+      return IntegerType.INTEGER;
+    }
+    if (type instanceof org.apache.spark.sql.types.TimestampType) {
+      return TimestampType.TIMESTAMP;
+    }
+    if (type instanceof org.apache.spark.sql.types.ArrayType a) {
+      return new ArrayType(kernelType(a.elementType()), true);
+    }
+    throw new IllegalArgumentException("No Kernel type for " + type.simpleString());
+  }
+
+  /** Spark rows of {@code schema} as one Kernel batch of the table's schema, column by name. */
+  private static ColumnarBatch batch(List<Row> rows, org.apache.spark.sql.types.StructType schema,
+      StructType tableSchema) {
+    List<ColumnVector> vectors = new ArrayList<>();
+    for (StructField field : tableSchema.fields()) {
+      Object[] values = new Object[rows.size()];
+      if (schema.getFieldIndex(field.getName()).isDefined()) {
+        int at = schema.fieldIndex(field.getName());
+        for (int r = 0; r < values.length; r++) {
+          values[r] = rows.get(r).isNullAt(at) ? null : toKernel(rows.get(r).get(at));
+        }
+      }
+      vectors.add(new Values(field.getDataType(), values));
+    }
+    return new ColumnarBatch() {
+      @Override
+      public StructType getSchema() {
+        return tableSchema;
+      }
+
+      @Override
+      public ColumnVector getColumnVector(int ordinal) {
+        return vectors.get(ordinal);
+      }
+
+      @Override
+      public int getSize() {
+        return rows.size();
+      }
+    };
+  }
+
+  /** A Spark row value as the Java value {@link Values} holds: timestamps as microseconds, arrays as lists. */
+  private static Object toKernel(Object v) {
+    if (v instanceof Timestamp t) {
+      return Math.floorDiv(t.getTime(), 1000) * 1_000_000 + t.getNanos() / 1000;
+    }
+    if (v instanceof java.time.Instant i) {
+      return i.getEpochSecond() * 1_000_000 + i.getNano() / 1000;
+    }
+    if (v instanceof scala.collection.Seq<?> seq) {
+      return new ArrayList<Object>(scala.jdk.javaapi.CollectionConverters.asJava(seq));
+    }
+    return v;
+  }
+
+  /** A Kernel column value as Spark's row holds it: timestamps as {@link Timestamp}, arrays as Scala sequences. */
+  private static Object value(ColumnVector vector, int row) {
+    if (vector.isNullAt(row)) {
+      return null;
+    }
+    DataType type = vector.getDataType();
+    if (type instanceof StringType) {
+      return vector.getString(row);
+    }
+    if (type instanceof LongType) {
+      return vector.getLong(row);
+    }
+    if (type instanceof IntegerType) {
+      return vector.getInt(row);
+    }
+    if (type instanceof TimestampType) {
+      long micros = vector.getLong(row);
+      Timestamp t = new Timestamp(Math.floorDiv(micros, 1000));
+      t.setNanos((int) Math.floorMod(micros, 1_000_000) * 1000);
+      return t;
+    }
+    if (type instanceof ArrayType) {
+      ArrayValue array = vector.getArray(row);
+      List<Object> elements = new ArrayList<>();
+      for (int i = 0; i < array.getSize(); i++) {
+        elements.add(value(array.getElements(), i));
+      }
+      return scala.jdk.javaapi.CollectionConverters.asScala(elements).toSeq();
+    }
+    throw new IllegalArgumentException("Lethe does not read columns of type " + type);
+  }
+
+  /** A column of Java values: strings, Integer, Long (timestamps in microseconds), lists for arrays. */
+  private static final class Values implements ColumnVector {
+    private final DataType type;
+    private final Object[] values;
+
+    Values(DataType type, Object[] values) {
+      this.type = type;
+      this.values = values;
+    }
+
+    @Override
+    public DataType getDataType() {
+      return type;
+    }
+
+    @Override
+    public int getSize() {
+      return values.length;
+    }
+
+    @Override
+    public void close() {}
+
+    @Override
+    public boolean isNullAt(int rowId) {
+      return values[rowId] == null;
+    }
+
+    @Override
+    public int getInt(int rowId) {
+      return ((Number) values[rowId]).intValue();
+    }
+
+    @Override
+    public long getLong(int rowId) {
+      return ((Number) values[rowId]).longValue();
+    }
+
+    @Override
+    public String getString(int rowId) {
+      return (String) values[rowId];
+    }
+
+    @Override
+    public ArrayValue getArray(int rowId) {
+      List<?> list = (List<?>) values[rowId];
+      DataType element = ((ArrayType) type).getElementType();
+      Values elements = new Values(element, list.toArray());
+      return new ArrayValue() {
+        @Override
+        public int getSize() {
+          return list.size();
+        }
+
+        @Override
+        public ColumnVector getElements() {
+          return elements;
+        }
+      };
+    }
+  }
+
+  private static <T> CloseableIterator<T> singleton(T item) {
+    java.util.Iterator<T> one = List.of(item).iterator();
+    return new CloseableIterator<>() {
+      @Override
+      public boolean hasNext() {
+        return one.hasNext();
+      }
+
+      @Override
+      public T next() {
+        return one.next();
+      }
+
+      @Override
+      public void close() {}
+    };
+  }
+}

@@ -102,7 +102,7 @@ public final class Forgetter {
 
   /** Rows, shards, artifacts and cost of a batch, on the current store version. Changes nothing. */
   public ForgetPlan plan(ForgetRequest request) {
-    return prepare(request).plan();
+    return prepare(request, new StepTimes()).plan();
   }
 
   /** One id of the batch: its hash, its open request if any, its rows by shard now. */
@@ -115,23 +115,31 @@ public final class Forgetter {
   private record Prepared(ForgetPlan plan, List<Item> items, String column) {
   }
 
-  private Prepared prepare(ForgetRequest request) {
+  /** The plan and what executing it needs; its parts are timed as sub-steps of {@code times}' "plan". */
+  private Prepared prepare(ForgetRequest request, StepTimes times) {
     long version = store.currentVersion();
-    Optional<EnsembleManifest> latest = registry.latest();
-    latest.ifPresent(registry::requireSubModels);
-    // A user's pipeline that no longer fits the store stops the run here, before any row is deleted.
-    training.checkPipeline(version);
-    StructType schema = store.read(version).schema();
+    Optional<EnsembleManifest> latest = times.time("plan.registry", () -> {
+      Optional<EnsembleManifest> published = registry.latest();
+      published.ifPresent(registry::requireSubModels);
+      return published;
+    });
+    StructType schema = times.time("plan.schema", () -> {
+      // A user's pipeline that no longer fits the store stops the run here, before any row is deleted.
+      training.checkPipeline(version);
+      return store.read(version).schema();
+    });
     String column = idColumn(request.kind(), schema);
     requireIdType(request, schema.apply(column).dataType(), column);
     Collection<Integer> candidates = request.kind() == IdKind.SUBJECT ? store.shardsOf(request.ids()) : null;
-    Map<String, Map<Integer, Long>> matches = store.match(column, request.ids(), candidates, version);
+    Map<String, Map<Integer, Long>> matches = times.time("plan.match",
+        () -> store.match(column, request.ids(), candidates, version));
     Map<String, String> hashes = new LinkedHashMap<>();
     request.ids().forEach(id -> hashes.put(id, key.hash(request.kind(), id)));
     // Each id's open request (the oldest, were there two) and whether one of its requests completed.
     Map<String, LedgerEntry> open = new LinkedHashMap<>();
     Set<String> completed = new HashSet<>();
-    ledger.currentOf(hashes.values()).stream().sorted(Comparator.comparing(LedgerEntry::receivedAt)).forEach(e -> {
+    times.time("plan.ledger", () -> ledger.currentOf(hashes.values())).stream()
+        .sorted(Comparator.comparing(LedgerEntry::receivedAt)).forEach(e -> {
       if (e.isComplete()) {
         completed.add(e.subjectHash());
       } else {
@@ -168,13 +176,15 @@ public final class Forgetter {
     // resumed requests whose rows are gone already need only what the store's log says is stale.
     Set<Integer> deleting = rowsPerShard.keySet();
     Set<Integer> retrain = new TreeSet<>();
-    latest.ifPresent(m -> {
-      m.shards().stream().map(SubModelEntry::shard).filter(deleting::contains).forEach(retrain::add);
-      retrain.addAll(Training.shardsTrainedOnDeletedRows(store, m));
+    Retirement toRetire = times.time("plan.artifacts", () -> {
+      latest.ifPresent(m -> {
+        m.shards().stream().map(SubModelEntry::shard).filter(deleting::contains).forEach(retrain::add);
+        retrain.addAll(Training.shardsTrainedOnDeletedRows(store, m));
+      });
+      Map<Integer, Long> removals = removals();
+      return registry.planRetirement(
+          (shard, v) -> deleting.contains(shard) || v < removals.getOrDefault(shard, -1L), "plan", "plan");
     });
-    Map<Integer, Long> removals = removals();
-    Retirement toRetire = registry.planRetirement(
-        (shard, v) -> deleting.contains(shard) || v < removals.getOrDefault(shard, -1L), "plan", "plan");
     double estimated = latest.map(m -> m.shards().stream().filter(e -> retrain.contains(e.shard()))
         .mapToDouble(SubModelEntry::fitSeconds).sum()).orElse(0.0);
     double full = latest.map(m -> m.shards().stream().mapToDouble(SubModelEntry::fitSeconds).sum()).orElse(0.0);
@@ -225,7 +235,7 @@ public final class Forgetter {
    */
   public ForgetResult execute(ForgetRequest request) {
     StepTimes times = new StepTimes();
-    Prepared prepared = times.time("plan", () -> prepare(request));
+    Prepared prepared = times.time("plan", () -> prepare(request, times));
     ForgetPlan plan = prepared.plan();
     Run run = new Run(UUID.randomUUID().toString(), times);
     Instant now = Instant.now();
@@ -256,7 +266,7 @@ public final class Forgetter {
     }
     run.active.replaceAll(e -> e.then(run.batchId, ForgetStep.DELETE, Phase.STARTED, now));
     first.addAll(run.active);
-    ledger.record(first);
+    times.time("ledger", () -> ledger.record(first));
     LOG.info("Forget batch {}: {} requests to work on ({} resumed), {} not found, {} already forgotten", run.batchId,
         run.active.size(), plan.resumed(), plan.notFound(), plan.alreadyForgotten());
     if (run.active.isEmpty()) {
@@ -400,7 +410,7 @@ public final class Forgetter {
     void flush() {
       List<LedgerEntry> events = List.copyOf(pending);
       pending.clear();
-      ledger.record(events);
+      times.time("ledger", () -> ledger.record(events));
     }
 
     ForgetResult result(ForgetPlan plan, long storeVersion, Long ensembleVersion, List<Integer> retrained,

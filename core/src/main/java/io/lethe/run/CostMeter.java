@@ -19,6 +19,7 @@ import org.apache.spark.sql.SparkSession;
  * ({@link #commit}).
  */
 public final class CostMeter extends SparkListener {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(CostMeter.class);
   private static final String STEPS_PROPERTY = "lethe.steps";
   private static final long DRAIN_MILLIS = 5000;
   private static final Object LOCK = new Object();
@@ -92,6 +93,12 @@ public final class CostMeter extends SparkListener {
   @Override
   public void onJobStart(SparkListenerJobStart job) {
     String chain = job.properties() == null ? null : job.properties().getProperty(STEPS_PROPERTY);
+    if (LOG.isDebugEnabled()) { // what to profile when a step runs more jobs than it should
+      LOG.debug("Spark job {} in steps [{}]: {} ({})", job.jobId(), chain,
+          job.stageInfos().isEmpty() ? "" : job.stageInfos().head().name() + " / " + job.stageInfos().head().details()
+              .lines().filter(l -> l.contains("io.delta") || l.contains("io.lethe")).limit(4).toList(),
+          job.properties() == null ? "" : job.properties().getProperty("spark.job.description"));
+    }
     if (chain != null) {
       for (String key : chain.split(",")) {
         countsOf(key).incrementAndGet(0);

@@ -52,6 +52,8 @@ public final class ShardedStore {
   private static final Logger LOG = LoggerFactory.getLogger(ShardedStore.class);
   private static final int MAX_CLASSES = 1000;
   private static final Object VACUUM_LOCK = new Object();
+  /** Up to this many rows in the candidate shards, a forget plan matches ids in the driver. */
+  static final long DRIVER_MATCH_ROWS = 1_000_000;
   /** Delta's session setting for whether DELETE writes deletion vectors (true) or rewrites files. */
   private static final String DELETE_DELETION_VECTORS = "spark.databricks.delta.delete.deletionVectors.persistent";
   /** Deletes of this JVM set that session setting one at a time. */
@@ -390,11 +392,38 @@ public final class ShardedStore {
     if (ids.isEmpty() || (shards != null && shards.isEmpty())) {
       return out;
     }
+    if (shards != null && readsInDriver(column, shards, version)) {
+      // A few shards' id column: read in the driver (Delta Kernel), with no Spark job.
+      ShardReader reader = ShardReader.of(this, version, null).orElseThrow();
+      Set<String> wanted = new HashSet<>(ids);
+      for (int shard : shards) {
+        for (String value : reader.values(shard, column)) {
+          if (wanted.contains(value)) {
+            out.computeIfAbsent(value, k -> new TreeMap<>()).merge(shard, 1L, Long::sum);
+          }
+        }
+      }
+      return out;
+    }
     for (Row r : rowsMatching(column, ids, shards, version)
         .select(col(column).cast("string"), col(StoreLayout.SHARD_COLUMN)).collectAsList()) {
       out.computeIfAbsent(r.getString(0), k -> new TreeMap<>()).merge(r.getInt(1), 1L, Long::sum);
     }
     return out;
+  }
+
+  /**
+   * Whether matching ids in these shards reads their id column in the driver: the column holds
+   * strings or whole numbers, and the shards hold at most {@link #DRIVER_MATCH_ROWS} rows by the
+   * log's statistics. Larger reads go to Spark.
+   */
+  private boolean readsInDriver(String column, Collection<Integer> shards, long version) {
+    org.apache.spark.sql.types.DataType type = read(version).schema().apply(column).dataType();
+    if (!ShardReader.exactAsString(type)) {
+      return false;
+    }
+    Map<Integer, Long> rows = rowsPerShardFromLog(version, shards);
+    return rows.size() == shards.size() && rows.values().stream().mapToLong(Long::longValue).sum() <= DRIVER_MATCH_ROWS;
   }
 
   /**

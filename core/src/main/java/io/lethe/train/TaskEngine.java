@@ -9,6 +9,7 @@ import io.lethe.engine.RowCodec;
 import io.lethe.engine.ShardMatrix;
 import io.lethe.engine.ShardRows;
 import io.lethe.registry.ModelRegistry;
+import io.lethe.store.ShardReader;
 import io.lethe.store.ShardedStore;
 import io.lethe.store.StoreLayout;
 import io.lethe.store.Task;
@@ -26,6 +27,7 @@ import org.apache.spark.Partitioner;
 import org.apache.spark.SparkContext;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.ml.Estimator;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.Transformer;
@@ -133,14 +135,26 @@ final class TaskEngine {
     List<Column> columns = new ArrayList<>(List.of(ExactStatistics.columns(layout, layout.labelIndex())));
     columns.add(col(StoreLayout.SHARD_COLUMN));
     int shardAt = columns.size() - 1;
-    RowCodec codec = new RowCodec(layout.numericFeatures().size(), layout.categoricalFeatures().size());
-    // Planning the read (Delta's snapshot of the version) may run jobs of its own, before the fit's.
-    JavaRDD<TaskFit> fitting = atVersion.where(col(StoreLayout.SHARD_COLUMN).isin(order.toArray()))
-        .select(columns.toArray(new Column[0])).javaRDD()
-        .mapToPair(row -> new Tuple2<>(row.getInt(shardAt), codec.encode(row)))
-        .partitionBy(new ShardPartitioner(order))
-        .mapPartitionsWithIndex((index, rows) -> List.of(fitInTask(order.get(index), rows, codec, empty,
-            featureSpec, linear)).iterator(), true);
+    Optional<ShardReader> reader = ShardReader.of(store, version, atVersion.schema());
+    JavaRDD<TaskFit> fitting;
+    if (reader.isPresent()) {
+      // Each task reads its own shard's files (Delta Kernel, deletion vectors applied) and fits it:
+      // one job, one stage, no Delta query planning and no shuffle.
+      ShardReader read = reader.get();
+      fitting = JavaSparkContext.fromSparkContext(store.spark().sparkContext()).parallelize(order, order.size())
+          .mapPartitionsWithIndex((index, ignored) -> List.of(fitInTask(order.get(index),
+              read.rows(order.get(index)), empty, featureSpec, linear)).iterator(), true);
+    } else {
+      // Columns whose cast to the training types only Spark does exactly: Delta's read, then the
+      // rows routed to one task per shard. Planning the read may run jobs of its own.
+      RowCodec codec = new RowCodec(layout.numericFeatures().size(), layout.categoricalFeatures().size());
+      fitting = atVersion.where(col(StoreLayout.SHARD_COLUMN).isin(order.toArray()))
+          .select(columns.toArray(new Column[0])).javaRDD()
+          .mapToPair(row -> new Tuple2<>(row.getInt(shardAt), codec.encode(row)))
+          .partitionBy(new ShardPartitioner(order))
+          .mapPartitionsWithIndex((index, rows) -> List.of(fitInTask(order.get(index), decoded(rows, codec), empty,
+              featureSpec, linear)).iterator(), true);
+    }
     SparkContext context = store.spark().sparkContext();
     String description = context.getLocalProperty("spark.job.description");
     context.setJobDescription("lethe: fit shards " + order + " in tasks at store version " + version);
@@ -169,22 +183,25 @@ final class TaskEngine {
     return new Fitted(models, toJobs);
   }
 
+  private static Iterator<Row> decoded(Iterator<Tuple2<Integer, byte[]>> input, RowCodec codec) {
+    return new Iterator<>() {
+      @Override
+      public boolean hasNext() {
+        return input.hasNext();
+      }
+
+      @Override
+      public Row next() {
+        return codec.decode(input.next()._2());
+      }
+    };
+  }
+
   /** Runs in the shard's task: reads its rows, sums its statistics, fits the linear model if there is one. */
-  private static TaskFit fitInTask(int shard, Iterator<Tuple2<Integer, byte[]>> input, RowCodec codec,
-      ShardStatistics empty, StatisticsModel.FeatureSpec featureSpec, LinearSpec linear) {
+  private static TaskFit fitInTask(int shard, Iterator<Row> rows, ShardStatistics empty,
+      StatisticsModel.FeatureSpec featureSpec, LinearSpec linear) {
     long start = System.nanoTime();
     try {
-      Iterator<Row> rows = new Iterator<>() {
-        @Override
-        public boolean hasNext() {
-          return input.hasNext();
-        }
-
-        @Override
-        public Row next() {
-          return codec.decode(input.next()._2());
-        }
-      };
       ShardRows held = ShardRows.read(rows, empty.copy());
       if (held.size() == 0) {
         return new TaskFit(shard, 0, null, null, (System.nanoTime() - start) / 1e9, executor(), null);

@@ -1,0 +1,276 @@
+package io.lethe.store;
+
+import io.delta.kernel.Scan;
+import io.delta.kernel.Snapshot;
+import io.delta.kernel.Table;
+import io.delta.kernel.data.ColumnVector;
+import io.delta.kernel.data.ColumnarBatch;
+import io.delta.kernel.data.FilteredColumnarBatch;
+import io.delta.kernel.defaults.engine.DefaultEngine;
+import io.delta.kernel.engine.Engine;
+import io.delta.kernel.expressions.Literal;
+import io.delta.kernel.expressions.Predicate;
+import io.delta.kernel.internal.InternalScanFileUtils;
+import io.delta.kernel.internal.data.ScanStateRow;
+import io.delta.kernel.types.BooleanType;
+import io.delta.kernel.types.ByteType;
+import io.delta.kernel.types.DataType;
+import io.delta.kernel.types.DecimalType;
+import io.delta.kernel.types.DoubleType;
+import io.delta.kernel.types.FloatType;
+import io.delta.kernel.types.IntegerType;
+import io.delta.kernel.types.LongType;
+import io.delta.kernel.types.ShortType;
+import io.delta.kernel.types.StringType;
+import io.delta.kernel.types.StructType;
+import io.delta.kernel.utils.CloseableIterator;
+import io.lethe.LetheException;
+import java.io.IOException;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+
+/**
+ * Reads one shard of a store version inside a Spark task, through Delta Kernel: the shard's
+ * partition files at that version, deletion vectors applied, only the training columns. So the
+ * job that fits a shard also reads it, with no Delta query planning (no snapshot-state jobs) and
+ * no shuffle. Each row comes out as the training query would give it: numeric features as
+ * doubles, categorical ones as strings, then the label (its class index, or the number), then the
+ * shard.
+ *
+ * <p>It is used only where its conversions are exactly Spark's casts ({@link #of} says when):
+ * numeric features of any numeric type; categorical features and a classification label of
+ * string, boolean or whole-number type.
+ */
+public final class ShardReader implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  private final Map<String, String> hadoop;
+  private final String path;
+  private final long version;
+  private final List<String> numeric;
+  private final List<String> categorical;
+  private final String label;
+  private final List<String> classes;
+  private final boolean regression;
+
+  private ShardReader(Map<String, String> hadoop, String path, long version, StoreLayout layout) {
+    this.hadoop = hadoop;
+    this.path = path;
+    this.version = version;
+    this.numeric = layout.numericFeatures();
+    this.categorical = layout.categoricalFeatures();
+    this.label = layout.labelColumn();
+    this.classes = layout.labelClasses();
+    this.regression = layout.task() == Task.REGRESSION;
+  }
+
+  /**
+   * A reader of the store's shards at a version, or empty when a training column's type needs
+   * Spark's cast; with no schema, a reader for {@link #values} only.
+   */
+  public static Optional<ShardReader> of(ShardedStore store, long version, org.apache.spark.sql.types.StructType schema) {
+    StoreLayout layout = store.layout();
+    for (String c : schema == null ? List.<String>of() : layout.categoricalFeatures()) {
+      if (!exactAsString(schema.apply(c).dataType())) {
+        return Optional.empty();
+      }
+    }
+    if (schema != null && layout.task() == Task.CLASSIFICATION
+        && !exactAsString(schema.apply(layout.labelColumn()).dataType())) {
+      return Optional.empty();
+    }
+    Map<String, String> hadoop = new HashMap<>();
+    store.spark().sparkContext().hadoopConfiguration().forEach(e -> hadoop.put(e.getKey(), e.getValue()));
+    return Optional.of(new ShardReader(hadoop, store.path(), version, layout));
+  }
+
+  /** Whether {@link #values} reads a column of this type as Spark's cast to string would. */
+  public static boolean exactAsString(org.apache.spark.sql.types.DataType type) {
+    return type instanceof org.apache.spark.sql.types.StringType || type instanceof org.apache.spark.sql.types.BooleanType
+        || type instanceof org.apache.spark.sql.types.IntegralType;
+  }
+
+  /** The shard's rows at the reader's version; runs where it is called (in a task). */
+  public Iterator<Row> rows(int shard) {
+    List<String> columns = new ArrayList<>(numeric);
+    columns.addAll(categorical);
+    columns.add(label);
+    List<Row> out = new ArrayList<>();
+    scan(shard, columns, batch -> add(batch, columns.size(), shard, out));
+    return out.iterator();
+  }
+
+  /**
+   * Every value of one column (a subject or record id: strings or whole numbers) in a shard at
+   * the reader's version, as Spark's cast to string gives it; deleted rows excluded.
+   */
+  public List<String> values(int shard, String column) {
+    List<String> out = new ArrayList<>();
+    scan(shard, List.of(column), filtered -> {
+      ColumnarBatch batch = filtered.getData();
+      ColumnVector vector = batch.getColumnVector(batch.getSchema().indexOf(column));
+      Optional<ColumnVector> selected = filtered.getSelectionVector();
+      for (int r = 0; r < batch.getSize(); r++) {
+        if (selected.isEmpty() || (!selected.get().isNullAt(r) && selected.get().getBoolean(r))) {
+          out.add(asString(vector, r));
+        }
+      }
+    });
+    return out;
+  }
+
+  private void scan(int shard, List<String> columns, java.util.function.Consumer<FilteredColumnarBatch> each) {
+    Configuration conf = new Configuration(false);
+    hadoop.forEach(conf::set);
+    Engine engine = DefaultEngine.create(conf);
+    Snapshot snapshot = Table.forPath(engine, path).getSnapshotAsOfVersion(engine, version);
+    StructType schema = snapshot.getSchema();
+    StructType read = new StructType();
+    for (String c : columns) {
+      read = read.add(schema.get(c));
+    }
+    Scan scan = snapshot.getScanBuilder().withReadSchema(read)
+        .withFilter(new Predicate("=", new io.delta.kernel.expressions.Column(StoreLayout.SHARD_COLUMN),
+            Literal.ofInt(shard)))
+        .build();
+    io.delta.kernel.data.Row state = scan.getScanState(engine);
+    StructType physical = ScanStateRow.getPhysicalDataReadSchema(engine, state);
+    try (CloseableIterator<FilteredColumnarBatch> files = scan.getScanFiles(engine)) {
+      while (files.hasNext()) {
+        try (CloseableIterator<io.delta.kernel.data.Row> scanFiles = files.next().getRows()) {
+          while (scanFiles.hasNext()) {
+            io.delta.kernel.data.Row scanFile = scanFiles.next();
+            CloseableIterator<ColumnarBatch> data = engine.getParquetHandler().readParquetFiles(
+                single(InternalScanFileUtils.getAddFileStatus(scanFile)), physical, Optional.empty());
+            try (CloseableIterator<FilteredColumnarBatch> batches = Scan.transformPhysicalData(engine, state, scanFile,
+                data)) {
+              while (batches.hasNext()) {
+                each.accept(batches.next());
+              }
+            }
+          }
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot read shard " + shard + " of the store at " + path, e);
+    }
+  }
+
+  private void add(FilteredColumnarBatch filtered, int width, int shard, List<Row> out) {
+    ColumnarBatch batch = filtered.getData();
+    Optional<ColumnVector> selected = filtered.getSelectionVector();
+    StructType schema = batch.getSchema();
+    ColumnVector[] vectors = new ColumnVector[width];
+    List<String> names = new ArrayList<>(numeric);
+    names.addAll(categorical);
+    names.add(label);
+    for (int c = 0; c < width; c++) {
+      vectors[c] = batch.getColumnVector(schema.indexOf(names.get(c)));
+    }
+    for (int r = 0; r < batch.getSize(); r++) {
+      if (selected.isPresent() && (selected.get().isNullAt(r) || !selected.get().getBoolean(r))) {
+        continue; // behind a deletion vector
+      }
+      Object[] values = new Object[width + 1];
+      int c = 0;
+      for (; c < numeric.size(); c++) {
+        values[c] = asDouble(vectors[c], r);
+      }
+      for (; c < numeric.size() + categorical.size(); c++) {
+        values[c] = asString(vectors[c], r);
+      }
+      values[c] = regression ? asDouble(vectors[c], r) : classIndex(asString(vectors[c], r));
+      values[width] = shard;
+      out.add(RowFactory.create(values));
+    }
+  }
+
+  private Double classIndex(String value) {
+    int i = value == null ? -1 : classes.indexOf(value);
+    return i < 0 ? null : (double) i;
+  }
+
+  /** A numeric value as Spark's cast to double gives it. */
+  private static Double asDouble(ColumnVector v, int r) {
+    if (v.isNullAt(r)) {
+      return null;
+    }
+    DataType t = v.getDataType();
+    if (t instanceof DoubleType) {
+      return v.getDouble(r);
+    }
+    if (t instanceof FloatType) {
+      return (double) v.getFloat(r);
+    }
+    if (t instanceof LongType) {
+      return (double) v.getLong(r);
+    }
+    if (t instanceof IntegerType) {
+      return (double) v.getInt(r);
+    }
+    if (t instanceof ShortType) {
+      return (double) v.getShort(r);
+    }
+    if (t instanceof ByteType) {
+      return (double) v.getByte(r);
+    }
+    if (t instanceof DecimalType) {
+      return v.getDecimal(r).doubleValue();
+    }
+    throw new LetheException("A numeric feature has type " + t + ", which the shard reader does not convert");
+  }
+
+  /** A string, boolean or whole number as Spark's cast to string gives it. */
+  private static String asString(ColumnVector v, int r) {
+    if (v.isNullAt(r)) {
+      return null;
+    }
+    DataType t = v.getDataType();
+    if (t instanceof StringType) {
+      return v.getString(r);
+    }
+    if (t instanceof BooleanType) {
+      return Boolean.toString(v.getBoolean(r));
+    }
+    if (t instanceof LongType) {
+      return Long.toString(v.getLong(r));
+    }
+    if (t instanceof IntegerType) {
+      return Integer.toString(v.getInt(r));
+    }
+    if (t instanceof ShortType) {
+      return Short.toString(v.getShort(r));
+    }
+    if (t instanceof ByteType) {
+      return Byte.toString(v.getByte(r));
+    }
+    throw new LetheException("A categorical column has type " + t + ", which the shard reader does not convert");
+  }
+
+  private static <T> CloseableIterator<T> single(T item) {
+    Iterator<T> one = List.of(item).iterator();
+    return new CloseableIterator<>() {
+      @Override
+      public boolean hasNext() {
+        return one.hasNext();
+      }
+
+      @Override
+      public T next() {
+        return one.next();
+      }
+
+      @Override
+      public void close() {}
+    };
+  }
+}

@@ -87,6 +87,21 @@ class BenchTest extends LetheTestBase {
           .isCloseTo(seconds - p.path("retrainSeconds").asDouble(), within(1e-9));
       assertThat(p.path("retrainSeconds").asDouble()).isPositive();
       assertThat(p.path("purgeSeconds").asDouble()).isPositive();
+      // What the run cost, counted by the listener: the retrain is one Spark job (every hit shard
+      // read and fitted in its own task), the plan none (ids matched in the driver), and the
+      // commits are the delete, the publish and the ledger's three.
+      JsonNode cost = p.path("cost");
+      assertThat(p.path("retrainJobs").asLong()).as("the retrain's jobs").isEqualTo(1);
+      assertThat(cost.path("retrain").path("sparkJobs").asLong()).isEqualTo(1);
+      assertThat(cost.path("plan").path("sparkJobs").asLong()).as("the plan's jobs").isZero();
+      assertThat(cost.path("delete").path("deltaCommits").asLong()).isEqualTo(1);
+      assertThat(cost.path("publish").path("deltaCommits").asLong()).isEqualTo(1);
+      assertThat(cost.path("ledger").path("deltaCommits").asLong()).isEqualTo(3);
+      assertThat(p.path("deltaCommits").asLong()).isEqualTo(5);
+      assertThat(p.path("sparkJobs").asLong()).isEqualTo(p.path("retrainJobs").asLong()
+          + p.path("jobsOutsideRetrain").asLong());
+      assertThat(p.path("jobsOutsideRetrain").asLong()).as("the delete's jobs, outside the retrain").isPositive()
+          .isLessThanOrEqualTo(10);
     }
     assertThat(report.path("retrain").path("rows").asLong()).as("rows left after the first batch").isEqualTo(7996);
   }
@@ -126,11 +141,18 @@ class BenchTest extends LetheTestBase {
     assertThat(accuracy.get(0).path("smallestShardRows").asLong()).isBetween(15_000L, 17_561L);
 
     assertThat(report.path("scale")).hasSize(1);
-    assertThat(report.path("scale").get(0).path("rows").asLong()).isEqualTo(4000);
+    JsonNode scale = report.path("scale").get(0);
+    assertThat(scale.path("rows").asLong()).isEqualTo(4000);
+    assertThat(scale.path("singleModelSeconds").asDouble()).as("one model on the remaining rows").isPositive();
+    assertThat(scale.path("speedupVsSingleModel").asDouble())
+        .isCloseTo(scale.path("singleModelSeconds").asDouble() / scale.path("forgetSeconds").asDouble(), within(1e-9));
 
     List<String> targets = new ArrayList<>();
     report.path("targets").forEach(t -> targets.add(t.path("name").asText()));
-    assertThat(targets).hasSize(8).anyMatch(t -> t.startsWith("forget 1 subject vs full retrain (8,000 rows, S = 4; the target is set at"))
+    assertThat(targets).hasSize(10).anyMatch(t -> t.startsWith("forget 1 subject vs full retrain (8,000 rows, S = 4; the target is set at"))
+        .anyMatch(t -> t.startsWith("fixed cost of a forget run"))
+        .anyMatch(t -> t.startsWith("Spark jobs of a forget run outside the retrain"))
+        .anyMatch(t -> t.startsWith("purge after forgetting 1 subject vs the forget itself"))
         .anyMatch(t -> t.startsWith("forget 1 subject vs one model on the remaining rows (spark.ml's fit)"))
         .anyMatch(t -> t.startsWith("train all shards (tasks engine) vs one model on all rows"))
         .contains("one shard's sub-model saved")

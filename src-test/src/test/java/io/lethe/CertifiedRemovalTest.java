@@ -108,7 +108,7 @@ class CertifiedRemovalTest extends LetheTestBase {
 
       // Against the exact optimum on the same rows with the same noise: close, not equal.
       PipelineModel exact = new ShardTrainer(trained.store(), trained.settings()).withNoise(Map.of(u.shard(), state))
-          .fitShard(u.shard(), entry.storeVersion()).model();
+          .fitShard(u.shard(), readable(trained.store(), entry.storeVersion(), u.shard())).model();
       LogisticRegressionModel step = (LogisticRegressionModel) ShardTrainer.estimatorModel(
           ShardEnsembleModel.load(trained.registry(), published.version()).subModel(u.shard()));
       LogisticRegressionModel optimum = (LogisticRegressionModel) ShardTrainer.estimatorModel(exact);
@@ -162,7 +162,8 @@ class CertifiedRemovalTest extends LetheTestBase {
     Transformer[] stages = model.stages();
     Transformer[] features = Arrays.copyOf(stages, stages.length - 1);
     StoreLayout layout = trained.store().layout();
-    Dataset<Row> rows = trained.store().readShard(entry.shard(), entry.storeVersion())
+    Dataset<Row> rows = trained.store().readShard(entry.shard(),
+            readable(trained.store(), entry.storeVersion(), entry.shard()))
         .select(layout.trainingColumns().toArray(new org.apache.spark.sql.Column[0]));
     Dataset<Row> featurized = new PipelineModel(Identifiable.randomUID("pipeline"), features).transform(rows);
     assertThat(CertifiedRemoval.featureNames(features, layout)).isEqualTo(state.features());

@@ -211,7 +211,7 @@ class ExactStatisticsTest extends LetheTestBase {
     for (int shard : hit) {
       SubModelEntry entry = published.shard(shard).orElseThrow();
       assertThat(entry.method()).isEqualTo(Strategies.EXACT_STATISTICS.id());
-      Dataset<Row> rows = trained.store().readShard(shard, entry.storeVersion());
+      Dataset<Row> rows = trained.store().readShard(shard, readable(trained.store(), entry.storeVersion(), shard));
       PipelineModel rebuilt = readsAsSparkDoes(trained.registry().subModelPath(published.version(), entry), rows);
       assertThat(entry.rows()).isEqualTo(rows.count());
       PipelineModel fitted = new ShardTrainer(trained.store(), trained.settings()).fit(shard, rows).model();

@@ -81,7 +81,7 @@ class SlicedTest extends LetheTestBase {
 
     // The same as a sliced training of the remaining rows from scratch.
     PipelineModel fromScratch = new ShardTrainer(trained.store(), trained.settings())
-        .fitShard(0, entry.storeVersion()).model();
+        .fitShard(0, readable(trained.store(), entry.storeVersion(), 0)).model();
     PipelineModel unlearned = ShardEnsembleModel.load(trained.registry(), published.version()).subModel(0);
     double[] a = ((MultilayerPerceptronClassificationModel) ShardTrainer.estimatorModel(unlearned)).weights().toArray();
     double[] b = ((MultilayerPerceptronClassificationModel) ShardTrainer.estimatorModel(fromScratch)).weights().toArray();

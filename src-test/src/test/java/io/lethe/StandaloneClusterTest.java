@@ -38,7 +38,9 @@ import org.junit.jupiter.api.io.TempDir;
 class StandaloneClusterTest extends LetheTestBase {
   /** Jars of the test classpath that a Spark distribution does not hold. */
   private static final List<String> NOT_SPARK = List.of("lethe-", "picocli-", "delta-", "junit-", "assertj-",
-      "json-schema-validator-", "opentest4j-", "apiguardian-", "jackson-dataformat-yaml-", "hadoop-client-minicluster-");
+      "json-schema-validator-", "opentest4j-", "apiguardian-", "jackson-dataformat-yaml-", "hadoop-client-minicluster-",
+      // Delta Kernel and its Jackson module travel in the cluster jar: the cluster does not have them.
+      "jackson-datatype-jdk8-");
 
   @TempDir
   static Path dir;
@@ -64,7 +66,7 @@ class StandaloneClusterTest extends LetheTestBase {
       if (!name.endsWith(".jar")) {
         continue;
       }
-      if (name.startsWith("delta-")) {
+      if (name.startsWith("delta-") && !name.startsWith("delta-kernel-")) {
         deltaJars.add(entry);
       }
       if (NOT_SPARK.stream().noneMatch(name::startsWith) && !Files.exists(sparkHome.resolve("jars").resolve(name))) {

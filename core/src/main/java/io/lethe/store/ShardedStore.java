@@ -514,7 +514,7 @@ public final class ShardedStore {
         spark.conf().set(check, "false");
         // VACUUM prints its tally to standard output, which is the jobs' JSON summary: log it instead.
         System.setOut(new PrintStream(said, true, StandardCharsets.UTF_8));
-        spark.sql("VACUUM " + table + " RETAIN " + retentionHours + " HOURS");
+        vacuum(table, retentionHours);
       } finally {
         System.setOut(stdout);
         spark.conf().set(check, before);
@@ -619,16 +619,44 @@ public final class ShardedStore {
     return true;
   }
 
-  /** Files the last VACUUM deleted, from its VACUUM END commit (null when Delta did not log it). */
-  private Long filesVacuumed() {
-    List<Row> end = DeltaTable.forPath(spark, path).history(5).where(col("operation").equalTo("VACUUM END"))
-        .select("operationMetrics").limit(1).collectAsList();
-    if (end.isEmpty()) {
-      return null;
+  /**
+   * VACUUM LITE: the files to delete come from the log's remove actions since the last VACUUM,
+   * not from listing every file of the table. When the log no longer holds all of them (its
+   * retention passed since the last VACUUM), Delta refuses LITE, and a full VACUUM runs instead.
+   */
+  private void vacuum(String table, double retentionHours) {
+    try {
+      spark.sql("VACUUM " + table + " LITE RETAIN " + retentionHours + " HOURS");
+    } catch (Exception e) { // Delta throws its analysis errors unchecked through Scala
+      if (!String.valueOf(e.getMessage()).contains("DELTA_CANNOT_VACUUM_LITE")) {
+        throw e;
+      }
+      LOG.info("VACUUM LITE of {} cannot see every file to delete in the log; running a full VACUUM", path);
+      spark.sql("VACUUM " + table + " RETAIN " + retentionHours + " HOURS");
     }
-    Map<String, String> metrics = end.get(0).getJavaMap(0);
-    String n = metrics.get("numDeletedFiles");
-    return n == null ? null : Long.parseLong(n);
+  }
+
+  /**
+   * Files the last VACUUM deleted, from its VACUUM END commit among the newest few, read from the
+   * log's commit files (null when Delta did not log it).
+   */
+  private Long filesVacuumed() {
+    HadoopFiles files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
+    Path table = new Path(path);
+    long newest = currentVersion();
+    for (long v = newest; v >= Math.max(0, newest - 4); v--) {
+      if (!files.exists(DeltaCommits.file(table, v))) {
+        continue;
+      }
+      for (JsonNode action : DeltaCommits.actions(files, table, v)) {
+        JsonNode info = action.path("commitInfo");
+        if ("VACUUM END".equals(info.path("operation").asText())) {
+          JsonNode n = info.path("operationMetrics").path("numDeletedFiles");
+          return n.isMissingNode() || n.isNull() ? null : Long.parseLong(n.asText());
+        }
+      }
+    }
+    return null;
   }
 
   private static Dataset<Row> inShards(Dataset<Row> rows, Collection<Integer> shards) {

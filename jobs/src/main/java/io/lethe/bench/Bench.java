@@ -193,7 +193,7 @@ public final class Bench {
         ShardMath.advice(options.shards(), k).ifPresent(warnings::add);
       }
       warnings.forEach(w -> out.accept("Warning: " + w));
-      List<Target> targets = targets(workload, training, forget, retrain, scoring, strategies, accuracy);
+      List<Target> targets = targets(workload, training, forget, retrain, scoring, strategies, accuracy, scale);
       for (Target t : targets) {
         out.accept(String.format("Target %s: %s, measured %.2f %s: %s", t.name(), t.goal(), t.measured(), t.unit(),
             t.met() ? "met" : "MISSED"));
@@ -520,11 +520,16 @@ public final class Bench {
       Timed<TrainResult> trained = timed(() -> s.training.run(ShardSelection.all()));
       long subject = new Random(options.seed() + rows).nextLong(data.subjects());
       Forgot forgot = forget(s, List.of(Long.toString(subject)));
+      // What a user would do instead: one spark.ml model on the remaining rows (its code warm from
+      // the forget section or an earlier size).
+      long version = s.store.currentVersion();
+      Timed<SingleModel> one = timed(() -> SingleModel.fit(s.store, settings, version));
       ScalePoint point = new ScalePoint(s.workload.rows(), options.shards(), s.workload.ingestSeconds(),
-          s.workload.ingestRowsPerSecond(), trained.seconds, forgot.seconds);
+          s.workload.ingestRowsPerSecond(), trained.seconds, forgot.seconds, one.seconds, one.seconds / forgot.seconds);
       out.accept(String.format("%,d rows: ingest %.1f s (%,.0f rows/s), train %d shards %.1f s, forget 1 subject"
-          + " %.1f s", point.rows(), point.ingestSeconds(), point.ingestRowsPerSecond(), options.shards(),
-          point.trainSeconds(), point.forgetSeconds()));
+          + " %.1f s against one model %.1f s (%.1fx)", point.rows(), point.ingestSeconds(),
+          point.ingestRowsPerSecond(), options.shards(), point.trainSeconds(), point.forgetSeconds(),
+          point.singleModelSeconds(), point.speedupVsSingleModel()));
       points.add(point);
       for (String dir : List.of(name, name + "-models", name + "-ledger")) {
         files.deleteRecursively(new Path(work, dir));
@@ -534,7 +539,8 @@ public final class Bench {
   }
 
   private List<Target> targets(Workload workload, BenchReport.Training training, List<ForgetPoint> forget,
-      Retrain retrain, Scoring scoring, List<StrategyPoint> strategies, List<AccuracyPoint> accuracy) {
+      Retrain retrain, Scoring scoring, List<StrategyPoint> strategies, List<AccuracyPoint> accuracy,
+      List<ScalePoint> scale) {
     List<Target> targets = new ArrayList<>();
     String at = workload == null ? "" : String.format(" (%,d rows, S = %d%s)", workload.rows(), workload.shards(),
         workload.rows() == 2_000_000 && workload.shards() == 16 ? "" : "; the target is set at 2,000,000 rows, S = 16");
@@ -577,6 +583,17 @@ public final class Bench {
     if (scoring != null) {
       targets.add(new Target("ensemble scoring (S = " + scoring.shards() + ") vs one model", "at most 4x the time",
           scoring.ratio(), "x", scoring.ratio() <= 4));
+    }
+    if (scale.size() >= 2) {
+      ScalePoint smallest = scale.stream().min(java.util.Comparator.comparingLong(ScalePoint::rows)).orElseThrow();
+      ScalePoint largest = scale.stream().max(java.util.Comparator.comparingLong(ScalePoint::rows)).orElseThrow();
+      targets.add(new Target(String.format("forget 1 subject vs one model: the speed-up at %,d rows against %,d rows",
+          largest.rows(), smallest.rows()), "does not fall as the data grow",
+          largest.speedupVsSingleModel() / smallest.speedupVsSingleModel(), "x",
+          largest.speedupVsSingleModel() >= smallest.speedupVsSingleModel()));
+      scale.stream().filter(p -> p.rows() == 10_000_000).findFirst().ifPresent(p -> targets.add(new Target(
+          "forget 1 subject vs one model at 10,000,000 rows (S = " + p.shards() + ")", "at least 8x faster",
+          p.speedupVsSingleModel(), "x", p.speedupVsSingleModel() >= 8)));
     }
     accuracy.stream().filter(p -> p.shards() == 8).findFirst().ifPresent(p -> targets.add(new Target(
         "Adult ensemble accuracy at S = 8 vs one model", "within 1.5 points", p.gapPoints(), "points",

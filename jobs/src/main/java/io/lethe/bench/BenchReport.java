@@ -100,7 +100,7 @@ public record BenchReport(String startedAt, Environment environment, Workload wo
 
   /** One store size: ingest, train all shards, forget one subject. */
   public record ScalePoint(long rows, int shards, double ingestSeconds, double ingestRowsPerSecond,
-      double trainSeconds, double forgetSeconds) {}
+      double trainSeconds, double forgetSeconds, double singleModelSeconds, double speedupVsSingleModel) {}
 
   /** A performance target, the figure this run measured for it, and whether it was met. */
   public record Target(String name, String goal, double measured, String unit, boolean met) {}

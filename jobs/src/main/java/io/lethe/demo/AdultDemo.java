@@ -59,7 +59,7 @@ public final class AdultDemo {
       double trainSeconds, double singleModelSeconds, int forgottenSubjects, long forgottenRows,
       List<Integer> retrainedShards, double expectedShardsHit, double forgetSeconds, double fullRetrainSeconds,
       double accuracyAfter, boolean hitShardsAgree, long ensembleVersionAfter, boolean verified, String verifyReport,
-      Map<String, Double> stepSeconds) {
+      Map<String, Double> stepSeconds, Map<String, StepTimes.StepCost> forgetCost) {
 
     public double speedup() {
       return forgetSeconds > 0 ? fullRetrainSeconds / forgetSeconds : 0;
@@ -171,7 +171,7 @@ public final class AdultDemo {
     return new Report(ingested.rows(), shards, ensembleAccuracy, singleAccuracy, times.get("train"),
         times.get("single-model"), plan.requested(), plan.rowsToDelete(), result.retrainedShards(),
         plan.expectedShardsHit(), times.get("forget"), times.get("full-retrain"), accuracyAfter, agree,
-        result.ensembleVersion(), verified.passed(), written.html().toString(), times.asMap());
+        result.ensembleVersion(), verified.passed(), written.html().toString(), times.asMap(), result.cost());
   }
 
   /** The reference attack's AUC on the forgotten people before and after, if it ran. */

@@ -100,10 +100,14 @@ class BenchTest extends LetheTestBase {
       assertThat(p.path("deltaCommits").asLong()).isEqualTo(5);
       assertThat(p.path("sparkJobs").asLong()).isEqualTo(p.path("retrainJobs").asLong()
           + p.path("jobsOutsideRetrain").asLong());
-      assertThat(p.path("jobsOutsideRetrain").asLong()).as("the delete's jobs, outside the retrain").isPositive()
-          .isLessThanOrEqualTo(10);
+      // The delete's own jobs (Delta's DELETE; a checkpoint every tenth commit adds some): the
+      // target on their number is the bench's, not a test's.
+      assertThat(p.path("jobsOutsideRetrain").asLong()).as("the delete's jobs, outside the retrain")
+          .isEqualTo(cost.path("delete").path("sparkJobs").asLong()).isPositive();
     }
-    assertThat(report.path("retrain").path("rows").asLong()).as("rows left after the first batch").isEqualTo(7996);
+    assertThat(report.path("retrain").path("rows").asLong())
+        .as("rows left after the warm-up forget and the first batch, one subject of 4 rows each").isEqualTo(7992);
+    assertThat(report.path("retrain").path("firstForgetSeconds").asDouble()).isPositive();
   }
 
   @Test

@@ -2,10 +2,8 @@ package io.lethe.ledger;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.max_by;
-import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.struct;
 
-import io.delta.tables.DeltaTable;
 import io.lethe.InvalidConfigException;
 import io.lethe.LetheConfig;
 import io.lethe.LetheException;
@@ -172,11 +170,6 @@ public final class ForgetLedger {
     }
     open.sort(Comparator.comparing(LedgerEntry::receivedAt));
     return LedgerSummary.of(path, byStatus, open, now);
-  }
-
-  /** A current state that is the request's last: complete, done. */
-  private static Column isComplete() {
-    return col("step").equalTo(ForgetStep.COMPLETE.id()).and(col("phase").equalTo(ForgetStep.Phase.DONE.id()));
   }
 
   private void requireLedger() {

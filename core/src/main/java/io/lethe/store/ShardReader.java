@@ -99,14 +99,40 @@ public final class ShardReader implements Serializable {
         || type instanceof org.apache.spark.sql.types.IntegralType;
   }
 
-  /** The shard's rows at the reader's version; runs where it is called (in a task). */
+  /**
+   * The shard's rows at the reader's version, read as they are consumed (a Parquet batch at a
+   * time, so the task holds no second copy of its shard); runs where it is called (in a task).
+   */
   public Iterator<Row> rows(int shard) {
     List<String> columns = new ArrayList<>(numeric);
     columns.addAll(categorical);
     columns.add(label);
-    List<Row> out = new ArrayList<>();
-    scan(shard, columns, batch -> add(batch, columns.size(), shard, out));
-    return out.iterator();
+    Iterator<FilteredColumnarBatch> batches = batches(shard, columns);
+    return new Iterator<>() {
+      private final List<Row> buffer = new ArrayList<>();
+      private int next;
+
+      @Override
+      public boolean hasNext() {
+        while (next == buffer.size()) {
+          if (!batches.hasNext()) {
+            return false;
+          }
+          buffer.clear();
+          next = 0;
+          add(batches.next(), columns.size(), shard, buffer);
+        }
+        return true;
+      }
+
+      @Override
+      public Row next() {
+        if (!hasNext()) {
+          throw new java.util.NoSuchElementException();
+        }
+        return buffer.get(next++);
+      }
+    };
   }
 
   /**
@@ -115,7 +141,7 @@ public final class ShardReader implements Serializable {
    */
   public List<String> values(int shard, String column) {
     List<String> out = new ArrayList<>();
-    scan(shard, List.of(column), filtered -> {
+    batches(shard, List.of(column)).forEachRemaining(filtered -> {
       ColumnarBatch batch = filtered.getData();
       ColumnVector vector = batch.getColumnVector(batch.getSchema().indexOf(column));
       Optional<ColumnVector> selected = filtered.getSelectionVector();
@@ -128,7 +154,11 @@ public final class ShardReader implements Serializable {
     return out;
   }
 
-  private void scan(int shard, List<String> columns, java.util.function.Consumer<FilteredColumnarBatch> each) {
+  /**
+   * The shard's data at the reader's version, a batch at a time, deletion vectors as selection
+   * vectors; each file is opened when the batches before it are consumed, and closed after.
+   */
+  private Iterator<FilteredColumnarBatch> batches(int shard, List<String> columns) {
     Configuration conf = new Configuration(false);
     hadoop.forEach(conf::set);
     Engine engine = DefaultEngine.create(conf);
@@ -144,25 +174,50 @@ public final class ShardReader implements Serializable {
         .build();
     io.delta.kernel.data.Row state = scan.getScanState(engine);
     StructType physical = ScanStateRow.getPhysicalDataReadSchema(engine, state);
-    try (CloseableIterator<FilteredColumnarBatch> files = scan.getScanFiles(engine)) {
-      while (files.hasNext()) {
-        try (CloseableIterator<io.delta.kernel.data.Row> scanFiles = files.next().getRows()) {
-          while (scanFiles.hasNext()) {
-            io.delta.kernel.data.Row scanFile = scanFiles.next();
-            CloseableIterator<ColumnarBatch> data = engine.getParquetHandler().readParquetFiles(
-                single(InternalScanFileUtils.getAddFileStatus(scanFile)), physical, Optional.empty());
-            try (CloseableIterator<FilteredColumnarBatch> batches = Scan.transformPhysicalData(engine, state, scanFile,
-                data)) {
-              while (batches.hasNext()) {
-                each.accept(batches.next());
+    CloseableIterator<FilteredColumnarBatch> files = scan.getScanFiles(engine);
+    return new Iterator<>() {
+      private CloseableIterator<io.delta.kernel.data.Row> scanFiles;
+      private CloseableIterator<FilteredColumnarBatch> data;
+
+      @Override
+      public boolean hasNext() {
+        try {
+          while (data == null || !data.hasNext()) {
+            close(data);
+            data = null;
+            while (scanFiles == null || !scanFiles.hasNext()) {
+              close(scanFiles);
+              scanFiles = null;
+              if (!files.hasNext()) {
+                files.close();
+                return false;
               }
+              scanFiles = files.next().getRows();
             }
+            io.delta.kernel.data.Row scanFile = scanFiles.next();
+            data = Scan.transformPhysicalData(engine, state, scanFile, engine.getParquetHandler().readParquetFiles(
+                single(InternalScanFileUtils.getAddFileStatus(scanFile)), physical, Optional.empty()));
           }
+          return true;
+        } catch (IOException e) {
+          throw new UncheckedIOException("Cannot read shard " + shard + " of the store at " + path, e);
         }
       }
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot read shard " + shard + " of the store at " + path, e);
-    }
+
+      @Override
+      public FilteredColumnarBatch next() {
+        if (!hasNext()) {
+          throw new java.util.NoSuchElementException();
+        }
+        return data.next();
+      }
+
+      private void close(java.io.Closeable c) throws IOException {
+        if (c != null) {
+          c.close();
+        }
+      }
+    };
   }
 
   private void add(FilteredColumnarBatch filtered, int width, int shard, List<Row> out) {

@@ -64,9 +64,12 @@ public record BenchReport(String startedAt, Environment environment, Workload wo
    *
    * @param engine the engine that fitted the shards
    * @param saveSeconds saving one shard's sub-model (the median of three saves)
+   * @param firstForgetSeconds the first forget of one subject in the JVM, before the measured batches:
+   *     what a command-line forget, a fresh JVM, pays on top (code loading and compiling), as
+   *     spark.ml's first fit does before the single model is timed
    */
   public record Retrain(long storeVersion, long rows, double fullRetrainSeconds, double singleModelSeconds,
-      String engine, double saveSeconds) {}
+      String engine, double saveSeconds, double firstForgetSeconds) {}
 
   /**
    * Scoring the same cached rows with the S-shard ensemble and with the single model (best of two

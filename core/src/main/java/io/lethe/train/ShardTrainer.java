@@ -329,6 +329,9 @@ public final class ShardTrainer {
     return rows * (24L * store.layout().featureColumns().size() + 8) + (1L << 20);
   }
 
+  /** Sub-model saves at once when no shard fits on the jobs engine. */
+  private static final int SAVE_THREADS = 8;
+
   /**
    * Fits and saves the given shards, all on the same store version. Returns the entries of the
    * non-empty shards. On the task engine all shards are one Spark job; on the jobs engine up to
@@ -352,7 +355,10 @@ public final class ShardTrainer {
     int concurrent = Math.min(settings.parallelism(), shards.size());
     // Each of the concurrent fits gets its share of the cores.
     int partitions = Math.max(1, store.spark().sparkContext().defaultParallelism() / concurrent);
-    ExecutorService pool = Executors.newFixedThreadPool(concurrent);
+    // Shards the task engine fitted only wait for their saves, which are mostly storage round trips:
+    // more of them at once than fits.
+    ExecutorService pool = Executors.newFixedThreadPool(onJobs.isEmpty()
+        ? Math.min(shards.size(), Math.max(concurrent, SAVE_THREADS)) : concurrent);
     try {
       List<Future<SubModelEntry>> futures = new ArrayList<>();
       for (int shard : shards) {

@@ -53,6 +53,9 @@ public final class IdFile {
     if (fmt.equals("auto")) {
       fmt = detect(spark, files, path);
     }
+    if (fmt.equals("text") && readsInDriver(files, path)) {
+      return textInDriver(files, path, location, kind);
+    }
     Dataset<Row> table = load(spark, location, fmt);
     String idColumn = pickColumn(table, column, location, fmt);
     DataType type = table.schema().apply(idColumn).dataType();
@@ -85,6 +88,62 @@ public final class IdFile {
           + " id(s) hold control characters (a binary file, or the wrong format?)");
     }
     return ForgetRequest.of(kind, ids.collectAsList().stream().map(r -> r.getString(0)).toList());
+  }
+
+  /** Up to this size, an uncompressed text id file is read in the driver, with no Spark job. */
+  private static final long DRIVER_TEXT_BYTES = 64L << 20;
+  private static final java.util.regex.Pattern CONTROL = java.util.regex.Pattern.compile("\\p{Cntrl}");
+
+  private static boolean readsInDriver(HadoopFiles files, Path path) {
+    try {
+      org.apache.hadoop.fs.FileStatus status = files.fs(path).getFileStatus(path);
+      String name = path.getName().toLowerCase(Locale.ROOT);
+      boolean compressed = List.of(".gz", ".bz2", ".deflate", ".lz4", ".snappy", ".zst").stream().anyMatch(name::endsWith);
+      return status.isFile() && !compressed && status.getLen() <= DRIVER_TEXT_BYTES;
+    } catch (java.io.IOException e) {
+      return false; // Spark's read says what is wrong
+    }
+  }
+
+  /**
+   * A text id file read as Spark's text source and the checks above read it: lines split at
+   * \n, \r or \r\n, spaces trimmed (Spark's trim: the space character only), empty lines skipped,
+   * an id with a control character refused.
+   */
+  private static ForgetRequest textInDriver(HadoopFiles files, Path path, String location, IdKind kind) {
+    List<String> ids = new java.util.ArrayList<>();
+    long control = 0;
+    for (String line : files.readString(path).split("\r\n|\r|\n", -1)) {
+      String id = stripSpaces(line);
+      if (id.isEmpty()) {
+        continue;
+      }
+      if (CONTROL.matcher(id).find()) {
+        control++;
+      }
+      ids.add(id);
+    }
+    if (ids.size() > MAX_IDS) {
+      throw new InvalidRequestException("The id file " + location + " has " + ids.size() + " ids; split batches above "
+          + MAX_IDS);
+    }
+    if (control > 0) {
+      throw new InvalidRequestException("The id file " + location + " is malformed: " + control
+          + " id(s) hold control characters (a binary file, or the wrong format?)");
+    }
+    return ForgetRequest.of(kind, ids);
+  }
+
+  private static String stripSpaces(String s) {
+    int from = 0;
+    int to = s.length();
+    while (from < to && s.charAt(from) == ' ') {
+      from++;
+    }
+    while (to > from && s.charAt(to - 1) == ' ') {
+      to--;
+    }
+    return s.substring(from, to);
   }
 
   /** The format of a file from its extension; of a directory, Delta or its data files' extension. */

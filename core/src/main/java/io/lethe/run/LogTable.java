@@ -86,6 +86,21 @@ public final class LogTable {
     }
   }
 
+  /**
+   * The table's properties at its newest version (its metadata's configuration), or empty when
+   * there is no Delta table at the path. Kernel 4.0's public Snapshot does not expose them; its
+   * implementation does.
+   */
+  public Optional<Map<String, String>> properties() {
+    Snapshot snapshot;
+    try {
+      snapshot = Table.forPath(engine(), path).getLatestSnapshot(engine());
+    } catch (TableNotFoundException e) {
+      return Optional.empty();
+    }
+    return Optional.of(Map.copyOf(((io.delta.kernel.internal.SnapshotImpl) snapshot).getMetadata().getConfiguration()));
+  }
+
   /** The table's column names at its newest version. */
   public List<String> columns() {
     Snapshot snapshot = Table.forPath(engine(), path).getLatestSnapshot(engine());

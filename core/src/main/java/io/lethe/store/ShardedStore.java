@@ -87,11 +87,11 @@ public final class ShardedStore {
   /** Opens an existing store; a missing path or a Delta table Lethe did not create is an error. */
   public static ShardedStore open(SparkSession spark, String location) {
     String path = qualify(spark, location);
-    if (!exists(spark, path)) {
-      throw new StoreNotFoundException("No Lethe store at " + path + " (not a Delta table); create it with the ingest job");
-    }
-    Row detail = DeltaTable.forPath(spark, path).detail().select("properties").head();
-    Map<String, String> props = detail.getJavaMap(0);
+    // The table's properties from its log, read in the driver (Delta Kernel): DESCRIBE DETAIL would
+    // compute the table's state with Spark jobs, seconds in a fresh JVM.
+    Map<String, String> props = new LogTable(spark.sparkContext().hadoopConfiguration(), path).properties()
+        .orElseThrow(() -> new StoreNotFoundException("No Lethe store at " + path
+            + " (not a Delta table); create it with the ingest job"));
     return new ShardedStore(spark, path, StoreLayout.fromProperties(props, path));
   }
 

@@ -88,9 +88,29 @@ class JobsTest extends LetheTestBase {
 
   @Test
   @Order(2)
-  void trainPublishesTheFirstEnsembleVersion() {
-    Run run = lethe("train");
+  void trainPublishesTheFirstEnsembleVersion() throws Exception {
+    // Every Spark job of the run carries the run's tag, and its step in its description.
+    List<String[]> jobs = new java.util.concurrent.CopyOnWriteArrayList<>();
+    org.apache.spark.scheduler.SparkListener listener = new org.apache.spark.scheduler.SparkListener() {
+      @Override
+      public void onJobStart(org.apache.spark.scheduler.SparkListenerJobStart start) {
+        jobs.add(new String[] {String.valueOf(start.properties().getProperty("spark.job.tags")),
+            String.valueOf(start.properties().getProperty("spark.job.description"))});
+      }
+    };
+    spark().sparkContext().addSparkListener(listener);
+    Run run;
+    try {
+      run = lethe("train");
+      spark().sparkContext().listenerBus().waitUntilEmpty(10_000);
+    } finally {
+      spark().sparkContext().removeSparkListener(listener);
+    }
     assertThat(run.code()).as(run.err()).isZero();
+    String tag = "lethe-run-" + run.summary().path("runId").asText();
+    assertThat(jobs).as("the training's jobs").isNotEmpty()
+        .allSatisfy(job -> assertThat(job[0]).as("job tags").contains(tag))
+        .allSatisfy(job -> assertThat(job[1]).as("job description").startsWith("lethe: "));
     assertThat(run.summary().path("outputs").path("ensembleVersion").asLong()).isEqualTo(1);
     assertThat(run.summary().path("outputs").path("trainedShards").toString()).isEqualTo("[0,1,2]");
     // Logistic regression with the default featurization fits in tasks, every sub-model entry says so.

@@ -40,6 +40,7 @@ import org.apache.spark.sql.types.IntegralType;
 import org.apache.spark.sql.types.StructType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 /**
  * Exact unlearning by SISA, as a durable run. Plan first (no side effect), then, each step
@@ -51,6 +52,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class Forgetter {
   private static final Logger LOG = LoggerFactory.getLogger(Forgetter.class);
+  /** The log context key of the forget batch a thread works on (Log4j 2's ThreadContext through SLF4J). */
+  public static final String BATCH_MDC = "lethe.batch";
 
   private final ShardedStore store;
   private final ModelRegistry registry;
@@ -234,10 +237,24 @@ public final class Forgetter {
    * {@link LetheException}; running the same batch again finishes it.
    */
   public ForgetResult execute(ForgetRequest request) {
+    String outerBatch = MDC.get(BATCH_MDC);
+    try {
+      return runBatch(request);
+    } finally {
+      if (outerBatch == null) {
+        MDC.remove(BATCH_MDC);
+      } else {
+        MDC.put(BATCH_MDC, outerBatch);
+      }
+    }
+  }
+
+  private ForgetResult runBatch(ForgetRequest request) {
     StepTimes times = new StepTimes();
     Prepared prepared = times.time("plan", () -> prepare(request, times));
     ForgetPlan plan = prepared.plan();
     Run run = new Run(UUID.randomUUID().toString(), times);
+    MDC.put(BATCH_MDC, run.batchId); // every log line of the run names its batch
     Instant now = Instant.now();
     List<LedgerEntry> first = new ArrayList<>();
     for (Item item : prepared.items()) {

@@ -21,6 +21,8 @@ import org.apache.spark.sql.SparkSession;
 public final class CostMeter extends SparkListener {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(CostMeter.class);
   private static final String STEPS_PROPERTY = "lethe.steps";
+  /** Spark's local property for the description of the jobs a thread starts. */
+  private static final String DESCRIPTION_PROPERTY = "spark.job.description";
   private static final long DRAIN_MILLIS = 5000;
   private static final Object LOCK = new Object();
   private static CostMeter current;
@@ -58,19 +60,23 @@ public final class CostMeter extends SparkListener {
     current().ifPresent(m -> m.chain().forEach(key -> m.countsOf(key).incrementAndGet(1)));
   }
 
-  /** A step entered on this thread, and the thread's marks before it. */
-  record Mark(String key, String before) {}
+  /** A step entered on this thread, and the thread's marks and job description before it. */
+  record Mark(String key, String before, String description) {}
 
+  /** Marks the thread as in the step, and describes its jobs by it in the Spark UI ("lethe: delete"). */
   Mark enter(String step) {
     String key = step + "#" + nextKey.incrementAndGet();
     String before = context.getLocalProperty(STEPS_PROPERTY);
+    String description = context.getLocalProperty(DESCRIPTION_PROPERTY);
     context.setLocalProperty(STEPS_PROPERTY, before == null ? key : before + "," + key);
+    context.setLocalProperty(DESCRIPTION_PROPERTY, "lethe: " + step);
     counts.put(key, new AtomicLongArray(2));
-    return new Mark(key, before);
+    return new Mark(key, before, description);
   }
 
   void exit(Mark mark) {
     context.setLocalProperty(STEPS_PROPERTY, mark.before());
+    context.setLocalProperty(DESCRIPTION_PROPERTY, mark.description());
   }
 
   /**

@@ -41,6 +41,16 @@ public final class RunSummary {
     return steps;
   }
 
+  /** The run's id: in the summary, on every Spark job of the run (job tag {@link #jobTag}), in log lines. */
+  public String runId() {
+    return runId;
+  }
+
+  /** The Spark job tag every job of the run carries, for the Spark UI and {@code cancelJobsWithTag}. */
+  public String jobTag() {
+    return "lethe-run-" + runId;
+  }
+
   /** The summary as it stands, closed with a status ("succeeded" or "failed") and an error message. */
   public Map<String, Object> finish(String status, String error) {
     Instant now = Instant.now();

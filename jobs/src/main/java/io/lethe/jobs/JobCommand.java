@@ -14,6 +14,7 @@ import java.util.concurrent.Callable;
 import org.apache.spark.sql.SparkSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -65,7 +66,16 @@ abstract class JobCommand implements Callable<Integer> {
       String file = confFile != null ? confFile : System.getenv("LETHE_CONF");
       config = LetheConfig.load(file, overrides);
       spark = LetheSpark.getOrCreate("lethe " + jobName(), config.sparkSettings());
-      run(spark, config, summary);
+      // Every Spark job of the run carries its tag (a run can be found in the UI and cancelled by
+      // it), and every log line of this thread its id.
+      spark.sparkContext().addJobTag(summary.jobTag());
+      MDC.put("lethe.run", summary.runId());
+      try {
+        run(spark, config, summary);
+      } finally {
+        spark.sparkContext().removeJobTag(summary.jobTag());
+        MDC.remove("lethe.run");
+      }
     } catch (LetheException e) {
       status = "failed";
       error = e.getMessage();

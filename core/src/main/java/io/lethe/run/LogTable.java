@@ -149,7 +149,7 @@ public final class LogTable {
       }
       FileStatus status = FileStatus.of(file.absolutePath(path), file.size(), file.modificationTime());
       try (CloseableIterator<ColumnarBatch> batches = engine.getParquetHandler().readParquetFiles(
-          singleton(status), read, Optional.empty())) {
+          single(status), read, Optional.empty())) {
         while (batches.hasNext()) {
           ColumnarBatch batch = batches.next();
           for (int r = 0; r < batch.getSize(); r++) {
@@ -274,7 +274,7 @@ public final class LogTable {
     Transaction txn = builder.build(engine);
     io.delta.kernel.data.Row state = txn.getTransactionState(engine);
     StructType tableSchema = txn.getSchema(engine);
-    CloseableIterator<FilteredColumnarBatch> data = singleton(
+    CloseableIterator<FilteredColumnarBatch> data = single(
         new FilteredColumnarBatch(batch(rows, schema, tableSchema), Optional.empty()));
     try {
       CloseableIterator<FilteredColumnarBatch> physical = Transaction.transformLogicalData(engine, state, data, Map.of());
@@ -460,7 +460,8 @@ public final class LogTable {
     }
   }
 
-  private static <T> CloseableIterator<T> singleton(T item) {
+  /** One item as Kernel's closeable iterator. */
+  public static <T> CloseableIterator<T> single(T item) {
     java.util.Iterator<T> one = List.of(item).iterator();
     return new CloseableIterator<>() {
       @Override

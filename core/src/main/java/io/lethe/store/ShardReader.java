@@ -25,6 +25,7 @@ import io.delta.kernel.types.StringType;
 import io.delta.kernel.types.StructType;
 import io.delta.kernel.utils.CloseableIterator;
 import io.lethe.LetheException;
+import io.lethe.run.LogTable;
 import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
@@ -196,7 +197,7 @@ public final class ShardReader implements Serializable {
             }
             io.delta.kernel.data.Row scanFile = scanFiles.next();
             data = Scan.transformPhysicalData(engine, state, scanFile, engine.getParquetHandler().readParquetFiles(
-                single(InternalScanFileUtils.getAddFileStatus(scanFile)), physical, Optional.empty()));
+                LogTable.single(InternalScanFileUtils.getAddFileStatus(scanFile)), physical, Optional.empty()));
           }
           return true;
         } catch (IOException e) {
@@ -309,23 +310,5 @@ public final class ShardReader implements Serializable {
       return Byte.toString(v.getByte(r));
     }
     throw new LetheException("A categorical column has type " + t + ", which the shard reader does not convert");
-  }
-
-  private static <T> CloseableIterator<T> single(T item) {
-    Iterator<T> one = List.of(item).iterator();
-    return new CloseableIterator<>() {
-      @Override
-      public boolean hasNext() {
-        return one.hasNext();
-      }
-
-      @Override
-      public T next() {
-        return one.next();
-      }
-
-      @Override
-      public void close() {}
-    };
   }
 }

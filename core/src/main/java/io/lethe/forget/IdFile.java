@@ -76,16 +76,13 @@ public final class IdFile {
       throw new InvalidRequestException("The id file " + location + " is malformed (" + fmt + "): " + LetheException.firstLine(e), e);
     }
     long rows = checks.getLong(0);
-    if (rows > MAX_IDS) {
-      throw new InvalidRequestException("The id file " + location + " has " + rows + " ids; split batches above " + MAX_IDS);
-    }
+    requireAtMostMaxIds(location, rows);
     if (rows > 0 && checks.getLong(1) > 0) {
       throw new InvalidRequestException("The id file " + location + " has " + checks.getLong(1) + " null or empty id(s) in column '"
           + idColumn + "'");
     }
-    if (rows > 0 && checks.getLong(2) > 0) {
-      throw new InvalidRequestException("The id file " + location + " is malformed: " + checks.getLong(2)
-          + " id(s) hold control characters (a binary file, or the wrong format?)");
+    if (rows > 0) {
+      requireNoControlCharacters(location, checks.getLong(2));
     }
     return ForgetRequest.of(kind, ids.collectAsList().stream().map(r -> r.getString(0)).toList());
   }
@@ -123,15 +120,22 @@ public final class IdFile {
       }
       ids.add(id);
     }
-    if (ids.size() > MAX_IDS) {
-      throw new InvalidRequestException("The id file " + location + " has " + ids.size() + " ids; split batches above "
-          + MAX_IDS);
+    requireAtMostMaxIds(location, ids.size());
+    requireNoControlCharacters(location, control);
+    return ForgetRequest.of(kind, ids);
+  }
+
+  private static void requireAtMostMaxIds(String location, long ids) {
+    if (ids > MAX_IDS) {
+      throw new InvalidRequestException("The id file " + location + " has " + ids + " ids; split batches above " + MAX_IDS);
     }
-    if (control > 0) {
-      throw new InvalidRequestException("The id file " + location + " is malformed: " + control
+  }
+
+  private static void requireNoControlCharacters(String location, long ids) {
+    if (ids > 0) {
+      throw new InvalidRequestException("The id file " + location + " is malformed: " + ids
           + " id(s) hold control characters (a binary file, or the wrong format?)");
     }
-    return ForgetRequest.of(kind, ids);
   }
 
   private static String stripSpaces(String s) {

@@ -58,29 +58,27 @@ import org.apache.spark.sql.catalyst.expressions.GenericRowWithSchema;
 public final class LogTable {
   private static final String ENGINE_INFO = "Lethe";
 
-  private final Configuration hadoop;
   private final String path;
+  /** Kernel's default engine over the Hadoop configuration: file system, Parquet and JSON handlers. */
+  private final Engine engine;
   /** Rows of the data files read so far, by file: Delta's data files never change once written. */
   private final Map<String, List<Row>> rowsByFile = new HashMap<>();
   private org.apache.spark.sql.types.StructType cachedSchema;
 
   public LogTable(Configuration hadoop, String path) {
-    this.hadoop = hadoop;
     this.path = path;
+    this.engine = DefaultEngine.create(hadoop);
   }
 
   public String path() {
     return path;
   }
 
-  private Engine engine() {
-    return DefaultEngine.create(hadoop);
-  }
 
   /** The newest version, or empty when there is no Delta table at the path. */
   public OptionalLong version() {
     try {
-      return OptionalLong.of(Table.forPath(engine(), path).getLatestSnapshot(engine()).getVersion());
+      return OptionalLong.of(Table.forPath(engine, path).getLatestSnapshot(engine).getVersion());
     } catch (TableNotFoundException e) {
       return OptionalLong.empty();
     }
@@ -94,7 +92,7 @@ public final class LogTable {
   public Optional<Map<String, String>> properties() {
     Snapshot snapshot;
     try {
-      snapshot = Table.forPath(engine(), path).getLatestSnapshot(engine());
+      snapshot = Table.forPath(engine, path).getLatestSnapshot(engine);
     } catch (TableNotFoundException e) {
       return Optional.empty();
     }
@@ -103,7 +101,7 @@ public final class LogTable {
 
   /** The table's column names at its newest version. */
   public List<String> columns() {
-    Snapshot snapshot = Table.forPath(engine(), path).getLatestSnapshot(engine());
+    Snapshot snapshot = Table.forPath(engine, path).getLatestSnapshot(engine);
     return snapshot.getSchema().fieldNames();
   }
 
@@ -113,7 +111,6 @@ public final class LogTable {
    * not read before are opened.
    */
   public List<Row> rows(OptionalLong version, org.apache.spark.sql.types.StructType schema) {
-    Engine engine = engine();
     Table table = Table.forPath(engine, path);
     Snapshot snapshot = version.isPresent() ? table.getSnapshotAsOfVersion(engine, version.getAsLong())
         : table.getLatestSnapshot(engine);
@@ -192,12 +189,10 @@ public final class LogTable {
    * counts when {@code withStats} (read from the log's statistics; no data file is opened).
    */
   public List<DataFile> files(long version, Predicate<Map<String, String>> partitions, boolean withStats) {
-    Engine engine = engine();
     return files(Table.forPath(engine, path).getSnapshotAsOfVersion(engine, version), partitions, withStats);
   }
 
   private List<DataFile> files(Snapshot snapshot, Predicate<Map<String, String>> partitions, boolean withStats) {
-    Engine engine = engine();
     Scan scan = snapshot.getScanBuilder().build();
     List<DataFile> out = new ArrayList<>();
     // Kernel 4.0's public Scan reads statistics only for a data-skipping filter; its implementation
@@ -260,7 +255,6 @@ public final class LogTable {
    */
   public long append(List<Row> rows, org.apache.spark.sql.types.StructType schema, Map<String, String> properties,
       String appId, Long txnVersion) {
-    Engine engine = engine();
     Table table = Table.forPath(engine, path);
     boolean creates = version().isEmpty();
     TransactionBuilder builder = table.createTransactionBuilder(engine, ENGINE_INFO,

@@ -121,7 +121,7 @@ public final class ShardReader implements Serializable {
           }
           buffer.clear();
           next = 0;
-          add(batches.next(), columns.size(), shard, buffer);
+          add(batches.next(), columns, shard, buffer);
         }
         return true;
       }
@@ -221,16 +221,15 @@ public final class ShardReader implements Serializable {
     };
   }
 
-  private void add(FilteredColumnarBatch filtered, int width, int shard, List<Row> out) {
+  /** A batch's rows that no deletion vector hides, as training rows; {@code columns} are numeric, categorical, label. */
+  private void add(FilteredColumnarBatch filtered, List<String> columns, int shard, List<Row> out) {
     ColumnarBatch batch = filtered.getData();
     Optional<ColumnVector> selected = filtered.getSelectionVector();
     StructType schema = batch.getSchema();
+    int width = columns.size();
     ColumnVector[] vectors = new ColumnVector[width];
-    List<String> names = new ArrayList<>(numeric);
-    names.addAll(categorical);
-    names.add(label);
     for (int c = 0; c < width; c++) {
-      vectors[c] = batch.getColumnVector(schema.indexOf(names.get(c)));
+      vectors[c] = batch.getColumnVector(schema.indexOf(columns.get(c)));
     }
     for (int r = 0; r < batch.getSize(); r++) {
       if (selected.isPresent() && (selected.get().isNullAt(r) || !selected.get().getBoolean(r))) {

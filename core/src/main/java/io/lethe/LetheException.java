@@ -5,7 +5,8 @@ package io.lethe;
  * what to do about it: {@link InvalidConfigException} and {@link InvalidRequestException} (change
  * the input), {@link StoreNotFoundException} and {@link CorruptRegistryException} (the data is not
  * where or what it should be), {@link CommitConflictException} and {@link RunStoppedException} (run
- * the same work again), {@link VerificationFailedException} (verify found a failed check). The jobs
+ * the same work again), {@link VerificationFailedException} (verify found a failed check),
+ * {@link RequestsOverdueException} (status was asked to fail on overdue requests). The jobs
  * map each kind to an exit code in one place ({@code io.lethe.jobs.ExitCodes}).
  */
 public class LetheException extends RuntimeException {

@@ -12,8 +12,10 @@ import io.lethe.jobs.Lethe;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -333,5 +335,70 @@ class JobsTest extends LetheTestBase {
     }
     assertThat(lethe("forget", "--help").out()).as("forget's help lists the registered strategies")
         .contains(io.lethe.unlearn.Strategies.all().stream().map(s -> "  " + s.id() + " (").toList());
+  }
+
+  @Test
+  @Order(11)
+  void aDailyCycleWithTheDefaultRetentionSucceedsAndSaysThePurgeIsPending() {
+    // The daily pipeline: forget, then verify, with the default VACUUM retention (24 hours). The
+    // forget's own purge rewrites the files but cannot vacuum them yet.
+    String retention = "purge.retention-hours="
+        + LetheConfig.load(null, Map.of()).get(LetheConfig.PURGE_RETENTION_HOURS);
+    Run forget = lethe("forget", "--ids", "person-000300", "-D", retention);
+    assertThat(forget.code()).as(forget.err()).isZero();
+    assertThat(forget.summary().path("outputs").path("purgePending").asInt()).isEqualTo(1);
+    Run status = lethe("status", "--fail-on-overdue");
+    assertThat(status.code()).as("a pending purge within its deadline is not overdue: " + status.err()).isZero();
+
+    Run verify = lethe("verify", "-D", "verify.path=" + dir.resolve("verify"), "-D", retention);
+    assertThat(verify.code()).as(verify.err()).isZero();
+    JsonNode report = verify.summary().path("outputs").path("report");
+    assertThat(report.path("passed").asBoolean()).isTrue();
+    assertThat(report.path("purgeDueAfter").asText()).isNotEmpty();
+    assertThat(Instant.parse(report.path("purgeDueAfter").asText())).isAfter(Instant.now().plusSeconds(23 * 3600));
+    Map<String, String> statuses = new java.util.TreeMap<>();
+    report.path("checks").forEach(c -> statuses.put(c.path("id").asText(), c.path("status").asText()));
+    assertThat(statuses).containsEntry("ledger.complete", "pending").containsEntry("ledger.deadline", "passed")
+        .containsEntry("data.current", "passed").containsEntry("data.retained-versions", "pending")
+        .containsEntry("models.published", "passed").containsEntry("models.retired", "passed");
+    assertThat(statuses.get("data.change-feed")).isIn("pending", "passed");
+    assertThat(verify.err()).contains("PENDING ledger.complete").contains("PENDING data.retained-versions")
+        .contains("Passed with the purge pending").doesNotContain("FAIL");
+    assertThat(ReportSchema.errors(report.toString())).isEmpty();
+
+    // A retention longer than the deadline (30 days) puts it at risk: verify fails, naming the deadline.
+    Run tooLate = lethe("forget", "--ids", "person-000301", "-D", "purge.retention-hours=800");
+    assertThat(tooLate.code()).as(tooLate.err()).isZero();
+    Run atRisk = lethe("verify", "-D", "verify.path=" + dir.resolve("verify"));
+    assertThat(atRisk.code()).as(atRisk.err()).isEqualTo(ExitCodes.VERIFICATION_FAILED);
+    assertThat(atRisk.err()).contains("FAIL ledger.deadline").contains("purge due after");
+
+    // The purge job, run once the retention has passed (a retention of 0 stands in for the wait),
+    // finishes both batches; verify's checks then pass with nothing pending.
+    Run purge = lethe("purge");
+    assertThat(purge.code()).as(purge.err()).isZero();
+    assertThat(purge.summary().path("outputs").path("forgotten").asInt()).isEqualTo(2);
+    Run after = lethe("verify", "-D", "verify.path=" + dir.resolve("verify"), "--batch",
+        forget.summary().path("outputs").path("batchId").asText());
+    assertThat(after.code()).as(after.err()).isZero();
+    assertThat(after.summary().path("outputs").path("report").path("purgeDueAfter").isNull()).isTrue();
+    after.summary().path("outputs").path("report").path("checks")
+        .forEach(c -> assertThat(c.path("status").asText()).as(c.toString()).isEqualTo("passed"));
+  }
+
+  @Test
+  @Order(12)
+  void anErrorIsACrashWithItsSummaryWritten() throws IOException {
+    java.io.StringWriter out = new java.io.StringWriter();
+    java.io.StringWriter err = new java.io.StringWriter();
+    Path runs = dir.resolve("crash-runs");
+    int code = Lethe.execute(new io.lethe.jobs.CrashingJob(), new java.io.PrintWriter(out), new java.io.PrintWriter(err),
+        "-D", "runs.path=" + runs, "-D", "store.path=" + dir.resolve("store"));
+    assertThat(code).as("an Error is a crash, not invalid input").isEqualTo(ExitCodes.CRASHED);
+    assertThat(err.toString()).contains("lethe crash: error: unexpected failure: org/example/MissingFromTheClasspath");
+    JsonNode summary = io.lethe.run.Json.read(out.toString(), JsonNode.class, "summary");
+    assertThat(summary.path("status").asText()).isEqualTo("failed");
+    assertThat(readAll(runs.toString())).as("the summary is stored").contains("MissingFromTheClasspath");
+    assertThat(ExitCodes.of(new OutOfMemoryError())).isEqualTo(ExitCodes.CRASHED);
   }
 }

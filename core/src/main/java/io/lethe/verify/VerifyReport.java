@@ -14,7 +14,10 @@ import java.util.Map;
  * @param scope "batch" (one forget batch) or "ids" (a set of ids, whatever batches forgot them)
  * @param idsChecked how many ids were checked (null for a batch)
  * @param verifiedAt when (ISO-8601)
- * @param passed every check passed
+ * @param passed no check failed (a check may be pending: see {@link Check})
+ * @param purgeDueAfter when the batch's checks are pending: the time after which the purge can
+ *     remove its rows from storage (the latest {@code purge_after} of its requests); null when
+ *     nothing is pending, or the ledger records no such time
  * @param checks every check, in order: what was checked, whether it passed, and the figures
  * @param requests the batch's requests: their status, timestamps and deadline
  * @param hitShards the shards that held the batch's rows
@@ -29,7 +32,7 @@ import java.util.Map;
  *     and membership inference before and after (null when it recorded none)
  */
 public record VerifyReport(int formatVersion, String batchId, String scope, Integer idsChecked, String verifiedAt,
-    boolean passed, List<Check> checks, List<Request> requests, List<Integer> hitShards, Long deleteVersion,
+    boolean passed, String purgeDueAfter, List<Check> checks, List<Request> requests, List<Integer> hitShards, Long deleteVersion,
     long storeVersion, Long ensembleVersion, List<ShardStrategy> unlearning, List<Refit> retrain, Utility utility, ForgetEvidence evidence) {
 
   public static final int FORMAT_VERSION = 1;
@@ -40,11 +43,33 @@ public record VerifyReport(int formatVersion, String batchId, String scope, Inte
    * @param id a stable name: ledger.complete, ledger.deadline, data.current, data.retained-versions,
    *     data.change-feed, models.published, models.retired, retrain.equivalence and, when the
    *     forget run recorded membership evidence, membership.forgotten
-   * @param passed whether it passed
+   * @param passed whether it passed (a pending check has passed: nothing is wrong yet)
+   * @param status {@value #PASSED}, {@value #PENDING} (the batch's purge is due within the
+   *     retention and before every deadline: rows are still on storage, as planned) or
+   *     {@value #FAILED}
    * @param finding what was found, in words
    * @param figures the counts behind it
    */
-  public record Check(String id, boolean passed, String finding, Map<String, Object> figures) {}
+  public record Check(String id, boolean passed, String status, String finding, Map<String, Object> figures) {
+    public static final String PASSED = "passed";
+    public static final String PENDING = "pending";
+    public static final String FAILED = "failed";
+
+    /** A check that passed or failed. */
+    public Check(String id, boolean passed, String finding, Map<String, Object> figures) {
+      this(id, passed, passed ? PASSED : FAILED, finding, figures);
+    }
+
+    /** A check that waits for the batch's purge, due within the retention and before every deadline. */
+    public static Check pending(String id, String finding, Map<String, Object> figures) {
+      return new Check(id, true, PENDING, finding, figures);
+    }
+
+    /** Whether it is pending: waiting for the batch's purge. */
+    public boolean awaitsPurge() {
+      return PENDING.equals(status);
+    }
+  }
 
   /** One request of the batch: its random id, status, and when each step ended. */
   public record Request(String requestId, String kind, String status, String receivedAt, String deadline,

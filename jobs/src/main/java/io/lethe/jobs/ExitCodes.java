@@ -5,6 +5,7 @@ import io.lethe.CorruptRegistryException;
 import io.lethe.InvalidConfigException;
 import io.lethe.InvalidRequestException;
 import io.lethe.LetheException;
+import io.lethe.RequestsOverdueException;
 import io.lethe.RunStoppedException;
 import io.lethe.StoreNotFoundException;
 import io.lethe.VerificationFailedException;
@@ -27,10 +28,15 @@ public final class ExitCodes {
   public static final int RUN_AGAIN = 4;
   /** Verify ran and a check failed: the report says which. */
   public static final int VERIFICATION_FAILED = 5;
+  /** {@code status --fail-on-overdue}: forget requests are past their deadline and not complete. */
+  public static final int OVERDUE = 6;
 
   private ExitCodes() {}
 
-  /** The exit code of a job that failed with this throwable. */
+  /**
+   * The exit code of a job that failed with this throwable. An {@link Error} (a class missing from
+   * the classpath, out of memory) is {@link #CRASHED}: nothing about the input is known to be wrong.
+   */
   public static int of(Throwable failure) {
     if (failure instanceof RunStoppedException) {
       // A run stopped by bad input or corrupt data does not finish by running again; one stopped by
@@ -48,6 +54,9 @@ public final class ExitCodes {
     }
     if (failure instanceof VerificationFailedException) {
       return VERIFICATION_FAILED;
+    }
+    if (failure instanceof RequestsOverdueException) {
+      return OVERDUE;
     }
     return failure instanceof LetheException ? INVALID : CRASHED;
   }

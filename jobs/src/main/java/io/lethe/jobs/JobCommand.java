@@ -33,7 +33,8 @@ import picocli.CommandLine.Spec;
         ExitCodes.CRASHED + ":unexpected failure (logged with its stack trace)",
         ExitCodes.MISSING_OR_CORRUPT + ":the store or the model registry is missing or corrupt",
         ExitCodes.RUN_AGAIN + ":a commit conflict, or a forget run stopped part-way: run the same job again",
-        ExitCodes.VERIFICATION_FAILED + ":verify ran and a check failed (see the report)"})
+        ExitCodes.VERIFICATION_FAILED + ":verify ran and a check failed (see the report)",
+        ExitCodes.OVERDUE + ":status --fail-on-overdue: forget requests are past their deadline"})
 abstract class JobCommand implements Callable<Integer> {
   private static final Logger LOG = LoggerFactory.getLogger(JobCommand.class);
 
@@ -80,7 +81,8 @@ abstract class JobCommand implements Callable<Integer> {
       status = "failed";
       error = e.getMessage();
       code = ExitCodes.of(e);
-    } catch (Exception e) { // Spark and Delta throw checked exceptions through Scala, too
+    } catch (Exception | Error e) { // Spark and Delta throw checked exceptions through Scala, too; an
+      // Error (a missing class, out of memory) is a crash, not bad input, and its summary is written
       LOG.error("lethe {} failed", jobName(), e);
       status = "failed";
       error = "unexpected failure: " + LetheException.firstLine(e);

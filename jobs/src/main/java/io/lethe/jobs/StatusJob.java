@@ -10,12 +10,19 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.spark.sql.SparkSession;
+import io.lethe.RequestsOverdueException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 @Command(name = "status",
     description = "The store, the registry, the published ensemble and the ledger at a glance: versions, rows per "
         + "shard, stale shards, forget requests by status (pending, waiting for a purge, overdue) and deadlines.")
 public final class StatusJob extends JobCommand {
+  @Option(names = "--fail-on-overdue",
+      description = "Exit with code " + ExitCodes.OVERDUE + " when a forget request is past its deadline and not "
+          + "complete (for a scheduler's alert); the summary is printed and stored as usual.")
+  boolean failOnOverdue;
+
   public static void main(String[] args) {
     Lethe.exit(Lethe.execute(new StatusJob(), args));
   }
@@ -54,6 +61,10 @@ public final class StatusJob extends JobCommand {
     say(String.format("Store %s: version %d, %d shards. Published ensemble: %s. Forget requests: %s, %d overdue.",
         status.store(), status.storeVersion(), layout.shards(), m != null ? "version " + m.version() : "none",
         ledger.requestsByStatus().isEmpty() ? "none" : ledger.requestsByStatus(), ledger.overdue()));
+    if (failOnOverdue && ledger.overdue() > 0) {
+      throw new RequestsOverdueException(ledger.overdue() + " forget request(s) are past their deadline and not"
+          + " complete (outputs.ledger.open lists them by request id)");
+    }
   }
 
 }

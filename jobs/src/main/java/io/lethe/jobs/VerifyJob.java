@@ -75,7 +75,11 @@ public final class VerifyJob extends JobCommand {
     VerifyPage.Written written = VerifyPage.write(files, settings.path(), report);
     summary.output("report", report).output("json", written.json().toString())
         .output("html", written.html().toString());
-    report.checks().forEach(c -> say((c.passed() ? "PASS " : "FAIL ") + c.id() + ": " + c.finding()));
+    report.checks().forEach(c -> say(VerifyPage.label(c) + " " + c.id() + ": " + c.finding()));
+    if (report.checks().stream().anyMatch(VerifyReport.Check::awaitsPurge)) {
+      say("Passed with the purge pending: the purge job, run after " + (report.purgeDueAfter() != null
+          ? report.purgeDueAfter() : "the retention") + ", removes the batch's rows from storage.");
+    }
     say("Report: " + written.html());
     if (!report.passed()) {
       throw new VerificationFailedException("Verification of " + (idsToCheck != null ? idsToCheck.size() + " ids"

@@ -1,0 +1,142 @@
+package io.lethe;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.lethe.sql.LetheCatalog;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.Row;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Lethe's SQL procedures end to end, through {@code spark.sql("CALL ...")} as SQL, PySpark and
+ * Scala users call them: forget (dry run, then for real), status, requests, verify and purge, on a
+ * trained Adult store; and bad arguments, each with one clear error.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ProceduresTest extends LetheTestBase {
+  @TempDir
+  static Path dir;
+
+  static String batch;
+
+  @BeforeAll
+  static void trainAndRegister() throws Exception {
+    LetheConfig config = adultConfig(3, dir, Map.of("train.param.maxIter", "20"));
+    ingestAndTrain(config, adultTrain(900));
+    // The key goes in a configuration file (or $LETHE_LEDGER_KEY), the locations in catalog options.
+    Path conf = dir.resolve("lethe.properties");
+    Files.writeString(conf, "ledger.key=" + LEDGER_KEY + "\n");
+    spark().conf().set("spark.sql.catalog.lethe", LetheCatalog.class.getName());
+    spark().conf().set("spark.sql.catalog.lethe.conf", conf.toString());
+    for (String key : config.keys()) {
+      if (!key.equals(LetheConfig.LEDGER_KEY)) {
+        spark().conf().set("spark.sql.catalog.lethe." + key, config.get(key));
+      }
+    }
+    spark().conf().set("spark.sql.catalog.lethe.verify.path", dir.resolve("verify").toString());
+  }
+
+  static Row call(String sql) {
+    List<Row> rows = spark().sql(sql).collectAsList();
+    assertThat(rows).as(sql).hasSize(1);
+    return rows.get(0);
+  }
+
+  @Test
+  @Order(1)
+  void theProceduresAreListed() {
+    List<String> names = spark().sql("SHOW PROCEDURES IN lethe.system").collectAsList().stream()
+        .map(r -> r.getString(r.fieldIndex("procedure_name"))).toList();
+    assertThat(names).containsExactlyInAnyOrder("forget", "status", "requests", "verify", "purge");
+  }
+
+  @Test
+  @Order(2)
+  void aDryRunPlansAndChangesNothing() {
+    long before = call("CALL lethe.system.status()").getAs("store_version");
+    Row plan = call("CALL lethe.system.forget(ids => array('21', '400', '99999'), dry_run => true)");
+    assertThat((Object) plan.getAs("batch_id")).isNull();
+    assertThat((Boolean) plan.getAs("dry_run")).isTrue();
+    assertThat((Integer) plan.getAs("requested")).isEqualTo(3);
+    assertThat((Long) plan.getAs("found")).isEqualTo(2);
+    assertThat((Long) plan.getAs("not_found")).isEqualTo(1);
+    assertThat((Long) plan.getAs("rows_deleted")).as("rows it would delete").isEqualTo(2);
+    assertThat(plan.getList(plan.fieldIndex("shards_retrained"))).isNotEmpty();
+    assertThat((Long) call("CALL lethe.system.status()").getAs("store_version")).isEqualTo(before);
+  }
+
+  @Test
+  @Order(3)
+  void forgetStatusRequestsVerifyAndPurgeFromSql() {
+    Row forgot = call("CALL lethe.system.forget(ids => array('21', '400'))");
+    batch = forgot.getAs("batch_id");
+    assertThat(batch).isNotBlank();
+    assertThat((Boolean) forgot.getAs("dry_run")).isFalse();
+    assertThat((Long) forgot.getAs("rows_deleted")).isEqualTo(2);
+    assertThat((Long) forgot.getAs("forgotten")).isEqualTo(2);
+    assertThat((Long) forgot.getAs("purge_pending")).isZero();
+    assertThat((Long) forgot.getAs("ensemble_version")).isEqualTo(2);
+    assertThat(forgot.toString()).doesNotContain("'21'").doesNotContain("400,");
+
+    Row status = call("CALL lethe.system.status()");
+    assertThat((Long) status.getAs("rows")).isEqualTo(898);
+    assertThat((Integer) status.getAs("shards")).isEqualTo(3);
+    assertThat((Long) status.getAs("ensemble_version")).isEqualTo(2);
+    assertThat((Long) status.getAs("forgotten")).isEqualTo(2);
+    assertThat((Long) status.getAs("overdue")).isZero();
+    assertThat(spark().sql("CALL lethe.system.requests()").count()).as("nothing is open").isZero();
+    assertThat(spark().sql("CALL lethe.system.requests(overdue_only => true)").count()).isZero();
+
+    List<Row> checks = spark().sql("CALL lethe.system.verify(batch => '" + batch + "')").collectAsList();
+    assertThat(checks).extracting(r -> r.<String>getAs("check")).contains("ledger.complete", "data.current",
+        "data.retained-versions", "models.published", "retrain.equivalence");
+    assertThat(checks).allSatisfy(r -> assertThat(r.<String>getAs("status")).as(r.toString()).isEqualTo("passed"));
+    assertThat(Path.of(java.net.URI.create(checks.get(0).<String>getAs("report")))).exists();
+    // The latest batch is the default.
+    assertThat(spark().sql("CALL lethe.system.verify()").collectAsList().get(0).<String>getAs("batch_id"))
+        .isEqualTo(batch);
+
+    Row purge = call("CALL lethe.system.purge()");
+    assertThat((Long) purge.getAs("forgotten")).as("the forget purged already (retention 0)").isZero();
+    assertThat((Long) purge.getAs("still_pending")).isZero();
+  }
+
+  @Test
+  @Order(4)
+  void badArgumentsGetOneClearError() {
+    assertThatThrownBy(() -> spark().sql("CALL lethe.system.forget()"))
+        .hasStackTraceContaining("forget takes one of ids => array('id', ...) and ids_file => 'path or table'");
+    assertThatThrownBy(() -> spark().sql("CALL lethe.system.forget(ids => array('1'), by => 'people')"))
+        .hasStackTraceContaining("Unknown id kind 'people': use subject or record");
+    assertThatThrownBy(() -> spark().sql("CALL lethe.system.forget(ids => array('1', ' '))"))
+        .hasStackTraceContaining("Id number 2 of the batch is empty");
+    assertThatThrownBy(() -> spark().sql("CALL lethe.system.forget(ids_file => '" + dir.resolve("none.txt") + "')"))
+        .hasStackTraceContaining("does not exist");
+    assertThatThrownBy(() -> spark().sql("CALL lethe.system.verify(batch => 'no-such-batch')"))
+        .hasStackTraceContaining("No forget batch no-such-batch");
+    assertThatThrownBy(() -> spark().sql("CALL lethe.system.forgett(ids => array('1'))"))
+        .hasStackTraceContaining("No procedure lethe.system.forgett");
+    assertThatThrownBy(() -> spark().sql("CALL lethe.system.status(verbose => true)"))
+        .hasMessageContaining("verbose");
+
+    // A catalog given the ledger key as an option (Spark conf, shown in the UI) refuses it.
+    spark().conf().set("spark.sql.catalog.lethe_leaky", LetheCatalog.class.getName());
+    spark().conf().set("spark.sql.catalog.lethe_leaky.ledger.key", LEDGER_KEY);
+    assertThatThrownBy(() -> spark().sql("CALL lethe_leaky.system.status()"))
+        .hasStackTraceContaining("set $LETHE_LEDGER_KEY in the driver's environment instead");
+    // Unknown configuration keys are named.
+    spark().conf().set("spark.sql.catalog.lethe_typo", LetheCatalog.class.getName());
+    spark().conf().set("spark.sql.catalog.lethe_typo.store.pth", "x");
+    assertThatThrownBy(() -> spark().sql("CALL lethe_typo.system.status()"))
+        .hasStackTraceContaining("Unknown configuration key 'store.pth'");
+  }
+}

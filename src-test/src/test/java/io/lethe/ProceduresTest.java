@@ -3,10 +3,15 @@ package io.lethe;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import io.lethe.run.Json;
 import io.lethe.sql.LetheCatalog;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.Map;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.BeforeAll;
@@ -138,5 +143,46 @@ class ProceduresTest extends LetheTestBase {
     spark().conf().set("spark.sql.catalog.lethe_typo.store.pth", "x");
     assertThatThrownBy(() -> spark().sql("CALL lethe_typo.system.status()"))
         .hasStackTraceContaining("Unknown configuration key 'store.pth'");
+  }
+
+  @Test
+  @Order(5)
+  void thePythonNotebooksSqlRunsInOrder() throws Exception {
+    // No Python kernel with Spark runs here: the notebook's SQL runs from Java, in its order, on
+    // this class's store and its "lethe" catalog (the notebook registers it the same way).
+    JsonNode nb = Json.read(Files.readString(home().resolve("notebooks/lethe-sql.ipynb")), JsonNode.class, "notebook");
+    assertThat(nb.path("metadata").path("kernelspec").path("language").asText()).isEqualTo("python");
+    StringBuilder code = new StringBuilder();
+    nb.path("cells").forEach(cell -> {
+      if (cell.path("cell_type").asText().equals("code")) {
+        cell.path("source").forEach(line -> code.append(line.asText()));
+        code.append('\n');
+      }
+    });
+    Matcher keys = Pattern.compile("\"([a-z]+\\.[a-z.-]+)\": f\"").matcher(code);
+    Set<String> known = LetheConfig.load(null, Map.of()).keys();
+    int options = 0;
+    while (keys.find()) {
+      assertThat(known).as("a catalog option the notebook sets").contains(keys.group(1));
+      options++;
+    }
+    assertThat(options).isEqualTo(5);
+    assertThat(code).contains("spark.conf.set(\"spark.sql.catalog.lethe\", \"" + LetheCatalog.class.getName() + "\")");
+
+    Matcher calls = Pattern.compile("spark\\.sql\\(\"([^\"]+)\"\\)").matcher(code);
+    List<String> statements = new java.util.ArrayList<>();
+    while (calls.find()) {
+      statements.add(calls.group(1));
+    }
+    assertThat(statements).hasSize(7);
+    Map<String, List<Row>> results = new java.util.LinkedHashMap<>();
+    for (String sql : statements) {
+      results.put(sql, spark().sql(sql).collectAsList());
+    }
+    Row forgot = results.get("CALL lethe.system.forget(ids => array('11', '222', '800'))").get(0);
+    assertThat((Long) forgot.getAs("rows_deleted")).isEqualTo(3);
+    assertThat((Long) forgot.getAs("forgotten")).isEqualTo(3);
+    assertThat(results.get("CALL lethe.system.verify()")).isNotEmpty().allSatisfy(r ->
+        assertThat(r.<String>getAs("status")).as(r.toString()).isEqualTo("passed"));
   }
 }

@@ -6,20 +6,28 @@ collect_requests -> forget -> verify -> publish_report
   {requests_dir}/{ds}/ by the system that receives them) into one id file, with the Hadoop CLI; on
   a day without requests it skips the rest of the run.
 - forget runs `lethe forget --ids-file` on it: ledger, delete, retrain of the hit shards, publish,
-  retire, purge. Re-running a failed try finishes the same requests (the ledger makes it idempotent).
-- verify runs `lethe verify` on the batch the forget wrote (the latest) and fails the task when a
-  check fails.
+  retire, purge. With the default retention (24 hours) its requests wait for the purge, which the
+  maintenance DAG runs. A try that exits 4 (run again) is retried and finishes the same requests
+  (the ledger makes it idempotent); any other failure fails the task at once.
+- verify runs `lethe verify` on the batch the forget wrote (the latest). It passes when the only
+  open step is the purge, due within the VACUUM retention and before every deadline (the report says
+  when), and fails the task when a check fails or a deadline is at risk.
 - publish_report copies the verify report (JSON and HTML) to the audit location.
 
 Copy lethe_airflow.py beside this file. Set the Airflow Variables used here and there, a Spark
-connection (`spark_default`: master yarn, k8s://... or spark://...) and $LETHE_LEDGER_KEY in the
-Spark environment (secret store). Needs apache-airflow-providers-apache-spark.
+connection (`spark_default`: master yarn, k8s://... or spark://...), and the ledger key file
+(`lethe_ledger_key_file`, see lethe_airflow.py). Needs apache-airflow-providers-apache-spark, and on
+Airflow 3 the standard provider (BashOperator).
 """
 from datetime import datetime, timedelta
 
 from airflow import DAG
 from airflow.models import Variable
-from airflow.operators.bash import BashOperator
+
+try:  # Airflow 3 (the standard provider); Airflow 2
+    from airflow.providers.standard.operators.bash import BashOperator
+except ImportError:
+    from airflow.operators.bash import BashOperator
 
 from lethe_airflow import lethe_job
 

@@ -2,8 +2,9 @@
 
 The forget run rewrites the hit shards at once, but with purge.retention-hours = 24 (the default)
 VACUUM may only remove the old files a day later: those requests wait as purge-pending. This DAG
-runs `lethe purge` every six hours, which completes them, then `lethe status`, whose JSON run
-summary (stored under runs.path) lists what is still open and overdue.
+runs `lethe purge` every six hours, which completes them, then `lethe status --fail-on-overdue`,
+whose JSON run summary (stored under runs.path) lists what is still open; it fails the task (exit
+6, not retried) when a request is past its deadline, so Airflow's alerting tells someone.
 """
 from datetime import datetime, timedelta
 
@@ -25,4 +26,4 @@ with DAG(
     default_args={"retries": 1, "retry_delay": timedelta(minutes=15)},
     tags=["lethe", "privacy"],
 ) as dag:
-    lethe("purge", "io.lethe.jobs.PurgeJob", []) >> lethe("status", "io.lethe.jobs.StatusJob", [])
+    lethe("purge", "io.lethe.jobs.PurgeJob", []) >> lethe("status", "io.lethe.jobs.StatusJob", ["--fail-on-overdue"])

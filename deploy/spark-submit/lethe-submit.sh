@@ -7,6 +7,8 @@
 #   LETHE_CONF     a lethe.properties reachable by the driver (passed with --conf)
 #   SPARK_MASTER   yarn, k8s://..., spark://host:7077 (default: yarn)
 #   DEPLOY_MODE    client or cluster (default: cluster)
+# The ledger key: pass -D ledger.key-file=PATH (a file only the job's user can read), never --conf
+# spark.yarn.appMasterEnv.*, which puts it in Spark's configuration (see docs/cluster.md).
 set -euo pipefail
 job="${1:?usage: lethe-submit.sh <ingest|train|forget|purge|score|status|verify> [options]}"
 shift

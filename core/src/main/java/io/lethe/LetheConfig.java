@@ -46,6 +46,7 @@ public final class LetheConfig {
   public static final String ENSEMBLE_AGGREGATION = "ensemble.aggregation";
   public static final String LEDGER_PATH = "ledger.path";
   public static final String LEDGER_KEY = "ledger.key";
+  public static final String LEDGER_KEY_FILE = "ledger.key-file";
   public static final String LEDGER_DEADLINE_DAYS = "ledger.deadline-days";
   public static final String FORGET_RECORD_COLUMN = "forget.record-column";
   public static final String FORGET_PURGE = "forget.purge";
@@ -103,6 +104,7 @@ public final class LetheConfig {
     d.put(ENSEMBLE_AGGREGATION, "soft");
     d.put(LEDGER_PATH, "lethe-data/ledger");
     d.put(LEDGER_KEY, "");
+    d.put(LEDGER_KEY_FILE, "");
     d.put(LEDGER_DEADLINE_DAYS, "30");
     d.put(FORGET_RECORD_COLUMN, "");
     d.put(FORGET_PURGE, "true");

@@ -157,6 +157,113 @@ class DeployFilesTest {
   }
 
   @Test
+  void theBundleFollowsTheDatabricksRules() throws Exception {
+    // What `databricks bundle validate` and the platform require, checked offline (databricks/cli's
+    // validate_target_mode.go and bundle schema; Unity Catalog's rules for volumes).
+    JsonNode bundle = YAML.readTree(DEPLOY.resolve("databricks/databricks.yml").toFile());
+    JsonNode prod = bundle.path("targets").path("prod");
+    assertThat(prod.path("mode").asText()).isEqualTo("production");
+    assertThat(prod.path("workspace").path("root_path").asText()).as("production needs its own root path").isNotBlank();
+    assertThat(prod.path("run_as").size()).as("one identity to run as").isEqualTo(1);
+    assertThat(prod.path("run_as").fieldNames().next()).isIn("service_principal_name", "user_name");
+    assertThat(bundle.path("targets").path("dev").path("mode").asText()).isEqualTo("development");
+
+    List<JsonNode> jobs = new ArrayList<>();
+    bundle.path("resources").path("jobs").forEach(jobs::add);
+    for (Path f : files("databricks/jobs/*.json")) {
+      jobs.add(new ObjectMapper().readTree(f.toFile()));
+    }
+    Map<String, String> variables = new java.util.HashMap<>();
+    bundle.path("variables").properties().forEach(e -> variables.put(e.getKey(), e.getValue().path("default").asText()));
+    for (JsonNode job : jobs) {
+      String name = job.path("name").asText();
+      assertThat(job.path("schedule").path("quartz_cron_expression").asText()).as(name).isNotBlank();
+      for (JsonNode cluster : job.path("job_clusters")) {
+        JsonNode spec = cluster.path("new_cluster");
+        // The task engine fits shards in tasks with the RDD API: dedicated (single-user) access only.
+        assertThat(spec.path("data_security_mode").asText()).as(name).isIn("SINGLE_USER", "DATA_SECURITY_MODE_DEDICATED");
+        assertThat(spec.path("single_user_name").asText()).as(name).isNotBlank();
+        assertThat(spec.path("spark_env_vars").path("LETHE_LEDGER_KEY").asText()).as(name + ": the key from a secret")
+            .matches("\\{\\{secrets/[\\w-]+/[\\w-]+}}");
+        assertThat(spec.path("spark_conf").toString()).as(name).doesNotContain("ledger");
+      }
+      for (JsonNode task : job.path("tasks")) {
+        assertThat(task.path("max_retries").asInt(0)).as(name + ": a failed Lethe task is not retried blindly").isZero();
+        List<String> args = strings(task.path("spark_jar_task").path("parameters"), variables);
+        assertThat(args).as(name).noneMatch(a -> a.startsWith("ledger.key="));
+        for (int i = 0; i < args.size(); i++) {
+          String a = args.get(i);
+          boolean table = a.startsWith("store.path=") || a.startsWith("models.path=") || a.startsWith("ledger.path=")
+              || (i > 0 && args.get(i - 1).equals("--ids-file"));
+          if (table) {
+            assertThat(a).as(name + ": Delta tables cannot live in a Unity Catalog volume").doesNotContain("/Volumes/");
+          }
+        }
+      }
+    }
+    // forget, then verify in the daily job; purge on a schedule of its own.
+    JsonNode daily = bundle.path("resources").path("jobs").path("lethe_daily_forget");
+    assertThat(daily.path("tasks").get(1).path("depends_on").get(0).path("task_key").asText()).isEqualTo("forget");
+    assertThat(daily.path("tasks").get(1).path("spark_jar_task").path("main_class_name").asText())
+        .isEqualTo("io.lethe.jobs.VerifyJob");
+    assertThat(bundle.path("resources").path("jobs").path("lethe_maintenance").path("tasks").get(0)
+        .path("spark_jar_task").path("main_class_name").asText()).isEqualTo("io.lethe.jobs.PurgeJob");
+  }
+
+  @Test
+  void airflowRetriesOnlyRunAgainAndKeepsTheKeyOutOfSparkConf() throws Exception {
+    for (Path f : files("airflow/*.py")) {
+      String dag = Files.readString(f);
+      assertThat(dag).as(f + ": no key in Spark conf or the environment of spark-submit")
+          .doesNotContain("env_vars=").doesNotContain("\"LETHE_LEDGER_KEY\"").doesNotContain("ledger.key=");
+    }
+    assertThat(Files.readString(DEPLOY.resolve("airflow/lethe_airflow.py"))).contains("\"ledger.key-file=\" + LETHE_KEY_FILE");
+    // The retry rule itself, run by Python against stand-ins of Airflow's modules: the provider's
+    // SparkSubmitOperator fails with its own message, "Cannot execute: ... Error code is: N."
+    Path stubs = Files.createTempDirectory("airflow-stubs");
+    Map<String, String> modules = Map.of(
+        "airflow/__init__.py", "",
+        "airflow/exceptions.py", "class AirflowException(Exception): pass\n"
+            + "class AirflowFailException(AirflowException): pass\n",
+        "airflow/models.py", "class Variable:\n    @staticmethod\n    def get(key, default=None):\n        return default\n",
+        "airflow/providers/__init__.py", "",
+        "airflow/providers/apache/__init__.py", "",
+        "airflow/providers/apache/spark/__init__.py", "",
+        "airflow/providers/apache/spark/operators/__init__.py", "",
+        "airflow/providers/apache/spark/operators/spark_submit.py", "import os\n"
+            + "from airflow.exceptions import AirflowException\n"
+            + "class SparkSubmitOperator:\n    def __init__(self, **kwargs):\n        self.kwargs = kwargs\n"
+            + "    def execute(self, context):\n        code = int(os.environ['EXIT'])\n"
+            + "        if code:\n            raise AirflowException('Cannot execute: spark-submit ... Error code is: %d.' % code)\n");
+    for (Map.Entry<String, String> m : modules.entrySet()) {
+      Path p = stubs.resolve(m.getKey());
+      Files.createDirectories(p.getParent());
+      Files.writeString(p, m.getValue());
+    }
+    String probe = "import sys\nsys.path[:0] = [sys.argv[1], sys.argv[2]]\n"
+        + "from airflow.exceptions import AirflowFailException, AirflowException\n"
+        + "import lethe_airflow\n"
+        + "task = lethe_airflow.lethe_job('forget', 'io.lethe.jobs.ForgetJob', [])\n"
+        + "assert 'ledger.key-file=hdfs:///secure/lethe/ledger.key' in task.kwargs['application_args']\n"
+        + "try:\n    task.execute({})\n    print('ok')\n"
+        + "except AirflowFailException:\n    print('fail-no-retry')\n"
+        + "except AirflowException:\n    print('retry')\n";
+    Path script = stubs.resolve("probe.py");
+    Files.writeString(script, probe);
+    Map<Integer, String> expected = Map.of(0, "ok", 1, "fail-no-retry", 2, "fail-no-retry", 4, "retry",
+        5, "fail-no-retry", 6, "fail-no-retry");
+    for (Map.Entry<Integer, String> e : expected.entrySet()) {
+      ProcessBuilder pb = new ProcessBuilder("python3", "-B", script.toString(), stubs.toString(),
+          DEPLOY.resolve("airflow").toString()).redirectErrorStream(true);
+      pb.environment().put("EXIT", e.getKey().toString());
+      Process p = pb.start();
+      String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+      assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+      assertThat(out).as("spark-submit exit " + e.getKey()).isEqualTo(e.getValue());
+    }
+  }
+
+  @Test
   void submitScriptKnowsEveryJobAndParses() throws Exception {
     Path script = DEPLOY.resolve("spark-submit/lethe-submit.sh");
     assertThat(run(List.of("bash", "-n", script.toString()))).isZero();

@@ -149,6 +149,14 @@ class ForgetInputTest extends LetheTestBase {
         .isInstanceOf(StoreNotFoundException.class).hasMessageContaining("is not a Lethe store");
     assertThatThrownBy(() -> Lethe.get(spark(), config.with(Map.of(LetheConfig.LEDGER_KEY, ""))).forgetter())
         .isInstanceOf(InvalidConfigException.class).hasMessageContaining("No ledger key");
+    // The key from a file (a mounted secret): the same key as the configuration's gives the same hashes.
+    Path keyFile = dir.resolve("ledger.key");
+    java.nio.file.Files.writeString(keyFile, config.get(LetheConfig.LEDGER_KEY) + "\n");
+    LetheConfig fromFile = config.with(Map.of(LetheConfig.LEDGER_KEY, "", LetheConfig.LEDGER_KEY_FILE, keyFile.toString()));
+    assertThat(LedgerKey.from(fromFile).hash(IdKind.SUBJECT, "40"))
+        .isEqualTo(LedgerKey.from(config).hash(IdKind.SUBJECT, "40"));
+    assertThatThrownBy(() -> LedgerKey.from(config.with(Map.of(LetheConfig.LEDGER_KEY_FILE, dir.resolve("no.key").toString()))))
+        .isInstanceOf(InvalidConfigException.class).hasMessageContaining("ledger.key-file names").hasMessageContaining("does not exist");
     assertThatThrownBy(() -> forgetter(trained, config.with(Map.of(LetheConfig.FORGET_RECORD_COLUMN, "")))
         .plan(ForgetRequest.ofRecords(List.of("1"))))
         .isInstanceOf(InvalidConfigException.class).hasMessageContaining("needs forget.record-column");

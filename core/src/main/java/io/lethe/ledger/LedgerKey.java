@@ -3,6 +3,7 @@ package io.lethe.ledger;
 import io.lethe.InvalidConfigException;
 import io.lethe.LetheConfig;
 import io.lethe.LetheException;
+import io.lethe.run.HadoopFiles;
 import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -38,15 +39,38 @@ public final class LedgerKey implements Serializable {
     return new LedgerKey(secret);
   }
 
-  /** The key from $LETHE_LEDGER_KEY, else from ledger.key; neither set is an error. */
+  /**
+   * The key from $LETHE_LEDGER_KEY, else from the file at ledger.key-file (a local or Hadoop path:
+   * a mounted Kubernetes secret, a file readable only by the job's user), else from ledger.key;
+   * none set is an error.
+   */
   public static LedgerKey from(LetheConfig config) {
     String env = System.getenv(LetheConfig.LEDGER_KEY_ENV);
-    String secret = env != null && !env.isEmpty() ? env : config.get(LetheConfig.LEDGER_KEY);
+    String file = config.get(LetheConfig.LEDGER_KEY_FILE);
+    String secret = env != null && !env.isEmpty() ? env
+        : !file.isEmpty() ? readKeyFile(file) : config.get(LetheConfig.LEDGER_KEY);
     if (secret.isEmpty()) {
       throw new InvalidConfigException("No ledger key: set the environment variable " + LetheConfig.LEDGER_KEY_ENV
-          + " (or the key " + LetheConfig.LEDGER_KEY + "); the ledger stores ids only as HMACs under it");
+          + " (or " + LetheConfig.LEDGER_KEY_FILE + ", or " + LetheConfig.LEDGER_KEY
+          + "); the ledger stores ids only as HMACs under it");
     }
     return new LedgerKey(secret);
+  }
+
+  private static String readKeyFile(String location) {
+    org.apache.hadoop.conf.Configuration conf = org.apache.spark.sql.SparkSession.getActiveSession().isDefined()
+        ? org.apache.spark.sql.SparkSession.getActiveSession().get().sparkContext().hadoopConfiguration()
+        : new org.apache.hadoop.conf.Configuration();
+    HadoopFiles files = new HadoopFiles(conf);
+    org.apache.hadoop.fs.Path path = files.qualify(location);
+    if (!files.exists(path)) {
+      throw new InvalidConfigException(LetheConfig.LEDGER_KEY_FILE + " names " + location + ", which does not exist");
+    }
+    String secret = files.readString(path).strip();
+    if (secret.isEmpty()) {
+      throw new InvalidConfigException("The ledger key file " + location + " is empty");
+    }
+    return secret;
   }
 
   public String hash(IdKind kind, String id) {

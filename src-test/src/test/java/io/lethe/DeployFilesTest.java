@@ -75,6 +75,9 @@ class DeployFilesTest {
     List<Invocation> out = new ArrayList<>();
     try (var parser = YAML.getFactory().createParser(file.toFile())) {
       for (JsonNode doc : YAML.readValues(parser, JsonNode.class).readAll()) {
+        if (!doc.path("kind").asText().endsWith("SparkApplication")) {
+          continue; // the namespace, service account and its RBAC
+        }
         JsonNode spec = doc.path("kind").asText().equals("ScheduledSparkApplication")
             ? doc.path("spec").path("template") : doc.path("spec");
         assertThat(doc.path("apiVersion").asText()).isEqualTo("sparkoperator.k8s.io/v1beta2");
@@ -261,6 +264,61 @@ class DeployFilesTest {
       assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
       assertThat(out).as("spark-submit exit " + e.getKey()).isEqualTo(e.getValue());
     }
+  }
+
+  @Test
+  void kubernetesAppsMountTheKeyRunAsABoundAccountAndPurgeOnASchedule() throws Exception {
+    // The spark operator's v1beta2 types and its chart's RBAC for the Spark service account.
+    List<JsonNode> docs = new ArrayList<>();
+    for (Path f : files("kubernetes/*.yaml")) {
+      try (var parser = YAML.getFactory().createParser(f.toFile())) {
+        docs.addAll(YAML.readValues(parser, JsonNode.class).readAll());
+      }
+    }
+    JsonNode role = docs.stream().filter(d -> d.path("kind").asText().equals("Role")).findFirst().orElseThrow();
+    List<String> resources = new ArrayList<>();
+    role.path("rules").get(0).path("resources").forEach(r -> resources.add(r.asText()));
+    assertThat(resources).contains("pods", "services", "configmaps", "persistentvolumeclaims");
+    List<String> verbs = new ArrayList<>();
+    role.path("rules").get(0).path("verbs").forEach(v -> verbs.add(v.asText()));
+    assertThat(verbs).contains("create", "get", "list", "watch", "delete");
+    JsonNode binding = docs.stream().filter(d -> d.path("kind").asText().equals("RoleBinding")).findFirst().orElseThrow();
+    assertThat(binding.path("roleRef").path("name").asText()).isEqualTo(role.path("metadata").path("name").asText());
+    String account = binding.path("subjects").get(0).path("name").asText();
+    assertThat(docs).anySatisfy(d -> {
+      assertThat(d.path("kind").asText()).isEqualTo("ServiceAccount");
+      assertThat(d.path("metadata").path("name").asText()).isEqualTo(account);
+    });
+
+    List<String> scheduled = new ArrayList<>();
+    for (JsonNode doc : docs) {
+      if (!doc.path("kind").asText().endsWith("SparkApplication")) {
+        continue;
+      }
+      boolean isScheduled = doc.path("kind").asText().equals("ScheduledSparkApplication");
+      JsonNode spec = isScheduled ? doc.path("spec").path("template") : doc.path("spec");
+      String name = doc.path("metadata").path("name").asText();
+      if (isScheduled) {
+        assertThat(doc.path("spec").path("schedule").asText()).as(name).isNotBlank();
+        assertThat(doc.path("spec").path("concurrencyPolicy").asText()).as(name).isEqualTo("Forbid");
+        scheduled.add(spec.path("mainClass").asText());
+      }
+      assertThat(spec.path("restartPolicy").path("type").asText()).as(name + ": no blind restarts").isEqualTo("Never");
+      assertThat(spec.path("driver").path("serviceAccount").asText()).as(name).isEqualTo(account);
+      // The key: a secret mounted in the driver as a file that ledger.key-file names; not in env or conf.
+      JsonNode secret = spec.path("driver").path("secrets").get(0);
+      assertThat(secret.path("secretType").asText()).as(name).isEqualTo("Generic");
+      List<String> args = strings(spec.path("arguments"), Map.of());
+      assertThat(args).as(name).anyMatch(a -> a.startsWith("ledger.key-file=" + secret.path("path").asText() + "/"));
+      assertThat(spec.path("driver").has("env") || spec.path("driver").has("envFrom")).as(name).isFalse();
+      assertThat(spec.path("sparkConf").toString()).as(name).doesNotContain("ledger");
+    }
+    assertThat(scheduled).containsExactlyInAnyOrder("io.lethe.jobs.ForgetJob", "io.lethe.jobs.VerifyJob",
+        "io.lethe.jobs.PurgeJob", "io.lethe.jobs.StatusJob");
+    // S3A: hadoop-aws of the Hadoop that Spark 4.1.0 ships, with the AWS SDK bundle it is built with.
+    String dockerfile = Files.readString(DEPLOY.resolve("kubernetes/Dockerfile"));
+    assertThat(dockerfile).contains("hadoop-aws/3.4.2/hadoop-aws-3.4.2.jar").contains("awssdk/bundle/2.29.52/");
+    assertThat(org.apache.hadoop.util.VersionInfo.getVersion()).as("the Hadoop on Spark's classpath").isEqualTo("3.4.2");
   }
 
   @Test

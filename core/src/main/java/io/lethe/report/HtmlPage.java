@@ -14,7 +14,8 @@ public final class HtmlPage {
       "p.meta{color:#5a6478;margin-top:0}table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem}",
       "th,td{border:1px solid #d7dce5;padding:.25rem .6rem;text-align:right}th{background:#f1f4f9}",
       "td:first-child,th:first-child{text-align:left}.ok{color:#17803d;font-weight:600}",
-      ".fail{color:#b42318;font-weight:600}.pending{color:#a15c07;font-weight:600}.warn{background:#fff6e0;border-left:4px solid #e8a317;padding:.4rem .8rem}",
+      ".fail{color:#b42318;font-weight:600}.pending{color:#a15c07;font-weight:600}",
+      ".warn{background:#fff6e0;border-left:4px solid #e8a317;padding:.4rem .8rem}",
       "figure{margin:1rem 0}figcaption{font-size:.85rem;color:#5a6478}svg text{font-size:11px;fill:#1d2433}");
 
   private final StringBuilder body = new StringBuilder();

@@ -258,7 +258,8 @@ public final class Verifier {
       List<VerifyReport.ShardStrategy> strategies = latest.map(m -> m.shards().stream()
           .filter(e -> hit.contains(e.shard())).map(e -> strategy(m, e)).toList()).orElse(List.of());
       return new VerifyReport(VerifyReport.FORMAT_VERSION, scope.name(), scope.kind(), scope.idsChecked(),
-          now.toString(), passed, purgePending && purgeDue != null ? purgeDue.toString() : null, checks, requests, new ArrayList<>(hit), deleteVersion, storeVersion,
+          now.toString(), passed, purgePending && purgeDue != null ? purgeDue.toString() : null, checks, requests,
+          new ArrayList<>(hit), deleteVersion, storeVersion,
           latest.map(EnsembleManifest::version).orElse(null), strategies, refits, utility, evidence);
     } finally {
       evaluation.unpersist();

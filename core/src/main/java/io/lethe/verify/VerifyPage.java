@@ -52,7 +52,8 @@ public final class VerifyPage {
         (r.checks().size() - failed) + " of " + r.checks().size() + " passed", r.passed() ? "PASS" : "FAIL")));
     if (r.checks().stream().anyMatch(Check::awaitsPurge)) {
       page.paragraph("Pending: the batch's rows leave storage with the purge due after "
-          + (r.purgeDueAfter() != null ? r.purgeDueAfter() : "the retention") + ", before every deadline. Until then older store versions and the change feed"
+          + (r.purgeDueAfter() != null ? r.purgeDueAfter() : "the retention")
+          + ", before every deadline. Until then older store versions and the change feed"
           + " hold them; the model does not.");
     }
 

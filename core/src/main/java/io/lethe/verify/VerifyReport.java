@@ -32,7 +32,8 @@ import java.util.Map;
  *     and membership inference before and after (null when it recorded none)
  */
 public record VerifyReport(int formatVersion, String batchId, String scope, Integer idsChecked, String verifiedAt,
-    boolean passed, String purgeDueAfter, List<Check> checks, List<Request> requests, List<Integer> hitShards, Long deleteVersion,
+    boolean passed, String purgeDueAfter, List<Check> checks, List<Request> requests, List<Integer> hitShards,
+    Long deleteVersion,
     long storeVersion, Long ensembleVersion, List<ShardStrategy> unlearning, List<Refit> retrain, Utility utility, ForgetEvidence evidence) {
 
   public static final int FORMAT_VERSION = 1;

@@ -47,8 +47,21 @@ public abstract class LetheTestBase {
       // Interpreted execution, as Spark's own test suites run: on the suite's small tables, compiling
       // generated code (Janino) was a third of the suite's CPU. The standalone-cluster test runs
       // spark-submit with Spark's defaults, code generation included.
-      spark = LetheSpark.getOrCreate("lethe-tests", Map.of("spark.ui.enabled", "false",
+      Map<String, String> settings = new java.util.HashMap<>(Map.of("spark.ui.enabled", "false",
           "spark.sql.codegen.wholeStage", "false", "spark.sql.codegen.factoryMode", "NO_CODEGEN"));
+      // A real catalog for tables by name: Spark's Hive metastore, on an embedded Derby database
+      // and a warehouse of the suite's own (CatalogTablesTest). Tables by path are unaffected.
+      try {
+        Path metastore = java.nio.file.Files.createTempDirectory("lethe-metastore");
+        System.setProperty("derby.system.home", metastore.toString());
+        settings.put("spark.sql.catalogImplementation", "hive");
+        settings.put("spark.sql.warehouse.dir", metastore.resolve("warehouse").toUri().toString());
+        settings.put("spark.hadoop.javax.jdo.option.ConnectionURL",
+            "jdbc:derby:;databaseName=" + metastore.resolve("metastore_db") + ";create=true");
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+      spark = LetheSpark.getOrCreate("lethe-tests", settings);
     }
     return spark;
   }

@@ -76,7 +76,7 @@ public final class Lethe {
   /** The model registry at {@code models.path}. */
   public synchronized ModelRegistry registry() {
     if (registry == null) {
-      registry = new ModelRegistry(spark, config.get(LetheConfig.MODELS_PATH));
+      registry = new ModelRegistry(spark, config.get(LetheConfig.MODELS_PATH), config.get(LetheConfig.MODELS_PUBLISH_LOG));
     }
     return registry;
   }

@@ -12,6 +12,7 @@ import io.lethe.InvalidRequestException;
 import io.lethe.LetheException;
 import io.lethe.ledger.IdKind;
 import io.lethe.run.HadoopFiles;
+import io.lethe.run.Tables;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -36,14 +37,19 @@ public final class IdFile {
   private IdFile() {}
 
   /**
+   * @param location a file or table path, or a catalog table name (schema.table,
+   *     catalog.schema.table) that the catalog has
    * @param format auto (from the extension, for a directory its data files' extension; a Delta
-   *     table is Delta), text, csv, json, parquet or delta
+   *     table is Delta), text, csv, json, parquet or delta; not used for a catalog table
    * @param column the id column; null for text, or for a file with a single column
    */
   public static ForgetRequest read(SparkSession spark, String location, String format, String column, IdKind kind) {
     String fmt = format == null ? "auto" : format.toLowerCase(Locale.ROOT);
     if (!FORMATS.contains(fmt)) {
       throw new InvalidRequestException("Unknown id file format '" + format + "': use one of " + String.join(", ", FORMATS));
+    }
+    if (Tables.looksLikeName(location) && Tables.exists(spark, location)) {
+      return fromTable(spark.table(location), location, "table", column, kind);
     }
     HadoopFiles files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
     Path path = files.qualify(location);
@@ -56,7 +62,11 @@ public final class IdFile {
     if (fmt.equals("text") && readsInDriver(files, path)) {
       return textInDriver(files, path, location, kind);
     }
-    Dataset<Row> table = load(spark, location, fmt);
+    return fromTable(load(spark, location, fmt), location, fmt, column, kind);
+  }
+
+  /** The ids of a loaded file or a catalog table: its id column checked and read. */
+  private static ForgetRequest fromTable(Dataset<Row> table, String location, String fmt, String column, IdKind kind) {
     String idColumn = pickColumn(table, column, location, fmt);
     DataType type = table.schema().apply(idColumn).dataType();
     if (!(type instanceof StringType || type instanceof IntegralType)) {

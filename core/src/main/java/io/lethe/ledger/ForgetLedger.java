@@ -8,6 +8,7 @@ import io.lethe.InvalidConfigException;
 import io.lethe.LetheConfig;
 import io.lethe.LetheException;
 import io.lethe.run.LogTable;
+import io.lethe.run.Tables;
 import io.lethe.store.CommitRetry;
 import java.time.Duration;
 import java.time.Instant;
@@ -36,21 +37,54 @@ import org.apache.spark.sql.SparkSession;
  */
 public final class ForgetLedger {
   private final SparkSession spark;
-  private final String path;
+  /** The catalog name when ledger.path names a table, else null. */
+  private final String name;
+  /** Where the ledger's Delta table is; null for a named ledger its first append will create. */
+  private volatile String path;
   private final Duration deadline;
   private final CommitRetry retry;
-  private final LogTable log;
+  private volatile LogTable log;
   private volatile boolean verified;
 
-  public ForgetLedger(SparkSession spark, String path, int deadlineDays, CommitRetry retry) {
+  /**
+   * @param location a path, or a catalog table name (schema.table or catalog.schema.table): the
+   *     first append creates the table in the catalog, and the ledger is read at its location
+   */
+  public ForgetLedger(SparkSession spark, String location, int deadlineDays, CommitRetry retry) {
     if (deadlineDays < 1) {
       throw new InvalidConfigException("The forget deadline must be at least one day, got " + deadlineDays);
     }
     this.spark = spark;
-    this.path = new io.lethe.run.HadoopFiles(spark.sparkContext().hadoopConfiguration()).qualify(path).toString();
     this.deadline = Duration.ofDays(deadlineDays);
     this.retry = retry;
+    this.name = Tables.isOwnTableName(spark, location, LetheConfig.LEDGER_PATH) ? location : null;
+    if (name == null) {
+      at(location);
+    } else if (Tables.exists(spark, name)) {
+      at(Tables.location(spark, name));
+    }
+  }
+
+  private void at(String location) {
+    this.path = new io.lethe.run.HadoopFiles(spark.sparkContext().hadoopConfiguration()).qualify(location).toString();
     this.log = new LogTable(spark.sparkContext().hadoopConfiguration(), this.path);
+  }
+
+  /** Creates a named ledger in the catalog, empty, before its first append (a concurrent create wins). */
+  private synchronized void createNamed() {
+    if (log != null) {
+      return;
+    }
+    if (!Tables.exists(spark, name)) {
+      try {
+        spark.createDataFrame(List.of(), LedgerEntry.SCHEMA).writeTo(name).using("delta").create();
+      } catch (Exception e) {
+        if (!Tables.exists(spark, name)) {
+          throw new LetheException("Cannot create the ledger table " + name + ": " + LetheException.firstLine(e), e);
+        }
+      }
+    }
+    at(Tables.location(spark, name));
   }
 
   /** The ledger at ledger.path, with the configured deadline and commit attempts. */
@@ -59,8 +93,9 @@ public final class ForgetLedger {
         new CommitRetry(config.getInt(LetheConfig.FORGET_COMMIT_ATTEMPTS)));
   }
 
+  /** The ledger's table name, else its path. */
   public String path() {
-    return path;
+    return name != null ? name : path;
   }
 
   /** The deadline of a request received at {@code receivedAt}. */
@@ -69,7 +104,7 @@ public final class ForgetLedger {
   }
 
   public boolean exists() {
-    return log.version().isPresent();
+    return log != null && log.version().isPresent();
   }
 
   /** Appends events in one Delta commit (a blind append: it conflicts with nothing but a create). */
@@ -79,6 +114,9 @@ public final class ForgetLedger {
     }
     if (!verified && exists()) {
       requireLedger();
+    }
+    if (log == null) {
+      createNamed();
     }
     List<Row> rows = events.stream().map(LedgerEntry::toRow).toList();
     retry.run("ledger append", () -> log.append(rows, LedgerEntry.SCHEMA, Map.of(), null, null));
@@ -169,12 +207,12 @@ public final class ForgetLedger {
       }
     }
     open.sort(Comparator.comparing(LedgerEntry::receivedAt));
-    return LedgerSummary.of(path, byStatus, open, now);
+    return LedgerSummary.of(path(), byStatus, open, now);
   }
 
   private void requireLedger() {
     if (!exists()) {
-      throw new LetheException("No ledger at " + path + " (not a Delta table); a forget run creates it");
+      throw new LetheException("No ledger at " + path() + " (not a Delta table); a forget run creates it");
     }
     List<String> columns = log.columns();
     if (!columns.containsAll(Arrays.asList(LedgerEntry.SCHEMA.fieldNames()))) {

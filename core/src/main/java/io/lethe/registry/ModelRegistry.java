@@ -3,10 +3,12 @@ package io.lethe.registry;
 import io.lethe.CommitConflictException;
 import io.lethe.CorruptRegistryException;
 import io.lethe.InvalidRequestException;
+import io.lethe.LetheConfig;
 import io.lethe.LetheException;
 import io.lethe.run.HadoopFiles;
-import io.lethe.run.LogTable;
 import io.lethe.run.Json;
+import io.lethe.run.LogTable;
+import io.lethe.run.Tables;
 import io.lethe.store.CommitRetry;
 import io.lethe.store.DeltaCommits;
 import io.lethe.unlearn.CertifiedState;
@@ -75,25 +77,68 @@ public final class ModelRegistry {
   private final SparkSession spark;
   private final HadoopFiles files;
   private final Path root;
+  /** The publish log's catalog name when models.publish-log names a table, else null. */
+  private final String logName;
+  /** Where the publish log is; null for a named log its first publish will create. */
+  private volatile Path logPath;
   /** The publish log, read and appended to in the driver (Delta Kernel): no Spark job. */
-  private final LogTable log;
+  private volatile LogTable log;
   /** The publish log's rows as this registry last read them, with the commit they were read at. */
   private volatile LogSnapshot known;
 
+  /** The registry at {@code modelsPath}, its publish log under it. */
   public ModelRegistry(SparkSession spark, String modelsPath) {
+    this(spark, modelsPath, "");
+  }
+
+  /**
+   * @param publishLog where the publish log is: blank for {@code <modelsPath>/published}, a path,
+   *     or a catalog table name (the first publish creates the table; sub-models stay under
+   *     {@code modelsPath})
+   */
+  public ModelRegistry(SparkSession spark, String modelsPath, String publishLog) {
     this.spark = spark;
     this.files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
     this.root = files.qualify(modelsPath);
-    this.log = new LogTable(spark.sparkContext().hadoopConfiguration(), publishLog().toString());
+    this.logName = !publishLog.isBlank() && Tables.isOwnTableName(spark, publishLog, LetheConfig.MODELS_PUBLISH_LOG)
+        ? publishLog : null;
+    if (logName == null) {
+      at(publishLog.isBlank() ? new Path(root, PUBLISHED) : files.qualify(publishLog));
+    } else if (Tables.exists(spark, logName)) {
+      at(files.qualify(Tables.location(spark, logName)));
+    }
+  }
+
+  private void at(Path path) {
+    this.logPath = path;
+    this.log = new LogTable(spark.sparkContext().hadoopConfiguration(), path.toString());
+  }
+
+  /** Creates a named publish log in the catalog, empty, before its first append (a concurrent create wins). */
+  private synchronized void createNamedLog() {
+    if (log != null) {
+      return;
+    }
+    if (!Tables.exists(spark, logName)) {
+      try {
+        spark.createDataFrame(List.of(), LOG_SCHEMA).writeTo(logName).using("delta").create();
+      } catch (Exception e) {
+        if (!Tables.exists(spark, logName)) {
+          throw new LetheException("Cannot create the publish log table " + logName + ": "
+              + LetheException.firstLine(e), e);
+        }
+      }
+    }
+    at(files.qualify(Tables.location(spark, logName)));
   }
 
   public Path root() {
     return root;
   }
 
-  /** The publish log: a Delta table of published versions. */
+  /** The publish log: a Delta table of published versions (null: a named log not created yet). */
   public Path publishLog() {
-    return new Path(root, PUBLISHED);
+    return logPath;
   }
 
   public Path ensembleDir(long version) {
@@ -235,6 +280,9 @@ public final class ModelRegistry {
    * a claim that another publisher has taken already, or takes concurrently, is refused.
    */
   private boolean append(List<Row> events, Long claim) {
+    if (log == null) {
+      createNamedLog();
+    }
     try {
       log.append(events, LOG_SCHEMA, Map.of(), claim == null ? null : PUBLISH_APP_ID, claim);
       return true;
@@ -245,6 +293,9 @@ public final class ModelRegistry {
 
   /** The newest commit of the publish log, by listing its Delta log; commit -1 when there is none. */
   private Head head() {
+    if (logPath == null) {
+      return new Head(-1, 0);
+    }
     return DeltaCommits.newest(files, publishLog())
         .map(st -> new Head(DeltaCommits.version(st), st.getModificationTime())).orElse(new Head(-1, 0));
   }
@@ -281,7 +332,7 @@ public final class ModelRegistry {
   }
 
   private EnsembleManifest manifestOf(long version, String json) {
-    String what = "ensemble manifest of version " + version + " in " + publishLog();
+    String what = "ensemble manifest of version " + version + " in " + (logName != null ? logName : publishLog());
     EnsembleManifest manifest = readRecord(json, EnsembleManifest.class, what);
     if (!manifest.complete() || manifest.version() != version) {
       throw new CorruptRegistryException("Corrupt " + what + ": it lists no sub-models or no task, or another version");

@@ -125,7 +125,8 @@ final class Procedures {
     List<List<Object>> run(Lethe lethe, Arguments args) {
       Status.Report s = lethe.status().execute();
       LedgerSummary l = s.ledger();
-      return one(s.storeVersion(), s.layout().shards(), s.rowsPerShard().values().stream().mapToLong(Long::longValue).sum(),
+      long rows = s.rowsPerShard().values().stream().mapToLong(Long::longValue).sum();
+      return one(s.storeVersion(), s.layout().shards(), rows,
           s.published() == null ? null : s.published().version(), s.staleShards(),
           l.requestsByStatus().getOrDefault("forgotten", 0L), l.requestsByStatus().getOrDefault("not-found", 0L),
           l.requestsByStatus().getOrDefault("purge-pending", 0L), l.requestsByStatus().getOrDefault("in-progress", 0L),
@@ -142,7 +143,8 @@ final class Procedures {
 
     @Override
     public ProcedureParameter[] parameters() {
-      return new ProcedureParameter[] {optional("overdue_only", BooleanType, "false", "only requests past their deadline")};
+      return new ProcedureParameter[] {
+          optional("overdue_only", BooleanType, "false", "only requests past their deadline")};
     }
 
     @Override

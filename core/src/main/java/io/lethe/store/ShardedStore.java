@@ -14,6 +14,7 @@ import io.lethe.LetheException;
 import io.lethe.StoreNotFoundException;
 import io.lethe.run.HadoopFiles;
 import io.lethe.run.LogTable;
+import io.lethe.run.Tables;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -84,15 +85,33 @@ public final class ShardedStore {
     return new HadoopFiles(spark.sparkContext().hadoopConfiguration()).qualify(path).toString();
   }
 
-  /** Opens an existing store; a missing path or a Delta table Lethe did not create is an error. */
+  /**
+   * Opens an existing store, given by path or by catalog table name (read at the table's
+   * location); a missing store or a Delta table Lethe did not create is an error.
+   */
   public static ShardedStore open(SparkSession spark, String location) {
-    String path = qualify(spark, location);
+    String path;
+    if (Tables.isOwnTableName(spark, location, LetheConfig.STORE_PATH)) {
+      if (!Tables.exists(spark, location)) {
+        throw new StoreNotFoundException("No Lethe store table " + location + " in the catalog; create it with the"
+            + " ingest job");
+      }
+      path = qualify(spark, Tables.location(spark, location));
+    } else {
+      path = qualify(spark, location);
+    }
     // The table's properties from its log, read in the driver (Delta Kernel): DESCRIBE DETAIL would
     // compute the table's state with Spark jobs, seconds in a fresh JVM.
     Map<String, String> props = new LogTable(spark.sparkContext().hadoopConfiguration(), path).properties()
         .orElseThrow(() -> new StoreNotFoundException("No Lethe store at " + path
             + " (not a Delta table); create it with the ingest job"));
     return new ShardedStore(spark, path, StoreLayout.fromProperties(props, path));
+  }
+
+  /** Whether the store exists: a named table in the catalog, or a Delta table at the path. */
+  private static boolean storeExists(SparkSession spark, String location) {
+    return Tables.isOwnTableName(spark, location, LetheConfig.STORE_PATH) ? Tables.exists(spark, location)
+        : exists(spark, location);
   }
 
   /**
@@ -105,19 +124,20 @@ public final class ShardedStore {
 
   public static IngestPlan planIngest(SparkSession spark, String location, Dataset<Row> source, LetheConfig config,
       boolean append) {
-    String path = qualify(spark, location);
-    boolean exists = checkIngestTarget(spark, path, append);
+    boolean exists = checkIngestTarget(spark, location, append);
     if (exists) {
-      StoreLayout layout = open(spark, path).layout();
-      validate(source, layout, false);
-      return new IngestPlan(path, false, layout);
+      ShardedStore store = open(spark, location);
+      validate(source, store.layout(), false);
+      return new IngestPlan(store.path(), false, store.layout());
     }
-    return new IngestPlan(path, true, planLayout(source, config));
+    String where = Tables.looksLikeName(location) ? location : qualify(spark, location);
+    return new IngestPlan(where, true, planLayout(source, config));
   }
 
   /** Whether the store exists, refusing a second ingest without append and an append to nothing. */
-  private static boolean checkIngestTarget(SparkSession spark, String path, boolean append) {
-    boolean exists = exists(spark, path);
+  private static boolean checkIngestTarget(SparkSession spark, String location, boolean append) {
+    boolean exists = storeExists(spark, location);
+    String path = Tables.looksLikeName(location) ? location : qualify(spark, location);
     if (exists && !append) {
       throw new InvalidRequestException("A store already exists at " + path + "; use --append to add rows to it");
     }
@@ -133,14 +153,16 @@ public final class ShardedStore {
    */
   public static IngestResult ingest(SparkSession spark, String location, Dataset<Row> source, LetheConfig config,
       boolean append) {
-    String path = qualify(spark, location);
-    boolean exists = checkIngestTarget(spark, path, append);
+    boolean exists = checkIngestTarget(spark, location, append);
     if (exists) {
-      return open(spark, path).append(source);
+      return open(spark, location).append(source);
     }
     StoreLayout layout = planLayout(source, config);
     Dataset<Row> rows = withShard(source, layout);
-    String table = "delta.`" + path.replace("`", "``") + "`";
+    // By name, a table in the catalog (at the location the catalog gives it); else a path table.
+    boolean named = Tables.isOwnTableName(spark, location, LetheConfig.STORE_PATH);
+    String path = named ? location : qualify(spark, location);
+    String table = named ? location : "delta.`" + path.replace("`", "``") + "`";
     try {
       var writer = rows.writeTo(table).using("delta").partitionedBy(col(StoreLayout.SHARD_COLUMN), new Column[0])
           .tableProperty("delta.enableChangeDataFeed", "true")
@@ -155,7 +177,7 @@ public final class ShardedStore {
     } catch (Exception e) {
       throw new LetheException("Cannot create the store at " + path + ": " + LetheException.firstLine(e), e);
     }
-    ShardedStore store = open(spark, path);
+    ShardedStore store = open(spark, location);
     long version = store.currentVersion();
     Map<Integer, Long> perShard = store.rowsPerShard(version);
     return new IngestResult(true, version, perShard.values().stream().mapToLong(Long::longValue).sum(), perShard);

@@ -2,6 +2,7 @@ package io.lethe.store;
 
 import io.lethe.InvalidRequestException;
 import io.lethe.LetheException;
+import io.lethe.run.Tables;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -10,7 +11,8 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * Where rows come from: any Spark source by format, path and reader options.
+ * Where rows come from: any Spark source by format, path and reader options, or a catalog table by
+ * name (then format and options do not apply).
  *
  * @param columns names for the columns in order (for headerless CSV); empty to keep the source's
  */
@@ -28,7 +30,9 @@ public record SourceSpec(String format, String path, Map<String, String> options
   public Dataset<Row> read(SparkSession spark) {
     Dataset<Row> df;
     try {
-      df = spark.read().format(format).options(options).load(path);
+      // A catalog table by name (schema.table, catalog.schema.table) reads as the table; else a path.
+      df = Tables.looksLikeName(path) && Tables.exists(spark, path) ? spark.table(path)
+          : spark.read().format(format).options(options).load(path);
     } catch (Exception e) {
       throw new InvalidRequestException("Cannot read the " + format + " source at " + path + ": " + LetheException.firstLine(e), e);
     }

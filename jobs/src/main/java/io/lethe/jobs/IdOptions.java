@@ -16,7 +16,7 @@ final class IdOptions {
 
     @Option(names = "--ids-file", paramLabel = "PATH",
         description = "A file or table of ids: text (one id per line), CSV with a header, JSON lines, Parquet, "
-            + "or a Delta table (for example a table of incoming requests).")
+            + "or a Delta table (for example a table of incoming requests), by path or by catalog table name.")
     String file;
   }
 

@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
     description = {"Load a Spark source into the sharded store (a Delta table partitioned by shard).",
         "The first ingest creates the store with the store.* settings; --append adds rows with the store's own layout."})
 public final class IngestJob extends JobCommand {
-  @Option(names = "--source", required = true, paramLabel = "PATH", description = "The source location.")
+  @Option(names = "--source", required = true, paramLabel = "PATH", description = "The source: a path, or a catalog table name (schema.table or catalog.schema.table).")
   String source;
 
   @Mixin

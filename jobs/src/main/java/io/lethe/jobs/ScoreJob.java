@@ -23,13 +23,15 @@ import picocli.CommandLine.Option;
 public final class ScoreJob extends JobCommand {
   private static final Set<String> OUTPUT_FORMATS = Set.of("parquet", "delta", "csv", "json", "orc");
 
-  @Option(names = "--input", required = true, paramLabel = "PATH", description = "The rows to score.")
+  @Option(names = "--input", required = true, paramLabel = "PATH", description = "The rows to score: a path, or a catalog table name.")
   String input;
 
   @Mixin
   SourceOptions sourceOptions;
 
-  @Option(names = "--output", required = true, paramLabel = "PATH", description = "Where to write the scored rows.")
+  @Option(names = "--output", required = true, paramLabel = "PATH",
+      description = "Where to write the scored rows: a path, or a catalog table name (schema.table or "
+          + "catalog.schema.table) in a schema that exists.")
   String output;
 
   @Option(names = "--output-format", paramLabel = "FORMAT", defaultValue = "parquet",
@@ -66,17 +68,23 @@ public final class ScoreJob extends JobCommand {
       scored = scored.withColumn("probability", array_join(col("probability").cast("array<string>"), ";"));
     }
     Dataset<Row> result = scored;
+    boolean named = io.lethe.run.Tables.isName(spark, output);
     summary.steps().time("score", () -> {
       var writer = result.write().format(outputFormat).mode("errorifexists");
       if (outputFormat.equals("csv")) {
         writer = writer.option("header", "true");
       }
       try {
-        writer.save(output);
+        if (named) { // a catalog table (its schema must exist), in the output format
+          writer.saveAsTable(output);
+        } else {
+          writer.save(output);
+        }
       } catch (Exception e) {
         throw new LetheException("Cannot write " + output + ": " + LetheException.firstLine(e), e);
       }
     });
-    summary.output("rows", spark.read().format(outputFormat).option("header", "true").load(output).count());
+    summary.output("rows", named ? spark.table(output).count()
+        : spark.read().format(outputFormat).option("header", "true").load(output).count());
   }
 }

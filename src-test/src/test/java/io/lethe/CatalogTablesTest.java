@@ -29,6 +29,7 @@ class CatalogTablesTest extends LetheTestBase {
         "-D", "ledger.path=spark_catalog.lethe.ledger",
         "-D", "models.publish-log=spark_catalog.lethe.published",
         "-D", "models.path=" + dir.resolve("models"),
+        "-D", "tables.location=" + dir.resolve("tables").toUri(),
         "-D", "runs.path=" + dir.resolve("runs"),
         "-D", "verify.path=" + dir.resolve("verify"),
         "-D", "ledger.key=" + LEDGER_KEY,
@@ -85,12 +86,26 @@ class CatalogTablesTest extends LetheTestBase {
     }
     List<Row> detail = spark().sql("DESCRIBE DETAIL spark_catalog.lethe.store").collectAsList();
     assertThat(detail.get(0).<String>getAs("format")).isEqualTo("delta");
+    // With tables.location, external tables there (what Unity Catalog needs for path access).
+    for (String table : List.of("store", "ledger", "published")) {
+      String location = spark().sql("DESCRIBE DETAIL spark_catalog.lethe." + table).head().getAs("location");
+      assertThat(location).as(table).endsWith(dir.resolve("tables").resolve(table).toString());
+      assertThat(spark().sql("DESCRIBE TABLE EXTENDED spark_catalog.lethe." + table).where("col_name = 'Type'")
+          .head().getString(1)).as(table).isEqualTo("EXTERNAL");
+    }
     assertThat(spark().table("spark_catalog.lethe.store").count()).isEqualTo(898);
     assertThat(spark().table("spark_catalog.lethe.ledger").where(col("step").equalTo("complete")).count())
         .isEqualTo(2);
     assertThat(spark().table("spark_catalog.lethe.published").count()).as("published 1 and 2, retired 1")
         .isEqualTo(3);
     assertThat(dir.resolve("models").resolve("submodels")).isDirectory();
+
+    // Without tables.location, a managed table in the metastore's warehouse.
+    Run managed = lethe("ingest", "--source", "spark_catalog.lethe.people", "-D", "tables.location=",
+        "-D", "store.path=spark_catalog.lethe.managed_store");
+    assertThat(managed.code()).as(managed.err()).isZero();
+    assertThat(spark().sql("DESCRIBE TABLE EXTENDED spark_catalog.lethe.managed_store").where("col_name = 'Type'")
+        .head().getString(1)).isEqualTo("MANAGED");
 
     // A name in a schema the catalog does not have is refused with one message.
     Run noSchema = lethe("status", "-D", "store.path=nowhere.store");

@@ -196,11 +196,19 @@ class DeployFilesTest {
         assertThat(args).as(name).noneMatch(a -> a.startsWith("ledger.key="));
         for (int i = 0; i < args.size(); i++) {
           String a = args.get(i);
-          boolean table = a.startsWith("store.path=") || a.startsWith("models.path=") || a.startsWith("ledger.path=")
-              || (i > 0 && args.get(i - 1).equals("--ids-file"));
-          if (table) {
-            assertThat(a).as(name + ": Delta tables cannot live in a Unity Catalog volume").doesNotContain("/Volumes/");
+          // Delta tables by three-level Unity Catalog name; Lethe's own created under tables.location,
+          // a cloud URI (tables cannot live in a volume); sub-models and reports in a volume.
+          if (a.startsWith("store.path=") || a.startsWith("ledger.path=") || a.startsWith("models.publish-log=")
+              || (i > 0 && args.get(i - 1).equals("--ids-file"))) {
+            assertThat(a.substring(a.indexOf('=') + 1)).as(name + ": " + a).matches("\\w+\\.\\w+\\.\\w+");
           }
+          if (a.startsWith("tables.location=")) {
+            assertThat(a).as(name).doesNotContain("/Volumes/").contains("://");
+          }
+        }
+        if (args.stream().anyMatch(a -> a.startsWith("store.path="))) {
+          assertThat(args).as(name + ": Lethe creates its tables as external ones")
+              .anyMatch(a -> a.startsWith("tables.location="));
         }
       }
     }
@@ -211,6 +219,10 @@ class DeployFilesTest {
         .isEqualTo("io.lethe.jobs.VerifyJob");
     assertThat(bundle.path("resources").path("jobs").path("lethe_maintenance").path("tasks").get(0)
         .path("spark_jar_task").path("main_class_name").asText()).isEqualTo("io.lethe.jobs.PurgeJob");
+    // The schema of those tables is the bundle's own (resources.schemas: catalog_name and name).
+    JsonNode schema = bundle.path("resources").path("schemas").path("lethe");
+    assertThat(schema.path("catalog_name").asText()).isNotBlank();
+    assertThat(schema.path("name").asText()).isNotBlank();
   }
 
   @Test

@@ -76,7 +76,8 @@ public final class Lethe {
   /** The model registry at {@code models.path}. */
   public synchronized ModelRegistry registry() {
     if (registry == null) {
-      registry = new ModelRegistry(spark, config.get(LetheConfig.MODELS_PATH), config.get(LetheConfig.MODELS_PUBLISH_LOG));
+      registry = new ModelRegistry(spark, config.get(LetheConfig.MODELS_PATH), config.get(LetheConfig.MODELS_PUBLISH_LOG),
+          config.get(LetheConfig.TABLES_LOCATION));
     }
     return registry;
   }

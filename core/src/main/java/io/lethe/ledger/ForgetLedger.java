@@ -39,6 +39,7 @@ public final class ForgetLedger {
   private final SparkSession spark;
   /** The catalog name when ledger.path names a table, else null. */
   private final String name;
+  private final String tablesLocation;
   /** Where the ledger's Delta table is; null for a named ledger its first append will create. */
   private volatile String path;
   private final Duration deadline;
@@ -51,12 +52,21 @@ public final class ForgetLedger {
    *     first append creates the table in the catalog, and the ledger is read at its location
    */
   public ForgetLedger(SparkSession spark, String location, int deadlineDays, CommitRetry retry) {
+    this(spark, location, deadlineDays, retry, "");
+  }
+
+  /**
+   * @param tablesLocation where a named ledger is created as an external table ({@code
+   *     tables.location}); blank for a managed table
+   */
+  public ForgetLedger(SparkSession spark, String location, int deadlineDays, CommitRetry retry, String tablesLocation) {
     if (deadlineDays < 1) {
       throw new InvalidConfigException("The forget deadline must be at least one day, got " + deadlineDays);
     }
     this.spark = spark;
     this.deadline = Duration.ofDays(deadlineDays);
     this.retry = retry;
+    this.tablesLocation = tablesLocation;
     this.name = Tables.isOwnTableName(spark, location, LetheConfig.LEDGER_PATH) ? location : null;
     if (name == null) {
       at(location);
@@ -77,7 +87,9 @@ public final class ForgetLedger {
     }
     if (!Tables.exists(spark, name)) {
       try {
-        spark.createDataFrame(List.of(), LedgerEntry.SCHEMA).writeTo(name).using("delta").create();
+        var writer = spark.createDataFrame(List.of(), LedgerEntry.SCHEMA).writeTo(name).using("delta");
+        String external = Tables.externalLocation(tablesLocation, name);
+        (external != null ? writer.tableProperty("location", external) : writer).create();
       } catch (Exception e) {
         if (!Tables.exists(spark, name)) {
           throw new LetheException("Cannot create the ledger table " + name + ": " + LetheException.firstLine(e), e);
@@ -90,7 +102,7 @@ public final class ForgetLedger {
   /** The ledger at ledger.path, with the configured deadline and commit attempts. */
   public static ForgetLedger from(SparkSession spark, LetheConfig config) {
     return new ForgetLedger(spark, config.get(LetheConfig.LEDGER_PATH), config.getInt(LetheConfig.LEDGER_DEADLINE_DAYS),
-        new CommitRetry(config.getInt(LetheConfig.FORGET_COMMIT_ATTEMPTS)));
+        new CommitRetry(config.getInt(LetheConfig.FORGET_COMMIT_ATTEMPTS)), config.get(LetheConfig.TABLES_LOCATION));
   }
 
   /** The ledger's table name, else its path. */

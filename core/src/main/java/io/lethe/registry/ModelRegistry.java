@@ -79,6 +79,7 @@ public final class ModelRegistry {
   private final Path root;
   /** The publish log's catalog name when models.publish-log names a table, else null. */
   private final String logName;
+  private final String tablesLocation;
   /** Where the publish log is; null for a named log its first publish will create. */
   private volatile Path logPath;
   /** The publish log, read and appended to in the driver (Delta Kernel): no Spark job. */
@@ -88,16 +89,19 @@ public final class ModelRegistry {
 
   /** The registry at {@code modelsPath}, its publish log under it. */
   public ModelRegistry(SparkSession spark, String modelsPath) {
-    this(spark, modelsPath, "");
+    this(spark, modelsPath, "", "");
   }
 
   /**
    * @param publishLog where the publish log is: blank for {@code <modelsPath>/published}, a path,
    *     or a catalog table name (the first publish creates the table; sub-models stay under
    *     {@code modelsPath})
+   * @param tablesLocation where a named publish log is created as an external table ({@code
+   *     tables.location}); blank for a managed table
    */
-  public ModelRegistry(SparkSession spark, String modelsPath, String publishLog) {
+  public ModelRegistry(SparkSession spark, String modelsPath, String publishLog, String tablesLocation) {
     this.spark = spark;
+    this.tablesLocation = tablesLocation;
     this.files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
     this.root = files.qualify(modelsPath);
     this.logName = !publishLog.isBlank() && Tables.isOwnTableName(spark, publishLog, LetheConfig.MODELS_PUBLISH_LOG)
@@ -121,7 +125,9 @@ public final class ModelRegistry {
     }
     if (!Tables.exists(spark, logName)) {
       try {
-        spark.createDataFrame(List.of(), LOG_SCHEMA).writeTo(logName).using("delta").create();
+        var writer = spark.createDataFrame(List.of(), LOG_SCHEMA).writeTo(logName).using("delta");
+        String external = Tables.externalLocation(tablesLocation, logName);
+        (external != null ? writer.tableProperty("location", external) : writer).create();
       } catch (Exception e) {
         if (!Tables.exists(spark, logName)) {
           throw new LetheException("Cannot create the publish log table " + logName + ": "

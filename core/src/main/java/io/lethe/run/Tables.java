@@ -70,6 +70,19 @@ public final class Tables {
     return looksLikeName(location) && (exists(spark, location) || namespaceExists(spark, location));
   }
 
+  /**
+   * Where Lethe creates a named table of its own: under {@code tables.location} when that is set
+   * (an external table, {@code <root>/<table>}: what Unity Catalog needs for path access), else
+   * null (a managed table where the catalog puts it).
+   */
+  public static String externalLocation(String root, String name) {
+    if (root == null || root.isBlank()) {
+      return null;
+    }
+    String table = name.substring(name.lastIndexOf('.') + 1);
+    return root.endsWith("/") ? root + table : root + "/" + table;
+  }
+
   /** The storage location of a named table, as its catalog records it. */
   public static String location(SparkSession spark, String name) {
     List<Row> rows;

@@ -170,6 +170,10 @@ public final class ShardedStore {
           // No min/max statistics: they would copy column values (a subject id, an age) into the
           // transaction log, which outlives VACUUM. Reads go by shard partition, not by skipping.
           .tableProperty("delta.dataSkippingNumIndexedCols", "0");
+      String external = named ? Tables.externalLocation(config.get(LetheConfig.TABLES_LOCATION), location) : null;
+      if (external != null) {
+        writer = writer.tableProperty("location", external);
+      }
       for (Map.Entry<String, String> p : layout.toProperties().entrySet()) {
         writer = writer.tableProperty(p.getKey(), p.getValue());
       }

@@ -186,6 +186,10 @@ class DeployFilesTest {
         // The task engine fits shards in tasks with the RDD API: dedicated (single-user) access only.
         assertThat(spec.path("data_security_mode").asText()).as(name).isIn("SINGLE_USER", "DATA_SECURITY_MODE_DEDICATED");
         assertThat(spec.path("single_user_name").asText()).as(name).isNotBlank();
+        // A GA runtime of the jar's Spark: Databricks Runtime 18 LTS is Spark 4.1.0, Scala 2.13.
+        String runtime = spec.path("spark_version").asText().replace("${var.spark_version}",
+            variables.getOrDefault("spark_version", ""));
+        assertThat(runtime).as(name).isEqualTo("18.x-scala2.13");
         assertThat(spec.path("spark_env_vars").path("LETHE_LEDGER_KEY").asText()).as(name + ": the key from a secret")
             .matches("\\{\\{secrets/[\\w-]+/[\\w-]+}}");
         assertThat(spec.path("spark_conf").toString()).as(name).doesNotContain("ledger");

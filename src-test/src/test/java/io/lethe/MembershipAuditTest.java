@@ -109,8 +109,10 @@ class MembershipAuditTest extends LetheTestBase {
         .isLessThan(before.auc() - 0.1);
     assertThat(attack(e, "forgotten", "after", "threshold").auc()).isCloseTo(0.5, within(0.05));
     assertThat(after.roc()).hasSize(51);
-    assertThat(e.utilityBefore()).isGreaterThan(0.7);
-    assertThat(e.utilityAfter()).isGreaterThan(0.7);
+    // The deep trees overfit on purpose (the attacks need a gap), and still beat the majority class.
+    double majority = majorityRate(adultTest(600), AdultData.LABEL);
+    assertThat(e.utilityBefore()).as("against the majority class (%.4f)", majority).isGreaterThan(majority + 0.02);
+    assertThat(e.utilityAfter()).as("against the majority class (%.4f)", majority).isGreaterThan(majority + 0.02);
 
     Check membership = check(report, "membership.forgotten");
     assertThat(membership.passed()).as(membership.finding()).isTrue();

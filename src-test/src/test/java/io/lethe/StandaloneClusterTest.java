@@ -246,8 +246,10 @@ class StandaloneClusterTest extends LetheTestBase {
     // verify scored the store's rows with the published ensemble in the executors (the fused path
     // that score takes too).
     assertThat(report.path("utility").path("source").asText()).isEqualTo("store-sample");
-    assertThat(report.path("utility").path("ensemble").asDouble()).as("training accuracy of the ensemble")
-        .isGreaterThan(0.75);
+    double majority = majorityRate(adultTrain(1200), AdultData.LABEL);
+    assertThat(report.path("utility").path("ensemble").asDouble())
+        .as("training accuracy of the ensemble, against always predicting the majority class (%.4f)", majority)
+        .isGreaterThan(majority + 0.03);
 
     // What the jobs wrote, read back here.
     assertThat(spark().read().format("delta").load(dir.resolve("store").toString()).count()).isEqualTo(1198);

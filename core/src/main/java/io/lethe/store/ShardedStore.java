@@ -590,6 +590,17 @@ public final class ShardedStore {
   }
 
   /**
+   * What a version holds in these shards, as its log says: each data file with the number of rows
+   * its deletion vector hides (deletion vectors only grow, and a rewrite makes a new file). Two
+   * versions with the same signature read the same rows there, so one scan answers for both.
+   * Read in the driver; no Spark job.
+   */
+  public List<String> rowsSignature(long version, Collection<Integer> shards) {
+    return filesOf(version, shards, false).stream().map(f -> f.path() + "#" + f.deletionVectorRows()).sorted()
+        .toList();
+  }
+
+  /**
    * Whether time travel to a version can read these shards: every data file the version needs in
    * them is still on storage (VACUUM deletes them once the retention has passed). Checked by
    * listing, so that no Spark task fails, and logs, on a missing file.

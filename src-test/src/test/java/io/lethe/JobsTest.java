@@ -407,4 +407,33 @@ class JobsTest extends LetheTestBase {
     assertThat(readAll(runs.toString())).as("the summary is stored").contains("MissingFromTheClasspath");
     assertThat(ExitCodes.of(new OutOfMemoryError())).isEqualTo(ExitCodes.CRASHED);
   }
+
+  @Test
+  @Order(13)
+  void aLedgerRefusesAnotherKeyAndAKeyIsRotatedWithANewLedger() throws IOException {
+    // The ledger records its key's fingerprint (never the key) when it is created.
+    String log = readAll(dir.resolve("ledger").resolve("_delta_log").toString());
+    String fingerprint = io.lethe.ledger.LedgerKey.of(LEDGER_KEY).fingerprint();
+    assertThat(log).contains(io.lethe.ledger.ForgetLedger.KEY_FINGERPRINT).contains(fingerprint)
+        .doesNotContain(LEDGER_KEY);
+
+    // Another key would hash every id to something the ledger never saw: plan and verify refuse it.
+    String otherKey = "ledger.key=another-key-of-the-team";
+    Run plan = lethe("forget", "--ids", "person-000500", "--dry-run", "-D", otherKey);
+    assertThat(plan.code()).isEqualTo(ExitCodes.INVALID);
+    assertThat(plan.err()).contains("was written under another ledger key").contains(fingerprint);
+    Run verify = lethe("verify", "-D", otherKey, "-D", "verify.path=" + dir.resolve("verify"));
+    assertThat(verify.code()).isEqualTo(ExitCodes.INVALID);
+    assertThat(verify.err()).contains("was written under another ledger key");
+
+    // Rotation: the new key starts a new ledger; the old one stays, verifiable with the old key.
+    Path rotated = dir.resolve("ledger-2027");
+    Run forget = lethe("forget", "--ids", "person-000501", "-D", otherKey, "-D", "ledger.path=" + rotated);
+    assertThat(forget.code()).as(forget.err()).isZero();
+    assertThat(readAll(rotated.resolve("_delta_log").toString()))
+        .contains(io.lethe.ledger.LedgerKey.of("another-key-of-the-team").fingerprint()).doesNotContain(fingerprint);
+    assertThat(lethe("verify", "-D", "verify.path=" + dir.resolve("verify"), "-D", "verify.retrain-shards=1",
+        "--batch", forget.summary().path("outputs").path("batchId").asText(), "-D", otherKey,
+        "-D", "ledger.path=" + rotated).code()).isZero();
+  }
 }

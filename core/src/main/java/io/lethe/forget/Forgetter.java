@@ -120,6 +120,7 @@ public final class Forgetter {
 
   /** The plan and what executing it needs; its parts are timed as sub-steps of {@code times}' "plan". */
   private Prepared prepare(ForgetRequest request, StepTimes times) {
+    ledger.requireKey(key); // a ledger written under another key would match none of this key's hashes
     long version = store.currentVersion();
     Optional<EnsembleManifest> latest = times.time("plan.registry", () -> {
       Optional<EnsembleManifest> published = registry.latest();

@@ -46,6 +46,11 @@ public final class ForgetLedger {
   private final CommitRetry retry;
   private volatile LogTable log;
   private volatile boolean verified;
+  /** The fingerprint of the key this ledger is used with (recorded when the ledger is created). */
+  private volatile String keyFingerprint;
+
+  /** The ledger table's property that holds its key's fingerprint ({@link LedgerKey#fingerprint}). */
+  public static final String KEY_FINGERPRINT = "lethe.ledger.keyFingerprint";
 
   /**
    * @param location a path, or a catalog table name (schema.table or catalog.schema.table): the
@@ -88,6 +93,9 @@ public final class ForgetLedger {
     if (!Tables.exists(spark, name)) {
       try {
         var writer = spark.createDataFrame(List.of(), LedgerEntry.SCHEMA).writeTo(name).using("delta");
+        if (keyFingerprint != null) {
+          writer = writer.tableProperty(KEY_FINGERPRINT, keyFingerprint);
+        }
         String external = Tables.externalLocation(tablesLocation, name);
         (external != null ? writer.tableProperty("location", external) : writer).create();
       } catch (Exception e) {
@@ -119,6 +127,30 @@ public final class ForgetLedger {
     return log != null && log.version().isPresent();
   }
 
+  /**
+   * Uses the ledger with this key: a ledger that recorded another key's fingerprint is refused
+   * with one message (its hashes would match no id hashed with this key); a ledger created from
+   * now on records this key's.
+   */
+  public void requireKey(LedgerKey key) {
+    String mine = key.fingerprint();
+    keyFingerprint = mine;
+    if (!exists()) {
+      return;
+    }
+    String recorded = log.properties().map(p -> p.get(KEY_FINGERPRINT)).orElse(null);
+    if (recorded != null && !recorded.equals(mine)) {
+      throw new InvalidConfigException("The ledger at " + path() + " was written under another ledger key (key"
+          + " fingerprint " + recorded + "; the key given has " + mine + "): give the key it was written with, or,"
+          + " to rotate the key, a new " + LetheConfig.LEDGER_PATH + " for the new key (docs/forgetting.md)");
+    }
+  }
+
+  /** The key fingerprint the ledger recorded, if any. */
+  public java.util.Optional<String> keyFingerprint() {
+    return exists() ? log.properties().map(p -> p.get(KEY_FINGERPRINT)) : java.util.Optional.empty();
+  }
+
   /** Appends events in one Delta commit (a blind append: it conflicts with nothing but a create). */
   public void record(List<LedgerEntry> events) {
     if (events.isEmpty()) {
@@ -131,7 +163,8 @@ public final class ForgetLedger {
       createNamed();
     }
     List<Row> rows = events.stream().map(LedgerEntry::toRow).toList();
-    retry.run("ledger append", () -> log.append(rows, LedgerEntry.SCHEMA, Map.of(), null, null));
+    Map<String, String> created = keyFingerprint == null ? Map.of() : Map.of(KEY_FINGERPRINT, keyFingerprint);
+    retry.run("ledger append", () -> log.append(rows, LedgerEntry.SCHEMA, created, null, null));
     verified = true;
   }
 

@@ -73,6 +73,16 @@ public final class LedgerKey implements Serializable {
     return secret;
   }
 
+  /**
+   * A fingerprint of the key, recorded in the ledger's table properties so that a run with another
+   * key stops instead of hashing ids that match nothing: the first 16 hex digits of the key's HMAC
+   * of a fixed text. It tells keys apart and reveals nothing of the key.
+   */
+  public String fingerprint() {
+    return HexFormat.of().formatHex(mac().doFinal("lethe:ledger-key-fingerprint".getBytes(StandardCharsets.UTF_8)))
+        .substring(0, 16);
+  }
+
   public String hash(IdKind kind, String id) {
     return HexFormat.of().formatHex(mac().doFinal((kind.id() + ":" + id).getBytes(StandardCharsets.UTF_8)));
   }

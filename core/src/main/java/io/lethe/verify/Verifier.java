@@ -116,6 +116,7 @@ public final class Verifier {
    * held-out rows (with the label column), else a sample of the store's current rows.
    */
   public VerifyReport verify(String batchId, Dataset<Row> heldOut) {
+    ledger.requireKey(key); // with another key, no row would match and the data checks would pass for nothing
     List<Row> batchRequests = ledger.events()
         .where(col("batch_id").equalTo(batchId).and(col("step").equalTo(ForgetStep.PLAN.id())))
         .select("request_id").distinct().collectAsList();
@@ -141,6 +142,7 @@ public final class Verifier {
    * the models must be trained after their deletes.
    */
   public VerifyReport verify(ForgetRequest ids, Dataset<Row> heldOut) {
+    ledger.requireKey(key);
     List<String> wanted = ids.ids().stream().map(id -> key.hash(ids.kind(), id)).toList();
     List<LedgerEntry> current = wanted.isEmpty() ? List.of()
         : currentEntries(col("subject_hash").isin(wanted.toArray()));

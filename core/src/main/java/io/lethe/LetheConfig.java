@@ -114,9 +114,6 @@ public final class LetheConfig {
     d.put(FORGET_PURGE, "true");
     d.put(FORGET_COMMIT_ATTEMPTS, "5");
     d.put(FORGET_REWRITE_FILES, "false");
-    for (String estimator : io.lethe.train.Estimators.NAMES.keySet()) {
-      d.put(FORGET_STRATEGY_PREFIX + estimator, io.lethe.unlearn.Strategies.defaultFor(estimator).id());
-    }
     d.put(FORGET_CERTIFIED_EPSILON, "1.0");
     d.put(FORGET_CERTIFIED_DELTA, "0.0001");
     d.put(FORGET_CERTIFIED_NOISE, "1.0");
@@ -159,7 +156,10 @@ public final class LetheConfig {
   }
 
   private static void checkKnown(String key) {
-    if (!DEFAULTS.containsKey(key) && !key.startsWith(TRAIN_PARAM_PREFIX) && !key.startsWith(SPARK_PREFIX)) {
+    // Prefixed keys are checked where they are used: train.param.* against the estimator's own
+    // parameters, forget.strategy.* against the strategies and the estimators they apply to.
+    if (!DEFAULTS.containsKey(key) && !key.startsWith(TRAIN_PARAM_PREFIX) && !key.startsWith(SPARK_PREFIX)
+        && !key.startsWith(FORGET_STRATEGY_PREFIX)) {
       throw new InvalidConfigException("Unknown configuration key '" + key + "' (see conf/lethe.properties for the keys)");
     }
   }

@@ -69,7 +69,7 @@ class CertifiedRemovalTest extends LetheTestBase {
   void trainingSolvesThePerturbedObjectiveToItsOptimum() {
     EnsembleManifest published = trained.published();
     for (SubModelEntry e : published.shards()) {
-      CertifiedState state = trained.registry().certified(published.version(), e).orElseThrow();
+      CertifiedState state = trained.registry().stateFile(published.version(), e, CertifiedState.FILE_NAME, CertifiedState.class).orElseThrow();
       assertThat(state.exact()).isTrue();
       assertThat(state.sigma()).isEqualTo(10.0);
       assertThat(state.features()).last().isEqualTo(CertifiedState.INTERCEPT);
@@ -101,7 +101,7 @@ class CertifiedRemovalTest extends LetheTestBase {
     for (ShardUnlearning u : result.unlearning()) {
       SubModelEntry entry = published.shard(u.shard()).orElseThrow();
       assertThat(entry.method()).isEqualTo("certified-removal");
-      CertifiedState state = trained.registry().certified(published.version(), entry).orElseThrow();
+      CertifiedState state = trained.registry().stateFile(published.version(), entry, CertifiedState.FILE_NAME, CertifiedState.class).orElseThrow();
       assertThat(state.removals()).isEqualTo(1);
       assertThat(gradientNorm(published, entry, state)).as("the residual is what the model has on its rows")
           .isCloseTo(state.residual(), org.assertj.core.api.Assertions.within(1e-6));
@@ -148,8 +148,8 @@ class CertifiedRemovalTest extends LetheTestBase {
       assertThat(u.detail()).contains("solved to the exact optimum");
     });
     for (ShardUnlearning u : result.unlearning()) {
-      CertifiedState state = trained.registry().certified(published.version(), published.shard(u.shard())
-          .orElseThrow()).orElseThrow();
+      CertifiedState state = trained.registry().stateFile(published.version(), published.shard(u.shard())
+          .orElseThrow(), CertifiedState.FILE_NAME, CertifiedState.class).orElseThrow();
       assertThat(state.removals()).isZero();
       assertThat(state.residual()).isLessThan(1e-3);
     }

@@ -12,6 +12,7 @@ import io.lethe.forget.ForgetRequest;
 import io.lethe.forget.ForgetResult;
 import io.lethe.forget.Forgetter;
 import io.lethe.registry.EnsembleManifest;
+import io.lethe.registry.ModelRegistry;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.run.Json;
 import io.lethe.store.ShardedStore;
@@ -70,7 +71,8 @@ class ExactStatisticsTest extends LetheTestBase {
     assertThat(trained.settings().strategy()).as("the default for naive Bayes").isEqualTo(Strategies.EXACT_STATISTICS);
     EnsembleManifest first = trained.published();
     for (SubModelEntry e : first.shards()) {
-      assertThat(trained.registry().statistics(first.version(), e)).as("shard %d keeps its statistics", e.shard())
+      assertThat(trained.registry().stateFile(first.version(), e, ModelRegistry.STATISTICS_FILE, ShardStatistics.class))
+          .as("shard %d keeps its statistics", e.shard())
           .isPresent();
     }
     Forgetter forgetter = forgetter(trained, config);
@@ -120,11 +122,13 @@ class ExactStatisticsTest extends LetheTestBase {
     Forgetter forgetter = forgetter(trained, config);
     int shard = trained.store().shardsOf(List.of("3")).iterator().next();
     SubModelEntry atTraining = trained.published().shard(shard).orElseThrow();
-    ShardStatistics old = trained.registry().statistics(trained.published().version(), atTraining).orElseThrow();
+    ShardStatistics old = trained.registry().stateFile(trained.published().version(), atTraining,
+        ModelRegistry.STATISTICS_FILE, ShardStatistics.class).orElseThrow();
 
     ForgetResult result = forgetter.execute(ForgetRequest.ofSubjects(List.of("3", "700", "1400")));
     assertExactlyUnlearned(trained, result, 3);
-    assertThat(trained.registry().statistics(trained.published().version(), atTraining))
+    assertThat(trained.registry().stateFile(trained.published().version(), atTraining, ModelRegistry.STATISTICS_FILE,
+        ShardStatistics.class))
         .as("the statistics that summed the deleted rows are retired with their sub-model").isEmpty();
 
     // After the purge, the statistics of training time can no longer be brought forward from the

@@ -49,11 +49,19 @@ class RegistriesTest {
 
   @Test
   void configurationReadsTheRegistry() {
+    // Unset, an estimator forgets by its default strategy; the shipped file lists each default.
     LetheConfig defaults = LetheConfig.defaultsOnly();
+    LetheConfig shipped = LetheConfig.load(LetheTestBase.home().resolve("conf/lethe.properties").toString(), Map.of());
     for (String estimator : Estimators.NAMES.keySet()) {
-      assertThat(defaults.get(LetheConfig.FORGET_STRATEGY_PREFIX + estimator)).as(estimator)
+      assertThat(io.lethe.train.TrainSettings.strategy(defaults, estimator)).as(estimator)
+          .isSameAs(Strategies.defaultFor(estimator));
+      assertThat(shipped.get(LetheConfig.FORGET_STRATEGY_PREFIX + estimator)).as(estimator)
           .isEqualTo(Strategies.defaultFor(estimator).id());
     }
+    // Every forget.strategy.* key given is checked, whichever estimator trains.
+    LetheConfig wrong = LetheConfig.load(null, Map.of(LetheConfig.FORGET_STRATEGY_PREFIX + "gbt", "sliced"));
+    assertThatThrownBy(() -> io.lethe.train.TrainSettings.strategy(wrong, "logistic_regression"))
+        .isInstanceOf(InvalidConfigException.class).hasMessageContaining("does not apply to gbt");
     assertThat(Strategies.defaultFor("naive_bayes")).isSameAs(Strategies.EXACT_STATISTICS);
     assertThat(Strategies.defaultFor("gbt")).isSameAs(Strategies.SHARD_RETRAIN);
     assertThat(Strategies.parse("sliced", "multilayer_perceptron")).isSameAs(Strategies.SLICED);

@@ -49,7 +49,7 @@ class SlicedTest extends LetheTestBase {
     Trained trained = ingestAndTrain(config, adultTrain(800));
     EnsembleManifest first = trained.published();
     for (SubModelEntry e : first.shards()) {
-      Checkpoints checkpoints = trained.registry().checkpoints(first.version(), e).orElseThrow();
+      Checkpoints checkpoints = trained.registry().stateFile(first.version(), e, Checkpoints.FILE_NAME, Checkpoints.class).orElseThrow();
       assertThat(checkpoints.slices()).isEqualTo(3);
       assertThat(checkpoints.checkpoints()).extracting(Checkpoint::slice).containsExactly(0, 1, 2);
       assertThat(checkpoints.checkpoints()).extracting(Checkpoint::rows).isSorted();
@@ -71,7 +71,8 @@ class SlicedTest extends LetheTestBase {
 
     EnsembleManifest published = trained.registry().manifest(result.ensembleVersion());
     SubModelEntry entry = published.shard(0).orElseThrow();
-    List<Checkpoint> before = trained.registry().checkpoints(published.version(), entry).orElseThrow().checkpoints();
+    List<Checkpoint> before = trained.registry().stateFile(published.version(), entry, Checkpoints.FILE_NAME,
+        Checkpoints.class).orElseThrow().checkpoints();
     assertThat(before).extracting(Checkpoint::name).containsExactly(
         Checkpoint.nameOf(0, 0, first.shard(0).orElseThrow().storeVersion()),
         Checkpoint.nameOf(0, 1, first.shard(0).orElseThrow().storeVersion()),

@@ -11,9 +11,6 @@ import io.lethe.run.LogTable;
 import io.lethe.run.Tables;
 import io.lethe.store.CommitRetry;
 import io.lethe.store.DeltaCommits;
-import io.lethe.unlearn.CertifiedState;
-import io.lethe.unlearn.Checkpoints;
-import io.lethe.unlearn.ShardStatistics;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -182,27 +179,17 @@ public final class ModelRegistry {
         method, engine);
   }
 
-  /** The certified state kept with a published sub-model, if it has one. */
-  public Optional<CertifiedState> certified(long version, SubModelEntry entry) {
-    return sideFile(version, entry, CertifiedState.FILE_NAME, CertifiedState.class);
-  }
-
-  /** The statistics kept with a published sub-model, if it keeps them. */
-  public Optional<ShardStatistics> statistics(long version, SubModelEntry entry) {
-    return sideFile(version, entry, STATISTICS_FILE, ShardStatistics.class);
-  }
-
-  /** The checkpoints kept with a published sliced sub-model, if it has them. */
-  public Optional<Checkpoints> checkpoints(long version, SubModelEntry entry) {
-    return sideFile(version, entry, Checkpoints.FILE_NAME, Checkpoints.class);
-  }
-
   /** Whether a published sub-model keeps a state file of this name beside it. */
   public boolean hasStateFile(long version, SubModelEntry entry, String name) {
     return files.exists(new Path(subModelPath(version, entry), name));
   }
 
-  private <T> Optional<T> sideFile(long version, SubModelEntry entry, String name, Class<T> type) {
+  /**
+   * A state file kept beside a published sub-model (a strategy's statistics, certificate or
+   * checkpoints), read as the type its owner names; empty when the sub-model keeps none. The
+   * registry stores state files by name and knows none of their types.
+   */
+  public <T> Optional<T> stateFile(long version, SubModelEntry entry, String name, Class<T> type) {
     if (!hasStateFile(version, entry, name)) {
       return Optional.empty();
     }

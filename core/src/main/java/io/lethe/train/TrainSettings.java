@@ -91,8 +91,14 @@ public record TrainSettings(String estimator, Map<String, String> params, long s
     return p;
   }
 
-  /** The configured strategy for an estimator (shard retrain for a name that is no estimator). */
+  /**
+   * The configured strategy for an estimator ({@code forget.strategy.<estimator>}), else the
+   * estimator's default (shard retrain for a name that is no estimator). Every
+   * {@code forget.strategy.*} key given is checked: a strategy that does not exist, or does not
+   * apply to the estimator the key names, is refused.
+   */
   public static Strategy strategy(LetheConfig config, String estimator) {
+    config.withPrefix(LetheConfig.FORGET_STRATEGY_PREFIX).forEach((named, id) -> Strategies.parse(id, named));
     String key = LetheConfig.FORGET_STRATEGY_PREFIX + estimator;
     return config.keys().contains(key) ? Strategies.parse(config.get(key), estimator) : Strategies.defaultFor(estimator);
   }

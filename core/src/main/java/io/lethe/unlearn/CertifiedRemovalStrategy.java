@@ -117,7 +117,7 @@ final class CertifiedRemovalStrategy extends FromStatistics {
 
   @Override
   public Guarantee guaranteeOf(ModelRegistry registry, EnsembleManifest manifest, SubModelEntry entry) {
-    Optional<CertifiedState> certified = registry.certified(manifest.version(), entry);
+    Optional<CertifiedState> certified = registry.stateFile(manifest.version(), entry, CertifiedState.FILE_NAME, CertifiedState.class);
     if (certified.isPresent() && certified.get().exact()) {
       return new Guarantee(true, "exact: the optimum of the certified model's objective on the shard's remaining"
           + " rows, as a retrain with its noise gives", certified.get().certificate());

@@ -23,16 +23,16 @@ public record ShardUnlearn(ShardedStore store, ModelRegistry registry, TrainSett
 
   /** The statistics the published sub-model keeps beside it, if it has a published sub-model and they exist. */
   public Optional<ShardStatistics> keptStatistics() {
-    return published == null ? Optional.empty() : registry.statistics(base.version(), published);
+    return published == null ? Optional.empty() : registry.stateFile(base.version(), published, ModelRegistry.STATISTICS_FILE, ShardStatistics.class);
   }
 
   /** The certified state the published sub-model keeps beside it, if any. */
   public Optional<CertifiedState> keptCertified() {
-    return published == null ? Optional.empty() : registry.certified(base.version(), published);
+    return published == null ? Optional.empty() : registry.stateFile(base.version(), published, CertifiedState.FILE_NAME, CertifiedState.class);
   }
 
   /** The slices' checkpoints the published sub-model keeps beside it, if any. */
   public Optional<Checkpoints> keptCheckpoints() {
-    return published == null ? Optional.empty() : registry.checkpoints(base.version(), published);
+    return published == null ? Optional.empty() : registry.stateFile(base.version(), published, Checkpoints.FILE_NAME, Checkpoints.class);
   }
 }

@@ -519,8 +519,8 @@ public final class Verifier {
       // The seed the manifest records for this shard, through the settings' per-shard derivation; a
       // certified sub-model is refitted by the same certified trainer, with its own noise.
       // A sliced one by the same sliced training.
-      Optional<CertifiedState> certified = registry.certified(manifest.version(), e);
-      Optional<Checkpoints> checkpoints = registry.checkpoints(manifest.version(), e);
+      Optional<CertifiedState> certified = registry.stateFile(manifest.version(), e, CertifiedState.FILE_NAME, CertifiedState.class);
+      Optional<Checkpoints> checkpoints = registry.stateFile(manifest.version(), e, Checkpoints.FILE_NAME, Checkpoints.class);
       Strategy how = Strategies.trainedBy(file -> registry.hasStateFile(manifest.version(), e, file));
       TrainSettings recorded = settings.asRecorded(manifest.estimator(), manifest.estimatorParams());
       TrainSettings as = new TrainSettings(recorded.estimator(), recorded.params(),

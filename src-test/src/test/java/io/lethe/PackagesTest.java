@@ -1,0 +1,107 @@
+package io.lethe;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.spi.ToolProvider;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The core's package dependencies, read from its classes with the JDK's jdeps: packages that
+ * depend on each other in a circle. The circle left (train, unlearn and engine, which the
+ * strategies and the statistics tie together) may only shrink: a new member, or a second circle,
+ * fails the build.
+ */
+class PackagesTest {
+  /** What is left of the knot; remove a package here when a change takes it out. */
+  static final Set<String> STILL_IN_A_CIRCLE = Set.of("io.lethe.engine", "io.lethe.train", "io.lethe.unlearn");
+
+  static Map<String, Set<String>> packageGraph() {
+    ToolProvider jdeps = ToolProvider.findFirst("jdeps").orElseThrow();
+    StringWriter out = new StringWriter();
+    int code = jdeps.run(new PrintWriter(out), new PrintWriter(new StringWriter()), "-verbose:package", "-filter:none",
+        LetheTestBase.home().resolve("core/target/classes").toString());
+    assertThat(code).as(out.toString()).isZero();
+    Map<String, Set<String>> graph = new TreeMap<>();
+    Matcher m = Pattern.compile("(?m)^\\s+(io\\.lethe[\\w.]*)\\s+->\\s+(io\\.lethe[\\w.]*)\\s").matcher(out.toString());
+    while (m.find()) {
+      graph.computeIfAbsent(m.group(1), k -> new TreeSet<>());
+      if (!m.group(1).equals(m.group(2))) {
+        graph.get(m.group(1)).add(m.group(2));
+      }
+    }
+    return graph;
+  }
+
+  /** The strongly connected components of more than one package (Tarjan). */
+  static List<Set<String>> circles(Map<String, Set<String>> graph) {
+    Map<String, Integer> index = new HashMap<>();
+    Map<String, Integer> low = new HashMap<>();
+    Deque<String> stack = new ArrayDeque<>();
+    List<Set<String>> out = new ArrayList<>();
+    int[] next = {0};
+    for (String v : graph.keySet()) {
+      if (!index.containsKey(v)) {
+        connect(v, graph, index, low, stack, out, next);
+      }
+    }
+    return out;
+  }
+
+  private static void connect(String v, Map<String, Set<String>> graph, Map<String, Integer> index,
+      Map<String, Integer> low, Deque<String> stack, List<Set<String>> out, int[] next) {
+    index.put(v, next[0]);
+    low.put(v, next[0]++);
+    stack.push(v);
+    for (String w : graph.getOrDefault(v, Set.of())) {
+      if (!index.containsKey(w)) {
+        connect(w, graph, index, low, stack, out, next);
+        low.put(v, Math.min(low.get(v), low.get(w)));
+      } else if (stack.contains(w)) {
+        low.put(v, Math.min(low.get(v), index.get(w)));
+      }
+    }
+    if (low.get(v).equals(index.get(v))) {
+      Set<String> component = new TreeSet<>();
+      String w;
+      do {
+        w = stack.pop();
+        component.add(w);
+      } while (!w.equals(v));
+      if (component.size() > 1) {
+        out.add(component);
+      }
+    }
+  }
+
+  @Test
+  void theCoresPackageCircleOnlyShrinks() {
+    Map<String, Set<String>> graph = packageGraph();
+    assertThat(graph).as("jdeps read the core's packages").containsKeys("io.lethe", "io.lethe.store", "io.lethe.api");
+    List<Set<String>> circles = circles(graph);
+    assertThat(circles).as("circles among the core's packages: %s", circles).hasSizeLessThanOrEqualTo(1);
+    circles.forEach(c -> assertThat(STILL_IN_A_CIRCLE).as("a package joined the circle").containsAll(c));
+    // Configuration, storage, the registry and the model sit below training and unlearning.
+    assertThat(graph.get("io.lethe")).noneMatch(p -> p.startsWith("io.lethe.train") || p.startsWith("io.lethe.unlearn"));
+    assertThat(graph.get("io.lethe.registry")).doesNotContain("io.lethe.unlearn", "io.lethe.train");
+  }
+
+  @Test
+  void theCheckFindsACircle() {
+    Map<String, Set<String>> graph = new TreeMap<>(Map.of("a", Set.of("b"), "b", Set.of("c"), "c", Set.of("a"),
+        "d", Set.of("a")));
+    assertThat(circles(graph)).containsExactly(Set.of("a", "b", "c"));
+  }
+}

@@ -19,7 +19,7 @@ import io.lethe.store.ShardedStore;
 import io.lethe.train.ShardTrainer;
 import io.lethe.train.TrainSettings;
 import io.lethe.unlearn.ExactStatistics;
-import io.lethe.unlearn.ShardStatistics;
+import io.lethe.engine.ShardStatistics;
 import io.lethe.unlearn.ShardUnlearning;
 import io.lethe.unlearn.StatisticsModel;
 import io.lethe.unlearn.Strategies;

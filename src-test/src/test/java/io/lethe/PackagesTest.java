@@ -20,13 +20,12 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The core's package dependencies, read from its classes with the JDK's jdeps: packages that
- * depend on each other in a circle. The circle left (train, unlearn and engine, which the
- * strategies and the statistics tie together) may only shrink: a new member, or a second circle,
- * fails the build.
+ * depend on each other in a circle. The circle left (train and unlearn, which the strategies tie
+ * together) may only shrink: a new member, or a second circle, fails the build.
  */
 class PackagesTest {
   /** What is left of the knot; remove a package here when a change takes it out. */
-  static final Set<String> STILL_IN_A_CIRCLE = Set.of("io.lethe.engine", "io.lethe.train", "io.lethe.unlearn");
+  static final Set<String> STILL_IN_A_CIRCLE = Set.of("io.lethe.train", "io.lethe.unlearn");
 
   static Map<String, Set<String>> packageGraph() {
     ToolProvider jdeps = ToolProvider.findFirst("jdeps").orElseThrow();
@@ -96,6 +95,8 @@ class PackagesTest {
     // Configuration, storage, the registry and the model sit below training and unlearning.
     assertThat(graph.get("io.lethe")).noneMatch(p -> p.startsWith("io.lethe.train") || p.startsWith("io.lethe.unlearn"));
     assertThat(graph.get("io.lethe.registry")).doesNotContain("io.lethe.unlearn", "io.lethe.train");
+    // What runs inside a task (rows, statistics, features, local solvers) depends on nothing above it.
+    assertThat(graph.get("io.lethe.engine")).allMatch(p -> p.equals("io.lethe"));
   }
 
   @Test

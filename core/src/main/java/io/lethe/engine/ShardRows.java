@@ -1,7 +1,5 @@
 package io.lethe.engine;
 
-import io.lethe.unlearn.ShardStatistics;
-import io.lethe.unlearn.StatisticsModel;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -73,7 +71,7 @@ public final class ShardRows {
    * The rows as the fitted feature stages make them (imputer, indexers, one-hot with the last,
    * invalid category dropped, assembler, scaler): the vector the estimator sees.
    */
-  public ShardMatrix featurize(StatisticsModel.Features f) {
+  public ShardMatrix featurize(Features f) {
     int width = f.width();
     int[] offset = new int[categorical];
     Map<String, Integer>[] index = indexes(f, offset);
@@ -111,7 +109,7 @@ public final class ShardRows {
   }
 
   @SuppressWarnings("unchecked")
-  private Map<String, Integer>[] indexes(StatisticsModel.Features f, int[] offset) {
+  private Map<String, Integer>[] indexes(Features f, int[] offset) {
     Map<String, Integer>[] index = new Map[categorical];
     int at = numeric;
     for (int j = 0; j < categorical; j++) {

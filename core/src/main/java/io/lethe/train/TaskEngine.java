@@ -3,18 +3,19 @@ package io.lethe.train;
 import static org.apache.spark.sql.functions.col;
 
 import io.lethe.LetheException;
+import io.lethe.engine.FeatureSpec;
 import io.lethe.engine.LinearSpec;
 import io.lethe.engine.LocalLinear;
 import io.lethe.engine.RowCodec;
 import io.lethe.engine.ShardMatrix;
 import io.lethe.engine.ShardRows;
+import io.lethe.engine.ShardStatistics;
 import io.lethe.registry.ModelRegistry;
 import io.lethe.store.ShardReader;
 import io.lethe.store.ShardedStore;
 import io.lethe.store.StoreLayout;
 import io.lethe.store.Task;
 import io.lethe.unlearn.ExactStatistics;
-import io.lethe.unlearn.ShardStatistics;
 import io.lethe.unlearn.StatisticsModel;
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -130,7 +131,7 @@ final class TaskEngine {
         layout.numericFeatures().size(), layout.categoricalFeatures().size());
     Dataset<Row> atVersion = store.read(version);
     StatisticsModel statisticsModel = new StatisticsModel(layout, settings, atVersion.schema());
-    StatisticsModel.FeatureSpec featureSpec = statisticsModel.featureSpec();
+    FeatureSpec featureSpec = statisticsModel.featureSpec();
     // The shard goes after the label, where the statistics do not read.
     List<Column> columns = new ArrayList<>(List.of(ExactStatistics.columns(layout, layout.labelIndex())));
     columns.add(col(StoreLayout.SHARD_COLUMN));
@@ -199,7 +200,7 @@ final class TaskEngine {
 
   /** Runs in the shard's task: reads its rows, sums its statistics, fits the linear model if there is one. */
   private static TaskFit fitInTask(int shard, Iterator<Row> rows, ShardStatistics empty,
-      StatisticsModel.FeatureSpec featureSpec, LinearSpec linear) {
+      FeatureSpec featureSpec, LinearSpec linear) {
     long start = System.nanoTime();
     try {
       ShardRows held = ShardRows.read(rows, empty.copy());

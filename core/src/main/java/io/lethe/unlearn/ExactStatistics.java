@@ -2,6 +2,7 @@ package io.lethe.unlearn;
 
 import static org.apache.spark.sql.functions.col;
 
+import io.lethe.engine.ShardStatistics;
 import io.lethe.store.ShardedStore;
 import io.lethe.store.StoreLayout;
 import io.lethe.store.Task;

@@ -1,5 +1,6 @@
 package io.lethe.unlearn;
 
+import io.lethe.engine.ShardStatistics;
 import io.lethe.registry.ModelRegistry;
 import io.lethe.store.StoreLayout;
 import io.lethe.train.TrainSettings;

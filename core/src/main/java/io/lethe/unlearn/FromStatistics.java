@@ -1,5 +1,6 @@
 package io.lethe.unlearn;
 
+import io.lethe.engine.ShardStatistics;
 import io.lethe.registry.ModelRegistry;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.store.ShardedStore;

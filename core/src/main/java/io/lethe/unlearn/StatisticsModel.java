@@ -2,15 +2,16 @@ package io.lethe.unlearn;
 
 import dev.ludovic.netlib.lapack.LAPACK;
 import io.lethe.LetheException;
+import io.lethe.engine.FeatureSpec;
+import io.lethe.engine.Features;
+import io.lethe.engine.ShardStatistics;
 import io.lethe.store.StoreLayout;
 import io.lethe.train.Estimators;
 import io.lethe.train.ShardTrainer;
 import io.lethe.train.TrainSettings;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import org.apache.spark.ml.Estimator;
 import org.apache.spark.ml.PipelineModel;
@@ -35,13 +36,6 @@ import org.apache.spark.ml.param.Params;
 import org.apache.spark.ml.regression.LinearRegression;
 import org.apache.spark.ml.regression.LinearRegressionModel;
 import org.apache.spark.ml.util.Identifiable;
-import org.apache.spark.sql.types.ByteType;
-import org.apache.spark.sql.types.DataType;
-import org.apache.spark.sql.types.DecimalType;
-import org.apache.spark.sql.types.FloatType;
-import org.apache.spark.sql.types.IntegerType;
-import org.apache.spark.sql.types.LongType;
-import org.apache.spark.sql.types.ShortType;
 import org.apache.spark.sql.types.StructType;
 import org.netlib.util.intW;
 
@@ -65,19 +59,6 @@ public final class StatisticsModel {
     this.layout = layout;
     this.settings = settings;
     this.schema = schema;
-  }
-
-  /**
-   * What the feature stages' fitted values depend on besides the statistics: whether they impute
-   * and scale, and the numeric columns' names and types (the imputer writes its mean back in the
-   * column's own type). Serializable, so that a task can featurize a shard's rows as the stages would.
-   */
-  public record FeatureSpec(boolean impute, boolean scale, List<String> numericColumns, List<DataType> numericTypes)
-      implements java.io.Serializable {
-    public FeatureSpec {
-      numericColumns = List.copyOf(numericColumns);
-      numericTypes = List.copyOf(numericTypes);
-    }
   }
 
   /** The feature spec of this store and these settings. */
@@ -151,18 +132,18 @@ public final class StatisticsModel {
     List<Transformer> stages = new ArrayList<>();
     for (PipelineStage stage : ShardTrainer.featurePipeline(layout, settings, shard).getStages()) {
       if (stage instanceof Imputer imputer) {
-        stages.add(copyParams(imputer, new ImputerModel(imputer.uid(), imputer.getInputCols(), f.imputed)));
+        stages.add(copyParams(imputer, new ImputerModel(imputer.uid(), imputer.getInputCols(), f.imputed())));
       } else if (stage instanceof StringIndexer indexer) {
-        stages.add(copyParams(indexer, new StringIndexerModel(indexer.uid(), f.labels)));
+        stages.add(copyParams(indexer, new StringIndexerModel(indexer.uid(), f.labels())));
       } else if (stage instanceof OneHotEncoder encoder) {
         // The indexers keep invalid values, which adds one category after the labels.
-        int[] sizes = Arrays.stream(f.labels).mapToInt(l -> l.length + 1).toArray();
+        int[] sizes = Arrays.stream(f.labels()).mapToInt(l -> l.length + 1).toArray();
         stages.add(copyParams(encoder, new OneHotEncoderModel(encoder.uid(), sizes)));
       } else if (stage instanceof VectorAssembler assembler) {
         stages.add(assembler);
       } else if (stage instanceof StandardScaler scaler) {
         stages.add(copyParams(scaler,
-            new StandardScalerModel(scaler.uid(), Vectors.dense(f.std), Vectors.dense(f.mean))));
+            new StandardScalerModel(scaler.uid(), Vectors.dense(f.std()), Vectors.dense(f.mean()))));
       } else {
         throw new IllegalStateException("No statistics model for the stage " + stage);
       }
@@ -180,153 +161,6 @@ public final class StatisticsModel {
     return to;
   }
 
-  /**
-   * The final feature vector's per-class sums and sums of squares, and the fitted values of the
-   * stages that make it.
-   */
-  public static final class Features implements java.io.Serializable {
-    private static final long serialVersionUID = 1L;
-    /** The imputer's means (its surrogates). */
-    final double[] imputed;
-    /** What a missing value becomes: the mean cast to the column's type, as the imputer writes it. */
-    final double[] fill;
-    final String[][] labels;
-    /** Per feature: how it is made from z (regression) or from the per-class sums. */
-    final int width;
-    final double[][] classSum;
-    final double[][] classSquares;
-    final double[] mean;
-    final double[] std;
-    /** Multiplier of each raw feature into the final one (1/std, 0 for a constant feature, 1 when unscaled). */
-    final double[] scale;
-    /** Regression: per final feature, the entries of z it is made of and their weights (before scaling). */
-    final List<int[]> zIndex = new ArrayList<>();
-    final List<double[]> zWeight = new ArrayList<>();
-
-    Features(ShardStatistics s, FeatureSpec spec) {
-      if (s.totalRows() == 0) {
-        throw new LetheException("No rows left to build a model from");
-      }
-      int p = s.numericColumns();
-      int q = s.categoricalColumns();
-      int classes = s.classes();
-      imputed = new double[p];
-      fill = new double[p];
-      labels = new String[q][];
-      int w = p;
-      for (int j = 0; j < q; j++) {
-        Map<String, long[]> values = s.categories(j);
-        labels[j] = values.entrySet().stream()
-            .sorted(Comparator.comparingLong((Map.Entry<String, long[]> e) -> -Arrays.stream(e.getValue()).sum())
-                .thenComparing(Map.Entry::getKey))
-            .map(Map.Entry::getKey).toArray(String[]::new);
-        w += labels[j].length;
-      }
-      width = w;
-      classSum = new double[classes][width];
-      classSquares = new double[classes][width];
-      for (int i = 0; i < p; i++) {
-        long present = 0;
-        double total = 0;
-        for (int c = 0; c < classes; c++) {
-          present += s.present(i, c);
-          total += s.sum(i, c);
-        }
-        long missing = s.totalRows() - present;
-        String column = spec.numericColumns().get(i);
-        if (spec.impute()) {
-          if (present == 0) {
-            throw new LetheException("surrogate cannot be computed: every value of " + column + " is missing");
-          }
-          imputed[i] = total / present;
-          fill[i] = asColumnType(imputed[i], spec.numericTypes().get(i));
-        } else if (missing > 0) {
-          throw new LetheException("The numeric column " + column + " has missing values and train.impute is off");
-        }
-        for (int c = 0; c < classes; c++) {
-          long gaps = s.rows(c) - s.present(i, c);
-          classSum[c][i] = s.sum(i, c) + gaps * fill[i];
-          classSquares[c][i] = s.sumSquares(i, c) + gaps * fill[i] * fill[i];
-        }
-        if (s.regression()) {
-          zIndex.add(spec.impute()
-              ? new int[] {s.indexOf(ShardStatistics.numericKey(i)), s.indexOf(ShardStatistics.missingKey(i))}
-              : new int[] {s.indexOf(ShardStatistics.numericKey(i))});
-          zWeight.add(spec.impute() ? new double[] {1.0, fill[i]} : new double[] {1.0});
-        }
-      }
-      int at = p;
-      for (int j = 0; j < q; j++) {
-        Map<String, long[]> values = s.categories(j);
-        for (String label : labels[j]) {
-          long[] counts = values.get(label);
-          for (int c = 0; c < classes; c++) {
-            classSum[c][at] = counts[c];
-            classSquares[c][at] = counts[c];
-          }
-          if (s.regression()) {
-            zIndex.add(new int[] {s.indexOf(ShardStatistics.categoryKey(j, label))});
-            zWeight.add(new double[] {1.0});
-          }
-          at++;
-        }
-      }
-      long n = s.totalRows();
-      mean = new double[width];
-      std = new double[width];
-      scale = new double[width];
-      for (int k = 0; k < width; k++) {
-        double total = 0;
-        double squares = 0;
-        for (int c = 0; c < classes; c++) {
-          total += classSum[c][k];
-          squares += classSquares[c][k];
-        }
-        mean[k] = total / n;
-        double variance = n > 1 ? Math.max((squares - total * mean[k]) / (n - 1), 0.0) : 0.0;
-        std[k] = Math.sqrt(variance);
-        scale[k] = !spec.scale() ? 1.0 : std[k] != 0.0 ? 1.0 / std[k] : 0.0;
-      }
-    }
-
-    /** The width of the final feature vector: numeric columns, then each category (the last, invalid one dropped). */
-    public int width() {
-      return width;
-    }
-
-    /** What a missing value of numeric column i becomes. */
-    public double fill(int i) {
-      return fill[i];
-    }
-
-    /** The labels of categorical column j in index order (frequency, then value). */
-    public String[] labels(int j) {
-      return labels[j];
-    }
-
-    /** The factor of each raw feature into the final one (1/std, 0 for a constant one, 1 unscaled). */
-    public double scale(int k) {
-      return scale[k];
-    }
-  }
-
-  /** A double as Spark casts it to a numeric column type (whole numbers truncate toward zero). */
-  private static double asColumnType(double value, DataType type) {
-    if (type instanceof IntegerType || type instanceof ShortType || type instanceof ByteType) {
-      return (int) value;
-    }
-    if (type instanceof LongType) {
-      return (long) value;
-    }
-    if (type instanceof FloatType) {
-      return (float) value;
-    }
-    if (type instanceof DecimalType d) {
-      return java.math.BigDecimal.valueOf(value).setScale(d.scale(), java.math.RoundingMode.HALF_UP).doubleValue();
-    }
-    return value;
-  }
-
   private NaiveBayesModel naiveBayes(NaiveBayes nb, Features f, ShardStatistics s) {
     if (nb.getModelType().equals("multinomial")) {
       for (int i = 0; i < s.numericColumns(); i++) {
@@ -339,7 +173,7 @@ public final class StatisticsModel {
     // Spark's naive Bayes has one class per label present in the shard, in label order.
     int[] present = java.util.stream.IntStream.range(0, s.classes()).filter(c -> s.rows(c) > 0).toArray();
     int labels = present.length;
-    int d = f.width;
+    int d = f.width();
     double[] pi = new double[labels];
     double[] theta = new double[labels * d];
     double[] sigma = new double[labels * d];
@@ -353,7 +187,7 @@ public final class StatisticsModel {
         double[] terms = new double[d];
         double termTotal = 0;
         for (int k = 0; k < d; k++) {
-          terms[k] = f.classSum[c][k] * f.scale[k];
+          terms[k] = f.classSum()[c][k] * f.scale(k);
           termTotal += terms[k];
         }
         double thetaLogDenom = Math.log(termTotal + d * lambda);
@@ -369,8 +203,8 @@ public final class StatisticsModel {
       double total = 0;
       double squares = 0;
       for (int c : present) {
-        total += f.classSum[c][k] * f.scale[k];
-        squares += f.classSquares[c][k] * f.scale[k] * f.scale[k];
+        total += f.classSum()[c][k] * f.scale(k);
+        squares += f.classSquares()[c][k] * f.scale(k) * f.scale(k);
       }
       epsilon = Math.max(epsilon, squares / n - total * total / n / n);
     }
@@ -380,9 +214,9 @@ public final class StatisticsModel {
       double rows = s.rows(c);
       pi[i] = Math.log(rows) - Math.log(n);
       for (int k = 0; k < d; k++) {
-        double m = f.classSum[c][k] * f.scale[k] / rows;
+        double m = f.classSum()[c][k] * f.scale(k) / rows;
         theta[i * d + k] = m;
-        sigma[i * d + k] = epsilon + f.classSquares[c][k] * f.scale[k] * f.scale[k] / rows - m * m;
+        sigma[i * d + k] = epsilon + f.classSquares()[c][k] * f.scale(k) * f.scale(k) / rows - m * m;
       }
     }
     return new NaiveBayesModel(nb.uid(), Vectors.dense(pi).compressed(),
@@ -391,7 +225,7 @@ public final class StatisticsModel {
 
   /** The normal equations as Spark's WeightedLeastSquares (Cholesky) solves them. */
   private LinearRegressionModel linearRegression(LinearRegression lr, Features f, ShardStatistics s) {
-    int d = f.width;
+    int d = f.width();
     if (d > 4096 && !lr.getSolver().equals("normal")) {
       throw new LetheException("More than 4096 features: Spark solves this linear regression iteratively");
     }
@@ -402,23 +236,23 @@ public final class StatisticsModel {
     int tri = d * (d + 1) / 2;
     double[] aaSum = new double[tri];
     for (int r = 0; r < d; r++) {
-      int[] ir = f.zIndex.get(r);
-      double[] wr = f.zWeight.get(r);
+      int[] ir = f.zIndex(r);
+      double[] wr = f.zWeight(r);
       for (int a = 0; a < ir.length; a++) {
-        double weight = wr[a] * f.scale[r];
+        double weight = wr[a] * f.scale(r);
         aSum[r] += weight * s.zz(0, ir[a]);
         abSum[r] += weight * s.zy(ir[a]);
       }
       for (int t = 0; t <= r; t++) {
-        int[] it = f.zIndex.get(t);
-        double[] wt = f.zWeight.get(t);
+        int[] it = f.zIndex(t);
+        double[] wt = f.zWeight(t);
         double v = 0;
         for (int a = 0; a < ir.length; a++) {
           for (int b = 0; b < it.length; b++) {
             v += wr[a] * wt[b] * s.zz(ir[a], it[b]);
           }
         }
-        aaSum[r * (r + 1) / 2 + t] = v * f.scale[r] * f.scale[t];
+        aaSum[r * (r + 1) / 2 + t] = v * f.scale(r) * f.scale(t);
       }
     }
     double bSum = s.zy(0);

@@ -1,4 +1,4 @@
-package io.lethe.unlearn;
+package io.lethe.engine;
 
 import com.fasterxml.jackson.annotation.JsonAutoDetect;
 import com.fasterxml.jackson.annotation.JsonCreator;

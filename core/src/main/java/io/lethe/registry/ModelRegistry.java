@@ -248,8 +248,12 @@ public final class ModelRegistry {
    */
   public EnsembleManifest publish(EnsembleManifest draft) {
     requireSubModels(draft);
+    // One budget for the whole publish: claims of a number another publisher took (tried again at
+    // once with the next number) and Kernel conflicts (tried again after a backoff) both spend it.
+    int[] claims = {0};
     EnsembleManifest manifest = new CommitRetry(PUBLISH_ATTEMPTS).run("publish of an ensemble version", () -> {
-      for (int attempt = 0; attempt < PUBLISH_ATTEMPTS; attempt++) {
+      while (claims[0] < PUBLISH_ATTEMPTS) {
+        claims[0]++;
         long next = logRows().stream().mapToLong(r -> r.getLong(0)).max().orElse(0) + 1;
         EnsembleManifest claimed = draft.withVersion(next, Instant.now().toString());
         // Skipped by Delta when a publisher already committed this number; conflicts when one

@@ -85,26 +85,12 @@ public final class ForgetLedger {
     this.log = new LogTable(spark.sparkContext().hadoopConfiguration(), this.path);
   }
 
-  /** Creates a named ledger in the catalog, empty, before its first append (a concurrent create wins). */
+  /** Creates a named ledger in the catalog, empty, before its first append. */
   private synchronized void createNamed() {
-    if (log != null) {
-      return;
+    if (log == null) {
+      at(Tables.createIfAbsent(spark, name, LedgerEntry.SCHEMA,
+          keyFingerprint == null ? Map.of() : Map.of(KEY_FINGERPRINT, keyFingerprint), tablesLocation, "ledger"));
     }
-    if (!Tables.exists(spark, name)) {
-      try {
-        var writer = spark.createDataFrame(List.of(), LedgerEntry.SCHEMA).writeTo(name).using("delta");
-        if (keyFingerprint != null) {
-          writer = writer.tableProperty(KEY_FINGERPRINT, keyFingerprint);
-        }
-        String external = Tables.externalLocation(tablesLocation, name);
-        (external != null ? writer.tableProperty("location", external) : writer).create();
-      } catch (Exception e) {
-        if (!Tables.exists(spark, name)) {
-          throw new LetheException("Cannot create the ledger table " + name + ": " + LetheException.firstLine(e), e);
-        }
-      }
-    }
-    at(Tables.location(spark, name));
   }
 
   /** The ledger at ledger.path, with the configured deadline and commit attempts. */
@@ -144,11 +130,6 @@ public final class ForgetLedger {
           + " fingerprint " + recorded + "; the key given has " + mine + "): give the key it was written with, or,"
           + " to rotate the key, a new " + LetheConfig.LEDGER_PATH + " for the new key (docs/forgetting.md)");
     }
-  }
-
-  /** The key fingerprint the ledger recorded, if any. */
-  public java.util.Optional<String> keyFingerprint() {
-    return exists() ? log.properties().map(p -> p.get(KEY_FINGERPRINT)) : java.util.Optional.empty();
   }
 
   /** Appends events in one Delta commit (a blind append: it conflicts with nothing but a create). */

@@ -115,24 +115,11 @@ public final class ModelRegistry {
     this.log = new LogTable(spark.sparkContext().hadoopConfiguration(), path.toString());
   }
 
-  /** Creates a named publish log in the catalog, empty, before its first append (a concurrent create wins). */
+  /** Creates a named publish log in the catalog, empty, before its first append. */
   private synchronized void createNamedLog() {
-    if (log != null) {
-      return;
+    if (log == null) {
+      at(files.qualify(Tables.createIfAbsent(spark, logName, LOG_SCHEMA, Map.of(), tablesLocation, "publish log")));
     }
-    if (!Tables.exists(spark, logName)) {
-      try {
-        var writer = spark.createDataFrame(List.of(), LOG_SCHEMA).writeTo(logName).using("delta");
-        String external = Tables.externalLocation(tablesLocation, logName);
-        (external != null ? writer.tableProperty("location", external) : writer).create();
-      } catch (Exception e) {
-        if (!Tables.exists(spark, logName)) {
-          throw new LetheException("Cannot create the publish log table " + logName + ": "
-              + LetheException.firstLine(e), e);
-        }
-      }
-    }
-    at(files.qualify(Tables.location(spark, logName)));
   }
 
   public Path root() {

@@ -3,9 +3,11 @@ package io.lethe.run;
 import io.lethe.InvalidConfigException;
 import io.lethe.LetheException;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Pattern;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.StructType;
 
 /**
  * A location Lethe reads or writes is a path (a Hadoop URI or a local path) or a catalog table name:
@@ -81,6 +83,33 @@ public final class Tables {
     }
     String table = name.substring(name.lastIndexOf('.') + 1);
     return root.endsWith("/") ? root + table : root + "/" + table;
+  }
+
+  /**
+   * Creates an empty Delta table of Lethe's own by name, unless the catalog has it: with these
+   * table properties, and as an external table under {@code tablesLocation} when that is set.
+   * Another writer creating it at the same time is no error. Returns the table's location.
+   *
+   * @param what the table in messages (the ledger, the publish log)
+   */
+  public static String createIfAbsent(SparkSession spark, String name, StructType schema,
+      Map<String, String> properties, String tablesLocation, String what) {
+    if (!exists(spark, name)) {
+      try {
+        var writer = spark.createDataFrame(List.of(), schema).writeTo(name).using("delta");
+        for (Map.Entry<String, String> p : properties.entrySet()) {
+          writer = writer.tableProperty(p.getKey(), p.getValue());
+        }
+        String external = externalLocation(tablesLocation, name);
+        (external != null ? writer.tableProperty("location", external) : writer).create();
+      } catch (Exception e) {
+        if (!exists(spark, name)) {
+          throw new LetheException("Cannot create the " + what + " table " + name + ": " + LetheException.firstLine(e),
+              e);
+        }
+      }
+    }
+    return location(spark, name);
   }
 
   /** The storage location of a named table, as its catalog records it. */

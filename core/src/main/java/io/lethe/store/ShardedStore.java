@@ -25,6 +25,7 @@ import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -590,35 +591,33 @@ public final class ShardedStore {
   }
 
   /**
-   * What a version holds in these shards, as its log says: each data file with the number of rows
-   * its deletion vector hides (deletion vectors only grow, and a rewrite makes a new file). Two
-   * versions with the same signature read the same rows there, so one scan answers for both.
-   * Read in the driver; no Spark job.
+   * What time travel to a version reads in these shards, as its log says: each data file with the
+   * number of rows its deletion vector hides (deletion vectors only grow, and a rewrite makes a new
+   * file), sorted. Two versions with the same answer read the same rows there, so one scan answers
+   * for both. Empty when the version cannot be read there: a data file it needs is gone from
+   * storage (VACUUM deletes them once the retention has passed), or the log no longer reaches it.
+   * Read in the driver and checked by listing, so that no Spark job runs and no task fails on a
+   * missing file.
    */
-  public List<String> rowsSignature(long version, Collection<Integer> shards) {
-    return filesOf(version, shards, false).stream().map(f -> f.path() + "#" + f.deletionVectorRows()).sorted()
-        .toList();
-  }
-
-  /**
-   * Whether time travel to a version can read these shards: every data file the version needs in
-   * them is still on storage (VACUUM deletes them once the retention has passed). Checked by
-   * listing, so that no Spark task fails, and logs, on a missing file.
-   */
-  public boolean filesPresent(long version, Collection<Integer> shards) {
+  public Optional<List<String>> readableRows(long version, Collection<Integer> shards) {
     List<LogTable.DataFile> needed;
     try {
       needed = filesOf(version, shards, false);
     } catch (RuntimeException logGone) { // the log no longer reaches back to that version
-      return false;
+      return Optional.empty();
     }
     HadoopFiles files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
     for (LogTable.DataFile f : needed) {
       if (!files.exists(new Path(f.absolutePath(path)))) {
-        return false;
+        return Optional.empty();
       }
     }
-    return true;
+    return Optional.of(needed.stream().map(f -> f.path() + "#" + f.deletionVectorRows()).sorted().toList());
+  }
+
+  /** Whether time travel to a version can read these shards (see {@link #readableRows}). */
+  public boolean filesPresent(long version, Collection<Integer> shards) {
+    return readableRows(version, shards).isPresent();
   }
 
   /**

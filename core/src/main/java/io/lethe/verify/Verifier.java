@@ -321,15 +321,6 @@ public final class Verifier {
     return n;
   }
 
-  /** A version's files in the hit shards, from its log (no Spark job); empty when the log cannot say. */
-  private List<String> signature(long version, Set<Integer> hit) {
-    try {
-      return store.rowsSignature(version, hit);
-    } catch (RuntimeException logGone) {
-      return List.of("unknown version " + version);
-    }
-  }
-
   /** Whether a request's purge cannot finish by its deadline: overdue, or due only after it. */
   private static boolean purgeMissesDeadline(LedgerEntry e, Instant now) {
     return now.isAfter(e.deadline()) || (e.purgeAfter() != null && e.purgeAfter().isAfter(e.deadline()));
@@ -364,36 +355,36 @@ public final class Verifier {
     // or none: VACUUM's, the ledger's neighbours).
     Map<List<String>, Long> bySignature = new HashMap<>();
     long scanned = 0;
-    for (long v : readable.keySet()) {
-      bySignature.put(signature(v, hit), readable.get(v));
+    for (Map.Entry<Long, Long> known : readable.entrySet()) {
+      store.readableRows(known.getKey(), hit).ifPresent(state -> bySignature.put(state, known.getValue()));
     }
     for (long v : versions) {
-      if (!readable.containsKey(v) && !store.filesPresent(v, hit)) { // VACUUM removed files it needs
-        unreadable++;
-        continue;
-      }
-      try {
-        // The current version was scanned already (data.current).
-        List<String> signature = readable.containsKey(v) || hit.isEmpty() ? null : signature(v, hit);
-        Long known = signature == null ? null : bySignature.get(signature);
-        long rows;
-        if (readable.containsKey(v)) {
-          rows = readable.get(v);
-        } else if (hit.isEmpty()) {
-          rows = 0;
-        } else if (known != null) {
+      long rows;
+      if (readable.containsKey(v)) {
+        rows = readable.get(v); // the current version, scanned already (data.current)
+      } else {
+        Optional<List<String>> state = store.readableRows(v, hit);
+        if (state.isEmpty()) { // VACUUM removed files it needs
+          unreadable++;
+          continue;
+        }
+        Long known = hit.isEmpty() ? Long.valueOf(0) : bySignature.get(state.get());
+        if (known != null) {
           rows = known;
         } else {
-          rows = matching(store.read(v), hit, hashes);
+          try {
+            rows = matching(store.read(v), hit, hashes);
+          } catch (Exception filesGone) { // VACUUM removed the version's files: nothing of it can be read
+            unreadable++;
+            continue;
+          }
           scanned++;
-          bySignature.put(signature, rows);
+          bySignature.put(state.get(), rows);
         }
         readable.put(v, rows);
-        if (rows > 0) {
-          holding.add(v);
-        }
-      } catch (Exception filesGone) { // VACUUM removed the version's files: nothing of it can be read
-        unreadable++;
+      }
+      if (rows > 0) {
+        holding.add(v);
       }
     }
     Map<String, Object> figures = new LinkedHashMap<>();
@@ -519,8 +510,10 @@ public final class Verifier {
       // The seed the manifest records for this shard, through the settings' per-shard derivation; a
       // certified sub-model is refitted by the same certified trainer, with its own noise.
       // A sliced one by the same sliced training.
-      Optional<CertifiedState> certified = registry.stateFile(manifest.version(), e, CertifiedState.FILE_NAME, CertifiedState.class);
-      Optional<Checkpoints> checkpoints = registry.stateFile(manifest.version(), e, Checkpoints.FILE_NAME, Checkpoints.class);
+      Optional<CertifiedState> certified = registry.stateFile(manifest.version(), e, CertifiedState.FILE_NAME,
+          CertifiedState.class);
+      Optional<Checkpoints> checkpoints = registry.stateFile(manifest.version(), e, Checkpoints.FILE_NAME,
+          Checkpoints.class);
       Strategy how = Strategies.trainedBy(file -> registry.hasStateFile(manifest.version(), e, file));
       TrainSettings recorded = settings.asRecorded(manifest.estimator(), manifest.estimatorParams());
       TrainSettings as = new TrainSettings(recorded.estimator(), recorded.params(),

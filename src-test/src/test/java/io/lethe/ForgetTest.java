@@ -11,6 +11,7 @@ import io.lethe.forget.ForgetRequest;
 import io.lethe.forget.ForgetResult;
 import io.lethe.forget.Forgetter;
 import io.lethe.ledger.ForgetLedger;
+import io.lethe.ledger.ForgetStep;
 import io.lethe.ledger.IdKind;
 import io.lethe.ledger.LedgerKey;
 import io.lethe.model.ShardColumns;
@@ -19,7 +20,9 @@ import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.ModelRegistry;
 import io.lethe.registry.Retirement;
 import io.lethe.registry.SubModelEntry;
+import io.lethe.store.CommitRetry;
 import io.lethe.store.ShardedStore;
+import io.lethe.train.ShardSelection;
 import io.lethe.train.ShardTrainer;
 import io.lethe.train.TrainSettings;
 import io.lethe.train.Training;
@@ -48,6 +51,7 @@ class ForgetTest extends LetheTestBase {
   static Forgetter forgetter;
   static ForgetLedger ledger;
   static EnsembleManifest before;
+  static Training training;
 
   @BeforeAll
   static void trainEnsemble() {
@@ -57,6 +61,7 @@ class ForgetTest extends LetheTestBase {
     registry = fixture.registry();
     settings = fixture.settings();
     before = fixture.published();
+    training = fixture.training();
     forgetter = forgetter(fixture, config);
     ledger = forgetter.ledger();
   }
@@ -129,6 +134,93 @@ class ForgetTest extends LetheTestBase {
     assertThat(swept.ensembleVersions()).containsExactly(previous.version());
     assertThat(leftover).doesNotExist();
     assertThat(registry.versions()).contains(result.ensembleVersion());
+  }
+
+  @Test
+  void aShardFittedWhileItsDeleteRunsIsKeptOnlyWhenTheDeleteLandsRightOnTheVersionItRead() {
+    // What a forget fits while its delete runs: the version the delete starts from, without its rows.
+    String person = "42";
+    List<Integer> shard = List.of(store.layout().shardOf(person));
+    long read = store.currentVersion();
+    Training.Prefit prefit = training.prefit(shard, read, AdultData.SUBJECT, List.of(person)).orElseThrow();
+    long deleted = store.deleteMatching(AdultData.SUBJECT, List.of(person), shard, new CommitRetry(3), false);
+    assertThat(deleted).isEqualTo(read + 1);
+
+    Training.Unlearned kept = training.adopt(prefit, shard, deleted).orElseThrow();
+
+    SubModelEntry entry = kept.entries().get(0);
+    assertThat(entry.storeVersion()).isEqualTo(deleted);
+    assertThat(entry.rows()).isEqualTo(store.rowsPerShardFromLog(deleted, shard).get(shard.get(0)))
+        .isEqualTo(store.rowsPerShardFromLog(read, shard).get(shard.get(0)) - 1);
+    long version = training.publish(kept.entries(), shard, deleted).published().version();
+    PipelineModel published = ShardEnsembleModel.load(registry, version).subModel(shard.get(0));
+    PipelineModel scratch = new ShardTrainer(store, settings).fitShard(shard.get(0), deleted).model();
+    LogisticRegressionModel a = (LogisticRegressionModel) ShardTrainer.estimatorModel(published);
+    LogisticRegressionModel b = (LogisticRegressionModel) ShardTrainer.estimatorModel(scratch);
+    assertThat(a.coefficients().toArray()).containsExactly(b.coefficients().toArray(), within(1e-9));
+    assertThat(a.intercept()).isCloseTo(b.intercept(), within(1e-9));
+
+    // Another commit between the version the fit read and the delete: the fit is not kept.
+    String second = "43";
+    String elsewhere = subjectOutside(store.layout().shardOf(second), 1000);
+    List<Integer> secondShard = List.of(store.layout().shardOf(second));
+    long read2 = store.currentVersion();
+    Training.Prefit stale = training.prefit(secondShard, read2, AdultData.SUBJECT, List.of(second)).orElseThrow();
+    store.deleteMatching(AdultData.SUBJECT, List.of(elsewhere), List.of(store.layout().shardOf(elsewhere)),
+        new CommitRetry(3), false);
+    long deleted2 = store.deleteMatching(AdultData.SUBJECT, List.of(second), secondShard, new CommitRetry(3), false);
+    assertThat(training.adopt(stale, secondShard, deleted2)).isEmpty();
+
+    // A delete that removed other rows than the fit left out: the log's count differs, not kept.
+    String third = "45";
+    int thirdShard = store.layout().shardOf(third);
+    String neighbour = subjectInside(thirdShard, third);
+    long read3 = store.currentVersion();
+    Training.Prefit partial = training.prefit(List.of(thirdShard), read3, AdultData.SUBJECT, List.of(third)).orElseThrow();
+    long deleted3 = store.deleteMatching(AdultData.SUBJECT, List.of(third, neighbour), List.of(thirdShard),
+        new CommitRetry(3), false);
+    assertThat(deleted3).isEqualTo(read3 + 1);
+    assertThat(training.adopt(partial, List.of(thirdShard), deleted3)).isEmpty();
+
+    // The other tests start from an ensemble trained on the current rows.
+    training.run(ShardSelection.stale());
+    assertThat(Training.shardsTrainedOnDeletedRows(store, registry.latest().orElseThrow())).isEmpty();
+
+    // A forget run of one person, alone and with another writer's commit landing before its delete:
+    // either way the published sub-model is the fit of the shard's rows at the version after it.
+    for (boolean concurrent : List.of(false, true)) {
+      String forgotten = concurrent ? "48" : "47";
+      String other = subjectOutside(store.layout().shardOf(forgotten), concurrent ? 1300 : 1200);
+      ForgetResult result = forgetter.withHook((step, attempt) -> {
+        if (concurrent && step == ForgetStep.DELETE && attempt == 1) {
+          store.deleteMatching(AdultData.SUBJECT, List.of(other), List.of(store.layout().shardOf(other)),
+              new CommitRetry(3), false);
+        }
+      }).execute(ForgetRequest.ofSubjects(List.of(forgotten)));
+      int hit = store.layout().shardOf(forgotten);
+      assertThat(result.retrainedShards()).as("concurrent: %s", concurrent).contains(hit);
+      SubModelEntry now = registry.manifest(result.ensembleVersion()).shard(hit).orElseThrow();
+      assertThat(now.storeVersion()).isEqualTo(result.storeVersion());
+      assertThat(now.rows()).isEqualTo(store.rowsPerShardFromLog(result.storeVersion(), List.of(hit)).get(hit));
+      LogisticRegressionModel fitted = (LogisticRegressionModel) ShardTrainer.estimatorModel(
+          ShardEnsembleModel.load(registry, result.ensembleVersion()).subModel(hit));
+      LogisticRegressionModel fresh = (LogisticRegressionModel) ShardTrainer.estimatorModel(
+          new ShardTrainer(store, settings).fitShard(hit, store.currentVersion()).model()); // same rows, purged files
+      assertThat(fitted.coefficients().toArray()).containsExactly(fresh.coefficients().toArray(), within(1e-9));
+    }
+    training.run(ShardSelection.stale());
+  }
+
+  /** A subject of the store, from {@code from} up, whose shard is not {@code shard}. */
+  private static String subjectOutside(int shard, int from) {
+    return java.util.stream.IntStream.range(from, from + 100).mapToObj(Integer::toString)
+        .filter(s -> store.layout().shardOf(s) != shard).findFirst().orElseThrow();
+  }
+
+  /** Another subject of the store, from 1100 up, in {@code shard}. */
+  private static String subjectInside(int shard, String not) {
+    return java.util.stream.IntStream.range(1100, 1200).mapToObj(Integer::toString)
+        .filter(s -> store.layout().shardOf(s) == shard && !s.equals(not)).findFirst().orElseThrow();
   }
 
   @Test

@@ -33,6 +33,8 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.apache.spark.sql.types.DataType;
@@ -48,7 +50,8 @@ import org.slf4j.MDC;
  * shards that held them, publish, retire every artifact trained on them, purge the store, mark
  * the requests forgotten. Every step is idempotent and works from what storage says, not from
  * what the run remembers, so a run that stopped anywhere is finished by running the same batch
- * again.
+ * again. The retrain may be fitted while the delete runs, and is saved only once the delete has
+ * committed and only if it is what a fit of the new version gives ({@link Training#adopt}).
  */
 public final class Forgetter {
   private static final Logger LOG = LoggerFactory.getLogger(Forgetter.class);
@@ -294,8 +297,16 @@ public final class Forgetter {
     Set<Integer> hit = new TreeSet<>(plan.hitShards());
     List<String> toDelete = prepared.items().stream().filter(Item::found).map(Item::id).toList();
     CommitRetry deleteRetry = new CommitRetry(settings.commitAttempts(), attempt -> hook.before(ForgetStep.DELETE, attempt));
-    long deletedAt = run.step(ForgetStep.DELETE, false, () -> toDelete.isEmpty() ? store.currentVersion()
-        : store.deleteMatching(prepared.column(), toDelete, hit, deleteRetry, settings.rewriteFiles()));
+    Supplier<Long> delete = () -> toDelete.isEmpty() ? store.currentVersion()
+        : store.deleteMatching(prepared.column(), toDelete, hit, deleteRetry, settings.rewriteFiles());
+    Training.Prefit[] prefit = new Training.Prefit[1];
+    // The fit runs beside the delete when it leaves the delete a core: with one task per shard on
+    // every core, the delete's own small jobs would wait for the fit's tasks.
+    int cores = store.spark().sparkContext().defaultParallelism();
+    long deletedAt = toDelete.isEmpty() || plan.shardsToRetrain().isEmpty() || plan.shardsToRetrain().size() >= cores
+        ? run.step(ForgetStep.DELETE, false, delete)
+        : deleteWhileFitting(run, delete, () -> prefit[0] = training.prefit(plan.shardsToRetrain(), plan.storeVersion(),
+            prepared.column(), toDelete).orElse(null));
     LOG.info("Forget batch {}: deleted {} rows from shards {} (store version {})", run.batchId, plan.rowsToDelete(),
         plan.rowsPerShard().keySet(), deletedAt);
     run.advance(ForgetStep.DELETE, e -> e.withStoreVersion(deletedAt), ForgetStep.RETRAIN);
@@ -303,7 +314,8 @@ public final class Forgetter {
     Optional<EnsembleManifest> base = registry.latest();
     List<Integer> retrain = base.map(m -> Training.shardsTrainedOnDeletedRows(store, m)).orElse(List.of());
     long fitVersion = store.currentVersion();
-    Training.Unlearned unlearned = run.step(ForgetStep.RETRAIN, true, () -> training.unlearn(retrain, fitVersion));
+    Training.Unlearned unlearned = run.step(ForgetStep.RETRAIN, true, () -> Optional.ofNullable(prefit[0])
+        .flatMap(p -> training.adopt(p, retrain, fitVersion)).orElseGet(() -> training.unlearn(retrain, fitVersion)));
     run.advance(ForgetStep.RETRAIN, e -> e, ForgetStep.PUBLISH);
     run.unlearning.addAll(unlearned.shards());
 
@@ -346,6 +358,47 @@ public final class Forgetter {
     return run.result(plan, deletedAt, ensembleVersion, retrained, retirement, purge.store(), purge.forgotten());
   }
 
+  /**
+   * Runs the delete in a thread of its own while this one fits the shards it changes, on the
+   * version it starts from without the rows it removes (Delta's DELETE is mostly driver work and
+   * small jobs; the fit is one task per shard): the fit is timed as the retrain, and saved only
+   * once the delete has committed, if it still holds then ({@link Training#adopt}). A failed fit
+   * is left to the retrain after the delete. Returns the store version after the delete.
+   */
+  private long deleteWhileFitting(Run run, Supplier<Long> delete, Runnable fit) {
+    FutureTask<Long> deleting = new FutureTask<>(() -> {
+      MDC.put(BATCH_MDC, run.batchId);
+      // Not inside the caller's SQL query (a procedure): this thread's queries are their own.
+      store.spark().sparkContext().setLocalProperty("spark.sql.execution.id", null);
+      return run.times.time(ForgetStep.DELETE.id(), delete);
+    });
+    Thread thread = new Thread(deleting, "lethe-delete");
+    thread.setDaemon(true);
+    thread.start();
+    try {
+      run.times.time(ForgetStep.RETRAIN.id(), fit);
+    } catch (RuntimeException e) { // the class only: a message could quote a row
+      LOG.warn("Forget batch {}: fitting while the delete ran failed ({}); the shards are fitted after it", run.batchId,
+          e.getClass().getSimpleName());
+    }
+    return run.guarded(ForgetStep.DELETE, () -> {
+      try {
+        return deleting.get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new LetheException("Interrupted while the delete ran", e);
+      } catch (ExecutionException e) {
+        if (e.getCause() instanceof RuntimeException re) {
+          throw re;
+        }
+        if (e.getCause() instanceof Error error) {
+          throw error;
+        }
+        throw new LetheException("The delete failed: " + e.getCause(), e.getCause());
+      }
+    });
+  }
+
   /** Runs the audit; its failure is logged (without ids) and does not stop the forget. */
   private void audit(ForgetAudit.Moment moment, StepTimes times) {
     if (audit == ForgetAudit.NONE) {
@@ -383,11 +436,18 @@ public final class Forgetter {
     }
 
     <T> T step(ForgetStep step, boolean callHook, Supplier<T> work) {
-      try {
+      return guarded(step, () -> {
         if (callHook) {
           hook.before(step, 1);
         }
         return times.time(step.id(), work);
+      });
+    }
+
+    /** Runs a step's work; a failure is recorded in the ledger and stops the run. */
+    <T> T guarded(ForgetStep step, Supplier<T> work) {
+      try {
+        return work.get();
       } catch (Exception e) { // Spark and Delta throw checked exceptions through Scala
         Instant now = Instant.now();
         try {

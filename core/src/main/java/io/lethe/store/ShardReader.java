@@ -30,11 +30,14 @@ import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -62,6 +65,9 @@ public final class ShardReader implements Serializable {
   private final String label;
   private final List<String> classes;
   private final boolean regression;
+  /** A column whose value (as a string) in {@link #excluded} leaves a row out of {@link #rows}; null for none. */
+  private final String excludeColumn;
+  private final Set<String> excluded;
 
   private ShardReader(Map<String, String> hadoop, String path, long version, StoreLayout layout) {
     this.hadoop = hadoop;
@@ -72,6 +78,30 @@ public final class ShardReader implements Serializable {
     this.label = layout.labelColumn();
     this.classes = layout.labelClasses();
     this.regression = layout.task() == Task.REGRESSION;
+    this.excludeColumn = null;
+    this.excluded = Set.of();
+  }
+
+  private ShardReader(ShardReader base, String excludeColumn, Set<String> excluded) {
+    this.hadoop = base.hadoop;
+    this.path = base.path;
+    this.version = base.version;
+    this.numeric = base.numeric;
+    this.categorical = base.categorical;
+    this.label = base.label;
+    this.classes = base.classes;
+    this.regression = base.regression;
+    this.excludeColumn = excludeColumn;
+    this.excluded = excluded;
+  }
+
+  /**
+   * This reader, with every row whose {@code column} holds one of the ids left out of {@link #rows}:
+   * the rows a version will hold once a delete of those ids commits. The column is read as {@link
+   * #values} reads it, so the rows left out are those the forget plan matched.
+   */
+  public ShardReader excluding(String column, Collection<String> ids) {
+    return new ShardReader(this, column, new HashSet<>(ids));
   }
 
   /**
@@ -108,7 +138,11 @@ public final class ShardReader implements Serializable {
     List<String> columns = new ArrayList<>(numeric);
     columns.addAll(categorical);
     columns.add(label);
-    Iterator<FilteredColumnarBatch> batches = batches(shard, columns);
+    List<String> read = new ArrayList<>(columns);
+    if (excludeColumn != null && !columns.contains(excludeColumn)) {
+      read.add(excludeColumn);
+    }
+    Iterator<FilteredColumnarBatch> batches = batches(shard, read);
     return new Iterator<>() {
       private final List<Row> buffer = new ArrayList<>();
       private int next;
@@ -231,9 +265,13 @@ public final class ShardReader implements Serializable {
     for (int c = 0; c < width; c++) {
       vectors[c] = batch.getColumnVector(schema.indexOf(columns.get(c)));
     }
+    ColumnVector ids = excludeColumn == null ? null : batch.getColumnVector(schema.indexOf(excludeColumn));
     for (int r = 0; r < batch.getSize(); r++) {
       if (selected.isPresent() && (selected.get().isNullAt(r) || !selected.get().getBoolean(r))) {
         continue; // behind a deletion vector
+      }
+      if (ids != null && excluded.contains(asString(ids, r))) {
+        continue; // a row the pending delete removes
       }
       Object[] values = new Object[width + 1];
       int c = 0;

@@ -22,6 +22,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -53,13 +54,12 @@ import org.slf4j.LoggerFactory;
 public final class ShardedStore {
   private static final Logger LOG = LoggerFactory.getLogger(ShardedStore.class);
   private static final int MAX_CLASSES = 1000;
-  private static final Object VACUUM_LOCK = new Object();
   /** Up to this many rows in the candidate shards, a forget plan matches ids in the driver. */
   static final long DRIVER_MATCH_ROWS = 1_000_000;
   /** Delta's session setting for whether DELETE writes deletion vectors (true) or rewrites files. */
   private static final String DELETE_DELETION_VECTORS = "spark.databricks.delta.delete.deletionVectors.persistent";
-  /** Deletes of this JVM set that session setting one at a time. */
-  private static final Object DELETE_SETTING_LOCK = new Object();
+  /** Commands of this JVM that change session settings for their time run one at a time. */
+  private static final Object SESSION_SETTINGS_LOCK = new Object();
 
   private final SparkSession spark;
   private final String path;
@@ -484,27 +484,55 @@ public final class ShardedStore {
       condition = col(StoreLayout.SHARD_COLUMN).isin(shards.stream().sorted().toArray()).and(condition);
     }
     Column where = condition;
-    Runnable delete = () -> DeltaTable.forPath(spark, path).delete(where);
+    Map<String, String> settings = smallCommandSettings();
+    if (rewriteFiles) {
+      settings.put(DELETE_DELETION_VECTORS, "false");
+    }
     return retry.run("delete of the batch's rows", () -> {
-      if (!rewriteFiles) {
-        delete.run();
-        return currentVersion();
-      }
-      synchronized (DELETE_SETTING_LOCK) {
-        String before = spark.conf().getOption(DELETE_DELETION_VECTORS).getOrElse(() -> null);
-        spark.conf().set(DELETE_DELETION_VECTORS, "false");
-        try {
-          delete.run();
-        } finally {
-          if (before == null) {
-            spark.conf().unset(DELETE_DELETION_VECTORS);
-          } else {
-            spark.conf().set(DELETE_DELETION_VECTORS, before);
-          }
-        }
-      }
+      withSessionSettings(settings, () -> DeltaTable.forPath(spark, path).delete(where));
       return currentVersion();
     });
+  }
+
+  /**
+   * Session settings for Delta's commands on a few shards (DELETE, REORG, VACUUM): their queries
+   * are small (the shards' files, the rows' positions per file, the files to delete), and adaptive
+   * execution would run each of their stages as a Spark job of its own. Without it, and with at most
+   * a shuffle partition per core, each query is one job.
+   */
+  private Map<String, String> smallCommandSettings() {
+    Map<String, String> settings = new TreeMap<>();
+    settings.put("spark.sql.adaptive.enabled", "false");
+    int partitions = Integer.parseInt(spark.conf().get("spark.sql.shuffle.partitions"));
+    settings.put("spark.sql.shuffle.partitions",
+        String.valueOf(Math.max(1, Math.min(partitions, spark.sparkContext().defaultParallelism()))));
+    return settings;
+  }
+
+  /**
+   * Runs a command with these session settings, and puts the session's own back after it. The
+   * settings are the session's, so a query started in it meanwhile from another thread runs with
+   * them too (adaptive execution off for the second a DELETE takes); the commands that set them
+   * run one at a time in this JVM. A session of its own would leave them alone, but building one
+   * costs half a second in a fresh JVM.
+   */
+  private void withSessionSettings(Map<String, String> settings, Runnable command) {
+    synchronized (SESSION_SETTINGS_LOCK) {
+      Map<String, String> before = new HashMap<>();
+      settings.keySet().forEach(k -> before.put(k, spark.conf().getOption(k).getOrElse(() -> null)));
+      settings.forEach(spark.conf()::set);
+      try {
+        command.run();
+      } finally {
+        before.forEach((k, v) -> {
+          if (v == null) {
+            spark.conf().unset(k);
+          } else {
+            spark.conf().set(k, v);
+          }
+        });
+      }
+    }
   }
 
   /**
@@ -524,29 +552,27 @@ public final class ShardedStore {
     if (!shards.isEmpty() && filesWithDeletionVectors(shards) > 0) {
       String in = shards.stream().sorted().map(String::valueOf).reduce((a, b) -> a + ", " + b).orElseThrow();
       reorgVersion = retry.run("purge (REORG) of shards " + in, () -> {
-        spark.sql("REORG TABLE " + table + " WHERE " + StoreLayout.SHARD_COLUMN + " IN (" + in + ") APPLY (PURGE)");
+        withSessionSettings(smallCommandSettings(), () -> spark.sql("REORG TABLE " + table + " WHERE "
+            + StoreLayout.SHARD_COLUMN + " IN (" + in + ") APPLY (PURGE)"));
         return currentVersion();
       });
     }
     Instant vacuumedAt = Instant.now();
-    String check = "spark.databricks.delta.retentionDurationCheck.enabled";
+    Map<String, String> settings = smallCommandSettings();
+    // Delta refuses a retention under the table's deletedFileRetentionDuration unless this is off.
+    settings.put("spark.databricks.delta.retentionDurationCheck.enabled", "false");
     ByteArrayOutputStream said = new ByteArrayOutputStream();
-    // The session setting and standard output are shared by every thread of the JVM: two purges at
-    // once (two stores, or two forget runs in one driver) would restore each other's values.
-    synchronized (VACUUM_LOCK) {
-      String before = spark.conf().get(check, "true");
+    withSessionSettings(settings, () -> {
+      // VACUUM prints its tally to standard output, which is the jobs' JSON summary: log it instead.
+      // Standard output is the JVM's: the commands that set session settings run one at a time.
       PrintStream stdout = System.out;
       try {
-        // Delta refuses a retention under the table's deletedFileRetentionDuration unless this is off.
-        spark.conf().set(check, "false");
-        // VACUUM prints its tally to standard output, which is the jobs' JSON summary: log it instead.
         System.setOut(new PrintStream(said, true, StandardCharsets.UTF_8));
         vacuum(table, retentionHours);
       } finally {
         System.setOut(stdout);
-        spark.conf().set(check, before);
       }
-    }
+    });
     LOG.info("VACUUM of {}: {}", path, said.toString(StandardCharsets.UTF_8).trim());
     return new PurgeResult(shards.stream().sorted().toList(), reorgVersion, filesVacuumed(), retentionHours,
         vacuumedAt);

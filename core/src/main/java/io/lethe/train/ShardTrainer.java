@@ -369,29 +369,70 @@ public final class ShardTrainer {
             store.spark().sparkContext().setJobDescription("lethe: fit shard " + shard + " at store version " + version);
             fit = fitShard(shard, version, partitions, keepStatistics);
           }
-          if (fit == null) {
-            LOG.info("Shard {} has no rows at store version {}; it has no sub-model", shard, version);
-            return null;
-          }
-          store.spark().sparkContext().setJobDescription("lethe: save shard " + shard);
-          SubModelEntry entry = registry.saveSubModel(shard, version, fit.model(), fit.rows(), fit.seed(),
-              fit.fitSeconds(), SubModelEntry.FIT, fit.engine().id(), fit.state());
-          LOG.info("Fitted shard {} on {} rows in {} s ({} engine)", shard, fit.rows(),
-              String.format("%.2f", fit.fitSeconds()), fit.engine().id());
-          return entry;
+          return save(shard, fit, version, registry);
         }));
       }
-      List<SubModelEntry> entries = new ArrayList<>();
-      for (Future<SubModelEntry> f : futures) {
-        SubModelEntry e = get(f);
-        if (e != null) {
-          entries.add(e);
-        }
-      }
-      return entries;
+      return entries(futures);
     } finally {
       pool.shutdownNow();
     }
+  }
+
+  /**
+   * Fits the shards in tasks, in memory (nothing saved), on a store version without the rows a
+   * delete not yet committed removes: what the version after that delete holds. Empty when they
+   * cannot all be fitted so (the settings choose the jobs engine, a column needs Spark's cast, the
+   * statistics cannot solve a shard); a shard with no rows left maps to null.
+   */
+  Optional<Map<Integer, FittedShard>> fitBeforeDelete(List<Integer> shards, long version,
+      TaskEngine.PendingDelete pending) {
+    if (shards.isEmpty() || chooseEngine(shards, version).engine() != Engine.TASKS) {
+      return Optional.empty();
+    }
+    TaskEngine.Fitted fitted = new TaskEngine(store, settings).fit(shards, version, keepsStatistics(), pending);
+    if (fitted == null || !fitted.toJobs().isEmpty()) {
+      return Optional.empty();
+    }
+    return Optional.of(fitted.models());
+  }
+
+  /** Saves sub-models fitted in memory as trained on a store version: the entries of the non-empty shards. */
+  List<SubModelEntry> save(Map<Integer, FittedShard> fitted, long version, ModelRegistry registry) {
+    if (fitted.isEmpty()) {
+      return List.of();
+    }
+    ExecutorService pool = Executors.newFixedThreadPool(Math.min(fitted.size(), SAVE_THREADS));
+    try {
+      List<Future<SubModelEntry>> futures = new ArrayList<>();
+      fitted.forEach((shard, fit) -> futures.add(pool.submit(() -> save(shard, fit, version, registry))));
+      return entries(futures);
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  private SubModelEntry save(int shard, FittedShard fit, long version, ModelRegistry registry) {
+    if (fit == null) {
+      LOG.info("Shard {} has no rows at store version {}; it has no sub-model", shard, version);
+      return null;
+    }
+    store.spark().sparkContext().setJobDescription("lethe: save shard " + shard);
+    SubModelEntry entry = registry.saveSubModel(shard, version, fit.model(), fit.rows(), fit.seed(),
+        fit.fitSeconds(), SubModelEntry.FIT, fit.engine().id(), fit.state());
+    LOG.info("Fitted shard {} on {} rows in {} s ({} engine)", shard, fit.rows(),
+        String.format("%.2f", fit.fitSeconds()), fit.engine().id());
+    return entry;
+  }
+
+  private static List<SubModelEntry> entries(List<Future<SubModelEntry>> futures) {
+    List<SubModelEntry> entries = new ArrayList<>();
+    for (Future<SubModelEntry> f : futures) {
+      SubModelEntry e = get(f);
+      if (e != null) {
+        entries.add(e);
+      }
+    }
+    return entries;
   }
 
   private static <T> T get(Future<T> future) {

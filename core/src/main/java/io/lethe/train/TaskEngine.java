@@ -19,6 +19,7 @@ import io.lethe.unlearn.ExactStatistics;
 import io.lethe.unlearn.StatisticsModel;
 import java.io.Serializable;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -111,6 +112,9 @@ final class TaskEngine {
         && !((String) p.getOrDefault(p.getParam("weightCol"))).isEmpty();
   }
 
+  /** The rows a delete not yet committed will remove: those whose column holds one of the ids. */
+  record PendingDelete(String column, Collection<String> ids) {}
+
   /** What one task sends back: the shard's statistics and, for a linear classifier, its fit. */
   record TaskFit(int shard, long rows, ShardStatistics statistics, LocalLinear.Fit linear, double seconds,
       String executor, String error) implements Serializable {}
@@ -124,6 +128,15 @@ final class TaskEngine {
 
   /** Fits the given shards on a store version in one Spark job, one task per shard. */
   Fitted fit(List<Integer> shards, long version, boolean keepStatistics) {
+    return fit(shards, version, keepStatistics, null);
+  }
+
+  /**
+   * Fits the given shards on a store version without the rows a pending delete removes (those whose
+   * column holds one of the ids; none when {@code pending} is null), in one Spark job. Null when
+   * the rows cannot be left out in the tasks (a column's type needs Spark's cast).
+   */
+  Fitted fit(List<Integer> shards, long version, boolean keepStatistics, PendingDelete pending) {
     StoreLayout layout = store.layout();
     List<Integer> order = shards.stream().sorted().distinct().toList();
     LinearSpec linear = linearSpec(layout);
@@ -136,7 +149,11 @@ final class TaskEngine {
     List<Column> columns = new ArrayList<>(List.of(ExactStatistics.columns(layout, layout.labelIndex())));
     columns.add(col(StoreLayout.SHARD_COLUMN));
     int shardAt = columns.size() - 1;
-    Optional<ShardReader> reader = ShardReader.of(store, version, atVersion.schema());
+    Optional<ShardReader> reader = ShardReader.of(store, version, atVersion.schema())
+        .map(r -> pending == null ? r : r.excluding(pending.column(), pending.ids()));
+    if (pending != null && reader.isEmpty()) {
+      return null;
+    }
     JavaRDD<TaskFit> fitting;
     if (reader.isPresent()) {
       // Each task reads its own shard's files (Delta Kernel, deletion vectors applied) and fits it:

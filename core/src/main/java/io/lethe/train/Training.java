@@ -154,6 +154,82 @@ public final class Training {
     return new Unlearned(entries, steps);
   }
 
+  /**
+   * Shards fitted, in memory, on a store version without the rows of a delete that was about to
+   * commit on it: what {@link #unlearn} would fit on the version after the delete, made while the
+   * delete runs. {@link #adopt} saves it once the delete has committed, if that holds.
+   */
+  public static final class Prefit {
+    private final List<Integer> shards;
+    private final long version;
+    private final Map<Integer, ShardTrainer.FittedShard> models;
+    private final String because;
+
+    private Prefit(List<Integer> shards, long version, Map<Integer, ShardTrainer.FittedShard> models, String because) {
+      this.shards = List.copyOf(shards);
+      this.version = version;
+      this.models = models;
+      this.because = because;
+    }
+
+    /** The store version it read, before the delete. */
+    public long version() {
+      return version;
+    }
+  }
+
+  /**
+   * Fits the shards a delete is about to change, on the store version the delete starts from,
+   * leaving out the rows it removes (those whose {@code column} holds one of the ids): so the
+   * retrain runs while the delete does. Only where {@link #unlearn} would retrain every one of
+   * them (the shard-retrain strategy, or a fallback to it) on the task engine; empty otherwise.
+   */
+  public Optional<Prefit> prefit(List<Integer> shards, long version, String column, Collection<String> ids) {
+    Optional<EnsembleManifest> base = registry.latest();
+    Optional<String> unsupported = ShardTrainer.unsupported(store.layout(), settings);
+    boolean retrainsAll = settings.strategy() == Strategies.SHARD_RETRAIN || unsupported.isPresent();
+    boolean partial = shards.size() < store.layout().shards();
+    if (shards.isEmpty() || !retrainsAll || partial && (base.isEmpty() || !sameEstimator(base.get()))) {
+      return Optional.empty();
+    }
+    return new ShardTrainer(store, settings)
+        .fitBeforeDelete(shards, version, new TaskEngine.PendingDelete(column, List.copyOf(ids)))
+        .map(models -> new Prefit(shards, version, models, unsupported.map(u -> "fallback: " + u).orElse("configured")));
+  }
+
+  /**
+   * Saves a {@link Prefit} as the shards' sub-models at {@code storeVersion}, the version after the
+   * delete, when that is what it fitted: the delete committed right on the version it read (no
+   * other commit between), the shards to retrain are the same, and each shard's row count in the
+   * new version's log is the count it fitted. Empty otherwise: the caller retrains ({@link #unlearn}).
+   */
+  public Optional<Unlearned> adopt(Prefit prefit, List<Integer> shards, long storeVersion) {
+    if (storeVersion != prefit.version + 1 || !new TreeSet<>(shards).equals(new TreeSet<>(prefit.shards))) {
+      LOG.info("The shards fitted while the delete ran are refitted: the store is at version {}, not {}", storeVersion,
+          prefit.version + 1);
+      return Optional.empty();
+    }
+    Map<Integer, Long> inLog = store.rowsPerShardFromLog(storeVersion, prefit.shards);
+    for (int shard : prefit.shards) {
+      ShardTrainer.FittedShard fit = prefit.models.get(shard);
+      long fitted = fit == null ? 0 : fit.rows();
+      Long logged = inLog.get(shard);
+      if (logged == null || logged != fitted) { // a shard whose log has no statistics cannot be checked
+        LOG.warn("Shard {} was fitted on {} rows while the delete ran, but store version {} holds {}; refitting it",
+            shard, fitted, storeVersion, logged);
+        return Optional.empty();
+      }
+    }
+    List<SubModelEntry> entries = new ShardTrainer(store, settings).save(prefit.models, storeVersion, registry);
+    List<ShardUnlearning> steps = new ArrayList<>();
+    for (int shard : prefit.shards) {
+      ShardTrainer.FittedShard fit = prefit.models.get(shard);
+      steps.add(new ShardUnlearning(shard, Strategies.SHARD_RETRAIN.id(), true, prefit.because, 0, 0,
+          fit == null ? 0 : fit.fitSeconds(), null, fit == null ? null : fit.engine().id()));
+    }
+    return Optional.of(new Unlearned(entries, steps));
+  }
+
   private static <T> Supplier<T> memoized(Supplier<T> make) {
     return new Supplier<>() {
       private T value;

@@ -138,6 +138,24 @@ public final class ShardedStore {
     return spark.read().format("delta").option("versionAsOf", version).load(path);
   }
 
+  /**
+   * Starts, in a background thread, what Delta's first command on this store in a fresh JVM pays
+   * before any work: Spark SQL's and Delta's classes, and the table state of the current version,
+   * by planning a read of it (no data is read). A command-line run that is about to plan with the
+   * log alone (Delta Kernel) and then delete calls it first, so the two overlap. A failure here
+   * is ignored: the command it prepares meets it again and reports it.
+   */
+  public void prepareDelete() {
+    Thread thread = new Thread(() -> {
+      try {
+        read(currentVersion()).where(col(StoreLayout.SHARD_COLUMN).equalTo(-1)).queryExecution().executedPlan();
+      } catch (RuntimeException ignored) { // the command it prepares reports it
+      }
+    }, "lethe-prepare-delete");
+    thread.setDaemon(true);
+    thread.start();
+  }
+
   /** One shard's rows as of a version; reads only that shard's partition. */
   public Dataset<Row> readShard(int shard, long version) {
     return read(version).where(col(StoreLayout.SHARD_COLUMN).equalTo(shard));

@@ -50,8 +50,13 @@ public final class ForgetJob extends JobCommand {
   @Override
   void run(SparkSession spark, LetheConfig config, RunSummary summary) {
     IdKind kind = idOptions.kind();
-    ForgetRequest request = idOptions.read(spark, ids);
     io.lethe.api.Lethe lethe = io.lethe.api.Lethe.get(spark, config);
+    if (!dryRun) {
+      // A fresh JVM: Delta's start-up for the DELETE runs while the ids are read and the plan reads
+      // the logs in the driver.
+      lethe.store().prepareDelete();
+    }
+    ForgetRequest request = idOptions.read(spark, ids);
     Forget forget = lethe.forget(request).membershipAudit(!dryRun);
     summary.input("store", lethe.store().path()).input("models", lethe.registry().root().toString())
         .input("ledger", lethe.ledger().path()).input("kind", kind.id()).input("ids", request.size())

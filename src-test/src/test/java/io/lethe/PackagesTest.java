@@ -21,7 +21,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The core's package dependencies, read from its classes with the JDK's jdeps: packages that
  * depend on each other in a circle. The circle left (train and unlearn, which the strategies tie
- * together) may only shrink: a new member, or a second circle, fails the build.
+ * together) may only shrink: a new member, or a second circle, fails the build. And no core source
+ * file grows past 400 lines.
  */
 class PackagesTest {
   /** What is left of the knot; remove a package here when a change takes it out. */
@@ -97,6 +98,30 @@ class PackagesTest {
     assertThat(graph.get("io.lethe.registry")).doesNotContain("io.lethe.unlearn", "io.lethe.train");
     // What runs inside a task (rows, statistics, features, local solvers) depends on nothing above it.
     assertThat(graph.get("io.lethe.engine")).allMatch(p -> p.equals("io.lethe"));
+  }
+
+  /** The longest a core source file may be: a class over it holds more than one concept. */
+  static final int MAX_LINES = 400;
+
+  @Test
+  void noCoreClassIsOverFourHundredLines() throws java.io.IOException {
+    java.nio.file.Path sources = LetheTestBase.home().resolve("core/src/main/java");
+    Map<String, Long> over = new TreeMap<>();
+    List<java.nio.file.Path> files;
+    try (var walk = java.nio.file.Files.walk(sources)) {
+      files = walk.filter(f -> f.toString().endsWith(".java")).toList();
+    }
+    for (java.nio.file.Path f : files) {
+      long lines;
+      try (var read = java.nio.file.Files.lines(f)) {
+        lines = read.count();
+      }
+      if (lines > MAX_LINES) {
+        over.put(sources.relativize(f).toString(), lines);
+      }
+    }
+    assertThat(files).as("the core's sources").hasSizeGreaterThan(50);
+    assertThat(over).as("core classes over %d lines", MAX_LINES).isEmpty();
   }
 
   @Test

@@ -1,6 +1,5 @@
 package io.lethe.model;
 
-import io.lethe.LetheException;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -141,14 +140,14 @@ final class FusedScorer implements Serializable {
    */
   private static final class Program implements Serializable {
     private static final long serialVersionUID = 1L;
-    private final Part[] parts;
+    private final FeaturePart[] parts;
     private final int width;
     private final double[] scale;
     private final PredictionModel<Vector, ?> model;
     /** A binomial logistic regression's coefficients then intercept, else null. */
     private final double[] binomial;
 
-    private Program(Part[] parts, int width, double[] scale, PredictionModel<Vector, ?> model) {
+    private Program(FeaturePart[] parts, int width, double[] scale, PredictionModel<Vector, ?> model) {
       this.parts = parts;
       this.width = width;
       this.scale = scale;
@@ -195,17 +194,17 @@ final class FusedScorer implements Serializable {
     /** Writes the assembled (unscaled) features into dense; returns the number of non-zeros. */
     private int fill(Object[] raw, double[] dense) {
       int nonZeros = 0;
-      for (Part part : parts) {
-        if (part.labels != null) {
-          int at = part.categoryOf((String) raw[part.input]);
-          if (at < part.width) {
-            dense[part.offset + at] = 1.0;
+      for (FeaturePart part : parts) {
+        if (part.labels() != null) {
+          int at = part.categoryOf((String) raw[part.input()]);
+          if (at < part.width()) {
+            dense[part.offset() + at] = 1.0;
             nonZeros++;
           }
         } else {
-          double v = part.numeric((Double) raw[part.input]);
+          double v = part.numeric((Double) raw[part.input()]);
           if (v != 0.0) {
-            dense[part.offset] = v;
+            dense[part.offset()] = v;
             nonZeros++;
           }
         }
@@ -248,10 +247,10 @@ final class FusedScorer implements Serializable {
       if (stages.length < 2 || !(stages[stages.length - 1] instanceof PredictionModel<?, ?> last)) {
         return Optional.empty();
       }
-      Map<String, Part> imputed = new HashMap<>();
-      Map<String, Part> indexed = new HashMap<>();
-      Map<String, Part> encoded = new HashMap<>();
-      List<Part> parts = null;
+      Map<String, FeaturePart> imputed = new HashMap<>();
+      Map<String, FeaturePart> indexed = new HashMap<>();
+      Map<String, FeaturePart> encoded = new HashMap<>();
+      List<FeaturePart> parts = null;
       String assembled = null;
       int width = 0;
       double[] scale = null;
@@ -267,7 +266,7 @@ final class FusedScorer implements Serializable {
             if (input == null || cast < 0) {
               return Optional.empty();
             }
-            imputed.put(m.getOutputCols()[i], Part.numeric(input, true, surrogates[i], m.getMissingValue(), cast));
+            imputed.put(m.getOutputCols()[i], FeaturePart.numeric(input, true, surrogates[i], m.getMissingValue(), cast));
           }
         } else if (stage instanceof StringIndexerModel m && parts == null
             && List.of("keep", "error").contains(m.getHandleInvalid())) {
@@ -276,11 +275,11 @@ final class FusedScorer implements Serializable {
             if (input == null) {
               return Optional.empty();
             }
-            indexed.put(m.getOutputCols()[i], Part.indexed(input, m.labelsArray()[i], "keep".equals(m.getHandleInvalid())));
+            indexed.put(m.getOutputCols()[i], FeaturePart.indexed(input, m.labelsArray()[i], "keep".equals(m.getHandleInvalid())));
           }
         } else if (stage instanceof OneHotEncoderModel m && parts == null) {
           for (int i = 0; i < m.getInputCols().length; i++) {
-            Part index = indexed.get(m.getInputCols()[i]);
+            FeaturePart index = indexed.get(m.getInputCols()[i]);
             if (index == null) {
               return Optional.empty();
             }
@@ -290,16 +289,16 @@ final class FusedScorer implements Serializable {
         } else if (stage instanceof VectorAssembler m && parts == null && "error".equals(m.getHandleInvalid())) {
           parts = new ArrayList<>();
           for (String in : m.getInputCols()) {
-            Part part = imputed.containsKey(in) ? imputed.get(in) : encoded.get(in);
+            FeaturePart part = imputed.containsKey(in) ? imputed.get(in) : encoded.get(in);
             if (part == null) {
               Integer input = input(schema, inputs, in, Kind.DOUBLE);
               if (input == null) {
                 return Optional.empty();
               }
-              part = Part.numeric(input, false, 0, 0, 0);
+              part = FeaturePart.numeric(input, false, 0, 0, 0);
             }
             parts.add(part.at(width));
-            width += part.width;
+            width += part.width();
           }
           assembled = m.getOutputCol();
           features = assembled;
@@ -318,7 +317,7 @@ final class FusedScorer implements Serializable {
       if (parts == null || !last.getFeaturesCol().equals(features)) {
         return Optional.empty();
       }
-      return Optional.of(new Program(parts.toArray(new Part[0]), width, scale, (PredictionModel<Vector, ?>) last));
+      return Optional.of(new Program(parts.toArray(new FeaturePart[0]), width, scale, (PredictionModel<Vector, ?>) last));
     }
 
     /** The slot of a raw input column read as the given kind; null if missing or read as another kind. */
@@ -353,75 +352,4 @@ final class FusedScorer implements Serializable {
     }
   }
 
-  /**
-   * One input of the assembler: a numeric column (imputed as ImputerModel does: null or the
-   * missing value becomes the surrogate, cast back to the column's type) or a categorical column
-   * (StringIndexerModel's index, unseen and null labels to the extra index with "keep", then
-   * OneHotEncoderModel's one-hot, the last category dropped if so fitted).
-   */
-  private record Part(int input, int offset, int width, boolean impute, double surrogate, double missing,
-      int castBack, Map<String, Integer> labels, boolean keepUnseen, int categories, boolean keepInvalid)
-      implements Serializable {
-
-    static Part numeric(int input, boolean impute, double surrogate, double missing, int castBack) {
-      return new Part(input, 0, 1, impute, surrogate, missing, castBack, null, false, 0, false);
-    }
-
-    static Part indexed(int input, String[] labels, boolean keep) {
-      Map<String, Integer> index = new HashMap<>();
-      for (int l = 0; l < labels.length; l++) {
-        index.put(labels[l], l);
-      }
-      return new Part(input, 0, 0, false, 0, 0, 0, index, keep, 0, false);
-    }
-
-    Part encoded(int categorySize, boolean dropLast, boolean keep) {
-      int configured = keep ? categorySize + 1 : categorySize;
-      return new Part(input, 0, dropLast ? configured - 1 : configured, false, 0, 0, 0, labels, keepUnseen,
-          categorySize, keep);
-    }
-
-    Part at(int newOffset) {
-      return new Part(input, newOffset, width, impute, surrogate, missing, castBack, labels, keepUnseen, categories,
-          keepInvalid);
-    }
-
-    double numeric(Double value) {
-      double v;
-      if (impute && (value == null || value == missing || (Double.isNaN(missing) && value.isNaN()))) {
-        v = switch (castBack) {
-          case 1 -> (float) surrogate;
-          case 2 -> (double) (long) surrogate;
-          default -> surrogate;
-        };
-      } else if (value == null) {
-        throw new LetheException("A null feature value reached a sub-model (train.impute is off)");
-      } else {
-        v = value;
-      }
-      if (Double.isNaN(v)) {
-        throw new LetheException("A NaN feature value reached a sub-model (train.impute is off)");
-      }
-      return v;
-    }
-
-    int categoryOf(String label) {
-      Integer index = label == null ? null : labels.get(label);
-      int at;
-      if (index != null) {
-        at = index;
-      } else if (keepUnseen) {
-        at = labels.size();
-      } else {
-        throw new LetheException("A categorical value unseen in training (or null) reached a sub-model");
-      }
-      if (at >= categories) {
-        if (!keepInvalid) {
-          throw new LetheException("A category index outside the one-hot encoder's range reached a sub-model");
-        }
-        at = categories;
-      }
-      return at;
-    }
-  }
 }

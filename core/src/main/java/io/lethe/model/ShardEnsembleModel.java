@@ -26,7 +26,6 @@ import org.apache.spark.ml.Transformer;
 import org.apache.spark.ml.classification.ProbabilisticClassificationModel;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vector;
-import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.ml.param.BooleanParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
@@ -226,7 +225,7 @@ public class ShardEnsembleModel extends Model<ShardEnsembleModel> implements MLW
       }
       df = df.withColumn(getOrDefault(predictionCol), sum);
     } else {
-      UserDefinedFunction oneHot = udf(oneHot(numClasses()), SQLDataTypes.VectorType());
+      UserDefinedFunction oneHot = udf(Votes.oneHot(numClasses()), SQLDataTypes.VectorType());
       List<Column> votes = new ArrayList<>();
       for (int i = 0; i < subModels.size(); i++) {
         int shard = manifest.shards().get(i).shard();
@@ -235,7 +234,7 @@ public class ShardEnsembleModel extends Model<ShardEnsembleModel> implements MLW
             ? oneHot.apply(col(ShardColumns.prediction(shard)))
             : col(ShardColumns.probability(shard)));
       }
-      df = withVote(df, udf(weightedSum(weights), SQLDataTypes.VectorType()).apply(array(votes.toArray(new Column[0]))));
+      df = withVote(df, udf(Votes.weightedSum(weights), SQLDataTypes.VectorType()).apply(array(votes.toArray(new Column[0]))));
     }
     String[] internal = Arrays.stream(df.columns()).filter(c -> c.startsWith(ShardColumns.PREFIX)).toArray(String[]::new);
     return df.drop(internal);
@@ -258,8 +257,8 @@ public class ShardEnsembleModel extends Model<ShardEnsembleModel> implements MLW
   private Dataset<Row> withVote(Dataset<Row> df, Column vote) {
     String raw = getOrDefault(rawPredictionCol);
     return df.withColumn(raw, vote)
-        .withColumn(getOrDefault(probabilityCol), udf(normalize(), SQLDataTypes.VectorType()).apply(col(raw)))
-        .withColumn(getOrDefault(predictionCol), udf(argmax(), DataTypes.DoubleType).apply(col(raw)));
+        .withColumn(getOrDefault(probabilityCol), udf(Votes.normalize(), SQLDataTypes.VectorType()).apply(col(raw)))
+        .withColumn(getOrDefault(predictionCol), udf(Votes.argmax(), DataTypes.DoubleType).apply(col(raw)));
   }
 
   /**
@@ -286,40 +285,6 @@ public class ShardEnsembleModel extends Model<ShardEnsembleModel> implements MLW
   private static Transformer lastStage(PipelineModel model) {
     Transformer[] stages = model.stages();
     return stages[stages.length - 1];
-  }
-
-  private static UDF1<Double, Vector> oneHot(int classes) {
-    return prediction -> Vectors.sparse(classes, new int[] {prediction.intValue()}, new double[] {1.0}).toDense();
-  }
-
-  private static UDF1<scala.collection.Seq<Vector>, Vector> weightedSum(double[] weights) {
-    return votes -> {
-      double[] sum = new double[votes.apply(0).size()];
-      for (int i = 0; i < votes.length(); i++) {
-        double[] v = votes.apply(i).toArray();
-        for (int c = 0; c < sum.length; c++) {
-          sum[c] += weights[i] * v[c];
-        }
-      }
-      return Vectors.dense(sum);
-    };
-  }
-
-  private static UDF1<Vector, Vector> normalize() {
-    return v -> {
-      double[] a = v.toArray().clone();
-      double total = Arrays.stream(a).sum();
-      if (total > 0) {
-        for (int i = 0; i < a.length; i++) {
-          a[i] /= total;
-        }
-      }
-      return Vectors.dense(a);
-    };
-  }
-
-  private static UDF1<Vector, Double> argmax() {
-    return v -> (double) v.argmax();
   }
 
   @Override

@@ -3,14 +3,10 @@ package io.lethe.registry;
 import io.lethe.CommitConflictException;
 import io.lethe.CorruptRegistryException;
 import io.lethe.InvalidRequestException;
-import io.lethe.LetheConfig;
 import io.lethe.LetheException;
 import io.lethe.run.HadoopFiles;
 import io.lethe.run.Json;
-import io.lethe.run.LogTable;
-import io.lethe.run.Tables;
 import io.lethe.store.CommitRetry;
-import io.lethe.store.DeltaCommits;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -18,7 +14,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
@@ -31,8 +26,6 @@ import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,32 +50,14 @@ public final class ModelRegistry {
   private static final String RETIRED = "retired";
   private static final String PUBLISHED = "published";
   private static final int PUBLISH_ATTEMPTS = 20;
-  private static final String PUBLISH_APP_ID = "lethe-ensemble-publish";
   private static final String EVENT_PUBLISHED = "published";
   private static final String EVENT_RETIRED = "retired";
-  private static final StructType LOG_SCHEMA = new StructType()
-      .add("version", DataTypes.LongType, false)
-      .add("event", DataTypes.StringType, false)
-      .add("at", DataTypes.StringType, false)
-      .add("manifest", DataTypes.StringType, true);
 
-  /** The newest commit of a publish log and when its file was written (a re-created log restarts at 0). */
-  private record Head(long commit, long modified) {}
-
-  private record LogSnapshot(Head head, List<Row> rows) {}
 
   private final SparkSession spark;
   private final HadoopFiles files;
   private final Path root;
-  /** The publish log's catalog name when models.publish-log names a table, else null. */
-  private final String logName;
-  private final String tablesLocation;
-  /** Where the publish log is; null for a named log its first publish will create. */
-  private volatile Path logPath;
-  /** The publish log, read and appended to in the driver (Delta Kernel): no Spark job. */
-  private volatile LogTable log;
-  /** The publish log's rows as this registry last read them, with the commit they were read at. */
-  private volatile LogSnapshot known;
+  private final PublishLog log;
 
   /** The registry at {@code modelsPath}, its publish log under it. */
   public ModelRegistry(SparkSession spark, String modelsPath) {
@@ -98,28 +73,10 @@ public final class ModelRegistry {
    */
   public ModelRegistry(SparkSession spark, String modelsPath, String publishLog, String tablesLocation) {
     this.spark = spark;
-    this.tablesLocation = tablesLocation;
     this.files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
     this.root = files.qualify(modelsPath);
-    this.logName = !publishLog.isBlank() && Tables.isOwnTableName(spark, publishLog, LetheConfig.MODELS_PUBLISH_LOG)
-        ? publishLog : null;
-    if (logName == null) {
-      at(publishLog.isBlank() ? new Path(root, PUBLISHED) : files.qualify(publishLog));
-    } else if (Tables.exists(spark, logName)) {
-      at(files.qualify(Tables.location(spark, logName)));
-    }
-  }
-
-  private void at(Path path) {
-    this.logPath = path;
-    this.log = new LogTable(spark.sparkContext().hadoopConfiguration(), path.toString());
-  }
-
-  /** Creates a named publish log in the catalog, empty, before its first append. */
-  private synchronized void createNamedLog() {
-    if (log == null) {
-      at(files.qualify(Tables.createIfAbsent(spark, logName, LOG_SCHEMA, Map.of(), tablesLocation, "publish log")));
-    }
+    this.log = new PublishLog(spark, files, publishLog.isBlank() ? new Path(root, PUBLISHED).toString() : publishLog,
+        tablesLocation);
   }
 
   public Path root() {
@@ -128,7 +85,7 @@ public final class ModelRegistry {
 
   /** The publish log: a Delta table of published versions (null: a named log not created yet). */
   public Path publishLog() {
-    return logPath;
+    return log.path();
   }
 
   public Path ensembleDir(long version) {
@@ -186,7 +143,7 @@ public final class ModelRegistry {
 
   /** The manifests of every published version not retired since, oldest first, read in one pass. */
   public List<EnsembleManifest> published() {
-    return published(logRows());
+    return published(log.rows());
   }
 
   private List<EnsembleManifest> published(List<Row> rows) {
@@ -241,11 +198,11 @@ public final class ModelRegistry {
     EnsembleManifest manifest = new CommitRetry(PUBLISH_ATTEMPTS).run("publish of an ensemble version", () -> {
       while (claims[0] < PUBLISH_ATTEMPTS) {
         claims[0]++;
-        long next = logRows().stream().mapToLong(r -> r.getLong(0)).max().orElse(0) + 1;
+        long next = log.rows().stream().mapToLong(r -> r.getLong(0)).max().orElse(0) + 1;
         EnsembleManifest claimed = draft.withVersion(next, Instant.now().toString());
         // Skipped by Delta when a publisher already committed this number; conflicts when one
         // commits it concurrently. Either way the number is not ours, and the next one is tried.
-        if (append(List.of(RowFactory.create(next, EVENT_PUBLISHED, claimed.createdAt(), Json.write(claimed))),
+        if (log.append(List.of(RowFactory.create(next, EVENT_PUBLISHED, claimed.createdAt(), Json.write(claimed))),
             next)) {
           return claimed;
         }
@@ -258,54 +215,6 @@ public final class ModelRegistry {
     return manifest;
   }
 
-  /**
-   * Appends events to the publish log (creating it) in one commit (Delta Kernel, in the driver),
-   * as an idempotent write of claim {@code claim} when given, and says whether that commit landed:
-   * a claim that another publisher has taken already, or takes concurrently, is refused.
-   */
-  private boolean append(List<Row> events, Long claim) {
-    if (log == null) {
-      createNamedLog();
-    }
-    try {
-      log.append(events, LOG_SCHEMA, Map.of(), claim == null ? null : PUBLISH_APP_ID, claim);
-      return true;
-    } catch (io.delta.kernel.exceptions.ConcurrentTransactionException taken) {
-      return false;
-    }
-  }
-
-  /** The newest commit of the publish log, by listing its Delta log; commit -1 when there is none. */
-  private Head head() {
-    if (logPath == null) {
-      return new Head(-1, 0);
-    }
-    return DeltaCommits.newest(files, publishLog())
-        .map(st -> new Head(DeltaCommits.version(st), st.getModificationTime())).orElse(new Head(-1, 0));
-  }
-
-  /** The publish log's rows, read again only when a commit landed since this JVM last read them. */
-  private List<Row> logRows() {
-    Path log = publishLog();
-    Head head = head();
-    if (head.commit() < 0) {
-      // Nothing published yet (files of a first commit that never landed are not part of the table).
-      return List.of();
-    }
-    LogSnapshot last = known;
-    if (last != null && last.head().equals(head)) {
-      return last.rows();
-    }
-    List<Row> rows;
-    try {
-      rows = List.copyOf(this.log.rows(OptionalLong.of(head.commit()), LOG_SCHEMA));
-    } catch (RuntimeException e) {
-      throw new CorruptRegistryException("Cannot read the publish log " + log + ": " + e.getMessage(), e);
-    }
-    known = new LogSnapshot(head, rows);
-    return rows;
-  }
-
   /** Reads a JSON record of the registry's (a manifest, a retirement, a sub-model's state): one that does not parse is corrupt. */
   public static <T> T readRecord(String json, Class<T> type, String what) {
     try {
@@ -316,7 +225,7 @@ public final class ModelRegistry {
   }
 
   private EnsembleManifest manifestOf(long version, String json) {
-    String what = "ensemble manifest of version " + version + " in " + (logName != null ? logName : publishLog());
+    String what = "ensemble manifest of version " + version + " in " + log.describe();
     EnsembleManifest manifest = readRecord(json, EnsembleManifest.class, what);
     if (!manifest.complete() || manifest.version() != version) {
       throw new CorruptRegistryException("Corrupt " + what + ": it lists no sub-models or no task, or another version");
@@ -348,7 +257,7 @@ public final class ModelRegistry {
    * ensemble versions holding a sub-model that fails it, and the sub-model directories that do.
    */
   public Retirement planRetirement(SubModelTest trainedOnDeletedRows, String batchId, String reason) {
-    List<Row> rows = logRows();
+    List<Row> rows = log.rows();
     List<EnsembleManifest> live = published(rows);
     Set<Long> versions = new TreeSet<>(live.stream()
         .filter(m -> m.shards().stream().anyMatch(e -> trainedOnDeletedRows.test(e.shard(), e.storeVersion())))
@@ -396,7 +305,7 @@ public final class ModelRegistry {
     List<Row> events = plan.ensembleVersions().stream().filter(published::contains)
         .map(v -> RowFactory.create(v, EVENT_RETIRED, plan.retiredAt(), null)).toList();
     if (!events.isEmpty()) {
-      new CommitRetry(PUBLISH_ATTEMPTS).run("retirement of ensemble versions", () -> append(events, null));
+      new CommitRetry(PUBLISH_ATTEMPTS).run("retirement of ensemble versions", () -> log.append(events, null));
     }
     for (long v : plan.ensembleVersions()) {
       files.deleteRecursively(ensembleDir(v));

@@ -1,6 +1,5 @@
 package io.lethe.train;
 
-import io.lethe.InvalidConfigException;
 import io.lethe.LetheException;
 import io.lethe.model.ShardColumns;
 import io.lethe.registry.ModelRegistry;
@@ -28,11 +27,6 @@ import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.PipelineStage;
 import org.apache.spark.ml.Transformer;
 import org.apache.spark.ml.attribute.AttributeGroup;
-import org.apache.spark.ml.feature.Imputer;
-import org.apache.spark.ml.feature.OneHotEncoder;
-import org.apache.spark.ml.feature.StandardScaler;
-import org.apache.spark.ml.feature.StringIndexer;
-import org.apache.spark.ml.feature.VectorAssembler;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
@@ -131,10 +125,10 @@ public final class ShardTrainer {
         return new FittedShard(shard, model, rows, settings.seedFor(shard), (System.nanoTime() - start) / 1e9,
             Map.of(), Engine.JOBS);
       }
-      PipelineModel features = featurePipeline(layout, settings, shard).fit(data);
+      PipelineModel features = ShardPipeline.features(layout, settings, shard).fit(data);
       Dataset<Row> featurized = features.transform(data);
       long seed = settings.seedFor(shard);
-      Estimator<?> estimator = estimator(layout, settings, shard);
+      Estimator<?> estimator = ShardPipeline.estimator(layout, settings, shard);
       if (estimator.hasParam("layers")) {
         int width = featureWidth(featurized, ShardColumns.features(shard));
         estimator.set(estimator.getParam("layers"), Estimators.layers(settings, width, layout.labelClasses().size()));
@@ -227,45 +221,6 @@ public final class ShardTrainer {
     return settings;
   }
 
-  /** The unfitted estimator of one shard, its columns and seed set. */
-  public static Estimator<?> estimator(StoreLayout layout, TrainSettings settings, int shard) {
-    return Estimators.create(settings, layout.task(), ShardColumns.features(shard), StoreLayout.LABEL_INDEX_COLUMN,
-        ShardColumns.prediction(shard), ShardColumns.probability(shard), ShardColumns.rawPrediction(shard),
-        settings.seedFor(shard));
-  }
-
-  /** The unfitted data-dependent preprocessing of one shard: imputer, indexers, one-hot, assembler, scaler. */
-  public static Pipeline featurePipeline(StoreLayout layout, TrainSettings settings, int shard) {
-    List<PipelineStage> stages = new ArrayList<>();
-    List<String> vectorInputs = new ArrayList<>();
-    List<String> numeric = layout.numericFeatures();
-    if (!numeric.isEmpty()) {
-      if (settings.impute()) {
-        String[] out = numeric.stream().map(c -> ShardColumns.of(shard, "imp_" + c)).toArray(String[]::new);
-        stages.add(new Imputer().setInputCols(numeric.toArray(new String[0])).setOutputCols(out).setStrategy("mean"));
-        vectorInputs.addAll(List.of(out));
-      } else {
-        vectorInputs.addAll(numeric);
-      }
-    }
-    List<String> categorical = layout.categoricalFeatures();
-    if (!categorical.isEmpty()) {
-      String[] indexed = categorical.stream().map(c -> ShardColumns.of(shard, "idx_" + c)).toArray(String[]::new);
-      String[] encoded = categorical.stream().map(c -> ShardColumns.of(shard, "ohe_" + c)).toArray(String[]::new);
-      stages.add(new StringIndexer().setInputCols(categorical.toArray(new String[0])).setOutputCols(indexed)
-          .setHandleInvalid("keep"));
-      stages.add(new OneHotEncoder().setInputCols(indexed).setOutputCols(encoded));
-      vectorInputs.addAll(List.of(encoded));
-    }
-    String assembled = settings.scale() ? ShardColumns.of(shard, "assembled") : ShardColumns.features(shard);
-    stages.add(new VectorAssembler().setInputCols(vectorInputs.toArray(new String[0])).setOutputCol(assembled));
-    if (settings.scale()) {
-      stages.add(new StandardScaler().setInputCol(assembled).setOutputCol(ShardColumns.features(shard))
-          .setWithMean(false).setWithStd(true));
-    }
-    return new Pipeline().setStages(stages.toArray(new PipelineStage[0]));
-  }
-
   private static int featureWidth(Dataset<Row> featurized, String column) {
     int size = AttributeGroup.fromStructField(featurized.schema().apply(column)).size();
     if (size >= 0) {
@@ -276,57 +231,12 @@ public final class ShardTrainer {
   }
 
   /**
-   * The engine that fits these shards on a store version, and why: {@code jobs} or {@code tasks}
-   * as configured (a clear error when the task engine cannot fit these settings), or for
-   * {@code auto} tasks when the estimator has a local solver and every shard's rows, estimated
-   * from the Delta log's row counts, fit {@code train.task-memory-mb}.
+   * The engine that fits these shards on a store version, and why: as configured, or for
+   * {@code auto} tasks when the estimator has a local solver and every shard fits
+   * {@code train.task-memory-mb} (see {@link EngineChoice}).
    */
   public Engine.Choice chooseEngine(Collection<Integer> shards, long version) {
-    Optional<String> unsupported = TaskEngine.unsupported(store.layout(), settings);
-    switch (settings.engine()) {
-      case JOBS:
-        return new Engine.Choice(Engine.JOBS, "train.engine is jobs");
-      case TASKS:
-        if (unsupported.isPresent()) {
-          throw new InvalidConfigException("train.engine is tasks, but " + unsupported.get()
-              + ": set train.engine to auto or jobs");
-        }
-        return new Engine.Choice(Engine.TASKS, "train.engine is tasks");
-      case AUTO:
-      default:
-        if (unsupported.isPresent()) {
-          return new Engine.Choice(Engine.JOBS, unsupported.get());
-        }
-        Map<Integer, Long> rows = store.rowsPerShardFromLog(version, shards);
-        long budget = settings.taskMemoryMb() << 20;
-        int largest = -1;
-        long largestBytes = -1;
-        for (int shard : shards) {
-          Long n = rows.get(shard);
-          if (n == null) {
-            return new Engine.Choice(Engine.JOBS, "the Delta log has no row counts for shard " + shard);
-          }
-          long bytes = taskBytes(n);
-          if (bytes > largestBytes) {
-            largest = shard;
-            largestBytes = bytes;
-          }
-        }
-        String size = String.format("shard %d holds %s rows, about %d MB in a task", largest,
-            rows.getOrDefault(largest, 0L), largestBytes >> 20);
-        return largestBytes > budget
-            ? new Engine.Choice(Engine.JOBS, size + ", over train.task-memory-mb=" + settings.taskMemoryMb())
-            : new Engine.Choice(Engine.TASKS, "every shard fits one task: the largest, " + size
-                + ", within train.task-memory-mb=" + settings.taskMemoryMb());
-    }
-  }
-
-  /**
-   * What a task holds to fit a shard of this many rows: per row and column about 24 bytes (its value,
-   * then its featurized index and value), plus the row's label.
-   */
-  private long taskBytes(long rows) {
-    return rows * (24L * store.layout().featureColumns().size() + 8) + (1L << 20);
+    return EngineChoice.choose(store, settings, shards, version);
   }
 
   /** Sub-model saves at once when no shard fits on the jobs engine. */

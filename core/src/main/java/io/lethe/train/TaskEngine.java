@@ -83,7 +83,7 @@ final class TaskEngine {
     if (!Estimators.builtIn(settings.estimator())) {
       return Optional.of("the estimator " + settings.estimator() + " is the user's own class: spark.ml's fit runs it");
     }
-    Estimator<?> e = ShardTrainer.estimator(layout, settings, 0);
+    Estimator<?> e = ShardPipeline.estimator(layout, settings, 0);
     if (e instanceof LogisticRegression lr) {
       if (weighted(lr) || lr.isSet(lr.lowerBoundsOnCoefficients()) || lr.isSet(lr.upperBoundsOnCoefficients())
           || lr.isSet(lr.lowerBoundsOnIntercepts()) || lr.isSet(lr.upperBoundsOnIntercepts())) {
@@ -250,7 +250,7 @@ final class TaskEngine {
       model = statisticsModel.build(fit.statistics(), shard);
     } else {
       List<Transformer> stages = new ArrayList<>(List.of(statisticsModel.features(fit.statistics(), shard)));
-      stages.add(linearModel(ShardTrainer.estimator(layout, settings, shard), fit.linear(), layout.labelClasses().size()));
+      stages.add(linearModel(ShardPipeline.estimator(layout, settings, shard), fit.linear(), layout.labelClasses().size()));
       model = new PipelineModel(Identifiable.randomUID("pipeline"), stages.toArray(new Transformer[0]));
     }
     return new ShardTrainer.FittedShard(shard, model, fit.rows(), settings.seedFor(shard), fit.seconds(),
@@ -271,7 +271,7 @@ final class TaskEngine {
 
   /** The linear classifier's objective and optimizer settings, or null for an estimator built from statistics. */
   private LinearSpec linearSpec(StoreLayout layout) {
-    Estimator<?> e = ShardTrainer.estimator(layout, settings, 0);
+    Estimator<?> e = ShardPipeline.estimator(layout, settings, 0);
     int classes = layout.labelClasses().size();
     if (e instanceof LogisticRegression lr) {
       boolean multinomial = lr.getFamily().equals("multinomial") || (lr.getFamily().equals("auto") && classes > 2);

@@ -5,6 +5,7 @@ import static org.apache.spark.sql.functions.col;
 import io.lethe.model.ShardColumns;
 import io.lethe.store.StoreLayout;
 import io.lethe.train.Estimators;
+import io.lethe.train.ShardPipeline;
 import io.lethe.train.ShardTrainer;
 import io.lethe.train.TrainSettings;
 import java.util.ArrayList;
@@ -34,7 +35,7 @@ public final class CertifiedRemoval {
   /** Why these settings cannot use certified removal, or empty when they can. */
   public static Optional<String> unsupported(StoreLayout layout, TrainSettings settings) {
     // A user's class is no logistic regression here, even one that extends it.
-    Estimator<?> e = Estimators.builtIn(settings.estimator()) ? ShardTrainer.estimator(layout, settings, 0) : null;
+    Estimator<?> e = Estimators.builtIn(settings.estimator()) ? ShardPipeline.estimator(layout, settings, 0) : null;
     if (!(e instanceof LogisticRegression lr)) {
       return Optional.of("certified removal is for logistic_regression, not " + settings.estimator());
     }
@@ -92,7 +93,7 @@ public final class CertifiedRemoval {
    */
   public static Fit solve(JavaRDD<CertifiedLogistic.LabeledVector> rows, List<String> names, double[] start,
       double[] noise, double sigma, StoreLayout layout, TrainSettings settings, int shard) {
-    LogisticRegression estimator = (LogisticRegression) ShardTrainer.estimator(layout, settings, shard);
+    LogisticRegression estimator = (LogisticRegression) ShardPipeline.estimator(layout, settings, shard);
     double lambda = estimator.getRegParam();
     CertifiedLogistic.Point optimum = CertifiedLogistic.solve(rows, start, lambda, noise);
     return fit(estimator, names, optimum, noise, sigma, settings, 0);
@@ -122,7 +123,7 @@ public final class CertifiedRemoval {
    */
   public static Fit remove(JavaRDD<CertifiedLogistic.LabeledVector> rows, List<String> names, CertifiedState before,
       StoreLayout layout, TrainSettings settings, int shard) {
-    LogisticRegression estimator = (LogisticRegression) ShardTrainer.estimator(layout, settings, shard);
+    LogisticRegression estimator = (LogisticRegression) ShardPipeline.estimator(layout, settings, shard);
     double lambda = estimator.getRegParam();
     double[] start = CertifiedState.remap(before.features(), before.weights(), names);
     double[] noise = before.noiseFor(names);

@@ -4,6 +4,7 @@ import static org.apache.spark.sql.functions.col;
 
 import io.lethe.store.StoreLayout;
 import io.lethe.train.Estimators;
+import io.lethe.train.ShardPipeline;
 import io.lethe.train.ShardTrainer;
 import io.lethe.train.TrainSettings;
 import io.lethe.unlearn.Checkpoints.Checkpoint;
@@ -65,11 +66,11 @@ public final class SlicedTraining {
         if (n == 0) {
           continue;
         }
-        PipelineModel features = ShardTrainer.featurePipeline(layout, settings, shard).fit(part);
+        PipelineModel features = ShardPipeline.features(layout, settings, shard).fit(part);
         List<String> names = new ArrayList<>(CertifiedRemoval.featureNames(features.stages(), layout));
         names.remove(names.size() - 1); // the network has its own biases
         int[] layers = Estimators.layers(settings, names.size(), layout.labelClasses().size());
-        MultilayerPerceptronClassifier mlp = (MultilayerPerceptronClassifier) ShardTrainer.estimator(layout, settings,
+        MultilayerPerceptronClassifier mlp = (MultilayerPerceptronClassifier) ShardPipeline.estimator(layout, settings,
             shard);
         mlp.setLayers(layers);
         if (previous != null) {

@@ -7,6 +7,7 @@ import io.lethe.engine.Features;
 import io.lethe.engine.ShardStatistics;
 import io.lethe.store.StoreLayout;
 import io.lethe.train.Estimators;
+import io.lethe.train.ShardPipeline;
 import io.lethe.train.ShardTrainer;
 import io.lethe.train.TrainSettings;
 import java.util.ArrayList;
@@ -80,7 +81,7 @@ public final class StatisticsModel {
     if (!Estimators.builtIn(settings.estimator())) {
       return Optional.of("the estimator " + settings.estimator() + " is the user's own class");
     }
-    Estimator<?> e = ShardTrainer.estimator(layout, settings, 0);
+    Estimator<?> e = ShardPipeline.estimator(layout, settings, 0);
     if (e instanceof NaiveBayes nb) {
       if (nb.isDefined(nb.weightCol()) && !nb.getWeightCol().isEmpty()) {
         return Optional.of("naive Bayes with a weight column");
@@ -111,7 +112,7 @@ public final class StatisticsModel {
   public PipelineModel build(ShardStatistics stats, int shard) {
     Features f = new Features(stats, featureSpec());
     List<Transformer> stages = new ArrayList<>(List.of(features(f, shard)));
-    Estimator<?> estimator = ShardTrainer.estimator(layout, settings, shard);
+    Estimator<?> estimator = ShardPipeline.estimator(layout, settings, shard);
     if (estimator instanceof NaiveBayes nb) {
       stages.add(copyParams(nb, naiveBayes(nb, f, stats)));
     } else if (estimator instanceof LinearRegression lr) {
@@ -130,7 +131,7 @@ public final class StatisticsModel {
   /** The feature stages (imputer to scaler) with the given fitted values. */
   public Transformer[] features(Features f, int shard) {
     List<Transformer> stages = new ArrayList<>();
-    for (PipelineStage stage : ShardTrainer.featurePipeline(layout, settings, shard).getStages()) {
+    for (PipelineStage stage : ShardPipeline.features(layout, settings, shard).getStages()) {
       if (stage instanceof Imputer imputer) {
         stages.add(copyParams(imputer, new ImputerModel(imputer.uid(), imputer.getInputCols(), f.imputed())));
       } else if (stage instanceof StringIndexer indexer) {

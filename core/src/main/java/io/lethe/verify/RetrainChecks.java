@@ -1,0 +1,163 @@
+package io.lethe.verify;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.sum;
+import static org.apache.spark.sql.functions.when;
+
+import io.lethe.model.Evaluation;
+import io.lethe.model.ShardColumns;
+import io.lethe.model.ShardEnsembleModel;
+import io.lethe.registry.EnsembleManifest;
+import io.lethe.registry.ModelRegistry;
+import io.lethe.registry.SubModelEntry;
+import io.lethe.store.ShardedStore;
+import io.lethe.store.StoreLayout;
+import io.lethe.train.ShardTrainer;
+import io.lethe.train.Engine;
+import io.lethe.train.TrainSettings;
+import io.lethe.unlearn.CertifiedState;
+import io.lethe.unlearn.Checkpoints;
+import io.lethe.unlearn.Strategies;
+import io.lethe.unlearn.Strategy;
+import io.lethe.verify.VerifyReport.Refit;
+import io.lethe.verify.VerifyReport.Utility;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.Transformer;
+import org.apache.spark.ml.classification.LinearSVCModel;
+import org.apache.spark.ml.classification.LogisticRegressionModel;
+import org.apache.spark.ml.classification.NaiveBayesModel;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.ml.regression.LinearRegressionModel;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+
+/** Verify's refits of the hit shards from scratch, compared with the published sub-models, and the model's utility. */
+final class RetrainChecks {
+  private static final String PUBLISHED = "__lethe_published_prediction";
+
+  private final ShardedStore store;
+  private final ModelRegistry registry;
+  private final TrainSettings settings;
+  private final VerifySettings verify;
+
+  RetrainChecks(ShardedStore store, ModelRegistry registry, TrainSettings settings, VerifySettings verify) {
+    this.store = store;
+    this.registry = registry;
+    this.settings = settings;
+    this.verify = verify;
+  }
+
+  Dataset<Row> evaluationRows(Dataset<Row> heldOut) {
+    return heldOut != null ? heldOut
+        : store.read(store.currentVersion()).drop(StoreLayout.SHARD_COLUMN).limit(verify.sampleRows());
+  }
+
+  /** Each hit shard (or the configured number of them) refitted from scratch and compared. */
+  List<Refit> refits(ShardEnsembleModel published, Set<Integer> hit, Dataset<Row> evaluation) {
+    EnsembleManifest manifest = published.manifest();
+    List<Refit> out = new ArrayList<>();
+    for (SubModelEntry e : manifest.shards()) {
+      if (!hit.contains(e.shard()) || (verify.retrainShards() > 0 && out.size() >= verify.retrainShards())) {
+        continue;
+      }
+      // The seed the manifest records for this shard, through the settings' per-shard derivation; a
+      // certified sub-model is refitted by the same certified trainer, with its own noise.
+      // A sliced one by the same sliced training.
+      Optional<CertifiedState> certified = registry.stateFile(manifest.version(), e, CertifiedState.FILE_NAME,
+          CertifiedState.class);
+      Optional<Checkpoints> checkpoints = registry.stateFile(manifest.version(), e, Checkpoints.FILE_NAME,
+          Checkpoints.class);
+      Strategy how = Strategies.trainedBy(file -> registry.hasStateFile(manifest.version(), e, file));
+      TrainSettings recorded = settings.asRecorded(manifest.estimator(), manifest.estimatorParams());
+      TrainSettings as = new TrainSettings(recorded.estimator(), recorded.params(),
+          e.seed() - (settings.seedFor(e.shard()) - settings.seed()), 1, settings.impute(), settings.scale(), how,
+          settings.certification(), checkpoints.map(Checkpoints::slices).orElse(settings.slices()),
+          // The engine that fitted the published sub-model: the task engine's fit is deterministic, as is spark.ml's.
+          Engine.parse(e.engine()), settings.taskMemoryMb(), recorded.pipeline());
+      ShardTrainer trainer = new ShardTrainer(store, as).withNoise(
+          certified.map(c -> Map.of(e.shard(), c)).orElse(Map.of()));
+      // When the version's files were rewritten since (the purge's REORG) and vacuumed, its rows
+      // are the current ones: REORG changes files, not rows.
+      long version = store.filesPresent(e.storeVersion(), List.of(e.shard())) ? e.storeVersion()
+          : store.currentVersion();
+      ShardTrainer.FittedShard refit = trainer.fitShard(e.shard(), version);
+      if (refit == null) {
+        continue; // the shard has no rows left: nothing to refit
+      }
+      PipelineModel mine = published.subModel(e.shard());
+      String prediction = ShardColumns.prediction(e.shard());
+      // Both models score the same rows in one pass: the published one's prediction is kept as a
+      // column and its other outputs dropped, so that the refit's pipeline can add its own.
+      Dataset<Row> scored = mine.transform(evaluation);
+      Set<String> inputs = Set.of(evaluation.columns());
+      Dataset<Row> withPublished = scored.withColumn(PUBLISHED, col(prediction))
+          .drop(Arrays.stream(scored.columns()).filter(c -> !inputs.contains(c)).toArray(String[]::new));
+      Row counts = refit.model().transform(withPublished).agg(count(lit(1)),
+          sum(when(col(PUBLISHED).equalTo(col(prediction)), 1).otherwise(0))).head();
+      long total = counts.getLong(0);
+      double agreement = total == 0 ? 1.0 : counts.getLong(1) / (double) total;
+      out.add(new Refit(e.shard(), version, refit.seed(), refit.rows(), agreement,
+          parameterDistance(ShardTrainer.estimatorModel(mine), ShardTrainer.estimatorModel(refit.model()))));
+    }
+    return out;
+  }
+
+  /**
+   * L2 distance of coefficients and intercepts (naive Bayes: log priors, theta and sigma), for
+   * models of the same shape; else null.
+   */
+  static Double parameterDistance(Transformer a, Transformer b) {
+    double[] pa = parameters(a);
+    double[] pb = parameters(b);
+    if (pa == null || pb == null || pa.length != pb.length) {
+      return null;
+    }
+    return Math.sqrt(Vectors.sqdist(Vectors.dense(pa), Vectors.dense(pb)));
+  }
+
+  private static double[] parameters(Transformer model) {
+    if (model instanceof LogisticRegressionModel m) {
+      return join(m.coefficientMatrix().toArray(), m.interceptVector().toArray());
+    }
+    if (model instanceof LinearRegressionModel m) {
+      return join(m.coefficients().toArray(), new double[] {m.intercept()});
+    }
+    if (model instanceof LinearSVCModel m) {
+      return join(m.coefficients().toArray(), new double[] {m.intercept()});
+    }
+    if (model instanceof NaiveBayesModel m) {
+      return join(join(m.pi().toArray(), m.theta().toArray()), m.sigma().toArray());
+    }
+    return null;
+  }
+
+  private static double[] join(double[] a, double[] b) {
+    double[] out = new double[a.length + b.length];
+    System.arraycopy(a, 0, out, 0, a.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
+
+  Utility utility(ShardEnsembleModel published, Dataset<Row> evaluation, boolean heldOut) {
+    StoreLayout layout = store.layout();
+    EnsembleManifest manifest = published.manifest();
+    double ensemble = Evaluation.score(published, evaluation, layout);
+    Map<Integer, Double> perShard = new TreeMap<>();
+    for (SubModelEntry e : manifest.shards()) {
+      ShardEnsembleModel one = new ShardEnsembleModel(manifest.withShards(List.of(e)),
+          List.of(published.subModel(e.shard())));
+      perShard.put(e.shard(), Evaluation.score(one, evaluation, layout));
+    }
+    return new Utility(Evaluation.metricName(layout), heldOut ? "held-out" : "store-sample", evaluation.count(),
+        ensemble, perShard);
+  }
+}

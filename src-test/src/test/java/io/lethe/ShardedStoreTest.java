@@ -163,6 +163,17 @@ class ShardedStoreTest extends LetheTestBase {
           .isLessThanOrEqualTo(1);
       assertThat(store.changes(version, version, shards).where(ShardedStore.removedByChange()).count()).isEqualTo(8);
 
+      // The plan's match reads the id column with the deletion vectors applied: in the driver for a
+      // small store, in one job of a few tasks for a large one, with the same answer.
+      List<String> asked = List.of("7", "42", "8", "9", "149", "150");
+      Map<String, Map<Integer, Long>> inDriver = store.match(AdultData.SUBJECT, asked, null, version);
+      assertThat(inDriver).containsOnlyKeys("8", "9", "149");
+      assertThat(inDriver.get("8")).containsExactly(Map.entry(store.layout().shardOf("8"), 4L));
+      assertThat(store.matchInTasks(AdultData.SUBJECT, asked, null, version)).isEqualTo(inDriver);
+      Set<Integer> eights = store.shardsOf(List.of("8"));
+      assertThat(store.matchInTasks(AdultData.SUBJECT, asked, eights, version)).containsEntry("8", inDriver.get("8"))
+          .allSatisfy((id, found) -> assertThat(found.keySet()).isSubsetOf(eights));
+
       // The purge REORGs only shards whose files carry deletion vectors.
       assertThat(store.filesWithDeletionVectors(shards) > 0).isEqualTo(!rewrite);
       PurgeResult purge = store.purge(shards, 0, new CommitRetry(3));

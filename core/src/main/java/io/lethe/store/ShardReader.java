@@ -9,6 +9,7 @@ import io.delta.kernel.data.FilteredColumnarBatch;
 import io.delta.kernel.defaults.engine.DefaultEngine;
 import io.delta.kernel.engine.Engine;
 import io.delta.kernel.expressions.Literal;
+import io.delta.kernel.expressions.Or;
 import io.delta.kernel.expressions.Predicate;
 import io.delta.kernel.internal.InternalScanFileUtils;
 import io.delta.kernel.internal.data.ScanStateRow;
@@ -194,6 +195,35 @@ public final class ShardReader implements Serializable {
    * vectors; each file is opened when the batches before it are consumed, and closed after.
    */
   private Iterator<FilteredColumnarBatch> batches(int shard, List<String> columns) {
+    return batches(List.of(shard), columns);
+  }
+
+  /**
+   * For each of these shards, the rows whose {@code column} (read as {@link #values} reads it) holds
+   * one of the wanted values, counted by value; deleted rows excluded. One read of the log for all of
+   * them; runs where it is called (a task, for a match too large for the driver).
+   */
+  public Map<Integer, Map<String, Long>> counts(List<Integer> shards, String column, Set<String> wanted) {
+    Map<Integer, Map<String, Long>> out = new HashMap<>();
+    batches(shards, List.of(column, StoreLayout.SHARD_COLUMN)).forEachRemaining(filtered -> {
+      ColumnarBatch batch = filtered.getData();
+      ColumnVector values = batch.getColumnVector(batch.getSchema().indexOf(column));
+      ColumnVector shard = batch.getColumnVector(batch.getSchema().indexOf(StoreLayout.SHARD_COLUMN));
+      Optional<ColumnVector> selected = filtered.getSelectionVector();
+      for (int r = 0; r < batch.getSize(); r++) {
+        if (selected.isPresent() && (selected.get().isNullAt(r) || !selected.get().getBoolean(r))) {
+          continue;
+        }
+        String value = asString(values, r);
+        if (value != null && wanted.contains(value)) {
+          out.computeIfAbsent(shard.getInt(r), k -> new HashMap<>()).merge(value, 1L, Long::sum);
+        }
+      }
+    });
+    return out;
+  }
+
+  private Iterator<FilteredColumnarBatch> batches(List<Integer> shards, List<String> columns) {
     Configuration conf = new Configuration(false);
     hadoop.forEach(conf::set);
     Engine engine = DefaultEngine.create(conf);
@@ -203,10 +233,13 @@ public final class ShardReader implements Serializable {
     for (String c : columns) {
       read = read.add(schema.get(c));
     }
-    Scan scan = snapshot.getScanBuilder().withReadSchema(read)
-        .withFilter(new Predicate("=", new io.delta.kernel.expressions.Column(StoreLayout.SHARD_COLUMN),
-            Literal.ofInt(shard)))
-        .build();
+    Predicate filter = null;
+    for (int shard : shards) {
+      Predicate one = new Predicate("=", new io.delta.kernel.expressions.Column(StoreLayout.SHARD_COLUMN),
+          Literal.ofInt(shard));
+      filter = filter == null ? one : new Or(filter, one);
+    }
+    Scan scan = snapshot.getScanBuilder().withReadSchema(read).withFilter(filter).build();
     io.delta.kernel.data.Row state = scan.getScanState(engine);
     StructType physical = ScanStateRow.getPhysicalDataReadSchema(engine, state);
     CloseableIterator<FilteredColumnarBatch> files = scan.getScanFiles(engine);
@@ -235,7 +268,7 @@ public final class ShardReader implements Serializable {
           }
           return true;
         } catch (IOException e) {
-          throw new UncheckedIOException("Cannot read shard " + shard + " of the store at " + path, e);
+          throw new UncheckedIOException("Cannot read shards " + shards + " of the store at " + path, e);
         }
       }
 

@@ -11,6 +11,7 @@ import io.lethe.StoreNotFoundException;
 import io.lethe.run.HadoopFiles;
 import io.lethe.run.LogTable;
 import io.lethe.run.Tables;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
@@ -20,11 +21,11 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -213,9 +214,10 @@ public final class ShardedStore {
 
   /**
    * Rows per id and shard for ids of {@code column} (the subject column or a record column),
-   * looked for only in {@code shards} (all shards when null): one Spark job that scans those
-   * shards' partitions and returns the matching rows' ids, counted in the driver. Ids with no rows
-   * are absent from the answer.
+   * looked for only in {@code shards} (all shards when null). Ids with no rows are absent from the
+   * answer. A column of strings or whole numbers is read with Delta Kernel: in the driver up to
+   * {@link #DRIVER_MATCH_ROWS} rows, else in one Spark job of a few tasks ({@link #matchInTasks});
+   * another type by one Spark query.
    */
   public Map<String, Map<Integer, Long>> match(String column, Collection<String> ids, Collection<Integer> shards,
       long version) {
@@ -223,17 +225,16 @@ public final class ShardedStore {
     if (ids.isEmpty() || (shards != null && shards.isEmpty())) {
       return out;
     }
-    if (shards != null && readsInDriver(column, shards, version)) {
-      // A few shards' id column: read in the driver (Delta Kernel), with no Spark job.
-      ShardReader reader = ShardReader.of(this, version, null).orElseThrow();
-      Set<String> wanted = new HashSet<>(ids);
-      for (int shard : shards) {
-        for (String value : reader.values(shard, column)) {
-          if (wanted.contains(value)) {
-            out.computeIfAbsent(value, k -> new TreeMap<>()).merge(shard, 1L, Long::sum);
-          }
-        }
-      }
+    boolean exact = ShardReader.exactAsString(read(version).schema().apply(column).dataType());
+    Collection<Integer> where = shards == null ? layout.allShards() : shards;
+    if (exact && !readsInDriver(where, version)) {
+      return matchInTasks(column, ids, where, version);
+    }
+    if (exact) {
+      // A few shards' id column: read in the driver (Delta Kernel, one scan), with no Spark job.
+      ShardReader.of(this, version, null).orElseThrow().counts(where.stream().sorted().toList(), column,
+          new HashSet<>(ids)).forEach((shard, counts) -> counts.forEach((id, n) ->
+              out.computeIfAbsent(id, k -> new TreeMap<>()).merge(shard, n, Long::sum)));
       return out;
     }
     for (Row r : rowsMatching(column, ids, shards, version)
@@ -244,15 +245,36 @@ public final class ShardedStore {
   }
 
   /**
-   * Whether matching ids in these shards reads their id column in the driver: the column holds
-   * strings or whole numbers, and the shards hold at most {@link #DRIVER_MATCH_ROWS} rows by the
-   * log's statistics. Larger reads go to Spark.
+   * What {@link #match} answers, read in one Spark job: each task reads a few of the shards' id
+   * column with Delta Kernel (deletion vectors applied; one read of the log per task) and sends
+   * back the counts of the ids it was given. No Delta query planning, no shuffle.
    */
-  private boolean readsInDriver(String column, Collection<Integer> shards, long version) {
-    org.apache.spark.sql.types.DataType type = read(version).schema().apply(column).dataType();
-    if (!ShardReader.exactAsString(type)) {
-      return false;
+  public Map<String, Map<Integer, Long>> matchInTasks(String column, Collection<String> ids, Collection<Integer> shards,
+      long version) {
+    List<Integer> order = (shards == null ? layout.allShards() : shards).stream().sorted().distinct().toList();
+    Map<String, Map<Integer, Long>> out = new TreeMap<>();
+    if (ids.isEmpty() || order.isEmpty()) {
+      return out;
     }
+    ShardReader reader = ShardReader.of(this, version, null).orElseThrow();
+    Set<String> wanted = new HashSet<>(ids);
+    int tasks = Math.max(1, Math.min(order.size(), 2 * spark.sparkContext().defaultParallelism()));
+    List<List<Integer>> groups = new ArrayList<>();
+    for (int i = 0; i < tasks; i++) {
+      groups.add(new ArrayList<>());
+    }
+    for (int i = 0; i < order.size(); i++) {
+      groups.get(i % tasks).add(order.get(i));
+    }
+    List<Map<Integer, Map<String, Long>>> found = JavaSparkContext.fromSparkContext(spark.sparkContext())
+        .parallelize(groups, tasks).map(group -> reader.counts(group, column, wanted)).collect();
+    found.forEach(perShard -> perShard.forEach((shard, counts) -> counts.forEach((id, n) ->
+        out.computeIfAbsent(id, k -> new TreeMap<>()).merge(shard, n, Long::sum))));
+    return out;
+  }
+
+  /** Whether these shards hold at most {@link #DRIVER_MATCH_ROWS} rows by the log's statistics. */
+  private boolean readsInDriver(Collection<Integer> shards, long version) {
     Map<Integer, Long> rows = rowsPerShardFromLog(version, shards);
     return rows.size() == shards.size() && rows.values().stream().mapToLong(Long::longValue).sum() <= DRIVER_MATCH_ROWS;
   }

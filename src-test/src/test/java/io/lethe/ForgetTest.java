@@ -191,12 +191,16 @@ class ForgetTest extends LetheTestBase {
     for (boolean concurrent : List.of(false, true)) {
       String forgotten = concurrent ? "48" : "47";
       String other = subjectOutside(store.layout().shardOf(forgotten), concurrent ? 1300 : 1200);
+      List<Long> rowsBefore = new java.util.ArrayList<>();
       ForgetResult result = forgetter.withHook((step, attempt) -> {
         if (concurrent && step == ForgetStep.DELETE && attempt == 1) {
           store.deleteMatching(AdultData.SUBJECT, List.of(other), List.of(store.layout().shardOf(other)),
               new CommitRetry(3), false);
         }
-      }).execute(ForgetRequest.ofSubjects(List.of(forgotten)));
+      }).withAudit(moment -> rowsBefore.add(store.rowsMatching(moment.idColumn(), moment.ids(), moment.hitShards(),
+          moment.versionBefore()).count())).execute(ForgetRequest.ofSubjects(List.of(forgotten)));
+      // The membership evidence reads the forgotten rows where they still were, whatever committed between.
+      assertThat(rowsBefore).as("concurrent: %s", concurrent).containsExactly(1L);
       int hit = store.layout().shardOf(forgotten);
       assertThat(result.retrainedShards()).as("concurrent: %s", concurrent).contains(hit);
       SubModelEntry now = registry.manifest(result.ensembleVersion()).shard(hit).orElseThrow();

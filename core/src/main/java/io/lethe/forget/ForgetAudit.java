@@ -19,7 +19,8 @@ public interface ForgetAudit {
   /**
    * What the run did, for the audit to look at.
    *
-   * @param versionBefore a store version that still holds the deleted rows (the one before the delete)
+   * @param versionBefore a store version that still holds the deleted rows: the one the run's plan matched
+   *     them on, whatever commits landed between the plan and the delete
    * @param deleteVersion the store version of the delete
    * @param hitShards the shards that held the rows
    * @param idColumn the store column the ids are in

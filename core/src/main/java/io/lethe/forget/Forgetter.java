@@ -202,7 +202,7 @@ public final class Forgetter {
     // The model no longer holds the rows: on the ledger now, with the delete and retrain events.
     run.flush();
     if (!toDelete.isEmpty()) {
-      audit(new ForgetAudit.Moment(run.batchId, deletedAt - 1, deletedAt, hit, prepared.column(), toDelete,
+      audit(new ForgetAudit.Moment(run.batchId, plan.storeVersion(), deletedAt, hit, prepared.column(), toDelete,
           base.map(EnsembleManifest::version).orElse(null), ensembleVersion), times);
     }
 

@@ -215,6 +215,33 @@ class ForgetTest extends LetheTestBase {
     training.run(ShardSelection.stale());
   }
 
+  @Test
+  void aResumedRunAuditsTheRowsAnEarlierRunOfItsBatchDeleted() {
+    List<String> person = List.of("1601");
+    Forgetter crashing = forgetter.withHook((step, attempt) -> {
+      if (step == ForgetStep.RETRAIN) {
+        throw new IllegalStateException("injected crash");
+      }
+    });
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> crashing.execute(ForgetRequest.ofSubjects(person)))
+        .isInstanceOf(RunStoppedException.class);
+    assertThat(store.match(AdultData.SUBJECT, person, null, store.currentVersion())).as("deleted by the first run")
+        .isEmpty();
+
+    List<io.lethe.forget.ForgetAudit.Moment> moments = new java.util.ArrayList<>();
+    List<Long> rowsBefore = new java.util.ArrayList<>();
+    ForgetResult finished = forgetter.withAudit(moment -> {
+      moments.add(moment);
+      rowsBefore.add(store.rowsMatching(moment.idColumn(), moment.ids(), moment.hitShards(), moment.versionBefore())
+          .count());
+    }).execute(ForgetRequest.ofSubjects(person));
+
+    assertThat(finished.plan().resumed()).isEqualTo(1);
+    assertThat(finished.forgotten()).isEqualTo(1);
+    assertThat(moments).singleElement().satisfies(m -> assertThat(m.ids()).containsExactly("1601"));
+    assertThat(rowsBefore).as("the person's row, read where it still was").containsExactly(1L);
+  }
+
   /** A subject of the store, from {@code from} up, whose shard is not {@code shard}. */
   private static String subjectOutside(int shard, int from) {
     return java.util.stream.IntStream.range(from, from + 100).mapToObj(Integer::toString)

@@ -20,11 +20,12 @@ public interface ForgetAudit {
    * What the run did, for the audit to look at.
    *
    * @param versionBefore a store version that still holds the deleted rows: the one the run's plan matched
-   *     them on, whatever commits landed between the plan and the delete
+   *     them on, whatever commits landed between the plan and the delete (for rows an earlier run of the
+   *     batch deleted, the newest version that still holds them)
    * @param deleteVersion the store version of the delete
    * @param hitShards the shards that held the rows
    * @param idColumn the store column the ids are in
-   * @param ids the ids whose rows this run deleted (in memory only)
+   * @param ids the ids whose rows this run, or an earlier run of its batch, deleted (in memory only)
    * @param ensembleBefore the ensemble version published before the run (null if none)
    * @param ensembleAfter the ensemble version the run published (null if none)
    */

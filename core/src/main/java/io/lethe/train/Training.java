@@ -204,9 +204,13 @@ public final class Training {
    * new version's log is the count it fitted. Empty otherwise: the caller retrains ({@link #unlearn}).
    */
   public Optional<Unlearned> adopt(Prefit prefit, List<Integer> shards, long storeVersion) {
-    if (storeVersion != prefit.version + 1 || !new TreeSet<>(shards).equals(new TreeSet<>(prefit.shards))) {
+    if (storeVersion != prefit.version + 1) {
       LOG.info("The shards fitted while the delete ran are refitted: the store is at version {}, not {}", storeVersion,
           prefit.version + 1);
+      return Optional.empty();
+    }
+    if (!new TreeSet<>(shards).equals(new TreeSet<>(prefit.shards))) {
+      LOG.info("The shards fitted while the delete ran are refitted: the shards to retrain are now {}", shards);
       return Optional.empty();
     }
     Map<Integer, Long> inLog = store.rowsPerShardFromLog(storeVersion, prefit.shards);

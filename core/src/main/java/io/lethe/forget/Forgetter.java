@@ -201,8 +201,8 @@ public final class Forgetter {
     run.advance(ForgetStep.PUBLISH, e -> e.withEnsembleVersion(ensembleVersion), ForgetStep.RETIRE);
     // The model no longer holds the rows: on the ledger now, with the delete and retrain events.
     run.flush();
-    audit(run.batchId, prepared, deletedAt, hit, base.map(EnsembleManifest::version).orElse(null), ensembleVersion,
-        times);
+    new ForgetAuditRun(store, audit).run(run.batchId, prepared, deletedAt, hit,
+        base.map(EnsembleManifest::version).orElse(null), ensembleVersion, times);
 
     Retirement retirement = run.step(ForgetStep.RETIRE, true, () -> {
       Map<Integer, Long> removals = removals();
@@ -269,67 +269,6 @@ public final class Forgetter {
         throw new LetheException("The delete failed: " + e.getCause(), e.getCause());
       }
     });
-  }
-
-  /** Runs the audit; its failure is logged (without ids) and does not stop the forget. */
-  private void audit(String batchId, ForgetPlanner.Prepared prepared, long deletedAt, Set<Integer> hit,
-      Long ensembleBefore, Long ensembleAfter, StepTimes times) {
-    if (audit == ForgetAudit.NONE) {
-      return;
-    }
-    try {
-      times.time("audit", () -> {
-        moment(batchId, prepared, deletedAt, hit, ensembleBefore, ensembleAfter).ifPresent(audit::record);
-        return null;
-      });
-    } catch (RuntimeException e) {
-      // The class only: a message could quote the ids the audit was reading.
-      LOG.warn("Forget batch {}: the membership audit failed and is skipped ({})", batchId,
-          e.getClass().getSimpleName());
-    }
-  }
-
-  /** How far back a resumed run looks for a store version that still holds its requests' rows. */
-  private static final int RESUMED_LOOKBACK = 20;
-
-  /**
-   * What the audit looks at: the rows this run deleted, read at the version its plan matched them
-   * on, and those of resumed requests whose rows an earlier run of the batch deleted, read at the
-   * newest version that still holds them (found by time travel from the version their ledger entry
-   * records, back at most {@link #RESUMED_LOOKBACK} versions). Empty when no deleted row can be read.
-   */
-  private Optional<ForgetAudit.Moment> moment(String batchId, ForgetPlanner.Prepared prepared, long deletedAt,
-      Set<Integer> hit, Long ensembleBefore, Long ensembleAfter) {
-    List<String> ids = new ArrayList<>();
-    long before = prepared.plan().storeVersion();
-    List<ForgetPlanner.Item> resumed = new ArrayList<>();
-    for (ForgetPlanner.Item item : prepared.items()) {
-      if (item.found()) {
-        ids.add(item.id());
-      } else if (item.open() != null && item.open().storeVersion() != null && !item.open().shards().isEmpty()) {
-        resumed.add(item);
-      }
-    }
-    if (!resumed.isEmpty()) {
-      List<String> gone = resumed.stream().map(ForgetPlanner.Item::id).toList();
-      long from = resumed.stream().mapToLong(i -> i.open().storeVersion()).min().orElseThrow();
-      for (long v = Math.min(from, before); v >= Math.max(0, from - RESUMED_LOOKBACK); v--) {
-        long rows;
-        try {
-          rows = store.rowsMatching(prepared.column(), gone, hit, v).count();
-        } catch (RuntimeException vacuumed) { // time travel no longer reaches it
-          break;
-        }
-        if (rows > 0) {
-          ids.addAll(gone);
-          before = v;
-          break;
-        }
-      }
-    }
-    return ids.isEmpty() ? Optional.empty()
-        : Optional.of(new ForgetAudit.Moment(batchId, before, deletedAt, hit, prepared.column(), ids, ensembleBefore,
-            ensembleAfter));
   }
 
   /**

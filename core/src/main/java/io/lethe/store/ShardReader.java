@@ -99,7 +99,7 @@ public final class ShardReader implements Serializable {
   /**
    * This reader, with every row whose {@code column} holds one of the ids left out of {@link #rows}:
    * the rows a version will hold once a delete of those ids commits. The column is read as {@link
-   * #values} reads it, so the rows left out are those the forget plan matched.
+   * #counts} reads it, so the rows left out are those the forget plan matched.
    */
   public ShardReader excluding(String column, Collection<String> ids) {
     return new ShardReader(this, column, new HashSet<>(ids));
@@ -107,7 +107,7 @@ public final class ShardReader implements Serializable {
 
   /**
    * A reader of the store's shards at a version, or empty when a training column's type needs
-   * Spark's cast; with no schema, a reader for {@link #values} only.
+   * Spark's cast; with no schema, a reader for {@link #counts} only.
    */
   public static Optional<ShardReader> of(ShardedStore store, long version, org.apache.spark.sql.types.StructType schema) {
     StoreLayout layout = store.layout();
@@ -125,7 +125,7 @@ public final class ShardReader implements Serializable {
     return Optional.of(new ShardReader(hadoop, store.path(), version, layout));
   }
 
-  /** Whether {@link #values} reads a column of this type as Spark's cast to string would. */
+  /** Whether {@link #counts} reads a column of this type as Spark's cast to string would. */
   public static boolean exactAsString(org.apache.spark.sql.types.DataType type) {
     return type instanceof org.apache.spark.sql.types.StringType || type instanceof org.apache.spark.sql.types.BooleanType
         || type instanceof org.apache.spark.sql.types.IntegralType;
@@ -172,25 +172,6 @@ public final class ShardReader implements Serializable {
   }
 
   /**
-   * Every value of one column (a subject or record id: strings or whole numbers) in a shard at
-   * the reader's version, as Spark's cast to string gives it; deleted rows excluded.
-   */
-  public List<String> values(int shard, String column) {
-    List<String> out = new ArrayList<>();
-    batches(shard, List.of(column)).forEachRemaining(filtered -> {
-      ColumnarBatch batch = filtered.getData();
-      ColumnVector vector = batch.getColumnVector(batch.getSchema().indexOf(column));
-      Optional<ColumnVector> selected = filtered.getSelectionVector();
-      for (int r = 0; r < batch.getSize(); r++) {
-        if (selected.isEmpty() || (!selected.get().isNullAt(r) && selected.get().getBoolean(r))) {
-          out.add(asString(vector, r));
-        }
-      }
-    });
-    return out;
-  }
-
-  /**
    * The shard's data at the reader's version, a batch at a time, deletion vectors as selection
    * vectors; each file is opened when the batches before it are consumed, and closed after.
    */
@@ -199,8 +180,9 @@ public final class ShardReader implements Serializable {
   }
 
   /**
-   * For each of these shards, the rows whose {@code column} (read as {@link #values} reads it) holds
-   * one of the wanted values, counted by value; deleted rows excluded. One read of the log for all of
+   * For each of these shards, the rows whose {@code column} (a subject or record id: strings or whole
+   * numbers, as Spark's cast to string gives it) holds one of the wanted values, counted by value;
+   * deleted rows excluded. One read of the log for all of
    * them; runs where it is called (a task, for a match too large for the driver).
    */
   public Map<Integer, Map<String, Long>> counts(List<Integer> shards, String column, Set<String> wanted) {
@@ -211,7 +193,7 @@ public final class ShardReader implements Serializable {
       ColumnVector shard = batch.getColumnVector(batch.getSchema().indexOf(StoreLayout.SHARD_COLUMN));
       Optional<ColumnVector> selected = filtered.getSelectionVector();
       for (int r = 0; r < batch.getSize(); r++) {
-        if (selected.isPresent() && (selected.get().isNullAt(r) || !selected.get().getBoolean(r))) {
+        if (hidden(selected, r)) {
           continue;
         }
         String value = asString(values, r);
@@ -300,8 +282,8 @@ public final class ShardReader implements Serializable {
     }
     ColumnVector ids = excludeColumn == null ? null : batch.getColumnVector(schema.indexOf(excludeColumn));
     for (int r = 0; r < batch.getSize(); r++) {
-      if (selected.isPresent() && (selected.get().isNullAt(r) || !selected.get().getBoolean(r))) {
-        continue; // behind a deletion vector
+      if (hidden(selected, r)) {
+        continue;
       }
       if (ids != null && excluded.contains(asString(ids, r))) {
         continue; // a row the pending delete removes
@@ -318,6 +300,11 @@ public final class ShardReader implements Serializable {
       values[width] = shard;
       out.add(RowFactory.create(values));
     }
+  }
+
+  /** Whether a batch's row is behind a deletion vector (unselected). */
+  private static boolean hidden(Optional<ColumnVector> selected, int row) {
+    return selected.isPresent() && (selected.get().isNullAt(row) || !selected.get().getBoolean(row));
   }
 
   private Double classIndex(String value) {

@@ -89,11 +89,6 @@ final class StoreLog {
     return Optional.of(needed.stream().map(f -> f.path() + "#" + f.deletionVectorRows()).sorted().toList());
   }
 
-  /** Whether time travel to a version can read these shards (see {@link #readableRows}). */
-  boolean filesPresent(long version, Collection<Integer> shards) {
-    return readableRows(version, shards).isPresent();
-  }
-
   /**
    * Whether one commit has change data in these shards that can still be read: the change files
    * it wrote there (or, without them, the data files it added and removed there) are all on

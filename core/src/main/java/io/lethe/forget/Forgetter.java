@@ -10,6 +10,7 @@ import io.lethe.ledger.LedgerKey;
 import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.ModelRegistry;
 import io.lethe.registry.Retirement;
+import io.lethe.run.Futures;
 import io.lethe.run.StepTimes;
 import io.lethe.store.CommitRetry;
 import io.lethe.store.ShardedStore;
@@ -24,7 +25,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -54,6 +54,7 @@ public final class Forgetter {
   private final ForgetSettings settings;
   private final ForgetHook hook;
   private final ForgetAudit audit;
+  private final ForgetPlanner planner;
 
   public Forgetter(ShardedStore store, ModelRegistry registry, Training training, ForgetLedger ledger, LedgerKey key,
       ForgetSettings settings) {
@@ -70,6 +71,7 @@ public final class Forgetter {
     this.settings = settings;
     this.hook = hook;
     this.audit = audit;
+    this.planner = new ForgetPlanner(store, registry, training, ledger, key, settings);
   }
 
   public ShardedStore store() {
@@ -96,11 +98,7 @@ public final class Forgetter {
 
   /** Rows, shards, artifacts and cost of a batch, on the current store version. Changes nothing. */
   public ForgetPlan plan(ForgetRequest request) {
-    return planner().prepare(request, new StepTimes()).plan();
-  }
-
-  private ForgetPlanner planner() {
-    return new ForgetPlanner(store, registry, training, ledger, key, settings);
+    return planner.prepare(request, new StepTimes()).plan();
   }
 
   /** For each shard, the last store version that removed rows from it, since the oldest sub-model. */
@@ -129,7 +127,7 @@ public final class Forgetter {
 
   private ForgetResult runBatch(ForgetRequest request) {
     StepTimes times = new StepTimes();
-    ForgetPlanner.Prepared prepared = times.time("plan", () -> planner().prepare(request, times));
+    ForgetPlanner.Prepared prepared = times.time("plan", () -> planner.prepare(request, times));
     ForgetPlan plan = prepared.plan();
     Run run = new Run(UUID.randomUUID().toString(), times);
     MDC.put(BATCH_MDC, run.batchId); // every log line of the run names its batch
@@ -173,14 +171,14 @@ public final class Forgetter {
     CommitRetry deleteRetry = new CommitRetry(settings.commitAttempts(), attempt -> hook.before(ForgetStep.DELETE, attempt));
     Supplier<Long> delete = () -> toDelete.isEmpty() ? store.currentVersion()
         : store.deleteMatching(prepared.column(), toDelete, hit, deleteRetry, settings.rewriteFiles());
-    Training.Prefit[] prefit = new Training.Prefit[1];
     // The fit runs beside the delete when it leaves the delete a core: with one task per shard on
     // every core, the delete's own small jobs would wait for the fit's tasks.
     int cores = store.spark().sparkContext().defaultParallelism();
-    long deletedAt = toDelete.isEmpty() || plan.shardsToRetrain().isEmpty() || plan.shardsToRetrain().size() >= cores
-        ? run.step(ForgetStep.DELETE, false, delete)
-        : deleteWhileFitting(run, delete, () -> prefit[0] = training.prefit(plan.shardsToRetrain(), plan.storeVersion(),
-            prepared.column(), toDelete).orElse(null));
+    Deleted deleted = toDelete.isEmpty() || plan.shardsToRetrain().isEmpty() || plan.shardsToRetrain().size() >= cores
+        ? new Deleted(run.step(ForgetStep.DELETE, false, delete), Optional.empty())
+        : deleteWhileFitting(run, delete, () -> training.prefit(plan.shardsToRetrain(), plan.storeVersion(),
+            prepared.column(), toDelete));
+    long deletedAt = deleted.version();
     LOG.info("Forget batch {}: deleted {} rows from shards {} (store version {})", run.batchId, plan.rowsToDelete(),
         plan.rowsPerShard().keySet(), deletedAt);
     run.advance(ForgetStep.DELETE, e -> e.withStoreVersion(deletedAt), ForgetStep.RETRAIN);
@@ -188,7 +186,7 @@ public final class Forgetter {
     Optional<EnsembleManifest> base = registry.latest();
     List<Integer> retrain = base.map(m -> Training.shardsTrainedOnDeletedRows(store, m)).orElse(List.of());
     long fitVersion = store.currentVersion();
-    Training.Unlearned unlearned = run.step(ForgetStep.RETRAIN, true, () -> Optional.ofNullable(prefit[0])
+    Training.Unlearned unlearned = run.step(ForgetStep.RETRAIN, true, () -> deleted.prefit()
         .flatMap(p -> training.adopt(p, retrain, fitVersion)).orElseGet(() -> training.unlearn(retrain, fitVersion)));
     run.advance(ForgetStep.RETRAIN, e -> e, ForgetStep.PUBLISH);
     run.unlearning.addAll(unlearned.shards());
@@ -235,9 +233,9 @@ public final class Forgetter {
    * version it starts from without the rows it removes (Delta's DELETE is mostly driver work and
    * small jobs; the fit is one task per shard): the fit is timed as the retrain, and saved only
    * once the delete has committed, if it still holds then ({@link Training#adopt}). A failed fit
-   * is left to the retrain after the delete. Returns the store version after the delete.
+   * is left to the retrain after the delete.
    */
-  private long deleteWhileFitting(Run run, Supplier<Long> delete, Runnable fit) {
+  private Deleted deleteWhileFitting(Run run, Supplier<Long> delete, Supplier<Optional<Training.Prefit>> fit) {
     FutureTask<Long> deleting = new FutureTask<>(() -> {
       MDC.put(BATCH_MDC, run.batchId);
       // Not inside the caller's SQL query (a procedure): this thread's queries are their own.
@@ -247,29 +245,18 @@ public final class Forgetter {
     Thread thread = new Thread(deleting, "lethe-delete");
     thread.setDaemon(true);
     thread.start();
+    Optional<Training.Prefit> prefit = Optional.empty();
     try {
-      run.times.time(ForgetStep.RETRAIN.id(), fit);
+      prefit = run.times.time(ForgetStep.RETRAIN.id(), fit);
     } catch (RuntimeException e) { // the class only: a message could quote a row
       LOG.warn("Forget batch {}: fitting while the delete ran failed ({}); the shards are fitted after it", run.batchId,
           e.getClass().getSimpleName());
     }
-    return run.guarded(ForgetStep.DELETE, () -> {
-      try {
-        return deleting.get();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new LetheException("Interrupted while the delete ran", e);
-      } catch (ExecutionException e) {
-        if (e.getCause() instanceof RuntimeException re) {
-          throw re;
-        }
-        if (e.getCause() instanceof Error error) {
-          throw error;
-        }
-        throw new LetheException("The delete failed: " + e.getCause(), e.getCause());
-      }
-    });
+    return new Deleted(run.guarded(ForgetStep.DELETE, () -> Futures.join(deleting, "deleting the batch's rows")), prefit);
   }
+
+  /** The store version after the delete, and the shards fitted while it ran, if they were. */
+  private record Deleted(long version, Optional<Training.Prefit> prefit) {}
 
   /**
    * One forget run: its id, the requests it works on (their latest events), its step times. Step

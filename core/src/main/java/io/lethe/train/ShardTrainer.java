@@ -4,6 +4,7 @@ import io.lethe.LetheException;
 import io.lethe.model.ShardColumns;
 import io.lethe.registry.ModelRegistry;
 import io.lethe.registry.SubModelEntry;
+import io.lethe.run.Futures;
 import io.lethe.store.ShardedStore;
 import io.lethe.store.StoreLayout;
 import io.lethe.unlearn.CertifiedState;
@@ -16,7 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -337,27 +337,12 @@ public final class ShardTrainer {
   private static List<SubModelEntry> entries(List<Future<SubModelEntry>> futures) {
     List<SubModelEntry> entries = new ArrayList<>();
     for (Future<SubModelEntry> f : futures) {
-      SubModelEntry e = get(f);
+      SubModelEntry e = Futures.join(f, "training shards");
       if (e != null) {
         entries.add(e);
       }
     }
     return entries;
-  }
-
-  private static <T> T get(Future<T> future) {
-    try {
-      return future.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new LetheException("Interrupted while training shards", e);
-    } catch (ExecutionException e) {
-      Throwable cause = e.getCause();
-      if (cause instanceof RuntimeException re) {
-        throw re;
-      }
-      throw new LetheException("Training failed: " + cause, cause);
-    }
   }
 
 

@@ -67,13 +67,13 @@ final class ForgetAuditRun {
       List<String> gone = resumed.stream().map(ForgetPlanner.Item::id).toList();
       long from = resumed.stream().mapToLong(i -> i.open().storeVersion()).min().orElseThrow();
       for (long v = Math.min(from, before); v >= Math.max(0, from - RESUMED_LOOKBACK); v--) {
-        long rows;
+        boolean holds;
         try {
-          rows = store.rowsMatching(prepared.column(), gone, hit, v).count();
+          holds = !store.match(prepared.column(), gone, hit, v).isEmpty();
         } catch (RuntimeException vacuumed) { // time travel no longer reaches it
           break;
         }
-        if (rows > 0) {
+        if (holds) {
           ids.addAll(gone);
           before = v;
           break;

@@ -232,9 +232,8 @@ public final class ShardedStore {
     }
     if (exact) {
       // A few shards' id column: read in the driver (Delta Kernel, one scan), with no Spark job.
-      ShardReader.of(this, version, null).orElseThrow().counts(where.stream().sorted().toList(), column,
-          new HashSet<>(ids)).forEach((shard, counts) -> counts.forEach((id, n) ->
-              out.computeIfAbsent(id, k -> new TreeMap<>()).merge(shard, n, Long::sum)));
+      byId(ShardReader.of(this, version, null).orElseThrow().counts(where.stream().sorted().toList(), column,
+          new HashSet<>(ids)), out);
       return out;
     }
     for (Row r : rowsMatching(column, ids, shards, version)
@@ -268,9 +267,14 @@ public final class ShardedStore {
     }
     List<Map<Integer, Map<String, Long>>> found = JavaSparkContext.fromSparkContext(spark.sparkContext())
         .parallelize(groups, tasks).map(group -> reader.counts(group, column, wanted)).collect();
-    found.forEach(perShard -> perShard.forEach((shard, counts) -> counts.forEach((id, n) ->
-        out.computeIfAbsent(id, k -> new TreeMap<>()).merge(shard, n, Long::sum))));
+    found.forEach(perShard -> byId(perShard, out));
     return out;
+  }
+
+  /** Adds counts of ids by shard ({@link ShardReader#counts}) to rows by id and shard. */
+  private static void byId(Map<Integer, Map<String, Long>> perShard, Map<String, Map<Integer, Long>> out) {
+    perShard.forEach((shard, counts) -> counts.forEach((id, n) ->
+        out.computeIfAbsent(id, k -> new TreeMap<>()).merge(shard, n, Long::sum)));
   }
 
   /** Whether these shards hold at most {@link #DRIVER_MATCH_ROWS} rows by the log's statistics. */

@@ -3,11 +3,20 @@ package io.lethe;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lethe.spark.LetheSpark;
+import io.lethe.spark.LocalFiles;
+import java.nio.file.Files;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.fs.RawLocalFileSystem;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
 
-/** Lethe uses a session that exists as it is: a platform's settings are its own. */
+/**
+ * Lethe uses a session that exists as it is: a platform's settings are its own. The embedded local
+ * session's file system sets permissions as Hadoop's does.
+ */
 class LetheSparkTest extends LetheTestBase {
 
   @Test
@@ -26,5 +35,32 @@ class LetheSparkTest extends LetheTestBase {
     } finally {
       existing.conf().set("spark.sql.shuffle.partitions", partitions);
     }
+  }
+
+  @Test
+  void theLocalSessionsFileSystemSetsThePermissionsHadoopsWould() throws Exception {
+    java.nio.file.Path dir = Files.createTempDirectory("lethe-local-files");
+    FileSystem fs = new Path(dir.toUri()).getFileSystem(spark().sparkContext().hadoopConfiguration());
+    assertThat(fs).isInstanceOf(LocalFiles.class);
+
+    Path file = new Path(new Path(dir.toUri()), "new/dir/part-00000");
+    try (var out = fs.create(file, false)) {
+      out.write(1);
+    }
+    RawLocalFileSystem hadoops = new RawLocalFileSystem();
+    hadoops.initialize(dir.toUri(), spark().sparkContext().hadoopConfiguration());
+    Path theirs = new Path(new Path(dir.toUri()), "theirs/dir/part-00000");
+    try (var out = hadoops.create(theirs, false)) {
+      out.write(1);
+    }
+    for (String[] pair : new String[][] {{"new/dir/part-00000", "theirs/dir/part-00000"}, {"new/dir", "theirs/dir"}}) {
+      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve(pair[0]))))
+          .as(pair[0]).isEqualTo(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve(pair[1]))));
+    }
+    assertThat(Files.exists(dir.resolve("new/dir/.part-00000.crc"))).as("checksums as before").isTrue();
+
+    fs.setPermission(file, new org.apache.hadoop.fs.permission.FsPermission((short) 0600));
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("new/dir/part-00000"))))
+        .isEqualTo("rw-------");
   }
 }

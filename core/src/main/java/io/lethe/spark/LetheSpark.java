@@ -12,7 +12,8 @@ import org.apache.spark.sql.SparkSession;
  * session (and its master) come from there and win: a session that exists already is used as it
  * is, none of its settings changed, and Delta's two settings are added to a new one only when the
  * platform has not made them. Only when no master is configured does Lethe start an embedded
- * local Spark with settings that suit a small machine.
+ * local Spark with settings that suit a small machine, and its own {@code file:} file system
+ * ({@link LocalFiles}).
  */
 public final class LetheSpark {
   static final String DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension";
@@ -57,7 +58,9 @@ public final class LetheSpark {
           .config("spark.default.parallelism", cores)
           .config("spark.databricks.delta.snapshotPartitions", cores)
           .config("spark.sql.sources.parallelPartitionDiscovery.parallelism", cores)
-          .config("spark.ui.showConsoleProgress", "false");
+          .config("spark.ui.showConsoleProgress", "false")
+          // Hadoop's local file system forks chmod for each file it creates; this one does not.
+          .config("spark.hadoop.fs.file.impl", LocalFiles.class.getName());
     }
     sparkSettings.forEach(builder::config);
     return builder.getOrCreate();

@@ -12,12 +12,12 @@ import io.lethe.registry.SubModelEntry;
 import io.lethe.run.Json;
 import io.lethe.store.StoreLayout;
 import io.lethe.train.ShardTrainer;
+import io.lethe.train.ShardUnlearning;
 import io.lethe.train.TrainSettings;
 import io.lethe.train.Training;
 import io.lethe.unlearn.CertifiedLogistic;
 import io.lethe.unlearn.CertifiedRemoval;
 import io.lethe.unlearn.CertifiedState;
-import io.lethe.unlearn.ShardUnlearning;
 import io.lethe.unlearn.Strategies;
 import io.lethe.verify.VerifyPage;
 import io.lethe.verify.VerifyReport;
@@ -107,7 +107,7 @@ class CertifiedRemovalTest extends LetheTestBase {
           .isCloseTo(state.residual(), org.assertj.core.api.Assertions.within(1e-6));
 
       // Against the exact optimum on the same rows with the same noise: close, not equal.
-      PipelineModel exact = new ShardTrainer(trained.store(), trained.settings()).withNoise(Map.of(u.shard(), state))
+      PipelineModel exact = new ShardTrainer(trained.store(), trained.settings()).withPriorState(CertifiedState.FILE_NAME, Map.of(u.shard(), state))
           .fitShard(u.shard(), readable(trained.store(), entry.storeVersion(), u.shard())).model();
       LogisticRegressionModel step = (LogisticRegressionModel) ShardTrainer.estimatorModel(
           ShardEnsembleModel.load(trained.registry(), published.version()).subModel(u.shard()));
@@ -137,7 +137,7 @@ class CertifiedRemovalTest extends LetheTestBase {
   void overTheBudgetTheShardIsSolvedExactly() {
     // An epsilon so small that no Newton step fits its budget.
     LetheConfig strict = config.with(Map.of(LetheConfig.FORGET_CERTIFIED_EPSILON, "1e-12"));
-    TrainSettings settings = TrainSettings.from(strict);
+    TrainSettings settings = Strategies.settings(strict);
     Training training = new Training(trained.store(), trained.registry(), settings, Aggregation.SOFT);
     Trained strictly = new Trained(trained.store(), trained.registry(), settings, training, trained.published());
     ForgetResult result = forgetter(strictly, strict).execute(ForgetRequest.ofSubjects(List.of("9", "1500")));

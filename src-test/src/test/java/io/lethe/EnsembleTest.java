@@ -4,15 +4,15 @@ import static org.apache.spark.sql.functions.col;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import io.lethe.demo.AdultData;
 import io.lethe.model.Evaluation;
 import io.lethe.model.ShardEnsembleModel;
 import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.ModelRegistry;
 import io.lethe.registry.SubModelEntry;
-import io.lethe.demo.AdultData;
 import io.lethe.store.ShardedStore;
 import io.lethe.train.SingleModel;
-import io.lethe.train.TrainSettings;
+import io.lethe.unlearn.Strategies;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -70,7 +70,7 @@ class EnsembleTest extends LetheTestBase {
   @Test
   void ensembleAccuracyOnHeldOutDataIsCloseToOneModelOnAllRows() {
     double ensembleAccuracy = Evaluation.score(ensemble, test, store.layout());
-    SingleModel single = SingleModel.fit(store, TrainSettings.from(LetheConfig.defaultsOnly()), store.currentVersion());
+    SingleModel single = SingleModel.fit(store, Strategies.settings(LetheConfig.defaultsOnly()), store.currentVersion());
     assertThat(single.rows()).isEqualTo(3000);
     double singleAccuracy = Evaluation.score(single.model(), test, store.layout());
     assertThat(ensembleAccuracy).as("ensemble accuracy").isGreaterThan(0.78);

@@ -8,6 +8,7 @@ import io.lethe.model.ShardEnsembleModel;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.train.ShardTrainer;
 import io.lethe.train.TrainSettings;
+import io.lethe.unlearn.Strategies;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -68,7 +69,7 @@ class EstimatorsTest extends LetheTestBase {
     String published = forest(model.subModel(0));
     String again = forest(new ShardTrainer(fixture.store(), fixture.settings()).fit(0, rows).model());
     assertThat(again).as("one seed, the same forest twice").isEqualTo(published);
-    TrainSettings otherSeed = TrainSettings.from(adultConfig(2, dir, Map.of("train.estimator", "random_forest",
+    TrainSettings otherSeed = Strategies.settings(adultConfig(2, dir, Map.of("train.estimator", "random_forest",
         "train.param.numTrees", "10", "train.param.maxDepth", "5", "train.seed", "7")));
     String other = forest(new ShardTrainer(fixture.store(), otherSeed).fit(0, rows).model());
     assertThat(other).as("two seeds, two forests").isNotEqualTo(published);
@@ -123,7 +124,7 @@ class EstimatorsTest extends LetheTestBase {
 
   @Test
   void anEstimatorClassThatCannotTrainAShardGetsOneClearMessage() {
-    TrainSettings base = TrainSettings.from(adultConfig(2, dir, Map.of()));
+    TrainSettings base = Strategies.settings(adultConfig(2, dir, Map.of()));
     for (Map.Entry<String, String> bad : Map.of(
         "com.example.NoSuchEstimator", "is not on the classpath",
         "org.apache.spark.ml.feature.StringIndexer", "is not a spark.ml Predictor",

@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lethe.api.Lethe;
 import io.lethe.demo.AdultData;
+import io.lethe.engine.ShardStatistics;
 import io.lethe.forget.ForgetRequest;
 import io.lethe.forget.ForgetResult;
 import io.lethe.forget.Forgetter;
@@ -16,12 +17,11 @@ import io.lethe.registry.ModelRegistry;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.run.Json;
 import io.lethe.store.ShardedStore;
+import io.lethe.train.ExactStatistics;
 import io.lethe.train.ShardTrainer;
+import io.lethe.train.ShardUnlearning;
+import io.lethe.train.StatisticsModel;
 import io.lethe.train.TrainSettings;
-import io.lethe.unlearn.ExactStatistics;
-import io.lethe.engine.ShardStatistics;
-import io.lethe.unlearn.ShardUnlearning;
-import io.lethe.unlearn.StatisticsModel;
 import io.lethe.unlearn.Strategies;
 import io.lethe.verify.VerifyReport;
 import java.nio.file.Path;
@@ -169,7 +169,7 @@ class ExactStatisticsTest extends LetheTestBase {
     TrainSettings lasso = settings(config, "linear_regression", Map.of("regParam", "0.1", "elasticNetParam", "1.0"));
     assertThat(new StatisticsModel(store.layout(), lasso, null).unsupported()).hasValueSatisfying(
         why -> assertThat(why).contains("L1"));
-    assertThatThrownBy(() -> TrainSettings.from(config.with(Map.of(LetheConfig.TRAIN_ESTIMATOR, "gbt",
+    assertThatThrownBy(() -> Strategies.settings(config.with(Map.of(LetheConfig.TRAIN_ESTIMATOR, "gbt",
         LetheConfig.FORGET_STRATEGY_PREFIX + "gbt", "exact-statistics"))))
         .hasMessageContaining("exact-statistics does not apply to gbt");
   }
@@ -191,7 +191,7 @@ class ExactStatisticsTest extends LetheTestBase {
     Map<String, String> all = new HashMap<>();
     all.put(LetheConfig.TRAIN_ESTIMATOR, estimator);
     params.forEach((k, v) -> all.put(LetheConfig.TRAIN_PARAM_PREFIX + k, v));
-    return TrainSettings.from(config.with(all));
+    return Strategies.settings(config.with(all));
   }
 
   private static String subjectIn(ShardedStore store, int shard) {

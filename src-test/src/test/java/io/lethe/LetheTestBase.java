@@ -6,9 +6,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.lethe.demo.AdultData;
 import io.lethe.forget.ForgetSettings;
 import io.lethe.forget.Forgetter;
+import io.lethe.jobs.Lethe;
 import io.lethe.ledger.ForgetLedger;
 import io.lethe.ledger.LedgerKey;
-import io.lethe.jobs.Lethe;
 import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.ModelRegistry;
 import io.lethe.run.HadoopFiles;
@@ -18,6 +18,7 @@ import io.lethe.store.ShardedStore;
 import io.lethe.train.ShardSelection;
 import io.lethe.train.TrainSettings;
 import io.lethe.train.Training;
+import io.lethe.unlearn.Strategies;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -108,7 +109,7 @@ public abstract class LetheTestBase {
     io.lethe.api.Lethe lethe = io.lethe.api.Lethe.get(spark(), config);
     ShardedStore store = lethe.store();
     ModelRegistry registry = lethe.registry();
-    TrainSettings settings = TrainSettings.from(config);
+    TrainSettings settings = Strategies.settings(config);
     Training training = lethe.training();
     return new Trained(store, registry, settings, training, training.run(ShardSelection.all()).published());
   }

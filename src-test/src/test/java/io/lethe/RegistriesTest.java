@@ -6,11 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.lethe.registry.ModelRegistry;
 import io.lethe.store.Task;
 import io.lethe.train.Estimators;
+import io.lethe.train.Strategy;
 import io.lethe.train.TrainSettings;
 import io.lethe.unlearn.CertifiedState;
 import io.lethe.unlearn.Checkpoints;
 import io.lethe.unlearn.Strategies;
-import io.lethe.unlearn.Strategy;
 import java.util.Map;
 import java.util.Set;
 import org.apache.spark.ml.Estimator;
@@ -53,14 +53,14 @@ class RegistriesTest {
     LetheConfig defaults = LetheConfig.defaultsOnly();
     LetheConfig shipped = LetheConfig.load(LetheTestBase.home().resolve("conf/lethe.properties").toString(), Map.of());
     for (String estimator : Estimators.NAMES.keySet()) {
-      assertThat(io.lethe.train.TrainSettings.strategy(defaults, estimator)).as(estimator)
+      assertThat(Strategies.configured(defaults, estimator)).as(estimator)
           .isSameAs(Strategies.defaultFor(estimator));
       assertThat(shipped.get(LetheConfig.FORGET_STRATEGY_PREFIX + estimator)).as(estimator)
           .isEqualTo(Strategies.defaultFor(estimator).id());
     }
     // Every forget.strategy.* key given is checked, whichever estimator trains.
     LetheConfig wrong = LetheConfig.load(null, Map.of(LetheConfig.FORGET_STRATEGY_PREFIX + "gbt", "sliced"));
-    assertThatThrownBy(() -> io.lethe.train.TrainSettings.strategy(wrong, "logistic_regression"))
+    assertThatThrownBy(() -> Strategies.configured(wrong, "logistic_regression"))
         .isInstanceOf(InvalidConfigException.class).hasMessageContaining("does not apply to gbt");
     assertThat(Strategies.defaultFor("naive_bayes")).isSameAs(Strategies.EXACT_STATISTICS);
     assertThat(Strategies.defaultFor("gbt")).isSameAs(Strategies.SHARD_RETRAIN);
@@ -76,7 +76,7 @@ class RegistriesTest {
     assertThat(Estimators.builtIns()).extracting(Estimators.BuiltIn::name).containsExactlyElementsOf(
         Estimators.NAMES.keySet());
     for (Estimators.BuiltIn b : Estimators.builtIns()) {
-      TrainSettings settings = TrainSettings.from(LetheConfig.defaultsOnly().with(Map.of("train.estimator", b.name())));
+      TrainSettings settings = Strategies.settings(LetheConfig.defaultsOnly().with(Map.of("train.estimator", b.name())));
       for (Task task : Task.values()) {
         if (b.tasks().contains(task)) {
           Estimator<?> e = Estimators.create(settings, task, "f", "l", "p", "pr", "raw", 7);

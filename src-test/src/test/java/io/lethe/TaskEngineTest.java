@@ -3,27 +3,28 @@ package io.lethe;
 import static org.apache.spark.sql.functions.col;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.lethe.registry.ModelRegistry;
+import io.lethe.registry.SubModelEntry;
 import io.lethe.store.ShardedStore;
 import io.lethe.train.Engine;
 import io.lethe.train.ShardTrainer;
 import io.lethe.train.TrainSettings;
+import io.lethe.unlearn.Strategies;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
-import io.lethe.registry.ModelRegistry;
-import io.lethe.registry.SubModelEntry;
-import org.apache.spark.ml.feature.StringIndexerModel;
-import org.apache.spark.scheduler.SparkListener;
-import org.apache.spark.scheduler.SparkListenerJobStart;
-import org.apache.spark.scheduler.StageInfo;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.Transformer;
 import org.apache.spark.ml.classification.LinearSVCModel;
 import org.apache.spark.ml.classification.LogisticRegressionModel;
+import org.apache.spark.ml.feature.StringIndexerModel;
 import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerJobStart;
+import org.apache.spark.scheduler.StageInfo;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.BeforeAll;
@@ -51,7 +52,7 @@ class TaskEngineTest extends LetheTestBase {
 
   private static TrainSettings settings(Map<String, String> more) {
     Map<String, String> all = new HashMap<>(more);
-    return TrainSettings.from(adultConfig(2, dir, all));
+    return Strategies.settings(adultConfig(2, dir, all));
   }
 
   /** Fits shard 0 with both engines and checks that the two models agree. */
@@ -257,7 +258,7 @@ class TaskEngineTest extends LetheTestBase {
     LetheConfig config = adultConfig(8, small, Map.of());
     ShardedStore.ingest(spark(), config.get(LetheConfig.STORE_PATH), rows, config, false);
     ShardedStore few = ShardedStore.open(spark(), config.get(LetheConfig.STORE_PATH));
-    TrainSettings s = TrainSettings.from(config);
+    TrainSettings s = Strategies.settings(config);
     long version = few.currentVersion();
     Map<Integer, Long> held = few.rowsPerShard(version);
     int empty = few.layout().allShards().stream().filter(k -> !held.containsKey(k)).findFirst().orElseThrow();

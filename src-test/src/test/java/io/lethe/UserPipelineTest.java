@@ -12,7 +12,7 @@ import io.lethe.model.ShardEnsembleModel;
 import io.lethe.pipelines.NetCapital;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.train.TrainSettings;
-import io.lethe.unlearn.ShardUnlearning;
+import io.lethe.unlearn.Strategies;
 import io.lethe.verify.VerifyReport;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -171,7 +171,7 @@ class UserPipelineTest extends LetheTestBase {
         dir.resolve("nothing-here").toString(), "where no spark.ml pipeline is saved");
     for (Map.Entry<String, String> bad : refused.entrySet()) {
       Map<String, String> settings = Map.of("train.pipeline", bad.getKey(), "models.path", models.toString());
-      TrainSettings trainSettings = TrainSettings.from(config.with(settings));
+      TrainSettings trainSettings = Strategies.settings(config.with(settings));
       io.lethe.registry.ModelRegistry registry = new io.lethe.registry.ModelRegistry(spark(), models.toString());
       io.lethe.train.Training training = new io.lethe.train.Training(fixture.store(), registry, trainSettings,
           io.lethe.model.Aggregation.SOFT);

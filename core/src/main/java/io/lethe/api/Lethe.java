@@ -12,8 +12,8 @@ import io.lethe.registry.ModelRegistry;
 import io.lethe.run.CostMeter;
 import io.lethe.store.CommitRetry;
 import io.lethe.store.ShardedStore;
-import io.lethe.train.TrainSettings;
 import io.lethe.train.Training;
+import io.lethe.unlearn.Strategies;
 import io.lethe.verify.MembershipAudit;
 import io.lethe.verify.Verifier;
 import io.lethe.verify.VerifySettings;
@@ -92,7 +92,7 @@ public final class Lethe {
 
   /** Training of this configuration's estimator (or pipeline) on the store, publishing to the registry. */
   public Training training() {
-    return new Training(store(), registry(), TrainSettings.from(config),
+    return new Training(store(), registry(), Strategies.settings(config),
         Aggregation.parse(config.get(LetheConfig.ENSEMBLE_AGGREGATION)));
   }
 
@@ -113,7 +113,7 @@ public final class Lethe {
 
   /** The verifier of this configuration. */
   public Verifier verifier() {
-    return new Verifier(store(), registry(), ledger(), LedgerKey.from(config), TrainSettings.from(config),
+    return new Verifier(store(), registry(), ledger(), LedgerKey.from(config), Strategies.settings(config),
         VerifySettings.from(config), config.get(LetheConfig.FORGET_RECORD_COLUMN));
   }
 

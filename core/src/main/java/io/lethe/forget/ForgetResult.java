@@ -3,7 +3,7 @@ package io.lethe.forget;
 import io.lethe.registry.Retirement;
 import io.lethe.run.StepTimes;
 import io.lethe.store.PurgeResult;
-import io.lethe.unlearn.ShardUnlearning;
+import io.lethe.train.ShardUnlearning;
 import java.util.List;
 import java.util.Map;
 

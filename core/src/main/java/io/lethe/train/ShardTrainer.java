@@ -7,9 +7,6 @@ import io.lethe.registry.SubModelEntry;
 import io.lethe.run.Futures;
 import io.lethe.store.ShardedStore;
 import io.lethe.store.StoreLayout;
-import io.lethe.unlearn.CertifiedState;
-import io.lethe.unlearn.ExactStatistics;
-import io.lethe.unlearn.Strategy;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -47,7 +44,7 @@ public final class ShardTrainer {
   private final ShardedStore store;
   private final TrainSettings settings;
   /** Certified fits of these shards reuse their earlier noise (a retrain after removals, a verify refit). */
-  private final Map<Integer, CertifiedState> priorNoise = new HashMap<>();
+  private final Map<Integer, Map<String, Object>> priorState = new HashMap<>();
   /** The user's pipeline (train.pipeline), read once on first use. */
   private Pipeline userPipeline;
 
@@ -201,16 +198,21 @@ public final class ShardTrainer {
     return settings.strategy().unsupported(layout, settings);
   }
 
-  /** The same trainer, fitting the given shards with the noise of their earlier certified state. */
-  public ShardTrainer withNoise(Map<Integer, CertifiedState> states) {
+  /**
+   * The same trainer, fitting the given shards with a state file of their earlier sub-models, by
+   * the name its strategy gave it: what a strategy's own solver reuses in a retrain (certified
+   * removal's noise, in a retrain after removals or verify's refit).
+   */
+  public ShardTrainer withPriorState(String name, Map<Integer, ?> byShard) {
     ShardTrainer t = new ShardTrainer(store, settings);
-    t.priorNoise.putAll(states);
+    priorState.forEach((shard, states) -> t.priorState.put(shard, new HashMap<>(states)));
+    byShard.forEach((shard, state) -> t.priorState.computeIfAbsent(shard, s -> new HashMap<>()).put(name, state));
     return t;
   }
 
-  /** The noise a certified fit of a shard reuses (a retrain after removals, a verify refit), if any. */
-  public Optional<CertifiedState> priorNoise(int shard) {
-    return Optional.ofNullable(priorNoise.get(shard));
+  /** A state file of a shard's earlier sub-model given by {@link #withPriorState}, as its strategy's type, if any. */
+  public <T> Optional<T> priorState(int shard, String name, Class<T> type) {
+    return Optional.ofNullable(priorState.getOrDefault(shard, Map.of()).get(name)).map(type::cast);
   }
 
   public ShardedStore store() {

@@ -5,7 +5,6 @@ import io.lethe.model.ShardEnsembleModel;
 import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.store.ShardedStore;
-import io.lethe.unlearn.Strategies;
 import java.util.List;
 
 /**
@@ -23,7 +22,7 @@ public record SingleModel(ShardEnsembleModel model, long rows, double seconds) {
   public static SingleModel fit(ShardedStore store, TrainSettings settings, long version) {
     // The estimator's own fit, spark.ml's distributed one (what a user does without Lethe): no slices, no
     // certified trainer, whatever the forget strategy, and never the task engine.
-    ShardTrainer.FittedShard fitted = new ShardTrainer(store, settings.withStrategy(Strategies.SHARD_RETRAIN))
+    ShardTrainer.FittedShard fitted = new ShardTrainer(store, settings.withStrategy(ShardRetrainStrategy.INSTANCE))
         .fit(0, store.read(version));
     SubModelEntry entry = new SubModelEntry(0, "", version, fitted.rows(), fitted.seed(), "", fitted.fitSeconds(),
         SubModelEntry.FIT, SubModelEntry.JOBS);

@@ -15,8 +15,6 @@ import io.lethe.store.ShardReader;
 import io.lethe.store.ShardedStore;
 import io.lethe.store.StoreLayout;
 import io.lethe.store.Task;
-import io.lethe.unlearn.ExactStatistics;
-import io.lethe.unlearn.StatisticsModel;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Collection;

@@ -1,10 +1,8 @@
 package io.lethe.train;
 
 import io.lethe.LetheConfig;
-import io.lethe.unlearn.Certification;
-import io.lethe.unlearn.Strategies;
-import io.lethe.unlearn.Strategy;
 import java.util.Map;
+import java.util.function.BiFunction;
 
 /**
  * How sub-models are fitted.
@@ -17,10 +15,10 @@ import java.util.Map;
  * @param impute fill missing numeric values with the shard's mean (fitted per shard)
  * @param scale scale features to unit standard deviation (fitted per shard)
  * @param strategy how forgetting unlearns this estimator's sub-models; training keeps what it needs
- *     (the shard's statistics for {@link Strategies#EXACT_STATISTICS}, and the objective's noise for
- *     {@link Strategies#CERTIFIED_REMOVAL}, whose training is Lethe's own)
+ *     (the shard's statistics for {@code exact-statistics}, and the objective's noise for
+ *     {@code certified-removal}, whose training is Lethe's own)
  * @param certification the parameters of certified removal
- * @param slices R, the slices of each shard for {@link Strategies#SLICED}
+ * @param slices R, the slices of each shard for {@code sliced}
  * @param engine how shards are fitted: in tasks, as spark.ml jobs, or chosen per run
  * @param taskMemoryMb the memory one task may hold a shard in, for {@link Engine#AUTO}'s choice
  * @param pipeline the path of the user's unfitted spark.ml Pipeline that each shard fits
@@ -47,7 +45,12 @@ public record TrainSettings(String estimator, Map<String, String> params, long s
     }
   }
 
-  public static TrainSettings from(LetheConfig config) {
+  /**
+   * The settings a configuration gives, with the strategy {@code strategyFor} names for the
+   * estimator (the registry of strategies, {@code io.lethe.unlearn.Strategies#settings}, passes
+   * its own); shard retrain for a user's pipeline.
+   */
+  public static TrainSettings from(LetheConfig config, BiFunction<LetheConfig, String, Strategy> strategyFor) {
     String pipeline = config.get(LetheConfig.TRAIN_PIPELINE).trim();
     String estimator = pipeline.isEmpty() ? config.get(LetheConfig.TRAIN_ESTIMATOR) : Estimators.PIPELINE;
     return new TrainSettings(
@@ -57,7 +60,7 @@ public record TrainSettings(String estimator, Map<String, String> params, long s
         config.getInt(LetheConfig.TRAIN_PARALLELISM),
         config.getBoolean(LetheConfig.TRAIN_IMPUTE),
         config.getBoolean(LetheConfig.TRAIN_SCALE),
-        pipeline.isEmpty() ? strategy(config, estimator) : Strategies.SHARD_RETRAIN,
+        pipeline.isEmpty() ? strategyFor.apply(config, estimator) : ShardRetrainStrategy.INSTANCE,
         Certification.from(config),
         config.getInt(LetheConfig.FORGET_SLICES),
         Engine.parse(config.get(LetheConfig.TRAIN_ENGINE)),
@@ -89,18 +92,6 @@ public record TrainSettings(String estimator, Map<String, String> params, long s
     Map<String, String> p = new java.util.TreeMap<>(params);
     p.put(PIPELINE_PARAM, pipeline);
     return p;
-  }
-
-  /**
-   * The configured strategy for an estimator ({@code forget.strategy.<estimator>}), else the
-   * estimator's default (shard retrain for a name that is no estimator). Every
-   * {@code forget.strategy.*} key given is checked: a strategy that does not exist, or does not
-   * apply to the estimator the key names, is refused.
-   */
-  public static Strategy strategy(LetheConfig config, String estimator) {
-    config.withPrefix(LetheConfig.FORGET_STRATEGY_PREFIX).forEach((named, id) -> Strategies.parse(id, named));
-    String key = LetheConfig.FORGET_STRATEGY_PREFIX + estimator;
-    return config.keys().contains(key) ? Strategies.parse(config.get(key), estimator) : Strategies.defaultFor(estimator);
   }
 
   /** The same settings with another strategy. */

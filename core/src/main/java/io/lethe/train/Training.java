@@ -10,12 +10,6 @@ import io.lethe.registry.SubModelDir;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.run.StepTimes;
 import io.lethe.store.ShardedStore;
-import io.lethe.unlearn.ShardOutcome;
-import io.lethe.unlearn.ShardUnlearn;
-import io.lethe.unlearn.ShardUnlearning;
-import io.lethe.unlearn.StatisticsModel;
-import io.lethe.unlearn.Strategies;
-import io.lethe.unlearn.Strategy;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -146,7 +140,7 @@ public final class Training {
     entries.addAll(fitted);
     retrain.forEach((shard, why) -> {
       List<SubModelEntry> mine = fitted.stream().filter(e -> e.shard() == shard).toList();
-      steps.add(new ShardUnlearning(shard, Strategies.SHARD_RETRAIN.id(), true, why, 0, 0,
+      steps.add(new ShardUnlearning(shard, ShardRetrainStrategy.INSTANCE.id(), true, why, 0, 0,
           mine.stream().mapToDouble(SubModelEntry::fitSeconds).sum(), null,
           mine.stream().map(SubModelEntry::engine).findFirst().orElse(null)));
     });
@@ -187,7 +181,7 @@ public final class Training {
   public Optional<Prefit> prefit(List<Integer> shards, long version, String column, Collection<String> ids) {
     Optional<EnsembleManifest> base = registry.latest();
     Optional<String> unsupported = ShardTrainer.unsupported(store.layout(), settings);
-    boolean retrainsAll = settings.strategy() == Strategies.SHARD_RETRAIN || unsupported.isPresent();
+    boolean retrainsAll = settings.strategy() == ShardRetrainStrategy.INSTANCE || unsupported.isPresent();
     boolean partial = shards.size() < store.layout().shards();
     if (shards.isEmpty() || !retrainsAll || partial && (base.isEmpty() || !sameEstimator(base.get()))) {
       return Optional.empty();
@@ -228,7 +222,7 @@ public final class Training {
     List<ShardUnlearning> steps = new ArrayList<>();
     for (int shard : prefit.shards) {
       ShardTrainer.FittedShard fit = prefit.models.get(shard);
-      steps.add(new ShardUnlearning(shard, Strategies.SHARD_RETRAIN.id(), true, prefit.because, 0, 0,
+      steps.add(new ShardUnlearning(shard, ShardRetrainStrategy.INSTANCE.id(), true, prefit.because, 0, 0,
           fit == null ? 0 : fit.fitSeconds(), null, fit == null ? null : fit.engine().id()));
     }
     return Optional.of(new Unlearned(entries, steps));

@@ -4,9 +4,10 @@ import static org.apache.spark.sql.functions.col;
 
 import io.lethe.model.ShardColumns;
 import io.lethe.store.StoreLayout;
+import io.lethe.train.Certification;
 import io.lethe.train.Estimators;
 import io.lethe.train.ShardPipeline;
-import io.lethe.train.ShardTrainer;
+import io.lethe.train.StatisticsModel;
 import io.lethe.train.TrainSettings;
 import java.util.ArrayList;
 import java.util.Arrays;

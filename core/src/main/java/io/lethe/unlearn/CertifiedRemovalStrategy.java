@@ -6,6 +6,7 @@ import io.lethe.registry.ModelRegistry;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.store.StoreLayout;
 import io.lethe.train.ShardTrainer;
+import io.lethe.train.ShardUnlearn;
 import io.lethe.train.TrainSettings;
 import java.util.ArrayList;
 import java.util.List;
@@ -70,7 +71,7 @@ final class CertifiedRemovalStrategy extends FromStatistics {
     StoreLayout layout = trainer.store().layout();
     TrainSettings settings = trainer.settings();
     List<String> names = CertifiedRemoval.featureNames(features.stages(), layout);
-    Optional<CertifiedState> prior = trainer.priorNoise(shard);
+    Optional<CertifiedState> prior = trainer.priorState(shard, CertifiedState.FILE_NAME, CertifiedState.class);
     double sigma = prior.map(CertifiedState::sigma).orElse(settings.certification().noise());
     double[] noise = prior.isPresent() ? prior.get().noiseFor(names) : CertifiedState.freshNoise(names, sigma);
     JavaRDD<CertifiedLogistic.LabeledVector> rows = CertifiedRemoval.rows(featurized, shard);
@@ -85,7 +86,7 @@ final class CertifiedRemovalStrategy extends FromStatistics {
 
   @Override
   Optional<String> missingState(ShardUnlearn u) {
-    return u.keptCertified().isPresent() ? Optional.empty() : Optional.of("no certified state");
+    return u.kept(CertifiedState.FILE_NAME, CertifiedState.class).isPresent() ? Optional.empty() : Optional.of("no certified state");
   }
 
   @Override
@@ -100,7 +101,7 @@ final class CertifiedRemovalStrategy extends FromStatistics {
     JavaRDD<CertifiedLogistic.LabeledVector> labeled = CertifiedRemoval.rows(featurized, shard);
     CertifiedRemoval.Fit fit;
     try {
-      fit = CertifiedRemoval.remove(labeled, names, u.keptCertified().orElseThrow(), layout, u.settings(), shard);
+      fit = CertifiedRemoval.remove(labeled, names, u.kept(CertifiedState.FILE_NAME, CertifiedState.class).orElseThrow(), layout, u.settings(), shard);
     } finally {
       CertifiedRemoval.release(labeled);
     }

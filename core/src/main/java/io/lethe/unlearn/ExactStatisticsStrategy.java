@@ -3,6 +3,8 @@ package io.lethe.unlearn;
 import io.lethe.engine.ShardStatistics;
 import io.lethe.registry.ModelRegistry;
 import io.lethe.store.StoreLayout;
+import io.lethe.train.ShardUnlearn;
+import io.lethe.train.StatisticsModel;
 import io.lethe.train.TrainSettings;
 import java.util.List;
 import java.util.Map;

@@ -7,7 +7,11 @@ import io.lethe.registry.SubModelEntry;
 import io.lethe.store.ShardedStore;
 import io.lethe.store.StoreLayout;
 import io.lethe.train.Engine;
+import io.lethe.train.ShardOutcome;
 import io.lethe.train.ShardTrainer;
+import io.lethe.train.ShardUnlearn;
+import io.lethe.train.ShardUnlearning;
+import io.lethe.train.Strategy;
 import io.lethe.train.TrainSettings;
 import java.util.List;
 import java.util.Map;
@@ -92,7 +96,7 @@ final class SlicedStrategy implements Strategy {
     long start = System.nanoTime();
     TrainSettings settings = u.settings();
     SubModelEntry published = u.published();
-    Optional<Checkpoints> kept = u.keptCheckpoints();
+    Optional<Checkpoints> kept = u.kept(Checkpoints.FILE_NAME, Checkpoints.class);
     if (kept.isEmpty() || kept.get().slices() != settings.slices() || !u.sameEstimator()) {
       return ShardOutcome.retrain("fallback: the published sub-model has no checkpoints of " + settings.slices()
           + " slices");

@@ -1,6 +1,10 @@
 package io.lethe.unlearn;
 
 import io.lethe.InvalidConfigException;
+import io.lethe.LetheConfig;
+import io.lethe.train.ShardRetrainStrategy;
+import io.lethe.train.Strategy;
+import io.lethe.train.TrainSettings;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Predicate;
@@ -13,7 +17,7 @@ import java.util.stream.Collectors;
  */
 public final class Strategies {
   /** Retrain the shard from scratch on its remaining rows (SISA): applies to every estimator. */
-  public static final Strategy SHARD_RETRAIN = new ShardRetrainStrategy();
+  public static final Strategy SHARD_RETRAIN = ShardRetrainStrategy.INSTANCE;
   /** Rebuild the sub-model from sufficient statistics, the deleted rows' subtracted. */
   public static final Strategy EXACT_STATISTICS = new ExactStatisticsStrategy();
   /** A Newton step on the remaining rows of a noisy L2 logistic regression, certified (Guo et al.). */
@@ -24,6 +28,23 @@ public final class Strategies {
   private static final List<Strategy> ALL = List.of(SHARD_RETRAIN, EXACT_STATISTICS, CERTIFIED_REMOVAL, SLICED);
 
   private Strategies() {}
+
+  /** The training settings of a configuration, with the strategy it configures for its estimator ({@link #configured}). */
+  public static TrainSettings settings(LetheConfig config) {
+    return TrainSettings.from(config, Strategies::configured);
+  }
+
+  /**
+   * The configured strategy for an estimator ({@code forget.strategy.<estimator>}), else the
+   * estimator's default (shard retrain for a name that is no estimator). Every
+   * {@code forget.strategy.*} key given is checked: a strategy that does not exist, or does not
+   * apply to the estimator the key names, is refused.
+   */
+  public static Strategy configured(LetheConfig config, String estimator) {
+    config.withPrefix(LetheConfig.FORGET_STRATEGY_PREFIX).forEach((named, id) -> parse(id, named));
+    String key = LetheConfig.FORGET_STRATEGY_PREFIX + estimator;
+    return config.keys().contains(key) ? parse(config.get(key), estimator) : defaultFor(estimator);
+  }
 
   /** Every registered strategy, shard retrain first. */
   public static List<Strategy> all() {

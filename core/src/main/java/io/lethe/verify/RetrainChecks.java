@@ -14,13 +14,13 @@ import io.lethe.registry.ModelRegistry;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.store.ShardedStore;
 import io.lethe.store.StoreLayout;
-import io.lethe.train.ShardTrainer;
 import io.lethe.train.Engine;
+import io.lethe.train.ShardTrainer;
+import io.lethe.train.Strategy;
 import io.lethe.train.TrainSettings;
 import io.lethe.unlearn.CertifiedState;
 import io.lethe.unlearn.Checkpoints;
 import io.lethe.unlearn.Strategies;
-import io.lethe.unlearn.Strategy;
 import io.lethe.verify.VerifyReport.Refit;
 import io.lethe.verify.VerifyReport.Utility;
 import java.util.ArrayList;
@@ -83,7 +83,7 @@ final class RetrainChecks {
           settings.certification(), checkpoints.map(Checkpoints::slices).orElse(settings.slices()),
           // The engine that fitted the published sub-model: the task engine's fit is deterministic, as is spark.ml's.
           Engine.parse(e.engine()), settings.taskMemoryMb(), recorded.pipeline());
-      ShardTrainer trainer = new ShardTrainer(store, as).withNoise(
+      ShardTrainer trainer = new ShardTrainer(store, as).withPriorState(CertifiedState.FILE_NAME,
           certified.map(c -> Map.of(e.shard(), c)).orElse(Map.of()));
       // When the version's files were rewritten since (the purge's REORG) and vacuumed, its rows
       // are the current ones: REORG changes files, not rows.

@@ -8,6 +8,7 @@ import io.lethe.store.ShardedStore;
 import io.lethe.train.ShardSelection;
 import io.lethe.train.TrainResult;
 import io.lethe.train.TrainSettings;
+import io.lethe.unlearn.Strategies;
 import java.util.List;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.ArgGroup;
@@ -47,7 +48,7 @@ public final class TrainJob extends JobCommand {
     io.lethe.api.Lethe lethe = io.lethe.api.Lethe.get(spark, config);
     ShardedStore store = lethe.store();
     ModelRegistry registry = lethe.registry();
-    TrainSettings settings = TrainSettings.from(config);
+    TrainSettings settings = Strategies.settings(config);
     Train train = which == null ? lethe.train() : which.stale ? lethe.train().staleShards()
         : lethe.train().shards(which.shards);
     ShardSelection selection = train.selection();

@@ -1,11 +1,9 @@
-package io.lethe.unlearn;
+package io.lethe.train;
 
 import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.ModelRegistry;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.store.StoreLayout;
-import io.lethe.train.ShardTrainer;
-import io.lethe.train.TrainSettings;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -15,7 +13,7 @@ import org.apache.spark.sql.Row;
 
 /**
  * How a shard's sub-model learns and unlearns: the extension point of forgetting. One
- * implementation per strategy, each in its own file, registered in {@link Strategies}; training,
+ * implementation per strategy, each in its own file, registered in {@code io.lethe.unlearn.Strategies}; training,
  * forget, verify, bench and the configuration keys ({@code forget.strategy.<estimator>}) read that
  * registry, so a new strategy is a new file plus one registration.
  *

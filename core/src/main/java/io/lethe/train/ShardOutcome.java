@@ -1,4 +1,4 @@
-package io.lethe.unlearn;
+package io.lethe.train;
 
 import io.lethe.registry.SubModelEntry;
 

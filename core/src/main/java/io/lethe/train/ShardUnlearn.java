@@ -1,11 +1,10 @@
-package io.lethe.unlearn;
+package io.lethe.train;
 
 import io.lethe.engine.ShardStatistics;
 import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.ModelRegistry;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.store.ShardedStore;
-import io.lethe.train.TrainSettings;
 import java.util.Optional;
 import java.util.function.Supplier;
 
@@ -24,16 +23,14 @@ public record ShardUnlearn(ShardedStore store, ModelRegistry registry, TrainSett
 
   /** The statistics the published sub-model keeps beside it, if it has a published sub-model and they exist. */
   public Optional<ShardStatistics> keptStatistics() {
-    return published == null ? Optional.empty() : registry.stateFile(base.version(), published, ModelRegistry.STATISTICS_FILE, ShardStatistics.class);
+    return kept(ModelRegistry.STATISTICS_FILE, ShardStatistics.class);
   }
 
-  /** The certified state the published sub-model keeps beside it, if any. */
-  public Optional<CertifiedState> keptCertified() {
-    return published == null ? Optional.empty() : registry.stateFile(base.version(), published, CertifiedState.FILE_NAME, CertifiedState.class);
-  }
-
-  /** The slices' checkpoints the published sub-model keeps beside it, if any. */
-  public Optional<Checkpoints> keptCheckpoints() {
-    return published == null ? Optional.empty() : registry.stateFile(base.version(), published, Checkpoints.FILE_NAME, Checkpoints.class);
+  /**
+   * A state file the published sub-model keeps beside it, by the name its strategy gave it, read
+   * as the type the strategy names; empty when the shard has no published sub-model or it keeps none.
+   */
+  public <T> Optional<T> kept(String name, Class<T> type) {
+    return published == null ? Optional.empty() : registry.stateFile(base.version(), published, name, type);
   }
 }

@@ -1,4 +1,4 @@
-package io.lethe.unlearn;
+package io.lethe.train;
 
 import dev.ludovic.netlib.lapack.LAPACK;
 import io.lethe.LetheException;
@@ -6,10 +6,6 @@ import io.lethe.engine.FeatureSpec;
 import io.lethe.engine.Features;
 import io.lethe.engine.ShardStatistics;
 import io.lethe.store.StoreLayout;
-import io.lethe.train.Estimators;
-import io.lethe.train.ShardPipeline;
-import io.lethe.train.ShardTrainer;
-import io.lethe.train.TrainSettings;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.lethe.unlearn;
+package io.lethe.train;
 
 import java.util.List;
 
@@ -6,7 +6,12 @@ import java.util.List;
  * SISA's own: a hit shard is retrained from scratch on its remaining rows, with the same settings
  * and seed. Applies to every estimator and pipeline, and is what every other strategy falls back to.
  */
-final class ShardRetrainStrategy implements Strategy {
+public final class ShardRetrainStrategy implements Strategy {
+  /** The one instance: training's default, and what every other strategy falls back to. */
+  public static final Strategy INSTANCE = new ShardRetrainStrategy();
+
+  private ShardRetrainStrategy() {}
+
   @Override
   public String id() {
     return "shard-retrain";

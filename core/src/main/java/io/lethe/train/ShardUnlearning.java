@@ -1,4 +1,4 @@
-package io.lethe.unlearn;
+package io.lethe.train;
 
 /**
  * How one shard's sub-model was brought up to date by a forget run. Counts and times only.

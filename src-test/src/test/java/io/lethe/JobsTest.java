@@ -347,6 +347,9 @@ class JobsTest extends LetheTestBase {
     Run forget = lethe("forget", "--ids", "person-000300", "-D", retention);
     assertThat(forget.code()).as(forget.err()).isZero();
     assertThat(forget.summary().path("outputs").path("purgePending").asInt()).isEqualTo(1);
+    JsonNode purged = forget.summary().path("outputs").path("purge");
+    assertThat(purged.path("reorgVersion").isNumber()).as("the shard's files rewritten: " + purged).isTrue();
+    assertThat(purged.path("vacuumedAt").isNull()).as("no VACUUM that could delete none of them: " + purged).isTrue();
     Run status = lethe("status", "--fail-on-overdue");
     assertThat(status.code()).as("a pending purge within its deadline is not overdue: " + status.err()).isZero();
 

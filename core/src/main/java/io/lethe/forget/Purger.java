@@ -69,24 +69,38 @@ public final class Purger {
    */
   public Report purgeWaiting(ForgetLedger ledger, String batchId) {
     List<LedgerEntry> waiting = ledger.open().stream().filter(LedgerEntry::isForgottenByModel).toList();
-    Report report = purge(waiting, batchId);
+    // The purge job is also the store's maintenance: it vacuums whatever the requests need.
+    Report report = purge(waiting, batchId, true);
     ledger.record(report.events());
     return report;
   }
 
-  /** Purges for the given requests' current states (each already gone from the model). */
+  /**
+   * Purges for the given requests' current states (each already gone from the model): a forget's
+   * own purge. The VACUUM runs only when it can finish a request: when the retention is zero, or a
+   * request's REORG is at least the retention old. Otherwise (the default retention) it would
+   * delete none of their rows' files, and the REORG alone runs; the purge job vacuums later.
+   */
   public Report purge(List<LedgerEntry> requests, String batchId) {
-    PurgeResult result = store.purge(shardsToRewrite(requests), retentionHours, retry);
-    Instant vacuumedAt = Instant.parse(result.vacuumedAt());
+    return purge(requests, batchId, false);
+  }
+
+  private Report purge(List<LedgerEntry> requests, String batchId, boolean alwaysVacuum) {
     Duration retention = PurgeResult.retention(retentionHours);
+    Instant start = Instant.now();
+    boolean vacuum = alwaysVacuum || retention.isZero() || requests.stream()
+        .anyMatch(e -> e.reorgedAt() != null && !e.reorgedAt().plus(retention).isAfter(start));
+    PurgeResult result = store.purge(shardsToRewrite(requests), retentionHours, retry, vacuum);
+    // VACUUM started after the REORG returned, so its start bounds the REORG's time from above; so
+    // does now when no VACUUM ran.
+    Instant now = Instant.now();
+    Instant vacuumedAt = result.vacuumed() ? Instant.parse(result.vacuumedAt()) : null;
     List<LedgerEntry> events = new ArrayList<>();
     long forgotten = 0;
-    Instant now = Instant.now();
     for (LedgerEntry e : requests) {
-      // VACUUM started after the REORG returned, so vacuumedAt bounds the REORG's time from above.
-      Instant reorgedAt = e.reorgedAt() != null ? e.reorgedAt() : vacuumedAt;
+      Instant reorgedAt = e.reorgedAt() != null ? e.reorgedAt() : vacuumedAt != null ? vacuumedAt : now;
       Instant purgeAfter = reorgedAt.plus(retention);
-      if (!purgeAfter.isAfter(vacuumedAt)) {
+      if (vacuumedAt != null && !purgeAfter.isAfter(vacuumedAt)) {
         LedgerEntry done = e.then(batchId, ForgetStep.PURGE, Phase.DONE, now).withPurge(reorgedAt, null);
         events.add(done);
         events.add(done.then(batchId, ForgetStep.COMPLETE, Phase.DONE, now));

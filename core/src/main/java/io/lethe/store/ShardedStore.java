@@ -320,7 +320,12 @@ public final class ShardedStore {
    * retention} are then gone from storage.
    */
   public PurgeResult purge(Collection<Integer> shards, double retentionHours, CommitRetry retry) {
-    return new StoreDeletes(this).purge(shards, retentionHours, retry);
+    return purge(shards, retentionHours, retry, true);
+  }
+
+  /** {@link #purge}, with the VACUUM left out when {@code vacuum} is false (the REORG alone). */
+  public PurgeResult purge(Collection<Integer> shards, double retentionHours, CommitRetry retry, boolean vacuum) {
+    return new StoreDeletes(this).purge(shards, retentionHours, retry, vacuum);
   }
 
   /**

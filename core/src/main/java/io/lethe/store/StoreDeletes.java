@@ -98,7 +98,7 @@ final class StoreDeletes {
   }
 
   /** Purges the shards; see {@link ShardedStore#purge}. */
-  PurgeResult purge(Collection<Integer> shards, double retentionHours, CommitRetry retry) {
+  PurgeResult purge(Collection<Integer> shards, double retentionHours, CommitRetry retry, boolean vacuum) {
     String table = "delta.`" + store.path().replace("`", "``") + "`";
     Long reorgVersion = null;
     // Only files with deletion vectors hold deleted rows: a shard without one needs no REORG
@@ -112,6 +112,9 @@ final class StoreDeletes {
             + StoreLayout.SHARD_COLUMN + " IN (" + in + ") APPLY (PURGE)"));
         return store.currentVersion();
       });
+    }
+    if (!vacuum) {
+      return new PurgeResult(shards.stream().sorted().toList(), reorgVersion, null, retentionHours, null);
     }
     Instant vacuumedAt = Instant.now();
     Map<String, String> settings = smallCommandSettings();

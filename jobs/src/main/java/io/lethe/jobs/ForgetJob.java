@@ -81,7 +81,7 @@ public final class ForgetJob extends JobCommand {
         .output("forgetSteps", result.seconds())
         .output("forgetCost", result.cost());
     say(String.format("Batch %s: %d request(s) forgotten, %d gone from the model and waiting for a purge.%s",
-        result.batchId(), result.forgotten(), result.purgePending(), result.purge() == null ? ""
+        result.batchId(), result.forgotten(), result.purgePending(), result.purge() == null || !result.purge().vacuumed() ? ""
             : " Versions before " + result.purge().timeTravelFrom() + " can no longer be read (time travel)."));
   }
 

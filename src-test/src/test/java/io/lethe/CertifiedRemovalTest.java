@@ -34,10 +34,7 @@ import org.apache.spark.ml.util.Identifiable;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -46,13 +43,18 @@ import org.junit.jupiter.api.io.TempDir;
  * close to the exact optimum and is labelled approximate; over the budget the shard is solved
  * exactly.
  */
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class CertifiedRemovalTest extends LetheTestBase {
   @TempDir
   static Path dir;
 
   static LetheConfig config;
   static Trained trained;
+
+  /** A trained shard's certified state, and the gradient norm its published weights have on its rows. */
+  record Trained1(CertifiedState state, double gradientNorm) {}
+
+  static Map<Integer, Trained1> firstStates = new java.util.TreeMap<>();
+  static double firstAccuracy;
 
   @BeforeAll
   static void train() {
@@ -62,30 +64,36 @@ class CertifiedRemovalTest extends LetheTestBase {
     settings.put(LetheConfig.FORGET_CERTIFIED_NOISE, "10");
     config = adultConfig(2, dir, settings);
     trained = ingestAndTrain(config, adultTrain(2000));
+    // What training published, read before any test's forget retires it.
+    EnsembleManifest published = trained.published();
+    for (SubModelEntry e : published.shards()) {
+      CertifiedState state = trained.registry().stateFile(published.version(), e, CertifiedState.FILE_NAME,
+          CertifiedState.class).orElseThrow();
+      firstStates.put(e.shard(), new Trained1(state, gradientNorm(published, e, state)));
+    }
+    firstAccuracy = io.lethe.model.Evaluation.score(ShardEnsembleModel.load(trained.registry(), published.version()),
+        adultTest(1000), trained.store().layout());
   }
 
   @Test
-  @Order(1)
   void trainingSolvesThePerturbedObjectiveToItsOptimum() {
-    EnsembleManifest published = trained.published();
-    for (SubModelEntry e : published.shards()) {
-      CertifiedState state = trained.registry().stateFile(published.version(), e, CertifiedState.FILE_NAME, CertifiedState.class).orElseThrow();
+    assertThat(firstStates).hasSize(2);
+    firstStates.values().forEach(t -> {
+      CertifiedState state = t.state();
       assertThat(state.exact()).isTrue();
       assertThat(state.sigma()).isEqualTo(10.0);
       assertThat(state.features()).last().isEqualTo(CertifiedState.INTERCEPT);
       assertThat(state.residual()).as("Newton's method converged").isLessThan(1e-3).isLessThan(state.budget());
       assertThat(Arrays.stream(state.noise()).map(Math::abs).max().orElse(0)).as("the noise is drawn").isPositive();
       // The residual the state records is the gradient of the objective at the published weights.
-      assertThat(gradientNorm(published, e, state)).isCloseTo(state.residual(),
-          org.assertj.core.api.Assertions.within(1e-6));
-    }
-    double accuracy = io.lethe.model.Evaluation.score(ShardEnsembleModel.load(trained.registry(), published.version()), adultTest(1000),
-        trained.store().layout());
-    assertThat(accuracy).as("the noise barely moves the model").isGreaterThan(0.8);
+      assertThat(t.gradientNorm()).isCloseTo(state.residual(), org.assertj.core.api.Assertions.within(1e-6));
+    });
+    double majority = majorityRate(adultTest(1000), io.lethe.demo.AdultData.LABEL);
+    assertThat(firstAccuracy).as("the noise barely moves the model: against the majority class (%.4f)", majority)
+        .isGreaterThan(majority + 0.03);
   }
 
   @Test
-  @Order(2)
   void aRemovalIsANewtonStepWithinTheBudgetCloseToTheExactOptimumAndLabelledApproximate() {
     ForgetResult result = forgetter(trained, config).execute(ForgetRequest.ofSubjects(List.of("5", "77", "1948")));
     EnsembleManifest published = trained.registry().manifest(result.ensembleVersion());
@@ -133,7 +141,6 @@ class CertifiedRemovalTest extends LetheTestBase {
   }
 
   @Test
-  @Order(3)
   void overTheBudgetTheShardIsSolvedExactly() {
     // An epsilon so small that no Newton step fits its budget.
     LetheConfig strict = config.with(Map.of(LetheConfig.FORGET_CERTIFIED_EPSILON, "1e-12"));

@@ -19,72 +19,153 @@ import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The public API end to end on a small Adult store: every operation's plan() changes nothing, its
- * execute() does the work; failures are the named exceptions.
+ * execute() does the work; failures are the named exceptions. The lifecycle (ingest, train,
+ * forget, purge) runs once, taking each plan and the state around it at the moment a user would;
+ * each test then checks one behaviour of it, so that one failure hides no other.
  */
 class LetheApiTest extends LetheTestBase {
   @TempDir
   static Path dir;
 
-  @Test
-  void plansChangeNothingAndExecuteDoesTheWork() {
+  private static final ForgetRequest REQUEST = ForgetRequest.ofSubjects(List.of("5", "77", "404"));
+  private static LetheConfig config;
+  private static Lethe lethe;
+  private static Throwable trainBeforeIngest;
+  private static ShardedStore.IngestPlan ingestPlan;
+  private static boolean storeAfterIngestPlan;
+  private static long ingested;
+  private static Throwable secondIngest;
+  private static boolean appendCreates;
+  private static TrainPlan trainPlan;
+  private static boolean publishedAfterTrainPlan;
+  private static boolean modelsAfterTrainPlan;
+  private static TrainResult trained;
+  private static List<Integer> staleAfterTraining;
+  private static long versionBeforeForget;
+  private static ForgetPlan forgetPlan;
+  private static long versionAfterForgetPlan;
+  private static boolean ledgerAfterForgetPlan;
+  private static ForgetResult forgot;
+  private static long versionAfterForget;
+  private static Purger.Plan purgePlan;
+  private static long requestsAfterSecondPurgePlan;
+  private static Purger.Report purged;
+  private static long requestsAfterPurge;
+
+  @BeforeAll
+  static void lifecycle() {
     // Forgetting leaves purging to purge, so that purge has requests to plan for.
-    LetheConfig config = adultConfig(2, dir, Map.of("train.param.maxIter", "20", "forget.purge", "false",
+    config = adultConfig(2, dir, Map.of("train.param.maxIter", "20", "forget.purge", "false",
         "purge.retention-hours", "0"));
-    Lethe lethe = Lethe.get(spark(), config);
-    assertThatThrownBy(() -> lethe.train().plan()).as("the store is opened on first use")
-        .isInstanceOf(StoreNotFoundException.class).hasMessageContaining("No Lethe store at");
-    ShardedStore.IngestPlan ingestPlan = lethe.ingest(adultTrain(600)).plan();
+    lethe = Lethe.get(spark(), config);
+    trainBeforeIngest = catchThrowable(() -> lethe.train().plan());
+    ingestPlan = lethe.ingest(adultTrain(600)).plan();
+    storeAfterIngestPlan = Files.exists(Path.of(config.get(LetheConfig.STORE_PATH)));
+    ingested = lethe.ingest(adultTrain(600)).execute().rows();
+    secondIngest = catchThrowable(() -> lethe.ingest(adultTrain(600)).plan());
+    appendCreates = lethe.ingest(adultTrain(600)).append(true).plan().creates();
+
+    trainPlan = lethe.train().plan();
+    publishedAfterTrainPlan = lethe.registry().latest().isPresent();
+    modelsAfterTrainPlan = Files.exists(Path.of(config.get(LetheConfig.MODELS_PATH)));
+    trained = lethe.train().execute();
+    staleAfterTraining = lethe.train().staleShards().plan().shards();
+
+    versionBeforeForget = lethe.store().currentVersion();
+    forgetPlan = lethe.forget(REQUEST).plan();
+    versionAfterForgetPlan = lethe.store().currentVersion();
+    ledgerAfterForgetPlan = lethe.ledger().exists();
+    forgot = lethe.forget(REQUEST).membershipAudit(adultTest(300)).execute();
+    versionAfterForget = lethe.store().currentVersion();
+
+    purgePlan = lethe.purge().plan();
+    requestsAfterSecondPurgePlan = lethe.purge().plan().requests();
+    purged = lethe.purge().execute();
+    requestsAfterPurge = lethe.purge().plan().requests();
+  }
+
+  private static Throwable catchThrowable(Runnable call) {
+    try {
+      call.run();
+      return null;
+    } catch (RuntimeException e) {
+      return e;
+    }
+  }
+
+  @Test
+  void theStoreIsOpenedOnFirstUse() {
+    assertThat(trainBeforeIngest).isInstanceOf(StoreNotFoundException.class).hasMessageContaining("No Lethe store at");
+  }
+
+  @Test
+  void anIngestPlanWritesNothingAndItsExecuteWritesTheRows() {
     assertThat(ingestPlan.creates()).isTrue();
     assertThat(ingestPlan.layout().shards()).isEqualTo(2);
     assertThat(ingestPlan.layout().labelClasses()).containsExactly("<=50K", ">50K");
-    assertThat(Files.exists(Path.of(config.get(LetheConfig.STORE_PATH)))).as("an ingest plan writes nothing").isFalse();
-    assertThat(lethe.ingest(adultTrain(600)).execute().rows()).isEqualTo(600);
-    assertThatThrownBy(() -> lethe.ingest(adultTrain(600)).plan()).isInstanceOf(InvalidRequestException.class)
-        .hasMessageContaining("use --append");
-    assertThat(lethe.ingest(adultTrain(600)).append(true).plan().creates()).isFalse();
+    assertThat(storeAfterIngestPlan).as("an ingest plan writes nothing").isFalse();
+    assertThat(ingested).isEqualTo(600);
+  }
 
-    TrainPlan trainPlan = lethe.train().plan();
+  @Test
+  void aSecondIngestMustSayAppend() {
+    assertThat(secondIngest).isInstanceOf(InvalidRequestException.class).hasMessageContaining("use --append");
+    assertThat(appendCreates).isFalse();
+  }
+
+  @Test
+  void aTrainPlanPublishesNothingAndItsExecuteTrainsEveryShard() {
     assertThat(trainPlan.shards()).containsExactly(0, 1);
     assertThat(trainPlan.engine()).isEqualTo("tasks");
     assertThat(trainPlan.strategy()).isEqualTo("shard-retrain");
-    assertThat(lethe.registry().latest()).as("a train plan publishes nothing").isEmpty();
-    assertThat(Files.exists(Path.of(config.get(LetheConfig.MODELS_PATH)))).isFalse();
-    TrainResult trained = lethe.train().execute();
+    assertThat(publishedAfterTrainPlan).as("a train plan publishes nothing").isFalse();
+    assertThat(modelsAfterTrainPlan).isFalse();
     assertThat(trained.trainedShards()).containsExactly(0, 1);
-    assertThat(lethe.train().staleShards().plan().shards()).as("nothing is stale after training").isEmpty();
+    assertThat(staleAfterTraining).as("nothing is stale after training").isEmpty();
+  }
 
-    ForgetRequest request = ForgetRequest.ofSubjects(List.of("5", "77", "404"));
-    long version = lethe.store().currentVersion();
-    ForgetPlan forgetPlan = lethe.forget(request).plan();
+  @Test
+  void aForgetPlanDeletesAndRecordsNothing() {
     assertThat(forgetPlan.found()).isEqualTo(3);
-    assertThat(lethe.store().currentVersion()).as("a forget plan deletes nothing").isEqualTo(version);
-    assertThat(lethe.ledger().exists()).as("nor records anything").isFalse();
-    ForgetResult forgot = lethe.forget(request).membershipAudit(adultTest(300)).execute();
+    assertThat(versionAfterForgetPlan).as("a forget plan deletes nothing").isEqualTo(versionBeforeForget);
+    assertThat(ledgerAfterForgetPlan).as("nor records anything").isFalse();
+  }
+
+  @Test
+  void aForgetRetrainsThePlannedShardsAndLeavesThePurge() {
     assertThat(forgot.retrainedShards()).isEqualTo(forgetPlan.shardsToRetrain());
     assertThat(forgot.purgePending()).isEqualTo(3);
-    assertThat(lethe.store().currentVersion()).isGreaterThan(version);
+    assertThat(versionAfterForget).isGreaterThan(versionBeforeForget);
+  }
 
-    Purger.Plan purgePlan = lethe.purge().plan();
+  @Test
+  void aPurgePlanPurgesNothingAndItsExecuteFinishesTheRequests() {
     assertThat(purgePlan.requests()).isEqualTo(3);
     assertThat(purgePlan.shards()).containsExactlyInAnyOrderElementsOf(forgetPlan.hitShards());
-    assertThat(lethe.purge().plan().requests()).as("a purge plan purges nothing").isEqualTo(3);
-    Purger.Report purged = lethe.purge().execute();
+    assertThat(requestsAfterSecondPurgePlan).as("a purge plan purges nothing").isEqualTo(3);
     assertThat(purged.forgotten()).isEqualTo(3);
-    assertThat(lethe.purge().plan().requests()).isZero();
+    assertThat(requestsAfterPurge).isZero();
+  }
 
+  @Test
+  void verifyChecksTheLatestBatchAndRefusesAnUnknownOne() {
     assertThat(lethe.verify().plan()).as("the latest batch by default").isEqualTo(forgot.batchId());
     VerifyReport report = lethe.verify().batch(forgot.batchId()).heldOut(adultTest(300)).execute();
     assertThat(report.passed()).as(report.checks().toString()).isTrue();
     assertThat(report.evidence()).as("the forget run recorded membership evidence").isNotNull();
     assertThatThrownBy(() -> lethe.verify().batch("no-such-batch").execute())
         .isInstanceOf(InvalidRequestException.class).hasMessageContaining("No forget batch no-such-batch");
-    long published = lethe.score(adultTest(50)).plan();
-    assertThat(published).isEqualTo(forgot.ensembleVersion());
+  }
+
+  @Test
+  void scoreUsesThePublishedEnsemble() {
+    assertThat(lethe.score(adultTest(50)).plan()).isEqualTo(forgot.ensembleVersion());
     Dataset<Row> scored = lethe.score(adultTest(50)).execute();
     assertThat(scored.count()).isEqualTo(50);
     assertThat(scored.select("predicted_label").distinct().collectAsList()).extracting(r -> r.getString(0))
@@ -92,7 +173,10 @@ class LetheApiTest extends LetheTestBase {
     assertThat(scored.select("probability").head().<Object>getList(0)).hasSize(2);
     assertThatThrownBy(() -> lethe.score(adultTest(5)).ensembleVersion(99).plan())
         .isInstanceOf(InvalidRequestException.class);
+  }
 
+  @Test
+  void statusSaysWhatTheLifecycleLeft() {
     Status.Report status = lethe.status().execute();
     assertThat(status.storeVersion()).isEqualTo(lethe.store().currentVersion());
     assertThat(status.rowsPerShard().values().stream().mapToLong(Long::longValue).sum()).isEqualTo(597);
@@ -100,7 +184,10 @@ class LetheApiTest extends LetheTestBase {
     assertThat(status.staleShards()).isEmpty();
     assertThat(status.shardsTrainedOnDeletedRows()).isEmpty();
     assertThat(status.ledger().requestsByStatus()).containsEntry("forgotten", 3L);
+  }
 
+  @Test
+  void aShardThatDoesNotExistIsRefused() {
     assertThatThrownBy(() -> lethe.train().shards(List.of(7)).plan()).isInstanceOf(InvalidRequestException.class)
         .hasMessageContaining("Shard 7 does not exist");
   }

@@ -27,17 +27,15 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Verify on real forgets of Adult people: a complete forget passes every check; a broken one (rows
  * deleted and recorded as done, shard never retrained) fails with findings that say what is wrong.
+ * The complete forget and its report are made once, before any test, so that no test depends on
+ * another's order.
  */
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class VerifyTest extends LetheTestBase {
   @TempDir
   static Path dir;
@@ -46,13 +44,20 @@ class VerifyTest extends LetheTestBase {
   static Trained fixture;
   static Forgetter forgetter;
   static Verifier verifier;
+  static final List<String> PEOPLE = List.of("21", "400", "1333");
+  static ForgetResult result;
+  static String latestAfterForget;
+  static VerifyReport report;
 
   @BeforeAll
-  static void train() {
+  static void trainAndForget() {
     config = adultConfig(4, dir, Map.of("train.param.maxIter", "20"));
     fixture = ingestAndTrain(config, adultTrain(1600));
     forgetter = forgetter(fixture, config);
     verifier = Lethe.get(spark(), config).verifier();
+    result = forgetter.execute(ForgetRequest.ofSubjects(PEOPLE));
+    latestAfterForget = verifier.latestBatch();
+    report = verifier.verify(result.batchId(), adultTest(800));
   }
 
   static Check check(VerifyReport report, String id) {
@@ -60,13 +65,8 @@ class VerifyTest extends LetheTestBase {
   }
 
   @Test
-  @Order(1)
   void aCompleteForgetPassesEveryCheck() {
-    List<String> people = List.of("21", "400", "1333");
-    ForgetResult result = forgetter.execute(ForgetRequest.ofSubjects(people));
-    assertThat(verifier.latestBatch()).isEqualTo(result.batchId());
-
-    VerifyReport report = verifier.verify(result.batchId(), adultTest(800));
+    assertThat(latestAfterForget).isEqualTo(result.batchId());
 
     assertThat(report.checks()).extracting(Check::id).containsExactly("ledger.complete", "ledger.deadline",
         "data.current", "data.retained-versions", "data.change-feed", "models.published", "models.retired",
@@ -106,7 +106,7 @@ class VerifyTest extends LetheTestBase {
     assertThat(report.scope()).isEqualTo("batch");
     assertThat(report.evidence()).as("no held-out rows were given to the forget run").isNull();
     String html = VerifyPage.render(report);
-    for (String id : people) {
+    for (String id : PEOPLE) {
       assertThat(json).doesNotContain(key.hash(IdKind.SUBJECT, id));
       assertThat(html).doesNotContain(key.hash(IdKind.SUBJECT, id));
     }
@@ -116,10 +116,8 @@ class VerifyTest extends LetheTestBase {
   }
 
   @Test
-  @Order(2)
   void theReportPageRendersInAHeadlessBrowser() throws Exception {
     HeadlessBrowser browser = HeadlessBrowser.find();
-    VerifyReport report = verifier.verify(verifier.latestBatch(), adultTest(300));
     Path page = Files.writeString(dir.resolve("verify.html"), VerifyPage.render(report));
 
     String dom = browser.dumpDom(page, dir);
@@ -135,7 +133,6 @@ class VerifyTest extends LetheTestBase {
   }
 
   @Test
-  @Order(3)
   void rowsDeletedButTheShardNeverRetrainedFailWithClearFindings() {
     // A broken forget: the rows are deleted and the ledger says done, but nothing was retrained,
     // retired or purged.
@@ -153,28 +150,27 @@ class VerifyTest extends LetheTestBase {
         planned.then(batch, ForgetStep.DELETE, Phase.DONE, now).withStoreVersion(deleted),
         planned.then(batch, ForgetStep.COMPLETE, Phase.DONE, now).withStoreVersion(deleted)));
 
-    VerifyReport report = verifier.verify(batch, null);
+    VerifyReport broken = verifier.verify(batch, null);
 
-    assertThat(report.passed()).isFalse();
-    assertThat(check(report, "ledger.complete").passed()).as("the ledger was told it is done").isTrue();
-    assertThat(check(report, "data.current").passed()).isTrue();
-    Check published = check(report, "models.published");
+    assertThat(broken.passed()).isFalse();
+    assertThat(check(broken, "ledger.complete").passed()).as("the ledger was told it is done").isTrue();
+    assertThat(check(broken, "data.current").passed()).isTrue();
+    Check published = check(broken, "models.published");
     assertThat(published.passed()).isFalse();
     assertThat(published.finding()).contains("trained before the delete").contains(shards.iterator().next().toString());
-    Check retained = check(report, "data.retained-versions");
+    Check retained = check(broken, "data.retained-versions");
     assertThat(retained.passed()).as("versions before the delete still hold the row").isFalse();
     assertThat(retained.finding()).contains("time travel");
-    assertThat(report.utility().source()).isEqualTo("store-sample");
-    assertThat(VerifyPage.render(report)).contains("class=\"fail\">FAIL</td>");
+    assertThat(broken.utility().source()).isEqualTo("store-sample");
+    assertThat(VerifyPage.render(broken)).contains("class=\"fail\">FAIL</td>");
 
     assertThatThrownBy(() -> verifier.verify("no-such-batch", null)).isInstanceOf(InvalidRequestException.class)
         .hasMessageContaining("No forget batch no-such-batch");
   }
 
   @Test
-  @Order(4)
   void idsAreVerifiedOnDemandWhateverBatchForgotThem() {
-    // Two people forgotten by the first test's batch pass; one never asked about fails, and says so.
+    // Two people forgotten by the complete forget's batch pass; one never asked about fails, and says so.
     VerifyReport forgotten = verifier.verify(ForgetRequest.ofSubjects(List.of("21", "1333")), null);
     assertThat(forgotten.scope()).isEqualTo("ids");
     assertThat(forgotten.idsChecked()).isEqualTo(2);

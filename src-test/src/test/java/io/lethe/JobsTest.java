@@ -20,17 +20,16 @@ import java.util.stream.Stream;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The command line as users run it: ingest a CSV, train, forget from an id file, score, status,
- * and the errors people make. Steps run in order on one store.
+ * and the errors people make, on one store. The first story (ingest, train, a dry run, the forget,
+ * what status and verify then say) runs once before the tests, which check it; every other test
+ * takes the store as it finds it (versions and counts relative to then), so that no test depends
+ * on another's order.
  */
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class JobsTest extends LetheTestBase {
   @TempDir
   static Path dir;
@@ -40,7 +39,49 @@ class JobsTest extends LetheTestBase {
   static final String FORGOTTEN_A = "person-000042";
   static final String FORGOTTEN_B = "person-000777";
 
+  static Run ingest;
+  static Run train;
+  static final List<String[]> TRAIN_JOBS = new java.util.concurrent.CopyOnWriteArrayList<>();
+  static Run dryRun;
+  static JsonNode statusAfterDryRun;
+  static Run forget;
+  static JsonNode statusAfterForget;
+  static Run verifyAfterForget;
+  static Run verifyByIds;
+  static Run forgetAgain;
+
   @BeforeAll
+  static void story() throws Exception {
+    writeSource();
+    ingest = lethe("ingest", "--source", csv.toString(), "--format", "csv", "--option", "header=true",
+        "--option", "inferSchema=true");
+    // Every Spark job of the run carries the run's tag, and its step in its description.
+    org.apache.spark.scheduler.SparkListener listener = new org.apache.spark.scheduler.SparkListener() {
+      @Override
+      public void onJobStart(org.apache.spark.scheduler.SparkListenerJobStart start) {
+        TRAIN_JOBS.add(new String[] {String.valueOf(start.properties().getProperty("spark.job.tags")),
+            String.valueOf(start.properties().getProperty("spark.job.description"))});
+      }
+    };
+    spark().sparkContext().addSparkListener(listener);
+    try {
+      train = lethe("train");
+      spark().sparkContext().listenerBus().waitUntilEmpty(10_000);
+    } finally {
+      spark().sparkContext().removeSparkListener(listener);
+    }
+    Path ids = Files.writeString(dir.resolve("ids.txt"), FORGOTTEN_A + "\n" + FORGOTTEN_B + "\nperson-999999\n");
+    dryRun = lethe("forget", "--ids-file", ids.toString(), "--dry-run");
+    statusAfterDryRun = lethe("status").summary().path("outputs");
+    // With held-out rows configured, the run records membership evidence for verify.
+    forget = lethe("forget", "--ids-file", ids.toString(), "-D", "verify.test=" + heldOut,
+        "-D", "verify.path=" + dir.resolve("verify"));
+    statusAfterForget = lethe("status").summary().path("outputs");
+    verifyAfterForget = lethe("verify", "-D", "verify.path=" + dir.resolve("verify"));
+    verifyByIds = lethe("verify", "-D", "verify.path=" + dir.resolve("verify"), "--ids", FORGOTTEN_A + "," + FORGOTTEN_B);
+    forgetAgain = lethe("forget", "--ids", FORGOTTEN_A);
+  }
+
   static void writeSource() {
     Dataset<Row> people = adultTrain(1200)
         .withColumn("customer", format_string("person-%06d", col(AdultData.SUBJECT)))
@@ -75,10 +116,8 @@ class JobsTest extends LetheTestBase {
   }
 
   @Test
-  @Order(1)
   void ingestCreatesTheStoreAndStoresARunSummary() throws IOException {
-    Run run = lethe("ingest", "--source", csv.toString(), "--format", "csv", "--option", "header=true",
-        "--option", "inferSchema=true");
+    Run run = ingest;
     assertThat(run.code()).as(run.err()).isZero();
     assertThat(run.summary().path("status").asText()).isEqualTo("succeeded");
     assertThat(run.summary().path("outputs").path("rows").asLong()).isEqualTo(1200);
@@ -89,28 +128,11 @@ class JobsTest extends LetheTestBase {
   }
 
   @Test
-  @Order(2)
-  void trainPublishesTheFirstEnsembleVersion() throws Exception {
-    // Every Spark job of the run carries the run's tag, and its step in its description.
-    List<String[]> jobs = new java.util.concurrent.CopyOnWriteArrayList<>();
-    org.apache.spark.scheduler.SparkListener listener = new org.apache.spark.scheduler.SparkListener() {
-      @Override
-      public void onJobStart(org.apache.spark.scheduler.SparkListenerJobStart start) {
-        jobs.add(new String[] {String.valueOf(start.properties().getProperty("spark.job.tags")),
-            String.valueOf(start.properties().getProperty("spark.job.description"))});
-      }
-    };
-    spark().sparkContext().addSparkListener(listener);
-    Run run;
-    try {
-      run = lethe("train");
-      spark().sparkContext().listenerBus().waitUntilEmpty(10_000);
-    } finally {
-      spark().sparkContext().removeSparkListener(listener);
-    }
+  void trainPublishesTheFirstEnsembleVersion() {
+    Run run = train;
     assertThat(run.code()).as(run.err()).isZero();
     String tag = "lethe-run-" + run.summary().path("runId").asText();
-    assertThat(jobs).as("the training's jobs").isNotEmpty()
+    assertThat(TRAIN_JOBS).as("the training's jobs").isNotEmpty()
         .allSatisfy(job -> assertThat(job[0]).as("job tags").contains(tag))
         .allSatisfy(job -> assertThat(job[1]).as("job description").startsWith("lethe: "));
     assertThat(run.summary().path("outputs").path("ensembleVersion").asLong()).isEqualTo(1);
@@ -121,10 +143,8 @@ class JobsTest extends LetheTestBase {
   }
 
   @Test
-  @Order(3)
-  void forgetDryRunPrintsThePlanAndChangesNothing() throws IOException {
-    Path ids = Files.writeString(dir.resolve("ids.txt"), FORGOTTEN_A + "\n" + FORGOTTEN_B + "\nperson-999999\n");
-    Run run = lethe("forget", "--ids-file", ids.toString(), "--dry-run");
+  void forgetDryRunPrintsThePlanAndChangesNothing() {
+    Run run = dryRun;
     assertThat(run.code()).as(run.err()).isZero();
     JsonNode plan = run.summary().path("outputs").path("plan");
     assertThat(plan.path("requested").asInt()).isEqualTo(3);
@@ -134,17 +154,14 @@ class JobsTest extends LetheTestBase {
     assertThat(plan.path("ensembleVersionsToRetire").toString()).isEqualTo("[1]");
     assertThat(run.summary().path("outputs").has("ensembleVersion")).isFalse();
     assertThat(run.err()).contains("2 of 3 subject ids found").contains("1 not found");
-    JsonNode status = lethe("status").summary().path("outputs");
+    JsonNode status = statusAfterDryRun;
     assertThat(status.path("ensembleVersions").toString()).isEqualTo("[1]");
     assertThat(status.path("ledger").path("requestsByStatus").size()).as("a dry run records nothing").isZero();
   }
 
   @Test
-  @Order(4)
   void forgetDeletesRetrainsAndNeverPrintsTheIds() throws IOException {
-    // With held-out rows configured, the run records membership evidence for verify.
-    Run run = lethe("forget", "--ids-file", dir.resolve("ids.txt").toString(), "-D", "verify.test=" + heldOut,
-        "-D", "verify.path=" + dir.resolve("verify"));
+    Run run = forget;
     assertThat(run.code()).as(run.err()).isZero();
     JsonNode outputs = run.summary().path("outputs");
     assertThat(outputs.path("forgetSteps").has("audit")).isTrue();
@@ -170,14 +187,14 @@ class JobsTest extends LetheTestBase {
     }
     assertThat(rowsOnStorage(dir.resolve("store").toString(), "customer", List.of(FORGOTTEN_A, FORGOTTEN_B))).isZero();
 
-    JsonNode statusNow = lethe("status").summary().path("outputs");
+    JsonNode statusNow = statusAfterForget;
     assertThat(statusNow.path("published").path("subModels").findValuesAsText("engine")).containsOnly("tasks");
     JsonNode ledger = statusNow.path("ledger");
     assertThat(ledger.path("requestsByStatus").path("forgotten").asInt()).isEqualTo(2);
     assertThat(ledger.path("requestsByStatus").path("not-found").asInt()).isEqualTo(1);
     assertThat(ledger.path("open").size()).isZero();
 
-    Run verify = lethe("verify", "-D", "verify.path=" + dir.resolve("verify"));
+    Run verify = verifyAfterForget;
     assertThat(verify.code()).as(verify.err()).isZero();
     assertThat(verify.summary().path("outputs").path("report").path("batchId").asText())
         .isEqualTo(run.summary().path("outputs").path("batchId").asText());
@@ -186,7 +203,7 @@ class JobsTest extends LetheTestBase {
         .doesNotContain("FAIL");
     assertThat(verify.summary().path("outputs").path("report").path("evidence").path("forgottenRows").asInt())
         .isEqualTo(2);
-    Run byIds = lethe("verify", "-D", "verify.path=" + dir.resolve("verify"), "--ids", FORGOTTEN_A + "," + FORGOTTEN_B);
+    Run byIds = verifyByIds;
     assertThat(byIds.code()).as(byIds.err()).isZero();
     assertThat(byIds.summary().path("outputs").path("report").path("scope").asText()).isEqualTo("ids");
     assertThat(byIds.summary().path("outputs").path("report").path("passed").asBoolean()).isTrue();
@@ -195,7 +212,7 @@ class JobsTest extends LetheTestBase {
     assertThat(reports).contains("\"formatVersion\"").contains("<!DOCTYPE html>")
         .doesNotContain(FORGOTTEN_A).doesNotContain(FORGOTTEN_B);
 
-    Run again = lethe("forget", "--ids", FORGOTTEN_A);
+    Run again = forgetAgain;
     assertThat(again.code()).as(again.err()).isZero();
     assertThat(again.summary().path("outputs").path("plan").path("alreadyForgotten").asInt())
         .as("a repeated request is idempotent").isEqualTo(1);
@@ -203,12 +220,13 @@ class JobsTest extends LetheTestBase {
   }
 
   @Test
-  @Order(5)
   void purgeJobFinishesRequestsThatForgetLeftWaiting() {
+    JsonNode before = lethe("status").summary().path("outputs");
     Run deferred = lethe("forget", "--ids", "person-000100", "-D", "forget.purge=false");
     assertThat(deferred.code()).as(deferred.err()).isZero();
     assertThat(deferred.summary().path("outputs").path("purgePending").asInt()).isEqualTo(1);
-    assertThat(deferred.summary().path("outputs").path("ensembleVersion").asLong()).isEqualTo(3);
+    assertThat(deferred.summary().path("outputs").path("ensembleVersion").asLong())
+        .isEqualTo(before.path("published").path("version").asLong() + 1);
     JsonNode open = lethe("status").summary().path("outputs").path("ledger").path("open");
     assertThat(open.size()).isEqualTo(1);
     assertThat(open.get(0).path("status").asText()).isEqualTo("purge-pending");
@@ -223,11 +241,11 @@ class JobsTest extends LetheTestBase {
     assertThat(statusNow.path("published").path("subModels").findValuesAsText("engine")).containsOnly("tasks");
     JsonNode ledger = statusNow.path("ledger");
     assertThat(ledger.path("open").size()).isZero();
-    assertThat(ledger.path("requestsByStatus").path("forgotten").asInt()).isEqualTo(3);
+    assertThat(ledger.path("requestsByStatus").path("forgotten").asInt())
+        .isEqualTo(before.path("ledger").path("requestsByStatus").path("forgotten").asInt() + 1);
   }
 
   @Test
-  @Order(6)
   void asADatabricksTaskAFailureThrowsAndTheSessionIsLeftRunning() {
     Lethe.exit(0, true);
     assertThatThrownBy(() -> Lethe.exit(1, true)).isInstanceOf(Lethe.JobFailedException.class)
@@ -236,8 +254,8 @@ class JobsTest extends LetheTestBase {
   }
 
   @Test
-  @Order(6)
   void staleTrainingRetrainsExactlyTheShardsAnAppendTouched() {
+    long published = lethe("status").summary().path("outputs").path("published").path("version").asLong();
     Run nothingStale = lethe("train", "--stale");
     assertThat(nothingStale.code()).as(nothingStale.err()).isZero();
     assertThat(nothingStale.summary().path("outputs").path("ensembleVersion").isNull()).as("after forget").isTrue();
@@ -257,16 +275,15 @@ class JobsTest extends LetheTestBase {
     Run stale = lethe("train", "--stale");
     assertThat(stale.code()).as(stale.err()).isZero();
     assertThat(stale.summary().path("outputs").path("trainedShards").toString()).isEqualTo(touchedJson);
-    assertThat(stale.summary().path("outputs").path("ensembleVersion").asLong()).isEqualTo(4);
+    assertThat(stale.summary().path("outputs").path("ensembleVersion").asLong()).isEqualTo(published + 1);
 
     Run one = lethe("train", "--shards", "1");
     assertThat(one.code()).as(one.err()).isZero();
     assertThat(one.summary().path("outputs").path("trainedShards").toString()).isEqualTo("[1]");
-    assertThat(one.summary().path("outputs").path("ensembleVersion").asLong()).isEqualTo(5);
+    assertThat(one.summary().path("outputs").path("ensembleVersion").asLong()).isEqualTo(published + 2);
   }
 
   @Test
-  @Order(7)
   void scoreWritesPredictionsWithClassLabels() {
     Path out = dir.resolve("scored");
     Run run = lethe("score", "--input", csv.toString(), "--option", "header=true", "--option", "inferSchema=true",
@@ -282,7 +299,6 @@ class JobsTest extends LetheTestBase {
   }
 
   @Test
-  @Order(8)
   void badInputGetsOneClearMessageAndANonZeroExit() {
     Run unknownKey = lethe("status", "-D", "train.estimatr=gbt");
     assertThat(unknownKey.code()).isEqualTo(1);
@@ -307,7 +323,6 @@ class JobsTest extends LetheTestBase {
   }
 
   @Test
-  @Order(9)
   void eachKindOfFailureHasItsExitCode() {
     assertThat(ExitCodes.of(new InvalidConfigException("x"))).isEqualTo(1);
     assertThat(ExitCodes.of(new InvalidRequestException("x"))).isEqualTo(1);
@@ -325,7 +340,6 @@ class JobsTest extends LetheTestBase {
   }
 
   @Test
-  @Order(10)
   void everyJobHasHelp() {
     for (String job : List.of("ingest", "train", "forget", "purge", "score", "status", "verify", "demo",
         "bench")) {
@@ -338,7 +352,6 @@ class JobsTest extends LetheTestBase {
   }
 
   @Test
-  @Order(11)
   void aDailyCycleWithTheDefaultRetentionSucceedsAndSaysThePurgeIsPending() {
     // The daily pipeline: forget, then verify, with the default VACUUM retention (24 hours). The
     // forget's own purge rewrites the files but cannot vacuum them yet.
@@ -396,7 +409,6 @@ class JobsTest extends LetheTestBase {
   }
 
   @Test
-  @Order(12)
   void anErrorIsACrashWithItsSummaryWritten() throws IOException {
     java.io.StringWriter out = new java.io.StringWriter();
     java.io.StringWriter err = new java.io.StringWriter();
@@ -412,7 +424,6 @@ class JobsTest extends LetheTestBase {
   }
 
   @Test
-  @Order(13)
   void aLedgerRefusesAnotherKeyAndAKeyIsRotatedWithANewLedger() throws IOException {
     // The ledger records its key's fingerprint (never the key) when it is created.
     String log = readAll(dir.resolve("ledger").resolve("_delta_log").toString());

@@ -108,7 +108,7 @@ class CertifiedRemovalTest extends LetheTestBase {
     });
     for (ShardUnlearning u : result.unlearning()) {
       SubModelEntry entry = published.shard(u.shard()).orElseThrow();
-      assertThat(entry.method()).isEqualTo("certified-removal");
+      assertThat(entry.strategy()).isEqualTo("certified-removal");
       CertifiedState state = trained.registry().stateFile(published.version(), entry, CertifiedState.FILE_NAME, CertifiedState.class).orElseThrow();
       assertThat(state.removals()).isEqualTo(1);
       assertThat(gradientNorm(published, entry, state)).as("the residual is what the model has on its rows")

@@ -117,7 +117,7 @@ class EstimatorsTest extends LetheTestBase {
       var stages = model.subModel(e.shard()).stages();
       assertThat(stages[stages.length - 1]).isInstanceOf(org.apache.spark.ml.classification.FMClassificationModel.class);
       assertThat(e.engine()).as("no local solver: spark.ml's own fit").isEqualTo("jobs");
-      assertThat(e.method()).as("it forgets by retraining its shards").isEqualTo("fit");
+      assertThat(e.strategy()).as("it forgets by retraining its shards").isEqualTo("shard-retrain");
     }
     assertBeatsMajority(model, 0.02);
   }

@@ -214,7 +214,7 @@ class ExactStatisticsTest extends LetheTestBase {
     Set<Integer> hit = new TreeSet<>(result.retrainedShards());
     for (int shard : hit) {
       SubModelEntry entry = published.shard(shard).orElseThrow();
-      assertThat(entry.method()).isEqualTo(Strategies.EXACT_STATISTICS.id());
+      assertThat(entry.strategy()).isEqualTo(Strategies.EXACT_STATISTICS.id());
       Dataset<Row> rows = trained.store().readShard(shard, readable(trained.store(), entry.storeVersion(), shard));
       PipelineModel rebuilt = readsAsSparkDoes(trained.registry().subModelPath(published.version(), entry), rows);
       assertThat(entry.rows()).isEqualTo(rows.count());

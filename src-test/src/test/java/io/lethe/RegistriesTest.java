@@ -94,8 +94,15 @@ class RegistriesTest {
 
   @Test
   void theStrategyBehindASubModelIsKnownByWhatItsEntryAndStateSay() {
-    assertThat(Strategies.ofMethod("fit")).isSameAs(Strategies.SHARD_RETRAIN);
-    assertThat(Strategies.ofMethod("exact-statistics")).isSameAs(Strategies.EXACT_STATISTICS);
+    assertThat(Strategies.ofSubModel("shard-retrain")).isSameAs(Strategies.SHARD_RETRAIN);
+    assertThat(Strategies.ofSubModel("exact-statistics")).isSameAs(Strategies.EXACT_STATISTICS);
+    // A manifest written before sub-models named their strategy: "method", and "fit" for a fit.
+    io.lethe.registry.SubModelEntry old = io.lethe.run.Json.read("{\"shard\":3,\"path\":\"p\",\"method\":\"fit\"}",
+        io.lethe.registry.SubModelEntry.class, "entry");
+    assertThat(old.strategy()).isEqualTo("shard-retrain");
+    assertThat(io.lethe.run.Json.read("{\"shard\":3,\"path\":\"p\",\"method\":\"sliced\"}",
+        io.lethe.registry.SubModelEntry.class, "entry").strategy()).isEqualTo("sliced");
+    assertThat(io.lethe.run.Json.write(old)).contains("\"strategy\" : \"shard-retrain\"").doesNotContain("method");
     Set<String> certified = Set.of(ModelRegistry.STATISTICS_FILE, CertifiedState.FILE_NAME);
     assertThat(Strategies.trainedBy(certified::contains)).isSameAs(Strategies.CERTIFIED_REMOVAL);
     assertThat(Strategies.trainedBy(Set.of(Checkpoints.FILE_NAME)::contains)).isSameAs(Strategies.SLICED);

@@ -98,18 +98,18 @@ public final class ModelRegistry {
   /** Saves a fitted sub-model under a new directory named by its shard and store version. */
   public SubModelEntry saveSubModel(int shard, long storeVersion, PipelineModel model, long rows, long seed,
       double fitSeconds) {
-    return saveSubModel(shard, storeVersion, model, rows, seed, fitSeconds, SubModelEntry.FIT, SubModelEntry.JOBS,
+    return saveSubModel(shard, storeVersion, model, rows, seed, fitSeconds, SubModelEntry.SHARD_RETRAIN, SubModelEntry.JOBS,
         Map.of());
   }
 
   /**
-   * Saves a sub-model made by {@code method}, with side files written as JSON in the same
+   * Saves a sub-model made by {@code strategy}, with its strategy's state files written as JSON in the same
    * directory (by file name: its shard's statistics, its certified state, its checkpoints): they
    * hold sums of the rows, the model's secret noise or weights trained on the rows, so they live
    * and are retired with the sub-model.
    */
   public SubModelEntry saveSubModel(int shard, long storeVersion, PipelineModel model, long rows, long seed,
-      double seconds, String method, String engine, Map<String, Object> sideFiles) {
+      double seconds, String strategy, String engine, Map<String, Object> stateFiles) {
     String relative = String.format("submodels/shard=%05d/v%08d-%s", shard, storeVersion,
         UUID.randomUUID().toString().substring(0, 8));
     Path dir = new Path(root, relative);
@@ -118,9 +118,9 @@ public final class ModelRegistry {
     } catch (IOException e) {
       throw new LetheException("Cannot save the sub-model of shard " + shard + ": " + e.getMessage(), e);
     }
-    sideFiles.forEach((name, content) -> files.writeNew(new Path(dir, name), Json.write(content)));
+    stateFiles.forEach((name, content) -> files.writeNew(new Path(dir, name), Json.write(content)));
     return new SubModelEntry(shard, "../../" + relative, storeVersion, rows, seed, Instant.now().toString(), seconds,
-        method, engine);
+        strategy, engine);
   }
 
   /** Whether a published sub-model keeps a state file of this name beside it. */

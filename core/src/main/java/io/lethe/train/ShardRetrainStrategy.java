@@ -14,7 +14,7 @@ public final class ShardRetrainStrategy implements Strategy {
 
   @Override
   public String id() {
-    return "shard-retrain";
+    return io.lethe.registry.SubModelEntry.SHARD_RETRAIN;
   }
 
   @Override

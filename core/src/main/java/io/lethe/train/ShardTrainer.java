@@ -330,7 +330,7 @@ public final class ShardTrainer {
     }
     store.spark().sparkContext().setJobDescription("lethe: save shard " + shard);
     SubModelEntry entry = registry.saveSubModel(shard, version, fit.model(), fit.rows(), fit.seed(),
-        fit.fitSeconds(), SubModelEntry.FIT, fit.engine().id(), fit.state());
+        fit.fitSeconds(), SubModelEntry.SHARD_RETRAIN, fit.engine().id(), fit.state());
     LOG.info("Fitted shard {} on {} rows in {} s ({} engine)", shard, fit.rows(),
         String.format("%.2f", fit.fitSeconds()), fit.engine().id());
     return entry;

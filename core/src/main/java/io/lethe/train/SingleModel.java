@@ -25,7 +25,7 @@ public record SingleModel(ShardEnsembleModel model, long rows, double seconds) {
     ShardTrainer.FittedShard fitted = new ShardTrainer(store, settings.withStrategy(ShardRetrainStrategy.INSTANCE))
         .fit(0, store.read(version));
     SubModelEntry entry = new SubModelEntry(0, "", version, fitted.rows(), fitted.seed(), "", fitted.fitSeconds(),
-        SubModelEntry.FIT, SubModelEntry.JOBS);
+        SubModelEntry.SHARD_RETRAIN, SubModelEntry.JOBS);
     EnsembleManifest manifest = new EnsembleManifest(EnsembleManifest.FORMAT_VERSION, 0, "", store.path(),
         store.layout().task().id(), store.layout().labelClasses(), Aggregation.SOFT.id(), settings.estimator(),
         settings.recordedParams(), List.of(entry));

@@ -74,11 +74,11 @@ public final class Strategies {
   }
 
   /**
-   * The strategy that made a sub-model, from the method its registry entry records: a fit is a
-   * shard retrain (or the first training, which is the same thing).
+   * The strategy that made a sub-model, from the strategy its registry entry records (a fit is a
+   * shard retrain, the first training included); shard retrain for an id no longer registered.
    */
-  public static Strategy ofMethod(String method) {
-    return ALL.stream().filter(v -> v.id().equals(method)).findFirst().orElse(SHARD_RETRAIN);
+  public static Strategy ofSubModel(String strategy) {
+    return ALL.stream().filter(v -> v.id().equals(strategy)).findFirst().orElse(SHARD_RETRAIN);
   }
 
   /**

@@ -102,7 +102,7 @@ final class ModelChecks {
 
   /** How a published sub-model was made, and what that guarantees. */
   VerifyReport.ShardStrategy strategy(EnsembleManifest manifest, SubModelEntry entry) {
-    Strategy s = Strategies.ofMethod(entry.method());
+    Strategy s = Strategies.ofSubModel(entry.strategy());
     Strategy.Guarantee g = s.guaranteeOf(registry, manifest, entry);
     return new VerifyReport.ShardStrategy(entry.shard(), s.id(), g.exact(), g.words(), g.certificate());
   }

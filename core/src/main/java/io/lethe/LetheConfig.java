@@ -26,6 +26,7 @@ public final class LetheConfig {
   public static final String STORE_PATH = "store.path";
   public static final String MODELS_PATH = "models.path";
   public static final String MODELS_PUBLISH_LOG = "models.publish-log";
+  public static final String MODELS_SECRETS_PATH = "models.secrets-path";
   public static final String TABLES_LOCATION = "tables.location";
   public static final String RUNS_PATH = "runs.path";
   public static final String STORE_SHARDS = "store.shards";
@@ -86,6 +87,7 @@ public final class LetheConfig {
     Map<String, String> d = new LinkedHashMap<>();
     d.put(STORE_PATH, "lethe-data/store");
     d.put(MODELS_PUBLISH_LOG, "");
+    d.put(MODELS_SECRETS_PATH, "");
     d.put(TABLES_LOCATION, "");
     d.put(MODELS_PATH, "lethe-data/models");
     d.put(RUNS_PATH, "lethe-data/runs");

@@ -94,6 +94,35 @@ class CertifiedRemovalTest extends LetheTestBase {
   }
 
   @Test
+  void theNoiseIsKeptUnderTheSecretsLocationNeverWithTheModels() throws Exception {
+    io.lethe.registry.ModelRegistry registry = trained.registry();
+    assertThat(registry.secrets().toString()).isEqualTo(registry.root() + "-secrets");
+    String models = readAll(registry.root().toString());
+    EnsembleManifest published = registry.latest().orElseThrow();
+    for (SubModelEntry e : published.shards()) {
+      CertifiedState state = registry.stateFile(published.version(), e, CertifiedState.FILE_NAME, CertifiedState.class)
+          .orElseThrow();
+      // Each value of b, as JSON writes it, is nowhere in the models folder.
+      for (double b : state.noise()) {
+        assertThat(models).doesNotContain(io.lethe.run.Json.write(b));
+      }
+    }
+    assertThat(filesUnder(registry.root().toString())).noneMatch(f -> f.getName().contains("certified"));
+    assertThat(filesUnder(registry.secrets().toString())).filteredOn(f -> f.getName().equals(CertifiedState.FILE_NAME))
+        .hasSizeGreaterThanOrEqualTo(published.shards().size());
+    // Retired sub-models take their secrets with them.
+    for (io.lethe.registry.Retirement r : registry.retirements()) {
+      for (String dir : r.subModels()) {
+        assertThat(java.nio.file.Path.of(new org.apache.hadoop.fs.Path(registry.secrets(), dir).toUri())).doesNotExist();
+      }
+    }
+    // A secrets location under the models' is refused.
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new io.lethe.registry.ModelRegistry(spark(),
+            registry.root().toString(), "", "", registry.root() + "/secrets"))
+        .isInstanceOf(InvalidConfigException.class).hasMessageContaining("is under models.path");
+  }
+
+  @Test
   void aRemovalIsANewtonStepWithinTheBudgetCloseToTheExactOptimumAndLabelledApproximate() {
     ForgetResult result = forgetter(trained, config).execute(ForgetRequest.ofSubjects(List.of("5", "77", "1948")));
     EnsembleManifest published = trained.registry().manifest(result.ensembleVersion());

@@ -77,7 +77,7 @@ public final class Lethe {
   public synchronized ModelRegistry registry() {
     if (registry == null) {
       registry = new ModelRegistry(spark, config.get(LetheConfig.MODELS_PATH), config.get(LetheConfig.MODELS_PUBLISH_LOG),
-          config.get(LetheConfig.TABLES_LOCATION));
+          config.get(LetheConfig.TABLES_LOCATION), config.get(LetheConfig.MODELS_SECRETS_PATH));
     }
     return registry;
   }

@@ -41,6 +41,11 @@ import org.slf4j.LoggerFactory;
  * commit a copy of the manifest is written to {@code ensembles/vNNNNNNNN/ensemble.json}, so that
  * the directory loads with {@code ShardEnsembleModel.load}. Sub-models are shared between versions;
  * a shard that was not retrained keeps its exact artifact.
+ *
+ * <p>A strategy's state files live beside their sub-model, except secrets (a name ending in
+ * {@value #SECRET_SUFFIX}, such as certified removal's noise): those live under a separate secrets
+ * location, never under the models', at the sub-model's own relative path, and are retired with it.
+ * Whoever can read the models cannot read them.
  */
 public final class ModelRegistry {
   private static final Logger LOG = LoggerFactory.getLogger(ModelRegistry.class);
@@ -57,11 +62,15 @@ public final class ModelRegistry {
   private final SparkSession spark;
   private final HadoopFiles files;
   private final Path root;
+  private final Path secrets;
   private final PublishLog log;
 
-  /** The registry at {@code modelsPath}, its publish log under it. */
+  /** A state file whose name ends so is a secret: kept under the secrets location. */
+  public static final String SECRET_SUFFIX = ".secret.json";
+
+  /** The registry at {@code modelsPath}, its publish log under it, its secrets beside it. */
   public ModelRegistry(SparkSession spark, String modelsPath) {
-    this(spark, modelsPath, "", "");
+    this(spark, modelsPath, "", "", "");
   }
 
   /**
@@ -70,17 +79,45 @@ public final class ModelRegistry {
    *     {@code modelsPath})
    * @param tablesLocation where a named publish log is created as an external table ({@code
    *     tables.location}); blank for a managed table
+   * @param secretsPath where secret state files live ({@code models.secrets-path}): blank for
+   *     {@code <modelsPath>-secrets}, beside the models; never under {@code modelsPath}
    */
-  public ModelRegistry(SparkSession spark, String modelsPath, String publishLog, String tablesLocation) {
+  public ModelRegistry(SparkSession spark, String modelsPath, String publishLog, String tablesLocation,
+      String secretsPath) {
     this.spark = spark;
     this.files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
     this.root = files.qualify(modelsPath);
+    this.secrets = files.qualify(secretsPath.isBlank() ? root.toString().replaceAll("/+$", "") + "-secrets"
+        : secretsPath);
+    String models = root.toString().replaceAll("/+$", "") + "/";
+    if ((secrets.toString() + "/").startsWith(models)) {
+      throw new io.lethe.InvalidConfigException("models.secrets-path (" + secrets + ") is under models.path (" + root
+          + "): whoever reads the models would read the secrets; give it a location of its own");
+    }
     this.log = new PublishLog(spark, files, publishLog.isBlank() ? new Path(root, PUBLISHED).toString() : publishLog,
         tablesLocation);
   }
 
   public Path root() {
     return root;
+  }
+
+  /** Where secret state files live. */
+  public Path secrets() {
+    return secrets;
+  }
+
+  /** Where a sub-model's state file of this name lives: beside it, or under the secrets location. */
+  private Path stateFilePath(Path subModelDir, String name) {
+    if (!name.endsWith(SECRET_SUFFIX)) {
+      return new Path(subModelDir, name);
+    }
+    java.net.URI relative = root.toUri().relativize(subModelDir.toUri());
+    if (relative.isAbsolute() || relative.getPath().startsWith("/")) {
+      throw new CorruptRegistryException("The sub-model " + subModelDir + " is outside " + root
+          + ": its secret state file " + name + " has no place under " + secrets);
+    }
+    return new Path(new Path(secrets, relative.getPath()), name);
   }
 
   /** The publish log: a Delta table of published versions (null: a named log not created yet). */
@@ -118,14 +155,14 @@ public final class ModelRegistry {
     } catch (IOException e) {
       throw new LetheException("Cannot save the sub-model of shard " + shard + ": " + e.getMessage(), e);
     }
-    stateFiles.forEach((name, content) -> files.writeNew(new Path(dir, name), Json.write(content)));
+    stateFiles.forEach((name, content) -> files.writeNew(stateFilePath(dir, name), Json.write(content)));
     return new SubModelEntry(shard, "../../" + relative, storeVersion, rows, seed, Instant.now().toString(), seconds,
         strategy, engine);
   }
 
   /** Whether a published sub-model keeps a state file of this name beside it. */
   public boolean hasStateFile(long version, SubModelEntry entry, String name) {
-    return files.exists(new Path(subModelPath(version, entry), name));
+    return files.exists(stateFilePath(subModelPath(version, entry), name));
   }
 
   /**
@@ -137,7 +174,7 @@ public final class ModelRegistry {
     if (!hasStateFile(version, entry, name)) {
       return Optional.empty();
     }
-    Path file = new Path(subModelPath(version, entry), name);
+    Path file = stateFilePath(subModelPath(version, entry), name);
     return Optional.of(readRecord(files.readString(file), type, name + " at " + file));
   }
 
@@ -312,6 +349,7 @@ public final class ModelRegistry {
     }
     for (String dir : plan.subModels()) {
       files.deleteRecursively(new Path(root, dir));
+      files.deleteRecursively(new Path(secrets, dir));
     }
     return plan;
   }

@@ -7,8 +7,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * What a certified sub-model keeps next to it (lethe-certified.json), and is retired with: the
- * secret noise vector b of its objective, by feature name, and where its last removal left it.
+ * What a certified sub-model keeps (lethe-certified.secret.json, under the registry's secrets
+ * location, not beside it), and is retired with: the secret noise vector b of its objective, by
+ * feature name, and where its last removal left it.
  * The noise is drawn from a SecureRandom, never from the training seed (which the manifest
  * records): the certificate holds against someone who does not know b.
  *
@@ -26,7 +27,8 @@ import java.util.Map;
 public record CertifiedState(double epsilon, double delta, double sigma, double regParam, List<String> features,
     double[] noise, double[] weights, double residual, double budget, int removals) {
 
-  public static final String FILE_NAME = "lethe-certified.json";
+  /** A secret state file ({@link io.lethe.registry.ModelRegistry#SECRET_SUFFIX}): anyone holding b undoes the certificate. */
+  public static final String FILE_NAME = "lethe-certified" + io.lethe.registry.ModelRegistry.SECRET_SUFFIX;
   public static final String INTERCEPT = "(intercept)";
   private static final SecureRandom RANDOM = new SecureRandom();
 

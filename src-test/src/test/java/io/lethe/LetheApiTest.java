@@ -155,7 +155,8 @@ class LetheApiTest extends LetheTestBase {
 
   @Test
   void verifyChecksTheLatestBatchAndRefusesAnUnknownOne() {
-    assertThat(lethe.verify().plan()).as("the latest batch by default").isEqualTo(forgot.batchId());
+    assertThat(lethe.verify().plan().batchId()).as("the latest batch by default").isEqualTo(forgot.batchId());
+    assertThat(lethe.verify().plan().ids()).isZero();
     VerifyReport report = lethe.verify().batch(forgot.batchId()).heldOut(adultTest(300)).execute();
     assertThat(report.passed()).as(report.checks().toString()).isTrue();
     assertThat(report.evidence()).as("the forget run recorded membership evidence").isNotNull();
@@ -165,7 +166,7 @@ class LetheApiTest extends LetheTestBase {
 
   @Test
   void scoreUsesThePublishedEnsemble() {
-    assertThat(lethe.score(adultTest(50)).plan()).isEqualTo(forgot.ensembleVersion());
+    assertThat(lethe.score(adultTest(50)).plan()).isEqualTo(new io.lethe.api.Score.Plan(forgot.ensembleVersion(), 2));
     Dataset<Row> scored = lethe.score(adultTest(50)).execute();
     assertThat(scored.count()).isEqualTo(50);
     assertThat(scored.select("predicted_label").distinct().collectAsList()).extracting(r -> r.getString(0))

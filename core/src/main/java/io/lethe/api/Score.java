@@ -37,16 +37,25 @@ public final class Score {
     return this;
   }
 
+  /**
+   * What a score run will use.
+   *
+   * @param ensembleVersion the published ensemble version it scores with
+   * @param shards the shards of that version, one sub-model each
+   */
+  public record Plan(long ensembleVersion, int shards) {}
+
   /** The ensemble version it scores with; reads the publish log only. */
-  public long plan() {
+  public Plan plan() {
     ModelRegistry registry = lethe.registry();
-    return version != null ? registry.manifest(version).version()
-        : registry.latest().map(EnsembleManifest::version).orElseThrow(() -> new InvalidRequestException(
+    EnsembleManifest manifest = version != null ? registry.manifest(version)
+        : registry.latest().orElseThrow(() -> new InvalidRequestException(
             "No ensemble is published in " + registry.root() + "; run train first"));
+    return new Plan(manifest.version(), manifest.shards().size());
   }
 
   public Dataset<Row> execute() {
-    long v = plan();
+    long v = plan().ensembleVersion();
     ShardEnsembleModel model = ShardEnsembleModel.load(lethe.registry(), v);
     Dataset<Row> scored;
     try {

@@ -51,16 +51,26 @@ public final class Verify {
     return heldOut;
   }
 
-  /** What it will verify: the batch id, or for ids null; changes nothing. */
-  public String plan() {
+  /**
+   * What a verify run will check.
+   *
+   * @param batchId the forget batch it verifies (the latest by default), or null when it verifies ids
+   * @param ids how many ids it verifies, whatever batches forgot them (0 for a batch)
+   * @param heldOut whether held-out rows measure the models' utility (else a sample of the store)
+   */
+  public record Plan(String batchId, int ids, boolean heldOut) {}
+
+  /** What it will verify; changes nothing. */
+  public Plan plan() {
     if (ids != null && batchId != null) {
       throw new InvalidRequestException("Give one of a batch and a set of ids to verify");
     }
-    return ids != null ? null : batchId != null ? batchId : lethe.verifier().latestBatch();
+    return new Plan(ids != null ? null : batchId != null ? batchId : lethe.verifier().latestBatch(),
+        ids == null ? 0 : ids.size(), heldOut != null || VerifySettings.from(lethe.config()).testSource().isPresent());
   }
 
   public VerifyReport execute() {
-    String batch = plan();
+    String batch = plan().batchId();
     Verifier verifier = lethe.verifier();
     return ids != null ? verifier.verify(ids, heldOutRows()) : verifier.verify(batch, heldOutRows());
   }

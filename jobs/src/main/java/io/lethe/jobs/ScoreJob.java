@@ -60,7 +60,7 @@ public final class ScoreJob extends JobCommand {
     if (version != null) {
       score.ensembleVersion(version);
     }
-    long v = score.plan();
+    long v = score.plan().ensembleVersion();
     summary.input("input", input).input("models", lethe.registry().root().toString()).input("ensembleVersion", v)
         .input("output", output).input("outputFormat", outputFormat);
     Dataset<Row> scored = summary.steps().time("load", score::execute);

@@ -68,7 +68,7 @@ public final class VerifyJob extends JobCommand {
       verify.heldOut(testOptions.spec(test).read(spark));
     }
     verify = idsToCheck != null ? verify.ids(idsToCheck) : batch != null ? verify.batch(batch) : verify;
-    String batchId = verify.plan();
+    String batchId = verify.plan().batchId();
     summary.input("batch", batchId).input("heldOut", verify.heldOutRows() != null);
     VerifyReport report = summary.steps().time("verify", verify::execute);
     HadoopFiles files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());

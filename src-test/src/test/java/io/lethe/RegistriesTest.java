@@ -90,6 +90,11 @@ class RegistriesTest {
         }
       }
     }
+    // The task engine's estimators are those whose entries declare a local solver, and no other.
+    assertThat(Estimators.builtIns()).filteredOn(b -> b.local() != null).extracting(Estimators.BuiltIn::name)
+        .containsExactly("logistic_regression", "linear_svc", "naive_bayes", "linear_regression");
+    assertThat(Estimators.localSolver("random_forest")).isEmpty();
+    assertThat(Estimators.localSolver("org.example.MyClassifier")).isEmpty();
   }
 
   @Test

@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.apache.spark.ml.Estimator;
@@ -33,10 +34,12 @@ import org.apache.spark.ml.regression.RandomForestRegressor;
  */
 public final class Estimators {
   /**
-   * A built-in estimator: its name in {@code train.estimator}, and how to make it for each task it
-   * serves (null for a task it does not).
+   * A built-in estimator: its name in {@code train.estimator}, how to make it for each task it
+   * serves (null for a task it does not), and how the task engine fits it inside a task (null: it
+   * has no local solver, and spark.ml's distributed fit runs it).
    */
-  public record BuiltIn(String name, Supplier<Estimator<?>> classifier, Supplier<Estimator<?>> regressor) {
+  public record BuiltIn(String name, Supplier<Estimator<?>> classifier, Supplier<Estimator<?>> regressor,
+      LocalSolver local) {
     /** The tasks it serves. */
     public List<Task> tasks() {
       List<Task> tasks = new ArrayList<>();
@@ -59,14 +62,19 @@ public final class Estimators {
    * strategies know them by name. Any other spark.ml predictor is taken by its class name.
    */
   private static final List<BuiltIn> BUILT_INS = List.of(
-      new BuiltIn("logistic_regression", LogisticRegression::new, null),
-      new BuiltIn("random_forest", RandomForestClassifier::new, RandomForestRegressor::new),
-      new BuiltIn("gbt", GBTClassifier::new, GBTRegressor::new),
-      new BuiltIn("decision_tree", DecisionTreeClassifier::new, DecisionTreeRegressor::new),
-      new BuiltIn("linear_svc", LinearSVC::new, null),
-      new BuiltIn("naive_bayes", NaiveBayes::new, null),
-      new BuiltIn("multilayer_perceptron", MultilayerPerceptronClassifier::new, null),
-      new BuiltIn("linear_regression", null, LinearRegression::new));
+      new BuiltIn("logistic_regression", LogisticRegression::new, null, LocalSolver.LOGISTIC),
+      new BuiltIn("random_forest", RandomForestClassifier::new, RandomForestRegressor::new, null),
+      new BuiltIn("gbt", GBTClassifier::new, GBTRegressor::new, null),
+      new BuiltIn("decision_tree", DecisionTreeClassifier::new, DecisionTreeRegressor::new, null),
+      new BuiltIn("linear_svc", LinearSVC::new, null, LocalSolver.LINEAR_SVC),
+      new BuiltIn("naive_bayes", NaiveBayes::new, null, LocalSolver.FROM_STATISTICS),
+      new BuiltIn("multilayer_perceptron", MultilayerPerceptronClassifier::new, null, null),
+      new BuiltIn("linear_regression", null, LinearRegression::new, LocalSolver.FROM_STATISTICS));
+
+  /** How the task engine fits an estimator in a task, when it is a built-in one that has a local solver. */
+  public static Optional<LocalSolver> localSolver(String estimator) {
+    return BUILT_INS.stream().filter(b -> b.name().equals(estimator)).findFirst().map(BuiltIn::local);
+  }
 
   /** Every built-in estimator, in registry order. */
   public static List<BuiltIn> builtIns() {

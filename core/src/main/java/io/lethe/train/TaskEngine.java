@@ -28,18 +28,8 @@ import org.apache.spark.SparkContext;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.ml.Estimator;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.Transformer;
-import org.apache.spark.ml.classification.LinearSVC;
-import org.apache.spark.ml.classification.LinearSVCModel;
-import org.apache.spark.ml.classification.LogisticRegression;
-import org.apache.spark.ml.classification.LogisticRegressionModel;
-import org.apache.spark.ml.classification.NaiveBayes;
-import org.apache.spark.ml.linalg.DenseMatrix;
-import org.apache.spark.ml.linalg.Vectors;
-import org.apache.spark.ml.param.Params;
-import org.apache.spark.ml.regression.LinearRegression;
 import org.apache.spark.ml.util.Identifiable;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
@@ -81,33 +71,11 @@ final class TaskEngine {
     if (!Estimators.builtIn(settings.estimator())) {
       return Optional.of("the estimator " + settings.estimator() + " is the user's own class: spark.ml's fit runs it");
     }
-    Estimator<?> e = ShardPipeline.estimator(layout, settings, 0);
-    if (e instanceof LogisticRegression lr) {
-      if (weighted(lr) || lr.isSet(lr.lowerBoundsOnCoefficients()) || lr.isSet(lr.upperBoundsOnCoefficients())
-          || lr.isSet(lr.lowerBoundsOnIntercepts()) || lr.isSet(lr.upperBoundsOnIntercepts())) {
-        return Optional.of("logistic regression with a weight column or bounds has no local solver");
-      }
-      if (lr.getFamily().equals("binomial") && layout.labelClasses().size() > 2) {
-        return Optional.of("binomial logistic regression of more than two classes (spark.ml refuses it)");
-      }
-      return Optional.empty();
+    Optional<LocalSolver> local = Estimators.localSolver(settings.estimator());
+    if (local.isEmpty()) {
+      return Optional.of("the estimator " + settings.estimator() + " has no local solver yet");
     }
-    if (e instanceof LinearSVC svc) {
-      if (weighted(svc)) {
-        return Optional.of("linear SVC with a weight column has no local solver");
-      }
-      return layout.labelClasses().size() == 2 ? Optional.empty()
-          : Optional.of("linear SVC of more than two classes (spark.ml refuses it)");
-    }
-    if (e instanceof NaiveBayes || e instanceof LinearRegression) {
-      return new StatisticsModel(layout, settings, null).unsupported();
-    }
-    return Optional.of("the estimator " + settings.estimator() + " has no local solver yet");
-  }
-
-  private static boolean weighted(Params p) {
-    return p.hasParam("weightCol") && p.isDefined(p.getParam("weightCol"))
-        && !((String) p.getOrDefault(p.getParam("weightCol"))).isEmpty();
+    return local.get().unsupported(ShardPipeline.estimator(layout, settings, 0), layout, settings);
   }
 
   /** The rows a delete not yet committed will remove: those whose column holds one of the ids. */
@@ -248,40 +216,23 @@ final class TaskEngine {
       model = statisticsModel.build(fit.statistics(), shard);
     } else {
       List<Transformer> stages = new ArrayList<>(List.of(statisticsModel.features(fit.statistics(), shard)));
-      stages.add(linearModel(ShardPipeline.estimator(layout, settings, shard), fit.linear(), layout.labelClasses().size()));
+      stages.add(solver().model(ShardPipeline.estimator(layout, settings, shard), fit.linear(),
+          layout.labelClasses().size()));
       model = new PipelineModel(Identifiable.randomUID("pipeline"), stages.toArray(new Transformer[0]));
     }
     return new ShardTrainer.FittedShard(shard, model, fit.rows(), settings.seedFor(shard), fit.seconds(),
         keepStatistics ? Map.of(ModelRegistry.STATISTICS_FILE, fit.statistics()) : Map.of(), Engine.TASKS);
   }
 
-  /** The estimator's spark.ml model with the fitted values, its parameters copied as spark.ml's fit does. */
-  private static Transformer linearModel(Estimator<?> estimator, LocalLinear.Fit fit, int classes) {
-    if (estimator instanceof LinearSVC svc) {
-      return StatisticsModel.copyParams(svc,
-          new LinearSVCModel(svc.uid(), Vectors.dense(fit.coefficients()).compressed(), fit.intercepts()[0]));
-    }
-    LogisticRegression lr = (LogisticRegression) estimator;
-    return StatisticsModel.copyParams(lr, new LogisticRegressionModel(lr.uid(),
-        new DenseMatrix(fit.sets(), fit.features(), fit.coefficients(), true).compressed(),
-        Vectors.dense(fit.intercepts()).compressed(), classes, fit.multinomial()));
+  /** The estimator's local solver (the settings passed {@link #unsupported}). */
+  private LocalSolver solver() {
+    return Estimators.localSolver(settings.estimator()).orElseThrow(() -> new IllegalStateException(
+        "The estimator " + settings.estimator() + " has no local solver"));
   }
 
   /** The linear classifier's objective and optimizer settings, or null for an estimator built from statistics. */
   private LinearSpec linearSpec(StoreLayout layout) {
-    Estimator<?> e = ShardPipeline.estimator(layout, settings, 0);
-    int classes = layout.labelClasses().size();
-    if (e instanceof LogisticRegression lr) {
-      boolean multinomial = lr.getFamily().equals("multinomial") || (lr.getFamily().equals("auto") && classes > 2);
-      return new LinearSpec(multinomial ? LinearSpec.Loss.MULTINOMIAL : LinearSpec.Loss.BINOMIAL, classes,
-          lr.getRegParam(), lr.getElasticNetParam(), lr.getMaxIter(), lr.getTol(), lr.getFitIntercept(),
-          lr.getStandardization());
-    }
-    if (e instanceof LinearSVC svc) {
-      return new LinearSpec(LinearSpec.Loss.HINGE, classes, svc.getRegParam(), 0.0, svc.getMaxIter(), svc.getTol(),
-          svc.getFitIntercept(), svc.getStandardization());
-    }
-    return null;
+    return solver().objective(ShardPipeline.estimator(layout, settings, 0), layout.labelClasses().size());
   }
 
   /** One partition per shard to fit, in the given order: no two shards ever share a task. */

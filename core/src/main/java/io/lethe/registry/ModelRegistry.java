@@ -135,15 +135,15 @@ public final class ModelRegistry {
   /** Saves a fitted sub-model under a new directory named by its shard and store version. */
   public SubModelEntry saveSubModel(int shard, long storeVersion, PipelineModel model, long rows, long seed,
       double fitSeconds) {
-    return saveSubModel(shard, storeVersion, model, rows, seed, fitSeconds, SubModelEntry.SHARD_RETRAIN, SubModelEntry.JOBS,
-        Map.of());
+    return saveSubModel(shard, storeVersion, model, rows, seed, fitSeconds, SubModelEntry.SHARD_RETRAIN,
+        SubModelEntry.JOBS, Map.of());
   }
 
   /**
-   * Saves a sub-model made by {@code strategy}, with its strategy's state files written as JSON in the same
-   * directory (by file name: its shard's statistics, its certified state, its checkpoints): they
-   * hold sums of the rows, the model's secret noise or weights trained on the rows, so they live
-   * and are retired with the sub-model.
+   * Saves a sub-model made by {@code strategy}, with its strategy's state files written as JSON in
+   * the same directory, secrets under the secrets location (by file name: its shard's statistics,
+   * its certified state, its checkpoints): they hold sums of the rows, the model's secret noise or
+   * weights trained on the rows, so they live and are retired with the sub-model.
    */
   public SubModelEntry saveSubModel(int shard, long storeVersion, PipelineModel model, long rows, long seed,
       double seconds, String strategy, String engine, Map<String, Object> stateFiles) {
@@ -160,7 +160,7 @@ public final class ModelRegistry {
         strategy, engine);
   }
 
-  /** Whether a published sub-model keeps a state file of this name beside it. */
+  /** Whether a published sub-model keeps a state file of this name (beside it, or a secret). */
   public boolean hasStateFile(long version, SubModelEntry entry, String name) {
     return files.exists(stateFilePath(subModelPath(version, entry), name));
   }

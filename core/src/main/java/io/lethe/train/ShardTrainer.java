@@ -43,7 +43,7 @@ public final class ShardTrainer {
 
   private final ShardedStore store;
   private final TrainSettings settings;
-  /** Certified fits of these shards reuse their earlier noise (a retrain after removals, a verify refit). */
+  /** State files of the shards' earlier sub-models, by shard and name, that a strategy's own solver reuses. */
   private final Map<Integer, Map<String, Object>> priorState = new HashMap<>();
   /** The user's pipeline (train.pipeline), read once on first use. */
   private Pipeline userPipeline;

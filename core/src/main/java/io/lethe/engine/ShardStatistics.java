@@ -51,8 +51,13 @@ public final class ShardStatistics implements Serializable {
   private final double[][] sumSquares;
   /** Per numeric column: values below zero (multinomial naive Bayes refuses them). */
   private final long[] negative;
-  /** Per categorical column: rows per value and class. */
-  private final List<TreeMap<String, long[]>> categories;
+  /**
+   * Per categorical column: rows per value and class, in a hash map (a row's value is looked up
+   * per row, where a sorted map's string comparisons were a fifth of a task's time); sorted by
+   * value only when read ({@link #categories(int)}) or written ({@link #categoriesByValue}).
+   */
+  @JsonIgnore
+  private final List<Map<String, long[]>> categories;
   /** Regression only: names of the entries of z, the packed upper triangle of z'z, z'y and y'y. */
   private final List<String> keys;
   private double[] zz;
@@ -60,13 +65,6 @@ public final class ShardStatistics implements Serializable {
   private double yy;
   @JsonIgnore
   private transient Map<String, Integer> keyIndex;
-  /**
-   * Per categorical column, the same count arrays as {@link #categories} by value in a hash map:
-   * what {@link #add} looks a row's value up in (a sorted map's string comparisons were a fifth of
-   * a task's time). Dropped whenever {@link #categories} loses a value.
-   */
-  @JsonIgnore
-  private transient List<Map<String, long[]>> byValue;
 
   private ShardStatistics(int classes, boolean regression, int numericColumns, int categoricalColumns) {
     this.classes = classes;
@@ -80,7 +78,7 @@ public final class ShardStatistics implements Serializable {
     negative = new long[numericColumns];
     categories = new ArrayList<>();
     for (int j = 0; j < categoricalColumns; j++) {
-      categories.add(new TreeMap<>());
+      categories.add(new HashMap<>());
     }
     keys = new ArrayList<>();
     zz = new double[0];
@@ -112,7 +110,8 @@ public final class ShardStatistics implements Serializable {
     this.sum = sum;
     this.sumSquares = sumSquares;
     this.negative = negative;
-    this.categories = new ArrayList<>(categories);
+    this.categories = new ArrayList<>();
+    categories.forEach(sorted -> this.categories.add(new HashMap<>(sorted)));
     this.keys = new ArrayList<>(keys);
     this.zz = zz;
     this.zy = zy;
@@ -169,6 +168,12 @@ public final class ShardStatistics implements Serializable {
 
   public long negative(int column) {
     return negative[column];
+  }
+
+  /** The categorical counts as the JSON holds them: each column's values in order. */
+  @JsonProperty("categories")
+  private List<TreeMap<String, long[]>> categoriesByValue() {
+    return categories.stream().map(TreeMap::new).toList();
   }
 
   /** Rows per value of a categorical column (values of no remaining row left out), per class. */
@@ -258,7 +263,7 @@ public final class ShardStatistics implements Serializable {
         continue;
       }
       String value = row.getString(at);
-      counts(j, value)[label]++;
+      categories.get(j).computeIfAbsent(value, v -> new long[classes])[label]++;
       if (regression) {
         active[n] = key(categoryKey(j, value));
         values[n++] = 1.0;
@@ -278,22 +283,6 @@ public final class ShardStatistics implements Serializable {
     return this;
   }
 
-  private long[] counts(int column, String value) {
-    if (byValue == null) {
-      byValue = new ArrayList<>();
-      for (TreeMap<String, long[]> sorted : categories) {
-        byValue.add(new java.util.HashMap<>(sorted));
-      }
-    }
-    Map<String, long[]> lookup = byValue.get(column);
-    long[] counts = lookup.get(value);
-    if (counts == null) {
-      counts = categories.get(column).computeIfAbsent(value, v -> new long[classes]);
-      lookup.put(value, counts);
-    }
-    return counts;
-  }
-
   /** These statistics plus {@code other}'s (rows added). */
   public ShardStatistics plus(ShardStatistics other) {
     return combine(other, 1);
@@ -305,7 +294,6 @@ public final class ShardStatistics implements Serializable {
   }
 
   private ShardStatistics combine(ShardStatistics other, int sign) {
-    byValue = null; // values may leave the sorted maps below
     if (other.classes != classes || other.regression != regression || other.numericColumns != numericColumns
         || other.categoricalColumns != categoricalColumns) {
       throw new LetheException("Shard statistics of different shapes cannot be combined");
@@ -325,7 +313,7 @@ public final class ShardStatistics implements Serializable {
       negative[i] += sign * other.negative[i];
     }
     for (int j = 0; j < categoricalColumns; j++) {
-      TreeMap<String, long[]> mine = categories.get(j);
+      Map<String, long[]> mine = categories.get(j);
       other.categories.get(j).forEach((value, counts) -> {
         long[] into = mine.computeIfAbsent(value, v -> new long[classes]);
         for (int c = 0; c < classes; c++) {

@@ -21,8 +21,9 @@ import picocli.CommandLine.Option;
     description = {"Forget a batch of data subjects (or records), durably: record the requests in the ledger, delete "
         + "their rows (a new store version), retrain only the shards that held them (or unlearn them by the "
         + "estimator's forget.strategy, below), publish the new ensemble, "
-        + "retire every sub-model and ensemble version trained on them, purge the store (REORG, VACUUM), and "
-        + "mark the requests forgotten.",
+        + "retire every sub-model and ensemble version trained on them, purge the store (REORG, then VACUUM when "
+        + "purge.retention-hours has passed since a request's REORG: at once with 0, else the requests wait as "
+        + "purge-pending for the purge job), and mark the requests forgotten.",
         "Each step is recorded in the ledger before and after; if a run stops, run the same batch again to finish "
         + "it. Ids never appear in output, summaries, the ledger or logs: the ledger keeps HMACs under the key in "
         + "$LETHE_LEDGER_KEY (or ledger.key).",

@@ -11,7 +11,7 @@ import io.delta.tables.DeltaTable;
 import io.lethe.demo.AdultData;
 import io.lethe.run.HadoopFiles;
 import io.lethe.store.CommitRetry;
-import io.lethe.store.DeltaCommits;
+import io.lethe.run.DeltaCommits;
 import io.lethe.store.IngestResult;
 import io.lethe.store.PurgeResult;
 import io.lethe.store.RequestedIds;

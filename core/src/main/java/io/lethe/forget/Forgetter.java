@@ -110,12 +110,15 @@ public final class Forgetter {
    * Runs the batch to the end: every step in order, each recorded in the ledger. Ids whose
    * request is open (an earlier run stopped) are finished, not opened twice; ids of nobody are
    * recorded as not found. A step that fails is recorded as failed, and the run ends with a
-   * {@link LetheException}; running the same batch again finishes it.
+   * {@link LetheException}; running the same batch again finishes it. After its last ledger commit,
+   * a run writes a snapshot of the ledger's state when one is due ({@link ForgetLedger#compactStateIfDue}).
    */
   public ForgetResult execute(ForgetRequest request) {
     String outerBatch = MDC.get(BATCH_MDC);
     try {
-      return runBatch(request);
+      ForgetResult result = runBatch(request);
+      ledger.compactStateIfDue();
+      return result;
     } finally {
       if (outerBatch == null) {
         MDC.remove(BATCH_MDC);

@@ -72,6 +72,7 @@ public final class Purger {
     // The purge job is also the store's maintenance: it vacuums whatever the requests need.
     Report report = purge(waiting, batchId, true);
     ledger.record(report.events());
+    ledger.compactStateIfDue();
     return report;
   }
 

@@ -12,13 +12,10 @@ import io.lethe.run.Tables;
 import io.lethe.store.CommitRetry;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.Comparator;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.spark.sql.Column;
@@ -32,8 +29,10 @@ import org.apache.spark.sql.SparkSession;
  * updated or deleted. Ids are stored only as keyed hashes.
  *
  * <p>The forget path reads and appends in the driver through Delta Kernel ({@link LogTable}): no
- * Spark job, and only data files not read before by this ledger object are opened. The
- * {@link #events()} and {@link #current()} Datasets are for queries (verify, users' SQL).
+ * Spark job, and only data files not read before by this ledger object are opened. The current
+ * state of the requests comes from a snapshot kept beside the history plus the commits after it
+ * ({@link LedgerState}), so a plan or a status reads a bounded part of the ledger however long its
+ * history. The {@link #events()} and {@link #current()} Datasets are for queries (verify, users' SQL).
  */
 public final class ForgetLedger {
   private final SparkSession spark;
@@ -45,9 +44,14 @@ public final class ForgetLedger {
   private final Duration deadline;
   private final CommitRetry retry;
   private volatile LogTable log;
+  private volatile LedgerState state;
   private volatile boolean verified;
   /** The fingerprint of the key this ledger is used with (recorded when the ledger is created). */
   private volatile String keyFingerprint;
+
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ForgetLedger.class);
+  /** Ledger commits after which a run writes a new snapshot of the state ({@link #compactStateIfDue}). */
+  public static final int COMPACT_AFTER_COMMITS = 50;
 
   /** The ledger table's property that holds its key's fingerprint ({@link LedgerKey#fingerprint}). */
   public static final String KEY_FINGERPRINT = "lethe.ledger.keyFingerprint";
@@ -83,6 +87,7 @@ public final class ForgetLedger {
   private void at(String location) {
     this.path = new io.lethe.run.HadoopFiles(spark.sparkContext().hadoopConfiguration()).qualify(location).toString();
     this.log = new LogTable(spark.sparkContext().hadoopConfiguration(), this.path);
+    this.state = new LedgerState(spark.sparkContext().hadoopConfiguration(), this.path, log, COMPACT_AFTER_COMMITS);
   }
 
   /** Creates a named ledger in the catalog, empty, before its first append. */
@@ -169,43 +174,44 @@ public final class ForgetLedger {
   }
 
   /**
-   * The current state, open or complete, of every request for the given hashes, in one query:
-   * a request's events all carry its hash, so only theirs are grouped.
+   * The current state, open or complete, of every request for the given hashes: from the state
+   * snapshot, only the buckets of these hashes are read ({@link LedgerState}).
    */
   public List<LedgerEntry> currentOf(Collection<String> hashes) {
     if (hashes.isEmpty()) {
       return List.of();
     }
-    Set<String> wanted = new HashSet<>(hashes);
-    return latestEvents(e -> wanted.contains(e.subjectHash()));
+    return state().map(v -> v.latestOf(hashes)).orElse(List.of());
   }
 
-  /**
-   * Every request's latest event among the events passing {@code which} (all of a request's
-   * events carry its hash and kind), read in the driver.
-   */
-  private List<LedgerEntry> latestEvents(java.util.function.Predicate<LedgerEntry> which) {
+  /** The ledger's state at its newest version, or empty when there is no ledger yet. */
+  private java.util.Optional<LedgerState.View> state() {
     if (!exists()) {
-      return List.of();
+      return java.util.Optional.empty();
     }
     if (!verified) {
       requireLedger();
     }
-    Map<String, LedgerEntry> latest = new java.util.HashMap<>();
-    Map<String, Integer> rank = new java.util.HashMap<>();
-    for (Row row : log.rows(java.util.OptionalLong.empty(), LedgerEntry.SCHEMA)) {
-      LedgerEntry e = LedgerEntry.fromRow(row);
-      if (!which.test(e)) {
-        continue;
-      }
-      int r = row.getInt(row.fieldIndex("rank"));
-      LedgerEntry known = latest.get(e.requestId());
-      if (known == null || e.at().isAfter(known.at()) || (e.at().equals(known.at()) && r > rank.get(e.requestId()))) {
-        latest.put(e.requestId(), e);
-        rank.put(e.requestId(), r);
-      }
+    return java.util.Optional.of(state.at(log.version().orElseThrow()));
+  }
+
+  /**
+   * Writes a snapshot of the ledger's state when enough commits have gathered since the last one
+   * ({@value #COMPACT_AFTER_COMMITS}), so that readers read a bounded tail of the history. A run
+   * calls it after its last ledger commit; a failure is logged, not raised: the history holds
+   * everything, and the next run tries again.
+   */
+  public void compactStateIfDue() {
+    try {
+      state().filter(state::due).ifPresent(state::compact);
+    } catch (RuntimeException e) {
+      LOG.warn("Could not write the ledger's state snapshot ({}); the next run tries again", e.getClass().getSimpleName());
     }
-    return new ArrayList<>(latest.values());
+  }
+
+  /** Writes a snapshot of the ledger's state at its newest version now (when anything was committed since the last). */
+  public void compactState() {
+    state().ifPresent(state::compact);
   }
 
   private static Dataset<Row> latest(Dataset<Row> events) {
@@ -218,22 +224,17 @@ public final class ForgetLedger {
 
   /** The current state of every request that is not complete, oldest first. */
   public List<LedgerEntry> open() {
-    return latestEvents(e -> true).stream().filter(e -> !e.isComplete())
-        .sorted(Comparator.comparing(LedgerEntry::receivedAt)).toList();
+    return state().map(v -> v.openByRequest().values().stream()
+        .sorted(Comparator.comparing(LedgerEntry::receivedAt)).toList()).orElse(List.of());
   }
 
   /** Counts of requests by status, and the open ones with their deadlines. */
   public LedgerSummary summary(Instant now) {
-    Map<String, Long> byStatus = new TreeMap<>();
-    List<LedgerEntry> open = new ArrayList<>();
-    for (LedgerEntry e : latestEvents(e -> true)) {
-      byStatus.merge(e.status(), 1L, Long::sum);
-      if (!e.isComplete()) {
-        open.add(e);
-      }
-    }
-    open.sort(Comparator.comparing(LedgerEntry::receivedAt));
-    return LedgerSummary.of(path(), byStatus, open, now);
+    java.util.Optional<LedgerState.View> view = state();
+    Map<String, Long> byStatus = view.map(LedgerState.View::byStatus).orElse(Map.of());
+    List<LedgerEntry> open = view.map(v -> v.openByRequest().values().stream()
+        .sorted(Comparator.comparing(LedgerEntry::receivedAt)).toList()).orElse(List.of());
+    return LedgerSummary.of(path(), new TreeMap<>(byStatus), open, now);
   }
 
   private void requireLedger() {

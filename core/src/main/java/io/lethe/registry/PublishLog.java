@@ -5,7 +5,7 @@ import io.lethe.LetheConfig;
 import io.lethe.run.HadoopFiles;
 import io.lethe.run.LogTable;
 import io.lethe.run.Tables;
-import io.lethe.store.DeltaCommits;
+import io.lethe.run.DeltaCommits;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;

@@ -8,7 +8,6 @@ import io.delta.kernel.Transaction;
 import io.delta.kernel.TransactionBuilder;
 import io.delta.kernel.TransactionCommitResult;
 import io.delta.kernel.data.ColumnVector;
-import io.delta.kernel.data.ColumnarBatch;
 import io.delta.kernel.data.FilteredColumnarBatch;
 import io.delta.kernel.data.MapValue;
 import io.delta.kernel.defaults.engine.DefaultEngine;
@@ -20,6 +19,7 @@ import io.delta.kernel.utils.CloseableIterable;
 import io.delta.kernel.utils.CloseableIterator;
 import io.delta.kernel.utils.DataFileStatus;
 import io.delta.kernel.utils.FileStatus;
+import com.fasterxml.jackson.databind.JsonNode;
 import io.lethe.LetheException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -34,7 +34,6 @@ import java.util.function.Predicate;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.catalyst.expressions.GenericRowWithSchema;
 
 /**
  * A Delta table read and appended to in the driver through Delta Kernel, the public,
@@ -52,6 +51,8 @@ public final class LogTable {
   private final String path;
   /** Kernel's default engine over the Hadoop configuration: file system, Parquet and JSON handlers. */
   private final Engine engine;
+  private final Configuration hadoop;
+  private final DriverParquet parquet;
   /** Rows of the data files read so far, by file: Delta's data files never change once written. */
   private final Map<String, List<Row>> rowsByFile = new HashMap<>();
   private org.apache.spark.sql.types.StructType cachedSchema;
@@ -59,6 +60,8 @@ public final class LogTable {
   public LogTable(Configuration hadoop, String path) {
     this.path = path;
     this.engine = DefaultEngine.create(hadoop);
+    this.hadoop = hadoop;
+    this.parquet = new DriverParquet(engine);
   }
 
   public String path() {
@@ -105,7 +108,53 @@ public final class LogTable {
     Table table = Table.forPath(engine, path);
     Snapshot snapshot = version.isPresent() ? table.getSnapshotAsOfVersion(engine, version.getAsLong())
         : table.getLatestSnapshot(engine);
-    StructType tableSchema = snapshot.getSchema();
+    StructType read = readSchema(snapshot.getSchema(), schema);
+    List<Row> rows = new ArrayList<>();
+    for (DataFile file : files(snapshot, f -> true, false)) {
+      rows.addAll(rowsOf(file, read, schema));
+    }
+    return rows;
+  }
+
+  /**
+   * The rows of the data files that the commits after version {@code after}, up to {@code to},
+   * added, read from those commits' files in the log: the table's growth between two versions
+   * without reading its state. Empty when the log no longer holds one of those commits, or when one
+   * of them removed data (a delete or an overwrite, not an append): then only a read of version
+   * {@code to} tells what the table holds. A compaction's rewrite (no data change) is passed over:
+   * it adds no row.
+   */
+  public Optional<List<Row>> rowsAdded(long after, long to, org.apache.spark.sql.types.StructType schema) {
+    HadoopFiles files = new HadoopFiles(hadoop);
+    Path table = new Path(path);
+    List<DataFile> added = new ArrayList<>();
+    for (long v = after + 1; v <= to; v++) {
+      if (!files.exists(DeltaCommits.file(table, v))) {
+        return Optional.empty();
+      }
+      for (JsonNode action : DeltaCommits.actions(files, table, v)) {
+        JsonNode remove = action.path("remove");
+        if (!remove.isMissingNode() && remove.path("dataChange").asBoolean(true)) {
+          return Optional.empty();
+        }
+        JsonNode add = action.path("add");
+        if (add.isMissingNode() || !add.path("dataChange").asBoolean(true)) {
+          continue;
+        }
+        long dvRows = add.path("deletionVector").path("cardinality").asLong(0);
+        added.add(new DataFile(add.path("path").asText(), Map.of(), add.path("size").asLong(), add.path("modificationTime").asLong(), null, dvRows));
+      }
+    }
+    StructType tableSchema = Table.forPath(engine, path).getLatestSnapshot(engine).getSchema();
+    StructType read = readSchema(tableSchema, schema);
+    List<Row> rows = new ArrayList<>();
+    for (DataFile file : added) {
+      rows.addAll(rowsOf(file, read, schema));
+    }
+    return Optional.of(rows);
+  }
+
+  private StructType readSchema(StructType tableSchema, org.apache.spark.sql.types.StructType schema) {
     StructType read = new StructType();
     for (String name : schema.fieldNames()) {
       int at = tableSchema.indexOf(name);
@@ -114,49 +163,31 @@ public final class LogTable {
       }
       read = read.add(tableSchema.at(at));
     }
-    List<Row> rows = new ArrayList<>();
+    return read;
+  }
+
+  /** A data file's rows, read once per object and schema (Delta's data files never change once written). */
+  private List<Row> rowsOf(DataFile file, StructType read, org.apache.spark.sql.types.StructType schema) {
     synchronized (rowsByFile) {
       if (!schema.equals(cachedSchema)) {
         rowsByFile.clear();
         cachedSchema = schema;
       }
-    }
-    for (DataFile file : files(snapshot, f -> true, false)) {
-      List<Row> known;
-      synchronized (rowsByFile) {
-        known = rowsByFile.get(file.path());
-      }
+      List<Row> known = rowsByFile.get(file.path());
       if (known != null) {
-        rows.addAll(known);
-        continue;
+        return known;
       }
-      List<Row> fileRows = new ArrayList<>();
-      if (file.deletionVectorRows() > 0) {
-        throw new LetheException("The Delta table at " + path + " has deleted rows (deletion vectors); Lethe's own"
-            + " tables are append-only");
-      }
-      FileStatus status = FileStatus.of(file.absolutePath(path), file.size(), file.modificationTime());
-      try (CloseableIterator<ColumnarBatch> batches = engine.getParquetHandler().readParquetFiles(
-          single(status), read, Optional.empty())) {
-        while (batches.hasNext()) {
-          ColumnarBatch batch = batches.next();
-          for (int r = 0; r < batch.getSize(); r++) {
-            Object[] values = new Object[read.length()];
-            for (int c = 0; c < values.length; c++) {
-              values[c] = KernelRows.value(batch.getColumnVector(c), r);
-            }
-            fileRows.add(new GenericRowWithSchema(values, schema));
-          }
-        }
-      } catch (IOException e) {
-        throw new UncheckedIOException("Cannot read " + status.getPath(), e);
-      }
-      synchronized (rowsByFile) {
-        rowsByFile.put(file.path(), List.copyOf(fileRows));
-      }
-      rows.addAll(fileRows);
     }
-    return rows;
+    if (file.deletionVectorRows() > 0) {
+      throw new LetheException("The Delta table at " + path + " has deleted rows (deletion vectors); Lethe's own"
+          + " tables are append-only");
+    }
+    FileStatus status = FileStatus.of(file.absolutePath(path), file.size(), file.modificationTime());
+    List<Row> fileRows = List.copyOf(parquet.read(status, read, schema, null, null));
+    synchronized (rowsByFile) {
+      rowsByFile.put(file.path(), fileRows);
+    }
+    return fileRows;
   }
 
   /** One data file of a version, as its log describes it. */

@@ -8,6 +8,7 @@ import static org.apache.spark.sql.functions.when;
 import io.delta.tables.DeltaTable;
 import io.lethe.LetheConfig;
 import io.lethe.StoreNotFoundException;
+import io.lethe.run.DeltaCommits;
 import io.lethe.run.HadoopFiles;
 import io.lethe.run.LogTable;
 import io.lethe.run.Tables;

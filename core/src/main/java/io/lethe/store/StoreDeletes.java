@@ -4,6 +4,7 @@ import static org.apache.spark.sql.functions.col;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.delta.tables.DeltaTable;
+import io.lethe.run.DeltaCommits;
 import io.lethe.run.HadoopFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;

@@ -1,6 +1,7 @@
 package io.lethe.store;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.lethe.run.DeltaCommits;
 import io.lethe.run.HadoopFiles;
 import io.lethe.run.LogTable;
 import java.util.ArrayList;

@@ -1,8 +1,6 @@
-package io.lethe.store;
+package io.lethe.run;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.lethe.run.HadoopFiles;
-import io.lethe.run.Json;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;

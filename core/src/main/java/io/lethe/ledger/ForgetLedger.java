@@ -52,6 +52,8 @@ public final class ForgetLedger {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ForgetLedger.class);
   /** Ledger commits after which a run writes a new snapshot of the state ({@link #compactStateIfDue}). */
   public static final int COMPACT_AFTER_COMMITS = 50;
+  /** Ledger events after which a run writes a new snapshot of the state, however few their commits. */
+  public static final long COMPACT_AFTER_EVENTS = 100_000;
 
   /** The ledger table's property that holds its key's fingerprint ({@link LedgerKey#fingerprint}). */
   public static final String KEY_FINGERPRINT = "lethe.ledger.keyFingerprint";
@@ -87,7 +89,8 @@ public final class ForgetLedger {
   private void at(String location) {
     this.path = new io.lethe.run.HadoopFiles(spark.sparkContext().hadoopConfiguration()).qualify(location).toString();
     this.log = new LogTable(spark.sparkContext().hadoopConfiguration(), this.path);
-    this.state = new LedgerState(spark.sparkContext().hadoopConfiguration(), this.path, log, COMPACT_AFTER_COMMITS);
+    this.state = new LedgerState(spark.sparkContext().hadoopConfiguration(), this.path, log, COMPACT_AFTER_COMMITS,
+        COMPACT_AFTER_EVENTS);
   }
 
   /** Creates a named ledger in the catalog, empty, before its first append. */
@@ -196,8 +199,9 @@ public final class ForgetLedger {
   }
 
   /**
-   * Writes a snapshot of the ledger's state when enough commits have gathered since the last one
-   * ({@value #COMPACT_AFTER_COMMITS}), so that readers read a bounded tail of the history. A run
+   * Writes a snapshot of the ledger's state when enough has gathered since the last one
+   * ({@value #COMPACT_AFTER_COMMITS} commits or {@value #COMPACT_AFTER_EVENTS} events), so that
+   * readers read a bounded tail of the history. A run
    * calls it after its last ledger commit; a failure is logged, not raised: the history holds
    * everything, and the next run tries again.
    */
@@ -207,6 +211,16 @@ public final class ForgetLedger {
     } catch (RuntimeException e) {
       LOG.warn("Could not write the ledger's state snapshot ({}); the next run tries again", e.getClass().getSimpleName());
     }
+  }
+
+  /** The ledger's newest version, or empty when there is no ledger yet. */
+  public java.util.OptionalLong version() {
+    return log == null ? java.util.OptionalLong.empty() : log.version();
+  }
+
+  /** The commits a reader of the state reads past its newest snapshot (all of them when there is none). */
+  public long commitsSinceState() {
+    return state().map(v -> v.snapshot == null ? v.version + 1 : v.version - v.snapshot.version()).orElse(0L);
   }
 
   /** Writes a snapshot of the ledger's state at its newest version now (when anything was committed since the last). */

@@ -62,13 +62,16 @@ final class LedgerState {
   private final LogTable history;
   private final Path folder;
   private final int compactAfterCommits;
+  private final long compactAfterEvents;
 
-  LedgerState(Configuration hadoop, String ledgerPath, LogTable history, int compactAfterCommits) {
+  LedgerState(Configuration hadoop, String ledgerPath, LogTable history, int compactAfterCommits,
+      long compactAfterEvents) {
     this.files = new HadoopFiles(hadoop);
     this.parquet = new DriverParquet(hadoop);
     this.history = history;
     this.folder = new Path(new Path(ledgerPath), FOLDER);
     this.compactAfterCommits = compactAfterCommits;
+    this.compactAfterEvents = compactAfterEvents;
   }
 
   /** A snapshot's manifest: its version, its bucket files (null for an empty bucket) and its counts. */
@@ -82,14 +85,14 @@ final class LedgerState {
   View at(long version) {
     Optional<Manifest> snapshot = newestManifest(version);
     if (snapshot.isPresent()) {
-      Optional<List<Row>> tail = history.rowsAdded(snapshot.get().version(), version, LedgerEntry.SCHEMA);
+      Optional<List<LogTable.DataFile>> tail = history.filesAdded(snapshot.get().version(), version);
       if (tail.isPresent()) {
-        return new View(version, snapshot.get(), fold(tail.get()));
+        return new View(version, snapshot.get(), tail.get());
       }
       LOG.warn("The ledger's log no longer holds every commit since its state snapshot at version {}, or one of"
           + " them removed rows: its state is read from its whole history", snapshot.get().version());
     }
-    return new View(version, null, fold(history.rows(OptionalLong.of(version), LedgerEntry.SCHEMA)));
+    return new View(version, null, null);
   }
 
   /** Each request's latest event among these rows. */
@@ -143,9 +146,16 @@ final class LedgerState {
         : parquet.read(status, LedgerEntry.SCHEMA, column, wanted::contains);
   }
 
-  /** Whether enough commits have gathered since the newest snapshot that the next reader should not read them all. */
+  /**
+   * Whether enough has gathered since the newest snapshot that readers should not read it all:
+   * {@code compactAfterCommits} commits, or {@code compactAfterEvents} events (as the commits' file
+   * statistics count them). Always, when there is no snapshot and the history holds anything.
+   */
   boolean due(View view) {
-    return !view.tail.isEmpty() && (view.snapshot == null || view.version - view.snapshot.version() >= compactAfterCommits);
+    if (view.snapshot == null) {
+      return !view.tail().isEmpty();
+    }
+    return view.version - view.snapshot.version() >= compactAfterCommits || view.tailEvents() >= compactAfterEvents;
   }
 
   /**
@@ -154,7 +164,7 @@ final class LedgerState {
    * last, the manifest. Deletes what no kept manifest names. Nothing to do when the tail is empty.
    */
   void compact(View view) {
-    if (view.tail.isEmpty()) {
+    if (view.tail().isEmpty()) {
       return;
     }
     Manifest old = view.snapshot;
@@ -167,7 +177,7 @@ final class LedgerState {
     }
     String written = String.format("v%020d-%s", view.version, UUID.randomUUID());
     Map<Integer, List<LedgerEntry>> tailByOldBucket = new HashMap<>();
-    view.tail.values().forEach(e -> tailByOldBucket.computeIfAbsent(bucket(e.subjectHash(), oldBuckets),
+    view.tail().values().forEach(e -> tailByOldBucket.computeIfAbsent(bucket(e.subjectHash(), oldBuckets),
         k -> new ArrayList<>()).add(e));
     List<StateFile> bucketFiles = new ArrayList<>();
     for (int j = 0; j < buckets; j++) {
@@ -258,21 +268,38 @@ final class LedgerState {
     }
   }
 
-  /** The state at one version: the snapshot (null when there is none, and the tail is the whole history) and the tail. */
+  /**
+   * The state at one version: the snapshot (null when there is none, and the history is all
+   * tail) and the data files of the commits after it, read when first asked.
+   */
   final class View {
     final long version;
     final Manifest snapshot;
-    /** Each request's latest event after the snapshot. */
-    final Map<String, LedgerEntry> tail;
+    private final List<LogTable.DataFile> tailFiles;
+    private Map<String, LedgerEntry> tail;
     private Map<String, LedgerEntry> snapshotOpen;
 
-    View(long version, Manifest snapshot, Map<String, LedgerEntry> tail) {
+    View(long version, Manifest snapshot, List<LogTable.DataFile> tailFiles) {
       this.version = version;
       this.snapshot = snapshot;
-      this.tail = tail;
+      this.tailFiles = tailFiles;
     }
 
-    /** The latest event of every request of these hashes. */
+    /** Each request's latest event after the snapshot (in the whole history when there is none). */
+    Map<String, LedgerEntry> tail() {
+      if (tail == null) {
+        tail = fold(snapshot == null ? history.rows(OptionalLong.of(version), LedgerEntry.SCHEMA)
+            : history.rows(tailFiles, LedgerEntry.SCHEMA));
+      }
+      return tail;
+    }
+
+    /** The events after the snapshot, as the log's file statistics count them (unknown counts as none). */
+    long tailEvents() {
+      return tailFiles == null ? 0 : tailFiles.stream().mapToLong(f -> f.records() == null ? 0 : f.records()).sum();
+    }
+
+    /** The latest event of every request of these hashes: their buckets of the snapshot, their events of the tail. */
     List<LedgerEntry> latestOf(Collection<String> hashes) {
       Set<String> wanted = new HashSet<>(hashes);
       Map<String, LedgerEntry> out = new HashMap<>();
@@ -289,14 +316,16 @@ final class LedgerState {
           }
         });
       }
-      tail.values().stream().filter(e -> wanted.contains(e.subjectHash())).forEach(e -> out.put(e.requestId(), e));
+      Map<String, LedgerEntry> after = tail != null || snapshot == null ? tail()
+          : fold(history.rows(tailFiles, LedgerEntry.SCHEMA, "subject_hash", wanted::contains));
+      after.values().stream().filter(e -> wanted.contains(e.subjectHash())).forEach(e -> out.put(e.requestId(), e));
       return new ArrayList<>(out.values());
     }
 
     /** The requests not complete, by request id. */
     Map<String, LedgerEntry> openByRequest() {
       Map<String, LedgerEntry> open = new HashMap<>(snapshotOpen());
-      for (LedgerEntry e : tail.values()) {
+      for (LedgerEntry e : tail().values()) {
         if (e.isComplete()) {
           open.remove(e.requestId());
         } else {
@@ -322,7 +351,7 @@ final class LedgerState {
     /** Requests by status: the snapshot's counts, each request of the tail moved to its status now. */
     Map<String, Long> byStatus() {
       Map<String, Long> counts = new TreeMap<>(snapshot == null ? Map.of() : snapshot.byStatus());
-      for (LedgerEntry e : tail.values()) {
+      for (LedgerEntry e : tail().values()) {
         LedgerEntry before = snapshotOpen().get(e.requestId());
         if (before != null) {
           counts.merge(before.status(), -1L, Long::sum);
@@ -335,7 +364,7 @@ final class LedgerState {
 
     /** How many requests the ledger holds. */
     long requests() {
-      long fresh = tail.keySet().stream().filter(id -> !snapshotOpen().containsKey(id)).count();
+      long fresh = tail().keySet().stream().filter(id -> !snapshotOpen().containsKey(id)).count();
       return (snapshot == null ? 0 : snapshot.requests()) + fresh;
     }
   }

@@ -117,14 +117,14 @@ public final class LogTable {
   }
 
   /**
-   * The rows of the data files that the commits after version {@code after}, up to {@code to},
-   * added, read from those commits' files in the log: the table's growth between two versions
-   * without reading its state. Empty when the log no longer holds one of those commits, or when one
-   * of them removed data (a delete or an overwrite, not an append): then only a read of version
-   * {@code to} tells what the table holds. A compaction's rewrite (no data change) is passed over:
-   * it adds no row.
+   * The data files that the commits after version {@code after}, up to {@code to}, added, read
+   * from those commits' files in the log (with their record counts): the table's growth between
+   * two versions without reading its state. Empty when the log no longer holds one of those
+   * commits, or when one of them removed data (a delete or an overwrite, not an append): then
+   * only a read of version {@code to} tells what the table holds. A compaction's rewrite (no data
+   * change) is passed over: it adds no row.
    */
-  public Optional<List<Row>> rowsAdded(long after, long to, org.apache.spark.sql.types.StructType schema) {
+  public Optional<List<DataFile>> filesAdded(long after, long to) {
     HadoopFiles files = new HadoopFiles(hadoop);
     Path table = new Path(path);
     List<DataFile> added = new ArrayList<>();
@@ -141,17 +141,42 @@ public final class LogTable {
         if (add.isMissingNode() || !add.path("dataChange").asBoolean(true)) {
           continue;
         }
-        long dvRows = add.path("deletionVector").path("cardinality").asLong(0);
-        added.add(new DataFile(add.path("path").asText(), Map.of(), add.path("size").asLong(), add.path("modificationTime").asLong(), null, dvRows));
+        JsonNode stats = add.path("stats");
+        Long records = stats.isTextual() ? numRecords(stats.asText()) : null;
+        added.add(new DataFile(add.path("path").asText(), Map.of(), add.path("size").asLong(),
+            add.path("modificationTime").asLong(), records, add.path("deletionVector").path("cardinality").asLong(0)));
       }
     }
-    StructType tableSchema = Table.forPath(engine, path).getLatestSnapshot(engine).getSchema();
-    StructType read = readSchema(tableSchema, schema);
+    return Optional.of(added);
+  }
+
+  /** The rows of these data files of the table, as rows of {@code schema} (each file read once by this object). */
+  public List<Row> rows(List<DataFile> dataFiles, org.apache.spark.sql.types.StructType schema) {
+    StructType read = readSchema(Table.forPath(engine, path).getLatestSnapshot(engine).getSchema(), schema);
     List<Row> rows = new ArrayList<>();
-    for (DataFile file : added) {
+    for (DataFile file : dataFiles) {
       rows.addAll(rowsOf(file, read, schema));
     }
-    return Optional.of(rows);
+    return rows;
+  }
+
+  /**
+   * The rows of these data files whose string column {@code column} passes {@code keep}: only
+   * those rows are built (nor are they kept for a later read).
+   */
+  public List<Row> rows(List<DataFile> dataFiles, org.apache.spark.sql.types.StructType schema, String column,
+      java.util.function.Predicate<String> keep) {
+    StructType read = readSchema(Table.forPath(engine, path).getLatestSnapshot(engine).getSchema(), schema);
+    List<Row> rows = new ArrayList<>();
+    for (DataFile file : dataFiles) {
+      if (file.deletionVectorRows() > 0) {
+        throw new LetheException("The Delta table at " + path + " has deleted rows (deletion vectors); Lethe's own"
+            + " tables are append-only");
+      }
+      rows.addAll(parquet.read(FileStatus.of(file.absolutePath(path), file.size(), file.modificationTime()), read,
+          schema, column, keep));
+    }
+    return rows;
   }
 
   private StructType readSchema(StructType tableSchema, org.apache.spark.sql.types.StructType schema) {

@@ -6,6 +6,7 @@ import io.lethe.LetheConfig;
 import io.lethe.LetheException;
 import io.lethe.bench.BenchReport.AccuracyPoint;
 import io.lethe.bench.BenchReport.Environment;
+import io.lethe.bench.BenchReport.LedgerPoint;
 import io.lethe.bench.BenchReport.ForgetPoint;
 import io.lethe.bench.BenchReport.Retrain;
 import io.lethe.bench.BenchReport.ScalePoint;
@@ -21,7 +22,10 @@ import io.lethe.forget.Forgetter;
 import io.lethe.forget.Purger;
 import io.lethe.forget.ShardMath;
 import io.lethe.ledger.ForgetLedger;
+import io.lethe.ledger.IdKind;
+import io.lethe.ledger.LedgerEntry;
 import io.lethe.ledger.LedgerKey;
+import io.lethe.ledger.LedgerSummary;
 import io.lethe.model.Aggregation;
 import io.lethe.model.Evaluation;
 import io.lethe.model.ShardEnsembleModel;
@@ -53,6 +57,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.apache.hadoop.fs.Path;
@@ -70,7 +75,7 @@ import org.apache.spark.sql.SparkSession;
 public final class Bench {
   /** The parts of a bench run. forget, concurrency and scoring share one synthetic store. */
   public enum Section {
-    FORGET, CONCURRENCY, SCORING, STRATEGIES, ACCURACY, SCALE;
+    FORGET, CONCURRENCY, SCORING, STRATEGIES, ACCURACY, SCALE, LEDGER;
 
     public String id() {
       return name().toLowerCase(Locale.ROOT);
@@ -83,7 +88,7 @@ public final class Bench {
           out.add(valueOf(n.trim().toUpperCase(Locale.ROOT)));
         } catch (IllegalArgumentException e) {
           throw new InvalidConfigException("Unknown bench section '" + n + "'; choose from forget, concurrency, scoring,"
-              + " strategies, accuracy, scale");
+              + " strategies, accuracy, scale, ledger");
         }
       }
       return out;
@@ -99,26 +104,32 @@ public final class Bench {
    * @param scoreRows held-out rows scored by the scoring section
    * @param accuracyShards shard counts of the Adult accuracy section
    * @param scaleRows store sizes of the scale section
+   * @param ledgerRequests requests the ledger section records over its 365 simulated days
    * @param adultDir folder with adult.data.gz and adult.test.gz
    * @param workDir where the bench's stores and models go (emptied first, deleted at the end unless keep)
    */
   public record Options(long rows, int shards, List<Integer> batches, long scoreRows, List<Integer> accuracyShards,
-      List<Long> scaleRows, Set<Section> sections, String adultDir, String workDir, long seed, boolean keep) {
+      List<Long> scaleRows, long ledgerRequests, Set<Section> sections, String adultDir, String workDir, long seed, boolean keep) {
     public Options {
       batches = List.copyOf(batches);
       accuracyShards = List.copyOf(accuracyShards);
       scaleRows = List.copyOf(scaleRows);
       sections = Set.copyOf(sections);
-      if (rows < 1 || shards < 1 || scoreRows < 1 || batches.stream().anyMatch(k -> k < 1)
+      if (rows < 1 || shards < 1 || scoreRows < 1 || ledgerRequests < LEDGER_DAYS || batches.stream().anyMatch(k -> k < 1)
           || accuracyShards.stream().anyMatch(s -> s < 1) || scaleRows.stream().anyMatch(n -> n < 1)) {
         throw new InvalidConfigException("Bench sizes must be positive: rows, shards, batches, score rows, accuracy shards"
-            + " and scale rows");
+            + " and scale rows; ledger requests at least " + LEDGER_DAYS + ", one a day");
       }
       if (sections.contains(Section.FORGET) && batches.isEmpty()) {
         throw new InvalidConfigException("The forget section needs at least one batch size");
       }
     }
   }
+
+  /** The days over which the ledger section records its requests. */
+  public static final int LEDGER_DAYS = 365;
+  /** The ids the ledger section's plan looks up: half of them asked before, half new. */
+  private static final int LEDGER_LOOKUP = 100;
 
   /** The ledger key of the bench: its ids are synthetic row numbers, so a fixed key will do. */
   private static final String BENCH_KEY = "lethe-bench-key-synthetic-data-only";
@@ -188,18 +199,19 @@ public final class Bench {
       }
       List<AccuracyPoint> accuracy = sections.contains(Section.ACCURACY) ? accuracy() : List.of();
       List<ScalePoint> scale = sections.contains(Section.SCALE) ? scale() : List.of();
+      List<LedgerPoint> ledger = sections.contains(Section.LEDGER) ? ledger() : List.of();
       List<String> warnings = new ArrayList<>();
       for (int k : options.batches()) {
         ShardMath.advice(options.shards(), k).ifPresent(warnings::add);
       }
       warnings.forEach(w -> out.accept("Warning: " + w));
-      List<Target> targets = targets(workload, training, forget, retrain, scoring, strategies, accuracy, scale);
+      List<Target> targets = targets(workload, training, forget, retrain, scoring, strategies, accuracy, scale, ledger);
       for (Target t : targets) {
         out.accept(String.format("Target %s: %s, measured %.2f %s: %s", t.name(), t.goal(), t.measured(), t.unit(),
             t.met() ? "met" : "MISSED"));
       }
       return new BenchReport(startedAt, environment, workload, training, forget, retrain, scoring, strategies,
-          accuracy, scale, targets, warnings, (System.nanoTime() - start) / 1e9);
+          accuracy, scale, ledger, targets, warnings, (System.nanoTime() - start) / 1e9);
     } finally {
       if (!options.keep()) {
         files.deleteRecursively(work);
@@ -551,9 +563,65 @@ public final class Bench {
     return points;
   }
 
+  /**
+   * A year of forget requests: {@link SimulatedLedger} records one commit a simulated day, and the
+   * ledger's state snapshot is written when due, as forget runs write it. At 1%, 10% and all of the
+   * requests, a new ledger object (as a new process has) times the forget plan's look-up and the
+   * status summary.
+   */
+  private List<LedgerPoint> ledger() {
+    String path = new Path(work, "year-ledger").toString();
+    CommitRetry retry = new CommitRetry(config.getInt(LetheConfig.FORGET_COMMIT_ATTEMPTS));
+    LedgerKey key = LedgerKey.of(BENCH_KEY);
+    ForgetLedger writer = new ForgetLedger(spark, path, config.getInt(LetheConfig.LEDGER_DEADLINE_DAYS), retry);
+    writer.requireKey(key);
+    SimulatedLedger year = new SimulatedLedger(writer, key, options.seed());
+    long total = options.ledgerRequests();
+    Set<Integer> measured = new TreeSet<>();
+    for (double share : new double[] {0.01, 0.1, 1.0}) {
+      measured.add(Math.max(1, (int) Math.ceil(LEDGER_DAYS * share)));
+    }
+    List<LedgerPoint> points = new ArrayList<>();
+    double recordSeconds = 0;
+    double compactSeconds = 0;
+    for (int day = 0; day < LEDGER_DAYS; day++) {
+      int d = day;
+      int requests = (int) (total * (day + 1) / LEDGER_DAYS - total * day / LEDGER_DAYS);
+      recordSeconds += timed(() -> year.day(d, requests)).seconds;
+      compactSeconds = Math.max(compactSeconds, timed(() -> {
+        writer.compactStateIfDue();
+        return null;
+      }).seconds);
+      if (!measured.contains(day + 1)) {
+        continue;
+      }
+      ForgetLedger reader = new ForgetLedger(spark, path, config.getInt(LetheConfig.LEDGER_DEADLINE_DAYS), retry);
+      reader.requireKey(key);
+      List<String> hashes = new ArrayList<>();
+      for (int n = 0; n < LEDGER_LOOKUP; n++) {
+        // half asked on earlier days, half never asked
+        hashes.add(key.hash(IdKind.SUBJECT, n % 2 == 0 ? "subject-" + (n * 7919 % (day + 1)) + "-" + n : "new-" + n));
+      }
+      Timed<List<LedgerEntry>> plan = timed(() -> reader.currentOf(hashes));
+      Timed<LedgerSummary> status = timed(() -> reader.summary(Instant.now()));
+      long commits = reader.version().orElse(-1) + 1;
+      LedgerPoint point = new LedgerPoint(day + 1, year.requests(), year.events(), commits,
+          reader.commitsSinceState(), plan.seconds, status.seconds, status.value.open().size(), recordSeconds,
+          compactSeconds);
+      out.accept(String.format("Ledger after %d days: %,d requests, %,d events in %d commits (%d after its state"
+          + " snapshot): plan's look-up of %d ids %.2f s (%d found), status %.2f s (%,d open); writing the days took"
+          + " %.1f s, the longest snapshot %.1f s", point.days(), point.requests(), point.events(), point.commits(),
+          point.stateCommits(), LEDGER_LOOKUP, point.planSeconds(), plan.value.size(), point.statusSeconds(),
+          point.openRequests(), point.recordSeconds(), point.compactSeconds()));
+      points.add(point);
+    }
+    files.deleteRecursively(new Path(path));
+    return points;
+  }
+
   private List<Target> targets(Workload workload, BenchReport.Training training, List<ForgetPoint> forget,
       Retrain retrain, Scoring scoring, List<StrategyPoint> strategies, List<AccuracyPoint> accuracy,
-      List<ScalePoint> scale) {
+      List<ScalePoint> scale, List<LedgerPoint> ledger) {
     List<Target> targets = new ArrayList<>();
     String at = workload == null ? "" : String.format(" (%,d rows, S = %d%s)", workload.rows(), workload.shards(),
         workload.rows() == 2_000_000 && workload.shards() == 16 ? "" : "; the target is set at 2,000,000 rows, S = 16");
@@ -607,6 +675,15 @@ public final class Bench {
       scale.stream().filter(p -> p.rows() == 10_000_000).findFirst().ifPresent(p -> targets.add(new Target(
           "forget 1 subject vs one model at 10,000,000 rows (S = " + p.shards() + ")", "at least 8x faster",
           p.speedupVsSingleModel(), "x", p.speedupVsSingleModel() >= 8)));
+    }
+    if (!ledger.isEmpty()) {
+      LedgerPoint last = ledger.get(ledger.size() - 1);
+      String size = String.format(" (%,d requests over %d days%s)", last.requests(), last.days(),
+          last.requests() == 1_000_000 ? "" : "; the target is set at 1,000,000 requests");
+      targets.add(new Target("forget plan's ledger look-up of " + LEDGER_LOOKUP + " ids" + size, "under 2 s",
+          last.planSeconds(), "s", last.planSeconds() < 2));
+      targets.add(new Target("status's ledger summary" + size, "under 2 s", last.statusSeconds(), "s",
+          last.statusSeconds() < 2));
     }
     accuracy.stream().filter(p -> p.shards() == 8).findFirst().ifPresent(p -> targets.add(new Target(
         "Adult ensemble accuracy at S = 8 vs one model", "within 1.5 points", p.gapPoints(), "points",

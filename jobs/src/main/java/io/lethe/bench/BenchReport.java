@@ -21,7 +21,7 @@ import java.util.Map;
  */
 public record BenchReport(String startedAt, Environment environment, Workload workload, Training training,
     List<ForgetPoint> forget, Retrain retrain, Scoring scoring, List<StrategyPoint> strategies,
-    List<AccuracyPoint> accuracy, List<ScalePoint> scale,
+    List<AccuracyPoint> accuracy, List<ScalePoint> scale, List<LedgerPoint> ledger,
     List<Target> targets, List<String> warnings, double seconds) {
 
   /** The machine, Spark and the training settings of the run. */
@@ -104,6 +104,15 @@ public record BenchReport(String startedAt, Environment environment, Workload wo
   /** One store size: ingest, train all shards, forget one subject. */
   public record ScalePoint(long rows, int shards, double ingestSeconds, double ingestRowsPerSecond,
       double trainSeconds, double forgetSeconds, double singleModelSeconds, double speedupVsSingleModel) {}
+
+  /**
+   * The ledger as it grows (section ledger): after {@code days} simulated days, what a new process
+   * pays to read it. {@code planSeconds}: the forget plan's look-up of 100 ids' requests (50 known,
+   * 50 new); {@code statusSeconds}: the status job's summary (requests by status, the open ones).
+   * {@code stateCommits}: commits after the newest state snapshot, which the readers read.
+   */
+  public record LedgerPoint(int days, long requests, long events, long commits, long stateCommits,
+      double planSeconds, double statusSeconds, long openRequests, double recordSeconds, double compactSeconds) {}
 
   /** A performance target, the figure this run measured for it, and whether it was met. */
   public record Target(String name, String goal, double measured, String unit, boolean met) {}

@@ -51,6 +51,10 @@ public final class BenchJob extends JobCommand {
       description = "Store sizes of the scale section (default: ${DEFAULT-VALUE}).")
   List<Long> scaleRows;
 
+  @Option(names = "--ledger-requests", paramLabel = "N", defaultValue = "1000000",
+      description = "Requests the ledger section records over its 365 simulated days (default: ${DEFAULT-VALUE}).")
+  long ledgerRequests;
+
   @Option(names = "--seed", paramLabel = "N", defaultValue = "42",
       description = "Seed of the synthetic data and of the subjects forgotten (default: ${DEFAULT-VALUE}).")
   long seed;
@@ -84,7 +88,7 @@ public final class BenchJob extends JobCommand {
   void run(SparkSession spark, LetheConfig config, RunSummary summary) {
     String adult = dataDir != null ? dataDir : AdultData.bundledDir();
     Bench.Options options = new Bench.Options(rows, shards, batches, scoreRows, accuracyShards, scaleRows,
-        Bench.Section.parse(sections), adult, workDir, seed, keep);
+        ledgerRequests, Bench.Section.parse(sections), adult, workDir, seed, keep);
     summary.input("options", options);
     BenchReport report = summary.steps().time("bench", () -> new Bench(spark, config, options, this::say).run());
     Path html = Bench.write(new HadoopFiles(spark.sparkContext().hadoopConfiguration()), output, report);

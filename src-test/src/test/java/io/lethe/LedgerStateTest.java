@@ -43,37 +43,42 @@ class LedgerStateTest extends LetheTestBase {
     String path = dir.resolve("ledger").toString();
     ForgetLedger ledger = ledger(path);
     SimulatedLedger days = new SimulatedLedger(ledger, KEY, 7);
-    for (int d = 0; d < 3; d++) {
-      days.day(d, 1500);
-    }
+    days.day(0, 400);
+    days.day(1, 400);
     Expected beforeSnapshot = expected(ledger);
     assertThat(beforeSnapshot.byStatus()).as("the simulated days leave every status").containsKeys("forgotten",
         "not-found", "purge-pending", "failed");
     assertMatches(ledger(path), beforeSnapshot, "no snapshot yet: the whole history");
 
+    // A snapshot a day: the fourth level-0 segment merges the four into one of level 1.
     ledger.compactState();
+    assertMatches(ledger(path), beforeSnapshot, "the snapshot alone");
+    for (int d = 2; d < 5; d++) {
+      days.day(d, 400);
+      ledger.compactState();
+    }
     Path state = dir.resolve("ledger/_lethe_state");
-    long snapshotVersion = 2;
+    long snapshotVersion = 4;
     JsonNode manifest = Json.read(Files.readString(state.resolve(String.format("%020d.json", snapshotVersion))),
         JsonNode.class, "manifest");
-    assertThat(manifest.path("requests").asLong()).isEqualTo(4500);
-    assertThat(manifest.path("buckets").asInt()).as("4,500 requests, 4,096 a bucket").isEqualTo(2);
-    assertMatches(ledger(path), beforeSnapshot, "the snapshot alone");
+    assertThat(manifest.path("requests").asLong()).isEqualTo(2000);
+    assertThat(manifest.path("segments").findValuesAsText("level")).as("four snapshots' segments merged")
+        .containsExactly("1");
+    Expected atSnapshot = expected(ledger);
+    assertMatches(ledger(path), atSnapshot, "merged segments");
 
     // A killed writer's leftovers: never read, deleted by the next compaction once old.
-    Path orphan = Files.createDirectories(state.resolve("v00000000000000000099-killed"));
-    Files.writeString(orphan.resolve("bucket-0.parquet"), "half a file");
+    Path orphan = Files.writeString(state.resolve("segment-v00000000000000000099-killed-0.parquet"), "half a file");
     Files.setLastModifiedTime(orphan, FileTime.from(Instant.now().minusSeconds(7200)));
-    Path recent = Files.createDirectories(state.resolve("v00000000000000000099-writing"));
-    Files.writeString(recent.resolve("bucket-0.parquet"), "being written");
+    Path recent = Files.writeString(state.resolve("segment-v00000000000000000099-writing-0.parquet"), "being written");
 
-    days.day(3, 200); // also ends the open requests of day 2, which the snapshot holds open
-    days.day(4, 200);
+    days.day(5, 200); // also ends the open requests of day 4, which the snapshot holds open
+    days.day(6, 200);
     ForgetLedger reader = ledger(path);
     reader.compactStateIfDue();
-    assertThat(Files.exists(state.resolve(String.format("%020d.json", 4L)))).as("2 commits since: not due").isFalse();
+    assertThat(Files.exists(state.resolve(String.format("%020d.json", 6L)))).as("2 commits since: not due").isFalse();
     Expected withTail = expected(ledger);
-    beforeSnapshot.latest().values().stream().filter(e -> !e.isComplete()).forEach(e ->
+    atSnapshot.latest().values().stream().filter(e -> !e.isComplete()).forEach(e ->
         assertThat(withTail.latest().get(e.requestId()).isComplete()).as("open in the snapshot, finished after").isTrue());
     assertMatches(reader, withTail, "the snapshot and two commits");
 
@@ -90,8 +95,10 @@ class LedgerStateTest extends LetheTestBase {
     assertMatches(ledger(path), withTail, "without the history the snapshot covers");
 
     ledger.compactState();
-    assertThat(Files.exists(state.resolve(String.format("%020d.json", 4L)))).isTrue();
-    assertThat(Files.exists(orphan)).as("an old folder no manifest names").isFalse();
+    assertThat(Json.read(Files.readString(state.resolve(String.format("%020d.json", 6L))), JsonNode.class, "manifest")
+        .path("segments").findValuesAsText("level")).containsExactly("1", "0");
+    assertThat(Files.exists(state.resolve(String.format("%020d.json", 3L)))).as("two manifests kept").isFalse();
+    assertThat(Files.exists(orphan)).as("an old file no manifest names").isFalse();
     assertThat(Files.exists(recent)).as("a recent one: a writer may be at work").isTrue();
     assertMatches(ledger(path), withTail, "the second snapshot");
   }
@@ -122,7 +129,7 @@ class LedgerStateTest extends LetheTestBase {
         .containsExactlyInAnyOrderElementsOf(open);
     assertThat(summary.open()).hasSize(open.size());
     // A plan's look-up: some hashes of each day, and one of nobody.
-    List<String> hashes = Stream.concat(Stream.of("nobody"), Stream.of(0, 1, 2, 3, 4).flatMap(d ->
+    List<String> hashes = Stream.concat(Stream.of("nobody"), Stream.of(0, 1, 2, 3, 4, 5, 6).flatMap(d ->
         Stream.of(0, 7, 99, 150).map(n -> KEY.hash(IdKind.SUBJECT, "subject-" + d + "-" + n)))).toList();
     Set<String> wanted = Set.copyOf(hashes);
     List<LedgerEntry> want = expected.latest().values().stream().filter(e -> wanted.contains(e.subjectHash())).toList();

@@ -32,30 +32,40 @@ import org.slf4j.LoggerFactory;
  * committed after it (the tail) are read from those commits' files alone. The history stays the
  * append-only audit trail; a snapshot is derived from it and can always be rebuilt from it.
  *
+ * <p>A complete request gets no further event (the forget plan opens a new request for an id
+ * asked again), so a snapshot is the open requests, rewritten each time, and segments of complete
+ * requests, never changed once written: each snapshot adds one segment, of the requests completed
+ * since the last, and four segments of one level are merged into one of the next level, so a
+ * request is written again only a few times however long the ledger grows. A segment is one
+ * Parquet file sorted by keyed hash in small row groups: a look-up by hash reads its footer and
+ * the row groups whose hash range may hold the hashes.
+ *
  * <p>Layout, in a folder of the ledger table that Delta leaves alone (its name starts with {@code _}):
  * <pre>
- *   _lethe_state/v&lt;version&gt;-&lt;id&gt;/bucket-&lt;n&gt;.parquet  latest events of the requests whose hash falls in bucket n
- *   _lethe_state/v&lt;version&gt;-&lt;id&gt;/open.parquet        latest events of the requests not complete
- *   _lethe_state/&lt;version, 20 digits&gt;.json              the snapshot's manifest, written last
+ *   _lethe_state/segment-v&lt;version&gt;-&lt;id&gt;.parquet   complete requests' latest events, sorted by hash
+ *   _lethe_state/open-v&lt;version&gt;-&lt;id&gt;.parquet      open requests' latest events
+ *   _lethe_state/&lt;version, 20 digits&gt;.json          the snapshot's manifest, written last
  * </pre>
  * A snapshot counts only once its manifest is written, and a manifest names only files written
- * whole, so a writer killed half-way leaves files no manifest names, which a later compaction
- * deletes. A bucket no event of the tail touched is named again by the next manifest, not copied.
+ * whole, so a writer killed half-way leaves files no manifest names, which a later snapshot
+ * deletes.
  *
  * <p>A request's events after the snapshot are newer than its state there: they were committed
- * later. A complete request gets no further event (the forget plan opens a new request for an id
- * asked again), so a request of the tail that is not open in the snapshot is new.
+ * later.
  */
 final class LedgerState {
   private static final Logger LOG = LoggerFactory.getLogger(LedgerState.class);
   static final String FOLDER = "_lethe_state";
-  /** The requests a bucket file holds, about, in a snapshot. */
-  static final int REQUESTS_PER_BUCKET = 4096;
+  /** Segments of one level merged into one of the next. */
+  private static final int MERGE_WIDTH = 4;
+  /** The Parquet row groups of a segment: a look-up reads the few whose hash range may match. */
+  private static final long ROW_GROUP_BYTES = 256 * 1024;
   /** Files no manifest kept names are deleted once this old (a reader may still be reading them). */
   private static final long ORPHAN_AGE_MILLIS = 3_600_000L;
   /** Manifests kept: the newest, and the one before it for readers that picked it a moment ago. */
   private static final int MANIFESTS_KEPT = 2;
   private static final Pattern MANIFEST = Pattern.compile("(\\d{20})\\.json");
+  private static final String HASH = "subject_hash";
 
   private final HadoopFiles files;
   private final DriverParquet parquet;
@@ -67,16 +77,22 @@ final class LedgerState {
   LedgerState(Configuration hadoop, String ledgerPath, LogTable history, int compactAfterCommits,
       long compactAfterEvents) {
     this.files = new HadoopFiles(hadoop);
-    this.parquet = new DriverParquet(hadoop);
+    this.parquet = new DriverParquet(hadoop, ROW_GROUP_BYTES);
     this.history = history;
     this.folder = new Path(new Path(ledgerPath), FOLDER);
     this.compactAfterCommits = compactAfterCommits;
     this.compactAfterEvents = compactAfterEvents;
   }
 
-  /** A snapshot's manifest: its version, its bucket files (null for an empty bucket) and its counts. */
-  record Manifest(long version, int buckets, List<StateFile> bucketFiles, StateFile openFile, long requests,
+  /**
+   * A snapshot's manifest: its version, its segments (oldest first), its open requests' file (null
+   * for none) and its counts.
+   */
+  record Manifest(long version, List<Segment> segments, StateFile openFile, long requests,
       Map<String, Long> byStatus) {}
+
+  /** A segment of complete requests: its file and level (how many merges made it). */
+  record Segment(StateFile file, int level, long requests) {}
 
   /** A file of a snapshot, relative to {@code _lethe_state}, with its size (which a Parquet read needs). */
   record StateFile(String path, long size) {}
@@ -115,10 +131,6 @@ final class LedgerState {
     return e.forgetStep().rank(e.forgetPhase());
   }
 
-  static int bucket(String subjectHash, int buckets) {
-    return subjectHash.hashCode() & (buckets - 1);
-  }
-
   /** The newest snapshot at or before {@code version}. */
   private Optional<Manifest> newestManifest(long version) {
     return manifests().stream().filter(v -> v <= version).max(Long::compare)
@@ -140,10 +152,12 @@ final class LedgerState {
     return new Path(folder, String.format("%020d.json", version));
   }
 
-  private List<Row> read(StateFile file, String column, Set<String> wanted) {
-    FileStatus status = FileStatus.of(new Path(folder, file.path()).toString(), file.size(), 0);
-    return wanted == null ? parquet.read(status, LedgerEntry.SCHEMA)
-        : parquet.read(status, LedgerEntry.SCHEMA, column, wanted::contains);
+  private FileStatus status(StateFile file) {
+    return FileStatus.of(new Path(folder, file.path()).toString(), file.size(), 0);
+  }
+
+  private List<Row> readAll(StateFile file) {
+    return parquet.read(status(file), LedgerEntry.SCHEMA);
   }
 
   /**
@@ -159,68 +173,62 @@ final class LedgerState {
   }
 
   /**
-   * Writes a snapshot at the view's version: the buckets the tail touched are written anew (all
-   * of them when the buckets grow in number), the others named again; then the open requests and,
-   * last, the manifest. Deletes what no kept manifest names. Nothing to do when the tail is empty.
+   * Writes a snapshot at the view's version: a segment of the requests completed in the tail,
+   * merges of full levels, the open requests and, last, the manifest; then deletes what no kept
+   * manifest names. Nothing to do when the tail is empty.
    */
   void compact(View view) {
     if (view.tail().isEmpty()) {
       return;
     }
-    Manifest old = view.snapshot;
-    int oldBuckets = old == null ? 1 : old.buckets();
-    Map<String, LedgerEntry> openNow = view.openByRequest();
-    long requests = view.requests();
-    int buckets = oldBuckets;
-    while ((long) buckets * REQUESTS_PER_BUCKET < requests) {
-      buckets *= 2;
+    String tag = String.format("v%020d-%s", view.version, UUID.randomUUID());
+    List<Segment> segments = new ArrayList<>(view.snapshot == null ? List.of() : view.snapshot.segments());
+    List<Row> completed = view.tail().values().stream().filter(LedgerEntry::isComplete).map(LedgerEntry::toRow)
+        .toList();
+    if (!completed.isEmpty()) {
+      segments.add(new Segment(write("segment-" + tag + "-0.parquet", sortedByHash(completed)), 0, completed.size()));
     }
-    String written = String.format("v%020d-%s", view.version, UUID.randomUUID());
-    Map<Integer, List<LedgerEntry>> tailByOldBucket = new HashMap<>();
-    view.tail().values().forEach(e -> tailByOldBucket.computeIfAbsent(bucket(e.subjectHash(), oldBuckets),
-        k -> new ArrayList<>()).add(e));
-    List<StateFile> bucketFiles = new ArrayList<>();
-    for (int j = 0; j < buckets; j++) {
-      bucketFiles.add(null);
-    }
-    for (int i = 0; i < oldBuckets; i++) {
-      List<LedgerEntry> touched = tailByOldBucket.getOrDefault(i, List.of());
-      StateFile before = old == null ? null : old.bucketFiles().get(i);
-      if (touched.isEmpty() && buckets == oldBuckets) {
-        bucketFiles.set(i, before);
+    for (int level = 0; ; level++) {
+      int l = level;
+      List<Segment> full = segments.stream().filter(g -> g.level() == l).toList();
+      if (full.size() < MERGE_WIDTH) {
+        if (segments.stream().noneMatch(g -> g.level() > l)) {
+          break;
+        }
         continue;
       }
-      Map<String, LedgerEntry> merged = new HashMap<>();
-      if (before != null) {
-        read(before, null, null).forEach(r -> {
-          LedgerEntry e = LedgerEntry.fromRow(r);
-          merged.put(e.requestId(), e);
-        });
-      }
-      touched.forEach(e -> merged.put(e.requestId(), e));
-      Map<Integer, List<Row>> split = new TreeMap<>();
-      for (LedgerEntry e : merged.values()) {
-        split.computeIfAbsent(bucket(e.subjectHash(), buckets), k -> new ArrayList<>()).add(e.toRow());
-      }
-      for (Map.Entry<Integer, List<Row>> part : split.entrySet()) {
-        bucketFiles.set(part.getKey(), write(written + "/bucket-" + part.getKey() + ".parquet", part.getValue()));
-      }
+      List<Segment> merging = full.subList(0, MERGE_WIDTH);
+      Map<String, Row> rows = new HashMap<>();
+      merging.forEach(g -> readAll(g.file()).forEach(r -> rows.put(r.getString(0), r))); // a newer segment wins
+      Segment merged = new Segment(write("segment-" + tag + "-" + (level + 1) + ".parquet",
+          sortedByHash(new ArrayList<>(rows.values()))), level + 1, rows.size());
+      int at = segments.indexOf(merging.get(0));
+      segments.removeAll(merging);
+      segments.add(at, merged);
     }
+    Map<String, LedgerEntry> openNow = view.openByRequest();
     StateFile openFile = openNow.isEmpty() ? null
-        : write(written + "/open.parquet", openNow.values().stream().map(LedgerEntry::toRow).toList());
-    Manifest manifest = new Manifest(view.version, buckets, bucketFiles, openFile, requests, view.byStatus());
+        : write("open-" + tag + ".parquet", openNow.values().stream().map(LedgerEntry::toRow).toList());
+    Manifest manifest = new Manifest(view.version, segments, openFile, view.requests(), view.byStatus());
     try {
       files.writeNew(manifestPath(view.version), Json.write(manifest));
     } catch (LetheException e) {
       if (files.exists(manifestPath(view.version))) {
         LOG.info("Another process wrote the ledger's state at version {} first", view.version);
-        return; // its files are the same state; this one's are deleted by a later compaction
+        return; // the same state; this one's files are deleted by a later snapshot
       }
       throw e;
     }
-    LOG.info("Ledger state at version {}: {} requests in {} buckets, {} open", view.version, requests, buckets,
-        openNow.size());
+    LOG.info("Ledger state at version {}: {} requests, {} open, in {} segments", view.version, manifest.requests(),
+        openNow.size(), segments.size());
     deleteUnnamed();
+  }
+
+  private static List<Row> sortedByHash(List<Row> rows) {
+    List<Row> sorted = new ArrayList<>(rows);
+    int hash = LedgerEntry.SCHEMA.fieldIndex(HASH);
+    sorted.sort(java.util.Comparator.comparing((Row r) -> r.getString(hash)));
+    return sorted;
   }
 
   private StateFile write(String relative, List<Row> rows) {
@@ -241,28 +249,18 @@ final class LedgerState {
     Set<String> named = new HashSet<>();
     for (long v : kept) {
       Manifest m = Json.read(files.readString(manifestPath(v)), Manifest.class, "the ledger's state manifest " + v);
-      m.bucketFiles().stream().filter(f -> f != null).forEach(f -> named.add(f.path()));
+      m.segments().forEach(g -> named.add(g.file().path()));
       if (m.openFile() != null) {
         named.add(m.openFile().path());
       }
     }
-    for (long v : versions) {
-      if (!kept.contains(v)) {
-        files.deleteRecursively(manifestPath(v));
-      }
-    }
     long cutoff = System.currentTimeMillis() - ORPHAN_AGE_MILLIS;
-    String root = files.qualify(folder.toString()).toString() + "/";
     for (org.apache.hadoop.fs.FileStatus st : files.list(folder)) {
-      if (!st.isDirectory()) {
-        continue;
-      }
-      boolean anyNamed = false;
-      for (Path f : files.filesUnder(st.getPath())) {
-        String relative = files.qualify(f.toString()).toString().substring(root.length());
-        anyNamed |= named.contains(relative);
-      }
-      if (!anyNamed && st.getModificationTime() < cutoff) {
+      String name = st.getPath().getName();
+      Matcher m = MANIFEST.matcher(name);
+      boolean stale = m.matches() ? !kept.contains(Long.parseLong(m.group(1)))
+          : !named.contains(name) && st.getModificationTime() < cutoff;
+      if (stale) {
         files.deleteRecursively(st.getPath());
       }
     }
@@ -299,25 +297,22 @@ final class LedgerState {
       return tailFiles == null ? 0 : tailFiles.stream().mapToLong(f -> f.records() == null ? 0 : f.records()).sum();
     }
 
-    /** The latest event of every request of these hashes: their buckets of the snapshot, their events of the tail. */
+    /** The latest event of every request of these hashes: from each segment the row groups that may hold them, the open ones, the tail's. */
     List<LedgerEntry> latestOf(Collection<String> hashes) {
       Set<String> wanted = new HashSet<>(hashes);
       Map<String, LedgerEntry> out = new HashMap<>();
       if (snapshot != null) {
-        Map<Integer, Set<String>> byBucket = new TreeMap<>();
-        wanted.forEach(h -> byBucket.computeIfAbsent(bucket(h, snapshot.buckets()), k -> new HashSet<>()).add(h));
-        byBucket.forEach((b, inBucket) -> {
-          StateFile file = snapshot.bucketFiles().get(b);
-          if (file != null) {
-            read(file, "subject_hash", inBucket).forEach(r -> {
-              LedgerEntry e = LedgerEntry.fromRow(r);
-              out.put(e.requestId(), e);
-            });
-          }
-        });
+        for (Segment g : snapshot.segments()) {
+          parquet.readMatching(status(g.file()), LedgerEntry.SCHEMA, HASH, wanted).forEach(r -> {
+            LedgerEntry e = LedgerEntry.fromRow(r);
+            out.put(e.requestId(), e);
+          });
+        }
+        snapshotOpen().values().stream().filter(e -> wanted.contains(e.subjectHash()))
+            .forEach(e -> out.put(e.requestId(), e));
       }
       Map<String, LedgerEntry> after = tail != null || snapshot == null ? tail()
-          : fold(history.rows(tailFiles, LedgerEntry.SCHEMA, "subject_hash", wanted::contains));
+          : fold(history.rows(tailFiles, LedgerEntry.SCHEMA, HASH, wanted::contains));
       after.values().stream().filter(e -> wanted.contains(e.subjectHash())).forEach(e -> out.put(e.requestId(), e));
       return new ArrayList<>(out.values());
     }
@@ -339,7 +334,7 @@ final class LedgerState {
       if (snapshotOpen == null) {
         snapshotOpen = new HashMap<>();
         if (snapshot != null && snapshot.openFile() != null) {
-          read(snapshot.openFile(), null, null).forEach(r -> {
+          readAll(snapshot.openFile()).forEach(r -> {
             LedgerEntry e = LedgerEntry.fromRow(r);
             snapshotOpen.put(e.requestId(), e);
           });

@@ -22,10 +22,23 @@ import org.apache.spark.sql.catalyst.expressions.GenericRowWithSchema;
  * job), as Spark rows of one of Lethe's own schemas ({@link KernelRows} says which types cross).
  */
 public final class DriverParquet {
+  /** Values past which {@link #readMatching} does not hand its test to the reader (a deep chain of ORs). */
+  private static final int MAX_PUSHED_VALUES = 256;
   private final Engine engine;
 
   public DriverParquet(Configuration hadoop) {
     this(DefaultEngine.create(hadoop));
+  }
+
+  /** Writing Parquet row groups of about {@code rowGroupBytes} (Parquet's {@code parquet.block.size}). */
+  public DriverParquet(Configuration hadoop, long rowGroupBytes) {
+    this(DefaultEngine.create(withRowGroups(hadoop, rowGroupBytes)));
+  }
+
+  private static Configuration withRowGroups(Configuration hadoop, long rowGroupBytes) {
+    Configuration conf = new Configuration(hadoop);
+    conf.setLong("parquet.block.size", rowGroupBytes);
+    return conf;
   }
 
   DriverParquet(Engine engine) {
@@ -57,15 +70,39 @@ public final class DriverParquet {
    */
   public List<Row> read(FileStatus file, org.apache.spark.sql.types.StructType schema, String column,
       Predicate<String> keep) {
-    return read(file, KernelRows.kernelSchema(schema), schema, column, keep);
+    return read(file, KernelRows.kernelSchema(schema), schema, column, keep, Optional.empty());
+  }
+
+  /**
+   * The rows of a Parquet file whose string column {@code column} holds one of {@code values}. The
+   * test goes to the Parquet reader too, which skips every row group whose statistics (the column's
+   * least and greatest value) rule all of them out: a file sorted by the column, in small row
+   * groups, is searched by reading its footer and the groups that may hold the values.
+   */
+  public List<Row> readMatching(FileStatus file, org.apache.spark.sql.types.StructType schema, String column,
+      java.util.Set<String> values) {
+    io.delta.kernel.expressions.Predicate any = null;
+    if (values.size() <= MAX_PUSHED_VALUES) {
+      for (String v : values) {
+        io.delta.kernel.expressions.Predicate one = new io.delta.kernel.expressions.Predicate("=",
+            new io.delta.kernel.expressions.Column(column), io.delta.kernel.expressions.Literal.ofString(v));
+        any = any == null ? one : new io.delta.kernel.expressions.Or(any, one);
+      }
+    }
+    return read(file, KernelRows.kernelSchema(schema), schema, column, values::contains, Optional.ofNullable(any));
   }
 
   List<Row> read(FileStatus file, StructType read, org.apache.spark.sql.types.StructType schema, String column,
       Predicate<String> keep) {
+    return read(file, read, schema, column, keep, Optional.empty());
+  }
+
+  private List<Row> read(FileStatus file, StructType read, org.apache.spark.sql.types.StructType schema, String column,
+      Predicate<String> keep, Optional<io.delta.kernel.expressions.Predicate> pushed) {
     int tested = column == null ? -1 : read.indexOf(column);
     List<Row> rows = new ArrayList<>();
     try (CloseableIterator<ColumnarBatch> batches = engine.getParquetHandler().readParquetFiles(
-        LogTable.single(file), read, Optional.empty())) {
+        LogTable.single(file), read, pushed)) {
       while (batches.hasNext()) {
         ColumnarBatch batch = batches.next();
         for (int r = 0; r < batch.getSize(); r++) {

@@ -35,8 +35,8 @@ import org.slf4j.LoggerFactory;
  * <p>A complete request gets no further event (the forget plan opens a new request for an id
  * asked again), so a snapshot is the open requests, rewritten each time, and segments of complete
  * requests, never changed once written: each snapshot adds one segment, of the requests completed
- * since the last, and four segments of one level are merged into one of the next level, so a
- * request is written again only a few times however long the ledger grows. A segment is one
+ * since the last, and four segments of one level are merged into one of the next level (up to a
+ * size), so a request is written again only a few times however long the ledger grows. A segment is one
  * Parquet file sorted by keyed hash in small row groups: a look-up by hash reads its footer and
  * the row groups whose hash range may hold the hashes.
  *
@@ -58,6 +58,12 @@ final class LedgerState {
   static final String FOLDER = "_lethe_state";
   /** Segments of one level merged into one of the next. */
   private static final int MERGE_WIDTH = 4;
+  /**
+   * No merge makes a segment larger: a merge holds its rows in the driver's memory (about a
+   * kilobyte a request). A ledger of 10^7 requests has some forty segments that large, each looked
+   * up by its footer and a row group or two.
+   */
+  static final long MAX_SEGMENT_REQUESTS = 262_144;
   /** The Parquet row groups of a segment: a look-up reads the few whose hash range may match. */
   private static final long ROW_GROUP_BYTES = 256 * 1024;
   /** Files no manifest kept names are deleted once this old (a reader may still be reading them). */
@@ -188,16 +194,17 @@ final class LedgerState {
     if (!completed.isEmpty()) {
       segments.add(new Segment(write("segment-" + tag + "-0.parquet", sortedByHash(completed)), 0, completed.size()));
     }
-    for (int level = 0; ; level++) {
+    int top = segments.stream().mapToInt(Segment::level).max().orElse(0);
+    for (int level = 0; level <= top; level++) {
       int l = level;
-      List<Segment> full = segments.stream().filter(g -> g.level() == l).toList();
-      if (full.size() < MERGE_WIDTH) {
-        if (segments.stream().noneMatch(g -> g.level() > l)) {
-          break;
-        }
+      List<Segment> same = segments.stream().filter(g -> g.level() == l).toList();
+      if (same.size() < MERGE_WIDTH) {
         continue;
       }
-      List<Segment> merging = full.subList(0, MERGE_WIDTH);
+      List<Segment> merging = same.subList(0, MERGE_WIDTH);
+      if (merging.stream().mapToLong(Segment::requests).sum() > MAX_SEGMENT_REQUESTS) {
+        continue; // large enough: left as they are
+      }
       Map<String, Row> rows = new HashMap<>();
       merging.forEach(g -> readAll(g.file()).forEach(r -> rows.put(r.getString(0), r))); // a newer segment wins
       Segment merged = new Segment(write("segment-" + tag + "-" + (level + 1) + ".parquet",
@@ -205,6 +212,7 @@ final class LedgerState {
       int at = segments.indexOf(merging.get(0));
       segments.removeAll(merging);
       segments.add(at, merged);
+      top = Math.max(top, level + 1);
     }
     Map<String, LedgerEntry> openNow = view.openByRequest();
     StateFile openFile = openNow.isEmpty() ? null

@@ -150,12 +150,21 @@ public final class LogTable {
     return Optional.of(added);
   }
 
-  /** The rows of these data files of the table, as rows of {@code schema} (each file read once by this object). */
+  /**
+   * The rows of these data files of the table, as rows of {@code schema}. Each file is read once by
+   * this object while it is asked for: the files of an earlier call that this one does not name are
+   * let go, so a long-lived reader of a growing table holds only what it reads now.
+   */
   public List<Row> rows(List<DataFile> dataFiles, org.apache.spark.sql.types.StructType schema) {
     StructType read = readSchema(Table.forPath(engine, path).getLatestSnapshot(engine).getSchema(), schema);
     List<Row> rows = new ArrayList<>();
     for (DataFile file : dataFiles) {
       rows.addAll(rowsOf(file, read, schema));
+    }
+    java.util.Set<String> named = new java.util.HashSet<>();
+    dataFiles.forEach(f -> named.add(f.path()));
+    synchronized (rowsByFile) {
+      rowsByFile.keySet().retainAll(named);
     }
     return rows;
   }

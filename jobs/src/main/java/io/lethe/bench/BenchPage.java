@@ -2,6 +2,7 @@ package io.lethe.bench;
 
 import io.lethe.bench.BenchReport.AccuracyPoint;
 import io.lethe.bench.BenchReport.ForgetPoint;
+import io.lethe.bench.BenchReport.LedgerPoint;
 import io.lethe.bench.BenchReport.ScalePoint;
 import io.lethe.bench.BenchReport.Target;
 import io.lethe.report.Charts;
@@ -154,6 +155,26 @@ final class BenchPage {
       page.figure("scale-chart", Charts.lines("million rows", "seconds", List.of(new Series("train all shards", train),
           new Series("forget 1 subject", forget), new Series("one model on the remaining rows", single)), 0,
           high * 1.1), "Forgetting one subject against one model as the store grows");
+    }
+    if (!r.ledger().isEmpty()) {
+      page.section("The ledger as it grows");
+      List<List<String>> rows = new ArrayList<>();
+      List<double[]> plan = new ArrayList<>();
+      List<double[]> status = new ArrayList<>();
+      for (LedgerPoint p : r.ledger()) {
+        rows.add(List.of(Integer.toString(p.days()), String.format(Locale.ROOT, "%,d", p.requests()),
+            String.format(Locale.ROOT, "%,d", p.events()), Long.toString(p.commits()), Long.toString(p.stateCommits()),
+            num(p.planSeconds()), num(p.statusSeconds()), String.format(Locale.ROOT, "%,d", p.openRequests()),
+            num(p.compactSeconds())));
+        plan.add(new double[] {p.requests() / 1e6, p.planSeconds()});
+        status.add(new double[] {p.requests() / 1e6, p.statusSeconds()});
+      }
+      page.table("ledger", List.of("days", "requests", "events", "commits", "commits after the snapshot",
+          "plan's look-up s", "status s", "open", "longest snapshot s"), rows);
+      double high = r.ledger().stream().mapToDouble(p -> Math.max(p.planSeconds(), p.statusSeconds())).max().orElse(1);
+      page.figure("ledger-chart", Charts.lines("million requests", "seconds", List.of(
+          new Series("forget plan's look-up of 100 ids", plan), new Series("status", status)), 0, Math.max(2.2, high * 1.1)),
+          "Reading the ledger's state as it grows (the target: under 2 s)");
     }
     return page.render();
   }

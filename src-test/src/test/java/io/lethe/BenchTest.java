@@ -43,7 +43,8 @@ class BenchTest extends LetheTestBase {
     StringWriter errors = new StringWriter();
     int code = Lethe.execute(new Lethe(), new PrintWriter(out), new PrintWriter(errors), "bench",
         "--rows", "8000", "--shards", "4", "--forget", "1,3", "--score-rows", "4000", "--accuracy-shards", "2",
-        "--scale-rows", "4000", "--ledger-requests", "400", "--ledger-days", "40", "--data-dir", home().resolve("data/adult").toString(),
+        "--scale-rows", "4000", "--ledger-requests", "200", "--ledger-days", "20",
+        "--data-dir", home().resolve("data/adult").toString(),
         "--work-dir", dir.resolve("work").toString(), "--output", dir.resolve("report").toString(),
         "-D", "runs.path=" + dir.resolve("runs"), "-D", "train.param.maxIter=20", "-D", "forget.slices=2");
     err = errors.toString();
@@ -161,28 +162,28 @@ class BenchTest extends LetheTestBase {
         .anyMatch(t -> t.startsWith("train all shards (tasks engine) vs one model on all rows"))
         .contains("one shard's sub-model saved")
         .anyMatch(t -> t.startsWith("exact-statistics forget of 1 subject vs retraining its shard"))
-        .contains("forget plan's ledger look-up of 100 ids (400 requests over 40 days; the target is set at 1,000,000"
+        .contains("forget plan's ledger look-up of 100 ids (200 requests over 20 days; the target is set at 1,000,000"
             + " requests over 365 days)")
-        .anyMatch(t -> t.startsWith("status's ledger summary (400 requests over 40 days"));
+        .anyMatch(t -> t.startsWith("status's ledger summary (200 requests over 20 days"));
     JsonNode retrain = report.path("retrain");
     assertThat(retrain.path("engine").asText()).as("logistic regression fits in tasks").isEqualTo("tasks");
     assertThat(retrain.path("saveSeconds").asDouble()).isPositive();
   }
 
   @Test
-  void theLedgerSectionReadsTheGrowingLedgerAtOneTenthAndAllOfItsDays() {
+  void theLedgerSectionReadsTheGrowingLedgerAtAHundredthATenthAndAllOfItsDays() {
     JsonNode ledger = report.path("ledger");
-    assertThat(ledger.findValuesAsText("days")).containsExactly("1", "4", "40");
+    assertThat(ledger.findValuesAsText("days")).containsExactly("1", "2", "20");
     JsonNode last = ledger.get(2);
-    assertThat(last.path("requests").asLong()).isEqualTo(400);
-    assertThat(last.path("commits").asLong()).as("a commit a day").isEqualTo(40);
+    assertThat(last.path("requests").asLong()).isEqualTo(200);
+    assertThat(last.path("commits").asLong()).as("a commit a day").isEqualTo(20);
     assertThat(last.path("stateCommits").asLong()).as("a snapshot every 50 commits, or after the first day")
-        .isBetween(1L, 39L);
-    assertThat(last.path("events").asLong()).as("each request's steps").isGreaterThan(400L * 3);
+        .isBetween(1L, 19L);
+    assertThat(last.path("events").asLong()).as("each request's steps").isGreaterThan(200L * 3);
     assertThat(last.path("planSeconds").asDouble()).isPositive();
     assertThat(last.path("openRequests").asLong()).as("at most the last day's (failed, or waiting for the purge)")
         .isBetween(0L, 10L);
-    assertThat(err).contains("Ledger after 40 days: 400 requests");
+    assertThat(err).contains("Ledger after 20 days: 200 requests");
   }
 
   @Test

@@ -43,8 +43,8 @@ class LedgerStateTest extends LetheTestBase {
     String path = dir.resolve("ledger").toString();
     ForgetLedger ledger = ledger(path);
     SimulatedLedger days = new SimulatedLedger(ledger, KEY, 7);
-    days.day(0, 400);
-    days.day(1, 400);
+    days.day(0, 150);
+    days.day(1, 150);
     Expected beforeSnapshot = expected(ledger);
     assertThat(beforeSnapshot.byStatus()).as("the simulated days leave every status").containsKeys("forgotten",
         "not-found", "purge-pending", "failed");
@@ -54,14 +54,14 @@ class LedgerStateTest extends LetheTestBase {
     ledger.compactState();
     assertMatches(ledger(path), beforeSnapshot, "the snapshot alone");
     for (int d = 2; d < 5; d++) {
-      days.day(d, 400);
+      days.day(d, 150);
       ledger.compactState();
     }
     Path state = dir.resolve("ledger/_lethe_state");
     long snapshotVersion = 4;
     JsonNode manifest = Json.read(Files.readString(state.resolve(String.format("%020d.json", snapshotVersion))),
         JsonNode.class, "manifest");
-    assertThat(manifest.path("requests").asLong()).isEqualTo(2000);
+    assertThat(manifest.path("requests").asLong()).isEqualTo(750);
     assertThat(manifest.path("segments").findValuesAsText("level")).as("four snapshots' segments merged")
         .containsExactly("1");
     Expected atSnapshot = expected(ledger);
@@ -72,8 +72,8 @@ class LedgerStateTest extends LetheTestBase {
     Files.setLastModifiedTime(orphan, FileTime.from(Instant.now().minusSeconds(7200)));
     Path recent = Files.writeString(state.resolve("segment-v00000000000000000099-writing-0.parquet"), "being written");
 
-    days.day(5, 200); // also ends the open requests of day 4, which the snapshot holds open
-    days.day(6, 200);
+    days.day(5, 100); // also ends the open requests of day 4, which the snapshot holds open
+    days.day(6, 100);
     ForgetLedger reader = ledger(path);
     reader.compactStateIfDue();
     assertThat(Files.exists(state.resolve(String.format("%020d.json", 6L)))).as("2 commits since: not due").isFalse();
@@ -130,7 +130,7 @@ class LedgerStateTest extends LetheTestBase {
     assertThat(summary.open()).hasSize(open.size());
     // A plan's look-up: some hashes of each day, and one of nobody.
     List<String> hashes = Stream.concat(Stream.of("nobody"), Stream.of(0, 1, 2, 3, 4, 5, 6).flatMap(d ->
-        Stream.of(0, 7, 99, 150).map(n -> KEY.hash(IdKind.SUBJECT, "subject-" + d + "-" + n)))).toList();
+        Stream.of(0, 7, 99, 140).map(n -> KEY.hash(IdKind.SUBJECT, "subject-" + d + "-" + n)))).toList();
     Set<String> wanted = Set.copyOf(hashes);
     List<LedgerEntry> want = expected.latest().values().stream().filter(e -> wanted.contains(e.subjectHash())).toList();
     assertThat(want).as("the look-up finds requests").isNotEmpty();

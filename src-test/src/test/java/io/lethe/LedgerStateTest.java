@@ -12,6 +12,12 @@ import io.lethe.ledger.LedgerSummary;
 import io.lethe.run.DeltaCommits;
 import io.lethe.run.HadoopFiles;
 import io.lethe.run.Json;
+import io.lethe.run.LogCompaction;
+import io.lethe.run.LogTable;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 import io.lethe.store.CommitRetry;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,7 +36,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The ledger's state snapshot (a compacted current state beside the append-only history): what
  * the forget plan, status and the purge read from it and the commits after it is what the whole
  * history says, it reads no history file the snapshot covers, and a killed writer's files are
- * never read and are cleaned up.
+ * never read and are cleaned up. And the compaction of a small append-only table (the publish
+ * log), read the same way.
  */
 class LedgerStateTest extends LetheTestBase {
   private static final LedgerKey KEY = LedgerKey.of(LEDGER_KEY);
@@ -101,6 +108,50 @@ class LedgerStateTest extends LetheTestBase {
     assertThat(Files.exists(orphan)).as("an old file no manifest names").isFalse();
     assertThat(Files.exists(recent)).as("a recent one: a writer may be at work").isTrue();
     assertMatches(ledger(path), withTail, "the second snapshot");
+  }
+
+  @Test
+  void anAppendOnlyTableLikeThePublishLogIsReadFromItsLastCompactionAndTheCommitsAfterIt() throws Exception {
+    StructType schema = new StructType().add("version", DataTypes.LongType, false).add("what", DataTypes.StringType, true);
+    String path = dir.resolve("log").toString();
+    Configuration hadoop = spark().sparkContext().hadoopConfiguration();
+    LogTable log = new LogTable(hadoop, path);
+    for (long v = 0; v < 25; v++) {
+      log.append(List.of(RowFactory.create(v, "published " + v)), schema, Map.of(), null, null);
+    }
+    Path compactions = dir.resolve("log").resolve(LogCompaction.COMPACTED);
+    assertThat(compacted(hadoop, path).rows(5, schema)).as("6 commits: no compaction yet").hasSize(6);
+    assertThat(Files.exists(compactions)).isFalse();
+    assertThat(compacted(hadoop, path).rows(24, schema)).hasSize(25);
+    assertThat(Files.exists(compactions.resolve(String.format("%020d.parquet", 24L)))).isTrue();
+    for (long v = 25; v < 28; v++) {
+      log.append(List.of(RowFactory.create(v, "published " + v)), schema, Map.of(), null, null);
+    }
+    // The data files the compaction covers are not read: gone, every row is still there.
+    HadoopFiles files = new HadoopFiles(hadoop);
+    for (long v = 0; v <= 24; v++) {
+      for (JsonNode action : DeltaCommits.actions(files, new org.apache.hadoop.fs.Path(path), v)) {
+        if (action.has("add")) {
+          Files.delete(dir.resolve("log").resolve(action.path("add").path("path").asText()));
+        }
+      }
+    }
+    assertThat(compacted(hadoop, path).rows(27, schema)).extracting(r -> r.getLong(0))
+        .containsExactlyInAnyOrderElementsOf(java.util.stream.LongStream.range(0, 28).boxed().toList());
+    for (long v = 28; v < 50; v++) {
+      log.append(List.of(RowFactory.create(v, "published " + v)), schema, Map.of(), null, null);
+      compacted(hadoop, path).rows(v, schema);
+    }
+    try (Stream<Path> kept = Files.list(compactions)) {
+      assertThat(kept.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".parquet")))
+          .as("a compaction every 10 commits, the newest two kept")
+          .containsExactlyInAnyOrder(String.format("%020d.parquet", 34L), String.format("%020d.parquet", 44L));
+    }
+    assertThat(compacted(hadoop, path).rows(49, schema)).hasSize(50);
+  }
+
+  private static LogCompaction compacted(Configuration hadoop, String path) {
+    return new LogCompaction(hadoop, new LogTable(hadoop, path), 10);
   }
 
   private ForgetLedger ledger(String path) {

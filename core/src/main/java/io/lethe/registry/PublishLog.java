@@ -3,12 +3,12 @@ package io.lethe.registry;
 import io.lethe.CorruptRegistryException;
 import io.lethe.LetheConfig;
 import io.lethe.run.HadoopFiles;
+import io.lethe.run.LogCompaction;
 import io.lethe.run.LogTable;
 import io.lethe.run.Tables;
 import io.lethe.run.DeltaCommits;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalLong;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -29,6 +29,9 @@ final class PublishLog {
       .add("manifest", DataTypes.StringType, true);
   private static final String PUBLISH_APP_ID = "lethe-ensemble-publish";
 
+  /** Commits after which a read of the publish log writes a compaction of it. */
+  static final int COMPACT_AFTER_COMMITS = 20;
+
   /** The newest commit of a publish log and when its file was written (a re-created log restarts at 0). */
   private record Head(long commit, long modified) {}
 
@@ -43,6 +46,7 @@ final class PublishLog {
   private volatile Path path;
   /** The publish log, read and appended to in the driver (Delta Kernel): no Spark job. */
   private volatile LogTable log;
+  private volatile LogCompaction compacted;
   /** The publish log's rows as last read, with the commit they were read at. */
   private volatile Snapshot known;
 
@@ -75,6 +79,7 @@ final class PublishLog {
   private void at(Path path) {
     this.path = path;
     this.log = new LogTable(spark.sparkContext().hadoopConfiguration(), path.toString());
+    this.compacted = new LogCompaction(spark.sparkContext().hadoopConfiguration(), log, COMPACT_AFTER_COMMITS);
   }
 
   /** Creates a named publish log in the catalog, empty, before its first append. */
@@ -110,7 +115,11 @@ final class PublishLog {
         .map(st -> new Head(DeltaCommits.version(st), st.getModificationTime())).orElse(new Head(-1, 0));
   }
 
-  /** The publish log's rows, read again only when a commit landed since this JVM last read them. */
+  /**
+   * The publish log's rows, read again only when a commit landed since this JVM last read them:
+   * from its newest compaction and the commits after it, so a new process reads a few files however
+   * many versions were published ({@link LogCompaction}).
+   */
   List<Row> rows() {
     Head head = head();
     if (head.commit() < 0) {
@@ -123,7 +132,7 @@ final class PublishLog {
     }
     List<Row> rows;
     try {
-      rows = List.copyOf(log.rows(OptionalLong.of(head.commit()), SCHEMA));
+      rows = List.copyOf(compacted.rows(head.commit(), SCHEMA));
     } catch (RuntimeException e) {
       throw new CorruptRegistryException("Cannot read the publish log " + describe() + ": " + e.getMessage(), e);
     }

@@ -160,6 +160,21 @@ class JobsTest extends LetheTestBase {
   }
 
   @Test
+  void forgetNewOnlyTakesTheIdsNoRequestHoldsYet() throws IOException {
+    Path requests = Files.writeString(dir.resolve("requests.txt"),
+        FORGOTTEN_A + "\n" + FORGOTTEN_B + "\nperson-000733\nperson-000733\n");
+    Run run = lethe("forget", "--ids-file", requests.toString(), "--new-only", "--max-ids", "5", "--dry-run");
+    assertThat(run.code()).as(run.err()).isZero();
+    JsonNode counts = run.summary().path("inputs").path("newOnly");
+    assertThat(counts.path("distinctIds").asLong()).isEqualTo(3);
+    assertThat(counts.path("inLedger").asLong()).as("the two the story forgot").isEqualTo(2);
+    assertThat(counts.path("leftForNextRun").asLong()).isZero();
+    assertThat(run.summary().path("outputs").path("plan").path("requested").asInt()).isEqualTo(1);
+    assertThat(run.err()).contains("New ids: 1 of 3 distinct ids have no request in the ledger yet; this run takes 1")
+        .doesNotContain("person-000733");
+  }
+
+  @Test
   void forgetDeletesRetrainsAndNeverPrintsTheIds() throws IOException {
     Run run = forget;
     assertThat(run.code()).as(run.err()).isZero();

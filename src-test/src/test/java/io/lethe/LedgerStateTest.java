@@ -1,9 +1,11 @@
 package io.lethe;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.lethe.bench.SimulatedLedger;
+import io.lethe.forget.IdFile;
 import io.lethe.ledger.ForgetLedger;
 import io.lethe.ledger.IdKind;
 import io.lethe.ledger.LedgerEntry;
@@ -36,8 +38,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The ledger's state snapshot (a compacted current state beside the append-only history): what
  * the forget plan, status and the purge read from it and the commits after it is what the whole
  * history says, it reads no history file the snapshot covers, and a killed writer's files are
- * never read and are cleaned up. And the compaction of a small append-only table (the publish
- * log), read the same way.
+ * never read and are cleaned up. The compaction of a small append-only table (the publish log),
+ * read the same way. And a requests table too large for one batch, read against the ledger.
  */
 class LedgerStateTest extends LetheTestBase {
   private static final LedgerKey KEY = LedgerKey.of(LEDGER_KEY);
@@ -116,42 +118,64 @@ class LedgerStateTest extends LetheTestBase {
     String path = dir.resolve("log").toString();
     Configuration hadoop = spark().sparkContext().hadoopConfiguration();
     LogTable log = new LogTable(hadoop, path);
-    for (long v = 0; v < 25; v++) {
+    for (long v = 0; v < 13; v++) {
       log.append(List.of(RowFactory.create(v, "published " + v)), schema, Map.of(), null, null);
     }
     Path compactions = dir.resolve("log").resolve(LogCompaction.COMPACTED);
-    assertThat(compacted(hadoop, path).rows(5, schema)).as("6 commits: no compaction yet").hasSize(6);
+    assertThat(compacted(hadoop, path).rows(2, schema)).as("3 commits: no compaction yet").hasSize(3);
     assertThat(Files.exists(compactions)).isFalse();
-    assertThat(compacted(hadoop, path).rows(24, schema)).hasSize(25);
-    assertThat(Files.exists(compactions.resolve(String.format("%020d.parquet", 24L)))).isTrue();
-    for (long v = 25; v < 28; v++) {
+    assertThat(compacted(hadoop, path).rows(12, schema)).hasSize(13);
+    assertThat(Files.exists(compactions.resolve(String.format("%020d.parquet", 12L)))).isTrue();
+    for (long v = 13; v < 15; v++) {
       log.append(List.of(RowFactory.create(v, "published " + v)), schema, Map.of(), null, null);
     }
     // The data files the compaction covers are not read: gone, every row is still there.
     HadoopFiles files = new HadoopFiles(hadoop);
-    for (long v = 0; v <= 24; v++) {
+    for (long v = 0; v <= 12; v++) {
       for (JsonNode action : DeltaCommits.actions(files, new org.apache.hadoop.fs.Path(path), v)) {
         if (action.has("add")) {
           Files.delete(dir.resolve("log").resolve(action.path("add").path("path").asText()));
         }
       }
     }
-    assertThat(compacted(hadoop, path).rows(27, schema)).extracting(r -> r.getLong(0))
-        .containsExactlyInAnyOrderElementsOf(java.util.stream.LongStream.range(0, 28).boxed().toList());
-    for (long v = 28; v < 50; v++) {
+    assertThat(compacted(hadoop, path).rows(14, schema)).extracting(r -> r.getLong(0))
+        .containsExactlyInAnyOrderElementsOf(java.util.stream.LongStream.range(0, 15).boxed().toList());
+    for (long v = 15; v < 23; v++) {
       log.append(List.of(RowFactory.create(v, "published " + v)), schema, Map.of(), null, null);
       compacted(hadoop, path).rows(v, schema);
     }
     try (Stream<Path> kept = Files.list(compactions)) {
       assertThat(kept.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".parquet")))
-          .as("a compaction every 10 commits, the newest two kept")
-          .containsExactlyInAnyOrder(String.format("%020d.parquet", 34L), String.format("%020d.parquet", 44L));
+          .as("a compaction every 5 commits, the newest two kept")
+          .containsExactlyInAnyOrder(String.format("%020d.parquet", 17L), String.format("%020d.parquet", 22L));
     }
-    assertThat(compacted(hadoop, path).rows(49, schema)).hasSize(50);
+    assertThat(compacted(hadoop, path).rows(22, schema)).hasSize(23);
+  }
+
+  @Test
+  void aRequestsTableOfMoreThanAMillionIdsGivesTheIdsNoRequestHoldsYetABatchAtATime() {
+    ForgetLedger ledger = ledger(dir.resolve("ledger").toString());
+    Instant now = Instant.now();
+    java.util.function.Function<String, LedgerEntry> request = id -> LedgerEntry.received("request-" + id, "batch",
+        KEY.hash(IdKind.SUBJECT, id), IdKind.SUBJECT, now, ledger.deadlineFor(now));
+    ledger.record(List.of(request.apply("0"), request.apply("17")));
+    ledger.compactState(); // the snapshot's files, and a request after it
+    ledger.record(List.of(request.apply("42")));
+    String requests = dir.resolve("requests").toString();
+    spark().range(0, IdFile.MAX_IDS + 1L).selectExpr("cast(id as string) as person_id").write().parquet(requests);
+
+    IdFile.NewIds fresh = IdFile.readNew(spark(), requests, "auto", null, IdKind.SUBJECT, ledger, KEY, 5);
+    assertThat(fresh.distinctIds()).isEqualTo(IdFile.MAX_IDS + 1L);
+    assertThat(fresh.inLedger()).isEqualTo(3);
+    assertThat(fresh.request().ids()).as("the least ids no request holds, as strings")
+        .containsExactlyInAnyOrder("1", "10", "100", "1000", "10000");
+    assertThat(fresh.leftForNextRun()).isEqualTo(IdFile.MAX_IDS + 1L - 3 - 5);
+    assertThatThrownBy(() -> IdFile.read(spark(), requests, "auto", null, IdKind.SUBJECT))
+        .isInstanceOf(InvalidRequestException.class).hasMessageContaining("forget --new-only");
   }
 
   private static LogCompaction compacted(Configuration hadoop, String path) {
-    return new LogCompaction(hadoop, new LogTable(hadoop, path), 10);
+    return new LogCompaction(hadoop, new LogTable(hadoop, path), 5);
   }
 
   private ForgetLedger ledger(String path) {

@@ -71,6 +71,16 @@ class ProceduresTest extends LetheTestBase {
     assertThat((Long) plan.getAs("rows_deleted")).as("rows it would delete").isEqualTo(2);
     assertThat(plan.getList(plan.fieldIndex("shards_retrained"))).isNotEmpty();
     assertThat((Long) call("CALL lethe.system.status()").getAs("store_version")).isEqualTo(before);
+    java.nio.file.Path requests;
+    try {
+      requests = java.nio.file.Files.writeString(dir.resolve("requests.txt"), "401\n33\n401\n");
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    Row fresh = call("CALL lethe.system.forget(ids_file => '" + requests + "', new_only => true, max_ids => 1,"
+        + " dry_run => true)");
+    assertThat((Integer) fresh.getAs("requested")).as("the least id no request holds, of two").isEqualTo(1);
+    assertThat((Long) fresh.getAs("found")).isEqualTo(1);
   }
 
   @Test

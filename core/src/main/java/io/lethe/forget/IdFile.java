@@ -10,7 +10,9 @@ import static org.apache.spark.sql.functions.when;
 import io.delta.tables.DeltaTable;
 import io.lethe.InvalidRequestException;
 import io.lethe.LetheException;
+import io.lethe.ledger.ForgetLedger;
 import io.lethe.ledger.IdKind;
+import io.lethe.ledger.LedgerKey;
 import io.lethe.run.HadoopFiles;
 import io.lethe.run.Tables;
 import java.util.Arrays;
@@ -65,8 +67,71 @@ public final class IdFile {
     return fromTable(load(spark, location, fmt), location, fmt, column, kind);
   }
 
+  /**
+   * The ids of a file or table that no request of the ledger holds yet (by keyed hash, whatever
+   * the request's state), for a table of incoming requests that grows for years: its ids are
+   * checked as {@link #read} checks them, hashed and set against the ledger's requests by Spark
+   * (the ledger key travels to the executors with the task, as for verify), and at most {@code
+   * limit} of them, the least first, come to the driver; the rest wait for the next run. The
+   * driver holds those ids, never the table.
+   */
+  public static NewIds readNew(SparkSession spark, String location, String format, String column, IdKind kind,
+      ForgetLedger ledger, LedgerKey key, int limit) {
+    if (limit < 1) {
+      throw new InvalidRequestException("The most ids a run takes must be at least 1, got " + limit);
+    }
+    String fmt = format == null ? "auto" : format.toLowerCase(Locale.ROOT);
+    if (!FORMATS.contains(fmt)) {
+      throw new InvalidRequestException("Unknown id file format '" + format + "': use one of " + String.join(", ", FORMATS));
+    }
+    Dataset<Row> table;
+    if (Tables.looksLikeName(location) && Tables.exists(spark, location)) {
+      table = spark.table(location);
+      fmt = "table";
+    } else {
+      HadoopFiles files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
+      Path path = files.qualify(location);
+      if (!files.exists(path)) {
+        throw new InvalidRequestException("The id file " + location + " does not exist");
+      }
+      if (fmt.equals("auto")) {
+        fmt = detect(spark, files, path);
+      }
+      table = load(spark, location, fmt);
+    }
+    Dataset<Row> hashed = checked(table, location, fmt, column).ids().distinct()
+        .withColumn("hash", key.hashOf(kind, col("id"))).persist(org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK());
+    try {
+      long distinct = hashed.count();
+      Dataset<Row> known = ledger.knownHashes();
+      Dataset<Row> fresh = hashed.join(known, hashed.col("hash").equalTo(known.col("subject_hash")), "left_anti")
+          .select("id");
+      long freshCount = fresh.count();
+      List<String> taken = fresh.orderBy("id").limit(limit).collectAsList().stream().map(r -> r.getString(0)).toList();
+      return new NewIds(ForgetRequest.of(kind, taken), distinct, distinct - freshCount, freshCount - taken.size());
+    } finally {
+      hashed.unpersist();
+    }
+  }
+
+  /**
+   * What {@link #readNew} found: the request of the ids taken, the distinct ids of the source, those
+   * a request of the ledger already holds, and the new ones left for the next run.
+   */
+  public record NewIds(ForgetRequest request, long distinctIds, long inLedger, long leftForNextRun) {}
+
   /** The ids of a loaded file or a catalog table: its id column checked and read. */
   private static ForgetRequest fromTable(Dataset<Row> table, String location, String fmt, String column, IdKind kind) {
+    Checked checked = checked(table, location, fmt, column);
+    requireAtMostMaxIds(location, checked.rows());
+    return ForgetRequest.of(kind, checked.ids().collectAsList().stream().map(r -> r.getString(0)).toList());
+  }
+
+  /** A source's ids (column "id", trimmed strings) once checked, and their number. */
+  private record Checked(Dataset<Row> ids, long rows) {}
+
+  /** The id column of a loaded file or table, checked: its type, no null or empty id, no control character. */
+  private static Checked checked(Dataset<Row> table, String location, String fmt, String column) {
     String idColumn = pickColumn(table, column, location, fmt);
     DataType type = table.schema().apply(idColumn).dataType();
     if (!(type instanceof StringType || type instanceof IntegralType)) {
@@ -86,7 +151,6 @@ public final class IdFile {
       throw new InvalidRequestException("The id file " + location + " is malformed (" + fmt + "): " + LetheException.firstLine(e), e);
     }
     long rows = checks.getLong(0);
-    requireAtMostMaxIds(location, rows);
     if (rows > 0 && checks.getLong(1) > 0) {
       throw new InvalidRequestException("The id file " + location + " has " + checks.getLong(1) + " null or empty id(s) in column '"
           + idColumn + "'");
@@ -94,7 +158,7 @@ public final class IdFile {
     if (rows > 0) {
       requireNoControlCharacters(location, checks.getLong(2));
     }
-    return ForgetRequest.of(kind, ids.collectAsList().stream().map(r -> r.getString(0)).toList());
+    return new Checked(ids, rows);
   }
 
   /** Up to this size, an uncompressed text id file is read in the driver, with no Spark job. */
@@ -137,7 +201,8 @@ public final class IdFile {
 
   private static void requireAtMostMaxIds(String location, long ids) {
     if (ids > MAX_IDS) {
-      throw new InvalidRequestException("The id file " + location + " has " + ids + " ids; split batches above " + MAX_IDS);
+      throw new InvalidRequestException("The id file " + location + " has " + ids + " ids; split batches above " + MAX_IDS
+          + ", or take only the ids the ledger does not hold yet, a batch at a time (forget --new-only)");
     }
   }
 

@@ -44,7 +44,7 @@ public final class ForgetLedger {
   private final Duration deadline;
   private final CommitRetry retry;
   private volatile LogTable log;
-  private volatile LedgerState state;
+  private volatile LedgerState snapshots;
   private volatile boolean verified;
   /** The fingerprint of the key this ledger is used with (recorded when the ledger is created). */
   private volatile String keyFingerprint;
@@ -89,7 +89,7 @@ public final class ForgetLedger {
   private void at(String location) {
     this.path = new io.lethe.run.HadoopFiles(spark.sparkContext().hadoopConfiguration()).qualify(location).toString();
     this.log = new LogTable(spark.sparkContext().hadoopConfiguration(), this.path);
-    this.state = new LedgerState(spark.sparkContext().hadoopConfiguration(), this.path, log, COMPACT_AFTER_COMMITS,
+    this.snapshots = new LedgerState(spark.sparkContext().hadoopConfiguration(), this.path, log, COMPACT_AFTER_COMMITS,
         COMPACT_AFTER_EVENTS);
   }
 
@@ -177,8 +177,8 @@ public final class ForgetLedger {
   }
 
   /**
-   * The current state, open or complete, of every request for the given hashes: from the state
-   * snapshot, only the buckets of these hashes are read ({@link LedgerState}).
+   * The current state, open or complete, of every request for the given hashes: of the state
+   * snapshot, only the row groups that may hold these hashes are read ({@link LedgerState}).
    */
   public List<LedgerEntry> currentOf(Collection<String> hashes) {
     if (hashes.isEmpty()) {
@@ -195,19 +195,18 @@ public final class ForgetLedger {
     if (!verified) {
       requireLedger();
     }
-    return java.util.Optional.of(state.at(log.version().orElseThrow()));
+    return java.util.Optional.of(snapshots.at(log.version().orElseThrow()));
   }
 
   /**
-   * Writes a snapshot of the ledger's state when enough has gathered since the last one
-   * ({@value #COMPACT_AFTER_COMMITS} commits or {@value #COMPACT_AFTER_EVENTS} events), so that
-   * readers read a bounded tail of the history. A run
-   * calls it after its last ledger commit; a failure is logged, not raised: the history holds
-   * everything, and the next run tries again.
+   * Writes a snapshot of the ledger's state when enough has gathered since the last one, or in
+   * all when there is none ({@value #COMPACT_AFTER_COMMITS} commits or {@value #COMPACT_AFTER_EVENTS}
+   * events), so that readers read a bounded tail of the history. A run calls it after its last ledger commit; a
+   * failure is logged, not raised: the history holds everything, and the next run tries again.
    */
   public void compactStateIfDue() {
     try {
-      state().filter(state::due).ifPresent(state::compact);
+      state().filter(snapshots::due).ifPresent(snapshots::compact);
     } catch (RuntimeException e) {
       LOG.warn("Could not write the ledger's state snapshot ({}); the next run tries again", e.getClass().getSimpleName());
     }
@@ -225,7 +224,7 @@ public final class ForgetLedger {
 
   /** Writes a snapshot of the ledger's state at its newest version now (when anything was committed since the last). */
   public void compactState() {
-    state().ifPresent(state::compact);
+    state().ifPresent(snapshots::compact);
   }
 
   private static Dataset<Row> latest(Dataset<Row> events) {
@@ -234,6 +233,26 @@ public final class ForgetLedger {
     return events.groupBy(col("request_id"))
         .agg(max_by(struct(all), struct(col("at"), col("rank"))).as("e"))
         .select(col("request_id"), col("e.*"));
+  }
+
+  /**
+   * The keyed hash of every request of the ledger, as a Spark Dataset of one column, {@code
+   * subject_hash} (a hash may come more than once): read by Spark from the state snapshot's files,
+   * with the hashes of the requests after it, for a query that sets many ids against the ledger.
+   */
+  public Dataset<Row> knownHashes() {
+    org.apache.spark.sql.types.StructType one = new org.apache.spark.sql.types.StructType()
+        .add("subject_hash", org.apache.spark.sql.types.DataTypes.StringType, false);
+    java.util.Optional<LedgerState.View> view = state();
+    if (view.isEmpty()) {
+      return spark.createDataFrame(List.of(), one);
+    }
+    List<Row> after = view.get().tail().values().stream()
+        .map(e -> org.apache.spark.sql.RowFactory.create(e.subjectHash())).toList();
+    Dataset<Row> hashes = spark.createDataFrame(after, one);
+    List<String> files = view.get().files();
+    return files.isEmpty() ? hashes
+        : hashes.union(spark.read().parquet(files.toArray(String[]::new)).select("subject_hash"));
   }
 
   /** The current state of every request that is not complete, oldest first. */

@@ -169,13 +169,12 @@ final class LedgerState {
   /**
    * Whether enough has gathered since the newest snapshot that readers should not read it all:
    * {@code compactAfterCommits} commits, or {@code compactAfterEvents} events (as the commits' file
-   * statistics count them). Always, when there is no snapshot and the history holds anything.
+   * statistics count them); the whole history when there is no snapshot yet, so a small ledger
+   * is read whole until it grows.
    */
   boolean due(View view) {
-    if (view.snapshot == null) {
-      return !view.tail().isEmpty();
-    }
-    return view.version - view.snapshot.version() >= compactAfterCommits || view.tailEvents() >= compactAfterEvents;
+    long since = view.snapshot == null ? view.version + 1 : view.version - view.snapshot.version();
+    return since > 0 && (since >= compactAfterCommits || view.tailEvents() >= compactAfterEvents);
   }
 
   /**
@@ -300,9 +299,10 @@ final class LedgerState {
       return tail;
     }
 
-    /** The events after the snapshot, as the log's file statistics count them (unknown counts as none). */
+    /** The events after the snapshot (all of them without one), as the log's file statistics count them (unknown counts as none). */
     long tailEvents() {
-      return tailFiles == null ? 0 : tailFiles.stream().mapToLong(f -> f.records() == null ? 0 : f.records()).sum();
+      List<LogTable.DataFile> counted = tailFiles != null ? tailFiles : history.files(version, p -> true, true);
+      return counted.stream().mapToLong(f -> f.records() == null ? 0 : f.records()).sum();
     }
 
     /** The latest event of every request of these hashes: from each segment the row groups that may hold them, the open ones, the tail's. */
@@ -323,6 +323,18 @@ final class LedgerState {
           : fold(history.rows(tailFiles, LedgerEntry.SCHEMA, HASH, wanted::contains));
       after.values().stream().filter(e -> wanted.contains(e.subjectHash())).forEach(e -> out.put(e.requestId(), e));
       return new ArrayList<>(out.values());
+    }
+
+    /** The snapshot's files (its segments and its open requests), as locations a Spark read takes. */
+    List<String> files() {
+      List<String> out = new ArrayList<>();
+      if (snapshot != null) {
+        snapshot.segments().forEach(g -> out.add(new Path(folder, g.file().path()).toString()));
+        if (snapshot.openFile() != null) {
+          out.add(new Path(folder, snapshot.openFile().path()).toString());
+        }
+      }
+      return out;
     }
 
     /** The requests not complete, by request id. */

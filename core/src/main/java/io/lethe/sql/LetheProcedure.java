@@ -132,6 +132,12 @@ abstract class LetheProcedure implements UnboundProcedure, BoundProcedure {
       return row.isNullAt(i) ? null : row.getUTF8String(i).toString();
     }
 
+    /** An INT argument, or {@code otherwise} when it is null. */
+    int integer(String name, int otherwise) {
+      int i = index(name);
+      return row.isNullAt(i) ? otherwise : row.getInt(i);
+    }
+
     boolean flag(String name) {
       int i = index(name);
       return !row.isNullAt(i) && row.getBoolean(i);

@@ -17,6 +17,7 @@ import io.lethe.forget.ForgetResult;
 import io.lethe.forget.IdFile;
 import io.lethe.forget.Purger;
 import io.lethe.ledger.IdKind;
+import io.lethe.ledger.LedgerKey;
 import io.lethe.ledger.LedgerSummary;
 import io.lethe.run.HadoopFiles;
 import io.lethe.verify.VerifyPage;
@@ -50,7 +51,10 @@ final class Procedures {
     return (System.nanoTime() - startNanos) / 1e9;
   }
 
-  /** {@code forget(ids => array(...) | ids_file => '...', by => 'subject', dry_run => false)}. */
+  /**
+   * {@code forget(ids => array(...) | ids_file => '...', by => 'subject', dry_run => false, new_only =>
+   * false, max_ids => 1000000)}.
+   */
   static final class Forget extends LetheProcedure {
     Forget(LetheConfig config) {
       super("forget", "Forgets a batch of subjects (or records): ledger, delete, retrain the hit shards, publish,"
@@ -65,7 +69,9 @@ final class Procedures {
           optional("ids_format", StringType, "'auto'", "auto, text, csv, json, parquet or delta"),
           optional("ids_column", StringType, "NULL", "the id column of a CSV, JSON, Parquet or Delta id file"),
           optional("by", StringType, "'subject'", "subject or record"),
-          optional("dry_run", BooleanType, "false", "return the plan only")};
+          optional("dry_run", BooleanType, "false", "return the plan only"),
+          optional("new_only", BooleanType, "false", "take from ids_file only the ids no request of the ledger holds"),
+          optional("max_ids", IntegerType, String.valueOf(IdFile.MAX_IDS), "with new_only, the most ids a call takes")};
     }
 
     @Override
@@ -86,8 +92,17 @@ final class Procedures {
         throw new InvalidRequestException("forget takes one of ids => array('id', ...) and ids_file => 'path or table'");
       }
       IdKind kind = IdKind.parse(args.string("by"));
-      ForgetRequest request = ids != null ? ForgetRequest.of(kind, ids)
-          : IdFile.read(lethe.spark(), file, args.string("ids_format"), args.string("ids_column"), kind);
+      ForgetRequest request;
+      if (args.flag("new_only")) {
+        if (file == null) {
+          throw new InvalidRequestException("forget's new_only => true reads ids_file => 'path or table'");
+        }
+        request = IdFile.readNew(lethe.spark(), file, args.string("ids_format"), args.string("ids_column"), kind,
+            lethe.ledger(), LedgerKey.from(lethe.config()), args.integer("max_ids", IdFile.MAX_IDS)).request();
+      } else {
+        request = ids != null ? ForgetRequest.of(kind, ids)
+            : IdFile.read(lethe.spark(), file, args.string("ids_format"), args.string("ids_column"), kind);
+      }
       boolean dryRun = args.flag("dry_run");
       io.lethe.api.Forget forget = lethe.forget(request).membershipAudit(!dryRun);
       if (dryRun) {

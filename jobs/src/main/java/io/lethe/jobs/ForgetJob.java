@@ -1,16 +1,20 @@
 package io.lethe.jobs;
 
+import io.lethe.InvalidRequestException;
 import io.lethe.LetheConfig;
 import io.lethe.api.Forget;
 import io.lethe.forget.ForgetPlan;
 import io.lethe.forget.ForgetRequest;
+import io.lethe.forget.IdFile;
 import io.lethe.forget.ForgetResult;
 import io.lethe.ledger.IdKind;
+import io.lethe.ledger.LedgerKey;
 import io.lethe.run.RunSummary;
 import io.lethe.train.Strategy;
 import io.lethe.unlearn.Strategies;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -39,6 +43,16 @@ public final class ForgetJob extends JobCommand {
   @Option(names = "--dry-run", description = "Print the plan (rows, shards, artifacts to retire, cost) and change nothing.")
   boolean dryRun;
 
+  @Option(names = "--new-only",
+      description = "Take from --ids-file only the ids no request of the ledger holds yet (for a table of incoming "
+          + "requests that grows for years): Spark sets them against the ledger, and at most --max-ids of them, the "
+          + "least first, make this run's batch; the rest wait for the next run.")
+  boolean newOnly;
+
+  @Option(names = "--max-ids", paramLabel = "N", defaultValue = "1000000",
+      description = "With --new-only, the most ids a run takes (default: ${DEFAULT-VALUE}).")
+  int maxIds;
+
   public static void main(String[] args) {
     Lethe.exit(Lethe.execute(new ForgetJob(), args));
   }
@@ -57,7 +71,22 @@ public final class ForgetJob extends JobCommand {
       // the logs in the driver.
       lethe.store().prepareDelete();
     }
-    ForgetRequest request = idOptions.read(spark, ids);
+    ForgetRequest request;
+    if (newOnly) {
+      if (ids.file == null) {
+        throw new InvalidRequestException("--new-only reads an id file or table: give --ids-file");
+      }
+      IdFile.NewIds fresh = IdFile.readNew(spark, ids.file, idOptions.format, idOptions.column, kind, lethe.ledger(),
+          LedgerKey.from(config), maxIds);
+      summary.input("newOnly", Map.of("distinctIds", fresh.distinctIds(), "inLedger", fresh.inLedger(),
+          "leftForNextRun", fresh.leftForNextRun()));
+      say(String.format("New ids: %d of %d distinct ids have no request in the ledger yet; this run takes %d, the next"
+          + " takes the other %d", fresh.distinctIds() - fresh.inLedger(), fresh.distinctIds(),
+          fresh.request().size(), fresh.leftForNextRun()));
+      request = fresh.request();
+    } else {
+      request = idOptions.read(spark, ids);
+    }
     Forget forget = lethe.forget(request).membershipAudit(!dryRun);
     summary.input("store", lethe.store().path()).input("models", lethe.registry().root().toString())
         .input("ledger", lethe.ledger().path()).input("kind", kind.id()).input("ids", request.size())

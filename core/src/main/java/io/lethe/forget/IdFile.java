@@ -46,25 +46,33 @@ public final class IdFile {
    * @param column the id column; null for text, or for a file with a single column
    */
   public static ForgetRequest read(SparkSession spark, String location, String format, String column, IdKind kind) {
+    Resolved source = resolve(spark, location, format);
+    if (source.path() == null) {
+      return fromTable(spark.table(location), location, source.format(), column, kind);
+    }
+    if (source.format().equals("text") && readsInDriver(source.files(), source.path())) {
+      return textInDriver(source.files(), source.path(), location, kind);
+    }
+    return fromTable(load(spark, location, source.format()), location, source.format(), column, kind);
+  }
+
+  /** Where the ids are: a catalog table (no path, format "table"), or a file or folder and its format. */
+  private record Resolved(String format, HadoopFiles files, Path path) {}
+
+  private static Resolved resolve(SparkSession spark, String location, String format) {
     String fmt = format == null ? "auto" : format.toLowerCase(Locale.ROOT);
     if (!FORMATS.contains(fmt)) {
       throw new InvalidRequestException("Unknown id file format '" + format + "': use one of " + String.join(", ", FORMATS));
     }
     if (Tables.looksLikeName(location) && Tables.exists(spark, location)) {
-      return fromTable(spark.table(location), location, "table", column, kind);
+      return new Resolved("table", null, null);
     }
     HadoopFiles files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
     Path path = files.qualify(location);
     if (!files.exists(path)) {
       throw new InvalidRequestException("The id file " + location + " does not exist");
     }
-    if (fmt.equals("auto")) {
-      fmt = detect(spark, files, path);
-    }
-    if (fmt.equals("text") && readsInDriver(files, path)) {
-      return textInDriver(files, path, location, kind);
-    }
-    return fromTable(load(spark, location, fmt), location, fmt, column, kind);
+    return new Resolved(fmt.equals("auto") ? detect(spark, files, path) : fmt, files, path);
   }
 
   /**
@@ -80,26 +88,9 @@ public final class IdFile {
     if (limit < 1) {
       throw new InvalidRequestException("The most ids a run takes must be at least 1, got " + limit);
     }
-    String fmt = format == null ? "auto" : format.toLowerCase(Locale.ROOT);
-    if (!FORMATS.contains(fmt)) {
-      throw new InvalidRequestException("Unknown id file format '" + format + "': use one of " + String.join(", ", FORMATS));
-    }
-    Dataset<Row> table;
-    if (Tables.looksLikeName(location) && Tables.exists(spark, location)) {
-      table = spark.table(location);
-      fmt = "table";
-    } else {
-      HadoopFiles files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
-      Path path = files.qualify(location);
-      if (!files.exists(path)) {
-        throw new InvalidRequestException("The id file " + location + " does not exist");
-      }
-      if (fmt.equals("auto")) {
-        fmt = detect(spark, files, path);
-      }
-      table = load(spark, location, fmt);
-    }
-    Dataset<Row> hashed = checked(table, location, fmt, column).ids().distinct()
+    Resolved source = resolve(spark, location, format);
+    Dataset<Row> table = source.path() == null ? spark.table(location) : load(spark, location, source.format());
+    Dataset<Row> hashed = checked(table, location, source.format(), column).ids().distinct()
         .withColumn("hash", key.hashOf(kind, col("id"))).persist(org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK());
     try {
       long distinct = hashed.count();

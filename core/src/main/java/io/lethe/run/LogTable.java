@@ -1,5 +1,6 @@
 package io.lethe.run;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.delta.kernel.Operation;
 import io.delta.kernel.Scan;
 import io.delta.kernel.Snapshot;
@@ -19,7 +20,6 @@ import io.delta.kernel.utils.CloseableIterable;
 import io.delta.kernel.utils.CloseableIterator;
 import io.delta.kernel.utils.DataFileStatus;
 import io.delta.kernel.utils.FileStatus;
-import com.fasterxml.jackson.databind.JsonNode;
 import io.lethe.LetheException;
 import java.io.IOException;
 import java.io.UncheckedIOException;

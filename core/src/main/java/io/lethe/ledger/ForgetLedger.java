@@ -219,7 +219,7 @@ public final class ForgetLedger {
 
   /** The commits a reader of the state reads past its newest snapshot (all of them when there is none). */
   public long commitsSinceState() {
-    return state().map(v -> v.snapshot == null ? v.version + 1 : v.version - v.snapshot.version()).orElse(0L);
+    return state().map(LedgerState.View::commitsSinceSnapshot).orElse(0L);
   }
 
   /** Writes a snapshot of the ledger's state at its newest version now (when anything was committed since the last). */

@@ -173,7 +173,7 @@ final class LedgerState {
    * is read whole until it grows.
    */
   boolean due(View view) {
-    long since = view.snapshot == null ? view.version + 1 : view.version - view.snapshot.version();
+    long since = view.commitsSinceSnapshot();
     return since > 0 && (since >= compactAfterCommits || view.tailEvents() >= compactAfterEvents);
   }
 
@@ -297,6 +297,11 @@ final class LedgerState {
             : history.rows(tailFiles, LedgerEntry.SCHEMA));
       }
       return tail;
+    }
+
+    /** The commits after the snapshot (all of them when there is none). */
+    long commitsSinceSnapshot() {
+      return snapshot == null ? version + 1 : version - snapshot.version();
     }
 
     /** The events after the snapshot (all of them without one), as the log's file statistics count them (unknown counts as none). */

@@ -178,12 +178,7 @@ public final class LogTable {
     StructType read = readSchema(Table.forPath(engine, path).getLatestSnapshot(engine).getSchema(), schema);
     List<Row> rows = new ArrayList<>();
     for (DataFile file : dataFiles) {
-      if (file.deletionVectorRows() > 0) {
-        throw new LetheException("The Delta table at " + path + " has deleted rows (deletion vectors); Lethe's own"
-            + " tables are append-only");
-      }
-      rows.addAll(parquet.read(FileStatus.of(file.absolutePath(path), file.size(), file.modificationTime()), read,
-          schema, column, keep));
+      rows.addAll(parquet.read(readable(file), read, schema, column, keep));
     }
     return rows;
   }
@@ -212,16 +207,21 @@ public final class LogTable {
         return known;
       }
     }
-    if (file.deletionVectorRows() > 0) {
-      throw new LetheException("The Delta table at " + path + " has deleted rows (deletion vectors); Lethe's own"
-          + " tables are append-only");
-    }
-    FileStatus status = FileStatus.of(file.absolutePath(path), file.size(), file.modificationTime());
+    FileStatus status = readable(file);
     List<Row> fileRows = List.copyOf(parquet.read(status, read, schema, null, null));
     synchronized (rowsByFile) {
       rowsByFile.put(file.path(), fileRows);
     }
     return fileRows;
+  }
+
+  /** A data file to read whole: Lethe's own tables are append-only, so a deletion vector is refused. */
+  private FileStatus readable(DataFile file) {
+    if (file.deletionVectorRows() > 0) {
+      throw new LetheException("The Delta table at " + path + " has deleted rows (deletion vectors); Lethe's own"
+          + " tables are append-only");
+    }
+    return FileStatus.of(file.absolutePath(path), file.size(), file.modificationTime());
   }
 
   /** One data file of a version, as its log describes it. */

@@ -65,13 +65,13 @@ class EstimatorsTest extends LetheTestBase {
     assertThat(model.manifest().shards().get(1).seed() - model.manifest().shards().get(0).seed()).isEqualTo(1_000_003L);
     // The seed reaches the forest: the same seed grows the published forest again, tree for tree,
     // and another base seed grows a different one on the same rows.
-    Dataset<Row> rows = fixture.store().readShard(0, fixture.published().shard(0).orElseThrow().storeVersion());
+    long version = fixture.published().shard(0).orElseThrow().storeVersion();
     String published = forest(model.subModel(0));
-    String again = forest(new ShardTrainer(fixture.store(), fixture.settings()).fit(0, rows).model());
+    String again = forest(new ShardTrainer(fixture.store(), fixture.settings()).fitShard(0, version).model());
     assertThat(again).as("one seed, the same forest twice").isEqualTo(published);
     TrainSettings otherSeed = Strategies.settings(adultConfig(2, dir, Map.of("train.estimator", "random_forest",
         "train.param.numTrees", "10", "train.param.maxDepth", "5", "train.seed", "7")));
-    String other = forest(new ShardTrainer(fixture.store(), otherSeed).fit(0, rows).model());
+    String other = forest(new ShardTrainer(fixture.store(), otherSeed).fitShard(0, version).model());
     assertThat(other).as("two seeds, two forests").isNotEqualTo(published);
     assertBeatsMajority(model, 0.03);
   }

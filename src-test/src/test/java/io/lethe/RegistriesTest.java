@@ -92,8 +92,9 @@ class RegistriesTest {
     }
     // The task engine's estimators are those whose entries declare a local solver, and no other.
     assertThat(Estimators.builtIns()).filteredOn(b -> b.local() != null).extracting(Estimators.BuiltIn::name)
-        .containsExactly("logistic_regression", "linear_svc", "naive_bayes", "linear_regression");
-    assertThat(Estimators.localSolver("random_forest")).isEmpty();
+        .containsExactly("logistic_regression", "random_forest", "gbt", "decision_tree", "linear_svc", "naive_bayes",
+            "linear_regression");
+    assertThat(Estimators.localSolver("multilayer_perceptron")).isEmpty();
     assertThat(Estimators.localSolver("org.example.MyClassifier")).isEmpty();
   }
 

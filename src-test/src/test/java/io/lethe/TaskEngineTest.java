@@ -236,18 +236,19 @@ class TaskEngineTest extends LetheTestBase {
     Engine.Choice roomy = new ShardTrainer(store, settings(Map.of())).chooseEngine(store.layout().allShards(), version);
     assertThat(roomy.engine()).isEqualTo(Engine.TASKS);
     assertThat(roomy.reason()).contains("within train.task-memory-mb=1024");
-    Engine.Choice trees = new ShardTrainer(store, settings(Map.of("train.estimator", "random_forest")))
+    Engine.Choice perceptron = new ShardTrainer(store, settings(Map.of("train.estimator", "multilayer_perceptron")))
         .chooseEngine(store.layout().allShards(), version);
-    assertThat(trees.engine()).isEqualTo(Engine.JOBS);
-    assertThat(trees.reason()).contains("random_forest has no local solver");
+    assertThat(perceptron.engine()).isEqualTo(Engine.JOBS);
+    assertThat(perceptron.reason()).contains("multilayer_perceptron has no local solver");
   }
 
   @Test
   void tasksRefusesAnEstimatorWithoutALocalSolver() {
-    ShardTrainer trainer = new ShardTrainer(store, settings(Map.of("train.estimator", "gbt",
+    ShardTrainer trainer = new ShardTrainer(store, settings(Map.of("train.estimator", "multilayer_perceptron",
         "train.engine", "tasks")));
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> trainer.chooseEngine(java.util.List.of(0), 0))
-        .isInstanceOf(InvalidConfigException.class).hasMessageContaining("train.engine is tasks, but the estimator gbt");
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("train.engine is tasks, but the estimator multilayer_perceptron");
   }
 
   @Test

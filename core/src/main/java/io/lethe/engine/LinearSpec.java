@@ -16,7 +16,7 @@ import java.io.Serializable;
  * @param standardization whether the penalty applies to coefficients of standardized features
  */
 public record LinearSpec(Loss loss, int classes, double regParam, double elasticNet, int maxIter, double tolerance,
-    boolean fitIntercept, boolean standardization) implements Serializable {
+    boolean fitIntercept, boolean standardization) implements LocalFit {
 
   /** The row losses of spark.ml's linear classifiers. */
   public enum Loss {
@@ -26,6 +26,17 @@ public record LinearSpec(Loss loss, int classes, double regParam, double elastic
     MULTINOMIAL,
     /** LinearSVC: max(0, 1 - (2y - 1) m), always solved by OWLQN. */
     HINGE
+  }
+
+  @Override
+  public LocalLinear.Fit fit(ShardMatrix rows) {
+    return LocalLinear.fit(rows, this);
+  }
+
+  @Override
+  public String describe(Serializable fitted) {
+    LocalLinear.Fit fit = (LocalLinear.Fit) fitted;
+    return String.format(" (%d optimizer iterations%s)", fit.iterations(), fit.converged() ? "" : ", stopped at maxIter");
   }
 
   /** Coefficient sets: one per class for multinomial, else one. */

@@ -63,9 +63,9 @@ public final class Estimators {
    */
   private static final List<BuiltIn> BUILT_INS = List.of(
       new BuiltIn("logistic_regression", LogisticRegression::new, null, LocalSolver.LOGISTIC),
-      new BuiltIn("random_forest", RandomForestClassifier::new, RandomForestRegressor::new, null),
-      new BuiltIn("gbt", GBTClassifier::new, GBTRegressor::new, null),
-      new BuiltIn("decision_tree", DecisionTreeClassifier::new, DecisionTreeRegressor::new, null),
+      new BuiltIn("random_forest", RandomForestClassifier::new, RandomForestRegressor::new, new TreeSolver(TreeSolver.Kind.FOREST)),
+      new BuiltIn("gbt", GBTClassifier::new, GBTRegressor::new, new TreeSolver(TreeSolver.Kind.BOOSTED)),
+      new BuiltIn("decision_tree", DecisionTreeClassifier::new, DecisionTreeRegressor::new, new TreeSolver(TreeSolver.Kind.TREE)),
       new BuiltIn("linear_svc", LinearSVC::new, null, LocalSolver.LINEAR_SVC),
       new BuiltIn("naive_bayes", NaiveBayes::new, null, LocalSolver.FROM_STATISTICS),
       new BuiltIn("multilayer_perceptron", MultilayerPerceptronClassifier::new, null, null),

@@ -1,8 +1,10 @@
 package io.lethe.train;
 
 import io.lethe.engine.LinearSpec;
+import io.lethe.engine.LocalFit;
 import io.lethe.engine.LocalLinear;
 import io.lethe.store.StoreLayout;
+import java.io.Serializable;
 import java.util.Optional;
 import org.apache.spark.ml.Estimator;
 import org.apache.spark.ml.Transformer;
@@ -19,19 +21,23 @@ import org.apache.spark.ml.param.Params;
  * in {@link Estimators} declares, so that the engine knows no estimator by name or class. An
  * estimator without one is fitted by spark.ml's own distributed fit (the jobs engine).
  *
- * <p>Either the task minimizes a linear objective with the local solver ({@link #objective} not
- * null) and the driver turns the solution into the estimator's spark.ml model ({@link #model}), or
- * the sub-model is built from the shard's sufficient statistics ({@link StatisticsModel}).
+ * <p>Either the task fits the shard's featurized rows ({@link #task} not null: a linear objective
+ * minimized by the local solver, trees grown by {@link TreeSolver}) and the driver turns what it
+ * returns into the estimator's spark.ml model ({@link #model}), or the sub-model is built from the
+ * shard's sufficient statistics ({@link StatisticsModel}).
  */
 public interface LocalSolver {
   /** Why this estimator, with these settings, cannot be fitted in a task; empty when it can. */
   Optional<String> unsupported(Estimator<?> estimator, StoreLayout layout, TrainSettings settings);
 
-  /** The objective and optimizer settings the task minimizes, or null when the model is built from statistics. */
-  LinearSpec objective(Estimator<?> estimator, int classes);
+  /**
+   * What the task runs on the shard's featurized rows (a linear objective, a tree learner), or null
+   * when the model is built from the shard's statistics.
+   */
+  LocalFit task(Estimator<?> estimator, int classes);
 
-  /** The spark.ml model of a solution of {@link #objective}, its parameters copied as spark.ml's fit does. */
-  Transformer model(Estimator<?> estimator, LocalLinear.Fit fit, int classes);
+  /** The spark.ml model of what {@link #task} returned, its parameters copied as spark.ml's fit does. */
+  Transformer model(Estimator<?> estimator, Serializable fitted, int classes);
 
   /** Logistic regression (binomial or multinomial, L1/L2), as spark.ml's objective has it. */
   LocalSolver LOGISTIC = new LocalSolver() {
@@ -49,7 +55,7 @@ public interface LocalSolver {
     }
 
     @Override
-    public LinearSpec objective(Estimator<?> estimator, int classes) {
+    public LinearSpec task(Estimator<?> estimator, int classes) {
       LogisticRegression lr = (LogisticRegression) estimator;
       boolean multinomial = lr.getFamily().equals("multinomial") || (lr.getFamily().equals("auto") && classes > 2);
       return new LinearSpec(multinomial ? LinearSpec.Loss.MULTINOMIAL : LinearSpec.Loss.BINOMIAL, classes,
@@ -58,8 +64,9 @@ public interface LocalSolver {
     }
 
     @Override
-    public Transformer model(Estimator<?> estimator, LocalLinear.Fit fit, int classes) {
+    public Transformer model(Estimator<?> estimator, Serializable fitted, int classes) {
       LogisticRegression lr = (LogisticRegression) estimator;
+      LocalLinear.Fit fit = (LocalLinear.Fit) fitted;
       return StatisticsModel.copyParams(lr, new LogisticRegressionModel(lr.uid(),
           new DenseMatrix(fit.sets(), fit.features(), fit.coefficients(), true).compressed(),
           Vectors.dense(fit.intercepts()).compressed(), classes, fit.multinomial()));
@@ -78,15 +85,16 @@ public interface LocalSolver {
     }
 
     @Override
-    public LinearSpec objective(Estimator<?> estimator, int classes) {
+    public LinearSpec task(Estimator<?> estimator, int classes) {
       LinearSVC svc = (LinearSVC) estimator;
       return new LinearSpec(LinearSpec.Loss.HINGE, classes, svc.getRegParam(), 0.0, svc.getMaxIter(), svc.getTol(),
           svc.getFitIntercept(), svc.getStandardization());
     }
 
     @Override
-    public Transformer model(Estimator<?> estimator, LocalLinear.Fit fit, int classes) {
+    public Transformer model(Estimator<?> estimator, Serializable fitted, int classes) {
       LinearSVC svc = (LinearSVC) estimator;
+      LocalLinear.Fit fit = (LocalLinear.Fit) fitted;
       return StatisticsModel.copyParams(svc,
           new LinearSVCModel(svc.uid(), Vectors.dense(fit.coefficients()).compressed(), fit.intercepts()[0]));
     }
@@ -100,18 +108,18 @@ public interface LocalSolver {
     }
 
     @Override
-    public LinearSpec objective(Estimator<?> estimator, int classes) {
+    public LocalFit task(Estimator<?> estimator, int classes) {
       return null;
     }
 
     @Override
-    public Transformer model(Estimator<?> estimator, LocalLinear.Fit fit, int classes) {
+    public Transformer model(Estimator<?> estimator, Serializable fitted, int classes) {
       throw new IllegalStateException("A model built from statistics has no objective's solution");
     }
   };
 
   /** Whether the estimator weighs rows by a column (no local solver does). */
-  private static boolean weighted(Params p) {
+  static boolean weighted(Params p) {
     return p.hasParam("weightCol") && p.isDefined(p.getParam("weightCol"))
         && !((String) p.getOrDefault(p.getParam("weightCol"))).isEmpty();
   }

@@ -4,8 +4,7 @@ import static org.apache.spark.sql.functions.col;
 
 import io.lethe.LetheException;
 import io.lethe.engine.FeatureSpec;
-import io.lethe.engine.LinearSpec;
-import io.lethe.engine.LocalLinear;
+import io.lethe.engine.LocalFit;
 import io.lethe.engine.RowCodec;
 import io.lethe.engine.ShardMatrix;
 import io.lethe.engine.ShardRows;
@@ -41,10 +40,10 @@ import scala.Tuple2;
 /**
  * The task engine: one Spark job reads the shards to fit and routes each shard's rows to a task
  * of its own (a partitioner with one partition per shard, so no two shards share a task). The
- * task sums the shard's statistics and, for a linear classifier, featurizes its rows as the fitted
- * stages would and solves spark.ml's objective with breeze; it returns the fitted values, and the
- * driver builds the spark.ml stage models from them: imputer, indexers, one-hot, scaler from the
- * statistics, then the estimator's model.
+ * task sums the shard's statistics and, when the estimator's solver fits rows (a linear objective
+ * solved with breeze, trees), featurizes its rows as the fitted stages would and fits them; it
+ * returns the fitted values, and the driver builds the spark.ml stage models from them: imputer,
+ * indexers, one-hot, scaler from the statistics, then the estimator's model.
  */
 final class TaskEngine {
   private static final Logger LOG = LoggerFactory.getLogger(TaskEngine.class);
@@ -81,8 +80,8 @@ final class TaskEngine {
   /** The rows a delete not yet committed will remove: those whose column holds one of the ids. */
   record PendingDelete(String column, Collection<String> ids) {}
 
-  /** What one task sends back: the shard's statistics and, for a linear classifier, its fit. */
-  record TaskFit(int shard, long rows, ShardStatistics statistics, LocalLinear.Fit linear, double seconds,
+  /** What one task sends back: the shard's statistics and, when the solver fits rows in the task, its fit. */
+  record TaskFit(int shard, long rows, ShardStatistics statistics, Serializable fitted, double seconds,
       String executor, String error) implements Serializable {}
 
   /**
@@ -105,7 +104,11 @@ final class TaskEngine {
   Fitted fit(List<Integer> shards, long version, boolean keepStatistics, PendingDelete pending) {
     StoreLayout layout = store.layout();
     List<Integer> order = shards.stream().sorted().distinct().toList();
-    LinearSpec linear = linearSpec(layout);
+    // Per shard: the estimator's seed is the shard's.
+    List<LocalFit> tasks = new ArrayList<>();
+    for (int shard : order) {
+      tasks.add(solver().task(ShardPipeline.estimator(layout, settings, shard), layout.labelClasses().size()));
+    }
     ShardStatistics empty = ShardStatistics.empty(layout.labelClasses().size(), layout.task() == Task.REGRESSION,
         layout.numericFeatures().size(), layout.categoricalFeatures().size());
     Dataset<Row> atVersion = store.read(version);
@@ -127,7 +130,7 @@ final class TaskEngine {
       ShardReader read = reader.get();
       fitting = JavaSparkContext.fromSparkContext(store.spark().sparkContext()).parallelize(order, order.size())
           .mapPartitionsWithIndex((index, ignored) -> List.of(fitInTask(order.get(index),
-              read.rows(order.get(index)), empty, featureSpec, linear)).iterator(), true);
+              read.rows(order.get(index)), empty, featureSpec, tasks.get(index))).iterator(), true);
     } else {
       // Columns whose cast to the training types only Spark does exactly: Delta's read, then the
       // rows routed to one task per shard. Planning the read may run jobs of its own.
@@ -137,7 +140,7 @@ final class TaskEngine {
           .mapToPair(row -> new Tuple2<>(row.getInt(shardAt), codec.encode(row)))
           .partitionBy(new ShardPartitioner(order))
           .mapPartitionsWithIndex((index, rows) -> List.of(fitInTask(order.get(index), decoded(rows, codec), empty,
-              featureSpec, linear)).iterator(), true);
+              featureSpec, tasks.get(index))).iterator(), true);
     }
     SparkContext context = store.spark().sparkContext();
     String description = context.getLocalProperty("spark.job.description");
@@ -155,9 +158,8 @@ final class TaskEngine {
         throw new LetheException("Training shard " + fit.shard() + " failed: " + fit.error());
       }
       LOG.info("Shard {}: {} rows fitted in {} s in a task on executor {}{}", fit.shard(), fit.rows(),
-          String.format("%.2f", fit.seconds()), fit.executor(), fit.linear() == null ? ""
-              : String.format(" (%d optimizer iterations%s)", fit.linear().iterations(),
-                  fit.linear().converged() ? "" : ", stopped at maxIter"));
+          String.format("%.2f", fit.seconds()), fit.executor(), fit.fitted() == null ? ""
+          : tasks.get(order.indexOf(fit.shard())).describe(fit.fitted()));
       try {
         models.put(fit.shard(), fit.rows() == 0 ? null : model(fit, statisticsModel, keepStatistics));
       } catch (StatisticsModel.SingularException e) {
@@ -181,19 +183,19 @@ final class TaskEngine {
     };
   }
 
-  /** Runs in the shard's task: reads its rows, sums its statistics, fits the linear model if there is one. */
+  /** Runs in the shard's task: reads its rows, sums its statistics, fits its featurized rows if the solver does. */
   private static TaskFit fitInTask(int shard, Iterator<Row> rows, ShardStatistics empty,
-      FeatureSpec featureSpec, LinearSpec linear) {
+      FeatureSpec featureSpec, LocalFit task) {
     long start = System.nanoTime();
     try {
       ShardRows held = ShardRows.read(rows, empty.copy());
       if (held.size() == 0) {
         return new TaskFit(shard, 0, null, null, (System.nanoTime() - start) / 1e9, executor(), null);
       }
-      LocalLinear.Fit fitted = null;
-      if (linear != null) {
+      Serializable fitted = null;
+      if (task != null) {
         ShardMatrix matrix = held.featurize(StatisticsModel.features(held.statistics(), featureSpec));
-        fitted = LocalLinear.fit(matrix, linear);
+        fitted = task.fit(matrix);
       }
       return new TaskFit(shard, held.size(), held.statistics(), fitted, (System.nanoTime() - start) / 1e9,
           executor(), null);
@@ -212,11 +214,11 @@ final class TaskEngine {
     StoreLayout layout = store.layout();
     int shard = fit.shard();
     PipelineModel model;
-    if (fit.linear() == null) {
+    if (fit.fitted() == null) {
       model = statisticsModel.build(fit.statistics(), shard);
     } else {
       List<Transformer> stages = new ArrayList<>(List.of(statisticsModel.features(fit.statistics(), shard)));
-      stages.add(solver().model(ShardPipeline.estimator(layout, settings, shard), fit.linear(),
+      stages.add(solver().model(ShardPipeline.estimator(layout, settings, shard), fit.fitted(),
           layout.labelClasses().size()));
       model = new PipelineModel(Identifiable.randomUID("pipeline"), stages.toArray(new Transformer[0]));
     }
@@ -228,11 +230,6 @@ final class TaskEngine {
   private LocalSolver solver() {
     return Estimators.localSolver(settings.estimator()).orElseThrow(() -> new IllegalStateException(
         "The estimator " + settings.estimator() + " has no local solver"));
-  }
-
-  /** The linear classifier's objective and optimizer settings, or null for an estimator built from statistics. */
-  private LinearSpec linearSpec(StoreLayout layout) {
-    return solver().objective(ShardPipeline.estimator(layout, settings, 0), layout.labelClasses().size());
   }
 
   /** One partition per shard to fit, in the given order: no two shards ever share a task. */

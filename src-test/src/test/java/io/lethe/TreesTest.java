@@ -1,0 +1,196 @@
+package io.lethe;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import io.lethe.demo.AdultData;
+import io.lethe.registry.SubModelEntry;
+import io.lethe.train.Engine;
+import io.lethe.train.ShardTrainer;
+import io.lethe.train.ShardTrainer.FittedShard;
+import io.lethe.unlearn.Strategies;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.Transformer;
+import org.apache.spark.ml.classification.DecisionTreeClassificationModel;
+import org.apache.spark.ml.classification.GBTClassificationModel;
+import org.apache.spark.ml.classification.RandomForestClassificationModel;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.ml.regression.DecisionTreeRegressionModel;
+import org.apache.spark.ml.regression.RandomForestRegressionModel;
+import org.apache.spark.ml.tree.InternalNode;
+import org.apache.spark.ml.tree.Node;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Decision trees and random forests grown inside tasks, on Adult shards of 2,000 people: a
+ * decision tree is the tree spark.ml's fit grows on the same shard (spark.ml finds thresholds on
+ * every row of a shard this small), for two classes, for five and for regression, and so are
+ * boosted trees; a forest scores no more than half a point under spark.ml's forest; all are real
+ * spark.ml models with their statistics, which load and score in plain spark.ml.
+ */
+class TreesTest extends LetheTestBase {
+  @TempDir
+  Path dir;
+
+  private static final int ROWS = 4000;
+  private static final int TEST_ROWS = 4000;
+
+  /** Trains a two-shard store on the task engine; returns shard 0's task fit and spark.ml's fit of it. */
+  private Pair fits(Map<String, String> settings) {
+    Map<String, String> all = new HashMap<>(settings);
+    all.put(LetheConfig.TRAIN_SCALE, "false");
+    LetheConfig config = adultConfig(2, dir, all);
+    Trained trained = ingestAndTrain(config, adultTrain(ROWS));
+    SubModelEntry entry = trained.published().shard(0).orElseThrow();
+    assertThat(entry.engine()).as("grown in a task").isEqualTo(Engine.TASKS.id());
+    PipelineModel ours = io.lethe.model.ShardEnsembleModel.load(trained.registry(), trained.published().version())
+        .subModel(0);
+    readsAsSparkDoes(trained.registry().subModelPath(trained.published().version(), entry), adultTest(200));
+    FittedShard theirs = new ShardTrainer(trained.store(), Strategies.settings(config))
+        .fit(0, trained.store().readShard(0, entry.storeVersion()));
+    return new Pair(ours, theirs.model(), trained.store().layout());
+  }
+
+  private record Pair(PipelineModel ours, PipelineModel sparks, io.lethe.store.StoreLayout layout) {
+    Transformer oursLast() {
+      return ShardTrainer.estimatorModel(ours);
+    }
+
+    Transformer sparksLast() {
+      return ShardTrainer.estimatorModel(sparks);
+    }
+
+    /** The share of test rows the two predict alike. */
+    double agreement() {
+      Dataset<Row> test = adultTest(TEST_ROWS);
+      List<Row> a = ours.transform(test).select("person_id", io.lethe.model.ShardColumns.prediction(0)).orderBy("person_id")
+          .collectAsList();
+      List<Row> b = sparks.transform(test).select("person_id", io.lethe.model.ShardColumns.prediction(0)).orderBy("person_id")
+          .collectAsList();
+      long same = java.util.stream.IntStream.range(0, a.size()).filter(i -> a.get(i).equals(b.get(i))).count();
+      return same / (double) a.size();
+    }
+
+    Dataset<Row> scored(PipelineModel model) {
+      return model.transform(adultTest(TEST_ROWS).withColumn(io.lethe.store.StoreLayout.LABEL_INDEX_COLUMN,
+          layout.labelIndex()));
+    }
+
+    double accuracy(PipelineModel model) {
+      Dataset<Row> scored = scored(model);
+      return scored.where(scored.col(io.lethe.model.ShardColumns.prediction(0))
+          .equalTo(scored.col(io.lethe.store.StoreLayout.LABEL_INDEX_COLUMN))).count() / (double) TEST_ROWS;
+    }
+  }
+
+  @Test
+  void aDecisionTreeGrownInATaskIsTheTreeSparkMlGrows() {
+    Pair pair = fits(Map.of("train.estimator", "decision_tree", "train.param.maxDepth", "6",
+        "train.param.minInstancesPerNode", "5"));
+    DecisionTreeClassificationModel ours = (DecisionTreeClassificationModel) pair.oursLast();
+    DecisionTreeClassificationModel sparks = (DecisionTreeClassificationModel) pair.sparksLast();
+    assertThat(pair.agreement()).as("test rows predicted alike").isEqualTo(1.0);
+    assertThat(ours.numNodes()).isEqualTo(sparks.numNodes());
+    assertThat(ours.depth()).isEqualTo(sparks.depth());
+    assertThat(ours.rootNode().impurity()).isCloseTo(sparks.rootNode().impurity(), within(1e-12));
+    assertThat(((InternalNode) ours.rootNode()).gain()).isCloseTo(((InternalNode) sparks.rootNode()).gain(), within(1e-12));
+    assertThat(ours.featureImportances().toArray()).containsExactly(sparks.featureImportances().toArray(), within(1e-9));
+    double majority = majorityRate(adultTest(TEST_ROWS), AdultData.LABEL);
+    assertThat(pair.accuracy(pair.ours())).isGreaterThan(majority + 0.03);
+    // Probabilities from the leaves' class counts, as spark.ml's.
+    Row a = pair.ours().transform(adultTest(1)).select(io.lethe.model.ShardColumns.probability(0)).head();
+    Row b = pair.sparks().transform(adultTest(1)).select(io.lethe.model.ShardColumns.probability(0)).head();
+    assertThat(((Vector) a.get(0)).toArray()).containsExactly(((Vector) b.get(0)).toArray(), within(1e-12));
+  }
+
+  @Test
+  void aDecisionTreeOfFiveClassesIsTheTreeSparkMlGrows() {
+    Pair pair = fits(Map.of("train.estimator", "decision_tree", "train.param.maxDepth", "5",
+        "train.param.impurity", "entropy", "store.label-column", "race", "store.features.exclude", AdultData.LABEL));
+    assertThat(((DecisionTreeClassificationModel) pair.oursLast()).numClasses()).isEqualTo(5);
+    assertThat(pair.agreement()).isEqualTo(1.0);
+    assertThat(((DecisionTreeClassificationModel) pair.oursLast()).numNodes())
+        .isEqualTo(((DecisionTreeClassificationModel) pair.sparksLast()).numNodes());
+  }
+
+  @Test
+  void aRegressionTreeIsTheTreeSparkMlGrows() {
+    Pair pair = fits(Map.of("train.estimator", "decision_tree", "train.param.maxDepth", "5", "store.task",
+        "regression", "store.label-column", "hours_per_week", "store.features.exclude", AdultData.LABEL));
+    DecisionTreeRegressionModel ours = (DecisionTreeRegressionModel) pair.oursLast();
+    DecisionTreeRegressionModel sparks = (DecisionTreeRegressionModel) pair.sparksLast();
+    assertThat(ours.numNodes()).isEqualTo(sparks.numNodes());
+    // spark.ml orders a one-hot column's two values by their mean label, so a split's sides may be
+    // swapped: the same leaves, in another order.
+    double[] mine = leaves(ours.rootNode());
+    double[] theirs = leaves(sparks.rootNode());
+    java.util.Arrays.sort(mine);
+    java.util.Arrays.sort(theirs);
+    assertThat(mine).containsExactly(theirs, within(1e-9));
+    assertThat(pair.agreement()).isGreaterThan(0.999);
+  }
+
+  @Test
+  void aForestGrownInTasksScoresAsSparkMlsForestDoes() {
+    Pair pair = fits(Map.of("train.estimator", "random_forest", "train.param.numTrees", "20",
+        "train.param.maxDepth", "6"));
+    RandomForestClassificationModel ours = (RandomForestClassificationModel) pair.oursLast();
+    assertThat(ours.getNumTrees()).isEqualTo(20);
+    assertThat(java.util.Arrays.stream(ours.trees()).map(t -> t.toDebugString()).distinct().count())
+        .as("each tree draws its own rows and features").isEqualTo(20);
+    double mine = pair.accuracy(pair.ours());
+    double theirs = pair.accuracy(pair.sparks());
+    assertThat(mine).as("at most half a point under spark.ml's forest (%.4f)", theirs).isGreaterThan(theirs - 0.005);
+    assertThat(mine).isGreaterThan(majorityRate(adultTest(TEST_ROWS), AdultData.LABEL) + 0.03);
+    assertThat(java.util.Arrays.stream(ours.featureImportances().toArray()).max().orElseThrow()).isGreaterThan(0.05);
+  }
+
+  @Test
+  void aRegressionForestScoresAsSparkMlsForestDoes() {
+    Pair pair = fits(Map.of("train.estimator", "random_forest", "train.param.numTrees", "10", "train.param.maxDepth",
+        "5", "store.task", "regression", "store.label-column", "hours_per_week", "store.features.exclude",
+        AdultData.LABEL));
+    assertThat(((RandomForestRegressionModel) pair.oursLast()).getNumTrees()).isEqualTo(10);
+    double mine = rmse(pair.scored(pair.ours()));
+    double theirs = rmse(pair.scored(pair.sparks()));
+    assertThat(mine).as("RMSE within 2%% of spark.ml's forest (%.3f)", theirs).isCloseTo(theirs, within(0.02 * theirs));
+    double sd = adultTest(TEST_ROWS).agg(org.apache.spark.sql.functions.stddev("hours_per_week")).head().getDouble(0);
+    assertThat(mine).isLessThan(0.95 * sd);
+  }
+
+  @Test
+  void boostedTreesAreTheTreesSparkMlBoosts() {
+    Pair pair = fits(Map.of("train.estimator", "gbt", "train.param.maxIter", "8", "train.param.maxDepth", "3"));
+    GBTClassificationModel ours = (GBTClassificationModel) pair.oursLast();
+    GBTClassificationModel sparks = (GBTClassificationModel) pair.sparksLast();
+    assertThat(ours.getNumTrees()).isEqualTo(8);
+    assertThat(ours.treeWeights()).containsExactly(sparks.treeWeights(), within(1e-12));
+    assertThat(ours.totalNumNodes()).isEqualTo(sparks.totalNumNodes());
+    assertThat(pair.agreement()).isGreaterThan(0.999);
+    assertThat(pair.accuracy(pair.ours())).isGreaterThan(majorityRate(adultTest(TEST_ROWS), AdultData.LABEL) + 0.03);
+  }
+
+  private static double rmse(Dataset<Row> scored) {
+    return Math.sqrt(scored.selectExpr("avg(pow(" + io.lethe.model.ShardColumns.prediction(0) + " - "
+        + io.lethe.store.StoreLayout.LABEL_INDEX_COLUMN + ", 2))").head().getDouble(0));
+  }
+
+  /** The leaves' predictions, left to right. */
+  private static double[] leaves(Node node) {
+    if (node instanceof InternalNode n) {
+      double[] l = leaves(n.leftChild());
+      double[] r = leaves(n.rightChild());
+      double[] out = java.util.Arrays.copyOf(l, l.length + r.length);
+      System.arraycopy(r, 0, out, l.length, r.length);
+      return out;
+    }
+    return new double[] {node.prediction()};
+  }
+}

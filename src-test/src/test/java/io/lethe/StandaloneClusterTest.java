@@ -56,8 +56,11 @@ class StandaloneClusterTest extends LetheTestBase {
 
   @BeforeAll
   static void startCluster() throws Exception {
-    jvmFlags = Arrays.stream(System.getProperty("lethe.jvm.flags", "").trim().split("\\s+"))
-        .filter(f -> !f.isEmpty()).toList();
+    // The flags Spark needs on Java 17, and the client compiler only: the cluster's JVMs (master,
+    // workers, each job's driver and executors) live for seconds, where the optimizing compiler's
+    // work never pays back.
+    jvmFlags = java.util.stream.Stream.concat(Arrays.stream(System.getProperty("lethe.jvm.flags", "").trim()
+        .split("\\s+")), java.util.stream.Stream.of("-XX:TieredStopAtLevel=1")).filter(f -> !f.isEmpty()).toList();
     sparkHome = Files.createDirectories(dir.resolve("spark-home/jars")).getParent();
     String classpath = Files.readString(Path.of(System.getProperty("lethe.test.classpath"))).trim();
     for (String entry : classpath.split(File.pathSeparator)) {

@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Decision trees and random forests grown inside tasks, on Adult shards of 2,000 people: a
+ * Decision trees and random forests grown inside tasks, on Adult shards of 1,500 people: a
  * decision tree is the tree spark.ml's fit grows on the same shard (spark.ml finds thresholds on
  * every row of a shard this small), for two classes, for five and for regression, and so are
  * boosted trees; a forest scores no more than half a point under spark.ml's forest; all are real
@@ -39,8 +39,8 @@ class TreesTest extends LetheTestBase {
   @TempDir
   Path dir;
 
-  private static final int ROWS = 4000;
-  private static final int TEST_ROWS = 4000;
+  private static final int ROWS = 3000;
+  private static final int TEST_ROWS = 3000;
 
   /** Trains a two-shard store on the task engine; returns shard 0's task fit and spark.ml's fit of it. */
   private Pair fits(Map<String, String> settings) {
@@ -139,12 +139,12 @@ class TreesTest extends LetheTestBase {
 
   @Test
   void aForestGrownInTasksScoresAsSparkMlsForestDoes() {
-    Pair pair = fits(Map.of("train.estimator", "random_forest", "train.param.numTrees", "20",
+    Pair pair = fits(Map.of("train.estimator", "random_forest", "train.param.numTrees", "12",
         "train.param.maxDepth", "6"));
     RandomForestClassificationModel ours = (RandomForestClassificationModel) pair.oursLast();
-    assertThat(ours.getNumTrees()).isEqualTo(20);
+    assertThat(ours.getNumTrees()).isEqualTo(12);
     assertThat(java.util.Arrays.stream(ours.trees()).map(t -> t.toDebugString()).distinct().count())
-        .as("each tree draws its own rows and features").isEqualTo(20);
+        .as("each tree draws its own rows and features").isEqualTo(12);
     double mine = pair.accuracy(pair.ours());
     double theirs = pair.accuracy(pair.sparks());
     assertThat(mine).as("at most half a point under spark.ml's forest (%.4f)", theirs).isGreaterThan(theirs - 0.005);
@@ -167,10 +167,10 @@ class TreesTest extends LetheTestBase {
 
   @Test
   void boostedTreesAreTheTreesSparkMlBoosts() {
-    Pair pair = fits(Map.of("train.estimator", "gbt", "train.param.maxIter", "8", "train.param.maxDepth", "3"));
+    Pair pair = fits(Map.of("train.estimator", "gbt", "train.param.maxIter", "5", "train.param.maxDepth", "3"));
     GBTClassificationModel ours = (GBTClassificationModel) pair.oursLast();
     GBTClassificationModel sparks = (GBTClassificationModel) pair.sparksLast();
-    assertThat(ours.getNumTrees()).isEqualTo(8);
+    assertThat(ours.getNumTrees()).isEqualTo(5);
     assertThat(ours.treeWeights()).containsExactly(sparks.treeWeights(), within(1e-12));
     assertThat(ours.totalNumNodes()).isEqualTo(sparks.totalNumNodes());
     assertThat(pair.agreement()).isGreaterThan(0.999);

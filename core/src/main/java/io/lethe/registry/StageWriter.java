@@ -53,22 +53,30 @@ final class StageWriter {
    * stage this writer does not know (its own MLWriter must save it).
    */
   static boolean write(SparkSession spark, HadoopFiles files, Transformer stage, Path path) throws IOException {
+    if (TreeStageWriter.write(spark, files, stage, path)) {
+      return true;
+    }
     Data data = data(stage);
     if (data == null && !(stage instanceof VectorAssembler)) {
       return false;
     }
     if (data != null) {
-      writeParquet(spark, data,
-          new Path(new Path(path, "data"), "part-00000-" + UUID.randomUUID() + "-c000.snappy.parquet"));
+      writeParquet(spark, data, partFile(new Path(path, "data")));
     }
-    String metadata = DefaultParamsWriter$.MODULE$.getMetadataToSave(stage, spark, Option.empty(), Option.empty());
-    // Written in place, with no temporary file: no reader trusts the sub-model's directory before the
-    // pipeline's own metadata, which is written last.
-    Path file = PipelineWriter.metadataFile(path);
+    writeMetadata(files, path, DefaultParamsWriter$.MODULE$.getMetadataToSave(stage, spark, Option.empty(),
+        Option.empty()));
+    return true;
+  }
+
+  /**
+   * Writes a stage's metadata JSON in place, with no temporary file: no reader trusts the
+   * sub-model's directory before the pipeline's own metadata, which is written last.
+   */
+  static void writeMetadata(HadoopFiles files, Path stage, String metadata) throws IOException {
+    Path file = PipelineWriter.metadataFile(stage);
     try (OutputStream out = files.fs(file).create(file, false)) {
       out.write(metadata.getBytes(StandardCharsets.UTF_8));
     }
-    return true;
   }
 
   private static Data data(Transformer stage) {
@@ -129,15 +137,26 @@ final class StageWriter {
       "spark.sql.parquet.variant.annotateLogicalType.enabled");
 
   private static void writeParquet(SparkSession spark, Data data, Path file) throws IOException {
+    writeParquet(spark, data.schema(), List.of(data.row()), file);
+  }
+
+  /** Writes the rows as one Parquet file of the schema, as Spark's Parquet writer writes them. */
+  static void writeParquet(SparkSession spark, StructType schema, List<Row> rows, Path file) throws IOException {
     Configuration conf = new Configuration(spark.sparkContext().hadoopConfiguration());
-    conf.set(ParquetWriteSupport.SPARK_ROW_SCHEMA(), data.schema().json());
+    conf.set(ParquetWriteSupport.SPARK_ROW_SCHEMA(), schema.json());
     PARQUET_WRITE_SETTINGS.forEach(key -> conf.set(key, spark.conf().get(key)));
-    InternalRow row = (InternalRow) CatalystTypeConverters$.MODULE$.createToCatalystConverter(data.schema())
-        .apply(data.row());
+    scala.Function1<Object, Object> converter = CatalystTypeConverters$.MODULE$.createToCatalystConverter(schema);
     try (ParquetWriter<InternalRow> writer = new RowWriter(file).withConf(conf)
         .withCompressionCodec(CompressionCodecName.SNAPPY).withWriteMode(ParquetFileWriter.Mode.CREATE).build()) {
-      writer.write(row);
+      for (Row row : rows) {
+        writer.write((InternalRow) converter.apply(row));
+      }
     }
+  }
+
+  /** A data file's path inside a stage's folder, named as Spark names its part files. */
+  static Path partFile(Path dir) {
+    return new Path(dir, "part-00000-" + UUID.randomUUID() + "-c000.snappy.parquet");
   }
 
   private static final class RowWriter extends ParquetWriter.Builder<InternalRow, RowWriter> {

@@ -154,7 +154,7 @@ class BenchTest extends LetheTestBase {
 
     List<String> targets = new ArrayList<>();
     report.path("targets").forEach(t -> targets.add(t.path("name").asText()));
-    assertThat(targets).hasSize(12).anyMatch(t -> t.startsWith("forget 1 subject vs full retrain (8,000 rows, S = 4; the target is set at"))
+    assertThat(targets).hasSize(14).anyMatch(t -> t.startsWith("forget 1 subject vs full retrain (8,000 rows, S = 4; the target is set at"))
         .anyMatch(t -> t.startsWith("fixed cost of a forget run"))
         .anyMatch(t -> t.startsWith("Spark jobs of a forget run outside the retrain"))
         .anyMatch(t -> t.startsWith("purge after forgetting 1 subject vs the forget itself"))
@@ -217,11 +217,33 @@ class BenchTest extends LetheTestBase {
   }
 
   @Test
+  void eachTreeEstimatorIsMeasuredInATaskAgainstSparkMlsFitOfTheSameShard() {
+    JsonNode trees = report.path("trees");
+    double majority = majorityRate(SyntheticData.of(8000, 42).heldOut(spark(), 4000), SyntheticData.LABEL);
+    assertThat(trees).extracting(t -> t.path("estimator").asText()).containsExactly("random_forest", "decision_tree");
+    for (JsonNode t : trees) {
+      assertThat(t.path("shardRows").asLong()).as("a quarter of the store, roughly").isBetween(1000L, 3000L);
+      assertThat(t.path("speedup").asDouble()).isCloseTo(
+          t.path("jobsSeconds").asDouble() / t.path("tasksSeconds").asDouble(), within(1e-9));
+      assertThat(t.path("gapPoints").asDouble()).isCloseTo(
+          100 * (t.path("jobsAccuracy").asDouble() - t.path("tasksAccuracy").asDouble()), within(1e-9));
+      // Both fits beat always predicting the held-out rows' majority class by a margin.
+      assertThat(t.path("tasksAccuracy").asDouble()).isGreaterThan(majority + 0.02);
+      assertThat(t.path("jobsAccuracy").asDouble()).isGreaterThan(majority + 0.02);
+    }
+    // The same tree twice: spark.ml finds thresholds on every row of a shard this small, as the task does.
+    assertThat(trees.get(1).path("gapPoints").asDouble()).isCloseTo(0.0, within(1e-9));
+    assertThat(report.path("targets")).extracting(t -> t.path("name").asText())
+        .anyMatch(n -> n.startsWith("random forest: a shard fitted in a task vs spark.ml's fit of it"));
+    assertThat(err).contains("random_forest {").contains("fitted and saved in a task in");
+  }
+
+  @Test
   void theHtmlPageIsSelfContainedWithChartsAndTables() throws IOException {
     String html = Files.readString(dir.resolve("report/bench.html"));
     assertThat(html).startsWith("<!DOCTYPE html>").contains("<table id=\"targets\"").contains("<table id=\"forget\"")
         .contains("<figure id=\"forget-chart\"><svg").contains("<figure id=\"accuracy-chart\"><svg")
-        .contains("<figure id=\"scale-chart\"><svg").contains("<table id=\"strategies\"")
+        .contains("<figure id=\"scale-chart\"><svg").contains("<table id=\"strategies\"").contains("<table id=\"trees\"")
         .contains("<figure id=\"ledger-chart\"><svg").contains("<table id=\"ledger\"");
     assertThat(html).doesNotContain("<script").doesNotContain(" src=").doesNotContain(" href=")
         .doesNotContain("url(");

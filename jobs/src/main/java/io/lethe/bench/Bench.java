@@ -13,6 +13,7 @@ import io.lethe.bench.BenchReport.ScalePoint;
 import io.lethe.bench.BenchReport.Scoring;
 import io.lethe.bench.BenchReport.StrategyPoint;
 import io.lethe.bench.BenchReport.Target;
+import io.lethe.bench.BenchReport.TreePoint;
 import io.lethe.bench.BenchReport.Workload;
 import io.lethe.demo.AdultData;
 import io.lethe.forget.ForgetRequest;
@@ -28,6 +29,7 @@ import io.lethe.ledger.LedgerKey;
 import io.lethe.ledger.LedgerSummary;
 import io.lethe.model.Aggregation;
 import io.lethe.model.Evaluation;
+import io.lethe.model.ShardColumns;
 import io.lethe.model.ShardEnsembleModel;
 import io.lethe.registry.ModelRegistry;
 import io.lethe.registry.SubModelEntry;
@@ -37,6 +39,7 @@ import io.lethe.run.StepTimes;
 import io.lethe.store.CommitRetry;
 import io.lethe.store.IngestResult;
 import io.lethe.store.ShardedStore;
+import io.lethe.store.StoreLayout;
 import io.lethe.train.Engine;
 import io.lethe.train.ShardSelection;
 import io.lethe.train.ShardTrainer;
@@ -61,6 +64,7 @@ import java.util.TreeSet;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -75,7 +79,7 @@ import org.apache.spark.sql.SparkSession;
 public final class Bench {
   /** The parts of a bench run. forget, concurrency and scoring share one synthetic store. */
   public enum Section {
-    FORGET, CONCURRENCY, SCORING, STRATEGIES, ACCURACY, SCALE, LEDGER;
+    FORGET, CONCURRENCY, SCORING, STRATEGIES, TREES, ACCURACY, SCALE, LEDGER;
 
     public String id() {
       return name().toLowerCase(Locale.ROOT);
@@ -165,10 +169,12 @@ public final class Bench {
     Retrain retrain = null;
     Scoring scoring = null;
     List<StrategyPoint> strategies = new ArrayList<>();
+    List<TreePoint> trees = new ArrayList<>();
     SingleModel single = null;
     try {
       if (sections.contains(Section.FORGET) || sections.contains(Section.CONCURRENCY)
-          || sections.contains(Section.SCORING) || sections.contains(Section.STRATEGIES)) {
+          || sections.contains(Section.SCORING) || sections.contains(Section.STRATEGIES)
+          || sections.contains(Section.TREES)) {
         SyntheticData data = SyntheticData.of(options.rows(), options.seed());
         Store main = createStore("store", data);
         workload = main.workload;
@@ -194,6 +200,9 @@ public final class Bench {
         if (sections.contains(Section.STRATEGIES)) {
           strategies = strategies(main, data);
         }
+        if (sections.contains(Section.TREES)) {
+          trees = trees(main, data);
+        }
       }
       List<AccuracyPoint> accuracy = sections.contains(Section.ACCURACY) ? accuracy() : List.of();
       List<ScalePoint> scale = sections.contains(Section.SCALE) ? scale() : List.of();
@@ -203,12 +212,13 @@ public final class Bench {
         ShardMath.advice(options.shards(), k).ifPresent(warnings::add);
       }
       warnings.forEach(w -> out.accept("Warning: " + w));
-      List<Target> targets = targets(workload, training, forget, retrain, scoring, strategies, accuracy, scale, ledger);
+      List<Target> targets = targets(workload, training, forget, retrain, scoring, strategies, trees, accuracy, scale,
+          ledger);
       for (Target t : targets) {
         out.accept(String.format("Target %s: %s, measured %.2f %s: %s", t.name(), t.goal(), t.measured(), t.unit(),
             t.met() ? "met" : "MISSED"));
       }
-      return new BenchReport(startedAt, environment, workload, training, forget, retrain, scoring, strategies,
+      return new BenchReport(startedAt, environment, workload, training, forget, retrain, scoring, strategies, trees,
           accuracy, scale, ledger, targets, warnings, (System.nanoTime() - start) / 1e9);
     } finally {
       if (!options.keep()) {
@@ -448,6 +458,68 @@ public final class Bench {
     return points;
   }
 
+  /** The tree estimators the trees section fits, with the parameters it fits them with. */
+  private static final Map<String, Map<String, String>> TREE_CASES = new java.util.LinkedHashMap<>(Map.of(
+      "random_forest", Map.of("numTrees", "20", "maxDepth", "6")));
+
+  static {
+    TREE_CASES.put("decision_tree", Map.of("maxDepth", "6"));
+  }
+
+  /**
+   * For each tree estimator: the first shard of the store, on its current version, fitted and saved
+   * in a task and by spark.ml's fit with the same parameters and seed, and both sub-models scored
+   * on the same held-out rows.
+   */
+  private List<TreePoint> trees(Store main, SyntheticData data) {
+    List<TreePoint> points = new ArrayList<>();
+    Dataset<Row> heldOut = data.heldOut(spark, Math.min(options.scoreRows(), 100_000))
+        .withColumn(StoreLayout.LABEL_INDEX_COLUMN, main.store.layout().labelIndex()).cache();
+    long version = main.store.currentVersion();
+    int shard = 0;
+    try {
+      long count = heldOut.count();
+      for (Map.Entry<String, Map<String, String>> c : TREE_CASES.entrySet()) {
+        TrainSettings tasks = new TrainSettings(c.getKey(), c.getValue(), settings.seed(), settings.parallelism(),
+            settings.impute(), settings.scale(), Strategies.SHARD_RETRAIN, settings.certification(),
+            settings.slices(), Engine.TASKS, settings.taskMemoryMb(), "");
+        ModelRegistry registry = new ModelRegistry(spark, new Path(work, "trees-" + c.getKey()).toString());
+        Timed<ShardTrainer.FittedShard> inTask = timed(() -> saved(main, registry, tasks, shard, version));
+        Timed<ShardTrainer.FittedShard> bySpark = timed(() -> saved(main, registry, tasks.withEngine(Engine.JOBS),
+            shard, version));
+        double tasksAccuracy = accuracy(inTask.value.model(), heldOut, shard, count);
+        double jobsAccuracy = accuracy(bySpark.value.model(), heldOut, shard, count);
+        TreePoint point = new TreePoint(c.getKey(), c.getValue(), shard, inTask.value.rows(), inTask.seconds,
+            bySpark.seconds, bySpark.seconds / inTask.seconds, tasksAccuracy, jobsAccuracy,
+            100 * (jobsAccuracy - tasksAccuracy));
+        out.accept(String.format("%s %s, shard %d of %,d rows: fitted and saved in a task in %.2f s (%s engine), by"
+                + " spark.ml's fit in %.2f s: %.1fx faster; held-out accuracy %.2f%% against %.2f%%", c.getKey(),
+            c.getValue(), shard, point.shardRows(), point.tasksSeconds(), inTask.value.engine().id(),
+            point.jobsSeconds(), point.speedup(), 100 * tasksAccuracy, 100 * jobsAccuracy));
+        points.add(point);
+        files.deleteRecursively(registry.root());
+      }
+    } finally {
+      heldOut.unpersist();
+    }
+    return points;
+  }
+
+  /** A shard fitted with the settings and saved in the registry, as training saves it. */
+  private ShardTrainer.FittedShard saved(Store main, ModelRegistry registry, TrainSettings with, int shard,
+      long version) {
+    ShardTrainer.FittedShard fit = new ShardTrainer(main.store, with).fitShard(shard, version);
+    registry.saveSubModel(shard, version, fit.model(), fit.rows(), fit.seed(), fit.fitSeconds(),
+        SubModelEntry.SHARD_RETRAIN, fit.engine().id(), Map.of());
+    return fit;
+  }
+
+  private static double accuracy(PipelineModel model, Dataset<Row> labelled, int shard, long count) {
+    Dataset<Row> scored = model.transform(labelled);
+    return scored.where(scored.col(ShardColumns.prediction(shard)).equalTo(scored.col(StoreLayout.LABEL_INDEX_COLUMN)))
+        .count() / (double) count;
+  }
+
   private Forgot forget(Store main, List<String> ids) {
     Timed<ForgetResult> run = timed(() -> main.forgetter.execute(ForgetRequest.ofSubjects(ids)));
     double retire = run.value.seconds().getOrDefault("retire", 0.0);
@@ -619,8 +691,8 @@ public final class Bench {
   }
 
   private List<Target> targets(Workload workload, BenchReport.Training training, List<ForgetPoint> forget,
-      Retrain retrain, Scoring scoring, List<StrategyPoint> strategies, List<AccuracyPoint> accuracy,
-      List<ScalePoint> scale, List<LedgerPoint> ledger) {
+      Retrain retrain, Scoring scoring, List<StrategyPoint> strategies, List<TreePoint> trees,
+      List<AccuracyPoint> accuracy, List<ScalePoint> scale, List<LedgerPoint> ledger) {
     List<Target> targets = new ArrayList<>();
     String at = workload == null ? "" : String.format(" (%,d rows, S = %d%s)", workload.rows(), workload.shards(),
         workload.rows() == 2_000_000 && workload.shards() == 16 ? "" : "; the target is set at 2,000,000 rows, S = 16");
@@ -643,6 +715,12 @@ public final class Bench {
       targets.add(new Target("one shard's sub-model saved", "under 0.1 s", retrain.saveSeconds(), "s",
           retrain.saveSeconds() < 0.1));
     }
+    trees.stream().filter(p -> p.estimator().equals("random_forest")).findFirst().ifPresent(p -> {
+      targets.add(new Target("random forest: a shard fitted in a task vs spark.ml's fit of it" + at,
+          "at least 5x faster", p.speedup(), "x", p.speedup() >= 5));
+      targets.add(new Target("random forest: held-out accuracy of the task's fit under spark.ml's" + at,
+          "at most 0.5 points", p.gapPoints(), "points", p.gapPoints() <= 0.5));
+    });
     if (workload != null && workload.shards() == 128) {
       forget.stream().filter(p -> p.subjects() == 100).findFirst().ifPresent(p -> targets.add(new Target(
           "forget 100 subjects (S = 128) vs one model on the remaining rows", "at least 3x faster",

@@ -113,6 +113,20 @@ final class BenchPage {
         }
       }
     }
+    if (!r.trees().isEmpty()) {
+      page.section("Trees: a shard fitted in a task against spark.ml's fit of it");
+      List<List<String>> rows = new ArrayList<>();
+      for (BenchReport.TreePoint p : r.trees()) {
+        rows.add(List.of(p.estimator() + " " + p.params(), String.format(Locale.ROOT, "%,d", p.shardRows()),
+            num(p.tasksSeconds()), num(p.jobsSeconds()), String.format(Locale.ROOT, "%.1fx", p.speedup()),
+            pct2(p.tasksAccuracy()), pct2(p.jobsAccuracy())));
+      }
+      page.table("trees", List.of("estimator", "shard rows", "in a task s", "spark.ml's fit s", "speed-up",
+          "accuracy (task)", "accuracy (spark.ml)"), rows);
+      page.paragraph("The same shard on the same store version with the same parameters and seed, each fit saved"
+          + " in the model registry; accuracy on the same held-out rows. A forest in a task draws its own rows and"
+          + " features, so its accuracy differs from spark.ml's forest by the luck of the draw.");
+    }
     if (!r.accuracy().isEmpty()) {
       page.section("Accuracy as the shard count grows (Adult)");
       List<List<String>> rows = new ArrayList<>();

@@ -14,13 +14,14 @@ import java.util.Map;
  * @param retrain what the forget rows are compared with, measured once after the first batch
  * @param scoring ensemble versus single-model scoring of the same rows
  * @param strategies one row per unlearning strategy: its model update against a shard retrain
+ * @param trees one row per tree estimator: a shard fitted in a task against spark.ml's fit of it
  * @param accuracy ensemble versus single model on Adult as the shard count grows
  * @param scale cost as the store grows
  * @param targets the performance targets and whether this run met them
  * @param warnings advice for batch sizes that hit most shards
  */
 public record BenchReport(String startedAt, Environment environment, Workload workload, Training training,
-    List<ForgetPoint> forget, Retrain retrain, Scoring scoring, List<StrategyPoint> strategies,
+    List<ForgetPoint> forget, Retrain retrain, Scoring scoring, List<StrategyPoint> strategies, List<TreePoint> trees,
     List<AccuracyPoint> accuracy, List<ScalePoint> scale, List<LedgerPoint> ledger,
     List<Target> targets, List<String> warnings, double seconds) {
 
@@ -96,6 +97,15 @@ public record BenchReport(String startedAt, Environment environment, Workload wo
   public record StrategyPoint(String estimator, Map<String, String> params, String strategy, boolean exact,
       String detail, long rowsDeleted, int shard, long shardRows, double trainSeconds, double forgetSeconds,
       double updateSeconds, double shardRetrainSeconds, double speedup, Map<String, Double> certificate) {}
+
+  /**
+   * One tree estimator: the same shard on the same store version fitted in a task (the task
+   * engine) and by spark.ml's distributed fit (the jobs engine), each fit saved, and each
+   * sub-model's accuracy on the same held-out rows.
+   */
+  public record TreePoint(String estimator, Map<String, String> params, int shard, long shardRows,
+      double tasksSeconds, double jobsSeconds, double speedup, double tasksAccuracy, double jobsAccuracy,
+      double gapPoints) {}
 
   /** Adult at one shard count: held-out accuracy of the ensemble and of one model on all rows. */
   public record AccuracyPoint(int shards, double ensembleAccuracy, double singleModelAccuracy, double gapPoints,

@@ -33,7 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
  * decision tree is the tree spark.ml's fit grows on the same shard (spark.ml finds thresholds on
  * every row of a shard this small), for two classes, for five and for regression, and so are
  * boosted trees; a forest scores no more than half a point under spark.ml's forest; all are real
- * spark.ml models with their statistics, which load and score in plain spark.ml.
+ * spark.ml models with their statistics, which load and score in plain spark.ml, and which Lethe
+ * writes and reads back with no Spark job.
  */
 class TreesTest extends LetheTestBase {
   @TempDir
@@ -43,7 +44,7 @@ class TreesTest extends LetheTestBase {
   private static final int TEST_ROWS = 3000;
 
   /** Trains a two-shard store on the task engine; returns shard 0's task fit and spark.ml's fit of it. */
-  private Pair fits(Map<String, String> settings) {
+  private Pair fits(Map<String, String> settings) throws Exception {
     Map<String, String> all = new HashMap<>(settings);
     all.put(LetheConfig.TRAIN_SCALE, "false");
     LetheConfig config = adultConfig(2, dir, all);
@@ -52,10 +53,34 @@ class TreesTest extends LetheTestBase {
     assertThat(entry.engine()).as("grown in a task").isEqualTo(Engine.TASKS.id());
     PipelineModel ours = io.lethe.model.ShardEnsembleModel.load(trained.registry(), trained.published().version())
         .subModel(0);
-    readsAsSparkDoes(trained.registry().subModelPath(trained.published().version(), entry), adultTest(200));
+    org.apache.hadoop.fs.Path saved = trained.registry().subModelPath(trained.published().version(), entry);
+    readsAsSparkDoes(saved, adultTest(200));
+    // Read back in the driver, as written: no Spark job.
+    assertThat(jobsWhileReading(saved)).as("Spark jobs run by reading the tree sub-model").isZero();
     FittedShard theirs = new ShardTrainer(trained.store(), Strategies.settings(config))
         .fit(0, trained.store().readShard(0, entry.storeVersion()));
     return new Pair(ours, theirs.model(), trained.store().layout());
+  }
+
+  /** The Spark jobs that reading a sub-model with Lethe's reader runs. */
+  private static int jobsWhileReading(org.apache.hadoop.fs.Path subModel) throws Exception {
+    java.util.concurrent.atomic.AtomicInteger jobs = new java.util.concurrent.atomic.AtomicInteger();
+    org.apache.spark.scheduler.SparkListener counter = new org.apache.spark.scheduler.SparkListener() {
+      @Override
+      public void onJobStart(org.apache.spark.scheduler.SparkListenerJobStart start) {
+        jobs.incrementAndGet();
+      }
+    };
+    spark().sparkContext().listenerBus().waitUntilEmpty();
+    spark().sparkContext().addSparkListener(counter);
+    try {
+      io.lethe.registry.PipelineReader.load(new io.lethe.run.HadoopFiles(spark().sparkContext().hadoopConfiguration()),
+          subModel);
+      spark().sparkContext().listenerBus().waitUntilEmpty();
+    } finally {
+      spark().sparkContext().removeSparkListener(counter);
+    }
+    return jobs.get();
   }
 
   private record Pair(PipelineModel ours, PipelineModel sparks, io.lethe.store.StoreLayout layout) {
@@ -91,7 +116,7 @@ class TreesTest extends LetheTestBase {
   }
 
   @Test
-  void aDecisionTreeGrownInATaskIsTheTreeSparkMlGrows() {
+  void aDecisionTreeGrownInATaskIsTheTreeSparkMlGrows() throws Exception {
     Pair pair = fits(Map.of("train.estimator", "decision_tree", "train.param.maxDepth", "6",
         "train.param.minInstancesPerNode", "5"));
     DecisionTreeClassificationModel ours = (DecisionTreeClassificationModel) pair.oursLast();
@@ -111,7 +136,7 @@ class TreesTest extends LetheTestBase {
   }
 
   @Test
-  void aDecisionTreeOfFiveClassesIsTheTreeSparkMlGrows() {
+  void aDecisionTreeOfFiveClassesIsTheTreeSparkMlGrows() throws Exception {
     Pair pair = fits(Map.of("train.estimator", "decision_tree", "train.param.maxDepth", "5",
         "train.param.impurity", "entropy", "store.label-column", "race", "store.features.exclude", AdultData.LABEL));
     assertThat(((DecisionTreeClassificationModel) pair.oursLast()).numClasses()).isEqualTo(5);
@@ -121,7 +146,7 @@ class TreesTest extends LetheTestBase {
   }
 
   @Test
-  void aRegressionTreeIsTheTreeSparkMlGrows() {
+  void aRegressionTreeIsTheTreeSparkMlGrows() throws Exception {
     Pair pair = fits(Map.of("train.estimator", "decision_tree", "train.param.maxDepth", "5", "store.task",
         "regression", "store.label-column", "hours_per_week", "store.features.exclude", AdultData.LABEL));
     DecisionTreeRegressionModel ours = (DecisionTreeRegressionModel) pair.oursLast();
@@ -138,7 +163,7 @@ class TreesTest extends LetheTestBase {
   }
 
   @Test
-  void aForestGrownInTasksScoresAsSparkMlsForestDoes() {
+  void aForestGrownInTasksScoresAsSparkMlsForestDoes() throws Exception {
     Pair pair = fits(Map.of("train.estimator", "random_forest", "train.param.numTrees", "12",
         "train.param.maxDepth", "6"));
     RandomForestClassificationModel ours = (RandomForestClassificationModel) pair.oursLast();
@@ -153,7 +178,7 @@ class TreesTest extends LetheTestBase {
   }
 
   @Test
-  void aRegressionForestScoresAsSparkMlsForestDoes() {
+  void aRegressionForestScoresAsSparkMlsForestDoes() throws Exception {
     Pair pair = fits(Map.of("train.estimator", "random_forest", "train.param.numTrees", "10", "train.param.maxDepth",
         "5", "store.task", "regression", "store.label-column", "hours_per_week", "store.features.exclude",
         AdultData.LABEL));
@@ -166,7 +191,7 @@ class TreesTest extends LetheTestBase {
   }
 
   @Test
-  void boostedTreesAreTheTreesSparkMlBoosts() {
+  void boostedTreesAreTheTreesSparkMlBoosts() throws Exception {
     Pair pair = fits(Map.of("train.estimator", "gbt", "train.param.maxIter", "5", "train.param.maxDepth", "3"));
     GBTClassificationModel ours = (GBTClassificationModel) pair.oursLast();
     GBTClassificationModel sparks = (GBTClassificationModel) pair.sparksLast();

@@ -9,11 +9,13 @@ import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.Path;
+import org.apache.parquet.column.page.PageReadStore;
 import org.apache.parquet.example.data.Group;
 import org.apache.parquet.example.data.simple.convert.GroupRecordConverter;
 import org.apache.parquet.hadoop.ParquetFileReader;
 import org.apache.parquet.hadoop.util.HadoopInputFile;
 import org.apache.parquet.io.ColumnIOFactory;
+import org.apache.parquet.io.RecordReader;
 import org.apache.parquet.schema.MessageType;
 import org.apache.spark.ml.Pipeline;
 import org.apache.spark.ml.PipelineModel;
@@ -68,7 +70,7 @@ public final class PipelineReader {
   private static final String SPARK_SCHEMA_KEY = "org.apache.spark.sql.parquet.row.metadata";
 
   /** A stage or a layout this reader does not know: PipelineModel.load takes over. */
-  private static final class Unknown extends Exception {
+  static final class Unknown extends Exception {
     Unknown(String what) {
       super(what, null, false, false);
     }
@@ -108,7 +110,7 @@ public final class PipelineReader {
     return files.readString(file);
   }
 
-  private static DefaultParamsReader.Metadata parse(String json, String className) {
+  static DefaultParamsReader.Metadata parse(String json, String className) {
     return DefaultParamsReader$.MODULE$.parseMetadata(json, className);
   }
 
@@ -163,7 +165,13 @@ public final class PipelineReader {
         }
         yield new ImputerModel(uid, columns, surrogates);
       }
-      default -> throw new Unknown(md.className());
+      default -> {
+        Transformer tree = TreeStageReader.read(md, json, files, path);
+        if (tree == null) {
+          throw new Unknown(md.className());
+        }
+        yield tree;
+      }
     };
     md.getAndSetParams(stage, Option.empty());
     return stage;
@@ -223,31 +231,56 @@ public final class PipelineReader {
 
   /** The one row of the stage's one Parquet data file, with the Spark schema in its footer. */
   private static Data data(HadoopFiles files, Path stage) throws Unknown, IOException {
-    Path dataDir = new Path(stage, "data");
+    Rows rows = rows(files, new Path(stage, "data"));
+    if (rows.rows().size() != 1) {
+      throw new Unknown("not one row");
+    }
+    return new Data(rows.schema(), rows.rows().get(0));
+  }
+
+  /** Rows of a folder's Parquet files, all written by Spark with one schema, in Spark's internal form. */
+  record Rows(StructType schema, List<InternalRow> rows) {}
+
+  /** Every row of the Parquet files in {@code dir}, which Spark wrote (its schema is in their footers). */
+  static Rows rows(HadoopFiles files, Path dir) throws Unknown, IOException {
     List<Path> parquet = new ArrayList<>();
-    for (FileStatus st : files.list(dataDir)) {
+    for (FileStatus st : files.list(dir)) {
       if (st.isFile() && st.getPath().getName().endsWith(".parquet")) {
         parquet.add(st.getPath());
       }
     }
-    if (parquet.size() != 1) {
-      throw new Unknown(parquet.size() + " data files");
+    if (parquet.isEmpty()) {
+      throw new Unknown("no data files");
     }
-    Configuration conf = files.fs(dataDir).getConf();
-    try (ParquetFileReader reader = ParquetFileReader.open(HadoopInputFile.fromPath(parquet.get(0), conf))) {
-      String sparkSchema = reader.getFooter().getFileMetaData().getKeyValueMetaData().get(SPARK_SCHEMA_KEY);
-      if (sparkSchema == null || reader.getRecordCount() != 1) {
-        throw new Unknown("not one row written by Spark");
+    Configuration conf = files.fs(dir).getConf();
+    StructType schema = null;
+    List<InternalRow> out = new ArrayList<>();
+    for (Path file : parquet) {
+      try (ParquetFileReader reader = ParquetFileReader.open(HadoopInputFile.fromPath(file, conf))) {
+        String sparkSchema = reader.getFooter().getFileMetaData().getKeyValueMetaData().get(SPARK_SCHEMA_KEY);
+        if (sparkSchema == null) {
+          throw new Unknown("not written by Spark");
+        }
+        StructType fileRows = (StructType) DataType.fromJson(sparkSchema);
+        if (schema != null && !schema.equals(fileRows)) {
+          throw new Unknown("data files of two schemas");
+        }
+        schema = fileRows;
+        MessageType fileSchema = reader.getFooter().getFileMetaData().getSchema();
+        PageReadStore pages;
+        while ((pages = reader.readNextRowGroup()) != null) {
+          RecordReader<Group> records = new ColumnIOFactory().getColumnIO(fileSchema)
+              .getRecordReader(pages, new GroupRecordConverter(fileSchema));
+          for (long i = 0; i < pages.getRowCount(); i++) {
+            out.add(struct(records.read(), schema));
+          }
+        }
       }
-      StructType schema = (StructType) DataType.fromJson(sparkSchema);
-      MessageType fileSchema = reader.getFooter().getFileMetaData().getSchema();
-      Group group = new ColumnIOFactory().getColumnIO(fileSchema)
-          .getRecordReader(reader.readNextRowGroup(), new GroupRecordConverter(fileSchema)).read();
-      return new Data(schema, struct(group, schema));
     }
+    return new Rows(schema, out);
   }
 
-  private static InternalRow struct(Group group, StructType type) throws Unknown {
+  static InternalRow struct(Group group, StructType type) throws Unknown {
     StructField[] fields = type.fields();
     Object[] values = new Object[fields.length];
     for (int i = 0; i < fields.length; i++) {

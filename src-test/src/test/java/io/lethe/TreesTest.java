@@ -59,7 +59,7 @@ class TreesTest extends LetheTestBase {
     assertThat(jobsWhileReading(saved)).as("Spark jobs run by reading the tree sub-model").isZero();
     FittedShard theirs = new ShardTrainer(trained.store(), Strategies.settings(config))
         .fit(0, trained.store().readShard(0, entry.storeVersion()));
-    return new Pair(ours, theirs.model(), trained.store().layout());
+    return new Pair(ours, theirs.model(), trained.store().layout(), trained);
   }
 
   /** The Spark jobs that reading a sub-model with Lethe's reader runs. */
@@ -83,7 +83,19 @@ class TreesTest extends LetheTestBase {
     return jobs.get();
   }
 
-  private record Pair(PipelineModel ours, PipelineModel sparks, io.lethe.store.StoreLayout layout) {
+  /**
+   * spark.ml's fit of the shard (its one-hot columns' splits are categorical splits), saved and
+   * read back by Lethe with no Spark job, as spark.ml reads it.
+   */
+  private static void savesAndReadsSparkMlsFit(Pair pair) throws Exception {
+    SubModelEntry saved = pair.trained().registry().saveSubModel(0, pair.trained().store().currentVersion(),
+        pair.sparks(), 1, 1, 0.0);
+    org.apache.hadoop.fs.Path path = pair.trained().registry().subModelPath(pair.trained().published().version(), saved);
+    assertThat(jobsWhileReading(path)).as("Spark jobs run by reading spark.ml's fit").isZero();
+    readsAsSparkDoes(path, adultTest(200));
+  }
+
+  private record Pair(PipelineModel ours, PipelineModel sparks, io.lethe.store.StoreLayout layout, Trained trained) {
     Transformer oursLast() {
       return ShardTrainer.estimatorModel(ours);
     }
@@ -133,6 +145,10 @@ class TreesTest extends LetheTestBase {
     Row a = pair.ours().transform(adultTest(1)).select(io.lethe.model.ShardColumns.probability(0)).head();
     Row b = pair.sparks().transform(adultTest(1)).select(io.lethe.model.ShardColumns.probability(0)).head();
     assertThat(((Vector) a.get(0)).toArray()).containsExactly(((Vector) b.get(0)).toArray(), within(1e-12));
+    assertThat(categoricalSplits(sparks.rootNode())).as("spark.ml's tree splits one-hot columns by category")
+        .isPositive();
+    assertThat(categoricalSplits(ours.rootNode())).as("the task's tree by threshold").isZero();
+    savesAndReadsSparkMlsFit(pair);
   }
 
   @Test
@@ -175,6 +191,7 @@ class TreesTest extends LetheTestBase {
     assertThat(mine).as("at most half a point under spark.ml's forest (%.4f)", theirs).isGreaterThan(theirs - 0.005);
     assertThat(mine).isGreaterThan(majorityRate(adultTest(TEST_ROWS), AdultData.LABEL) + 0.03);
     assertThat(java.util.Arrays.stream(ours.featureImportances().toArray()).max().orElseThrow()).isGreaterThan(0.05);
+    savesAndReadsSparkMlsFit(pair);
   }
 
   @Test
@@ -205,6 +222,14 @@ class TreesTest extends LetheTestBase {
   private static double rmse(Dataset<Row> scored) {
     return Math.sqrt(scored.selectExpr("avg(pow(" + io.lethe.model.ShardColumns.prediction(0) + " - "
         + io.lethe.store.StoreLayout.LABEL_INDEX_COLUMN + ", 2))").head().getDouble(0));
+  }
+
+  private static int categoricalSplits(Node node) {
+    if (node instanceof InternalNode n) {
+      return (n.split() instanceof org.apache.spark.ml.tree.CategoricalSplit ? 1 : 0) + categoricalSplits(n.leftChild())
+          + categoricalSplits(n.rightChild());
+    }
+    return 0;
   }
 
   /** The leaves' predictions, left to right. */

@@ -224,6 +224,61 @@ class TreesTest extends LetheTestBase {
         + io.lethe.store.StoreLayout.LABEL_INDEX_COLUMN + ", 2))").head().getDouble(0));
   }
 
+  /**
+   * Breast cancer (569 patients, 30 numeric features) in two shards: a decision tree and boosted
+   * trees grown in a task are spark.ml's, predicting the other shard's patients alike, and better
+   * than always predicting its majority class.
+   */
+  @Test
+  void onBreastCancerTreesAndBoostedTreesAreSparkMls() throws Exception {
+    List<org.apache.spark.sql.types.StructField> fields = new java.util.ArrayList<>();
+    for (int i = 0; i < 30; i++) {
+      fields.add(org.apache.spark.sql.types.DataTypes.createStructField(String.format("x%02d", i),
+          org.apache.spark.sql.types.DataTypes.DoubleType, true));
+    }
+    fields.add(org.apache.spark.sql.types.DataTypes.createStructField("benign",
+        org.apache.spark.sql.types.DataTypes.IntegerType, true));
+    Dataset<Row> raw = spark().read().schema(org.apache.spark.sql.types.DataTypes.createStructType(fields))
+        .csv(home().resolve("data/breast_cancer/breast_cancer.csv.gz").toString());
+    // The first line counts rows and features and names the classes: four fields where a row has 31.
+    Dataset<Row> rows = raw.where(raw.col("benign").isNotNull()).coalesce(1)
+        .withColumn("patient", org.apache.spark.sql.functions.monotonically_increasing_id());
+    assertThat(rows.count()).isEqualTo(569);
+    for (String estimator : List.of("decision_tree", "gbt")) {
+      Path at = dir.resolve(estimator);
+      Map<String, String> settings = new HashMap<>(Map.of(LetheConfig.STORE_SUBJECT_COLUMN, "patient",
+          LetheConfig.STORE_LABEL_COLUMN, "benign", LetheConfig.STORE_TASK, "classification",
+          LetheConfig.STORE_SHARDS, "2", LetheConfig.STORE_SALT, "lethe-tests", LetheConfig.TRAIN_SCALE, "false",
+          LetheConfig.TRAIN_ESTIMATOR, estimator, "train.param.maxDepth", "4"));
+      settings.putAll(Map.of(LetheConfig.STORE_PATH, at.resolve("store").toString(), LetheConfig.MODELS_PATH,
+          at.resolve("models").toString(), LetheConfig.RUNS_PATH, at.resolve("runs").toString(),
+          LetheConfig.LEDGER_PATH, at.resolve("ledger").toString(), LetheConfig.LEDGER_KEY, LEDGER_KEY));
+      if (estimator.equals("gbt")) {
+        settings.put("train.param.maxIter", "5");
+      }
+      LetheConfig config = LetheConfig.load(null, settings);
+      Trained trained = ingestAndTrain(config, rows);
+      long version = trained.published().shard(0).orElseThrow().storeVersion();
+      PipelineModel ours = io.lethe.model.ShardEnsembleModel.load(trained.registry(), trained.published().version())
+          .subModel(0);
+      PipelineModel sparks = new ShardTrainer(trained.store(), Strategies.settings(config))
+          .fit(0, trained.store().readShard(0, version)).model();
+      Dataset<Row> other = trained.store().readShard(1, version)
+          .withColumn(io.lethe.store.StoreLayout.LABEL_INDEX_COLUMN, trained.store().layout().labelIndex());
+      String p = io.lethe.model.ShardColumns.prediction(0);
+      List<Row> a = ours.transform(other).orderBy("patient").select(p, io.lethe.store.StoreLayout.LABEL_INDEX_COLUMN)
+          .collectAsList();
+      List<Row> b = sparks.transform(other).orderBy("patient").select(p).collectAsList();
+      assertThat(a).hasSameSizeAs(b).hasSizeGreaterThan(200);
+      long same = java.util.stream.IntStream.range(0, a.size()).filter(i -> a.get(i).getDouble(0) == b.get(i).getDouble(0))
+          .count();
+      assertThat(same).as(estimator + ": the other shard's patients predicted alike").isEqualTo(a.size());
+      double accuracy = a.stream().filter(r -> r.getDouble(0) == r.getDouble(1)).count() / (double) a.size();
+      assertThat(accuracy).as(estimator).isGreaterThan(majorityRate(other, io.lethe.store.StoreLayout.LABEL_INDEX_COLUMN)
+          + 0.2);
+    }
+  }
+
   private static int categoricalSplits(Node node) {
     if (node instanceof InternalNode n) {
       return (n.split() instanceof org.apache.spark.ml.tree.CategoricalSplit ? 1 : 0) + categoricalSplits(n.leftChild())

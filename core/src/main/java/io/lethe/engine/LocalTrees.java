@@ -85,8 +85,9 @@ public final class LocalTrees {
     if (spec.maxIter() > 0) {
       return boost(m, spec, bins);
     }
-    int[] label = new int[m.rows()];
+    int[] label = null;
     if (!spec.regression()) {
+      label = new int[m.rows()];
       for (int r = 0; r < m.rows(); r++) {
         label[r] = (int) m.label()[r];
       }
@@ -152,6 +153,4 @@ public final class LocalTrees {
     }
     return node.prediction();
   }
-
-
 }

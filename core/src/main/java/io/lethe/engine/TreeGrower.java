@@ -100,6 +100,7 @@ final class TreeGrower {
     int bestSplit = -1;
     double bestGain = Double.NEGATIVE_INFINITY;
     double[] left = new double[statsLength];
+    double[] right = new double[statsLength];
     for (int j : features()) {
       double[] t = bins.thresholds[j];
       if (t.length == 0) {
@@ -123,7 +124,7 @@ final class TreeGrower {
             || leftCount < minWeight || rightCount < minWeight) {
           continue;
         }
-        double[] right = minus(stats, left);
+        minus(stats, left, right);
         double gain = impurity - leftCount / total * impurity(left) - rightCount / total * impurity(right);
         if (gain >= spec.minInfoGain() && gain > bestGain) {
           bestGain = gain;
@@ -205,12 +206,11 @@ final class TreeGrower {
     return c;
   }
 
-  private static double[] minus(double[] a, double[] b) {
-    double[] out = new double[a.length];
+  /** {@code out = a - b}, element by element. */
+  private static void minus(double[] a, double[] b, double[] out) {
     for (int k = 0; k < a.length; k++) {
       out[k] = a[k] - b[k];
     }
-    return out;
   }
 
   /** As spark.ml's Gini, Entropy and Variance calculate it, operation for operation. */

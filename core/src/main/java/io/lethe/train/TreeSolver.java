@@ -80,8 +80,9 @@ final class TreeSolver implements LocalSolver {
       for (int t = 0; t < roots.length; t++) {
         trees[t] = StatisticsModel.copyParams(estimator, new DecisionTreeClassificationModel(uid, roots[t], width, classes));
       }
-      return StatisticsModel.copyParams(estimator,
-          kind == Kind.FOREST ? new RandomForestClassificationModel(uid, trees, width, classes) : trees[0]);
+      return kind == Kind.FOREST
+          ? StatisticsModel.copyParams(estimator, new RandomForestClassificationModel(uid, trees, width, classes))
+          : trees[0];
     }
     DecisionTreeRegressionModel[] trees = new DecisionTreeRegressionModel[roots.length];
     for (int t = 0; t < roots.length; t++) {
@@ -90,12 +91,13 @@ final class TreeSolver implements LocalSolver {
         StatisticsModel.copyParams(estimator, trees[t]);
       }
     }
-    return StatisticsModel.copyParams(estimator, switch (kind) {
+    return switch (kind) {
       case TREE -> trees[0];
-      case FOREST -> new RandomForestRegressionModel(uid, trees, width);
-      case BOOSTED -> classifier ? new GBTClassificationModel(uid, trees, grown.weights(), width, 2)
-          : new GBTRegressionModel(uid, trees, grown.weights(), width);
-    });
+      case FOREST -> StatisticsModel.copyParams(estimator, new RandomForestRegressionModel(uid, trees, width));
+      case BOOSTED -> StatisticsModel.copyParams(estimator, classifier
+          ? new GBTClassificationModel(uid, trees, grown.weights(), width, 2)
+          : new GBTRegressionModel(uid, trees, grown.weights(), width));
+    };
   }
 
   private static Object param(Params p, String name) {

@@ -458,13 +458,10 @@ public final class Bench {
     return points;
   }
 
-  /** The tree estimators the trees section fits, with the parameters it fits them with. */
-  private static final Map<String, Map<String, String>> TREE_CASES = new java.util.LinkedHashMap<>(Map.of(
-      "random_forest", Map.of("numTrees", "20", "maxDepth", "6")));
-
-  static {
-    TREE_CASES.put("decision_tree", Map.of("maxDepth", "6"));
-  }
+  /** The tree estimators the trees section fits, in order, with the parameters it fits them with. */
+  private static final List<Map.Entry<String, Map<String, String>>> TREE_CASES = List.of(
+      Map.entry("random_forest", Map.of("numTrees", "20", "maxDepth", "6")),
+      Map.entry("decision_tree", Map.of("maxDepth", "6")));
 
   /**
    * For each tree estimator: the first shard of the store, on its current version, fitted and saved
@@ -479,7 +476,7 @@ public final class Bench {
     int shard = 0;
     try {
       long count = heldOut.count();
-      for (Map.Entry<String, Map<String, String>> c : TREE_CASES.entrySet()) {
+      for (Map.Entry<String, Map<String, String>> c : TREE_CASES) {
         TrainSettings tasks = new TrainSettings(c.getKey(), c.getValue(), settings.seed(), settings.parallelism(),
             settings.impute(), settings.scale(), Strategies.SHARD_RETRAIN, settings.certification(),
             settings.slices(), Engine.TASKS, settings.taskMemoryMb(), "");

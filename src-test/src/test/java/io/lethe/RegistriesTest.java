@@ -22,13 +22,13 @@ import org.junit.jupiter.api.Test;
  * The strategy and estimator registries, without Spark: what each strategy declares, that
  * configuration reads the strategy registry, and that each built-in estimator is made for its tasks;
  * the strategies' behaviour on real data is in
- * ExactStatisticsTest, CertifiedRemovalTest, SlicedTest and ForgetTest.
+ * ExactStatisticsTest, CertifiedRemovalTest, SlicedTest, DareTest and ForgetTest.
  */
 class RegistriesTest {
   @Test
   void everyStrategyDeclaresItsNameGuaranteeEstimatorsAndState() {
     assertThat(Strategies.all()).extracting(Strategy::id)
-        .containsExactly("shard-retrain", "exact-statistics", "certified-removal", "sliced");
+        .containsExactly("shard-retrain", "exact-statistics", "certified-removal", "sliced", "dare");
     for (Strategy s : Strategies.all()) {
       assertThat(s.guarantee()).as(s.id()).startsWith(s.exact() ? "exact: " : "approximate: ");
       assertThat(Estimators.NAMES.keySet()).as(s.id()).containsAll(s.estimators());
@@ -42,7 +42,11 @@ class RegistriesTest {
     assertThat(Strategies.SLICED.trainsShards()).isTrue();
     // bench measures every strategy but the baseline by the configuration it declares
     assertThat(Strategies.all()).filteredOn(s -> s.example().isPresent()).extracting(Strategy::id)
-        .containsExactly("exact-statistics", "certified-removal", "sliced");
+        .containsExactly("exact-statistics", "certified-removal", "sliced", "dare");
+    // DaRE grows its trees in the shard's task, its own way: a refit of its sub-model grows them so too.
+    assertThat(Strategies.DARE.ownSolver()).isEmpty();
+    assertThat(Strategies.DARE.ownTraining()).isTrue();
+    assertThat(Strategies.DARE.stateFiles()).contains(io.lethe.engine.DareForest.FILE_NAME);
     Strategies.all().stream().filter(s -> s.example().isPresent())
         .forEach(s -> assertThat(s.appliesTo(s.example().get().estimator())).as(s.id()).isTrue());
   }
@@ -68,7 +72,9 @@ class RegistriesTest {
     assertThatThrownBy(() -> Strategies.parse("sliced", "gbt")).isInstanceOf(InvalidConfigException.class)
         .hasMessageContaining("does not apply to gbt; it applies to multilayer_perceptron");
     assertThatThrownBy(() -> Strategies.parse("dare", "gbt")).isInstanceOf(InvalidConfigException.class)
-        .hasMessageContaining("use one of shard-retrain, exact-statistics, certified-removal, sliced");
+        .hasMessageContaining("does not apply to gbt; it applies to decision_tree, random_forest");
+    assertThatThrownBy(() -> Strategies.parse("hedgecut", "gbt")).isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("use one of shard-retrain, exact-statistics, certified-removal, sliced, dare");
   }
 
   @Test

@@ -123,6 +123,49 @@ public final class Features implements java.io.Serializable {
     }
   }
 
+  /**
+   * Each final column's identity, whatever its position: numeric column i, or the category's
+   * column and label (a category's column moves when the categories' order does).
+   */
+  public long[] columnIds() {
+    long[] ids = new long[width];
+    for (int i = 0; i < fill.length; i++) {
+      ids[i] = i;
+    }
+    int at = fill.length;
+    for (int j = 0; j < labels.length; j++) {
+      for (String label : labels[j]) {
+        long h = 0xcbf29ce484222325L ^ (j + 1L) * 0x9E3779B97F4A7C15L; // FNV-1a over the label's characters
+        for (int k = 0; k < label.length(); k++) {
+          h = (h ^ label.charAt(k)) * 0x100000001b3L;
+        }
+        ids[at++] = h | Long.MIN_VALUE; // never a numeric column's
+      }
+    }
+    return ids;
+  }
+
+  /**
+   * Why a feature of rows whose statistics are {@code rows} would take another value under these
+   * stages than under {@code other}, column for column by {@link #columnIds}; empty when none would:
+   * the same scale, and the same fill of a numeric column where one of the rows misses a value.
+   */
+  public java.util.Optional<String> unlike(Features other, ShardStatistics rows, FeatureSpec spec) {
+    for (int i = 0; i < fill.length; i++) {
+      long present = 0;
+      for (int c = 0; c < rows.classes(); c++) {
+        present += rows.present(i, c);
+      }
+      if (present < rows.totalRows() && fill[i] != other.fill[i]) {
+        return java.util.Optional.of("the imputed mean of " + spec.numericColumns().get(i) + " changed");
+      }
+    }
+    if (!Arrays.equals(scale, other.scale)) {
+      return java.util.Optional.of("the scaler's standard deviations changed");
+    }
+    return java.util.Optional.empty();
+  }
+
   /** The width of the final feature vector: numeric columns, then each category (the last, invalid one dropped). */
   public int width() {
     return width;

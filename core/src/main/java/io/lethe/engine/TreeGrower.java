@@ -6,19 +6,14 @@ import org.apache.spark.ml.tree.ContinuousSplit;
 import org.apache.spark.ml.tree.InternalNode;
 import org.apache.spark.ml.tree.LeafNode;
 import org.apache.spark.ml.tree.Node;
-import org.apache.spark.mllib.tree.impurity.EntropyCalculator;
-import org.apache.spark.mllib.tree.impurity.GiniCalculator;
-import org.apache.spark.mllib.tree.impurity.ImpurityCalculator;
-import org.apache.spark.mllib.tree.impurity.VarianceCalculator;
 
 /** One tree, grown depth first over a permutation of the rows it drew. */
 final class TreeGrower {
-  private static final double LN2 = Math.log(2);
   private final ShardMatrix m;
   private final LocalTrees.Spec spec;
   private final boolean regression;
   private final boolean prune;
-  private final boolean entropy;
+  private final TreeStats calc;
   private final double[] target;
   private final TreeBins bins;
   private final int[] label;
@@ -42,7 +37,7 @@ final class TreeGrower {
     this.spec = spec;
     this.regression = regression;
     this.prune = spec.maxIter() == 0;
-    this.entropy = !regression && spec.impurity().equalsIgnoreCase("entropy");
+    this.calc = new TreeStats(regression, spec.impurity().equalsIgnoreCase("entropy"), spec.classes());
     this.target = target;
     this.bins = bins;
     this.label = label;
@@ -92,7 +87,7 @@ final class TreeGrower {
       addAt(stats, 0, rows[i]);
     }
     double impurity = impurity(stats);
-    if (depth >= spec.maxDepth() || Math.abs(impurity) < 2.220446049250313E-16 || hi - lo < 2) {
+    if (depth >= spec.maxDepth() || Math.abs(impurity) < TreeStats.PURE || hi - lo < 2) {
       return leaf(stats, impurity);
     }
     double total = count(stats);
@@ -141,10 +136,10 @@ final class TreeGrower {
     Node rightChild = node(middle, hi, depth + 1);
     if (prune && leftChild instanceof LeafNode l && rightChild instanceof LeafNode r && l.prediction() == r.prediction()) {
       // As spark.ml prunes: a split whose two leaves predict alike is one leaf of the node's statistics.
-      return new LeafNode(l.prediction(), impurity, calculator(stats, (long) total));
+      return new LeafNode(l.prediction(), impurity, calc.calculator(stats));
     }
-    return new InternalNode(predict(stats), impurity, bestGain, leftChild, rightChild,
-        new ContinuousSplit(bestFeature, bins.thresholds[bestFeature][bestSplit]), calculator(stats, (long) total));
+    return new InternalNode(calc.predict(stats), impurity, bestGain, leftChild, rightChild,
+        new ContinuousSplit(bestFeature, bins.thresholds[bestFeature][bestSplit]), calc.calculator(stats));
   }
 
   /** The node's features, ascending: all, or a draw without replacement. */
@@ -195,17 +190,6 @@ final class TreeGrower {
     }
   }
 
-  private double count(double[] stats) {
-    if (regression) {
-      return stats[0];
-    }
-    double c = 0;
-    for (double v : stats) {
-      c += v;
-    }
-    return c;
-  }
-
   /** {@code out = a - b}, element by element. */
   private static void minus(double[] a, double[] b, double[] out) {
     for (int k = 0; k < a.length; k++) {
@@ -213,50 +197,15 @@ final class TreeGrower {
     }
   }
 
-  /** As spark.ml's Gini, Entropy and Variance calculate it, operation for operation. */
-  private double impurity(double[] stats) {
-    double n = count(stats);
-    if (n == 0) {
-      return 0.0;
-    }
-    if (regression) {
-      return (stats[2] - stats[1] * stats[1] / n) / n;
-    }
-    double out = entropy ? 0.0 : 1.0;
-    for (double c : stats) {
-      double p = c / n;
-      if (!entropy) {
-        out -= p * p;
-      } else if (c != 0) {
-        out -= p * (Math.log(p) / LN2);
-      }
-    }
-    return out;
+  private double count(double[] stats) {
+    return calc.count(stats);
   }
 
-  private double predict(double[] stats) {
-    if (regression) {
-      return stats[0] == 0 ? 0.0 : stats[1] / stats[0];
-    }
-    int best = 0;
-    for (int k = 1; k < stats.length; k++) {
-      if (stats[k] > stats[best]) {
-        best = k;
-      }
-    }
-    return best;
+  private double impurity(double[] stats) {
+    return calc.impurity(stats);
   }
 
   private LeafNode leaf(double[] stats, double impurity) {
-    return new LeafNode(predict(stats), impurity, calculator(stats, (long) count(stats)));
-  }
-
-  private ImpurityCalculator calculator(double[] stats, long rawCount) {
-    double[] copy = stats.clone();
-    if (regression) {
-      return new VarianceCalculator(copy, rawCount);
-    }
-    return entropy ? new EntropyCalculator(copy, rawCount)
-        : new GiniCalculator(copy, rawCount);
+    return new LeafNode(calc.predict(stats), impurity, calc.calculator(stats));
   }
 }

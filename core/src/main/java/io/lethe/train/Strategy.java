@@ -58,6 +58,32 @@ public interface Strategy {
     return Optional.empty();
   }
 
+  /**
+   * Whether its sub-models are trained its own way (a solver of its own, or its own fit in a task),
+   * so that a refit of one, by verify or after a fallback, must train the same way.
+   */
+  default boolean ownTraining() {
+    return ownSolver().isPresent();
+  }
+
+  /**
+   * Whether a training of the shard from scratch grows the very model its sub-models are (the same
+   * trees, node for node), whatever the order of the rows: verify then compares the models
+   * themselves, not only their predictions.
+   */
+  default boolean sameModelForSeed() {
+    return false;
+  }
+
+  /**
+   * What the task engine runs on a shard's featurized rows under this strategy: the estimator's
+   * own fit ({@code usual}), or one of its own that also returns the state it keeps
+   * ({@link io.lethe.engine.LocalFit.WithState}).
+   */
+  default io.lethe.engine.LocalFit localFit(io.lethe.engine.LocalFit usual) {
+    return usual;
+  }
+
   /** The files it keeps beside each sub-model: the state a forget starts from. */
   List<String> stateFiles();
 

@@ -107,7 +107,8 @@ final class TaskEngine {
     // Per shard: the estimator's seed is the shard's.
     List<LocalFit> tasks = new ArrayList<>();
     for (int shard : order) {
-      tasks.add(solver().task(ShardPipeline.estimator(layout, settings, shard), layout.labelClasses().size()));
+      LocalFit usual = solver().task(ShardPipeline.estimator(layout, settings, shard), layout.labelClasses().size());
+      tasks.add(usual == null ? null : settings.strategy().localFit(usual));
     }
     ShardStatistics empty = ShardStatistics.empty(layout.labelClasses().size(), layout.task() == Task.REGRESSION,
         layout.numericFeatures().size(), layout.categoricalFeatures().size());
@@ -194,8 +195,8 @@ final class TaskEngine {
       }
       Serializable fitted = null;
       if (task != null) {
-        ShardMatrix matrix = held.featurize(StatisticsModel.features(held.statistics(), featureSpec));
-        fitted = task.fit(matrix);
+        io.lethe.engine.Features features = StatisticsModel.features(held.statistics(), featureSpec);
+        fitted = task.fit(held.featurize(features), features);
       }
       return new TaskFit(shard, held.size(), held.statistics(), fitted, (System.nanoTime() - start) / 1e9,
           executor(), null);
@@ -214,16 +215,25 @@ final class TaskEngine {
     StoreLayout layout = store.layout();
     int shard = fit.shard();
     PipelineModel model;
+    Map<String, Object> state = new java.util.HashMap<>();
     if (fit.fitted() == null) {
       model = statisticsModel.build(fit.statistics(), shard);
     } else {
+      Serializable fitted = fit.fitted();
+      if (fitted instanceof LocalFit.WithState kept) {
+        fitted = kept.fitted();
+        state.putAll(kept.state());
+      }
       List<Transformer> stages = new ArrayList<>(List.of(statisticsModel.features(fit.statistics(), shard)));
-      stages.add(solver().model(ShardPipeline.estimator(layout, settings, shard), fit.fitted(),
+      stages.add(solver().model(ShardPipeline.estimator(layout, settings, shard), fitted,
           layout.labelClasses().size()));
       model = new PipelineModel(Identifiable.randomUID("pipeline"), stages.toArray(new Transformer[0]));
     }
-    return new ShardTrainer.FittedShard(shard, model, fit.rows(), settings.seedFor(shard), fit.seconds(),
-        keepStatistics ? Map.of(ModelRegistry.STATISTICS_FILE, fit.statistics()) : Map.of(), Engine.TASKS);
+    if (keepStatistics) {
+      state.put(ModelRegistry.STATISTICS_FILE, fit.statistics());
+    }
+    return new ShardTrainer.FittedShard(shard, model, fit.rows(), settings.seedFor(shard), fit.seconds(), state,
+        Engine.TASKS);
   }
 
   /** The estimator's local solver (the settings passed {@link #unsupported}). */

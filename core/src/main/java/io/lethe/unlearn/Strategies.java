@@ -25,7 +25,10 @@ public final class Strategies {
   /** SISA's slices with checkpoints: retrain from the last checkpoint before the first changed slice. */
   public static final Strategy SLICED = new SlicedStrategy();
 
-  private static final List<Strategy> ALL = List.of(SHARD_RETRAIN, EXACT_STATISTICS, CERTIFIED_REMOVAL, SLICED);
+  /** DaRE: random forests and decision trees whose statistics let rows be deleted without regrowing them. */
+  public static final Strategy DARE = new DareStrategy();
+
+  private static final List<Strategy> ALL = List.of(SHARD_RETRAIN, EXACT_STATISTICS, CERTIFIED_REMOVAL, SLICED, DARE);
 
   private Strategies() {}
 
@@ -87,7 +90,7 @@ public final class Strategies {
    */
   public static Strategy trainedBy(Predicate<String> hasStateFile) {
     Optional<Strategy> own = ALL.stream()
-        .filter(s -> s.ownSolver().isPresent() && s.stateFiles().stream().allMatch(hasStateFile)).findFirst();
+        .filter(s -> s.ownTraining() && s.stateFiles().stream().allMatch(hasStateFile)).findFirst();
     return own.orElse(SHARD_RETRAIN);
   }
 }

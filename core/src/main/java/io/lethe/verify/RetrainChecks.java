@@ -37,6 +37,11 @@ import org.apache.spark.ml.classification.LogisticRegressionModel;
 import org.apache.spark.ml.classification.NaiveBayesModel;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.ml.regression.LinearRegressionModel;
+import org.apache.spark.ml.tree.ContinuousSplit;
+import org.apache.spark.ml.tree.DecisionTreeModel;
+import org.apache.spark.ml.tree.InternalNode;
+import org.apache.spark.ml.tree.Node;
+import org.apache.spark.ml.tree.TreeEnsembleModel;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 
@@ -105,8 +110,10 @@ final class RetrainChecks {
           sum(when(col(PUBLISHED).equalTo(col(prediction)), 1).otherwise(0))).head();
       long total = counts.getLong(0);
       double agreement = total == 0 ? 1.0 : counts.getLong(1) / (double) total;
-      out.add(new Refit(e.shard(), version, refit.seed(), refit.rows(), agreement,
-          parameterDistance(ShardTrainer.estimatorModel(mine), ShardTrainer.estimatorModel(refit.model()))));
+      Transformer theirs = ShardTrainer.estimatorModel(mine);
+      Transformer fresh = ShardTrainer.estimatorModel(refit.model());
+      out.add(new Refit(e.shard(), version, refit.seed(), refit.rows(), agreement, parameterDistance(theirs, fresh),
+          how.sameModelForSeed() ? sameTrees(theirs, fresh) : null));
     }
     return out;
   }
@@ -138,6 +145,54 @@ final class RetrainChecks {
       return join(join(m.pi().toArray(), m.theta().toArray()), m.sigma().toArray());
     }
     return null;
+  }
+
+  /** Whether two tree models hold the same trees: every node's split, prediction and statistics (relative 1e-9). */
+  static boolean sameTrees(Transformer a, Transformer b) {
+    Node[] x = roots(a);
+    Node[] y = roots(b);
+    if (x == null || y == null || x.length != y.length) {
+      return false;
+    }
+    for (int t = 0; t < x.length; t++) {
+      if (!sameNode(x[t], y[t])) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static Node[] roots(Transformer model) {
+    if (model instanceof DecisionTreeModel tree) {
+      return new Node[] {tree.rootNode()};
+    }
+    if (model instanceof TreeEnsembleModel<?> ensemble) {
+      return java.util.Arrays.stream(ensemble.trees()).map(DecisionTreeModel::rootNode).toArray(Node[]::new);
+    }
+    return null;
+  }
+
+  private static boolean sameNode(Node a, Node b) {
+    if (a.getClass() != b.getClass() || a.prediction() != b.prediction()) {
+      return false;
+    }
+    double[] sa = a.impurityStats().stats();
+    double[] sb = b.impurityStats().stats();
+    if (sa.length != sb.length) {
+      return false;
+    }
+    for (int i = 0; i < sa.length; i++) {
+      if (Math.abs(sa[i] - sb[i]) > 1e-9 * Math.max(1.0, Math.abs(sa[i]))) {
+        return false;
+      }
+    }
+    if (a instanceof InternalNode ia && b instanceof InternalNode ib) {
+      ContinuousSplit ca = (ContinuousSplit) ia.split();
+      ContinuousSplit cb = (ContinuousSplit) ib.split();
+      return ca.featureIndex() == cb.featureIndex() && ca.threshold() == cb.threshold()
+          && sameNode(ia.leftChild(), ib.leftChild()) && sameNode(ia.rightChild(), ib.rightChild());
+    }
+    return true;
   }
 
   private static double[] join(double[] a, double[] b) {

@@ -221,7 +221,7 @@ public final class Verifier {
     Dataset<Row> evaluation = retrain.evaluationRows(heldOut).cache();
     try {
       List<Refit> refits = published.map(m -> retrain.refits(m, hit, evaluation)).orElse(List.of());
-      long disagree = refits.stream().filter(r -> r.agreement() < verify.minAgreement()).count();
+      long disagree = refits.stream().filter(r -> r.differs(verify.minAgreement())).count();
       checks.add(new Check("retrain.equivalence", disagree == 0, refits.isEmpty()
           ? "no hit shard has a published sub-model to compare"
           : disagree == 0 ? "each checked shard's published sub-model predicts like a from-scratch fit"

@@ -103,10 +103,11 @@ public final class VerifyPage {
     for (Refit f : r.retrain()) {
       refits.add(List.of(Integer.toString(f.shard()), Long.toString(f.storeVersion()), Long.toString(f.seed()),
           String.format(Locale.ROOT, "%,d", f.rows()), String.format(Locale.ROOT, "%.4f", f.agreement()),
-          f.parameterDistance() == null ? "n/a" : String.format(Locale.ROOT, "%.3g", f.parameterDistance())));
+          f.parameterDistance() == null ? "n/a" : String.format(Locale.ROOT, "%.3g", f.parameterDistance()),
+          f.sameTrees() == null ? "n/a" : f.sameTrees() ? "yes" : "no"));
     }
     page.table("retrain", List.of("shard", "store version", "seed", "rows", "prediction agreement",
-        "parameter distance (L2)"), refits);
+        "parameter distance (L2)", "same trees"), refits);
 
     membership(page, r);
 

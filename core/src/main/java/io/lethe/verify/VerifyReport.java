@@ -95,8 +95,17 @@ public record VerifyReport(int formatVersion, String batchId, String scope, Inte
    * @param agreement share of evaluation rows both predict the same
    * @param parameterDistance L2 distance between their coefficients and intercepts (null for
    *     models without them)
+   * @param sameTrees for a sub-model whose strategy claims the very trees of a training from
+   *     scratch (DaRE): whether the refit grew them, node for node (splits and statistics); null
+   *     otherwise
    */
-  public record Refit(int shard, long storeVersion, long seed, long rows, double agreement, Double parameterDistance) {}
+  public record Refit(int shard, long storeVersion, long seed, long rows, double agreement, Double parameterDistance,
+      Boolean sameTrees) {
+    /** Whether the published sub-model is not what the refit gives: predictions apart, or other trees. */
+    public boolean differs(double minAgreement) {
+      return agreement < minAgreement || Boolean.FALSE.equals(sameTrees);
+    }
+  }
 
   /**
    * The published ensemble's metric (accuracy, or RMSE for regression) on the evaluation rows, and

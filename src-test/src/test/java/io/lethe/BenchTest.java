@@ -121,6 +121,26 @@ class BenchTest extends LetheTestBase {
   }
 
   @Test
+  void dareDeletesFromAShardsForestAndForgetsUnderDare() {
+    JsonNode dare = report.path("dare");
+    assertThat(dare.path("shardRows").asLong()).as("shard 0 of 8,000 rows in 4 shards").isBetween(1_500L, 2_500L);
+    assertThat(dare.path("rowsDeleted").asInt()).as("a subject's worth of rows").isEqualTo(4);
+    assertThat(dare.path("speedupVsRetrain").asDouble())
+        .isCloseTo(dare.path("retrainSeconds").asDouble() / dare.path("updateSeconds").asDouble(), within(1e-9));
+    assertThat(dare.path("shareRebuilt").asDouble()).isBetween(0.0, 1.0);
+    assertThat(dare.path("batches")).hasSize(2);
+    for (JsonNode b : dare.path("batches")) {
+      assertThat(b.path("shardsByDare").asInt()).as("every hit shard updated by DaRE, none retrained")
+          .isEqualTo(b.path("shardsHit").asInt()).isPositive();
+      assertThat(b.path("rowsDeleted").asLong()).isEqualTo(4L * b.path("subjects").asInt());
+      assertThat(b.path("updateSecondsPerRow").asDouble())
+          .isCloseTo(b.path("updateSeconds").asDouble() / b.path("rowsDeleted").asLong(), within(1e-9));
+      assertThat(b.path("speedupVsSingleModel").asDouble()).isCloseTo(
+          dare.path("singleModelSeconds").asDouble() / b.path("forgetSeconds").asDouble(), within(1e-9));
+    }
+  }
+
+  @Test
   void concurrencyScoringAccuracyAndScaleAreMeasured() {
     JsonNode training = report.path("training");
     assertThat(training.path("parallelism").asInt()).isEqualTo(2);
@@ -154,7 +174,7 @@ class BenchTest extends LetheTestBase {
 
     List<String> targets = new ArrayList<>();
     report.path("targets").forEach(t -> targets.add(t.path("name").asText()));
-    assertThat(targets).hasSize(14).anyMatch(t -> t.startsWith("forget 1 subject vs full retrain (8,000 rows, S = 4; the target is set at"))
+    assertThat(targets).hasSize(17).anyMatch(t -> t.startsWith("forget 1 subject vs full retrain (8,000 rows, S = 4; the target is set at"))
         .anyMatch(t -> t.startsWith("fixed cost of a forget run"))
         .anyMatch(t -> t.startsWith("Spark jobs of a forget run outside the retrain"))
         .anyMatch(t -> t.startsWith("purge after forgetting 1 subject vs the forget itself"))
@@ -164,7 +184,9 @@ class BenchTest extends LetheTestBase {
         .anyMatch(t -> t.startsWith("exact-statistics forget of 1 subject vs retraining its shard"))
         .contains("forget plan's ledger look-up of 100 ids (200 requests over 20 days; the target is set at 1,000,000"
             + " requests over 365 days)")
-        .anyMatch(t -> t.startsWith("status's ledger summary (200 requests over 20 days"));
+        .anyMatch(t -> t.startsWith("status's ledger summary (200 requests over 20 days"))
+        .anyMatch(t -> t.startsWith("dare: the update of a hit shard's forest vs a task-engine retrain of the shard"))
+        .anyMatch(t -> t.startsWith("dare: forget 1 subject vs one spark.ml random forest on all rows"));
     JsonNode retrain = report.path("retrain");
     assertThat(retrain.path("engine").asText()).as("logistic regression fits in tasks").isEqualTo("tasks");
     assertThat(retrain.path("saveSeconds").asDouble()).isPositive();
@@ -244,6 +266,7 @@ class BenchTest extends LetheTestBase {
     assertThat(html).startsWith("<!DOCTYPE html>").contains("<table id=\"targets\"").contains("<table id=\"forget\"")
         .contains("<figure id=\"forget-chart\"><svg").contains("<figure id=\"accuracy-chart\"><svg")
         .contains("<figure id=\"scale-chart\"><svg").contains("<table id=\"strategies\"").contains("<table id=\"trees\"")
+        .contains("<table id=\"dare-shard\"").contains("<table id=\"dare-forget\"")
         .contains("<figure id=\"ledger-chart\"><svg").contains("<table id=\"ledger\"");
     assertThat(html).doesNotContain("<script").doesNotContain(" src=").doesNotContain(" href=")
         .doesNotContain("url(");

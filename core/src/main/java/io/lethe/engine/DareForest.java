@@ -126,7 +126,7 @@ public final class DareForest implements Serializable {
    */
   public static DareForest fit(ShardMatrix m, long[] ids, Spec spec) {
     DareForest forest = new DareForest(spec, m.width(), new Node_[spec.trees().numTrees()]);
-    Grower g = forest.new Grower(new Rows(m, ids));
+    Grower g = forest.new Grower(new Rows(m, ids), true);
     int[] all = new int[m.rows()];
     for (int r = 0; r < all.length; r++) {
       all[r] = r;
@@ -296,17 +296,21 @@ public final class DareForest implements Serializable {
   // ---- the rows ----
 
   /**
-   * Rows of a matrix, read by column: a row's value (a search in its sparse row) and its label; the
-   * columns named by feature ids.
+   * Rows of a matrix, read by column: each feature's values as a dense column and, for training,
+   * its distinct values with each row's rank among them, made on first need; the columns named by
+   * feature ids.
    */
   private static final class Rows {
     final ShardMatrix m;
     final long[] ids;
     private final Map<Long, Integer> column = new java.util.HashMap<>();
-    /** Per feature, its distinct values ascending; per stored entry, its value's rank. Made on first need. */
-    private double[][] values;
-    private int[] rank;
-    private int[] zeroRank;
+    private final double[][] dense;
+    private final double[][] distinct;
+    private final int[][] rank;
+    /** Per column, where its entries start in {@link #entryRow} and {@link #entryValue} (made on first need). */
+    private int[] entryStart;
+    private int[] entryRow;
+    private double[] entryValue;
 
     Rows(ShardMatrix m, long[] ids) {
       if (ids.length != m.width()) {
@@ -317,6 +321,9 @@ public final class DareForest implements Serializable {
       for (int k = 0; k < ids.length; k++) {
         column.put(ids[k], k);
       }
+      dense = new double[ids.length][];
+      distinct = new double[ids.length][];
+      rank = new int[ids.length][];
     }
 
     /** The column of a feature, or -1 when these rows have none (every value 0: a category none of them holds). */
@@ -327,7 +334,12 @@ public final class DareForest implements Serializable {
     /** The value of feature {@code id} in row r. */
     double valueOf(int r, long id) {
       int f = columnOf(id);
-      return f < 0 ? 0.0 : value(r, f);
+      return f < 0 ? 0.0 : m.value().length == 0 ? 0.0 : sparse(r, f);
+    }
+
+    private double sparse(int r, int f) {
+      int p = Arrays.binarySearch(m.column(), m.rowStart()[r], m.rowStart()[r + 1], f);
+      return p >= 0 ? m.value()[p] : 0.0;
     }
 
     int size() {
@@ -338,51 +350,60 @@ public final class DareForest implements Serializable {
       return m.label()[r];
     }
 
-    private int at(int r, int f) {
-      return Arrays.binarySearch(m.column(), m.rowStart()[r], m.rowStart()[r + 1], f);
-    }
-
-    double value(int r, int f) {
-      int p = at(r, f);
-      return p >= 0 ? m.value()[p] : 0.0;
-    }
-
-    boolean ranked() {
-      return values != null;
-    }
-
-    /** The rank of row r's value among feature f's distinct values. */
-    int rank(int r, int f) {
-      int p = at(r, f);
-      return p >= 0 ? rank[p] : zeroRank[f];
-    }
-
-    double[] distinct(int f) {
-      return values[f];
-    }
-
-    /** Ranks every feature's values: one pass over the entries, then a sort per feature. */
-    void rankAll() {
-      if (values != null) {
-        return;
+    /** Column f's value in every row. */
+    double[] column(int f) {
+      if (dense[f] == null) {
+        if (entryStart == null) {
+          byColumn();
+        }
+        double[] out = new double[m.rows()];
+        for (int p = entryStart[f]; p < entryStart[f + 1]; p++) {
+          out[entryRow[p]] = entryValue[p];
+        }
+        dense[f] = out;
       }
+      return dense[f];
+    }
+
+    /** The stored entries regrouped by column: one pass. */
+    private void byColumn() {
       int width = m.width();
-      int[] nonzero = new int[width];
+      int[] start = new int[width + 1];
       for (int c : m.column()) {
-        nonzero[c]++;
+        start[c + 1]++;
       }
-      double[][] byFeature = new double[width][];
       for (int f = 0; f < width; f++) {
-        byFeature[f] = new double[nonzero[f] + (nonzero[f] < m.rows() ? 1 : 0)];
+        start[f + 1] += start[f];
       }
-      int[] fill = new int[width];
-      for (int p = 0; p < m.column().length; p++) {
-        byFeature[m.column()[p]][fill[m.column()[p]]++] = m.value()[p];
+      int[] fill = start.clone();
+      int[] rows = new int[m.column().length];
+      double[] values = new double[m.column().length];
+      for (int r = 0; r < m.rows(); r++) {
+        for (int p = m.rowStart()[r]; p < m.rowStart()[r + 1]; p++) {
+          int at = fill[m.column()[p]]++;
+          rows[at] = r;
+          values[at] = m.value()[p];
+        }
       }
-      double[][] distinct = new double[width][];
-      int[] zero = new int[width];
-      for (int f = 0; f < width; f++) {
-        double[] v = byFeature[f]; // an implicit zero, where a row has none stored, is the last (0.0)
+      entryStart = start;
+      entryRow = rows;
+      entryValue = values;
+    }
+
+    boolean ranked(int f) {
+      return rank[f] != null;
+    }
+
+    /** Column f's distinct values ascending (after {@link #rank}). */
+    double[] distinct(int f) {
+      return distinct[f];
+    }
+
+    /** Each row's rank among column f's distinct values. */
+    int[] rank(int f) {
+      if (rank[f] == null) {
+        double[] x = column(f);
+        double[] v = x.clone();
         Arrays.sort(v);
         int k = 0;
         for (int i = 0; i < v.length; i++) {
@@ -390,16 +411,15 @@ public final class DareForest implements Serializable {
             v[k++] = v[i];
           }
         }
-        distinct[f] = Arrays.copyOf(v, k);
-        zero[f] = Arrays.binarySearch(distinct[f], 0.0);
+        double[] values = Arrays.copyOf(v, k);
+        int[] ranks = new int[x.length];
+        for (int r = 0; r < x.length; r++) {
+          ranks[r] = Arrays.binarySearch(values, x[r]);
+        }
+        distinct[f] = values;
+        rank[f] = ranks;
       }
-      int[] ranks = new int[m.column().length];
-      for (int p = 0; p < ranks.length; p++) {
-        ranks[p] = Arrays.binarySearch(distinct[m.column()[p]], m.value()[p]);
-      }
-      this.rank = ranks;
-      this.zeroRank = zero;
-      this.values = distinct;
+      return rank[f];
     }
   }
 
@@ -451,9 +471,12 @@ public final class DareForest implements Serializable {
     final Rows rows;
     final TreeStats c = calc();
     final int perNode;
+    /** Whether it grows a whole forest (ranks pay off), or regrows parts of one after a deletion (sorting does). */
+    final boolean training;
 
-    Grower(Rows rows) {
+    Grower(Rows rows, boolean training) {
       this.rows = rows;
+      this.training = training;
       int w = rows.ids.length;
       this.perNode = Math.max(1, Math.min(w, spec.trees().featuresPerNode(w)));
     }
@@ -494,8 +517,9 @@ public final class DareForest implements Serializable {
         double hi = Double.NEGATIVE_INFINITY;
         long loCount = 0;
         long hiCount = 0;
+        double[] column = rows.column(f);
         for (int r : at) {
-          double x = rows.value(r, f);
+          double x = column[r];
           if (x < lo) {
             lo = x;
             loCount = 0;
@@ -590,13 +614,18 @@ public final class DareForest implements Serializable {
       int k = spec.candidates();
       long cutoff = Long.MAX_VALUE;
       if (thresholds > k) {
-        long[] keys = new long[thresholds];
+        // The k-th lowest key: a bounded heap of the lowest seen so far, largest on top.
+        java.util.PriorityQueue<Long> lowest = new java.util.PriorityQueue<>(k, java.util.Comparator.reverseOrder());
         for (int i = 0; i < thresholds; i++) {
-          keys[i] = thresholdKey(key, h.values()[i]);
+          long t = thresholdKey(key, h.values()[i]);
+          if (lowest.size() < k) {
+            lowest.add(t);
+          } else if (t < lowest.peek()) {
+            lowest.poll();
+            lowest.add(t);
+          }
         }
-        long[] sorted = keys.clone();
-        Arrays.sort(sorted);
-        cutoff = sorted[k - 1];
+        cutoff = lowest.peek();
       }
       double[] prefix = new double[c.length];
       for (int i = 0; i < thresholds; i++) {
@@ -615,41 +644,51 @@ public final class DareForest implements Serializable {
       }
     }
 
-    /** Feature f's distinct values at the node, with their counts and label statistics. */
+    /**
+     * Feature f's distinct values at the node, with their counts and label statistics: counted by
+     * the values' ranks in training, where they are made once and serve every node large enough,
+     * else sorted.
+     */
     Histogram histogram(int f, int[] at) {
-      if (rows.ranked() || at.length > SORT_BELOW) {
-        rows.rankAll();
+      double[] x = rows.column(f);
+      if (training && (rows.ranked(f) || at.length * 4L >= rows.size())
+          && (!rows.ranked(f) || rows.distinct(f).length <= 4L * at.length)) {
+        int[] ranks = rows.rank(f);
         double[] all = rows.distinct(f);
-        long[] counts = new long[all.length];
-        double[] stats = new double[all.length * c.length];
-        for (int r : at) {
-          int k = rows.rank(r, f);
-          counts[k]++;
-          c.add(stats, k * c.length, rows.label(r), 1);
-        }
-        int present = 0;
-        for (long n : counts) {
-          present += n > 0 ? 1 : 0;
-        }
-        double[] values = new double[present];
-        long[] kept = new long[present];
-        double[] keptStats = new double[present * c.length];
-        int i = 0;
-        for (int k = 0; k < all.length; k++) {
-          if (counts[k] > 0) {
-            values[i] = all[k];
-            kept[i] = counts[k];
-            System.arraycopy(stats, k * c.length, keptStats, i * c.length, c.length);
-            i++;
+        if (all.length <= 4L * at.length) {
+          long[] counts = new long[all.length];
+          double[] stats = new double[all.length * c.length];
+          for (int r : at) {
+            int k = ranks[r];
+            counts[k]++;
+            c.add(stats, k * c.length, rows.label(r), 1);
           }
+          int present = 0;
+          for (long n : counts) {
+            present += n > 0 ? 1 : 0;
+          }
+          double[] values = new double[present];
+          long[] kept = new long[present];
+          double[] keptStats = new double[present * c.length];
+          int i = 0;
+          for (int k = 0; k < all.length; k++) {
+            if (counts[k] > 0) {
+              values[i] = all[k];
+              kept[i] = counts[k];
+              System.arraycopy(stats, k * c.length, keptStats, i * c.length, c.length);
+              i++;
+            }
+          }
+          return new Histogram(values, kept, keptStats);
         }
-        return new Histogram(values, kept, keptStats);
       }
-      double[] x = new double[at.length];
+      if (!c.regression) {
+        return sortedByClass(x, at);
+      }
+      double[] sorted = new double[at.length];
       for (int i = 0; i < at.length; i++) {
-        x[i] = rows.value(at[i], f);
+        sorted[i] = x[at[i]];
       }
-      double[] sorted = x.clone();
       Arrays.sort(sorted);
       int k = 0;
       for (int i = 0; i < sorted.length; i++) {
@@ -660,12 +699,62 @@ public final class DareForest implements Serializable {
       double[] values = Arrays.copyOf(sorted, k);
       long[] counts = new long[k];
       double[] stats = new double[k * c.length];
-      for (int i = 0; i < at.length; i++) {
-        int slot = Arrays.binarySearch(values, x[i]);
+      for (int r : at) {
+        int slot = k == 1 ? 0 : Arrays.binarySearch(values, x[r]);
         counts[slot]++;
-        c.add(stats, slot * c.length, rows.label(at[i]), 1);
+        c.add(stats, slot * c.length, rows.label(r), 1);
       }
       return new Histogram(values, counts, stats);
+    }
+
+    /** A classification histogram by sorting each class's values and merging them: no search per row. */
+    private Histogram sortedByClass(double[] x, int[] at) {
+      int classes = c.length;
+      int[] size = new int[classes];
+      for (int r : at) {
+        size[(int) rows.label(r)]++;
+      }
+      double[][] byClass = new double[classes][];
+      for (int k = 0; k < classes; k++) {
+        byClass[k] = new double[size[k]];
+      }
+      int[] fill = new int[classes];
+      for (int r : at) {
+        int k = (int) rows.label(r);
+        byClass[k][fill[k]++] = x[r];
+      }
+      for (double[] v : byClass) {
+        Arrays.sort(v);
+      }
+      double[] values = new double[at.length];
+      long[] counts = new long[at.length];
+      double[] stats = new double[at.length * classes];
+      int[] next = new int[classes];
+      int n = 0;
+      while (true) {
+        double lowest = Double.POSITIVE_INFINITY;
+        boolean any = false;
+        for (int k = 0; k < classes; k++) {
+          if (next[k] < size[k] && (!any || byClass[k][next[k]] < lowest)) {
+            lowest = byClass[k][next[k]];
+            any = true;
+          }
+        }
+        if (!any) {
+          break;
+        }
+        values[n] = lowest;
+        for (int k = 0; k < classes; k++) {
+          int from = next[k];
+          while (next[k] < size[k] && byClass[k][next[k]] == lowest) {
+            next[k]++;
+          }
+          stats[n * classes + k] = next[k] - from;
+          counts[n] += next[k] - from;
+        }
+        n++;
+      }
+      return new Histogram(Arrays.copyOf(values, n), Arrays.copyOf(counts, n), Arrays.copyOf(stats, n * classes));
     }
 
     /** Grows the children of a node that splits, from its rows. */
@@ -716,12 +805,13 @@ public final class DareForest implements Serializable {
 
   private static int[][] partition(Rows rows, int[] at, long id, double threshold) {
     int f = rows.columnOf(id);
+    double[] x = f < 0 ? null : rows.column(f);
     int[] left = new int[at.length];
     int[] right = new int[at.length];
     int l = 0;
     int r = 0;
     for (int row : at) {
-      if ((f < 0 ? 0.0 : rows.value(row, f)) <= threshold) {
+      if ((x == null ? 0.0 : x[row]) <= threshold) {
         left[l++] = row;
       } else {
         right[r++] = row;
@@ -783,7 +873,7 @@ public final class DareForest implements Serializable {
       if (moved) {
         // A drawn value is gone: the node's choices come again from its rows.
         recomputed++;
-        Node_ fresh = new Grower(remaining.get()).choose(here.get(), tree, node.id, node.depth);
+        Node_ fresh = new Grower(remaining.get(), false).choose(here.get(), tree, node.id, node.depth);
         if (!sameSplit(node, fresh)) {
           return regrow(fresh, here, tree);
         }
@@ -826,7 +916,7 @@ public final class DareForest implements Serializable {
     private Node_ regrow(Node_ fresh, Supplier<int[]> here, int tree) {
       rebuilt++;
       if (fresh.splits()) {
-        new Grower(remaining.get()).growChildren(fresh, here.get(), tree);
+        new Grower(remaining.get(), false).growChildren(fresh, here.get(), tree);
       }
       rebuiltNodes += fresh.size();
       return fresh;

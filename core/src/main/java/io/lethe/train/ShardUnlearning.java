@@ -16,6 +16,18 @@ package io.lethe.train;
  *     residual left; null for the exact strategies
  * @param engine the engine behind the new sub-model: {@code tasks} or {@code jobs} (the statistics,
  *     certified and sliced updates run as Spark jobs)
+ * @param figures what the strategy measured of its update, by name (for dare: {@code updateSeconds},
+ *     the deletion itself; {@code readSeconds}, reading the remaining rows when a node needed them;
+ *     {@code nodesVisited}, {@code nodesRecomputed}, {@code subtreesRebuilt}, {@code shareRebuilt},
+ *     the share of the forest's nodes grown again); null when it measures nothing more
  */
 public record ShardUnlearning(int shard, String strategy, boolean exact, String detail, long rowsRemoved,
-    long rowsAdded, double seconds, java.util.Map<String, Double> certificate, String engine) {}
+    long rowsAdded, double seconds, java.util.Map<String, Double> certificate, String engine,
+    java.util.Map<String, Double> figures) {
+
+  /** A step with no figures of its own. */
+  public ShardUnlearning(int shard, String strategy, boolean exact, String detail, long rowsRemoved, long rowsAdded,
+      double seconds, java.util.Map<String, Double> certificate, String engine) {
+    this(shard, strategy, exact, detail, rowsRemoved, rowsAdded, seconds, certificate, engine, null);
+  }
+}

@@ -8,6 +8,7 @@ import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.ModelRegistry;
 import io.lethe.registry.SubModelDir;
 import io.lethe.registry.SubModelEntry;
+import io.lethe.run.Futures;
 import io.lethe.run.StepTimes;
 import io.lethe.store.ShardedStore;
 import java.util.ArrayList;
@@ -19,6 +20,9 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -122,18 +126,35 @@ public final class Training {
     // Made on first use: it reads the store's schema (the imputer writes back in each column's type).
     Supplier<StatisticsModel> statisticsModel = memoized(
         () -> new StatisticsModel(store.layout(), settings, store.read(storeVersion).schema()));
-    for (int shard : shards) {
-      if (unsupported.isPresent()) {
-        retrain.put(shard, "fallback: " + unsupported.get());
-      } else {
-        ShardOutcome outcome = strategy.unlearn(new ShardUnlearn(store, registry, settings, shard, base.orElse(null),
-            base.flatMap(m -> m.shard(shard)).orElse(null), storeVersion, same, statisticsModel));
-        if (outcome.retrains()) {
-          retrain.put(shard, outcome.retrainBecause());
-        } else {
-          entries.add(outcome.entry());
-          steps.add(outcome.step());
+    if (unsupported.isPresent()) {
+      shards.forEach(shard -> retrain.put(shard, "fallback: " + unsupported.get()));
+    } else {
+      // Up to train.parallelism hit shards at a time: each strategy's update is mostly its own
+      // reads, Spark jobs and saves. The threads inherit the run's Spark properties and log context.
+      Map<String, String> logContext = org.slf4j.MDC.getCopyOfContextMap();
+      ExecutorService pool = Executors.newFixedThreadPool(Math.min(shards.size(), settings.parallelism()));
+      try {
+        Map<Integer, Future<ShardOutcome>> outcomes = new TreeMap<>();
+        for (int shard : shards) {
+          outcomes.put(shard, pool.submit(() -> {
+            if (logContext != null) {
+              org.slf4j.MDC.setContextMap(logContext);
+            }
+            return strategy.unlearn(new ShardUnlearn(store, registry, settings, shard, base.orElse(null),
+                base.flatMap(m -> m.shard(shard)).orElse(null), storeVersion, same, statisticsModel));
+          }));
         }
+        outcomes.forEach((shard, future) -> {
+          ShardOutcome outcome = Futures.join(future, "unlearning shard " + shard);
+          if (outcome.retrains()) {
+            retrain.put(shard, outcome.retrainBecause());
+          } else {
+            entries.add(outcome.entry());
+            steps.add(outcome.step());
+          }
+        });
+      } finally {
+        pool.shutdownNow();
       }
     }
     List<SubModelEntry> fitted = fit(new ArrayList<>(retrain.keySet()), storeVersion);

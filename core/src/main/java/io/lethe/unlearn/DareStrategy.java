@@ -212,8 +212,11 @@ final class DareStrategy implements Strategy {
             ? String.format(", from the shard's %d remaining rows read in %.2f s", remainingRows[0], readSeconds[0])
             : ", with no row read", update);
     LOG.info("Shard {}: {} in {} s", shard, detail, String.format("%.2f", seconds));
+    Map<String, Double> figures = new java.util.TreeMap<>(Map.of("updateSeconds", update, "readSeconds", readSeconds[0],
+        "nodesVisited", (double) deletion.nodesVisited(), "nodesRecomputed", (double) deletion.nodesRecomputed(),
+        "subtreesRebuilt", (double) deletion.subtreesRebuilt(), "shareRebuilt", deletion.shareRebuilt()));
     return ShardOutcome.done(entry.withFitSeconds(seconds), new ShardUnlearning(shard, id(), true, detail,
-        deletion.rows(), 0, seconds, null, Engine.TASKS.id()));
+        deletion.rows(), 0, seconds, null, Engine.TASKS.id(), figures));
   }
 
   /** The shard's rows at a version, as the statistics read them: through Delta Kernel when it reads them exactly. */
@@ -227,8 +230,4 @@ final class DareStrategy implements Strategy {
         .toLocalIterator();
   }
 
-  @Override
-  public Optional<Example> example() {
-    return Optional.of(new Example("random_forest", Map.of("numTrees", "20", "maxDepth", "6")));
-  }
 }

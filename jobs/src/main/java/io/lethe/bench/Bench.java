@@ -79,7 +79,7 @@ import org.apache.spark.sql.SparkSession;
 public final class Bench {
   /** The parts of a bench run. forget, concurrency and scoring share one synthetic store. */
   public enum Section {
-    FORGET, CONCURRENCY, SCORING, STRATEGIES, TREES, ACCURACY, SCALE, LEDGER;
+    FORGET, CONCURRENCY, SCORING, STRATEGIES, TREES, DARE, ACCURACY, SCALE, LEDGER;
 
     public String id() {
       return name().toLowerCase(Locale.ROOT);
@@ -91,8 +91,8 @@ public final class Bench {
         try {
           out.add(valueOf(n.trim().toUpperCase(Locale.ROOT)));
         } catch (IllegalArgumentException e) {
-          throw new InvalidConfigException("Unknown bench section '" + n + "'; choose from forget, concurrency, scoring,"
-              + " strategies, accuracy, scale, ledger");
+          throw new InvalidConfigException("Unknown bench section '" + n + "'; choose from "
+              + java.util.Arrays.stream(values()).map(Section::id).collect(java.util.stream.Collectors.joining(", ")));
         }
       }
       return out;
@@ -170,11 +170,12 @@ public final class Bench {
     Scoring scoring = null;
     List<StrategyPoint> strategies = new ArrayList<>();
     List<TreePoint> trees = new ArrayList<>();
+    BenchReport.Dare dare = null;
     SingleModel single = null;
     try {
       if (sections.contains(Section.FORGET) || sections.contains(Section.CONCURRENCY)
           || sections.contains(Section.SCORING) || sections.contains(Section.STRATEGIES)
-          || sections.contains(Section.TREES)) {
+          || sections.contains(Section.TREES) || sections.contains(Section.DARE)) {
         SyntheticData data = SyntheticData.of(options.rows(), options.seed());
         Store main = createStore("store", data);
         workload = main.workload;
@@ -203,6 +204,9 @@ public final class Bench {
         if (sections.contains(Section.TREES)) {
           trees = trees(main, data);
         }
+        if (sections.contains(Section.DARE)) {
+          dare = dare(main, data, trees);
+        }
       }
       List<AccuracyPoint> accuracy = sections.contains(Section.ACCURACY) ? accuracy() : List.of();
       List<ScalePoint> scale = sections.contains(Section.SCALE) ? scale() : List.of();
@@ -212,14 +216,14 @@ public final class Bench {
         ShardMath.advice(options.shards(), k).ifPresent(warnings::add);
       }
       warnings.forEach(w -> out.accept("Warning: " + w));
-      List<Target> targets = targets(workload, training, forget, retrain, scoring, strategies, trees, accuracy, scale,
-          ledger);
+      List<Target> targets = targets(workload, training, forget, retrain, scoring, strategies, trees, dare, accuracy,
+          scale, ledger);
       for (Target t : targets) {
         out.accept(String.format("Target %s: %s, measured %.2f %s: %s", t.name(), t.goal(), t.measured(), t.unit(),
             t.met() ? "met" : "MISSED"));
       }
       return new BenchReport(startedAt, environment, workload, training, forget, retrain, scoring, strategies, trees,
-          accuracy, scale, ledger, targets, warnings, (System.nanoTime() - start) / 1e9);
+          dare, accuracy, scale, ledger, targets, warnings, (System.nanoTime() - start) / 1e9);
     } finally {
       if (!options.keep()) {
         files.deleteRecursively(work);
@@ -502,6 +506,157 @@ public final class Bench {
     return points;
   }
 
+  /** Deletions from the shard's forest that the dare section times (the median is reported). */
+  private static final int DARE_DELETIONS = 5;
+
+  private static double median(List<Double> values) {
+    List<Double> sorted = values.stream().sorted().toList();
+    int n = sorted.size();
+    return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+  }
+
+  /** DaRE's forest: the trees section's random forest. */
+  private static final Map<String, String> DARE_FOREST = TREE_CASES.get(0).getValue();
+
+  /**
+   * DaRE: a random forest trained with the dare strategy on every shard of the store (unscaled
+   * features, which dare needs). Shard 0's rows are read into memory once and featurized: a
+   * subject's worth of them (random rows) deleted from its forest (the median of five deletions,
+   * each from the forest as trained), against DaRE's training of the remaining rows (the task's
+   * fit when a retrain runs) and spark.ml's fit of the shard. Then a
+   * forget run per batch size, and one spark.ml forest on all rows.
+   */
+  private BenchReport.Dare dare(Store main, SyntheticData data, List<TreePoint> trees) {
+    TrainSettings with = new TrainSettings("random_forest", DARE_FOREST, settings.seed(), settings.parallelism(),
+        settings.impute(), false, Strategies.DARE, settings.certification(), settings.slices(), Engine.TASKS,
+        settings.taskMemoryMb(), "");
+    ShardedStore store = main.store;
+    StoreLayout layout = store.layout();
+    long version = store.currentVersion();
+    int shard = 0;
+    // The shard's rows in memory, as DaRE keeps them, and its forest grown from them.
+    io.lethe.engine.ShardStatistics empty = io.lethe.engine.ShardStatistics.empty(layout.labelClasses().size(),
+        layout.task() == io.lethe.store.Task.REGRESSION, layout.numericFeatures().size(),
+        layout.categoricalFeatures().size());
+    org.apache.spark.sql.types.StructType schema = store.read(version).schema();
+    io.lethe.engine.ShardRows held = io.lethe.engine.ShardRows.read(io.lethe.store.ShardReader.of(store, version, schema)
+        .orElseThrow(() -> new LetheException("The bench store's columns need Spark's cast")).rows(shard), empty);
+    io.lethe.engine.Features features = io.lethe.train.StatisticsModel.features(held.statistics(),
+        new io.lethe.train.StatisticsModel(layout, with, schema).featureSpec());
+    io.lethe.engine.ShardMatrix all = held.featurize(features);
+    long[] ids = features.columnIds();
+    io.lethe.engine.DareForest.Spec spec = (io.lethe.engine.DareForest.Spec) Strategies.DARE.localFit(
+        io.lethe.train.Estimators.localSolver("random_forest").orElseThrow()
+            .task(io.lethe.train.ShardPipeline.estimator(layout, with, shard), layout.labelClasses().size()));
+    io.lethe.engine.DareForest forest = io.lethe.engine.DareForest.fit(all, ids, spec);
+    byte[] trained0 = forest.toBytes();
+    Random random = new Random(options.seed() + 29);
+    // A subject's worth of random rows deleted from the forest as trained, five times: the median.
+    List<Double> updates = new ArrayList<>();
+    List<Double> shares = new ArrayList<>();
+    int[] keptRows = null;
+    int deletedRows = 0;
+    for (int rep = 0; rep < DARE_DELETIONS; rep++) {
+      Set<Integer> gone = new TreeSet<>();
+      while (gone.size() < Math.min(data.rowsPerSubject(), all.rows() - 1)) {
+        gone.add(random.nextInt(all.rows()));
+      }
+      int[] goneRows = gone.stream().mapToInt(Integer::intValue).toArray();
+      keptRows = java.util.stream.IntStream.range(0, all.rows()).filter(r -> !gone.contains(r)).toArray();
+      io.lethe.engine.ShardMatrix deleted = rowsOf(all, goneRows);
+      io.lethe.engine.ShardMatrix remaining = rowsOf(all, keptRows);
+      io.lethe.engine.DareForest copy = io.lethe.engine.DareForest.fromBytes(trained0);
+      Timed<io.lethe.engine.DareForest.Deletion> update = timed(() -> copy.delete(deleted, ids, () -> remaining, ids));
+      updates.add(update.seconds);
+      shares.add(update.value.shareRebuilt());
+      deletedRows = goneRows.length;
+    }
+    double updateSeconds = median(updates);
+    double shareRebuilt = median(shares);
+    io.lethe.engine.ShardMatrix lastRemaining = rowsOf(all, keptRows);
+    Timed<io.lethe.engine.DareForest> retrain = timed(() -> io.lethe.engine.DareForest.fit(lastRemaining, ids, spec));
+    double sparkFit = trees.stream().filter(t -> t.estimator().equals("random_forest") && t.shard() == shard)
+        .mapToDouble(TreePoint::jobsSeconds).findFirst().orElseGet(() -> {
+          ModelRegistry scratch = new ModelRegistry(spark, new Path(work, "dare-spark").toString());
+          double seconds = timed(() -> saved(main, scratch, with.withStrategy(Strategies.SHARD_RETRAIN)
+              .withEngine(Engine.JOBS), shard, version)).seconds;
+          files.deleteRecursively(scratch.root());
+          return seconds;
+        });
+    out.accept(String.format("dare: shard %d of %,d rows in memory: %d rows deleted from its forest in %.4f s (the"
+            + " median of %d; %.1f%% of the nodes regrown), DaRE's training of the remaining rows %.2f s (%.0fx),"
+            + " spark.ml's fit of the shard %.2f s (%.0fx)", shard, all.rows(), deletedRows, updateSeconds,
+        DARE_DELETIONS, 100 * shareRebuilt, retrain.seconds, retrain.seconds / updateSeconds, sparkFit,
+        sparkFit / updateSeconds));
+
+    // Forget runs under dare, on an ensemble trained with it.
+    ModelRegistry registry = new ModelRegistry(spark, new Path(work, "dare-models").toString());
+    Training training = new Training(store, registry, with, aggregation);
+    Timed<TrainResult> trained = timed(() -> training.run(ShardSelection.all()));
+    ForgetSettings forgetSettings = ForgetSettings.from(config.with(Map.of(LetheConfig.FORGET_PURGE, "false")));
+    ForgetLedger ledger = new ForgetLedger(spark, new Path(work, "dare-ledger").toString(),
+        config.getInt(LetheConfig.LEDGER_DEADLINE_DAYS), new CommitRetry(forgetSettings.commitAttempts()));
+    Forgetter forgetter = new Forgetter(store, registry, training, ledger, LedgerKey.of(BENCH_KEY), forgetSettings);
+    List<BenchReport.DareBatch> batches = new ArrayList<>();
+    List<Double> runs = new ArrayList<>();
+    for (int k : options.batches()) {
+      Set<String> ids2 = new TreeSet<>();
+      while (ids2.size() < k) {
+        ids2.add(Long.toString((long) (random.nextDouble() * data.subjects())));
+      }
+      Timed<ForgetResult> forgot = timed(() -> forgetter.execute(ForgetRequest.ofSubjects(List.copyOf(ids2))));
+      ForgetResult r = forgot.value;
+      List<ShardUnlearning> byDare = r.unlearning().stream().filter(u -> u.figures() != null).toList();
+      double updated = byDare.stream().mapToDouble(u -> u.figures().get("updateSeconds")).sum();
+      double readSeconds = byDare.stream().mapToDouble(u -> u.figures().get("readSeconds")).sum();
+      double share = byDare.stream().mapToDouble(u -> u.figures().get("shareRebuilt")).average().orElse(Double.NaN);
+      long rows = r.plan().rowsToDelete();
+      double seconds = forgot.seconds - r.seconds().getOrDefault("retire", 0.0);
+      runs.add(seconds);
+      batches.add(new BenchReport.DareBatch(k, rows, r.retrainedShards().size(), byDare.size(), seconds, updated,
+          rows == 0 ? 0.0 : updated / rows, readSeconds, share, Double.NaN));
+      out.accept(String.format("dare: forget %d subject(s) (%d rows, %d shards hit, %d updated by DaRE) in %.2f s; the"
+              + " forests' updates %.3f s (%.2g s per row), reading rows for them %.2f s, %.1f%% of a forest regrown",
+          k, rows, r.retrainedShards().size(), byDare.size(), seconds, updated, rows == 0 ? 0.0 : updated / rows,
+          readSeconds, 100 * share));
+    }
+    Timed<SingleModel> one = timed(() -> SingleModel.fit(store, with.withEngine(Engine.JOBS), store.currentVersion()));
+    List<BenchReport.DareBatch> measured = batches.stream().map(b -> new BenchReport.DareBatch(b.subjects(),
+        b.rowsDeleted(), b.shardsHit(), b.shardsByDare(), b.forgetSeconds(), b.updateSeconds(), b.updateSecondsPerRow(),
+        b.readSeconds(), b.shareRebuilt(), one.seconds / b.forgetSeconds())).toList();
+    out.accept(String.format("dare: one spark.ml random forest on all rows %.1f s; trained the dare ensemble in %.1f s",
+        one.seconds, trained.seconds));
+    files.deleteRecursively(registry.root());
+    files.deleteRecursively(new Path(work, "dare-ledger"));
+    return new BenchReport.Dare(DARE_FOREST, trained.seconds, shard, all.rows(), deletedRows, updateSeconds,
+        shareRebuilt, retrain.seconds, sparkFit, retrain.seconds / updateSeconds, sparkFit / updateSeconds,
+        one.seconds, measured);
+  }
+
+  /** The given rows of a matrix, in order. */
+  private static io.lethe.engine.ShardMatrix rowsOf(io.lethe.engine.ShardMatrix m, int[] rows) {
+    int[] start = new int[rows.length + 1];
+    int nonzeros = 0;
+    for (int i = 0; i < rows.length; i++) {
+      nonzeros += m.rowStart()[rows[i] + 1] - m.rowStart()[rows[i]];
+    }
+    int[] column = new int[nonzeros];
+    double[] value = new double[nonzeros];
+    double[] label = new double[rows.length];
+    int at = 0;
+    for (int i = 0; i < rows.length; i++) {
+      start[i] = at;
+      int from = m.rowStart()[rows[i]];
+      int n = m.rowStart()[rows[i] + 1] - from;
+      System.arraycopy(m.column(), from, column, at, n);
+      System.arraycopy(m.value(), from, value, at, n);
+      at += n;
+      label[i] = m.label()[rows[i]];
+    }
+    start[rows.length] = at;
+    return new io.lethe.engine.ShardMatrix(rows.length, m.width(), start, column, value, label);
+  }
+
   /** A shard fitted with the settings and saved in the registry, as training saves it. */
   private ShardTrainer.FittedShard saved(Store main, ModelRegistry registry, TrainSettings with, int shard,
       long version) {
@@ -688,7 +843,7 @@ public final class Bench {
   }
 
   private List<Target> targets(Workload workload, BenchReport.Training training, List<ForgetPoint> forget,
-      Retrain retrain, Scoring scoring, List<StrategyPoint> strategies, List<TreePoint> trees,
+      Retrain retrain, Scoring scoring, List<StrategyPoint> strategies, List<TreePoint> trees, BenchReport.Dare dare,
       List<AccuracyPoint> accuracy, List<ScalePoint> scale, List<LedgerPoint> ledger) {
     List<Target> targets = new ArrayList<>();
     String at = workload == null ? "" : String.format(" (%,d rows, S = %d%s)", workload.rows(), workload.shards(),
@@ -718,6 +873,15 @@ public final class Bench {
       targets.add(new Target("random forest: held-out accuracy of the task's fit under spark.ml's" + at,
           "at most 0.5 points", p.gapPoints(), "points", p.gapPoints() <= 0.5));
     });
+    if (dare != null) {
+      targets.add(new Target("dare: the update of a hit shard's forest vs a task-engine retrain of the shard" + at,
+          "at least 20x faster", dare.speedupVsRetrain(), "x", dare.speedupVsRetrain() >= 20));
+      targets.add(new Target("dare: the update of a hit shard's forest vs spark.ml's fit of the shard" + at,
+          "at least 100x faster", dare.speedupVsSparkFit(), "x", dare.speedupVsSparkFit() >= 100));
+      dare.batches().stream().filter(b -> b.subjects() == 1).findFirst().ifPresent(b -> targets.add(new Target(
+          "dare: forget 1 subject vs one spark.ml random forest on all rows" + at, "at least 5x faster",
+          b.speedupVsSingleModel(), "x", b.speedupVsSingleModel() >= 5)));
+    }
     if (workload != null && workload.shards() == 128) {
       forget.stream().filter(p -> p.subjects() == 100).findFirst().ifPresent(p -> targets.add(new Target(
           "forget 100 subjects (S = 128) vs one model on the remaining rows", "at least 3x faster",

@@ -127,6 +127,33 @@ final class BenchPage {
           + " in the model registry; accuracy on the same held-out rows. A forest in a task draws its own rows and"
           + " features, so its accuracy differs from spark.ml's forest by the luck of the draw.");
     }
+    if (r.dare() != null) {
+      BenchReport.Dare d = r.dare();
+      page.section("DaRE: deleting rows from a random forest without regrowing it");
+      page.table("dare-shard", List.of("forest", "shard rows", "rows deleted", "update s", "nodes regrown",
+          "DaRE retrain s", "speed-up", "spark.ml's fit s", "speed-up"), List.of(List.of("random_forest " + d.params(),
+          String.format(Locale.ROOT, "%,d", d.shardRows()), Integer.toString(d.rowsDeleted()),
+          String.format(Locale.ROOT, "%.4f", d.updateSeconds()), pct2(d.shareRebuilt()), num(d.retrainSeconds()),
+          String.format(Locale.ROOT, "%.0fx", d.speedupVsRetrain()), num(d.sparkFitSeconds()),
+          String.format(Locale.ROOT, "%.0fx", d.speedupVsSparkFit()))));
+      page.paragraph("One shard's rows in memory, as DaRE keeps them: a subject's worth of random rows deleted from"
+          + " its forest (the median of five deletions), against DaRE's training of the remaining rows (what a task computes when the shard is"
+          + " retrained) and spark.ml's fit of the shard with the same parameters (saved).");
+      List<List<String>> rows = new ArrayList<>();
+      for (BenchReport.DareBatch b : d.batches()) {
+        rows.add(List.of(Integer.toString(b.subjects()), Long.toString(b.rowsDeleted()),
+            b.shardsByDare() + " of " + b.shardsHit(), num(b.forgetSeconds()),
+            String.format(Locale.ROOT, "%.4f", b.updateSeconds()), String.format(Locale.ROOT, "%.2g",
+                b.updateSecondsPerRow()), num(b.readSeconds()), pct2(b.shareRebuilt()),
+            String.format(Locale.ROOT, "%.1fx", b.speedupVsSingleModel())));
+      }
+      page.table("dare-forget", List.of("subjects", "rows", "shards by DaRE", "forget run s", "updates s",
+          "update s per row", "rows read s", "forest regrown", "vs one spark.ml forest"), rows);
+      page.paragraph(String.format(Locale.ROOT, "Forget runs under dare on an ensemble trained with it in %.1f s;"
+          + " one spark.ml random forest on all rows took %.1f s. The updates are the deletions from the hit shards'"
+          + " forests; reading a shard's remaining rows, when a node must be regrown from them, is apart.",
+          d.trainSeconds(), d.singleModelSeconds()));
+    }
     if (!r.accuracy().isEmpty()) {
       page.section("Accuracy as the shard count grows (Adult)");
       List<List<String>> rows = new ArrayList<>();

@@ -22,7 +22,7 @@ import java.util.Map;
  */
 public record BenchReport(String startedAt, Environment environment, Workload workload, Training training,
     List<ForgetPoint> forget, Retrain retrain, Scoring scoring, List<StrategyPoint> strategies, List<TreePoint> trees,
-    List<AccuracyPoint> accuracy, List<ScalePoint> scale, List<LedgerPoint> ledger,
+    Dare dare, List<AccuracyPoint> accuracy, List<ScalePoint> scale, List<LedgerPoint> ledger,
     List<Target> targets, List<String> warnings, double seconds) {
 
   /** The machine, Spark and the training settings of the run. */
@@ -106,6 +106,34 @@ public record BenchReport(String startedAt, Environment environment, Workload wo
   public record TreePoint(String estimator, Map<String, String> params, int shard, long shardRows,
       double tasksSeconds, double jobsSeconds, double speedup, double tasksAccuracy, double jobsAccuracy,
       double gapPoints) {}
+
+  /**
+   * DaRE (section dare): a random forest trained with the dare strategy on every shard; one shard's
+   * rows held in memory, a subject's worth of them deleted from its forest against its training
+   * from scratch (what a task-engine retrain computes) and spark.ml's fit of the shard; then forget
+   * runs of growing batches against one spark.ml forest on all rows.
+   *
+   * @param updateSeconds the deletion from the shard's forest, its rows in memory (as DaRE keeps
+   *     them): the median of five deletions of a subject's worth of random rows
+   * @param retrainSeconds DaRE's training of the shard's remaining rows, in memory: the task's fit
+   * @param sparkFitSeconds spark.ml's fit of the shard with the same parameters, saved
+   * @param shareRebuilt the share of the forest's nodes grown again by that deletion
+   * @param singleModelSeconds one spark.ml random forest on all the store's rows
+   */
+  public record Dare(Map<String, String> params, double trainSeconds, int shard, long shardRows, int rowsDeleted,
+      double updateSeconds, double shareRebuilt, double retrainSeconds, double sparkFitSeconds,
+      double speedupVsRetrain, double speedupVsSparkFit, double singleModelSeconds, List<DareBatch> batches) {}
+
+  /**
+   * One forget run under dare: {@code forgetSeconds} request to published ensemble (the retire of old
+   * versions apart); {@code updateSeconds} the deletions from the hit shards' forests, summed, and
+   * per deleted row; {@code readSeconds} reading hit shards' remaining rows where a node needed
+   * them; {@code shareRebuilt} the mean share of a hit shard's forest grown again;
+   * {@code shardsByDare} the hit shards DaRE updated (the others fell back to a retrain).
+   */
+  public record DareBatch(int subjects, long rowsDeleted, int shardsHit, int shardsByDare, double forgetSeconds,
+      double updateSeconds, double updateSecondsPerRow, double readSeconds, double shareRebuilt,
+      double speedupVsSingleModel) {}
 
   /** Adult at one shard count: held-out accuracy of the ensemble and of one model on all rows. */
   public record AccuracyPoint(int shards, double ensembleAccuracy, double singleModelAccuracy, double gapPoints,

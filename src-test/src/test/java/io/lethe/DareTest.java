@@ -182,6 +182,33 @@ class DareTest extends LetheTestBase {
   }
 
   @Test
+  void theForestDoesNotDependOnTheColumnsOrder() {
+    // A category's column moves when the categories' order does: DaRE names features, not columns.
+    Data data = adult("income", false);
+    int[] all = IntStream.range(0, data.x().length).toArray();
+    int w = data.width();
+    double[][] reversed = new double[data.x().length][w];
+    for (int r = 0; r < reversed.length; r++) {
+      for (int f = 0; f < w; f++) {
+        reversed[r][f] = data.x()[r][w - 1 - f];
+      }
+    }
+    Data other = new Data(reversed, data.y(), w);
+    long[] otherIds = new long[w];
+    for (int f = 0; f < w; f++) {
+      otherIds[f] = data.ids()[w - 1 - f];
+    }
+    DareForest a = DareForest.fit(data.matrix(all), data.ids(), spec(2, 1));
+    DareForest b = DareForest.fit(other.matrix(all), otherIds, spec(2, 1));
+    assertThat(a.sameAs(b, 0.0)).isTrue();
+    // Rows deleted in one column order, the rest given in the other: still the same forest.
+    int[] gone = {3, 300, 900};
+    int[] left = IntStream.range(0, all.length).filter(r -> r != 3 && r != 300 && r != 900).toArray();
+    a.delete(data.matrix(gone), data.ids(), () -> other.matrix(left), otherIds);
+    assertThat(a.sameAs(DareForest.fit(data.matrix(left), data.ids(), spec(2, 1)), 0.0)).isTrue();
+  }
+
+  @Test
   void aDeletionChangesTheForestAndATrainingIsTheSameForASeed() {
     Data data = adult("income", false);
     int[] all = IntStream.range(0, data.x().length).toArray();
@@ -223,6 +250,9 @@ class DareTest extends LetheTestBase {
           ModelRegistry.STATISTICS_FILE, registry.stateFile(before.version(), e, ModelRegistry.STATISTICS_FILE,
               io.lethe.engine.ShardStatistics.class).orElseThrow()));
     }
+    List<java.nio.file.Path> trainedState = before.shards().stream().map(e -> java.nio.file.Path.of(
+        registry.subModelPath(before.version(), e).toUri()).resolve(DareForest.FILE_NAME)).toList();
+    assertThat(trainedState).allSatisfy(f -> assertThat(f).exists());
     ForgetResult result = forgetter(trained, config).execute(ForgetRequest.ofSubjects(List.of("21", "400", "1333")));
     assertThat(result.unlearning()).isNotEmpty().allSatisfy(u -> {
       assertThat(u.strategy()).as(u.detail()).isEqualTo("dare");
@@ -231,6 +261,13 @@ class DareTest extends LetheTestBase {
       assertThat(u.detail()).contains("deleted").contains("node(s)");
     });
     assertThat(result.unlearning().stream().mapToLong(ShardUnlearning::rowsRemoved).sum()).isEqualTo(3);
+    assertThat(result.unlearning()).allSatisfy(u -> assertThat(u.figures()).containsKeys("updateSeconds",
+        "shareRebuilt", "nodesVisited"));
+    // The statistics that counted the deleted rows went with the sub-models the forget retired.
+    for (ShardUnlearning u : result.unlearning()) {
+      assertThat(trainedState.get(u.shard())).as("shard %d's DaRE statistics from before the forget", u.shard())
+          .doesNotExist();
+    }
     EnsembleManifest after = registry.latest().orElseThrow();
     for (ShardUnlearning u : result.unlearning()) {
       SubModelEntry e = after.shard(u.shard()).orElseThrow();
@@ -238,6 +275,14 @@ class DareTest extends LetheTestBase {
       assertThat(registry.hasStateFile(after.version(), e, DareForest.FILE_NAME)).isTrue();
     }
 
+    // The updated forests load and score in plain spark.ml, as Lethe reads them.
+    for (ShardUnlearning u : result.unlearning()) {
+      PipelineModel loaded = readsAsSparkDoes(registry.subModelPath(after.version(), after.shard(u.shard())
+          .orElseThrow()), adultTest(200));
+      assertThat(io.lethe.train.ShardTrainer.estimatorModel(loaded)).isInstanceOf(RandomForestClassificationModel.class);
+      assertThat(((RandomForestClassificationModel) io.lethe.train.ShardTrainer.estimatorModel(loaded))
+          .featureImportances().size()).isPositive();
+    }
     io.lethe.verify.Verifier verifier = io.lethe.api.Lethe.get(spark(), config).verifier();
     VerifyReport report = verifier.verify(result.batchId(), adultTest(600));
     assertThat(report.checks()).allSatisfy(c -> assertThat(c.passed()).as(c.id() + ": " + c.finding()).isTrue());

@@ -58,6 +58,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
@@ -575,14 +576,25 @@ public final class Bench {
     double shareRebuilt = median(shares);
     io.lethe.engine.ShardMatrix lastRemaining = rowsOf(all, keptRows);
     Timed<io.lethe.engine.DareForest> retrain = timed(() -> io.lethe.engine.DareForest.fit(lastRemaining, ids, spec));
-    double sparkFit = trees.stream().filter(t -> t.estimator().equals("random_forest") && t.shard() == shard)
-        .mapToDouble(TreePoint::jobsSeconds).findFirst().orElseGet(() -> {
-          ModelRegistry scratch = new ModelRegistry(spark, new Path(work, "dare-spark").toString());
-          double seconds = timed(() -> saved(main, scratch, with.withStrategy(Strategies.SHARD_RETRAIN)
-              .withEngine(Engine.JOBS), shard, version)).seconds;
-          files.deleteRecursively(scratch.root());
-          return seconds;
-        });
+    Dataset<Row> heldOut = data.heldOut(spark, Math.min(options.scoreRows(), 100_000))
+        .withColumn(StoreLayout.LABEL_INDEX_COLUMN, layout.labelIndex()).cache();
+    long heldOutRows = heldOut.count();
+    // spark.ml's fit of the shard with the same parameters: the trees section's, else fitted here.
+    Optional<TreePoint> measured = trees.stream()
+        .filter(t -> t.estimator().equals("random_forest") && t.shard() == shard).findFirst();
+    double sparkFit;
+    double sparkAccuracy;
+    if (measured.isPresent()) {
+      sparkFit = measured.get().jobsSeconds();
+      sparkAccuracy = measured.get().jobsAccuracy();
+    } else {
+      ModelRegistry scratch = new ModelRegistry(spark, new Path(work, "dare-spark").toString());
+      Timed<ShardTrainer.FittedShard> fit = timed(() -> saved(main, scratch, with.withStrategy(Strategies.SHARD_RETRAIN)
+          .withEngine(Engine.JOBS), shard, version));
+      sparkFit = fit.seconds;
+      sparkAccuracy = accuracy(fit.value.model(), heldOut, shard, heldOutRows);
+      files.deleteRecursively(scratch.root());
+    }
     out.accept(String.format("dare: shard %d of %,d rows in memory: %d rows deleted from its forest in %.4f s (the"
             + " median of %d; %.1f%% of the nodes regrown), DaRE's training of the remaining rows %.2f s (%.0fx),"
             + " spark.ml's fit of the shard %.2f s (%.0fx)", shard, all.rows(), deletedRows, updateSeconds,
@@ -593,6 +605,11 @@ public final class Bench {
     ModelRegistry registry = new ModelRegistry(spark, new Path(work, "dare-models").toString());
     Training training = new Training(store, registry, with, aggregation);
     Timed<TrainResult> trained = timed(() -> training.run(ShardSelection.all()));
+    double dareAccuracy = accuracy(ShardEnsembleModel.load(registry, registry.latest().orElseThrow().version())
+        .subModel(shard), heldOut, shard, heldOutRows);
+    heldOut.unpersist();
+    out.accept(String.format("dare: shard %d's forest, held-out accuracy %.2f%% against %.2f%% for spark.ml's forest",
+        shard, 100 * dareAccuracy, 100 * sparkAccuracy));
     ForgetSettings forgetSettings = ForgetSettings.from(config.with(Map.of(LetheConfig.FORGET_PURGE, "false")));
     ForgetLedger ledger = new ForgetLedger(spark, new Path(work, "dare-ledger").toString(),
         config.getInt(LetheConfig.LEDGER_DEADLINE_DAYS), new CommitRetry(forgetSettings.commitAttempts()));
@@ -621,7 +638,7 @@ public final class Bench {
           readSeconds, 100 * share));
     }
     Timed<SingleModel> one = timed(() -> SingleModel.fit(store, with.withEngine(Engine.JOBS), store.currentVersion()));
-    List<BenchReport.DareBatch> measured = batches.stream().map(b -> new BenchReport.DareBatch(b.subjects(),
+    List<BenchReport.DareBatch> runsMeasured = batches.stream().map(b -> new BenchReport.DareBatch(b.subjects(),
         b.rowsDeleted(), b.shardsHit(), b.shardsByDare(), b.forgetSeconds(), b.updateSeconds(), b.updateSecondsPerRow(),
         b.readSeconds(), b.shareRebuilt(), one.seconds / b.forgetSeconds())).toList();
     out.accept(String.format("dare: one spark.ml random forest on all rows %.1f s; trained the dare ensemble in %.1f s",
@@ -630,7 +647,7 @@ public final class Bench {
     files.deleteRecursively(new Path(work, "dare-ledger"));
     return new BenchReport.Dare(DARE_FOREST, trained.seconds, shard, all.rows(), deletedRows, updateSeconds,
         shareRebuilt, retrain.seconds, sparkFit, retrain.seconds / updateSeconds, sparkFit / updateSeconds,
-        one.seconds, measured);
+        dareAccuracy, sparkAccuracy, one.seconds, runsMeasured);
   }
 
   /** The given rows of a matrix, in order. */

@@ -131,11 +131,12 @@ final class BenchPage {
       BenchReport.Dare d = r.dare();
       page.section("DaRE: deleting rows from a random forest without regrowing it");
       page.table("dare-shard", List.of("forest", "shard rows", "rows deleted", "update s", "nodes regrown",
-          "DaRE retrain s", "speed-up", "spark.ml's fit s", "speed-up"), List.of(List.of("random_forest " + d.params(),
-          String.format(Locale.ROOT, "%,d", d.shardRows()), Integer.toString(d.rowsDeleted()),
-          String.format(Locale.ROOT, "%.4f", d.updateSeconds()), pct2(d.shareRebuilt()), num(d.retrainSeconds()),
-          String.format(Locale.ROOT, "%.0fx", d.speedupVsRetrain()), num(d.sparkFitSeconds()),
-          String.format(Locale.ROOT, "%.0fx", d.speedupVsSparkFit()))));
+          "DaRE retrain s", "speed-up", "spark.ml's fit s", "speed-up", "accuracy (DaRE / spark.ml)"),
+          List.of(List.of("random_forest " + d.params(), String.format(Locale.ROOT, "%,d", d.shardRows()),
+              Integer.toString(d.rowsDeleted()), String.format(Locale.ROOT, "%.4f", d.updateSeconds()),
+              pct2(d.shareRebuilt()), num(d.retrainSeconds()), String.format(Locale.ROOT, "%.0fx", d.speedupVsRetrain()),
+              num(d.sparkFitSeconds()), String.format(Locale.ROOT, "%.0fx", d.speedupVsSparkFit()),
+              pct2(d.accuracy()) + " / " + pct2(d.sparkAccuracy()))));
       page.paragraph("One shard's rows in memory, as DaRE keeps them: a subject's worth of random rows deleted from"
           + " its forest (the median of five deletions), against DaRE's training of the remaining rows (what a task computes when the shard is"
           + " retrained) and spark.ml's fit of the shard with the same parameters (saved).");

@@ -118,11 +118,13 @@ public record BenchReport(String startedAt, Environment environment, Workload wo
    * @param retrainSeconds DaRE's training of the shard's remaining rows, in memory: the task's fit
    * @param sparkFitSeconds spark.ml's fit of the shard with the same parameters, saved
    * @param shareRebuilt the share of the forest's nodes grown again by that deletion
+   * @param accuracy the shard's DaRE forest on held-out rows; {@code sparkAccuracy} spark.ml's fit of it
    * @param singleModelSeconds one spark.ml random forest on all the store's rows
    */
   public record Dare(Map<String, String> params, double trainSeconds, int shard, long shardRows, int rowsDeleted,
       double updateSeconds, double shareRebuilt, double retrainSeconds, double sparkFitSeconds,
-      double speedupVsRetrain, double speedupVsSparkFit, double singleModelSeconds, List<DareBatch> batches) {}
+      double speedupVsRetrain, double speedupVsSparkFit, double accuracy, double sparkAccuracy,
+      double singleModelSeconds, List<DareBatch> batches) {}
 
   /**
    * One forget run under dare: {@code forgetSeconds} request to published ensemble (the retire of old

@@ -95,6 +95,35 @@ class ShardedStoreTest extends LetheTestBase {
         .containsExactlyInAnyOrderElementsOf(appended.rowsPerShard().keySet());
   }
 
+  @Test
+  void anAppendOfTheSameFilesRunAgainLandsOnce() throws Exception {
+    LetheConfig c = adultConfig(4, dir.resolve("once"), Map.of());
+    ShardedStore.ingest(spark(), c.get(LetheConfig.STORE_PATH), adultTrain(200), c, false);
+    java.nio.file.Path source = dir.resolve("once-source");
+    adultTrain(300).where(col(AdultData.SUBJECT).geq(200)).coalesce(1).write().parquet(source.toString());
+    List<String> args = new java.util.ArrayList<>(List.of("ingest", "--append", "--source", source.toString(),
+        "--format", "parquet"));
+    for (String key : List.of(LetheConfig.STORE_PATH, LetheConfig.MODELS_PATH, LetheConfig.RUNS_PATH,
+        LetheConfig.LEDGER_PATH)) {
+      args.addAll(List.of("-D", key + "=" + c.get(key)));
+    }
+    Run first = runLethe(args);
+    assertThat(first.code()).as(first.err()).isZero();
+    assertThat(first.summary().path("outputs").path("rows").asLong()).isEqualTo(100);
+    // Run again (as after a crash that hid whether the first landed): Delta skips the same transaction.
+    Run again = runLethe(args);
+    assertThat(again.code()).as(again.err()).isZero();
+    assertThat(again.summary().path("outputs").path("rows").asLong()).as("rows appended the second time").isZero();
+    ShardedStore store = ShardedStore.open(spark(), c.get(LetheConfig.STORE_PATH));
+    assertThat(store.read(store.currentVersion()).count()).isEqualTo(300);
+    // Other files are another append.
+    java.nio.file.Path more = dir.resolve("once-more");
+    adultTrain(320).where(col(AdultData.SUBJECT).geq(300)).coalesce(1).write().parquet(more.toString());
+    args.set(3, more.toString());
+    assertThat(runLethe(args).summary().path("outputs").path("rows").asLong()).isEqualTo(20);
+    assertThat(store.read(store.currentVersion()).count()).isEqualTo(320);
+  }
+
   private long changeDataFiles(ShardedStore store) {
     java.io.File dir = new java.io.File(java.net.URI.create(store.path()).getPath(), "_change_data");
     if (!dir.exists()) {

@@ -14,6 +14,7 @@ public final class Ingest {
   private final Lethe lethe;
   private final Dataset<Row> source;
   private boolean append;
+  private boolean once;
 
   Ingest(Lethe lethe, Dataset<Row> source) {
     this.lethe = lethe;
@@ -26,6 +27,16 @@ public final class Ingest {
     return this;
   }
 
+  /**
+   * The source is read whole (every file of a path, a table's snapshot): an append of it is named
+   * by its files, so the same append run again, after a crash or not, adds nothing the second time.
+   * The command line's {@code ingest --append} sets it.
+   */
+  public Ingest once(boolean on) {
+    this.once = on;
+    return this;
+  }
+
   /** The store it creates (with its layout) or appends to, the source validated; writes nothing. */
   public ShardedStore.IngestPlan plan() {
     return ShardedStore.planIngest(lethe.spark(), lethe.config().get(LetheConfig.STORE_PATH), source, lethe.config(),
@@ -34,6 +45,6 @@ public final class Ingest {
 
   public IngestResult execute() {
     return ShardedStore.ingest(lethe.spark(), lethe.config().get(LetheConfig.STORE_PATH), source, lethe.config(),
-        append);
+        append, once);
   }
 }

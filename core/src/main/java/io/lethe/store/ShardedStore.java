@@ -107,12 +107,21 @@ public final class ShardedStore {
    */
   public static IngestResult ingest(SparkSession spark, String location, Dataset<Row> source, LetheConfig config,
       boolean append) {
-    return StoreIngest.ingest(spark, location, source, config, append);
+    return StoreIngest.ingest(spark, location, source, config, append, false);
+  }
+
+  /**
+   * As {@link #ingest(SparkSession, String, Dataset, LetheConfig, boolean)}; with {@code once}, the
+   * source is read whole from files and an append of it lands once (see {@code Ingest#once}).
+   */
+  public static IngestResult ingest(SparkSession spark, String location, Dataset<Row> source, LetheConfig config,
+      boolean append, boolean once) {
+    return StoreIngest.ingest(spark, location, source, config, append, once);
   }
 
   /** Appends rows with the store's own layout: same shard function, same columns, known classes. */
   public IngestResult append(Dataset<Row> source) {
-    return StoreIngest.append(this, source);
+    return StoreIngest.append(this, source, false);
   }
 
   public String path() {

@@ -38,6 +38,8 @@ import org.apache.spark.sql.types.StructType;
 final class StoreIngest {
   private static final int MAX_CLASSES = 1000;
 
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(StoreIngest.class);
+
   private StoreIngest() {}
 
   private static boolean storeExists(SparkSession spark, String location) {
@@ -73,10 +75,10 @@ final class StoreIngest {
 
   /** Creates a store from a source, or appends to the existing one when {@code append} is set. */
   static IngestResult ingest(SparkSession spark, String location, Dataset<Row> source, LetheConfig config,
-      boolean append) {
+      boolean append, boolean once) {
     boolean exists = checkIngestTarget(spark, location, append);
     if (exists) {
-      return append(ShardedStore.open(spark, location), source);
+      return append(ShardedStore.open(spark, location), source, once);
     }
     StoreLayout layout = planLayout(source, config);
     Dataset<Row> rows = withShard(source, layout);
@@ -108,19 +110,76 @@ final class StoreIngest {
     return new IngestResult(true, version, perShard.values().stream().mapToLong(Long::longValue).sum(), perShard);
   }
 
-  /** Appends rows with the store's own layout: same shard function, same columns, known classes. */
-  static IngestResult append(ShardedStore store, Dataset<Row> source) {
+  /**
+   * Appends rows with the store's own layout: same shard function, same columns, known classes.
+   * With {@code once} (the source read whole from files), the append lands once: its commit carries
+   * a Delta transaction id named by the source's files (their paths, sizes and modification times),
+   * so the same append run again, after a crash or not, is skipped by Delta instead of adding the
+   * rows twice.
+   */
+  static IngestResult append(ShardedStore store, Dataset<Row> source, boolean once) {
     StoreLayout layout = store.layout();
     validate(source, layout, false);
     Dataset<Row> rows = withShard(source, layout);
     Map<Integer, Long> perShard = ShardedStore.countPerShard(rows);
+    String appId = once ? appendId(store.spark(), source) : null;
+    long before = store.currentVersion();
     try {
-      rows.write().format("delta").mode("append").save(store.path());
+      var writer = rows.write().format("delta").mode("append");
+      if (appId != null) {
+        writer = writer.option("txnAppId", appId).option("txnVersion", 0L);
+      }
+      writer.save(store.path());
     } catch (Exception e) {
       throw new LetheException("Cannot append to the store at " + store.path() + ": " + LetheException.firstLine(e), e);
     }
+    long after = store.currentVersion();
+    if (appId != null && !committed(store, appId, before, after)) {
+      LOG.info("This source's rows were appended to the store before (Delta transaction {}): nothing appended",
+          appId);
+      return new IngestResult(false, after, 0, Map.of());
+    }
     long rowsWritten = perShard.values().stream().mapToLong(Long::longValue).sum();
-    return new IngestResult(false, store.currentVersion(), rowsWritten, perShard);
+    return new IngestResult(false, after, rowsWritten, perShard);
+  }
+
+  /** Whether one of the store's commits after {@code before}, up to {@code after}, is the transaction's. */
+  private static boolean committed(ShardedStore store, String appId, long before, long after) {
+    io.lethe.run.HadoopFiles files = new io.lethe.run.HadoopFiles(store.spark().sparkContext().hadoopConfiguration());
+    org.apache.hadoop.fs.Path table = new org.apache.hadoop.fs.Path(store.path());
+    for (long v = before + 1; v <= after; v++) {
+      for (com.fasterxml.jackson.databind.JsonNode action : io.lethe.run.DeltaCommits.actions(files, table, v)) {
+        if (appId.equals(action.path("txn").path("appId").asText(null))) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /**
+   * The Delta transaction id of an append of these rows: a hash of the source's files (path, size,
+   * modification time), or null when the rows come from no files (a DataFrame built in memory).
+   */
+  static String appendId(SparkSession spark, Dataset<Row> source) {
+    String[] files = source.inputFiles();
+    if (files.length == 0) {
+      return null;
+    }
+    java.util.Arrays.sort(files);
+    try {
+      java.security.MessageDigest digest = java.security.MessageDigest.getInstance("SHA-256");
+      org.apache.hadoop.conf.Configuration conf = spark.sparkContext().hadoopConfiguration();
+      for (String file : files) {
+        org.apache.hadoop.fs.Path path = new org.apache.hadoop.fs.Path(file);
+        org.apache.hadoop.fs.FileStatus status = path.getFileSystem(conf).getFileStatus(path);
+        digest.update((file + "|" + status.getLen() + "|" + status.getModificationTime() + "\n")
+            .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      }
+      return "lethe-append-" + java.util.HexFormat.of().formatHex(digest.digest()).substring(0, 32);
+    } catch (java.io.IOException | java.security.NoSuchAlgorithmException e) {
+      throw new LetheException("Cannot read the source's files to name the append: " + LetheException.firstLine(e), e);
+    }
   }
 
   private static Dataset<Row> withShard(Dataset<Row> source, StoreLayout layout) {

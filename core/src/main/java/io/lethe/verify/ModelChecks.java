@@ -35,10 +35,14 @@ final class ModelChecks {
       return new Check("models.published", true, "no ensemble is published", Map.of());
     }
     EnsembleManifest m = latest.get();
-    List<Integer> before = m.shards().stream()
-        .filter(e -> hit.contains(e.shard()) && deleteVersion != null && e.storeVersion() < deleteVersion)
-        .map(SubModelEntry::shard).toList();
     List<Integer> stale = Training.shardsTrainedOnDeletedRows(store, m);
+    // A hit shard's sub-model trained before the batch's recorded delete version is stale only if
+    // rows left its shard after it: a run resumed after the delete had committed records a later
+    // version than the one that removed the rows, and a sub-model trained between the two saw none.
+    List<Integer> before = m.shards().stream()
+        .filter(e -> hit.contains(e.shard()) && deleteVersion != null && e.storeVersion() < deleteVersion
+            && stale.contains(e.shard()))
+        .map(SubModelEntry::shard).toList();
     Set<Integer> bad = new TreeSet<>(before);
     bad.addAll(stale);
     boolean ok = bad.isEmpty();

@@ -40,7 +40,7 @@ public final class IngestJob extends JobCommand {
     summary.input("source", spec.path()).input("format", spec.format()).input("store", store).input("append", append);
     Dataset<Row> rows = spec.read(spark);
     IngestResult result = summary.steps().time("ingest",
-        () -> io.lethe.api.Lethe.get(spark, config).ingest(rows).append(append).execute());
+        () -> io.lethe.api.Lethe.get(spark, config).ingest(rows).append(append).once(true).execute());
     summary.output("created", result.created())
         .output("storeVersion", result.version())
         .output("rows", result.rows())

@@ -182,6 +182,22 @@ class DareTest extends LetheTestBase {
   }
 
   @Test
+  void withScaledFeaturesDareSaysWhyAndForgettingRetrains() {
+    // train.scale is on by default: a scaler's standard deviations move with every deletion.
+    LetheConfig config = adultConfig(2, dir.resolve("scaled"), Map.of("train.estimator", "random_forest",
+        "train.param.numTrees", "3", "train.param.maxDepth", "4", "forget.strategy.random_forest", "dare"));
+    Trained trained = ingestAndTrain(config, adultTrain(1200));
+    SubModelEntry e = trained.published().shard(0).orElseThrow();
+    assertThat(trained.registry().hasStateFile(trained.published().version(), e, DareForest.FILE_NAME))
+        .as("no DaRE statistics kept where DaRE cannot apply").isFalse();
+    ForgetResult result = forgetter(trained, config).execute(ForgetRequest.ofSubjects(List.of("7")));
+    assertThat(result.unlearning()).singleElement().satisfies(u -> {
+      assertThat(u.strategy()).isEqualTo("shard-retrain");
+      assertThat(u.detail()).contains("set train.scale=false");
+    });
+  }
+
+  @Test
   void theForestDoesNotDependOnTheColumnsOrder() {
     // A category's column moves when the categories' order does: DaRE names features, not columns.
     Data data = adult("income", false);

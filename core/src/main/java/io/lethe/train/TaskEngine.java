@@ -105,10 +105,13 @@ final class TaskEngine {
     StoreLayout layout = store.layout();
     List<Integer> order = shards.stream().sorted().distinct().toList();
     // Per shard: the estimator's seed is the shard's.
+    // The strategy's own fit in the task where it applies to these settings (else forgetting
+    // retrains, and the estimator's own fit is what a retrain gives).
+    boolean strategyApplies = ShardTrainer.unsupported(layout, settings).isEmpty();
     List<LocalFit> tasks = new ArrayList<>();
     for (int shard : order) {
       LocalFit usual = solver().task(ShardPipeline.estimator(layout, settings, shard), layout.labelClasses().size());
-      tasks.add(usual == null ? null : settings.strategy().localFit(usual));
+      tasks.add(usual == null || !strategyApplies ? usual : settings.strategy().localFit(usual));
     }
     ShardStatistics empty = ShardStatistics.empty(layout.labelClasses().size(), layout.task() == Task.REGRESSION,
         layout.numericFeatures().size(), layout.categoricalFeatures().size());

@@ -107,13 +107,10 @@ public final class ShardedStore {
    */
   public static IngestResult ingest(SparkSession spark, String location, Dataset<Row> source, LetheConfig config,
       boolean append) {
-    return StoreIngest.ingest(spark, location, source, config, append, false);
+    return ingest(spark, location, source, config, append, false);
   }
 
-  /**
-   * As {@link #ingest(SparkSession, String, Dataset, LetheConfig, boolean)}; with {@code once}, the
-   * source is read whole from files and an append of it lands once (see {@code Ingest#once}).
-   */
+  /** As above; with {@code once}, the source is read whole from files and an append of it lands once. */
   public static IngestResult ingest(SparkSession spark, String location, Dataset<Row> source, LetheConfig config,
       boolean append, boolean once) {
     return StoreIngest.ingest(spark, location, source, config, append, once);

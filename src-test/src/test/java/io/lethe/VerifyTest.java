@@ -133,6 +133,35 @@ class VerifyTest extends LetheTestBase {
   }
 
   @Test
+  void aRunResumedAfterItsDeleteCommittedPassesAndARealLaterDeleteDoesNot() {
+    // Its own store: the checks read every delete of the store's log.
+    LetheConfig own = adultConfig(2, dir.resolve("resumed"), Map.of("train.param.maxIter", "20"));
+    Trained trained = ingestAndTrain(own, adultTrain(600));
+    ForgetResult forgot = forgetter(trained, own).execute(ForgetRequest.ofSubjects(List.of("5")));
+    int hit = forgot.plan().hitShards().get(0);
+    // A later commit that removes nothing (an append), then the batch's requests recorded again as a
+    // run resumed after the delete had committed records them: at that later version.
+    io.lethe.store.ShardedStore.ingest(spark(), own.get(LetheConfig.STORE_PATH), adultTrain(601)
+        .where(org.apache.spark.sql.functions.col("person_id").equalTo(600)), own, true);
+    long later = trained.store().currentVersion();
+    assertThat(later).isGreaterThan(forgot.storeVersion());
+    io.lethe.ledger.ForgetLedger ledger = io.lethe.ledger.ForgetLedger.from(spark(), own);
+    List<LedgerEntry> current = ledger.currentOf(List.of(LedgerKey.from(own).hash(IdKind.SUBJECT, "5")));
+    ledger.record(current.stream().map(e -> e.then(forgot.batchId(), ForgetStep.COMPLETE, Phase.DONE, Instant.now())
+        .withStoreVersion(later)).toList());
+    Verifier own2 = Lethe.get(spark(), own).verifier();
+    Check published = check(own2.verify(forgot.batchId(), null), "models.published");
+    assertThat(published.passed()).as(published.finding()).isTrue();
+    // A row of the hit shard deleted after its sub-model, with no retrain: that one is stale.
+    String other = trained.store().read(later).where(org.apache.spark.sql.functions.col(
+        io.lethe.store.StoreLayout.SHARD_COLUMN).equalTo(hit)).select("person_id").head().get(0).toString();
+    trained.store().deleteMatching("person_id", List.of(other), Set.of(hit), new CommitRetry(3), true);
+    Check stale = check(own2.verify(forgot.batchId(), null), "models.published");
+    assertThat(stale.passed()).as(stale.finding()).isFalse();
+    assertThat(stale.finding()).contains("shards [" + hit + "]");
+  }
+
+  @Test
   void rowsDeletedButTheShardNeverRetrainedFailWithClearFindings() {
     // A broken forget: the rows are deleted and the ledger says done, but nothing was retrained,
     // retired or purged.

@@ -111,15 +111,7 @@ final class DareRows {
   int[] rank(int f) {
     if (rank[f] == null) {
       double[] x = column(f);
-      double[] v = x.clone();
-      Arrays.sort(v);
-      int k = 0;
-      for (int i = 0; i < v.length; i++) {
-        if (k == 0 || v[i] != v[k - 1]) {
-          v[k++] = v[i];
-        }
-      }
-      double[] values = Arrays.copyOf(v, k);
+      double[] values = distinctSorted(x.clone());
       int[] ranks = new int[x.length];
       for (int r = 0; r < x.length; r++) {
         ranks[r] = Arrays.binarySearch(values, x[r]);
@@ -178,18 +170,12 @@ final class DareRows {
     if (!c.regression) {
       return sortedByClass(x, at, c);
     }
-    double[] sorted = new double[at.length];
+    double[] atNode = new double[at.length];
     for (int i = 0; i < at.length; i++) {
-      sorted[i] = x[at[i]];
+      atNode[i] = x[at[i]];
     }
-    Arrays.sort(sorted);
-    int k = 0;
-    for (int i = 0; i < sorted.length; i++) {
-      if (k == 0 || sorted[i] != sorted[k - 1]) {
-        sorted[k++] = sorted[i];
-      }
-    }
-    double[] values = Arrays.copyOf(sorted, k);
+    double[] values = distinctSorted(atNode);
+    int k = values.length;
     long[] counts = new long[k];
     double[] stats = new double[k * c.length];
     for (int r : at) {
@@ -248,5 +234,17 @@ final class DareRows {
       n++;
     }
     return new Histogram(Arrays.copyOf(values, n), Arrays.copyOf(counts, n), Arrays.copyOf(stats, n * classes));
+  }
+
+  /** The distinct values, ascending (sorts {@code values} in place). */
+  private static double[] distinctSorted(double[] values) {
+    Arrays.sort(values);
+    int k = 0;
+    for (int i = 0; i < values.length; i++) {
+      if (k == 0 || values[i] != values[k - 1]) {
+        values[k++] = values[i];
+      }
+    }
+    return Arrays.copyOf(values, k);
   }
 }

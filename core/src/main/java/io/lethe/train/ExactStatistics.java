@@ -57,7 +57,8 @@ public final class ExactStatistics {
     return columns.toArray(new Column[0]);
   }
 
-  private static ShardStatistics empty(StoreLayout layout) {
+  /** No rows' statistics, shaped for the store's columns and label. */
+  public static ShardStatistics empty(StoreLayout layout) {
     return ShardStatistics.empty(layout.labelClasses().size(), layout.task() == Task.REGRESSION,
         layout.numericFeatures().size(), layout.categoricalFeatures().size());
   }
@@ -77,6 +78,18 @@ public final class ExactStatistics {
   }
 
   /**
+   * The rows that changed in a shard after store version {@code from}, up to {@code to}, from the
+   * change data feed, as the statistics read them ({@link #columns}), then whether the row left
+   * the shard ({@link ShardedStore#removedByChange}), after the label, where the statistics do not read.
+   */
+  public static Dataset<Row> changedRows(ShardedStore store, int shard, long from, long to) {
+    StoreLayout layout = store.layout();
+    List<Column> columns = new ArrayList<>(List.of(columns(layout, layout.labelIndex())));
+    columns.add(ShardedStore.removedByChange());
+    return store.changes(from + 1, to, List.of(shard)).select(columns.toArray(new Column[0]));
+  }
+
+  /**
    * A shard's statistics at store version {@code to}, from its statistics {@code at} store version
    * {@code from}.
    */
@@ -86,12 +99,9 @@ public final class ExactStatistics {
       return new Update(at.copy(), 0, 0, true);
     }
     try {
-      // One pass over the changed rows: the change type goes after the label, where the statistics do not read.
-      Dataset<Row> changes = store.changes(from + 1, to, List.of(shard));
-      List<Column> columns = new ArrayList<>(List.of(columns(layout, layout.labelIndex())));
-      columns.add(ShardedStore.removedByChange());
+      // One pass over the changed rows.
       ShardStatistics empty = empty(layout);
-      Changes changed = changes.select(columns.toArray(new Column[0])).toJavaRDD()
+      Changes changed = changedRows(store, shard, from, to).toJavaRDD()
           .treeAggregate(new Changes(empty, empty.copy()), Changes::add, Changes::plus);
       ShardStatistics now = at.copy().minus(changed.removed).plus(changed.added);
       return new Update(now, changed.removed.totalRows(), changed.added.totalRows(), true);

@@ -13,7 +13,6 @@ import io.lethe.registry.ModelRegistry;
 import io.lethe.store.ShardReader;
 import io.lethe.store.ShardedStore;
 import io.lethe.store.StoreLayout;
-import io.lethe.store.Task;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -113,8 +112,7 @@ final class TaskEngine {
       LocalFit usual = solver().task(ShardPipeline.estimator(layout, settings, shard), layout.labelClasses().size());
       tasks.add(usual == null || !strategyApplies ? usual : settings.strategy().localFit(usual));
     }
-    ShardStatistics empty = ShardStatistics.empty(layout.labelClasses().size(), layout.task() == Task.REGRESSION,
-        layout.numericFeatures().size(), layout.categoricalFeatures().size());
+    ShardStatistics empty = ExactStatistics.empty(layout);
     Dataset<Row> atVersion = store.read(version);
     StatisticsModel statisticsModel = new StatisticsModel(layout, settings, atVersion.schema());
     FeatureSpec featureSpec = statisticsModel.featureSpec();

@@ -13,7 +13,6 @@ import io.lethe.registry.SubModelEntry;
 import io.lethe.store.ShardReader;
 import io.lethe.store.ShardedStore;
 import io.lethe.store.StoreLayout;
-import io.lethe.store.Task;
 import io.lethe.train.Engine;
 import io.lethe.train.Estimators;
 import io.lethe.train.ExactStatistics;
@@ -34,7 +33,6 @@ import org.apache.spark.ml.Estimator;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.Transformer;
 import org.apache.spark.ml.util.Identifiable;
-import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Row;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -126,17 +124,13 @@ final class DareStrategy implements Strategy {
     StoreLayout layout = store.layout();
     int shard = u.shard();
     long from = u.published().storeVersion();
-    ShardStatistics empty = ShardStatistics.empty(layout.labelClasses().size(), layout.task() == Task.REGRESSION,
-        layout.numericFeatures().size(), layout.categoricalFeatures().size());
+    ShardStatistics empty = ExactStatistics.empty(layout);
     // The rows that left the shard since its sub-model, and whether any came: one pass over the change feed.
     List<Row> removed = new ArrayList<>();
     long added = 0;
     store.spark().sparkContext().setJobDescription("lethe: the rows shard " + shard + " lost, for DaRE");
     try {
-      List<Column> columns = new ArrayList<>(List.of(ExactStatistics.columns(layout, layout.labelIndex())));
-      columns.add(ShardedStore.removedByChange());
-      for (Row row : store.changes(from + 1, u.storeVersion(), List.of(shard))
-          .select(columns.toArray(new Column[0])).collectAsList()) {
+      for (Row row : ExactStatistics.changedRows(store, shard, from, u.storeVersion()).collectAsList()) {
         if (row.getBoolean(row.size() - 1)) {
           removed.add(row);
         } else {

@@ -536,9 +536,7 @@ public final class Bench {
     long version = store.currentVersion();
     int shard = 0;
     // The shard's rows in memory, as DaRE keeps them, and its forest grown from them.
-    io.lethe.engine.ShardStatistics empty = io.lethe.engine.ShardStatistics.empty(layout.labelClasses().size(),
-        layout.task() == io.lethe.store.Task.REGRESSION, layout.numericFeatures().size(),
-        layout.categoricalFeatures().size());
+    io.lethe.engine.ShardStatistics empty = io.lethe.train.ExactStatistics.empty(layout);
     org.apache.spark.sql.types.StructType schema = store.read(version).schema();
     io.lethe.engine.ShardRows held = io.lethe.engine.ShardRows.read(io.lethe.store.ShardReader.of(store, version, schema)
         .orElseThrow(() -> new LetheException("The bench store's columns need Spark's cast")).rows(shard), empty);

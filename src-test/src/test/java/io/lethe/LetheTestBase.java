@@ -238,18 +238,11 @@ public abstract class LetheTestBase {
 
   /**
    * A store version that reads as {@code version} does in a shard: itself while its files are on
-   * storage, else the current one. A purge rewrites the delete version's files (REORG drops the
-   * rows behind deletion vectors) and VACUUM removes them; the rows stay those of the current
-   * version, which the test checks from the log's counts.
+   * storage, else the purge's rewrite (REORG drops the rows behind deletion vectors, VACUUM removes
+   * the old files) if the shard's rows did not change since.
    */
   static long readable(io.lethe.store.ShardedStore store, long version, int shard) {
-    if (store.filesPresent(version, java.util.List.of(shard))) {
-      return version;
-    }
-    long current = store.currentVersion();
-    org.assertj.core.api.Assertions.assertThat(store.rowsPerShardFromLog(current, java.util.List.of(shard)))
-        .as("shard %d holds the same rows at versions %d and %d", shard, version, current)
-        .isEqualTo(store.rowsPerShardFromLog(version, java.util.List.of(shard)));
-    return current;
+    return store.readableWithSameRows(version, shard).orElseThrow(() -> new AssertionError(
+        "store version " + version + " of shard " + shard + " can no longer be read"));
   }
 }

@@ -162,6 +162,34 @@ class VerifyTest extends LetheTestBase {
   }
 
   @Test
+  void aShardIsRefittedOnItsOwnRowsAfterItsVersionIsVacuumedAndPeopleAreAdded() {
+    // Found by the soak: the forget's purge rewrites the delete version's files (REORG) and, with
+    // retention 0, vacuums them; new people then land in the hit shard. The refit must read the
+    // rows the sub-model was trained on (the rewrite's version), not the current ones.
+    LetheConfig own = adultConfig(2, dir.resolve("appended"), Map.of("train.param.maxIter", "20"));
+    Trained trained = ingestAndTrain(own, adultTrain(600));
+    ForgetResult forgot = forgetter(trained, own).execute(ForgetRequest.ofSubjects(List.of("5")));
+    int hit = forgot.plan().hitShards().get(0);
+    assertThat(trained.store().readableRows(forgot.storeVersion(), List.of(hit))).as("the delete version, vacuumed")
+        .isEmpty();
+    io.lethe.store.ShardedStore.ingest(spark(), own.get(LetheConfig.STORE_PATH), adultTrain(1000)
+        .where(org.apache.spark.sql.functions.col("person_id").geq(600)), own, true);
+    long now = trained.store().currentVersion();
+    long trainedOn = trained.store().rowsPerShardFromLog(forgot.storeVersion(), List.of(hit)).get(hit);
+    assertThat(trained.store().rowsPerShardFromLog(now, List.of(hit)).get(hit)).as("people added to the hit shard")
+        .isGreaterThan(trainedOn + 100);
+
+    VerifyReport after = Lethe.get(spark(), own).verifier().verify(forgot.batchId(), null);
+
+    Check equivalence = check(after, "retrain.equivalence");
+    assertThat(equivalence.passed()).as(equivalence.finding()).isTrue();
+    assertThat(after.retrain()).singleElement().satisfies(r -> {
+      assertThat(r.rows()).as("rows refitted").isEqualTo(trainedOn);
+      assertThat(r.storeVersion()).isGreaterThan(forgot.storeVersion()).isLessThan(now);
+    });
+  }
+
+  @Test
   void rowsDeletedButTheShardNeverRetrainedFailWithClearFindings() {
     // A broken forget: the rows are deleted and the ledger says done, but nothing was retrained,
     // retired or purged.

@@ -350,18 +350,19 @@ public final class ShardedStore {
   }
 
   /**
-   * What time travel to a version reads in these shards, as its log says (each data file with the
-   * rows its deletion vector hides, sorted): two versions with the same answer read the same rows
-   * there. Empty when the version cannot be read there (a file is gone, or the log no longer
-   * reaches it). No Spark job runs.
+   * What time travel to a version reads in these shards, from its log (each data file with the rows
+   * its deletion vector hides, sorted); empty when a file is gone or the log no longer reaches it.
    */
   public Optional<List<String>> readableRows(long version, Collection<Integer> shards) {
     return new StoreLog(this).readableRows(version, shards);
   }
 
-  /** Whether time travel to a version can read these shards (see {@link #readableRows}). */
-  public boolean filesPresent(long version, Collection<Integer> shards) {
-    return readableRows(version, shards).isPresent();
+  /**
+   * The first version from {@code version} on that time travel reads in the shard with the same rows:
+   * itself, or once its files are vacuumed the rewrite's that kept them (REORG). Else empty.
+   */
+  public java.util.OptionalLong readableWithSameRows(long version, int shard) {
+    return new StoreLog(this).readableWithSameRows(version, shard);
   }
 
   /**

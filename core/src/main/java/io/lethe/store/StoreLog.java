@@ -90,6 +90,22 @@ final class StoreLog {
     return Optional.of(needed.stream().map(f -> f.path() + "#" + f.deletionVectorRows()).sorted().toList());
   }
 
+  /** See {@link ShardedStore#readableWithSameRows}: up to the first commit that changes the shard's rows. */
+  java.util.OptionalLong readableWithSameRows(long version, int shard) {
+    long[] changed = {Long.MAX_VALUE};
+    scanLog(version, (v, kind, s) -> {
+      if (s == shard) {
+        changed[0] = Math.min(changed[0], v);
+      }
+    }, v -> changed[0] = Math.min(changed[0], v));
+    for (long v = version; v < changed[0] && v <= store.currentVersion(); v++) {
+      if (readableRows(v, List.of(shard)).isPresent()) {
+        return java.util.OptionalLong.of(v);
+      }
+    }
+    return java.util.OptionalLong.empty();
+  }
+
   /**
    * Whether one commit has change data in these shards that can still be read: the change files
    * it wrote there (or, without them, the data files it added and removed there) are all on

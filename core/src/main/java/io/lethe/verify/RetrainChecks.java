@@ -28,6 +28,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeMap;
 import org.apache.spark.ml.PipelineModel;
@@ -66,10 +67,17 @@ final class RetrainChecks {
         : store.read(store.currentVersion()).drop(StoreLayout.SHARD_COLUMN).limit(verify.sampleRows());
   }
 
+  /**
+   * The refits, and the hit shards that could not be refitted: the rows of the version they were
+   * trained on are vacuumed, and the shard's rows changed since.
+   */
+  record Refits(List<Refit> refits, List<Integer> unreadable) {}
+
   /** Each hit shard (or the configured number of them) refitted from scratch and compared. */
-  List<Refit> refits(ShardEnsembleModel published, Set<Integer> hit, Dataset<Row> evaluation) {
+  Refits refits(ShardEnsembleModel published, Set<Integer> hit, Dataset<Row> evaluation) {
     EnsembleManifest manifest = published.manifest();
     List<Refit> out = new ArrayList<>();
+    List<Integer> unreadable = new ArrayList<>();
     for (SubModelEntry e : manifest.shards()) {
       if (!hit.contains(e.shard()) || (verify.retrainShards() > 0 && out.size() >= verify.retrainShards())) {
         continue;
@@ -90,10 +98,15 @@ final class RetrainChecks {
           Engine.parse(e.engine()), settings.taskMemoryMb(), recorded.pipeline());
       ShardTrainer trainer = new ShardTrainer(store, as).withPriorState(CertifiedState.FILE_NAME,
           certified.map(c -> Map.of(e.shard(), c)).orElse(Map.of()));
-      // When the version's files were rewritten since (the purge's REORG) and vacuumed, its rows
-      // are the current ones: REORG changes files, not rows.
-      long version = store.filesPresent(e.storeVersion(), List.of(e.shard())) ? e.storeVersion()
-          : store.currentVersion();
+      // When the version's files were rewritten since (the purge's REORG) and vacuumed, the
+      // rewrite's version holds its rows (REORG changes files, not rows), unless rows were added
+      // or deleted in the shard since: then they can no longer be read, and the shard is not refitted.
+      OptionalLong readable = store.readableWithSameRows(e.storeVersion(), e.shard());
+      if (readable.isEmpty()) {
+        unreadable.add(e.shard());
+        continue;
+      }
+      long version = readable.getAsLong();
       ShardTrainer.FittedShard refit = trainer.fitShard(e.shard(), version);
       if (refit == null) {
         continue; // the shard has no rows left: nothing to refit
@@ -115,7 +128,7 @@ final class RetrainChecks {
       out.add(new Refit(e.shard(), version, refit.seed(), refit.rows(), agreement, parameterDistance(theirs, fresh),
           how.sameModelForSeed() ? sameTrees(theirs, fresh) : null));
     }
-    return out;
+    return new Refits(out, unreadable);
   }
 
   /**

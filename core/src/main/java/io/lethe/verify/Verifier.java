@@ -220,14 +220,19 @@ public final class Verifier {
     Optional<ShardEnsembleModel> published = latest.map(m -> ShardEnsembleModel.load(registry, m.version()));
     Dataset<Row> evaluation = retrain.evaluationRows(heldOut).cache();
     try {
-      List<Refit> refits = published.map(m -> retrain.refits(m, hit, evaluation)).orElse(List.of());
+      RetrainChecks.Refits done = published.map(m -> retrain.refits(m, hit, evaluation))
+          .orElse(new RetrainChecks.Refits(List.of(), List.of()));
+      List<Refit> refits = done.refits();
       long disagree = refits.stream().filter(r -> r.differs(verify.minAgreement())).count();
-      checks.add(new Check("retrain.equivalence", disagree == 0, refits.isEmpty()
+      String unreadable = done.unreadable().isEmpty() ? "" : "; not refitted: shard(s) " + done.unreadable()
+          + ", whose training rows are vacuumed and changed since";
+      checks.add(new Check("retrain.equivalence", disagree == 0, (refits.isEmpty()
           ? "no hit shard has a published sub-model to compare"
           : disagree == 0 ? "each checked shard's published sub-model predicts like a from-scratch fit"
               + " on the same store version and seed"
-              : disagree + " checked shard(s) predict differently from a from-scratch fit",
-          Map.of("shardsChecked", refits.size(), "minAgreement", verify.minAgreement(), "disagreeing", disagree)));
+              : disagree + " checked shard(s) predict differently from a from-scratch fit") + unreadable,
+          Map.of("shardsChecked", refits.size(), "minAgreement", verify.minAgreement(), "disagreeing", disagree,
+              "shardsNotReadable", done.unreadable().size())));
       membership(evidence).ifPresent(checks::add);
       Utility utility = published.map(m -> retrain.utility(m, evaluation, heldOut != null)).orElse(null);
       boolean passed = checks.stream().allMatch(Check::passed);

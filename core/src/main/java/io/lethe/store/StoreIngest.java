@@ -124,6 +124,8 @@ final class StoreIngest {
     Map<Integer, Long> perShard = ShardedStore.countPerShard(rows);
     String appId = once ? appendId(store.spark(), source) : null;
     long before = store.currentVersion();
+    LOG.info("Appending {} rows to shards {} at store version {}{}", perShard.values().stream()
+        .mapToLong(Long::longValue).sum(), perShard.keySet(), before, appId == null ? "" : " (Delta transaction " + appId + ")");
     try {
       var writer = rows.write().format("delta").mode("append");
       if (appId != null) {

@@ -71,6 +71,9 @@ abstract class JobCommand implements Callable<Integer> {
       // it), and every log line of this thread its id.
       spark.sparkContext().addJobTag(summary.jobTag());
       MDC.put("lethe.run", summary.runId());
+      LOG.info("lethe {}: run {} begins, Spark {} up {} s after the JVM started", jobName(), summary.runId(),
+          spark.version(), String.format("%.1f", (System.currentTimeMillis()
+              - java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime()) / 1000.0));
       try {
         run(spark, config, summary);
       } finally {

@@ -17,7 +17,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
-import java.util.LinkedHashSet;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -30,43 +30,77 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+import java.util.stream.LongStream;
+import java.util.stream.Stream;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The soak: forget, append ({@code ingest --append}), {@code train --stale} and purge run as
  * separate JVM processes on one store, two at a time, and are killed with SIGKILL at seeded random
- * moments (30 times or more), then run again until they finish. At the end: every requested subject
- * is forgotten and no other row is gone; every append's rows landed once; no published version
- * holds a sub-model trained on rows deleted since; every published sub-model loads; no sub-model
- * directory fitted before a later delete in its shard is left on storage, published or not; and
- * verify passes for every batch. Where each
- * kill landed (the step the process's log had reached) is printed.
+ * moments inside their work (after the job's first log line), 30 times, then run again until they
+ * finish.
  *
- * <p>It runs in its own Maven profile ({@code ./mvnw -Psoak verify}); no run is killed after
- * {@link #BUDGET_SECONDS}. On 2 cores each job's JVM takes 8 to 14 s to start, so 30 kills take
- * about 8 minutes: more than the 6 the issue allows in CI, which does not run it yet.
+ * <p>After every kill, before the run goes again: no row is gone that no started forget asked for,
+ * every append landed whole or not at all, every published ensemble loads (no half-written
+ * sub-model is read), and every run summary on storage reads whole. After every op finishes, also
+ * what it promised: a forget's people are gone and no published version holds a sub-model trained
+ * before a delete in its shard; an append's people are there once. At the end, all of it again
+ * (the rows by a Spark query), verify for every batch, and no sub-model directory fitted before a
+ * later delete in its shard left on storage. Where each kill landed (the step the process's log
+ * had reached) is printed.
+ *
+ * <p>It runs in its own Maven profile ({@code ./mvnw -Psoak verify}), which {@code .ci/run} runs
+ * after the suite; {@code -Dlethe.soak.seed=N} picks other moments. The jobs' JVMs start from a
+ * class-data sharing archive that a first status run writes as it exits (as {@code ./lethe} does
+ * with its own), about 3 s sooner each on 2 cores.
  */
 @Tag("soak")
 class SoakTest extends LetheTestBase {
-  private static final long SEED = 20_261_206L;
+  private static final long SEED = Long.getLong("lethe.soak.seed", 20_261_206L);
   private static final int KILLS = 30;
-  /** After this long no run is killed any more: the ops left finish. */
-  private static final int BUDGET_SECONDS = 600;
+  /** An op is killed this many times at most: 7 ops can take 42 kills. */
+  private static final int KILLS_PER_OP = 6;
   private static final int PEOPLE = 1600;
-  private static final int APPENDS = 4;
+  private static final int APPENDS = 2;
   private static final int APPEND_PEOPLE = 40;
-  private static final int BATCHES = 6;
+  private static final int BATCHES = 3;
+  private static final String ARCHIVE = "class-archive";
+  private static final String THE_END = "the end";
+  /** How long each kind of op works after its start-up, about, on 2 cores beside another. */
+  private static final Map<String, Double> WORK_SECONDS = Map.of("forget", 10.0, "append", 10.0, "purge", 10.0,
+      "train-stale", 10.0);
 
-  @TempDir
+  /** Kept when the test fails: the jobs' logs and the store tell what happened. */
+  @TempDir(cleanup = CleanupMode.ON_SUCCESS)
   static Path dir;
 
   private final AtomicInteger kills = new AtomicInteger();
+  private final AtomicInteger checks = new AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicLong checkNanos = new java.util.concurrent.atomic.AtomicLong();
+  private final Map<String, Double> checkSeconds = new ConcurrentHashMap<>();
+
+  private void timedCheck(String kind, Runnable check) {
+    long t0 = System.nanoTime();
+    check.run();
+    checkSeconds.merge(kind, (System.nanoTime() - t0) / 1e9, Double::sum);
+  }
   private final List<String> landed = new CopyOnWriteArrayList<>();
   private final Map<String, String> batchIds = new ConcurrentHashMap<>();
+  /** Ops that have begun (a first attempt started) and that have finished. */
+  private final Set<String> begun = ConcurrentHashMap.newKeySet();
+  private final Set<String> finished = ConcurrentHashMap.newKeySet();
+  /** The people each forget asks for, and each append adds. */
+  private final Map<String, List<Long>> forgetting = new TreeMap<>();
+  private final Map<String, List<Long>> appending = new TreeMap<>();
+  private volatile Path archive;
+  private volatile boolean failed;
+  private LetheConfig config;
   private long started;
 
   /** One operation: a job's arguments, run until it finishes. */
@@ -75,98 +109,71 @@ class SoakTest extends LetheTestBase {
   @Test
   void processesKilledAnywhereLoseNothing() throws Exception {
     started = System.nanoTime();
-    Map<String, String> settings = new HashMap<>(Map.of("train.param.maxIter", "10", LetheConfig.FORGET_PURGE, "true"));
-    LetheConfig config = adultConfig(4, dir, settings);
-    Trained trained = ingestAndTrain(config, adultTrain(PEOPLE));
-    long initialRows = trained.store().read(trained.store().currentVersion()).count();
+    Map<String, String> settings = new HashMap<>(Map.of("train.param.maxIter", "10", LetheConfig.FORGET_PURGE, "false",
+        // Each job's JVM starts a little sooner without Spark's web UI.
+        "spark.ui.enabled", "false"));
+    config = adultConfig(4, dir, settings);
+    // While this JVM makes the store, a status run (which finds none yet) writes, as it exits, the
+    // class archive that every run after it starts from.
+    java.util.concurrent.CompletableFuture<Attempt> archiving = java.util.concurrent.CompletableFuture.supplyAsync(
+        () -> attempt(new Op(ARCHIVE, List.of("status")), 0, settings(config), -1, true));
+    ingestAndTrain(config, adultTrain(PEOPLE));
 
-    // The appends: new people (Adult's next rows), each set in its own Parquet folder.
+    // Two lanes of ops, run at the same time: the forgets (batches of two people of the first
+    // ingest); and the appends of new people (Adult's next rows, each set in its own Parquet
+    // folder), with a train --stale and a purge after them in turn.
     List<Op> others = new ArrayList<>();
-    Set<Long> appended = new LinkedHashSet<>();
     for (int a = 0; a < APPENDS; a++) {
       long from = PEOPLE + (long) a * APPEND_PEOPLE;
       Path source = dir.resolve("append-" + a);
       adultTrain(PEOPLE + APPENDS * APPEND_PEOPLE).where(col("person_id").geq(from)
           .and(col("person_id").lt(from + APPEND_PEOPLE))).coalesce(1).write().parquet(source.toString());
-      for (long p = from; p < from + APPEND_PEOPLE; p++) {
-        appended.add(p);
-      }
+      appending.put("append-" + a, LongStream.range(from, from + APPEND_PEOPLE).boxed().toList());
       others.add(new Op("append-" + a, List.of("ingest", "--append", "--source", source.toString(), "--format",
           "parquet")));
-      if (a % 2 == 1) {
-        others.add(new Op("train-stale-" + a, List.of("train", "--stale")));
-      }
+      others.add(a % 2 == 0 ? new Op("train-stale-" + a, List.of("train", "--stale")) : new Op("purge-" + a,
+          List.of("purge")));
     }
-    // The forgets: batches of two people of the first ingest.
     Random pick = new Random(SEED);
-    List<Long> people = new ArrayList<>();
-    for (long p = 0; p < PEOPLE; p++) {
-      people.add(p);
-    }
+    List<Long> people = new ArrayList<>(LongStream.range(0, PEOPLE).boxed().toList());
     Collections.shuffle(people, pick);
     List<Op> forgets = new ArrayList<>();
-    Map<String, List<String>> requested = new TreeMap<>();
     for (int b = 0; b < BATCHES; b++) {
-      List<String> ids = List.of(Long.toString(people.get(2 * b)), Long.toString(people.get(2 * b + 1)));
-      requested.put("forget-" + b, ids);
-      forgets.add(new Op("forget-" + b, List.of("forget", "--ids", String.join(",", ids))));
-      if (b == BATCHES / 2) {
-        forgets.add(new Op("purge-" + b, List.of("purge")));
-      }
+      List<Long> ids = List.of(people.get(2 * b), people.get(2 * b + 1));
+      forgetting.put("forget-" + b, ids);
+      forgets.add(new Op("forget-" + b, List.of("forget", "--ids",
+          ids.stream().map(String::valueOf).collect(Collectors.joining(",")))));
     }
+
+    archiving.get(120, TimeUnit.SECONDS);
 
     ExecutorService lanes = Executors.newFixedThreadPool(2);
-    Future<?> a = lanes.submit(() -> runAll(forgets, new Random(SEED + 1), settings(config)));
-    Future<?> b = lanes.submit(() -> runAll(others, new Random(SEED + 2), settings(config)));
-    a.get();
-    b.get();
+    List<Future<?>> running = new ArrayList<>();
+    int lane = 0;
+    for (List<Op> ops : List.of(forgets, others)) {
+      Random random = new Random(SEED + ++lane);
+      running.add(lanes.submit(() -> runAll(ops, random, settings(config))));
+    }
+    for (Future<?> f : running) {
+      f.get();
+    }
     lanes.shutdown();
-    System.out.printf("Soak: %d SIGKILLs in %.0f s, landing at:%n", kills.get(), (System.nanoTime() - started) / 1e9);
+    System.out.printf("Soak: %d SIGKILLs and %d checks (%.0f s of them) in %.0f s, landing at:%n", kills.get(),
+        checks.get(), checkNanos.get() / 1e9, (System.nanoTime() - started) / 1e9);
     landed.forEach(l -> System.out.println("  " + l));
+    System.out.println("Soak: seconds per kind of check " + checkSeconds);
 
-    // Every requested subject is forgotten and no other row is gone; every append landed once.
-    io.lethe.api.Lethe lethe = io.lethe.api.Lethe.get(spark(), config);
-    ShardedStore store = lethe.store();
-    long version = store.currentVersion();
-    Dataset<Row> now = store.read(version);
-    List<String> forgotten = requested.values().stream().flatMap(List::stream).toList();
-    assertThat(now.where(col("person_id").cast("string").isin(forgotten.toArray())).count())
-        .as("rows of forgotten people").isZero();
-    Map<Long, Long> perPerson = new HashMap<>();
-    for (Row r : now.groupBy("person_id").count().collectAsList()) {
-      perPerson.put(r.getLong(0), r.getLong(1));
-    }
-    for (long p : appended) {
-      assertThat(perPerson.get(p)).as("rows of appended person %d", p).isEqualTo(1L);
-    }
-    assertThat(now.count()).as("rows: the first ingest, less the forgotten, plus the appends")
-        .isEqualTo(initialRows - forgotten.size() + appended.size());
-
-    // The registry: no published version holds a sub-model trained on rows deleted since; every
-    // published sub-model loads; no sub-model directory is left that no published version holds.
-    ModelRegistry registry = lethe.registry();
-    Map<Integer, Long> lastDelete = store.lastRemovalsSince(0);
-    for (EnsembleManifest m : registry.published()) {
-      for (SubModelEntry e : m.shards()) {
-        assertThat(e.storeVersion()).as("version %d, shard %d: trained at or after its last delete", m.version(),
-            e.shard()).isGreaterThanOrEqualTo(lastDelete.getOrDefault(e.shard(), 0L));
-      }
-      ShardEnsembleModel.load(registry, m.version()).manifest();
-    }
-    EnsembleManifest latest = registry.latest().orElseThrow();
-    ShardEnsembleModel model = ShardEnsembleModel.load(registry, latest.version());
-    for (SubModelEntry e : latest.shards()) {
-      assertThat(model.subModel(e.shard()).stages()).isNotEmpty();
-    }
+    // At the end: everything, for every batch, and no orphan sub-model directory.
+    checkRows(THE_END);
+    checkPublished(THE_END);
+    checkLoads(THE_END);
+    ModelRegistry registry = lethe().registry();
+    Map<Integer, Long> lastDelete = lethe().store().lastRemovalsSince(0);
     assertThat(registry.subModelDirs()).as("sub-model directories fitted before a later delete in their shard")
         .allSatisfy(d -> assertThat(d.storeVersion()).as(d.relativePath())
             .isGreaterThanOrEqualTo(lastDelete.getOrDefault(d.shard(), 0L)));
-
-    // Verify passes for every batch.
     for (Map.Entry<String, String> batch : batchIds.entrySet()) {
-      VerifyReport report = lethe.verifier().verify(batch.getValue(), null);
-      assertThat(report.checks()).as(batch.getKey()).allSatisfy(c ->
-          assertThat(c.passed()).as(batch.getKey() + " " + c.id() + ": " + c.finding()).isTrue());
+      checkVerify(batch.getKey(), batch.getValue(), THE_END);
     }
     assertThat(batchIds).hasSize(BATCHES);
     assertThat(kills.get()).as("processes killed").isGreaterThanOrEqualTo(KILLS);
@@ -174,23 +181,53 @@ class SoakTest extends LetheTestBase {
         "(starting")).hasSizeGreaterThanOrEqualTo(KILLS / 2);
   }
 
-  /** Runs each op until it finishes, killing some attempts at a random moment. */
+  /** Runs each op until it finishes, killing some attempts at a random moment, checking after each. */
   private void runAll(List<Op> ops, Random random, List<String> settings) {
+    try {
+      runOps(ops, random, settings);
+    } catch (RuntimeException | AssertionError e) {
+      failed = true; // the other lane stops at its next attempt
+      throw e;
+    }
+  }
+
+  private void runOps(List<Op> ops, Random random, List<String> settings) {
     for (Op op : ops) {
+      begun.add(op.name());
       for (int attempt = 0; ; attempt++) {
-        boolean late = (System.nanoTime() - started) / 1e9 > BUDGET_SECONDS;
-        boolean kill = !late && kills.get() < KILLS + 6 && attempt < 4 && random.nextDouble() < 0.9;
-        // Seconds into the run's work (after its start-up): a forget's steps take longest.
-        double after = random.nextDouble() * (op.name().startsWith("forget") ? 12 : 6);
-        Attempt result = attempt(op, attempt, settings, kill ? after : -1);
+        if (failed) {
+          return;
+        }
+        // Every run is killed, up to KILLS_PER_OP times per op, until KILLS runs have been.
+        boolean kill = kills.get() < KILLS && attempt < KILLS_PER_OP;
+        // Seconds into the run's work (after its start-up): about as long as the work takes.
+        double after = random.nextDouble() * WORK_SECONDS.getOrDefault(op.name().replaceAll("-[0-9]+$", ""), 8.0);
+        Attempt result = attempt(op, attempt, settings, kill ? after : -1, false);
         if (result.killed()) {
+          String when = "the kill of " + op.name() + " attempt " + attempt;
+          long t0 = System.nanoTime();
+          timedCheck("checkRows", () -> checkRows(when));
+          if (!op.name().startsWith("append")) { // an append writes no model
+            timedCheck("checkLoads", () -> checkLoads(when));
+          }
+          timedCheck("checkSummaries", () -> checkSummaries(when));
+          checkNanos.addAndGet(System.nanoTime() - t0);
           continue;
         }
         if (result.code() == 0) {
+          finished.add(op.name());
+          String when = op.name() + " finished";
+          long t0 = System.nanoTime();
+          timedCheck("checkRows", () -> checkRows(when));
+          timedCheck("checkLoads", () -> checkLoads(when));
           JsonNode batch = result.summary() == null ? null : result.summary().path("outputs").path("batchId");
           if (batch != null && !batch.isMissingNode()) {
             batchIds.put(op.name(), batch.asText());
+            // Forgets run one at a time, in one lane, and only they delete rows: no delete is
+            // under way. (Verify runs at the end, for every batch.)
+            timedCheck("checkPublished", () -> checkPublished(when));
           }
+          checkNanos.addAndGet(System.nanoTime() - t0);
           break;
         }
         // Exit 4: a conflict or a stopped run, which the same command finishes.
@@ -199,18 +236,142 @@ class SoakTest extends LetheTestBase {
     }
   }
 
+  private io.lethe.api.Lethe lethe() {
+    return io.lethe.api.Lethe.get(spark(), config);
+  }
+
+  /**
+   * No row is gone that no started forget asked for, and no finished forget's row is left; every
+   * append landed whole or not at all, and a finished one landed once. What has finished is read
+   * before the store, what has begun after it: a run that moves on meanwhile cannot fail the check.
+   */
+  private synchronized void checkRows(String when) {
+    checks.incrementAndGet();
+    Set<String> done = Set.copyOf(finished);
+    ShardedStore store = lethe().store();
+    long version = store.currentVersion();
+    Set<Long> known = new HashSet<>(LongStream.range(0, PEOPLE).boxed().toList());
+    appending.values().forEach(known::addAll);
+    Map<Long, Long> perPerson = new HashMap<>();
+    if (when.equals(THE_END)) { // by a Spark query
+      for (Row r : store.read(version).groupBy("person_id").count().collectAsList()) {
+        perPerson.put(r.getLong(0), r.getLong(1));
+      }
+    } else { // by Delta Kernel, in this JVM: faster between runs
+      store.match("person_id", known.stream().map(String::valueOf).toList(), null, version).forEach((id, shards) ->
+          perPerson.put(Long.parseLong(id), shards.values().stream().mapToLong(Long::longValue).sum()));
+      long inLog = store.rowsPerShardFromLog(version, store.layout().allShards()).values().stream()
+          .mapToLong(Long::longValue).sum();
+      assertThat(perPerson.values().stream().mapToLong(Long::longValue).sum())
+          .as("after %s: rows of known people, against the rows of store version %d", when, version).isEqualTo(inLog);
+    }
+    Set<String> started = Set.copyOf(begun);
+    Map<Long, String> forgetOf = new HashMap<>();
+    forgetting.forEach((op, ids) -> ids.forEach(id -> forgetOf.put(id, op)));
+    for (long p = 0; p < PEOPLE; p++) {
+      String op = forgetOf.get(p);
+      long rows = perPerson.getOrDefault(p, 0L);
+      String what = "after " + when + ": rows of person " + p;
+      if (op == null || !started.contains(op)) {
+        assertThat(rows).as(what + ", whom no started forget asked for").isEqualTo(1L);
+      } else if (done.contains(op)) {
+        assertThat(rows).as(what + ", forgotten by " + op).isZero();
+      } else {
+        assertThat(rows).as(what + ", asked for by " + op + ", running").isLessThanOrEqualTo(1L);
+      }
+    }
+    for (Map.Entry<String, List<Long>> append : appending.entrySet()) {
+      Set<Long> counts = append.getValue().stream().map(p -> perPerson.getOrDefault(p, 0L)).collect(Collectors.toSet());
+      String what = "after " + when + ": rows per person of " + append.getKey();
+      if (done.contains(append.getKey())) {
+        assertThat(counts).as(what + ", finished").containsExactly(1L);
+      } else if (!started.contains(append.getKey())) {
+        assertThat(counts).as(what + ", not begun").containsExactly(0L);
+      } else {
+        assertThat(counts).as(what + ", running: all or nothing").hasSize(1).allSatisfy(c ->
+            assertThat(c).isLessThanOrEqualTo(1L));
+      }
+    }
+    assertThat(perPerson.keySet()).as("after " + when + ": people in the store").isSubsetOf(known);
+  }
+
+  /** Every published ensemble loads, whole: a version retired meanwhile may be gone, no other. */
+  private synchronized void checkLoads(String when) {
+    checks.incrementAndGet();
+    ModelRegistry registry = lethe().registry();
+    for (EnsembleManifest m : registry.published()) {
+      try {
+        ShardEnsembleModel model = ShardEnsembleModel.load(registry, m.version());
+        for (SubModelEntry e : m.shards()) {
+          assertThat(model.subModel(e.shard()).stages()).as("after %s: version %d, shard %d", when, m.version(),
+              e.shard()).isNotEmpty();
+        }
+      } catch (RuntimeException e) {
+        boolean stillPublished = lethe().registry().published().stream().anyMatch(p -> p.version() == m.version());
+        if (stillPublished) {
+          throw new AssertionError("after " + when + ": published version " + m.version() + " does not load", e);
+        }
+      }
+    }
+  }
+
+  /** No published version holds a sub-model trained before a delete in its shard. */
+  private synchronized void checkPublished(String when) {
+    checks.incrementAndGet();
+    Map<Integer, Long> lastDelete = lethe().store().lastRemovalsSince(0);
+    for (EnsembleManifest m : lethe().registry().published()) {
+      for (SubModelEntry e : m.shards()) {
+        assertThat(e.storeVersion()).as("after %s: version %d, shard %d trained at or after its last delete", when,
+            m.version(), e.shard()).isGreaterThanOrEqualTo(lastDelete.getOrDefault(e.shard(), 0L));
+      }
+    }
+  }
+
+  /** Every run summary on storage reads whole: none is half-written. */
+  private synchronized void checkSummaries(String when) {
+    checks.incrementAndGet();
+    Path runs = Path.of(config.get(LetheConfig.RUNS_PATH));
+    if (!Files.exists(runs)) {
+      return;
+    }
+    try (Stream<Path> files = Files.walk(runs)) {
+      for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".json")
+          && !f.getFileName().toString().startsWith(".")).toList()) {
+        assertThat(Json.read(Files.readString(f), JsonNode.class, "summary")).as("after %s: %s", when, f).isNotNull();
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private synchronized void checkVerify(String op, String batch, String when) {
+    checks.incrementAndGet();
+    VerifyReport report = lethe().verifier().verify(batch, null);
+    assertThat(report.checks()).as(op).allSatisfy(c -> assertThat(c.passed()).as("after %s: %s %s: %s (refits %s; files in %s)",
+        when, op, c.id(), c.finding(), report.retrain(), dir).isTrue());
+  }
+
   private record Attempt(boolean killed, int code, JsonNode summary, String log) {}
 
   /**
    * Starts the job in its own JVM; kills it with SIGKILL {@code killAfter} seconds after its work
-   * began (its first line logged), if it runs that long.
+   * began (its first line logged), if it runs that long. With {@code dump} the JVM writes the
+   * class-data sharing archive the runs after it start from.
    */
-  private Attempt attempt(Op op, int attempt, List<String> settings, double killAfter) {
+  private Attempt attempt(Op op, int attempt, List<String> settings, double killAfter, boolean dump) {
     try {
       Path out = dir.resolve(op.name() + "-" + attempt + ".out");
       Path log = dir.resolve(op.name() + "-" + attempt + ".log");
+      Path jsa = dir.resolve("soak.jsa");
       List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-          "-Xmx1g", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
+          "-Xmx1g", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto",
+          // The JVM's own warnings (an archive that does not match) to standard error, not into the summary.
+          "-Xlog:disable", "-Xlog:all=warning:stderr"));
+      if (dump) {
+        command.add("-XX:ArchiveClassesAtExit=" + jsa);
+      } else if (archive != null) {
+        command.add("-XX:SharedArchiveFile=" + archive);
+      }
       for (String flag : System.getProperty("lethe.jvm.flags", "").trim().split("\\s+")) {
         if (!flag.isEmpty()) {
           command.add(flag);
@@ -226,8 +387,8 @@ class SoakTest extends LetheTestBase {
       Process process = builder.start();
       long begun = System.nanoTime();
       if (killAfter >= 0) {
-        // Its work begins with its first line logged (a job that logs late: after 10 s at most).
-        while (process.isAlive() && lastStep(log).startsWith("(starting") && System.nanoTime() - begun < 10e9) {
+        // Its work begins with its first line logged, once Spark is up (20 s at most).
+        while (process.isAlive() && lastStep(log).startsWith("(starting") && System.nanoTime() - begun < 20e9) {
           Thread.sleep(100);
         }
         double startUp = (System.nanoTime() - begun) / 1e9;
@@ -235,14 +396,19 @@ class SoakTest extends LetheTestBase {
           process.destroyForcibly(); // SIGKILL
           process.waitFor();
           kills.incrementAndGet();
-          landed.add(String.format("%s, %.1f s into its work (start-up %.1f s): %s", op.name(), killAfter, startUp,
-              lastStep(log)));
+          landed.add(String.format("%s, %.1f s into its work (start-up %.1f s, at %.0f s): %s", op.name(), killAfter,
+              startUp, (System.nanoTime() - started) / 1e9, lastStep(log)));
           return new Attempt(true, -1, null, null);
         }
       }
       if (!process.waitFor(240, TimeUnit.SECONDS)) {
         process.destroyForcibly();
         throw new AssertionError(op.name() + " did not finish in 240 s:\n" + Files.readString(log));
+      }
+      System.out.printf("Soak: %s attempt %d finished (exit %d) in %.1f s, at %.0f s%n", op.name(), attempt,
+          process.exitValue(), (System.nanoTime() - begun) / 1e9, (System.nanoTime() - started) / 1e9);
+      if (dump && Files.exists(jsa)) {
+        archive = jsa;
       }
       String stdout = Files.readString(out);
       JsonNode summary = stdout.startsWith("{") ? Json.read(stdout, JsonNode.class, "summary") : null;

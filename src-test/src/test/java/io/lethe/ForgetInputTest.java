@@ -191,6 +191,21 @@ class ForgetInputTest extends LetheTestBase {
     } finally {
       Files.move(aside, subModel, StandardCopyOption.ATOMIC_MOVE);
     }
+    // A sub-model directory whose files are corrupt: its pipeline's metadata cut short.
+    Path metadata;
+    try (var files = Files.list(subModel.resolve("metadata"))) {
+      metadata = files.filter(f -> f.getFileName().toString().startsWith("part-")).findFirst().orElseThrow();
+    }
+    byte[] whole = Files.readAllBytes(metadata);
+    Files.write(metadata, Arrays.copyOf(whole, whole.length / 2));
+    try {
+      assertThatThrownBy(() -> io.lethe.model.ShardEnsembleModel.load(registry, latest.version()))
+          .isInstanceOf(CorruptRegistryException.class)
+          .hasMessageContaining("the sub-model of shard " + entry.shard())
+          .hasMessageContaining("cannot be read");
+    } finally {
+      Files.write(metadata, whole);
+    }
 
     assertThat(store.currentVersion()).as("no store change").isEqualTo(version);
     assertThat(ledger.exists() ? ledger.events().count() : 0).as("no ledger change").isEqualTo(events);

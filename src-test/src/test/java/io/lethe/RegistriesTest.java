@@ -16,6 +16,11 @@ import java.util.Set;
 import org.apache.spark.ml.Estimator;
 import org.apache.spark.ml.Predictor;
 import org.apache.spark.ml.classification.Classifier;
+import org.apache.spark.ml.classification.NaiveBayesModel;
+import org.apache.spark.ml.feature.VectorAssembler;
+import org.apache.spark.ml.linalg.Matrices;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.ml.regression.LinearRegressionModel;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -102,6 +107,17 @@ class RegistriesTest {
             "linear_regression");
     assertThat(Estimators.localSolver("multilayer_perceptron")).isEmpty();
     assertThat(Estimators.localSolver("org.example.MyClassifier")).isEmpty();
+    // Fits from sufficient statistics, and the parameter vectors verify compares, are declared the same way.
+    assertThat(Estimators.builtIns()).filteredOn(b -> b.statistics() != null).extracting(Estimators.BuiltIn::name)
+        .containsExactly("naive_bayes", "linear_regression");
+    assertThat(Estimators.statisticsFit("gbt")).isEmpty();
+    assertThat(Estimators.builtIns()).filteredOn(b -> b.parameters() != null).extracting(Estimators.BuiltIn::name)
+        .containsExactly("logistic_regression", "linear_svc", "naive_bayes", "linear_regression");
+    LinearRegressionModel linear = new LinearRegressionModel("lr", Vectors.dense(1, 2), 3, 1.0);
+    assertThat(Estimators.parameters(linear)).containsExactly(1, 2, 3);
+    assertThat(Estimators.parameters(new NaiveBayesModel("nb", Vectors.dense(-0.5, -1),
+        Matrices.dense(2, 1, new double[] {0.25, 0.75}), Matrices.zeros(0, 0)))).containsExactly(-0.5, -1, 0.25, 0.75);
+    assertThat(Estimators.parameters(new VectorAssembler())).as("not a model any entry declares").isNull();
   }
 
   @Test

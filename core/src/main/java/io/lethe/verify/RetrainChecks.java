@@ -9,6 +9,7 @@ import static org.apache.spark.sql.functions.when;
 import io.lethe.model.Evaluation;
 import io.lethe.model.ShardColumns;
 import io.lethe.model.ShardEnsembleModel;
+import io.lethe.train.Estimators;
 import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.ModelRegistry;
 import io.lethe.registry.SubModelEntry;
@@ -33,11 +34,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.Transformer;
-import org.apache.spark.ml.classification.LinearSVCModel;
-import org.apache.spark.ml.classification.LogisticRegressionModel;
-import org.apache.spark.ml.classification.NaiveBayesModel;
 import org.apache.spark.ml.linalg.Vectors;
-import org.apache.spark.ml.regression.LinearRegressionModel;
 import org.apache.spark.ml.tree.ContinuousSplit;
 import org.apache.spark.ml.tree.DecisionTreeModel;
 import org.apache.spark.ml.tree.InternalNode;
@@ -136,28 +133,12 @@ final class RetrainChecks {
    * models of the same shape; else null.
    */
   static Double parameterDistance(Transformer a, Transformer b) {
-    double[] pa = parameters(a);
-    double[] pb = parameters(b);
+    double[] pa = Estimators.parameters(a);
+    double[] pb = Estimators.parameters(b);
     if (pa == null || pb == null || pa.length != pb.length) {
       return null;
     }
     return Math.sqrt(Vectors.sqdist(Vectors.dense(pa), Vectors.dense(pb)));
-  }
-
-  private static double[] parameters(Transformer model) {
-    if (model instanceof LogisticRegressionModel m) {
-      return join(m.coefficientMatrix().toArray(), m.interceptVector().toArray());
-    }
-    if (model instanceof LinearRegressionModel m) {
-      return join(m.coefficients().toArray(), new double[] {m.intercept()});
-    }
-    if (model instanceof LinearSVCModel m) {
-      return join(m.coefficients().toArray(), new double[] {m.intercept()});
-    }
-    if (model instanceof NaiveBayesModel m) {
-      return join(join(m.pi().toArray(), m.theta().toArray()), m.sigma().toArray());
-    }
-    return null;
   }
 
   /** Whether two tree models hold the same trees: every node's split, prediction and statistics (relative 1e-9). */
@@ -206,13 +187,6 @@ final class RetrainChecks {
           && sameNode(ia.leftChild(), ib.leftChild()) && sameNode(ia.rightChild(), ib.rightChild());
     }
     return true;
-  }
-
-  private static double[] join(double[] a, double[] b) {
-    double[] out = new double[a.length + b.length];
-    System.arraycopy(a, 0, out, 0, a.length);
-    System.arraycopy(b, 0, out, a.length, b.length);
-    return out;
   }
 
   Utility utility(ShardEnsembleModel published, Dataset<Row> evaluation, boolean heldOut) {

@@ -73,8 +73,8 @@ class SoakTest extends LetheTestBase {
   private static final String ARCHIVE = "class-archive";
   private static final String THE_END = "the end";
   /** How long each kind of op works after its start-up, about, on 2 cores beside another. */
-  private static final Map<String, Double> WORK_SECONDS = Map.of("forget", 10.0, "append", 10.0, "purge", 10.0,
-      "train-stale", 10.0);
+  private static final Map<String, Double> WORK_SECONDS = Map.of("forget", 9.0, "append", 9.0, "purge", 8.0,
+      "train-stale", 8.0);
 
   /** Kept when the test fails: the jobs' logs and the store tell what happened. */
   @TempDir(cleanup = CleanupMode.ON_SUCCESS)

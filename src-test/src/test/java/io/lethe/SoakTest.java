@@ -82,14 +82,8 @@ class SoakTest extends LetheTestBase {
 
   private final AtomicInteger kills = new AtomicInteger();
   private final AtomicInteger checks = new AtomicInteger();
-  private final java.util.concurrent.atomic.AtomicLong checkNanos = new java.util.concurrent.atomic.AtomicLong();
+  /** Seconds spent in each kind of check between runs (the lanes wait for them). */
   private final Map<String, Double> checkSeconds = new ConcurrentHashMap<>();
-
-  private void timedCheck(String kind, Runnable check) {
-    long t0 = System.nanoTime();
-    check.run();
-    checkSeconds.merge(kind, (System.nanoTime() - t0) / 1e9, Double::sum);
-  }
   private final List<String> landed = new CopyOnWriteArrayList<>();
   private final Map<String, String> batchIds = new ConcurrentHashMap<>();
   /** Ops that have begun (a first attempt started) and that have finished. */
@@ -159,7 +153,8 @@ class SoakTest extends LetheTestBase {
     }
     lanes.shutdown();
     System.out.printf("Soak: %d SIGKILLs and %d checks (%.0f s of them) in %.0f s, landing at:%n", kills.get(),
-        checks.get(), checkNanos.get() / 1e9, (System.nanoTime() - started) / 1e9);
+        checks.get(), checkSeconds.values().stream().mapToDouble(Double::doubleValue).sum(),
+        (System.nanoTime() - started) / 1e9);
     landed.forEach(l -> System.out.println("  " + l));
     System.out.println("Soak: seconds per kind of check " + checkSeconds);
 
@@ -205,19 +200,16 @@ class SoakTest extends LetheTestBase {
         Attempt result = attempt(op, attempt, settings, kill ? after : -1, false);
         if (result.killed()) {
           String when = "the kill of " + op.name() + " attempt " + attempt;
-          long t0 = System.nanoTime();
           timedCheck("checkRows", () -> checkRows(when));
           if (!op.name().startsWith("append")) { // an append writes no model
             timedCheck("checkLoads", () -> checkLoads(when));
           }
           timedCheck("checkSummaries", () -> checkSummaries(when));
-          checkNanos.addAndGet(System.nanoTime() - t0);
           continue;
         }
         if (result.code() == 0) {
           finished.add(op.name());
           String when = op.name() + " finished";
-          long t0 = System.nanoTime();
           timedCheck("checkRows", () -> checkRows(when));
           timedCheck("checkLoads", () -> checkLoads(when));
           JsonNode batch = result.summary() == null ? null : result.summary().path("outputs").path("batchId");
@@ -227,13 +219,18 @@ class SoakTest extends LetheTestBase {
             // under way. (Verify runs at the end, for every batch.)
             timedCheck("checkPublished", () -> checkPublished(when));
           }
-          checkNanos.addAndGet(System.nanoTime() - t0);
           break;
         }
         // Exit 4: a conflict or a stopped run, which the same command finishes.
         assertThat(result.code()).as(op.name() + " attempt " + attempt + ":\n" + result.log()).isEqualTo(4);
       }
     }
+  }
+
+  private void timedCheck(String kind, Runnable check) {
+    long t0 = System.nanoTime();
+    check.run();
+    checkSeconds.merge(kind, (System.nanoTime() - t0) / 1e9, Double::sum);
   }
 
   private io.lethe.api.Lethe lethe() {

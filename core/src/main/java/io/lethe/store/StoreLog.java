@@ -98,7 +98,8 @@ final class StoreLog {
         changed[0] = Math.min(changed[0], v);
       }
     }, v -> changed[0] = Math.min(changed[0], v));
-    for (long v = version; v < changed[0] && v <= store.currentVersion(); v++) {
+    long current = store.currentVersion();
+    for (long v = version; v < changed[0] && v <= current; v++) {
       if (readableRows(v, List.of(shard)).isPresent()) {
         return java.util.OptionalLong.of(v);
       }

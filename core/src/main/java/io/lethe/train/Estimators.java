@@ -115,7 +115,7 @@ public final class Estimators {
   }
 
   private static double[] join(double[]... parts) {
-    return java.util.Arrays.stream(parts).flatMapToDouble(java.util.Arrays::stream).toArray();
+    return Arrays.stream(parts).flatMapToDouble(Arrays::stream).toArray();
   }
 
   /** Every built-in estimator, in registry order. */

@@ -21,7 +21,8 @@ public final class IngestJob extends JobCommand {
   @Mixin
   SourceOptions sourceOptions;
 
-  @Option(names = "--append", description = "Add rows to an existing store (same shard function and columns).")
+  @Option(names = "--append", description = "Add rows to an existing store (same shard function and columns), "
+      + "once: a source of files appended before, after a crash or not, adds nothing again.")
   boolean append;
 
   public static void main(String[] args) {

@@ -57,10 +57,6 @@ public final class LetheConfig {
   public static final String FORGET_REWRITE_FILES = "forget.rewrite-files";
   /** Followed by an estimator name: how forgetting unlearns that estimator's sub-models. */
   public static final String FORGET_STRATEGY_PREFIX = "forget.strategy.";
-  public static final String FORGET_CERTIFIED_EPSILON = "forget.certified.epsilon";
-  public static final String FORGET_CERTIFIED_DELTA = "forget.certified.delta";
-  public static final String FORGET_CERTIFIED_NOISE = "forget.certified.noise";
-  public static final String FORGET_SLICES = "forget.slices";
   public static final String VERIFY_PATH = "verify.path";
   public static final String VERIFY_RETRAIN_SHARDS = "verify.retrain-shards";
   public static final String VERIFY_MIN_AGREEMENT = "verify.min-agreement";
@@ -75,7 +71,18 @@ public final class LetheConfig {
   public static final String TRAIN_PARAM_PREFIX = "train.param.";
   public static final String SPARK_PREFIX = "spark.";
 
-  private static final Map<String, String> DEFAULTS = defaults();
+  /**
+   * Keys that parts of Lethe declare themselves, with their defaults: each unlearning strategy its
+   * own parameters (io.lethe.unlearn.Strategies provides them). Found through
+   * {@link java.util.ServiceLoader}, so this class names none of them and the layers below it stay
+   * free of what is built on them.
+   */
+  public interface Keys {
+    /** Each key and its default, as conf/lethe.properties documents it. */
+    Map<String, String> defaults();
+  }
+
+  private static volatile Map<String, String> defaults;
 
   private final Map<String, String> values;
 
@@ -83,7 +90,28 @@ public final class LetheConfig {
     this.values = Collections.unmodifiableMap(new TreeMap<>(values));
   }
 
+  /**
+   * The built-in keys and those declared through {@link Keys}, found on first use: in a static
+   * initializer, a provider whose own initialization reads this class would see it half made.
+   */
   private static Map<String, String> defaults() {
+    Map<String, String> d = defaults;
+    if (d == null) {
+      Map<String, String> all = builtInDefaults();
+      for (Keys keys : java.util.ServiceLoader.load(Keys.class, LetheConfig.class.getClassLoader())) {
+        keys.defaults().forEach((key, value) -> {
+          if (all.putIfAbsent(key, value) != null) {
+            throw new IllegalStateException("Configuration key " + key + " is declared twice");
+          }
+        });
+      }
+      d = Collections.unmodifiableMap(all);
+      defaults = d;
+    }
+    return d;
+  }
+
+  private static Map<String, String> builtInDefaults() {
     Map<String, String> d = new LinkedHashMap<>();
     d.put(STORE_PATH, "lethe-data/store");
     d.put(MODELS_PUBLISH_LOG, "");
@@ -116,10 +144,6 @@ public final class LetheConfig {
     d.put(FORGET_PURGE, "true");
     d.put(FORGET_COMMIT_ATTEMPTS, "5");
     d.put(FORGET_REWRITE_FILES, "false");
-    d.put(FORGET_CERTIFIED_EPSILON, "1.0");
-    d.put(FORGET_CERTIFIED_DELTA, "0.0001");
-    d.put(FORGET_CERTIFIED_NOISE, "1.0");
-    d.put(FORGET_SLICES, "4");
     d.put(VERIFY_PATH, "lethe-data/verify");
     d.put(VERIFY_RETRAIN_SHARDS, "0");
     d.put(VERIFY_MIN_AGREEMENT, "0.99");
@@ -134,14 +158,14 @@ public final class LetheConfig {
 
   /** Built-in defaults only. */
   public static LetheConfig defaultsOnly() {
-    return new LetheConfig(DEFAULTS);
+    return new LetheConfig(defaults());
   }
 
   /**
    * Defaults, then the file (any Hadoop location; null for none), then the overrides in order.
    */
   public static LetheConfig load(String file, Map<String, String> overrides) {
-    Map<String, String> merged = new LinkedHashMap<>(DEFAULTS);
+    Map<String, String> merged = new LinkedHashMap<>(defaults());
     if (file != null) {
       merged.putAll(readFile(file));
     }
@@ -160,7 +184,7 @@ public final class LetheConfig {
   private static void checkKnown(String key) {
     // Prefixed keys are checked where they are used: train.param.* against the estimator's own
     // parameters, forget.strategy.* against the strategies and the estimators they apply to.
-    if (!DEFAULTS.containsKey(key) && !key.startsWith(TRAIN_PARAM_PREFIX) && !key.startsWith(SPARK_PREFIX)
+    if (!defaults().containsKey(key) && !key.startsWith(TRAIN_PARAM_PREFIX) && !key.startsWith(SPARK_PREFIX)
         && !key.startsWith(FORGET_STRATEGY_PREFIX)) {
       throw new InvalidConfigException("Unknown configuration key '" + key + "' (see conf/lethe.properties for the keys)");
     }

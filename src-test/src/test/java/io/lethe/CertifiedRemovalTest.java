@@ -61,7 +61,7 @@ class CertifiedRemovalTest extends LetheTestBase {
     Map<String, String> settings = new HashMap<>();
     settings.put(LetheConfig.FORGET_STRATEGY_PREFIX + "logistic_regression", "certified-removal");
     settings.put("train.param.regParam", "0.01");
-    settings.put(LetheConfig.FORGET_CERTIFIED_NOISE, "10");
+    settings.put("forget.certified.noise", "10");
     config = adultConfig(2, dir, settings);
     trained = ingestAndTrain(config, adultTrain(2000));
     // What training published, read before any test's forget retires it.
@@ -172,7 +172,7 @@ class CertifiedRemovalTest extends LetheTestBase {
   @Test
   void overTheBudgetTheShardIsSolvedExactly() {
     // An epsilon so small that no Newton step fits its budget.
-    LetheConfig strict = config.with(Map.of(LetheConfig.FORGET_CERTIFIED_EPSILON, "1e-12"));
+    LetheConfig strict = config.with(Map.of("forget.certified.epsilon", "1e-12"));
     TrainSettings settings = Strategies.settings(strict);
     Training training = new Training(trained.store(), trained.registry(), settings, Aggregation.SOFT);
     Trained strictly = new Trained(trained.store(), trained.registry(), settings, training, trained.published());

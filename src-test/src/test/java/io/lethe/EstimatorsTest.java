@@ -131,8 +131,7 @@ class EstimatorsTest extends LetheTestBase {
         "org.apache.spark.ml.regression.GeneralizedLinearRegression", "does not do classification",
         "fm_classifier", "Unknown estimator 'fm_classifier'").entrySet()) {
       TrainSettings settings = new TrainSettings(bad.getKey(), Map.of(), base.seed(), base.parallelism(),
-          base.impute(), base.scale(), base.strategy(), base.certification(), base.slices(), base.engine(),
-          base.taskMemoryMb(), "");
+          base.impute(), base.scale(), base.strategy(), base.engine(), base.taskMemoryMb(), "");
       org.assertj.core.api.Assertions.assertThatThrownBy(() -> io.lethe.train.Estimators.create(settings,
           io.lethe.store.Task.CLASSIFICATION, "f", "l", "p", "pr", "r", 1))
           .isInstanceOf(io.lethe.LetheException.class).hasMessageContaining(bad.getValue());

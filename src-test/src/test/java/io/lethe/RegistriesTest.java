@@ -15,7 +15,10 @@ import java.util.Map;
 import java.util.Set;
 import org.apache.spark.ml.Estimator;
 import org.apache.spark.ml.Predictor;
+import org.apache.spark.ml.Transformer;
 import org.apache.spark.ml.classification.Classifier;
+import org.apache.spark.ml.classification.LinearSVCModel;
+import org.apache.spark.ml.classification.LogisticRegressionModel;
 import org.apache.spark.ml.classification.NaiveBayesModel;
 import org.apache.spark.ml.feature.VectorAssembler;
 import org.apache.spark.ml.linalg.Matrices;
@@ -83,6 +86,48 @@ class RegistriesTest {
   }
 
   @Test
+  void aStrategyCarriesItsOwnConfigurationKeys() {
+    // The configuration knows them only through the strategies (META-INF/services), defaults included.
+    LetheConfig defaults = LetheConfig.defaultsOnly();
+    assertThat(Strategies.CERTIFIED_REMOVAL.keys()).containsOnlyKeys("forget.certified.epsilon",
+        "forget.certified.delta", "forget.certified.noise");
+    assertThat(Strategies.SLICED.keys()).containsExactly(Map.entry("forget.slices", "4"));
+    assertThat(Strategies.SHARD_RETRAIN.keys()).isEmpty();
+    for (Strategy s : Strategies.all()) {
+      s.keys().forEach((key, value) -> assertThat(defaults.get(key)).as(key).isEqualTo(value));
+    }
+    // Each reads and checks its own values; training's settings carry the configured strategy.
+    LetheConfig sliced = defaults.with(Map.of("train.estimator", "multilayer_perceptron",
+        "forget.strategy.multilayer_perceptron", "sliced", "forget.slices", "0"));
+    assertThatThrownBy(() -> Strategies.settings(sliced)).isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("forget.slices must be at least 1, got 0");
+    LetheConfig certified = defaults.with(Map.of("forget.strategy.logistic_regression", "certified-removal",
+        "forget.certified.delta", "2"));
+    assertThatThrownBy(() -> Strategies.settings(certified)).isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("0 < forget.certified.delta < 1");
+    assertThat(Strategies.settings(defaults.with(Map.of("forget.certified.delta", "2"))).strategy())
+        .as("a strategy not in use reads no key").isSameAs(Strategies.SHARD_RETRAIN);
+    assertThatThrownBy(() -> defaults.with(Map.of("forget.slice", "3"))).isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("Unknown configuration key 'forget.slice'");
+  }
+
+  @Test
+  void theClusterJarDeclaresTheStrategiesKeysAndTheModelsFormsToTheLayersBelow() throws java.io.IOException {
+    // The shaded jar merges META-INF/services: without the entry, no strategy key would be accepted.
+    java.nio.file.Path jar = LetheTestBase.home().resolve("jobs/target/lethe-jobs-0.1.0-SNAPSHOT-cluster.jar");
+    try (java.util.jar.JarFile file = new java.util.jar.JarFile(jar.toFile())) {
+      java.util.jar.JarEntry entry = file.getJarEntry("META-INF/services/" + LetheConfig.Keys.class.getName());
+      assertThat(entry).as("the service file in " + jar).isNotNull();
+      assertThat(new String(file.getInputStream(entry).readAllBytes(), java.nio.charset.StandardCharsets.UTF_8))
+          .contains(Strategies.ConfigKeys.class.getName());
+      java.util.jar.JarEntry forms = file.getJarEntry("META-INF/services/" + io.lethe.registry.ModelForm.Provider.class.getName());
+      assertThat(forms).as("the models' forms in " + jar).isNotNull();
+      assertThat(new String(file.getInputStream(forms).readAllBytes(), java.nio.charset.StandardCharsets.UTF_8))
+          .contains(Estimators.Forms.class.getName());
+    }
+  }
+
+  @Test
   void theEstimatorRegistryMakesEachBuiltInForTheTasksItServes() {
     assertThat(Estimators.builtIns()).extracting(Estimators.BuiltIn::name).containsExactlyElementsOf(
         Estimators.NAMES.keySet());
@@ -111,8 +156,25 @@ class RegistriesTest {
     assertThat(Estimators.builtIns()).filteredOn(b -> b.statistics() != null).extracting(Estimators.BuiltIn::name)
         .containsExactly("naive_bayes", "linear_regression");
     assertThat(Estimators.statisticsFit("gbt")).isEmpty();
-    assertThat(Estimators.builtIns()).filteredOn(b -> b.parameters() != null).extracting(Estimators.BuiltIn::name)
+    assertThat(Estimators.builtIns()).filteredOn(b -> b.form() != null).extracting(Estimators.BuiltIn::name)
         .containsExactly("logistic_regression", "linear_svc", "naive_bayes", "linear_regression");
+    // The registry and the fused scorer, below the estimators, find each model's form the entries declare.
+    for (Estimators.BuiltIn b : Estimators.builtIns()) {
+      if (b.form() != null) {
+        Transformer model = switch (b.name()) {
+          case "logistic_regression" -> new LogisticRegressionModel("m", Vectors.dense(1, 2), 3);
+          case "linear_svc" -> new LinearSVCModel("m", Vectors.dense(1, 2), 3);
+          case "naive_bayes" -> new NaiveBayesModel("m", Vectors.dense(-0.5, -1),
+              Matrices.dense(2, 1, new double[] {0.25, 0.75}), Matrices.zeros(0, 0));
+          default -> new LinearRegressionModel("m", Vectors.dense(1, 2), 3, 1.0);
+        };
+        assertThat(io.lethe.registry.ModelForm.of(model)).as(b.name()).isSameAs(b.form());
+        assertThat(b.form().data(model).schema().size()).as(b.name()).isEqualTo(b.form().data(model).row().size());
+      }
+    }
+    assertThat(io.lethe.registry.ModelForm.of(new LogisticRegressionModel("m", Vectors.dense(1, 2), 3))
+        .logisticMargin(new LogisticRegressionModel("m", Vectors.dense(1, 2), 3), 2)).containsExactly(1, 2, 3);
+    assertThat(io.lethe.registry.ModelForm.of(new VectorAssembler())).isNull();
     LinearRegressionModel linear = new LinearRegressionModel("lr", Vectors.dense(1, 2), 3, 1.0);
     assertThat(Estimators.parameters(linear)).containsExactly(1, 2, 3);
     assertThat(Estimators.parameters(new NaiveBayesModel("nb", Vectors.dense(-0.5, -1),

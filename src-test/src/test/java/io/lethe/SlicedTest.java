@@ -43,7 +43,7 @@ class SlicedTest extends LetheTestBase {
     LetheConfig config = adultConfig(2, dir, Map.of(
         LetheConfig.TRAIN_ESTIMATOR, "multilayer_perceptron",
         LetheConfig.FORGET_STRATEGY_PREFIX + "multilayer_perceptron", "sliced",
-        LetheConfig.FORGET_SLICES, "3",
+        "forget.slices", "3",
         "train.param.hiddenLayers", "4",
         "train.param.maxIter", "6"));
     Trained trained = ingestAndTrain(config, adultTrain(800));

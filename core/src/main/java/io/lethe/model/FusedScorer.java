@@ -1,5 +1,6 @@
 package io.lethe.model;
 
+import io.lethe.registry.ModelForm;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -10,7 +11,6 @@ import java.util.Optional;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.PredictionModel;
 import org.apache.spark.ml.Transformer;
-import org.apache.spark.ml.classification.LogisticRegressionModel;
 import org.apache.spark.ml.classification.ProbabilisticClassificationModel;
 import org.apache.spark.ml.feature.ImputerModel;
 import org.apache.spark.ml.feature.OneHotEncoderModel;
@@ -144,7 +144,7 @@ final class FusedScorer implements Serializable {
     private final int width;
     private final double[] scale;
     private final PredictionModel<Vector, ?> model;
-    /** A binomial logistic regression's coefficients then intercept, else null. */
+    /** The coefficients then intercept of a model scored as the logistic of one margin, else null. */
     private final double[] binomial;
 
     private Program(FeaturePart[] parts, int width, double[] scale, PredictionModel<Vector, ?> model) {
@@ -152,19 +152,13 @@ final class FusedScorer implements Serializable {
       this.width = width;
       this.scale = scale;
       this.model = model;
-      this.binomial = model instanceof LogisticRegressionModel lr && lr.coefficientMatrix().numRows() == 1
-          && lr.coefficientMatrix().numCols() == width
-          ? join(lr.coefficientMatrix().toArray(), lr.interceptVector().apply(0)) : null;
-    }
-
-    private static double[] join(double[] coefficients, double intercept) {
-      double[] out = java.util.Arrays.copyOf(coefficients, coefficients.length + 1);
-      out[coefficients.length] = intercept;
-      return out;
+      // A model whose entry declares its probability the logistic of one margin (binomial logistic regression).
+      ModelForm form = ModelForm.of(model);
+      this.binomial = form == null ? null : form.logisticMargin(model, width);
     }
 
     /**
-     * A binomial logistic regression's class probabilities without building vectors, when the
+     * A binomial logistic model's class probabilities without building vectors, when the
      * assembled features are sparse: the margin summed over the non-zeros in index order plus the
      * intercept, then p0 = 1 / (1 + e^margin) and p1 = 1 - p0, as Spark's sparse dot and
      * LogisticRegressionModel's raw-to-probability do. Null when the features are dense (Spark's dense dot sums in

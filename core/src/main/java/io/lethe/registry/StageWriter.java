@@ -1,5 +1,6 @@
 package io.lethe.registry;
 
+import io.lethe.registry.ModelForm.StageData;
 import io.lethe.run.HadoopFiles;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -13,16 +14,12 @@ import org.apache.parquet.hadoop.ParquetWriter;
 import org.apache.parquet.hadoop.api.WriteSupport;
 import org.apache.parquet.hadoop.metadata.CompressionCodecName;
 import org.apache.spark.ml.Transformer;
-import org.apache.spark.ml.classification.LinearSVCModel;
-import org.apache.spark.ml.classification.LogisticRegressionModel;
-import org.apache.spark.ml.classification.NaiveBayesModel;
 import org.apache.spark.ml.feature.ImputerModel;
 import org.apache.spark.ml.feature.OneHotEncoderModel;
 import org.apache.spark.ml.feature.StandardScalerModel;
 import org.apache.spark.ml.feature.StringIndexerModel;
 import org.apache.spark.ml.feature.VectorAssembler;
 import org.apache.spark.ml.linalg.SQLDataTypes;
-import org.apache.spark.ml.regression.LinearRegressionModel;
 import org.apache.spark.ml.util.DefaultParamsWriter$;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -45,9 +42,6 @@ import scala.Option;
 final class StageWriter {
   private StageWriter() {}
 
-  /** The stage's data as spark.ml saves it: one row, or null for a stage without data. */
-  private record Data(StructType schema, Row row) {}
-
   /**
    * Writes the stage at {@code path} and returns true, or returns false, writing nothing, for a
    * stage this writer does not know (its own MLWriter must save it).
@@ -56,7 +50,7 @@ final class StageWriter {
     if (TreeStageWriter.write(spark, files, stage, path)) {
       return true;
     }
-    Data data = data(stage);
+    StageData data = data(stage);
     if (data == null && !(stage instanceof VectorAssembler)) {
       return false;
     }
@@ -79,46 +73,28 @@ final class StageWriter {
     }
   }
 
-  private static Data data(Transformer stage) {
-    if (stage instanceof LogisticRegressionModel m) {
-      // isMultinomial is private[ml] in Scala: its accessor carries the Scala compiler's expanded name.
-      return new Data(schema(field("numClasses", DataTypes.IntegerType, false),
-          field("numFeatures", DataTypes.IntegerType, false), field("interceptVector", SQLDataTypes.VectorType(), true),
-          field("coefficientMatrix", SQLDataTypes.MatrixType(), true), field("isMultinomial", DataTypes.BooleanType,
-              false)),
-          RowFactory.create(m.numClasses(), m.numFeatures(), m.interceptVector(), m.coefficientMatrix(),
-              m.org$apache$spark$ml$classification$LogisticRegressionModel$$isMultinomial()));
-    }
-    if (stage instanceof LinearSVCModel m) {
-      return new Data(schema(field("coefficients", SQLDataTypes.VectorType(), true),
-          field("intercept", DataTypes.DoubleType, false)), RowFactory.create(m.coefficients(), m.intercept()));
-    }
-    if (stage instanceof NaiveBayesModel m) {
-      return new Data(schema(field("pi", SQLDataTypes.VectorType(), true),
-          field("theta", SQLDataTypes.MatrixType(), true), field("sigma", SQLDataTypes.MatrixType(), true)),
-          RowFactory.create(m.pi(), m.theta(), m.sigma()));
-    }
-    if (stage instanceof LinearRegressionModel m) {
-      return new Data(schema(field("intercept", DataTypes.DoubleType, false),
-          field("coefficients", SQLDataTypes.VectorType(), true), field("scale", DataTypes.DoubleType, false)),
-          RowFactory.create(m.intercept(), m.coefficients(), m.scale()));
+  private static StageData data(Transformer stage) {
+    // An estimator's model, in the form its entry declares; the feature stages are Lethe's own.
+    ModelForm form = ModelForm.of(stage);
+    if (form != null) {
+      return form.data(stage);
     }
     if (stage instanceof StandardScalerModel m) {
-      return new Data(schema(field("std", SQLDataTypes.VectorType(), true),
+      return new StageData(schema(field("std", SQLDataTypes.VectorType(), true),
           field("mean", SQLDataTypes.VectorType(), true)), RowFactory.create(m.std(), m.mean()));
     }
     if (stage instanceof StringIndexerModel m) {
-      return new Data(schema(field("labelsArray",
+      return new StageData(schema(field("labelsArray",
           DataTypes.createArrayType(DataTypes.createArrayType(DataTypes.StringType, true), true), true)),
           RowFactory.create((Object) m.labelsArray()));
     }
     if (stage instanceof OneHotEncoderModel m) {
-      return new Data(schema(field("categorySizes", DataTypes.createArrayType(DataTypes.IntegerType, false), true)),
+      return new StageData(schema(field("categorySizes", DataTypes.createArrayType(DataTypes.IntegerType, false), true)),
           RowFactory.create((Object) m.categorySizes()));
     }
     if (stage instanceof ImputerModel m) {
       // The surrogates: one column per input column, one row (a local relation: collecting it runs no job).
-      return new Data(m.surrogateDF().schema(), m.surrogateDF().head());
+      return new StageData(m.surrogateDF().schema(), m.surrogateDF().head());
     }
     return null;
   }
@@ -136,7 +112,7 @@ final class StageWriter {
       "spark.sql.parquet.outputTimestampType", "spark.sql.parquet.fieldId.write.enabled",
       "spark.sql.parquet.variant.annotateLogicalType.enabled");
 
-  private static void writeParquet(SparkSession spark, Data data, Path file) throws IOException {
+  private static void writeParquet(SparkSession spark, StageData data, Path file) throws IOException {
     writeParquet(spark, data.schema(), List.of(data.row()), file);
   }
 

@@ -2,6 +2,7 @@ package io.lethe.train;
 
 import io.lethe.InvalidConfigException;
 import io.lethe.LetheException;
+import io.lethe.registry.ModelForm;
 import io.lethe.store.Task;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -9,7 +10,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.apache.spark.ml.Estimator;
@@ -19,18 +19,14 @@ import org.apache.spark.ml.classification.Classifier;
 import org.apache.spark.ml.classification.DecisionTreeClassifier;
 import org.apache.spark.ml.classification.GBTClassifier;
 import org.apache.spark.ml.classification.LinearSVC;
-import org.apache.spark.ml.classification.LinearSVCModel;
 import org.apache.spark.ml.classification.LogisticRegression;
-import org.apache.spark.ml.classification.LogisticRegressionModel;
 import org.apache.spark.ml.classification.MultilayerPerceptronClassifier;
 import org.apache.spark.ml.classification.NaiveBayes;
-import org.apache.spark.ml.classification.NaiveBayesModel;
 import org.apache.spark.ml.classification.RandomForestClassifier;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.regression.DecisionTreeRegressor;
 import org.apache.spark.ml.regression.GBTRegressor;
 import org.apache.spark.ml.regression.LinearRegression;
-import org.apache.spark.ml.regression.LinearRegressionModel;
 import org.apache.spark.ml.regression.RandomForestRegressor;
 
 /**
@@ -43,11 +39,13 @@ public final class Estimators {
    * A built-in estimator and what it can do: its name in {@code train.estimator}, how to make it
    * for each task it serves (null for a task it does not), how the task engine fits it inside a
    * task (null: it has no local solver, and spark.ml's distributed fit runs it), how its model
-   * follows from a shard's sufficient statistics (null: it does not), and its model's parameters
-   * as one vector, which verify compares between a published sub-model and its refit (null: none).
+   * follows from a shard's sufficient statistics (null: it does not), and the form of its models
+   * (null: none declared): how the registry saves one from the driver, its parameters as one vector,
+   * which verify compares between a published sub-model and its refit, and its margin, which the
+   * fused scorer sums.
    */
   public record BuiltIn(String name, Supplier<Estimator<?>> classifier, Supplier<Estimator<?>> regressor,
-      LocalSolver local, StatisticsFit statistics, Function<Transformer, double[]> parameters) {
+      LocalSolver local, StatisticsFit statistics, ModelForm form) {
     BuiltIn(String name, Supplier<Estimator<?>> classifier, Supplier<Estimator<?>> regressor, LocalSolver local) {
       this(name, classifier, regressor, local, null, null);
     }
@@ -75,20 +73,24 @@ public final class Estimators {
    */
   private static final List<BuiltIn> BUILT_INS = List.of(
       new BuiltIn("logistic_regression", LogisticRegression::new, null, LocalSolver.LOGISTIC, null,
-          m -> m instanceof LogisticRegressionModel lr
-              ? join(lr.coefficientMatrix().toArray(), lr.interceptVector().toArray()) : null),
+          LinearForms.LOGISTIC_REGRESSION),
       new BuiltIn("random_forest", RandomForestClassifier::new, RandomForestRegressor::new, new TreeSolver(TreeSolver.Kind.FOREST)),
       new BuiltIn("gbt", GBTClassifier::new, GBTRegressor::new, new TreeSolver(TreeSolver.Kind.BOOSTED)),
       new BuiltIn("decision_tree", DecisionTreeClassifier::new, DecisionTreeRegressor::new, new TreeSolver(TreeSolver.Kind.TREE)),
-      new BuiltIn("linear_svc", LinearSVC::new, null, LocalSolver.LINEAR_SVC, null,
-          m -> m instanceof LinearSVCModel svc ? join(svc.coefficients().toArray(), new double[] {svc.intercept()}) : null),
+      new BuiltIn("linear_svc", LinearSVC::new, null, LocalSolver.LINEAR_SVC, null, LinearForms.LINEAR_SVC),
       new BuiltIn("naive_bayes", NaiveBayes::new, null, LocalSolver.FROM_STATISTICS, new NaiveBayesFit(),
-          m -> m instanceof NaiveBayesModel nb
-              ? join(nb.pi().toArray(), nb.theta().toArray(), nb.sigma().toArray()) : null),
+          LinearForms.NAIVE_BAYES),
       new BuiltIn("multilayer_perceptron", MultilayerPerceptronClassifier::new, null, null),
       new BuiltIn("linear_regression", null, LinearRegression::new, LocalSolver.FROM_STATISTICS, new LinearRegressionFit(),
-          m -> m instanceof LinearRegressionModel lr ? join(lr.coefficients().toArray(), new double[] {lr.intercept()})
-              : null));
+          LinearForms.LINEAR_REGRESSION));
+
+  /** The forms the entries declare, for the layers below (found through META-INF/services). */
+  public static final class Forms implements ModelForm.Provider {
+    @Override
+    public List<ModelForm> forms() {
+      return BUILT_INS.stream().map(BuiltIn::form).filter(java.util.Objects::nonNull).toList();
+    }
+  }
 
   /** How the task engine fits an estimator in a task, when it is a built-in one that has a local solver. */
   public static Optional<LocalSolver> localSolver(String estimator) {
@@ -105,17 +107,8 @@ public final class Estimators {
    * such models declares them; null for a model no entry knows (trees, a user's own class).
    */
   public static double[] parameters(Transformer model) {
-    for (BuiltIn b : BUILT_INS) {
-      double[] p = b.parameters() == null ? null : b.parameters().apply(model);
-      if (p != null) {
-        return p;
-      }
-    }
-    return null;
-  }
-
-  private static double[] join(double[]... parts) {
-    return Arrays.stream(parts).flatMapToDouble(Arrays::stream).toArray();
+    ModelForm form = ModelForm.of(model);
+    return form == null ? null : form.parameters(model);
   }
 
   /** Every built-in estimator, in registry order. */

@@ -1,5 +1,6 @@
 package io.lethe.train;
 
+import io.lethe.LetheConfig;
 import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.ModelRegistry;
 import io.lethe.registry.SubModelEntry;
@@ -17,14 +18,29 @@ import org.apache.spark.sql.Row;
  * forget, verify, bench and the configuration keys ({@code forget.strategy.<estimator>}) read that
  * registry, so a new strategy is a new file plus one registration.
  *
- * <p>Each declares what it supports ({@link #estimators}, {@link #unsupported}), how it trains
- * ({@link #train}, {@link #fitEstimator}: by default the shard's pipeline fitted as usual), how it
- * unlearns ({@link #unlearn}, or why it falls back to a shard retrain), its guarantee in words, and
- * the state it keeps beside each sub-model ({@link #stateFiles}), retired with the sub-model.
+ * <p>Each declares what it supports ({@link #estimators}, {@link #unsupported}), its own
+ * configuration keys ({@link #keys}, read by {@link #configure}), how it trains ({@link #train},
+ * {@link #fitEstimator}: by default the shard's pipeline fitted as usual), how it unlearns
+ * ({@link #unlearn}, or why it falls back to a shard retrain), its guarantee in words, and the state
+ * it keeps beside each sub-model ({@link #stateFiles}), retired with the sub-model, and how a
+ * sub-model it made is fitted again from that state ({@link #refitting}).
  */
 public interface Strategy {
   /** The name in configuration ({@code forget.strategy.<estimator>}), summaries and reports. */
   String id();
+
+  /**
+   * Its own configuration keys and their defaults (conf/lethe.properties documents each): the
+   * configuration accepts them, and {@link #configure} reads them. Empty for a strategy with none.
+   */
+  default Map<String, String> keys() {
+    return Map.of();
+  }
+
+  /** This strategy with the values a configuration gives its {@link #keys}; itself when it has none. */
+  default Strategy configure(LetheConfig config) {
+    return this;
+  }
 
   /** Whether its result is the model a retrain of the shard gives (else an approximation). */
   boolean exact();
@@ -86,6 +102,21 @@ public interface Strategy {
 
   /** The files it keeps beside each sub-model: the state a forget starts from. */
   List<String> stateFiles();
+
+  /** The state files a published sub-model keeps beside it, read by name as the type its strategy names. */
+  @FunctionalInterface
+  interface KeptState {
+    <T> Optional<T> read(String name, Class<T> type);
+  }
+
+  /**
+   * The trainer that fits a sub-model this strategy made again, as it was fitted (verify's refit):
+   * {@code trainer}, whose settings carry this strategy, unless the fit depends on what the
+   * sub-model kept (a certified model's noise, a sliced one's number of slices).
+   */
+  default ShardTrainer refitting(ShardTrainer trainer, int shard, KeptState kept) {
+    return trainer;
+  }
 
   /** Whether it trains a shard its own way ({@link #train}) instead of the usual fit of the shard's pipeline. */
   default boolean trainsShards() {

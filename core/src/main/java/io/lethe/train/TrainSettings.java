@@ -14,18 +14,17 @@ import java.util.function.BiFunction;
  * @param parallelism how many shards fit at the same time (concurrent Spark jobs)
  * @param impute fill missing numeric values with the shard's mean (fitted per shard)
  * @param scale scale features to unit standard deviation (fitted per shard)
- * @param strategy how forgetting unlearns this estimator's sub-models; training keeps what it needs
- *     (the shard's statistics for {@code exact-statistics}, and the objective's noise for
- *     {@code certified-removal}, whose training is Lethe's own)
- * @param certification the parameters of certified removal
- * @param slices R, the slices of each shard for {@code sliced}
+ * @param strategy how forgetting unlearns this estimator's sub-models, with its own parameters
+ *     ({@link Strategy#configure}); training keeps what it needs (the shard's statistics for
+ *     {@code exact-statistics}, and the objective's noise for {@code certified-removal}, whose
+ *     training is Lethe's own)
  * @param engine how shards are fitted: in tasks, as spark.ml jobs, or chosen per run
  * @param taskMemoryMb the memory one task may hold a shard in, for {@link Engine#AUTO}'s choice
  * @param pipeline the path of the user's unfitted spark.ml Pipeline that each shard fits
  *     ({@code train.pipeline}), or empty for Lethe's featurization and {@code estimator}
  */
 public record TrainSettings(String estimator, Map<String, String> params, long seed, int parallelism,
-    boolean impute, boolean scale, Strategy strategy, Certification certification, int slices, Engine engine,
+    boolean impute, boolean scale, Strategy strategy, Engine engine,
     long taskMemoryMb, String pipeline) {
 
   /** The key under which an ensemble's recorded estimator parameters hold the user's pipeline path. */
@@ -36,9 +35,6 @@ public record TrainSettings(String estimator, Map<String, String> params, long s
     pipeline = pipeline == null ? "" : pipeline.trim();
     if (parallelism < 1) {
       throw new io.lethe.LetheException("train.parallelism must be at least 1, got " + parallelism);
-    }
-    if (slices < 1) {
-      throw new io.lethe.LetheException("forget.slices must be at least 1, got " + slices);
     }
     if (taskMemoryMb < 1) {
       throw new io.lethe.LetheException("train.task-memory-mb must be at least 1, got " + taskMemoryMb);
@@ -60,9 +56,7 @@ public record TrainSettings(String estimator, Map<String, String> params, long s
         config.getInt(LetheConfig.TRAIN_PARALLELISM),
         config.getBoolean(LetheConfig.TRAIN_IMPUTE),
         config.getBoolean(LetheConfig.TRAIN_SCALE),
-        pipeline.isEmpty() ? strategyFor.apply(config, estimator) : ShardRetrainStrategy.INSTANCE,
-        Certification.from(config),
-        config.getInt(LetheConfig.FORGET_SLICES),
+        pipeline.isEmpty() ? strategyFor.apply(config, estimator).configure(config) : ShardRetrainStrategy.INSTANCE,
         Engine.parse(config.get(LetheConfig.TRAIN_ENGINE)),
         config.getLong(LetheConfig.TRAIN_TASK_MEMORY_MB),
         pipeline);
@@ -75,8 +69,8 @@ public record TrainSettings(String estimator, Map<String, String> params, long s
   public TrainSettings asRecorded(String recordedEstimator, Map<String, String> recordedParams) {
     Map<String, String> p = new java.util.TreeMap<>(recordedParams);
     String recordedPipeline = p.remove(PIPELINE_PARAM);
-    return new TrainSettings(recordedEstimator, p, seed, parallelism, impute, scale, strategy, certification, slices,
-        engine, taskMemoryMb, recordedPipeline);
+    return new TrainSettings(recordedEstimator, p, seed, parallelism, impute, scale, strategy, engine, taskMemoryMb,
+        recordedPipeline);
   }
 
   /** Whether each shard fits the user's own pipeline ({@code train.pipeline}). */
@@ -96,14 +90,12 @@ public record TrainSettings(String estimator, Map<String, String> params, long s
 
   /** The same settings with another strategy. */
   public TrainSettings withStrategy(Strategy other) {
-    return new TrainSettings(estimator, params, seed, parallelism, impute, scale, other, certification, slices,
-        engine, taskMemoryMb, pipeline);
+    return new TrainSettings(estimator, params, seed, parallelism, impute, scale, other, engine, taskMemoryMb, pipeline);
   }
 
   /** The same settings with another engine. */
   public TrainSettings withEngine(Engine other) {
-    return new TrainSettings(estimator, params, seed, parallelism, impute, scale, strategy, certification, slices,
-        other, taskMemoryMb, pipeline);
+    return new TrainSettings(estimator, params, seed, parallelism, impute, scale, strategy, other, taskMemoryMb, pipeline);
   }
 
   /** The seed of one shard's sub-model: the same shard and base seed always give the same seed. */

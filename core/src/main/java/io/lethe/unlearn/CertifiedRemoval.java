@@ -4,7 +4,6 @@ import static org.apache.spark.sql.functions.col;
 
 import io.lethe.model.ShardColumns;
 import io.lethe.store.StoreLayout;
-import io.lethe.train.Certification;
 import io.lethe.train.Estimators;
 import io.lethe.train.ShardPipeline;
 import io.lethe.train.StatisticsModel;
@@ -93,11 +92,11 @@ public final class CertifiedRemoval {
    * the given noise, to its exact optimum.
    */
   public static Fit solve(JavaRDD<CertifiedLogistic.LabeledVector> rows, List<String> names, double[] start,
-      double[] noise, double sigma, StoreLayout layout, TrainSettings settings, int shard) {
+      double[] noise, double sigma, StoreLayout layout, TrainSettings settings, Certification c, int shard) {
     LogisticRegression estimator = (LogisticRegression) ShardPipeline.estimator(layout, settings, shard);
     double lambda = estimator.getRegParam();
     CertifiedLogistic.Point optimum = CertifiedLogistic.solve(rows, start, lambda, noise);
-    return fit(estimator, names, optimum, noise, sigma, settings, 0);
+    return fit(estimator, names, optimum, noise, sigma, c, 0);
   }
 
   /**
@@ -105,12 +104,11 @@ public final class CertifiedRemoval {
    * budget of the configured (epsilon, delta) for noise of standard deviation sigma.
    */
   private static Fit fit(LogisticRegression estimator, List<String> names, CertifiedLogistic.Point point,
-      double[] noise, double sigma, TrainSettings settings, int removals) {
+      double[] noise, double sigma, Certification c, int removals) {
     double[] w = point.w();
     int d = w.length - 1;
     LogisticRegressionModel model = StatisticsModel.copyParams(estimator,
         new LogisticRegressionModel(estimator.uid(), Vectors.dense(Arrays.copyOf(w, d)).compressed(), w[d]));
-    Certification c = settings.certification();
     CertifiedState state = new CertifiedState(c.epsilon(), c.delta(), sigma, estimator.getRegParam(), names,
         noise, w, point.residual(), CertifiedLogistic.budget(c.epsilon(), c.delta(), sigma), removals);
     return new Fit(model, state, point);
@@ -123,7 +121,7 @@ public final class CertifiedRemoval {
    * over it, Newton's method continues to the exact optimum (what a retrain gives).
    */
   public static Fit remove(JavaRDD<CertifiedLogistic.LabeledVector> rows, List<String> names, CertifiedState before,
-      StoreLayout layout, TrainSettings settings, int shard) {
+      StoreLayout layout, TrainSettings settings, Certification c, int shard) {
     LogisticRegression estimator = (LogisticRegression) ShardPipeline.estimator(layout, settings, shard);
     double lambda = estimator.getRegParam();
     double[] start = CertifiedState.remap(before.features(), before.weights(), names);
@@ -135,10 +133,9 @@ public final class CertifiedRemoval {
       w[i] += step[i];
     }
     CertifiedLogistic.Point after = CertifiedLogistic.at(rows, w, lambda, noise, false);
-    Certification c = settings.certification();
     if (after.residual() <= CertifiedLogistic.budget(c.epsilon(), c.delta(), before.sigma())) {
-      return fit(estimator, names, after, noise, before.sigma(), settings, before.removals() + 1);
+      return fit(estimator, names, after, noise, before.sigma(), c, before.removals() + 1);
     }
-    return solve(rows, names, w, noise, before.sigma(), layout, settings, shard);
+    return solve(rows, names, w, noise, before.sigma(), layout, settings, c, shard);
   }
 }

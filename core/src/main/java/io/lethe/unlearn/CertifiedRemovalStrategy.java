@@ -1,5 +1,6 @@
 package io.lethe.unlearn;
 
+import io.lethe.LetheConfig;
 import io.lethe.engine.ShardStatistics;
 import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.ModelRegistry;
@@ -7,6 +8,7 @@ import io.lethe.registry.SubModelEntry;
 import io.lethe.store.StoreLayout;
 import io.lethe.train.ShardTrainer;
 import io.lethe.train.ShardUnlearn;
+import io.lethe.train.Strategy;
 import io.lethe.train.TrainSettings;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,6 +30,27 @@ import org.apache.spark.sql.Row;
  * exact optimum. Approximate: never called exact unless it was solved to the optimum.
  */
 final class CertifiedRemovalStrategy extends FromStatistics {
+  private final Certification certification;
+
+  CertifiedRemovalStrategy() {
+    this(Certification.DEFAULT);
+  }
+
+  private CertifiedRemovalStrategy(Certification certification) {
+    this.certification = certification;
+  }
+
+  /** Epsilon, delta and the noise of training, {@code forget.certified.*}. */
+  @Override
+  public Map<String, String> keys() {
+    return Certification.KEYS;
+  }
+
+  @Override
+  public Strategy configure(LetheConfig config) {
+    return new CertifiedRemovalStrategy(Certification.from(config));
+  }
+
   @Override
   public String id() {
     return "certified-removal";
@@ -72,16 +95,23 @@ final class CertifiedRemovalStrategy extends FromStatistics {
     TrainSettings settings = trainer.settings();
     List<String> names = CertifiedRemoval.featureNames(features.stages(), layout);
     Optional<CertifiedState> prior = trainer.priorState(shard, CertifiedState.FILE_NAME, CertifiedState.class);
-    double sigma = prior.map(CertifiedState::sigma).orElse(settings.certification().noise());
+    double sigma = prior.map(CertifiedState::sigma).orElse(certification.noise());
     double[] noise = prior.isPresent() ? prior.get().noiseFor(names) : CertifiedState.freshNoise(names, sigma);
     JavaRDD<CertifiedLogistic.LabeledVector> rows = CertifiedRemoval.rows(featurized, shard);
     try {
       CertifiedRemoval.Fit fit = CertifiedRemoval.solve(rows, names, new double[names.size()], noise, sigma, layout,
-          settings, shard);
+          settings, certification, shard);
       return Optional.of(new EstimatorFit(fit.model(), Map.of(CertifiedState.FILE_NAME, fit.state())));
     } finally {
       CertifiedRemoval.release(rows);
     }
+  }
+
+  /** A refit draws no noise: it reuses the sub-model's own, with its standard deviation. */
+  @Override
+  public ShardTrainer refitting(ShardTrainer trainer, int shard, KeptState kept) {
+    return trainer.withPriorState(CertifiedState.FILE_NAME,
+        kept.read(CertifiedState.FILE_NAME, CertifiedState.class).map(c -> Map.of(shard, c)).orElse(Map.of()));
   }
 
   @Override
@@ -101,7 +131,8 @@ final class CertifiedRemovalStrategy extends FromStatistics {
     JavaRDD<CertifiedLogistic.LabeledVector> labeled = CertifiedRemoval.rows(featurized, shard);
     CertifiedRemoval.Fit fit;
     try {
-      fit = CertifiedRemoval.remove(labeled, names, u.kept(CertifiedState.FILE_NAME, CertifiedState.class).orElseThrow(), layout, u.settings(), shard);
+      fit = CertifiedRemoval.remove(labeled, names, u.kept(CertifiedState.FILE_NAME, CertifiedState.class).orElseThrow(), layout, u.settings(),
+          certification, shard);
     } finally {
       CertifiedRemoval.release(labeled);
     }

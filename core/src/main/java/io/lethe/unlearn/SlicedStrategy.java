@@ -2,6 +2,8 @@ package io.lethe.unlearn;
 
 import static org.apache.spark.sql.functions.col;
 
+import io.lethe.InvalidConfigException;
+import io.lethe.LetheConfig;
 import io.lethe.LetheException;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.store.ShardedStore;
@@ -31,6 +33,40 @@ import org.slf4j.LoggerFactory;
  */
 final class SlicedStrategy implements Strategy {
   private static final Logger LOG = LoggerFactory.getLogger(SlicedStrategy.class);
+  /** R, the slices of each shard. */
+  static final String SLICES = "forget.slices";
+  private static final int DEFAULT_SLICES = 4;
+
+  private final int slices;
+
+  SlicedStrategy() {
+    this(DEFAULT_SLICES);
+  }
+
+  private SlicedStrategy(int slices) {
+    if (slices < 1) {
+      throw new InvalidConfigException(SLICES + " must be at least 1, got " + slices);
+    }
+    this.slices = slices;
+  }
+
+  @Override
+  public Map<String, String> keys() {
+    return Map.of(SLICES, Integer.toString(DEFAULT_SLICES));
+  }
+
+  @Override
+  public Strategy configure(LetheConfig config) {
+    return new SlicedStrategy(config.getInt(SLICES));
+  }
+
+  /** A sub-model is fitted again with the slices it was trained on, whatever the configuration says now. */
+  @Override
+  public ShardTrainer refitting(ShardTrainer trainer, int shard, KeptState kept) {
+    return kept.read(Checkpoints.FILE_NAME, Checkpoints.class)
+        .map(c -> new ShardTrainer(trainer.store(), trainer.settings().withStrategy(new SlicedStrategy(c.slices()))))
+        .orElse(trainer);
+  }
 
   @Override
   public String id() {
@@ -75,7 +111,7 @@ final class SlicedStrategy implements Strategy {
     TrainSettings settings = trainer.settings();
     SlicedTraining.Result sliced;
     try {
-      sliced = SlicedTraining.fit(trainer.store().layout(), settings, shard, version, rows, 0, List.of(),
+      sliced = SlicedTraining.fit(trainer.store().layout(), settings, slices, shard, version, rows, 0, List.of(),
           maxPartitions);
     } catch (LetheException e) {
       throw e;
@@ -97,15 +133,13 @@ final class SlicedStrategy implements Strategy {
     TrainSettings settings = u.settings();
     SubModelEntry published = u.published();
     Optional<Checkpoints> kept = u.kept(Checkpoints.FILE_NAME, Checkpoints.class);
-    if (kept.isEmpty() || kept.get().slices() != settings.slices() || !u.sameEstimator()) {
-      return ShardOutcome.retrain("fallback: the published sub-model has no checkpoints of " + settings.slices()
-          + " slices");
+    if (kept.isEmpty() || kept.get().slices() != slices || !u.sameEstimator()) {
+      return ShardOutcome.retrain("fallback: the published sub-model has no checkpoints of " + slices + " slices");
     }
     int shard = u.shard();
     ShardedStore store = u.store();
     store.spark().sparkContext().setJobDescription("lethe: unlearn shard " + shard + " from its checkpoints");
     StoreLayout layout = store.layout();
-    int slices = settings.slices();
     long removed = 0;
     long added = 0;
     int first;
@@ -123,7 +157,7 @@ final class SlicedStrategy implements Strategy {
     }
     int from = first;
     List<Checkpoints.Checkpoint> reused = kept.get().checkpoints().stream().filter(c -> c.slice() < from).toList();
-    SlicedTraining.Result result = SlicedTraining.fit(layout, settings, shard, u.storeVersion(),
+    SlicedTraining.Result result = SlicedTraining.fit(layout, settings, slices, shard, u.storeVersion(),
         store.readShard(shard, u.storeVersion()), from, reused, Integer.MAX_VALUE);
     if (result == null) {
       return ShardOutcome.retrain("no rows left");

@@ -42,12 +42,12 @@ public final class SlicedTraining {
   public record Result(PipelineModel model, Checkpoints checkpoints, long rows) {}
 
   /**
-   * Runs steps {@code from} to R - 1 on a shard's rows (store columns), starting from the last of
-   * {@code kept} (the checkpoints of the slices before {@code from}). Null when the shard has no rows.
+   * Runs steps {@code from} to R - 1 ({@code slices} = R) on a shard's rows (store columns), starting
+   * from the last of {@code kept} (the checkpoints of the slices before {@code from}). Null when the
+   * shard has no rows.
    */
-  public static Result fit(StoreLayout layout, TrainSettings settings, int shard, long storeVersion,
+  public static Result fit(StoreLayout layout, TrainSettings settings, int slices, int shard, long storeVersion,
       Dataset<Row> shardRows, int from, List<Checkpoint> kept, int maxPartitions) {
-    int slices = settings.slices();
     List<Column> columns = new ArrayList<>(layout.trainingColumns());
     columns.add(layout.sliceOf(col(layout.subjectColumn()), slices).as(SLICE));
     Dataset<Row> selected = shardRows.select(columns.toArray(new Column[0]));

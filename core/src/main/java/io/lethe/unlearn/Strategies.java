@@ -6,6 +6,7 @@ import io.lethe.train.ShardRetrainStrategy;
 import io.lethe.train.Strategy;
 import io.lethe.train.TrainSettings;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
@@ -31,6 +32,19 @@ public final class Strategies {
   private static final List<Strategy> ALL = List.of(SHARD_RETRAIN, EXACT_STATISTICS, CERTIFIED_REMOVAL, SLICED, DARE);
 
   private Strategies() {}
+
+  /**
+   * The strategies' own configuration keys ({@link Strategy#keys}), which the configuration finds
+   * through {@link java.util.ServiceLoader} (META-INF/services) and accepts.
+   */
+  public static final class ConfigKeys implements LetheConfig.Keys {
+    @Override
+    public Map<String, String> defaults() {
+      Map<String, String> keys = new java.util.TreeMap<>();
+      ALL.forEach(s -> keys.putAll(s.keys()));
+      return keys;
+    }
+  }
 
   /** The training settings of a configuration, with the strategy it configures for its estimator ({@link #configured}). */
   public static TrainSettings settings(LetheConfig config) {

@@ -9,18 +9,16 @@ import static org.apache.spark.sql.functions.when;
 import io.lethe.model.Evaluation;
 import io.lethe.model.ShardColumns;
 import io.lethe.model.ShardEnsembleModel;
-import io.lethe.train.Estimators;
 import io.lethe.registry.EnsembleManifest;
 import io.lethe.registry.ModelRegistry;
 import io.lethe.registry.SubModelEntry;
 import io.lethe.store.ShardedStore;
 import io.lethe.store.StoreLayout;
 import io.lethe.train.Engine;
+import io.lethe.train.Estimators;
 import io.lethe.train.ShardTrainer;
 import io.lethe.train.Strategy;
 import io.lethe.train.TrainSettings;
-import io.lethe.unlearn.CertifiedState;
-import io.lethe.unlearn.Checkpoints;
 import io.lethe.unlearn.Strategies;
 import io.lethe.verify.VerifyReport.Refit;
 import io.lethe.verify.VerifyReport.Utility;
@@ -79,22 +77,21 @@ final class RetrainChecks {
       if (!hit.contains(e.shard()) || (verify.retrainShards() > 0 && out.size() >= verify.retrainShards())) {
         continue;
       }
-      // The seed the manifest records for this shard, through the settings' per-shard derivation; a
-      // certified sub-model is refitted by the same certified trainer, with its own noise.
-      // A sliced one by the same sliced training.
-      Optional<CertifiedState> certified = registry.stateFile(manifest.version(), e, CertifiedState.FILE_NAME,
-          CertifiedState.class);
-      Optional<Checkpoints> checkpoints = registry.stateFile(manifest.version(), e, Checkpoints.FILE_NAME,
-          Checkpoints.class);
+      // The seed the manifest records for this shard, through the settings' per-shard derivation,
+      // and the strategy that trained it, which fits it again as it was fitted (a certified model
+      // with its own noise, a sliced one with its slices).
       Strategy how = Strategies.trainedBy(file -> registry.hasStateFile(manifest.version(), e, file));
       TrainSettings recorded = settings.asRecorded(manifest.estimator(), manifest.estimatorParams());
       TrainSettings as = new TrainSettings(recorded.estimator(), recorded.params(),
           e.seed() - (settings.seedFor(e.shard()) - settings.seed()), 1, settings.impute(), settings.scale(), how,
-          settings.certification(), checkpoints.map(Checkpoints::slices).orElse(settings.slices()),
           // The engine that fitted the published sub-model: the task engine's fit is deterministic, as is spark.ml's.
           Engine.parse(e.engine()), settings.taskMemoryMb(), recorded.pipeline());
-      ShardTrainer trainer = new ShardTrainer(store, as).withPriorState(CertifiedState.FILE_NAME,
-          certified.map(c -> Map.of(e.shard(), c)).orElse(Map.of()));
+      ShardTrainer trainer = how.refitting(new ShardTrainer(store, as), e.shard(), new Strategy.KeptState() {
+        @Override
+        public <T> Optional<T> read(String name, Class<T> type) {
+          return registry.stateFile(manifest.version(), e, name, type);
+        }
+      });
       // When the version's files were rewritten since (the purge's REORG) and vacuumed, the
       // rewrite's version holds its rows (REORG changes files, not rows), unless rows were added
       // or deleted in the shard since: then they can no longer be read, and the shard is not refitted.

@@ -287,8 +287,7 @@ public final class Bench {
     // Concurrency is the jobs engine's answer to its fixed costs; the task engine fits every shard in one job.
     TrainSettings jobs = settings.withEngine(Engine.JOBS);
     TrainSettings oneAtATime = new TrainSettings(settings.estimator(), settings.params(), settings.seed(), 1,
-        settings.impute(), settings.scale(), settings.strategy(), settings.certification(), settings.slices(),
-        jobs.engine(), settings.taskMemoryMb(), settings.pipeline());
+        settings.impute(), settings.scale(), settings.strategy(), jobs.engine(), settings.taskMemoryMb(), settings.pipeline());
     Timed<TrainResult> seq = trainAll(main.store, oneAtATime, version, "sequential-models");
     Timed<TrainResult> concurrent = trainAll(main.store, jobs, version, "concurrent-models");
     double speedup = seq.seconds / concurrent.seconds;
@@ -429,8 +428,8 @@ public final class Bench {
     for (StrategyCase c : strategyCases()) {
       String name = "strategy-" + c.strategy().id();
       TrainSettings with = new TrainSettings(c.estimator(), c.params(), settings.seed(), settings.parallelism(),
-          settings.impute(), settings.scale(), c.strategy(), settings.certification(), settings.slices(),
-          settings.engine(), settings.taskMemoryMb(), "");
+          settings.impute(), settings.scale(), c.strategy().configure(config), settings.engine(), settings.taskMemoryMb(),
+          "");
       ModelRegistry registry = new ModelRegistry(spark, new Path(work, name + "-models").toString());
       Training training = new Training(main.store, registry, with, aggregation);
       Timed<TrainResult> trained = timed(() -> training.run(ShardSelection.all()));
@@ -483,8 +482,8 @@ public final class Bench {
       long count = heldOut.count();
       for (Map.Entry<String, Map<String, String>> c : TREE_CASES) {
         TrainSettings tasks = new TrainSettings(c.getKey(), c.getValue(), settings.seed(), settings.parallelism(),
-            settings.impute(), settings.scale(), Strategies.SHARD_RETRAIN, settings.certification(),
-            settings.slices(), Engine.TASKS, settings.taskMemoryMb(), "");
+            settings.impute(), settings.scale(), Strategies.SHARD_RETRAIN, Engine.TASKS,
+            settings.taskMemoryMb(), "");
         ModelRegistry registry = new ModelRegistry(spark, new Path(work, "trees-" + c.getKey()).toString());
         Timed<ShardTrainer.FittedShard> inTask = timed(() -> saved(main, registry, tasks, shard, version));
         Timed<ShardTrainer.FittedShard> bySpark = timed(() -> saved(main, registry, tasks.withEngine(Engine.JOBS),
@@ -529,7 +528,7 @@ public final class Bench {
    */
   private BenchReport.Dare dare(Store main, SyntheticData data, List<TreePoint> trees) {
     TrainSettings with = new TrainSettings("random_forest", DARE_FOREST, settings.seed(), settings.parallelism(),
-        settings.impute(), false, Strategies.DARE, settings.certification(), settings.slices(), Engine.TASKS,
+        settings.impute(), false, Strategies.DARE.configure(config), Engine.TASKS,
         settings.taskMemoryMb(), "");
     ShardedStore store = main.store;
     StoreLayout layout = store.layout();

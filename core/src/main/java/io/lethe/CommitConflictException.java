@@ -5,6 +5,7 @@ package io.lethe;
  * ({@code forget.commit-attempts}). Nothing of it was committed; running the same work again,
  * when the other writers are done, finishes it.
  */
+@Evolving
 public class CommitConflictException extends LetheException {
   public CommitConflictException(String message) {
     super(message);

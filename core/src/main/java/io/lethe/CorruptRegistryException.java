@@ -5,6 +5,7 @@ package io.lethe;
  * log, a sub-model directory that is gone or half-written, state beside a sub-model that does not
  * match it. Restore it, or retrain the shard it names.
  */
+@Evolving
 public class CorruptRegistryException extends LetheException {
   public CorruptRegistryException(String message) {
     super(message);

@@ -5,6 +5,7 @@ package io.lethe;
  * parameter, strategy, engine or pipeline ({@code train.pipeline}) that does not fit the store.
  * Change the configuration and run again.
  */
+@Evolving
 public class InvalidConfigException extends LetheException {
   public InvalidConfigException(String message) {
     super(message);

@@ -5,6 +5,7 @@ package io.lethe;
  * of the wrong type, an ingest source that does not match the store, an unknown forget batch.
  * Change the request and run again.
  */
+@Evolving
 public class InvalidRequestException extends LetheException {
   public InvalidRequestException(String message) {
     super(message);

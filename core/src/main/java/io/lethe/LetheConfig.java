@@ -22,6 +22,7 @@ import scala.Tuple2;
  * Lethe's settings: the documented keys of conf/lethe.properties, then command-line overrides.
  * Unknown keys are refused, so a typo never silently falls back to a default.
  */
+@Evolving
 public final class LetheConfig {
   public static final String STORE_PATH = "store.path";
   public static final String MODELS_PATH = "models.path";
@@ -73,7 +74,7 @@ public final class LetheConfig {
 
   /**
    * Keys that parts of Lethe declare themselves, with their defaults: each unlearning strategy its
-   * own parameters (io.lethe.unlearn.Strategies provides them). Found through
+   * own parameters (io.lethe.internal.unlearn.Strategies provides them). Found through
    * {@link java.util.ServiceLoader}, so this class names none of them and the layers below it stay
    * free of what is built on them.
    */

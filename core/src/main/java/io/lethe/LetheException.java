@@ -9,6 +9,7 @@ package io.lethe;
  * {@link RequestsOverdueException} (status was asked to fail on overdue requests). The jobs
  * map each kind to an exit code in one place ({@code io.lethe.jobs.ExitCodes}).
  */
+@Evolving
 public class LetheException extends RuntimeException {
   public LetheException(String message) {
     super(message);

@@ -5,6 +5,7 @@ package io.lethe;
  * the ledger, and running the same batch again resumes from there; the cause (a conflict, a lost
  * executor) is kept.
  */
+@Evolving
 public class RunStoppedException extends LetheException {
   public RunStoppedException(String message) {
     super(message);

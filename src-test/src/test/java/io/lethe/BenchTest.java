@@ -6,10 +6,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.lethe.api.types.ShardMath;
 import io.lethe.bench.SyntheticData;
-import io.lethe.forget.ShardMath;
+import io.lethe.internal.run.Json;
 import io.lethe.jobs.Lethe;
-import io.lethe.run.Json;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;

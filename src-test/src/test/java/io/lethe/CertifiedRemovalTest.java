@@ -3,24 +3,24 @@ package io.lethe;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lethe.api.Lethe;
-import io.lethe.forget.ForgetRequest;
-import io.lethe.forget.ForgetResult;
-import io.lethe.model.Aggregation;
-import io.lethe.model.ShardEnsembleModel;
-import io.lethe.registry.EnsembleManifest;
-import io.lethe.registry.SubModelEntry;
-import io.lethe.run.Json;
-import io.lethe.store.StoreLayout;
-import io.lethe.train.ShardTrainer;
-import io.lethe.train.ShardUnlearning;
-import io.lethe.train.TrainSettings;
-import io.lethe.train.Training;
-import io.lethe.unlearn.CertifiedLogistic;
-import io.lethe.unlearn.CertifiedRemoval;
-import io.lethe.unlearn.CertifiedState;
-import io.lethe.unlearn.Strategies;
-import io.lethe.verify.VerifyPage;
-import io.lethe.verify.VerifyReport;
+import io.lethe.api.types.EnsembleManifest;
+import io.lethe.api.types.ForgetRequest;
+import io.lethe.api.types.ForgetResult;
+import io.lethe.api.types.ShardUnlearning;
+import io.lethe.api.types.StoreLayout;
+import io.lethe.api.types.SubModelEntry;
+import io.lethe.api.types.VerifyReport;
+import io.lethe.internal.model.Aggregation;
+import io.lethe.internal.model.ShardEnsembleModel;
+import io.lethe.internal.run.Json;
+import io.lethe.internal.train.ShardTrainer;
+import io.lethe.internal.train.TrainSettings;
+import io.lethe.internal.train.Training;
+import io.lethe.internal.unlearn.CertifiedLogistic;
+import io.lethe.internal.unlearn.CertifiedRemoval;
+import io.lethe.internal.unlearn.CertifiedState;
+import io.lethe.internal.unlearn.Strategies;
+import io.lethe.internal.verify.VerifyPage;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -71,7 +71,7 @@ class CertifiedRemovalTest extends LetheTestBase {
           CertifiedState.class).orElseThrow();
       firstStates.put(e.shard(), new Trained1(state, gradientNorm(published, e, state)));
     }
-    firstAccuracy = io.lethe.model.Evaluation.score(ShardEnsembleModel.load(trained.registry(), published.version()),
+    firstAccuracy = io.lethe.internal.model.Evaluation.score(ShardEnsembleModel.load(trained.registry(), published.version()),
         adultTest(1000), trained.store().layout());
   }
 
@@ -95,7 +95,7 @@ class CertifiedRemovalTest extends LetheTestBase {
 
   @Test
   void theNoiseIsKeptUnderTheSecretsLocationNeverWithTheModels() throws Exception {
-    io.lethe.registry.ModelRegistry registry = trained.registry();
+    io.lethe.internal.registry.ModelRegistry registry = trained.registry();
     assertThat(registry.secrets().toString()).isEqualTo(registry.root() + "-secrets");
     String models = readAll(registry.root().toString());
     EnsembleManifest published = registry.latest().orElseThrow();
@@ -104,20 +104,20 @@ class CertifiedRemovalTest extends LetheTestBase {
           .orElseThrow();
       // Each value of b, as JSON writes it, is nowhere in the models folder.
       for (double b : state.noise()) {
-        assertThat(models).doesNotContain(io.lethe.run.Json.write(b));
+        assertThat(models).doesNotContain(io.lethe.internal.run.Json.write(b));
       }
     }
     assertThat(filesUnder(registry.root().toString())).noneMatch(f -> f.getName().contains("certified"));
     assertThat(filesUnder(registry.secrets().toString())).filteredOn(f -> f.getName().equals(CertifiedState.FILE_NAME))
         .hasSizeGreaterThanOrEqualTo(published.shards().size());
     // Retired sub-models take their secrets with them.
-    for (io.lethe.registry.Retirement r : registry.retirements()) {
+    for (io.lethe.api.types.Retirement r : registry.retirements()) {
       for (String dir : r.subModels()) {
         assertThat(java.nio.file.Path.of(new org.apache.hadoop.fs.Path(registry.secrets(), dir).toUri())).doesNotExist();
       }
     }
     // A secrets location under the models' is refused.
-    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new io.lethe.registry.ModelRegistry(spark(),
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new io.lethe.internal.registry.ModelRegistry(spark(),
             registry.root().toString(), "", "", registry.root() + "/secrets"))
         .isInstanceOf(InvalidConfigException.class).hasMessageContaining("is under models.path");
   }
@@ -156,7 +156,7 @@ class CertifiedRemovalTest extends LetheTestBase {
       assertThat(distance).isPositive().isLessThan(1e-2 * norm);
     }
 
-    VerifyReport report = Lethe.get(spark(), config).verifier().verify(result.batchId(), adultTest(800));
+    VerifyReport report = Lethe.get(spark(), config).internals().verifier().verify(result.batchId(), adultTest(800));
     assertThat(report.passed()).as(report.checks().toString()).isTrue();
     assertThat(report.unlearning()).isNotEmpty().allSatisfy(s -> {
       assertThat(s.strategy()).isEqualTo("certified-removal");

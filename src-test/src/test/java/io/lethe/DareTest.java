@@ -2,9 +2,19 @@ package io.lethe;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.lethe.engine.DareForest;
-import io.lethe.engine.LocalTrees;
-import io.lethe.engine.ShardMatrix;
+import io.lethe.api.types.EnsembleManifest;
+import io.lethe.api.types.ForgetRequest;
+import io.lethe.api.types.ForgetResult;
+import io.lethe.api.types.ShardUnlearning;
+import io.lethe.api.types.SubModelEntry;
+import io.lethe.api.types.VerifyReport;
+import io.lethe.internal.engine.DareForest;
+import io.lethe.internal.engine.LocalTrees;
+import io.lethe.internal.engine.ShardMatrix;
+import io.lethe.internal.model.ShardEnsembleModel;
+import io.lethe.internal.registry.ModelRegistry;
+import io.lethe.internal.train.Engine;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -13,16 +23,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.TreeSet;
 import java.util.stream.IntStream;
-import io.lethe.forget.ForgetRequest;
-import io.lethe.forget.ForgetResult;
-import io.lethe.model.ShardEnsembleModel;
-import io.lethe.registry.EnsembleManifest;
-import io.lethe.registry.ModelRegistry;
-import io.lethe.registry.SubModelEntry;
-import io.lethe.train.Engine;
-import io.lethe.train.ShardUnlearning;
-import io.lethe.verify.VerifyReport;
-import java.nio.file.Path;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.classification.RandomForestClassificationModel;
 import org.apache.spark.sql.Row;
@@ -253,7 +253,7 @@ class DareTest extends LetheTestBase {
       assertThat(registry.hasStateFile(before.version(), e, DareForest.FILE_NAME)).as("DaRE's statistics kept").isTrue();
       assertThat(registry.hasStateFile(before.version(), e, ModelRegistry.STATISTICS_FILE)).isTrue();
     }
-    assertThat(io.lethe.train.ShardTrainer.estimatorModel(ShardEnsembleModel.load(registry, before.version()).subModel(0)))
+    assertThat(io.lethe.internal.train.ShardTrainer.estimatorModel(ShardEnsembleModel.load(registry, before.version()).subModel(0)))
         .isInstanceOf(RandomForestClassificationModel.class);
 
     // What each shard held before the forget (retired by it): the broken case below publishes it again.
@@ -264,7 +264,7 @@ class DareTest extends LetheTestBase {
           DareForest.FILE_NAME, registry.stateFile(before.version(), e, DareForest.FILE_NAME, DareForest.Saved.class)
               .orElseThrow(),
           ModelRegistry.STATISTICS_FILE, registry.stateFile(before.version(), e, ModelRegistry.STATISTICS_FILE,
-              io.lethe.engine.ShardStatistics.class).orElseThrow()));
+              io.lethe.internal.engine.ShardStatistics.class).orElseThrow()));
     }
     List<java.nio.file.Path> trainedState = before.shards().stream().map(e -> java.nio.file.Path.of(
         registry.subModelPath(before.version(), e).toUri()).resolve(DareForest.FILE_NAME)).toList();
@@ -295,11 +295,11 @@ class DareTest extends LetheTestBase {
     for (ShardUnlearning u : result.unlearning()) {
       PipelineModel loaded = readsAsSparkDoes(registry.subModelPath(after.version(), after.shard(u.shard())
           .orElseThrow()), adultTest(200));
-      assertThat(io.lethe.train.ShardTrainer.estimatorModel(loaded)).isInstanceOf(RandomForestClassificationModel.class);
-      assertThat(((RandomForestClassificationModel) io.lethe.train.ShardTrainer.estimatorModel(loaded))
+      assertThat(io.lethe.internal.train.ShardTrainer.estimatorModel(loaded)).isInstanceOf(RandomForestClassificationModel.class);
+      assertThat(((RandomForestClassificationModel) io.lethe.internal.train.ShardTrainer.estimatorModel(loaded))
           .featureImportances().size()).isPositive();
     }
-    io.lethe.verify.Verifier verifier = io.lethe.api.Lethe.get(spark(), config).verifier();
+    io.lethe.internal.verify.Verifier verifier = io.lethe.api.Lethe.get(spark(), config).internals().verifier();
     VerifyReport report = verifier.verify(result.batchId(), adultTest(600));
     assertThat(report.checks()).allSatisfy(c -> assertThat(c.passed()).as(c.id() + ": " + c.finding()).isTrue());
     assertThat(report.retrain()).isNotEmpty().allSatisfy(r -> {

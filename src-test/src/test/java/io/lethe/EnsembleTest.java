@@ -2,17 +2,18 @@ package io.lethe;
 
 import static org.apache.spark.sql.functions.col;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import io.lethe.api.types.EnsembleManifest;
+import io.lethe.api.types.SubModelEntry;
 import io.lethe.demo.AdultData;
-import io.lethe.model.Evaluation;
-import io.lethe.model.ShardEnsembleModel;
-import io.lethe.registry.EnsembleManifest;
-import io.lethe.registry.ModelRegistry;
-import io.lethe.registry.SubModelEntry;
-import io.lethe.store.ShardedStore;
-import io.lethe.train.SingleModel;
-import io.lethe.unlearn.Strategies;
+import io.lethe.internal.model.Evaluation;
+import io.lethe.internal.model.ShardEnsembleModel;
+import io.lethe.internal.registry.ModelRegistry;
+import io.lethe.internal.store.ShardedStore;
+import io.lethe.internal.train.SingleModel;
+import io.lethe.internal.unlearn.Strategies;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -61,7 +62,7 @@ class EnsembleTest extends LetheTestBase {
     assertThat(manifest.rows()).isEqualTo(3000);
     // Each sub-model's vocabulary comes from its own shard: their one-hot widths differ.
     long distinctWidths = manifest.shards().stream()
-        .map(e -> ensemble.subModel(e.shard()).transform(test.limit(1)).select(io.lethe.model.ShardColumns.features(e.shard()))
+        .map(e -> ensemble.subModel(e.shard()).transform(test.limit(1)).select(io.lethe.internal.model.ShardColumns.features(e.shard()))
             .head().<Vector>getAs(0).size())
         .distinct().count();
     assertThat(distinctWidths).as("feature widths fitted per shard").isGreaterThan(1);
@@ -94,6 +95,28 @@ class EnsembleTest extends LetheTestBase {
     List<Row> actual = loaded.transform(test).select(AdultData.SUBJECT, "prediction", "probability")
         .orderBy(AdultData.SUBJECT).collectAsList();
     assertThat(actual).isEqualTo(expected);
+
+    // A save made before the class moved under io.lethe.internal still loads; another class's does not.
+    for (String className : List.of("io.lethe.model.ShardEnsembleModel", "org.example.Other")) {
+      java.nio.file.Path copy = dir.resolve("saved-as-" + className);
+      org.apache.commons.io.FileUtils.copyDirectory(new java.io.File(path), copy.toFile());
+      try (var files = java.nio.file.Files.walk(copy.resolve("metadata"))) {
+        for (java.nio.file.Path f : files.filter(java.nio.file.Files::isRegularFile).toList()) {
+          if (f.getFileName().toString().endsWith(".crc")) {
+            java.nio.file.Files.delete(f); // the checksum of the text before the edit
+          } else if (f.getFileName().toString().startsWith("part-")) {
+            java.nio.file.Files.writeString(f, java.nio.file.Files.readString(f)
+                .replace(ShardEnsembleModel.class.getName(), className));
+          }
+        }
+      }
+      if (className.startsWith("io.lethe")) {
+        assertThat(ShardEnsembleModel.load(copy.toString()).getOrDefault(loaded.aggregation())).isEqualTo("weighted");
+      } else {
+        assertThatThrownBy(() -> ShardEnsembleModel.load(copy.toString()))
+            .isInstanceOf(io.lethe.CorruptRegistryException.class).hasMessageContaining("org.example.Other");
+      }
+    }
   }
 
   @Test
@@ -130,7 +153,7 @@ class EnsembleTest extends LetheTestBase {
     }
     // The fused plan is one function over the raw columns, not the sub-models' stage columns.
     String plan = ensemble.transform(test).queryExecution().analyzed().toString();
-    assertThat(plan).doesNotContain(io.lethe.model.ShardColumns.features(0));
+    assertThat(plan).doesNotContain(io.lethe.internal.model.ShardColumns.features(0));
   }
 
   @Test
@@ -148,6 +171,6 @@ class EnsembleTest extends LetheTestBase {
       assertThat(raw.apply(0) + raw.apply(1)).as("votes of 4 sub-models").isEqualTo(4.0);
       assertThat(((Vector) r.getAs(1)).apply(1)).isEqualTo(raw.apply(1) / 4.0);
     }
-    assertThat(ensemble.transform(test).columns()).noneMatch(c -> c.startsWith(io.lethe.model.ShardColumns.PREFIX));
+    assertThat(ensemble.transform(test).columns()).noneMatch(c -> c.startsWith(io.lethe.internal.model.ShardColumns.PREFIX));
   }
 }

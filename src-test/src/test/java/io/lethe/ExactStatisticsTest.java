@@ -7,23 +7,23 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lethe.api.Lethe;
+import io.lethe.api.types.EnsembleManifest;
+import io.lethe.api.types.ForgetRequest;
+import io.lethe.api.types.ForgetResult;
+import io.lethe.api.types.ShardUnlearning;
+import io.lethe.api.types.SubModelEntry;
+import io.lethe.api.types.VerifyReport;
 import io.lethe.demo.AdultData;
-import io.lethe.engine.ShardStatistics;
-import io.lethe.forget.ForgetRequest;
-import io.lethe.forget.ForgetResult;
-import io.lethe.forget.Forgetter;
-import io.lethe.registry.EnsembleManifest;
-import io.lethe.registry.ModelRegistry;
-import io.lethe.registry.SubModelEntry;
-import io.lethe.run.Json;
-import io.lethe.store.ShardedStore;
-import io.lethe.train.ExactStatistics;
-import io.lethe.train.ShardTrainer;
-import io.lethe.train.ShardUnlearning;
-import io.lethe.train.StatisticsModel;
-import io.lethe.train.TrainSettings;
-import io.lethe.unlearn.Strategies;
-import io.lethe.verify.VerifyReport;
+import io.lethe.internal.engine.ShardStatistics;
+import io.lethe.internal.forget.Forgetter;
+import io.lethe.internal.registry.ModelRegistry;
+import io.lethe.internal.run.Json;
+import io.lethe.internal.store.ShardedStore;
+import io.lethe.internal.train.ExactStatistics;
+import io.lethe.internal.train.ShardTrainer;
+import io.lethe.internal.train.StatisticsModel;
+import io.lethe.internal.train.TrainSettings;
+import io.lethe.internal.unlearn.Strategies;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -82,7 +82,7 @@ class ExactStatisticsTest extends LetheTestBase {
     assertExactlyUnlearned(trained, result, 4);
 
     // verify names the strategy of each hit shard, and its refit from scratch is the same model.
-    VerifyReport report = Lethe.get(spark(), config).verifier().verify(result.batchId(), null);
+    VerifyReport report = Lethe.get(spark(), config).internals().verifier().verify(result.batchId(), null);
     assertThat(report.passed()).as(report.checks().toString()).isTrue();
     assertThat(report.unlearning()).extracting(VerifyReport.ShardStrategy::shard)
         .containsExactlyElementsOf(result.retrainedShards());
@@ -251,7 +251,7 @@ class ExactStatisticsTest extends LetheTestBase {
       }
       assertThat(params(mine[i])).as("parameters of stage %d", i).isEqualTo(params(spark[i]));
     }
-    String prediction = io.lethe.model.ShardColumns.prediction(shard);
+    String prediction = io.lethe.internal.model.ShardColumns.prediction(shard);
     List<Row> a = rebuilt.transform(rows).select(prediction).collectAsList();
     List<Row> b = fitted.transform(rows).select(prediction).collectAsList();
     List<Double> expected = new ArrayList<>();

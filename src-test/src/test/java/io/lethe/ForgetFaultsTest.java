@@ -5,21 +5,22 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.delta.exceptions.ConcurrentDeleteReadException;
+import io.lethe.api.types.EnsembleManifest;
+import io.lethe.api.types.ForgetRequest;
+import io.lethe.api.types.ForgetResult;
+import io.lethe.api.types.ForgetStep;
+import io.lethe.api.types.IdKind;
+import io.lethe.api.types.LedgerEntry;
+import io.lethe.api.types.PurgeReport;
 import io.lethe.demo.AdultData;
-import io.lethe.forget.ForgetRequest;
-import io.lethe.forget.ForgetResult;
-import io.lethe.forget.Forgetter;
-import io.lethe.forget.Purger;
-import io.lethe.ledger.ForgetLedger;
-import io.lethe.ledger.ForgetStep;
-import io.lethe.ledger.IdKind;
-import io.lethe.ledger.LedgerEntry;
-import io.lethe.ledger.LedgerKey;
-import io.lethe.registry.EnsembleManifest;
-import io.lethe.registry.ModelRegistry;
-import io.lethe.store.CommitRetry;
-import io.lethe.store.ShardedStore;
-import io.lethe.train.Training;
+import io.lethe.internal.forget.Forgetter;
+import io.lethe.internal.forget.Purger;
+import io.lethe.internal.ledger.ForgetLedger;
+import io.lethe.internal.ledger.LedgerKey;
+import io.lethe.internal.registry.ModelRegistry;
+import io.lethe.internal.store.CommitRetry;
+import io.lethe.internal.store.ShardedStore;
+import io.lethe.internal.train.Training;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -172,7 +173,7 @@ class ForgetFaultsTest extends LetheTestBase {
 
     // The scheduled purge, with no writer running, finishes them.
     Purger purger = new Purger(store, 0, new CommitRetry(3));
-    Purger.Report report = purger.purge(ledger.open().stream().filter(LedgerEntry::isForgottenByModel).toList(), "purge");
+    PurgeReport report = purger.purge(ledger.open().stream().filter(LedgerEntry::isForgottenByModel).toList(), "purge");
     ledger.record(report.events());
     assertThat(report.forgotten()).isEqualTo(8);
     assertThat(openRequests(both)).isEmpty();

@@ -7,18 +7,18 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.delta.tables.DeltaTable;
 import io.lethe.api.Lethe;
+import io.lethe.api.types.EnsembleManifest;
+import io.lethe.api.types.ForgetRequest;
+import io.lethe.api.types.ForgetResult;
+import io.lethe.api.types.IdKind;
+import io.lethe.api.types.SubModelEntry;
 import io.lethe.demo.AdultData;
-import io.lethe.forget.ForgetRequest;
-import io.lethe.forget.ForgetResult;
-import io.lethe.forget.Forgetter;
-import io.lethe.forget.IdFile;
-import io.lethe.ledger.ForgetLedger;
-import io.lethe.ledger.IdKind;
-import io.lethe.ledger.LedgerKey;
-import io.lethe.registry.EnsembleManifest;
-import io.lethe.registry.ModelRegistry;
-import io.lethe.registry.SubModelEntry;
-import io.lethe.store.ShardedStore;
+import io.lethe.internal.forget.Forgetter;
+import io.lethe.internal.forget.IdFile;
+import io.lethe.internal.ledger.ForgetLedger;
+import io.lethe.internal.ledger.LedgerKey;
+import io.lethe.internal.registry.ModelRegistry;
+import io.lethe.internal.store.ShardedStore;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -141,13 +141,13 @@ class ForgetInputTest extends LetheTestBase {
 
   @Test
   void aMissingOrForeignStoreRegistryOrLedgerStopsTheRunBeforeAnyChange() throws IOException {
-    assertThatThrownBy(() -> Lethe.get(spark(), config.with(Map.of(LetheConfig.STORE_PATH, dir.resolve("nope").toString()))).forgetter())
+    assertThatThrownBy(() -> Lethe.get(spark(), config.with(Map.of(LetheConfig.STORE_PATH, dir.resolve("nope").toString()))).internals().forgetter())
         .isInstanceOf(StoreNotFoundException.class).hasMessageContaining("No Lethe store at");
     String foreign = dir.resolve("foreign").toString();
     spark().range(3).write().format("delta").save(foreign);
-    assertThatThrownBy(() -> Lethe.get(spark(), config.with(Map.of(LetheConfig.STORE_PATH, foreign))).forgetter())
+    assertThatThrownBy(() -> Lethe.get(spark(), config.with(Map.of(LetheConfig.STORE_PATH, foreign))).internals().forgetter())
         .isInstanceOf(StoreNotFoundException.class).hasMessageContaining("is not a Lethe store");
-    assertThatThrownBy(() -> Lethe.get(spark(), config.with(Map.of(LetheConfig.LEDGER_KEY, ""))).forgetter())
+    assertThatThrownBy(() -> Lethe.get(spark(), config.with(Map.of(LetheConfig.LEDGER_KEY, ""))).internals().forgetter())
         .isInstanceOf(InvalidConfigException.class).hasMessageContaining("No ledger key");
     // The key from a file (a mounted secret): the same key as the configuration's gives the same hashes.
     Path keyFile = dir.resolve("ledger.key");
@@ -199,7 +199,7 @@ class ForgetInputTest extends LetheTestBase {
     byte[] whole = Files.readAllBytes(metadata);
     Files.write(metadata, Arrays.copyOf(whole, whole.length / 2));
     try {
-      assertThatThrownBy(() -> io.lethe.model.ShardEnsembleModel.load(registry, latest.version()))
+      assertThatThrownBy(() -> io.lethe.internal.model.ShardEnsembleModel.load(registry, latest.version()))
           .isInstanceOf(CorruptRegistryException.class)
           .hasMessageContaining("the sub-model of shard " + entry.shard())
           .hasMessageContaining("cannot be read");

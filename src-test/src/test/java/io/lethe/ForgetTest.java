@@ -4,28 +4,28 @@ import static org.apache.spark.sql.functions.col;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import io.lethe.api.types.EnsembleManifest;
+import io.lethe.api.types.ForgetPlan;
+import io.lethe.api.types.ForgetRequest;
+import io.lethe.api.types.ForgetResult;
+import io.lethe.api.types.ForgetStep;
+import io.lethe.api.types.IdKind;
+import io.lethe.api.types.Retirement;
+import io.lethe.api.types.ShardMath;
+import io.lethe.api.types.ShardSelection;
+import io.lethe.api.types.SubModelEntry;
 import io.lethe.demo.AdultData;
-import io.lethe.forget.ForgetPlan;
-import io.lethe.forget.ShardMath;
-import io.lethe.forget.ForgetRequest;
-import io.lethe.forget.ForgetResult;
-import io.lethe.forget.Forgetter;
-import io.lethe.ledger.ForgetLedger;
-import io.lethe.ledger.ForgetStep;
-import io.lethe.ledger.IdKind;
-import io.lethe.ledger.LedgerKey;
-import io.lethe.model.ShardColumns;
-import io.lethe.model.ShardEnsembleModel;
-import io.lethe.registry.EnsembleManifest;
-import io.lethe.registry.ModelRegistry;
-import io.lethe.registry.Retirement;
-import io.lethe.registry.SubModelEntry;
-import io.lethe.store.CommitRetry;
-import io.lethe.store.ShardedStore;
-import io.lethe.train.ShardSelection;
-import io.lethe.train.ShardTrainer;
-import io.lethe.train.TrainSettings;
-import io.lethe.train.Training;
+import io.lethe.internal.forget.Forgetter;
+import io.lethe.internal.ledger.ForgetLedger;
+import io.lethe.internal.ledger.LedgerKey;
+import io.lethe.internal.model.ShardColumns;
+import io.lethe.internal.model.ShardEnsembleModel;
+import io.lethe.internal.registry.ModelRegistry;
+import io.lethe.internal.store.CommitRetry;
+import io.lethe.internal.store.ShardedStore;
+import io.lethe.internal.train.ShardTrainer;
+import io.lethe.internal.train.TrainSettings;
+import io.lethe.internal.train.Training;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -228,7 +228,7 @@ class ForgetTest extends LetheTestBase {
     assertThat(store.match(AdultData.SUBJECT, person, null, store.currentVersion())).as("deleted by the first run")
         .isEmpty();
 
-    List<io.lethe.forget.ForgetAudit.Moment> moments = new java.util.ArrayList<>();
+    List<io.lethe.internal.forget.ForgetAudit.Moment> moments = new java.util.ArrayList<>();
     List<Long> rowsBefore = new java.util.ArrayList<>();
     ForgetResult finished = forgetter.withAudit(moment -> {
       moments.add(moment);

@@ -3,7 +3,7 @@ package io.lethe;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.lethe.run.HadoopFiles;
+import io.lethe.internal.run.HadoopFiles;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;

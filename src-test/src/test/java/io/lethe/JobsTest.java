@@ -363,7 +363,7 @@ class JobsTest extends LetheTestBase {
       assertThat(help.out()).as(job).contains("Usage: lethe " + job).contains("--conf").contains("-D");
     }
     assertThat(lethe("forget", "--help").out()).as("forget's help lists the registered strategies")
-        .contains(io.lethe.unlearn.Strategies.all().stream().map(s -> "  " + s.id() + " (").toList());
+        .contains(io.lethe.internal.unlearn.Strategies.all().stream().map(s -> "  " + s.id() + " (").toList());
   }
 
   @Test
@@ -432,7 +432,7 @@ class JobsTest extends LetheTestBase {
         "-D", "runs.path=" + runs, "-D", "store.path=" + dir.resolve("store"));
     assertThat(code).as("an Error is a crash, not invalid input").isEqualTo(ExitCodes.CRASHED);
     assertThat(err.toString()).contains("lethe crash: error: unexpected failure: org/example/MissingFromTheClasspath");
-    JsonNode summary = io.lethe.run.Json.read(out.toString(), JsonNode.class, "summary");
+    JsonNode summary = io.lethe.internal.run.Json.read(out.toString(), JsonNode.class, "summary");
     assertThat(summary.path("status").asText()).isEqualTo("failed");
     assertThat(readAll(runs.toString())).as("the summary is stored").contains("MissingFromTheClasspath");
     assertThat(ExitCodes.of(new OutOfMemoryError())).isEqualTo(ExitCodes.CRASHED);
@@ -442,8 +442,8 @@ class JobsTest extends LetheTestBase {
   void aLedgerRefusesAnotherKeyAndAKeyIsRotatedWithANewLedger() throws IOException {
     // The ledger records its key's fingerprint (never the key) when it is created.
     String log = readAll(dir.resolve("ledger").resolve("_delta_log").toString());
-    String fingerprint = io.lethe.ledger.LedgerKey.of(LEDGER_KEY).fingerprint();
-    assertThat(log).contains(io.lethe.ledger.ForgetLedger.KEY_FINGERPRINT).contains(fingerprint)
+    String fingerprint = io.lethe.internal.ledger.LedgerKey.of(LEDGER_KEY).fingerprint();
+    assertThat(log).contains(io.lethe.internal.ledger.ForgetLedger.KEY_FINGERPRINT).contains(fingerprint)
         .doesNotContain(LEDGER_KEY);
 
     // Another key would hash every id to something the ledger never saw: plan and verify refuse it.
@@ -460,7 +460,7 @@ class JobsTest extends LetheTestBase {
     Run forget = lethe("forget", "--ids", "person-000501", "-D", otherKey, "-D", "ledger.path=" + rotated);
     assertThat(forget.code()).as(forget.err()).isZero();
     assertThat(readAll(rotated.resolve("_delta_log").toString()))
-        .contains(io.lethe.ledger.LedgerKey.of("another-key-of-the-team").fingerprint()).doesNotContain(fingerprint);
+        .contains(io.lethe.internal.ledger.LedgerKey.of("another-key-of-the-team").fingerprint()).doesNotContain(fingerprint);
     assertThat(lethe("verify", "-D", "verify.path=" + dir.resolve("verify"), "-D", "verify.retrain-shards=1",
         "--batch", forget.summary().path("outputs").path("batchId").asText(), "-D", otherKey,
         "-D", "ledger.path=" + rotated).code()).isZero();

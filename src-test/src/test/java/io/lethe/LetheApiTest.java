@@ -5,14 +5,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lethe.api.Lethe;
 import io.lethe.api.Status;
-import io.lethe.forget.ForgetPlan;
-import io.lethe.forget.ForgetRequest;
-import io.lethe.forget.ForgetResult;
-import io.lethe.forget.Purger;
-import io.lethe.store.ShardedStore;
-import io.lethe.train.TrainPlan;
-import io.lethe.train.TrainResult;
-import io.lethe.verify.VerifyReport;
+import io.lethe.api.types.ForgetPlan;
+import io.lethe.api.types.ForgetRequest;
+import io.lethe.api.types.ForgetResult;
+import io.lethe.api.types.IngestPlan;
+import io.lethe.api.types.PurgePlan;
+import io.lethe.api.types.PurgeReport;
+import io.lethe.api.types.TrainPlan;
+import io.lethe.api.types.TrainResult;
+import io.lethe.api.types.VerifyReport;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -37,7 +38,7 @@ class LetheApiTest extends LetheTestBase {
   private static LetheConfig config;
   private static Lethe lethe;
   private static Throwable trainBeforeIngest;
-  private static ShardedStore.IngestPlan ingestPlan;
+  private static IngestPlan ingestPlan;
   private static boolean storeAfterIngestPlan;
   private static long ingested;
   private static Throwable secondIngest;
@@ -53,9 +54,9 @@ class LetheApiTest extends LetheTestBase {
   private static boolean ledgerAfterForgetPlan;
   private static ForgetResult forgot;
   private static long versionAfterForget;
-  private static Purger.Plan purgePlan;
+  private static PurgePlan purgePlan;
   private static long requestsAfterSecondPurgePlan;
-  private static Purger.Report purged;
+  private static PurgeReport purged;
   private static long requestsAfterPurge;
 
   @BeforeAll
@@ -72,17 +73,17 @@ class LetheApiTest extends LetheTestBase {
     appendCreates = lethe.ingest(adultTrain(600)).append(true).plan().creates();
 
     trainPlan = lethe.train().plan();
-    publishedAfterTrainPlan = lethe.registry().latest().isPresent();
+    publishedAfterTrainPlan = lethe.internals().registry().latest().isPresent();
     modelsAfterTrainPlan = Files.exists(Path.of(config.get(LetheConfig.MODELS_PATH)));
     trained = lethe.train().execute();
     staleAfterTraining = lethe.train().staleShards().plan().shards();
 
-    versionBeforeForget = lethe.store().currentVersion();
+    versionBeforeForget = lethe.internals().store().currentVersion();
     forgetPlan = lethe.forget(REQUEST).plan();
-    versionAfterForgetPlan = lethe.store().currentVersion();
-    ledgerAfterForgetPlan = lethe.ledger().exists();
+    versionAfterForgetPlan = lethe.internals().store().currentVersion();
+    ledgerAfterForgetPlan = lethe.internals().ledger().exists();
     forgot = lethe.forget(REQUEST).membershipAudit(adultTest(300)).execute();
-    versionAfterForget = lethe.store().currentVersion();
+    versionAfterForget = lethe.internals().store().currentVersion();
 
     purgePlan = lethe.purge().plan();
     requestsAfterSecondPurgePlan = lethe.purge().plan().requests();
@@ -177,9 +178,21 @@ class LetheApiTest extends LetheTestBase {
   }
 
   @Test
+  void theEnsembleIsASparkMlModelAndItsAccuracyBeatsTheMajorityClass() {
+    org.apache.spark.ml.Model<?> model = lethe.score(adultTest(400)).model();
+    assertThat(model.transform(adultTest(400)).columns()).contains("prediction", "probability");
+    model.set(model.getParam("aggregation"), "hard");
+    double[] votes = model.transform(adultTest(400)).select("probability").head().<org.apache.spark.ml.linalg.Vector>getAs(0)
+        .toArray();
+    assertThat(java.util.Arrays.stream(votes).boxed().toList()).as("two sub-models' votes").isSubsetOf(0.0, 0.5, 1.0);
+    double accuracy = lethe.score(adultTest(400)).evaluate();
+    assertThat(accuracy).isGreaterThan(majorityRate(adultTest(400), "income") + 0.02);
+  }
+
+  @Test
   void statusSaysWhatTheLifecycleLeft() {
     Status.Report status = lethe.status().execute();
-    assertThat(status.storeVersion()).isEqualTo(lethe.store().currentVersion());
+    assertThat(status.storeVersion()).isEqualTo(lethe.internals().store().currentVersion());
     assertThat(status.rowsPerShard().values().stream().mapToLong(Long::longValue).sum()).isEqualTo(597);
     assertThat(status.published().version()).isEqualTo(forgot.ensembleVersion());
     assertThat(status.staleShards()).isEmpty();

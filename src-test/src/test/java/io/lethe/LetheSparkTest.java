@@ -2,8 +2,8 @@ package io.lethe;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.lethe.spark.LetheSpark;
-import io.lethe.spark.LocalFiles;
+import io.lethe.api.LetheSpark;
+import io.lethe.internal.spark.LocalFiles;
 import java.nio.file.Files;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;

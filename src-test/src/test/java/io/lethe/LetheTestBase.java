@@ -3,22 +3,22 @@ package io.lethe;
 import static org.apache.spark.sql.functions.col;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.lethe.api.LetheSpark;
+import io.lethe.api.types.EnsembleManifest;
+import io.lethe.api.types.ShardSelection;
 import io.lethe.demo.AdultData;
-import io.lethe.forget.ForgetSettings;
-import io.lethe.forget.Forgetter;
+import io.lethe.internal.forget.ForgetSettings;
+import io.lethe.internal.forget.Forgetter;
+import io.lethe.internal.ledger.ForgetLedger;
+import io.lethe.internal.ledger.LedgerKey;
+import io.lethe.internal.registry.ModelRegistry;
+import io.lethe.internal.run.HadoopFiles;
+import io.lethe.internal.run.Json;
+import io.lethe.internal.store.ShardedStore;
+import io.lethe.internal.train.TrainSettings;
+import io.lethe.internal.train.Training;
+import io.lethe.internal.unlearn.Strategies;
 import io.lethe.jobs.Lethe;
-import io.lethe.ledger.ForgetLedger;
-import io.lethe.ledger.LedgerKey;
-import io.lethe.registry.EnsembleManifest;
-import io.lethe.registry.ModelRegistry;
-import io.lethe.run.HadoopFiles;
-import io.lethe.run.Json;
-import io.lethe.spark.LetheSpark;
-import io.lethe.store.ShardedStore;
-import io.lethe.train.ShardSelection;
-import io.lethe.train.TrainSettings;
-import io.lethe.train.Training;
-import io.lethe.unlearn.Strategies;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -107,10 +107,10 @@ public abstract class LetheTestBase {
   protected static Trained ingestAndTrain(LetheConfig config, Dataset<Row> rows) {
     ShardedStore.ingest(spark(), config.get(LetheConfig.STORE_PATH), rows, config, false);
     io.lethe.api.Lethe lethe = io.lethe.api.Lethe.get(spark(), config);
-    ShardedStore store = lethe.store();
-    ModelRegistry registry = lethe.registry();
+    ShardedStore store = lethe.internals().store();
+    ModelRegistry registry = lethe.internals().registry();
     TrainSettings settings = Strategies.settings(config);
-    Training training = lethe.training();
+    Training training = lethe.internals().training();
     return new Trained(store, registry, settings, training, training.run(ShardSelection.all()).published());
   }
 
@@ -167,14 +167,14 @@ public abstract class LetheTestBase {
   }
 
   /**
-   * Reads a saved sub-model as Lethe does ({@link io.lethe.registry.PipelineReader}, on the driver)
+   * Reads a saved sub-model as Lethe does ({@link io.lethe.internal.registry.PipelineReader}, on the driver)
    * and as spark.ml does ({@link org.apache.spark.ml.PipelineModel#load}), and checks that the two
    * are the same model: the same stage classes and uids, every parameter set and defaulted alike,
    * and the same output, every column, on the given rows. Returns Lethe's read.
    */
   protected static org.apache.spark.ml.PipelineModel readsAsSparkDoes(org.apache.hadoop.fs.Path subModel,
       Dataset<Row> rows) {
-    org.apache.spark.ml.PipelineModel ours = io.lethe.registry.PipelineReader.load(
+    org.apache.spark.ml.PipelineModel ours = io.lethe.internal.registry.PipelineReader.load(
         new HadoopFiles(spark().sparkContext().hadoopConfiguration()), subModel);
     org.apache.spark.ml.PipelineModel spark = org.apache.spark.ml.PipelineModel.load(subModel.toString());
     org.assertj.core.api.Assertions.assertThat(ours.uid()).isEqualTo(spark.uid());
@@ -241,7 +241,7 @@ public abstract class LetheTestBase {
    * storage, else the purge's rewrite (REORG drops the rows behind deletion vectors, VACUUM removes
    * the old files) if the shard's rows did not change since.
    */
-  static long readable(io.lethe.store.ShardedStore store, long version, int shard) {
+  static long readable(io.lethe.internal.store.ShardedStore store, long version, int shard) {
     return store.readableWithSameRows(version, shard).orElseThrow(() -> new AssertionError(
         "store version " + version + " of shard " + shard + " can no longer be read"));
   }

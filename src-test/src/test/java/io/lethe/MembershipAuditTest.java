@@ -1,29 +1,29 @@
 package io.lethe;
 
+import io.lethe.api.types.AttackResult;
 import static org.apache.spark.sql.functions.col;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import io.lethe.api.Lethe;
+import io.lethe.api.types.ForgetEvidence;
+import io.lethe.api.types.ForgetRequest;
+import io.lethe.api.types.ForgetResult;
+import io.lethe.api.types.ForgetStep.Phase;
+import io.lethe.api.types.ForgetStep;
+import io.lethe.api.types.IdKind;
+import io.lethe.api.types.LedgerEntry;
+import io.lethe.api.types.VerifyReport.Check;
+import io.lethe.api.types.VerifyReport;
 import io.lethe.demo.AdultData;
-import io.lethe.forget.ForgetAudit;
-import io.lethe.forget.ForgetRequest;
-import io.lethe.forget.ForgetResult;
-import io.lethe.ledger.ForgetStep;
-import io.lethe.ledger.ForgetStep.Phase;
-import io.lethe.ledger.IdKind;
-import io.lethe.ledger.LedgerEntry;
-import io.lethe.ledger.LedgerKey;
-import io.lethe.run.Json;
-import io.lethe.store.CommitRetry;
-import io.lethe.verify.ForgetEvidence;
-import io.lethe.verify.MembershipAttack;
-import io.lethe.verify.MembershipAudit;
-import io.lethe.verify.Verifier;
-import io.lethe.verify.VerifyPage;
-import io.lethe.verify.VerifyReport;
-import io.lethe.verify.VerifyReport.Check;
-import io.lethe.verify.VerifySettings;
+import io.lethe.internal.forget.ForgetAudit;
+import io.lethe.internal.ledger.LedgerKey;
+import io.lethe.internal.run.Json;
+import io.lethe.internal.store.CommitRetry;
+import io.lethe.internal.verify.MembershipAudit;
+import io.lethe.internal.verify.Verifier;
+import io.lethe.internal.verify.VerifyPage;
+import io.lethe.internal.verify.VerifySettings;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -61,7 +61,7 @@ class MembershipAuditTest extends LetheTestBase {
         "train.param.minInstancesPerNode", "1", "verify.path", dir.resolve("verify").toString()));
     trained = ingestAndTrain(config, adultTrain(2400));
     audit = new MembershipAudit(trained.store(), trained.registry(), adultTest(600), VerifySettings.from(config));
-    verifier = Lethe.get(spark(), config).verifier();
+    verifier = Lethe.get(spark(), config).internals().verifier();
     result = forgetter(trained, config).withAudit(audit).execute(ForgetRequest.ofSubjects(FORGOTTEN));
     report = verifier.verify(result.batchId(), adultTest(600));
   }
@@ -70,7 +70,7 @@ class MembershipAuditTest extends LetheTestBase {
     return IntStream.range(from, to).mapToObj(Integer::toString).toList();
   }
 
-  static MembershipAttack.Result attack(ForgetEvidence e, String population, String model, String attack) {
+  static AttackResult attack(ForgetEvidence e, String population, String model, String attack) {
     return e.attacks().stream().filter(m -> m.population().equals(population) && m.model().equals(model)
         && m.result().attack().equals(attack)).map(ForgetEvidence.Measurement::result).findFirst().orElseThrow();
   }
@@ -99,8 +99,8 @@ class MembershipAuditTest extends LetheTestBase {
     assertThat(attack(e, "retained", "before", "reference").auc()).as("control before").isGreaterThan(0.58);
     assertThat(attack(e, "retained", "after", "reference").auc()).as("control after").isGreaterThan(0.58);
     assertThat(attack(e, "retained", "before", "threshold").auc()).isGreaterThan(0.5);
-    MembershipAttack.Result before = attack(e, "forgotten", "before", "reference");
-    MembershipAttack.Result after = attack(e, "forgotten", "after", "reference");
+    AttackResult before = attack(e, "forgotten", "before", "reference");
+    AttackResult after = attack(e, "forgotten", "after", "reference");
     assertThat(before.auc()).as("the people to forget are members before").isGreaterThan(0.58);
     assertThat(after.auc()).as("and look like never-seen people after").isCloseTo(0.5, within(0.07))
         .isLessThan(before.auc() - 0.1);

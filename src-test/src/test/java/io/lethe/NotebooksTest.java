@@ -3,7 +3,7 @@ package io.lethe;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.lethe.run.Json;
+import io.lethe.internal.run.Json;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.IOException;

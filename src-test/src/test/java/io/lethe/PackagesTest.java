@@ -13,9 +13,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.spi.ToolProvider;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.spi.ToolProvider;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -86,16 +86,16 @@ class PackagesTest {
   @Test
   void theCoresPackagesHaveNoCircle() {
     Map<String, Set<String>> graph = packageGraph();
-    assertThat(graph).as("jdeps read the core's packages").containsKeys("io.lethe", "io.lethe.store", "io.lethe.api");
+    assertThat(graph).as("jdeps read the core's packages").containsKeys("io.lethe", "io.lethe.internal.store", "io.lethe.api");
     assertThat(circles(graph)).as("circles among the core's packages").isEmpty();
     // Training (one shard's sub-model, the Strategy interface, shard retrain) sits below the strategies.
-    assertThat(graph.get("io.lethe.train")).doesNotContain("io.lethe.unlearn", "io.lethe.forget", "io.lethe.verify",
+    assertThat(graph.get("io.lethe.internal.train")).doesNotContain("io.lethe.internal.unlearn", "io.lethe.internal.forget", "io.lethe.internal.verify",
         "io.lethe.api");
     // Configuration, storage, the registry and the model sit below training and unlearning.
-    assertThat(graph.get("io.lethe")).noneMatch(p -> p.startsWith("io.lethe.train") || p.startsWith("io.lethe.unlearn"));
-    assertThat(graph.get("io.lethe.registry")).doesNotContain("io.lethe.unlearn", "io.lethe.train");
+    assertThat(graph.get("io.lethe")).noneMatch(p -> p.startsWith("io.lethe.internal.train") || p.startsWith("io.lethe.internal.unlearn"));
+    assertThat(graph.get("io.lethe.internal.registry")).doesNotContain("io.lethe.internal.unlearn", "io.lethe.internal.train");
     // What runs inside a task (rows, statistics, features, local solvers) depends on nothing above it.
-    assertThat(graph.get("io.lethe.engine")).allMatch(p -> p.equals("io.lethe"));
+    assertThat(graph.get("io.lethe.internal.engine")).allMatch(p -> p.equals("io.lethe"));
   }
 
   /** The longest a core source file may be: a class over it holds more than one concept. */

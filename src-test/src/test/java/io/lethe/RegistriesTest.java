@@ -3,14 +3,14 @@ package io.lethe;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.lethe.registry.ModelRegistry;
-import io.lethe.store.Task;
-import io.lethe.train.Estimators;
-import io.lethe.train.Strategy;
-import io.lethe.train.TrainSettings;
-import io.lethe.unlearn.CertifiedState;
-import io.lethe.unlearn.Checkpoints;
-import io.lethe.unlearn.Strategies;
+import io.lethe.api.types.Task;
+import io.lethe.internal.registry.ModelRegistry;
+import io.lethe.internal.train.Estimators;
+import io.lethe.internal.train.Strategy;
+import io.lethe.internal.train.TrainSettings;
+import io.lethe.internal.unlearn.CertifiedState;
+import io.lethe.internal.unlearn.Checkpoints;
+import io.lethe.internal.unlearn.Strategies;
 import java.util.Map;
 import java.util.Set;
 import org.apache.spark.ml.Estimator;
@@ -54,7 +54,7 @@ class RegistriesTest {
     // DaRE grows its trees in the shard's task, its own way: a refit of its sub-model grows them so too.
     assertThat(Strategies.DARE.ownSolver()).isEmpty();
     assertThat(Strategies.DARE.ownTraining()).isTrue();
-    assertThat(Strategies.DARE.stateFiles()).contains(io.lethe.engine.DareForest.FILE_NAME);
+    assertThat(Strategies.DARE.stateFiles()).contains(io.lethe.internal.engine.DareForest.FILE_NAME);
     Strategies.all().stream().filter(s -> s.example().isPresent())
         .forEach(s -> assertThat(s.appliesTo(s.example().get().estimator())).as(s.id()).isTrue());
   }
@@ -120,7 +120,7 @@ class RegistriesTest {
       assertThat(entry).as("the service file in " + jar).isNotNull();
       assertThat(new String(file.getInputStream(entry).readAllBytes(), java.nio.charset.StandardCharsets.UTF_8))
           .contains(Strategies.ConfigKeys.class.getName());
-      java.util.jar.JarEntry forms = file.getJarEntry("META-INF/services/" + io.lethe.registry.ModelForm.Provider.class.getName());
+      java.util.jar.JarEntry forms = file.getJarEntry("META-INF/services/" + io.lethe.internal.registry.ModelForm.Provider.class.getName());
       assertThat(forms).as("the models' forms in " + jar).isNotNull();
       assertThat(new String(file.getInputStream(forms).readAllBytes(), java.nio.charset.StandardCharsets.UTF_8))
           .contains(Estimators.Forms.class.getName());
@@ -168,13 +168,13 @@ class RegistriesTest {
               Matrices.dense(2, 1, new double[] {0.25, 0.75}), Matrices.zeros(0, 0));
           default -> new LinearRegressionModel("m", Vectors.dense(1, 2), 3, 1.0);
         };
-        assertThat(io.lethe.registry.ModelForm.of(model)).as(b.name()).isSameAs(b.form());
+        assertThat(io.lethe.internal.registry.ModelForm.of(model)).as(b.name()).isSameAs(b.form());
         assertThat(b.form().data(model).schema().size()).as(b.name()).isEqualTo(b.form().data(model).row().size());
       }
     }
-    assertThat(io.lethe.registry.ModelForm.of(new LogisticRegressionModel("m", Vectors.dense(1, 2), 3))
+    assertThat(io.lethe.internal.registry.ModelForm.of(new LogisticRegressionModel("m", Vectors.dense(1, 2), 3))
         .logisticMargin(new LogisticRegressionModel("m", Vectors.dense(1, 2), 3), 2)).containsExactly(1, 2, 3);
-    assertThat(io.lethe.registry.ModelForm.of(new VectorAssembler())).isNull();
+    assertThat(io.lethe.internal.registry.ModelForm.of(new VectorAssembler())).isNull();
     LinearRegressionModel linear = new LinearRegressionModel("lr", Vectors.dense(1, 2), 3, 1.0);
     assertThat(Estimators.parameters(linear)).containsExactly(1, 2, 3);
     assertThat(Estimators.parameters(new NaiveBayesModel("nb", Vectors.dense(-0.5, -1),
@@ -187,12 +187,12 @@ class RegistriesTest {
     assertThat(Strategies.ofSubModel("shard-retrain")).isSameAs(Strategies.SHARD_RETRAIN);
     assertThat(Strategies.ofSubModel("exact-statistics")).isSameAs(Strategies.EXACT_STATISTICS);
     // A manifest written before sub-models named their strategy: "method", and "fit" for a fit.
-    io.lethe.registry.SubModelEntry old = io.lethe.run.Json.read("{\"shard\":3,\"path\":\"p\",\"method\":\"fit\"}",
-        io.lethe.registry.SubModelEntry.class, "entry");
+    io.lethe.api.types.SubModelEntry old = io.lethe.internal.run.Json.read("{\"shard\":3,\"path\":\"p\",\"method\":\"fit\"}",
+        io.lethe.api.types.SubModelEntry.class, "entry");
     assertThat(old.strategy()).isEqualTo("shard-retrain");
-    assertThat(io.lethe.run.Json.read("{\"shard\":3,\"path\":\"p\",\"method\":\"sliced\"}",
-        io.lethe.registry.SubModelEntry.class, "entry").strategy()).isEqualTo("sliced");
-    assertThat(io.lethe.run.Json.write(old)).contains("\"strategy\" : \"shard-retrain\"").doesNotContain("method");
+    assertThat(io.lethe.internal.run.Json.read("{\"shard\":3,\"path\":\"p\",\"method\":\"sliced\"}",
+        io.lethe.api.types.SubModelEntry.class, "entry").strategy()).isEqualTo("sliced");
+    assertThat(io.lethe.internal.run.Json.write(old)).contains("\"strategy\" : \"shard-retrain\"").doesNotContain("method");
     Set<String> certified = Set.of(ModelRegistry.STATISTICS_FILE, CertifiedState.FILE_NAME);
     assertThat(Strategies.trainedBy(certified::contains)).isSameAs(Strategies.CERTIFIED_REMOVAL);
     assertThat(Strategies.trainedBy(Set.of(Checkpoints.FILE_NAME)::contains)).isSameAs(Strategies.SLICED);

@@ -4,19 +4,19 @@ import static org.apache.spark.sql.functions.col;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lethe.api.Lethe;
+import io.lethe.api.types.EnsembleManifest;
+import io.lethe.api.types.ForgetRequest;
+import io.lethe.api.types.ForgetResult;
+import io.lethe.api.types.ShardUnlearning;
+import io.lethe.api.types.SubModelEntry;
+import io.lethe.api.types.VerifyReport;
 import io.lethe.demo.AdultData;
-import io.lethe.forget.ForgetRequest;
-import io.lethe.forget.ForgetResult;
-import io.lethe.model.ShardColumns;
-import io.lethe.model.ShardEnsembleModel;
-import io.lethe.registry.EnsembleManifest;
-import io.lethe.registry.SubModelEntry;
-import io.lethe.run.Json;
-import io.lethe.train.ShardTrainer;
-import io.lethe.train.ShardUnlearning;
-import io.lethe.unlearn.Checkpoints.Checkpoint;
-import io.lethe.unlearn.Checkpoints;
-import io.lethe.verify.VerifyReport;
+import io.lethe.internal.model.ShardColumns;
+import io.lethe.internal.model.ShardEnsembleModel;
+import io.lethe.internal.run.Json;
+import io.lethe.internal.train.ShardTrainer;
+import io.lethe.internal.unlearn.Checkpoints.Checkpoint;
+import io.lethe.internal.unlearn.Checkpoints;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -96,7 +96,7 @@ class SlicedTest extends LetheTestBase {
     long same = java.util.stream.IntStream.range(0, mine.size()).filter(i -> mine.get(i).equals(theirs.get(i))).count();
     assertThat(same).isGreaterThanOrEqualTo(297);
 
-    VerifyReport report = Lethe.get(spark(), config).verifier().verify(result.batchId(), test);
+    VerifyReport report = Lethe.get(spark(), config).internals().verifier().verify(result.batchId(), test);
     assertThat(report.passed()).as(report.checks().toString()).isTrue();
     assertThat(report.unlearning()).singleElement().satisfies(s -> {
       assertThat(s.strategy()).isEqualTo("sliced");

@@ -4,13 +4,13 @@ import static org.apache.spark.sql.functions.col;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.lethe.model.ShardEnsembleModel;
-import io.lethe.registry.EnsembleManifest;
-import io.lethe.registry.ModelRegistry;
-import io.lethe.registry.SubModelEntry;
-import io.lethe.run.Json;
-import io.lethe.store.ShardedStore;
-import io.lethe.verify.VerifyReport;
+import io.lethe.api.types.EnsembleManifest;
+import io.lethe.api.types.SubModelEntry;
+import io.lethe.api.types.VerifyReport;
+import io.lethe.internal.model.ShardEnsembleModel;
+import io.lethe.internal.registry.ModelRegistry;
+import io.lethe.internal.run.Json;
+import io.lethe.internal.store.ShardedStore;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -162,8 +162,8 @@ class SoakTest extends LetheTestBase {
     checkRows(THE_END);
     checkPublished(THE_END);
     checkLoads(THE_END);
-    ModelRegistry registry = lethe().registry();
-    Map<Integer, Long> lastDelete = lethe().store().lastRemovalsSince(0);
+    ModelRegistry registry = lethe().internals().registry();
+    Map<Integer, Long> lastDelete = lethe().internals().store().lastRemovalsSince(0);
     assertThat(registry.subModelDirs()).as("sub-model directories fitted before a later delete in their shard")
         .allSatisfy(d -> assertThat(d.storeVersion()).as(d.relativePath())
             .isGreaterThanOrEqualTo(lastDelete.getOrDefault(d.shard(), 0L)));
@@ -245,7 +245,7 @@ class SoakTest extends LetheTestBase {
   private synchronized void checkRows(String when) {
     checks.incrementAndGet();
     Set<String> done = Set.copyOf(finished);
-    ShardedStore store = lethe().store();
+    ShardedStore store = lethe().internals().store();
     long version = store.currentVersion();
     Set<Long> known = new HashSet<>(LongStream.range(0, PEOPLE).boxed().toList());
     appending.values().forEach(known::addAll);
@@ -295,7 +295,7 @@ class SoakTest extends LetheTestBase {
   /** Every published ensemble loads, whole: a version retired meanwhile may be gone, no other. */
   private synchronized void checkLoads(String when) {
     checks.incrementAndGet();
-    ModelRegistry registry = lethe().registry();
+    ModelRegistry registry = lethe().internals().registry();
     for (EnsembleManifest m : registry.published()) {
       try {
         ShardEnsembleModel model = ShardEnsembleModel.load(registry, m.version());
@@ -304,7 +304,7 @@ class SoakTest extends LetheTestBase {
               e.shard()).isNotEmpty();
         }
       } catch (RuntimeException e) {
-        boolean stillPublished = lethe().registry().published().stream().anyMatch(p -> p.version() == m.version());
+        boolean stillPublished = lethe().internals().registry().published().stream().anyMatch(p -> p.version() == m.version());
         if (stillPublished) {
           throw new AssertionError("after " + when + ": published version " + m.version() + " does not load", e);
         }
@@ -315,8 +315,8 @@ class SoakTest extends LetheTestBase {
   /** No published version holds a sub-model trained before a delete in its shard. */
   private synchronized void checkPublished(String when) {
     checks.incrementAndGet();
-    Map<Integer, Long> lastDelete = lethe().store().lastRemovalsSince(0);
-    for (EnsembleManifest m : lethe().registry().published()) {
+    Map<Integer, Long> lastDelete = lethe().internals().store().lastRemovalsSince(0);
+    for (EnsembleManifest m : lethe().internals().registry().published()) {
       for (SubModelEntry e : m.shards()) {
         assertThat(e.storeVersion()).as("after %s: version %d, shard %d trained at or after its last delete", when,
             m.version(), e.shard()).isGreaterThanOrEqualTo(lastDelete.getOrDefault(e.shard(), 0L));
@@ -343,7 +343,7 @@ class SoakTest extends LetheTestBase {
 
   private synchronized void checkVerify(String op, String batch, String when) {
     checks.incrementAndGet();
-    VerifyReport report = lethe().verifier().verify(batch, null);
+    VerifyReport report = lethe().internals().verifier().verify(batch, null);
     assertThat(report.checks()).as(op).allSatisfy(c -> assertThat(c.passed()).as("after %s: %s %s: %s (refits %s; files in %s)",
         when, op, c.id(), c.finding(), report.retrain(), dir).isTrue());
   }

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.lethe.demo.AdultData;
-import io.lethe.run.Json;
+import io.lethe.internal.run.Json;
 import java.io.File;
 import java.io.IOException;
 import java.net.ServerSocket;

@@ -3,13 +3,13 @@ package io.lethe;
 import static org.apache.spark.sql.functions.col;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.lethe.registry.ModelRegistry;
-import io.lethe.registry.SubModelEntry;
-import io.lethe.store.ShardedStore;
-import io.lethe.train.Engine;
-import io.lethe.train.ShardTrainer;
-import io.lethe.train.TrainSettings;
-import io.lethe.unlearn.Strategies;
+import io.lethe.api.types.SubModelEntry;
+import io.lethe.internal.registry.ModelRegistry;
+import io.lethe.internal.store.ShardedStore;
+import io.lethe.internal.train.Engine;
+import io.lethe.internal.train.ShardTrainer;
+import io.lethe.internal.train.TrainSettings;
+import io.lethe.internal.unlearn.Strategies;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -167,7 +167,7 @@ class TaskEngineTest extends LetheTestBase {
       jobs.reset();
       List<PipelineModel> read = new java.util.ArrayList<>();
       for (SubModelEntry e : entries) {
-        read.add(io.lethe.registry.PipelineReader.load(new io.lethe.run.HadoopFiles(
+        read.add(io.lethe.internal.registry.PipelineReader.load(new io.lethe.internal.run.HadoopFiles(
             spark().sparkContext().hadoopConfiguration()), registry.subModelPath(0, e)));
       }
       spark().sparkContext().listenerBus().waitUntilEmpty();

@@ -3,12 +3,12 @@ package io.lethe;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import io.lethe.api.types.SubModelEntry;
 import io.lethe.demo.AdultData;
-import io.lethe.registry.SubModelEntry;
-import io.lethe.train.Engine;
-import io.lethe.train.ShardTrainer;
-import io.lethe.train.ShardTrainer.FittedShard;
-import io.lethe.unlearn.Strategies;
+import io.lethe.internal.train.Engine;
+import io.lethe.internal.train.ShardTrainer.FittedShard;
+import io.lethe.internal.train.ShardTrainer;
+import io.lethe.internal.unlearn.Strategies;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
@@ -51,7 +51,7 @@ class TreesTest extends LetheTestBase {
     Trained trained = ingestAndTrain(config, adultTrain(ROWS));
     SubModelEntry entry = trained.published().shard(0).orElseThrow();
     assertThat(entry.engine()).as("grown in a task").isEqualTo(Engine.TASKS.id());
-    PipelineModel ours = io.lethe.model.ShardEnsembleModel.load(trained.registry(), trained.published().version())
+    PipelineModel ours = io.lethe.internal.model.ShardEnsembleModel.load(trained.registry(), trained.published().version())
         .subModel(0);
     org.apache.hadoop.fs.Path saved = trained.registry().subModelPath(trained.published().version(), entry);
     readsAsSparkDoes(saved, adultTest(200));
@@ -74,7 +74,7 @@ class TreesTest extends LetheTestBase {
     spark().sparkContext().listenerBus().waitUntilEmpty();
     spark().sparkContext().addSparkListener(counter);
     try {
-      io.lethe.registry.PipelineReader.load(new io.lethe.run.HadoopFiles(spark().sparkContext().hadoopConfiguration()),
+      io.lethe.internal.registry.PipelineReader.load(new io.lethe.internal.run.HadoopFiles(spark().sparkContext().hadoopConfiguration()),
           subModel);
       spark().sparkContext().listenerBus().waitUntilEmpty();
     } finally {
@@ -95,7 +95,7 @@ class TreesTest extends LetheTestBase {
     readsAsSparkDoes(path, adultTest(200));
   }
 
-  private record Pair(PipelineModel ours, PipelineModel sparks, io.lethe.store.StoreLayout layout, Trained trained) {
+  private record Pair(PipelineModel ours, PipelineModel sparks, io.lethe.api.types.StoreLayout layout, Trained trained) {
     Transformer oursLast() {
       return ShardTrainer.estimatorModel(ours);
     }
@@ -107,23 +107,23 @@ class TreesTest extends LetheTestBase {
     /** The share of test rows the two predict alike. */
     double agreement() {
       Dataset<Row> test = adultTest(TEST_ROWS);
-      List<Row> a = ours.transform(test).select("person_id", io.lethe.model.ShardColumns.prediction(0)).orderBy("person_id")
+      List<Row> a = ours.transform(test).select("person_id", io.lethe.internal.model.ShardColumns.prediction(0)).orderBy("person_id")
           .collectAsList();
-      List<Row> b = sparks.transform(test).select("person_id", io.lethe.model.ShardColumns.prediction(0)).orderBy("person_id")
+      List<Row> b = sparks.transform(test).select("person_id", io.lethe.internal.model.ShardColumns.prediction(0)).orderBy("person_id")
           .collectAsList();
       long same = java.util.stream.IntStream.range(0, a.size()).filter(i -> a.get(i).equals(b.get(i))).count();
       return same / (double) a.size();
     }
 
     Dataset<Row> scored(PipelineModel model) {
-      return model.transform(adultTest(TEST_ROWS).withColumn(io.lethe.store.StoreLayout.LABEL_INDEX_COLUMN,
+      return model.transform(adultTest(TEST_ROWS).withColumn(io.lethe.api.types.StoreLayout.LABEL_INDEX_COLUMN,
           layout.labelIndex()));
     }
 
     double accuracy(PipelineModel model) {
       Dataset<Row> scored = scored(model);
-      return scored.where(scored.col(io.lethe.model.ShardColumns.prediction(0))
-          .equalTo(scored.col(io.lethe.store.StoreLayout.LABEL_INDEX_COLUMN))).count() / (double) TEST_ROWS;
+      return scored.where(scored.col(io.lethe.internal.model.ShardColumns.prediction(0))
+          .equalTo(scored.col(io.lethe.api.types.StoreLayout.LABEL_INDEX_COLUMN))).count() / (double) TEST_ROWS;
     }
   }
 
@@ -142,8 +142,8 @@ class TreesTest extends LetheTestBase {
     double majority = majorityRate(adultTest(TEST_ROWS), AdultData.LABEL);
     assertThat(pair.accuracy(pair.ours())).isGreaterThan(majority + 0.03);
     // Probabilities from the leaves' class counts, as spark.ml's.
-    Row a = pair.ours().transform(adultTest(1)).select(io.lethe.model.ShardColumns.probability(0)).head();
-    Row b = pair.sparks().transform(adultTest(1)).select(io.lethe.model.ShardColumns.probability(0)).head();
+    Row a = pair.ours().transform(adultTest(1)).select(io.lethe.internal.model.ShardColumns.probability(0)).head();
+    Row b = pair.sparks().transform(adultTest(1)).select(io.lethe.internal.model.ShardColumns.probability(0)).head();
     assertThat(((Vector) a.get(0)).toArray()).containsExactly(((Vector) b.get(0)).toArray(), within(1e-12));
     assertThat(categoricalSplits(sparks.rootNode())).as("spark.ml's tree splits one-hot columns by category")
         .isPositive();
@@ -220,8 +220,8 @@ class TreesTest extends LetheTestBase {
   }
 
   private static double rmse(Dataset<Row> scored) {
-    return Math.sqrt(scored.selectExpr("avg(pow(" + io.lethe.model.ShardColumns.prediction(0) + " - "
-        + io.lethe.store.StoreLayout.LABEL_INDEX_COLUMN + ", 2))").head().getDouble(0));
+    return Math.sqrt(scored.selectExpr("avg(pow(" + io.lethe.internal.model.ShardColumns.prediction(0) + " - "
+        + io.lethe.api.types.StoreLayout.LABEL_INDEX_COLUMN + ", 2))").head().getDouble(0));
   }
 
   /**
@@ -241,14 +241,14 @@ class TreesTest extends LetheTestBase {
       LetheConfig config = LetheConfig.load(null, settings);
       Trained trained = ingestAndTrain(config, rows);
       long version = trained.published().shard(0).orElseThrow().storeVersion();
-      PipelineModel ours = io.lethe.model.ShardEnsembleModel.load(trained.registry(), trained.published().version())
+      PipelineModel ours = io.lethe.internal.model.ShardEnsembleModel.load(trained.registry(), trained.published().version())
           .subModel(0);
       PipelineModel sparks = new ShardTrainer(trained.store(), Strategies.settings(config))
           .fit(0, trained.store().readShard(0, version)).model();
       Dataset<Row> other = trained.store().readShard(1, version)
-          .withColumn(io.lethe.store.StoreLayout.LABEL_INDEX_COLUMN, trained.store().layout().labelIndex());
-      String p = io.lethe.model.ShardColumns.prediction(0);
-      List<Row> a = ours.transform(other).orderBy("patient").select(p, io.lethe.store.StoreLayout.LABEL_INDEX_COLUMN)
+          .withColumn(io.lethe.api.types.StoreLayout.LABEL_INDEX_COLUMN, trained.store().layout().labelIndex());
+      String p = io.lethe.internal.model.ShardColumns.prediction(0);
+      List<Row> a = ours.transform(other).orderBy("patient").select(p, io.lethe.api.types.StoreLayout.LABEL_INDEX_COLUMN)
           .collectAsList();
       List<Row> b = sparks.transform(other).orderBy("patient").select(p).collectAsList();
       assertThat(a).hasSameSizeAs(b).hasSizeGreaterThan(200);
@@ -256,7 +256,7 @@ class TreesTest extends LetheTestBase {
           .count();
       assertThat(same).as(estimator + ": the other shard's patients predicted alike").isEqualTo(a.size());
       double accuracy = a.stream().filter(r -> r.getDouble(0) == r.getDouble(1)).count() / (double) a.size();
-      assertThat(accuracy).as(estimator).isGreaterThan(majorityRate(other, io.lethe.store.StoreLayout.LABEL_INDEX_COLUMN)
+      assertThat(accuracy).as(estimator).isGreaterThan(majorityRate(other, io.lethe.api.types.StoreLayout.LABEL_INDEX_COLUMN)
           + 0.2);
     }
   }
@@ -273,14 +273,14 @@ class TreesTest extends LetheTestBase {
     settings.put("train.param.numTrees", "100");
     LetheConfig config = LetheConfig.load(null, settings);
     Trained trained = ingestAndTrain(config, breastCancer());
-    io.lethe.store.ShardedStore store = trained.store();
+    io.lethe.internal.store.ShardedStore store = trained.store();
     long version = store.currentVersion();
     Dataset<Row> other = store.readShard(1, version)
-        .withColumn(io.lethe.store.StoreLayout.LABEL_INDEX_COLUMN, store.layout().labelIndex()).cache();
+        .withColumn(io.lethe.api.types.StoreLayout.LABEL_INDEX_COLUMN, store.layout().labelIndex()).cache();
     double[] sum = new double[3];
     List<Long> seeds = List.of(1L, 2L, 3L, 42L);
     for (long seed : seeds) {
-      io.lethe.train.TrainSettings s = Strategies.settings(config.with(Map.of(LetheConfig.TRAIN_SEED,
+      io.lethe.internal.train.TrainSettings s = Strategies.settings(config.with(Map.of(LetheConfig.TRAIN_SEED,
           Long.toString(seed))));
       sum[0] += forestAccuracy(new ShardTrainer(store, s.withEngine(Engine.TASKS)).fitShard(0, version), other);
       sum[1] += forestAccuracy(new ShardTrainer(store, s.withStrategy(Strategies.DARE).withEngine(Engine.TASKS))
@@ -294,14 +294,14 @@ class TreesTest extends LetheTestBase {
         sparks).isLessThanOrEqualTo(0.5);
     assertThat(100 * (sparks - dare)).as("points under spark.ml's forest: DaRE's %.4f, spark.ml's %.4f", dare, sparks)
         .isLessThanOrEqualTo(0.5);
-    assertThat(tasks).isGreaterThan(majorityRate(other, io.lethe.store.StoreLayout.LABEL_INDEX_COLUMN) + 0.2);
+    assertThat(tasks).isGreaterThan(majorityRate(other, io.lethe.api.types.StoreLayout.LABEL_INDEX_COLUMN) + 0.2);
     other.unpersist();
   }
 
   private static double forestAccuracy(FittedShard fit, Dataset<Row> labelled) {
     Dataset<Row> scored = fit.model().transform(labelled);
-    return scored.where(scored.col(io.lethe.model.ShardColumns.prediction(0))
-        .equalTo(scored.col(io.lethe.store.StoreLayout.LABEL_INDEX_COLUMN))).count() / (double) labelled.count();
+    return scored.where(scored.col(io.lethe.internal.model.ShardColumns.prediction(0))
+        .equalTo(scored.col(io.lethe.api.types.StoreLayout.LABEL_INDEX_COLUMN))).count() / (double) labelled.count();
   }
 
   private static Map<String, String> breastCancerSettings(Path at, String estimator) {

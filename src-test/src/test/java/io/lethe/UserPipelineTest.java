@@ -4,16 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lethe.api.Lethe;
+import io.lethe.api.types.ForgetRequest;
+import io.lethe.api.types.ForgetResult;
+import io.lethe.api.types.SubModelEntry;
+import io.lethe.api.types.VerifyReport;
 import io.lethe.demo.AdultData;
-import io.lethe.forget.ForgetRequest;
-import io.lethe.forget.ForgetResult;
-import io.lethe.model.Evaluation;
-import io.lethe.model.ShardEnsembleModel;
+import io.lethe.internal.model.Evaluation;
+import io.lethe.internal.model.ShardEnsembleModel;
+import io.lethe.internal.train.TrainSettings;
+import io.lethe.internal.unlearn.Strategies;
 import io.lethe.pipelines.NetCapital;
-import io.lethe.registry.SubModelEntry;
-import io.lethe.train.TrainSettings;
-import io.lethe.unlearn.Strategies;
-import io.lethe.verify.VerifyReport;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -121,7 +121,7 @@ class UserPipelineTest extends LetheTestBase {
       assertThat(after.subModel(shard).stages()[0]).isInstanceOf(NetCapital.class);
     }
 
-    VerifyReport report = Lethe.get(spark(), config).verifier().verify(result.batchId(), adultTest(500));
+    VerifyReport report = Lethe.get(spark(), config).internals().verifier().verify(result.batchId(), adultTest(500));
     assertThat(report.checks()).allSatisfy(c -> assertThat(c.passed()).as(c.id() + ": " + c.finding()).isTrue());
     assertThat(report.retrain()).as("each hit shard refitted from scratch with the recorded pipeline")
         .hasSize(result.retrainedShards().size()).allSatisfy(r -> assertThat(r.agreement()).isEqualTo(1.0));
@@ -166,10 +166,10 @@ class UserPipelineTest extends LetheTestBase {
     for (Map.Entry<String, String> bad : refused.entrySet()) {
       Map<String, String> settings = Map.of("train.pipeline", bad.getKey(), "models.path", models.toString());
       TrainSettings trainSettings = Strategies.settings(config.with(settings));
-      io.lethe.registry.ModelRegistry registry = new io.lethe.registry.ModelRegistry(spark(), models.toString());
-      io.lethe.train.Training training = new io.lethe.train.Training(fixture.store(), registry, trainSettings,
-          io.lethe.model.Aggregation.SOFT);
-      assertThatThrownBy(() -> training.run(io.lethe.train.ShardSelection.all()))
+      io.lethe.internal.registry.ModelRegistry registry = new io.lethe.internal.registry.ModelRegistry(spark(), models.toString());
+      io.lethe.internal.train.Training training = new io.lethe.internal.train.Training(fixture.store(), registry, trainSettings,
+          io.lethe.internal.model.Aggregation.SOFT);
+      assertThatThrownBy(() -> training.run(io.lethe.api.types.ShardSelection.all()))
           .isInstanceOf(InvalidConfigException.class).hasMessageContaining(bad.getValue());
       assertThat(registry.latest()).isEmpty();
       assertThat(Files.exists(models) ? filesUnder(models.toString()) : List.of()).as("nothing written").isEmpty();

@@ -4,20 +4,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lethe.api.Lethe;
-import io.lethe.forget.ForgetRequest;
-import io.lethe.forget.ForgetResult;
-import io.lethe.forget.Forgetter;
-import io.lethe.ledger.ForgetStep;
-import io.lethe.ledger.ForgetStep.Phase;
-import io.lethe.ledger.IdKind;
-import io.lethe.ledger.LedgerEntry;
-import io.lethe.ledger.LedgerKey;
-import io.lethe.run.Json;
-import io.lethe.store.CommitRetry;
-import io.lethe.verify.Verifier;
-import io.lethe.verify.VerifyPage;
-import io.lethe.verify.VerifyReport;
-import io.lethe.verify.VerifyReport.Check;
+import io.lethe.api.types.ForgetRequest;
+import io.lethe.api.types.ForgetResult;
+import io.lethe.api.types.ForgetStep.Phase;
+import io.lethe.api.types.ForgetStep;
+import io.lethe.api.types.IdKind;
+import io.lethe.api.types.LedgerEntry;
+import io.lethe.api.types.VerifyReport.Check;
+import io.lethe.api.types.VerifyReport;
+import io.lethe.internal.forget.Forgetter;
+import io.lethe.internal.ledger.LedgerKey;
+import io.lethe.internal.run.Json;
+import io.lethe.internal.store.CommitRetry;
+import io.lethe.internal.verify.Verifier;
+import io.lethe.internal.verify.VerifyPage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -54,7 +54,7 @@ class VerifyTest extends LetheTestBase {
     config = adultConfig(4, dir, Map.of("train.param.maxIter", "20"));
     fixture = ingestAndTrain(config, adultTrain(1600));
     forgetter = forgetter(fixture, config);
-    verifier = Lethe.get(spark(), config).verifier();
+    verifier = Lethe.get(spark(), config).internals().verifier();
     result = forgetter.execute(ForgetRequest.ofSubjects(PEOPLE));
     latestAfterForget = verifier.latestBatch();
     report = verifier.verify(result.batchId(), adultTest(800));
@@ -141,20 +141,20 @@ class VerifyTest extends LetheTestBase {
     int hit = forgot.plan().hitShards().get(0);
     // A later commit that removes nothing (an append), then the batch's requests recorded again as a
     // run resumed after the delete had committed records them: at that later version.
-    io.lethe.store.ShardedStore.ingest(spark(), own.get(LetheConfig.STORE_PATH), adultTrain(601)
+    io.lethe.internal.store.ShardedStore.ingest(spark(), own.get(LetheConfig.STORE_PATH), adultTrain(601)
         .where(org.apache.spark.sql.functions.col("person_id").equalTo(600)), own, true);
     long later = trained.store().currentVersion();
     assertThat(later).isGreaterThan(forgot.storeVersion());
-    io.lethe.ledger.ForgetLedger ledger = io.lethe.ledger.ForgetLedger.from(spark(), own);
+    io.lethe.internal.ledger.ForgetLedger ledger = io.lethe.internal.ledger.ForgetLedger.from(spark(), own);
     List<LedgerEntry> current = ledger.currentOf(List.of(LedgerKey.from(own).hash(IdKind.SUBJECT, "5")));
     ledger.record(current.stream().map(e -> e.then(forgot.batchId(), ForgetStep.COMPLETE, Phase.DONE, Instant.now())
         .withStoreVersion(later)).toList());
-    Verifier own2 = Lethe.get(spark(), own).verifier();
+    Verifier own2 = Lethe.get(spark(), own).internals().verifier();
     Check published = check(own2.verify(forgot.batchId(), null), "models.published");
     assertThat(published.passed()).as(published.finding()).isTrue();
     // A row of the hit shard deleted after its sub-model, with no retrain: that one is stale.
     String other = trained.store().read(later).where(org.apache.spark.sql.functions.col(
-        io.lethe.store.StoreLayout.SHARD_COLUMN).equalTo(hit)).select("person_id").head().get(0).toString();
+        io.lethe.api.types.StoreLayout.SHARD_COLUMN).equalTo(hit)).select("person_id").head().get(0).toString();
     trained.store().deleteMatching("person_id", List.of(other), Set.of(hit), new CommitRetry(3), true);
     Check stale = check(own2.verify(forgot.batchId(), null), "models.published");
     assertThat(stale.passed()).as(stale.finding()).isFalse();
@@ -172,14 +172,14 @@ class VerifyTest extends LetheTestBase {
     int hit = forgot.plan().hitShards().get(0);
     assertThat(trained.store().readableRows(forgot.storeVersion(), List.of(hit))).as("the delete version, vacuumed")
         .isEmpty();
-    io.lethe.store.ShardedStore.ingest(spark(), own.get(LetheConfig.STORE_PATH), adultTrain(1000)
+    io.lethe.internal.store.ShardedStore.ingest(spark(), own.get(LetheConfig.STORE_PATH), adultTrain(1000)
         .where(org.apache.spark.sql.functions.col("person_id").geq(600)), own, true);
     long now = trained.store().currentVersion();
     long trainedOn = trained.store().rowsPerShardFromLog(forgot.storeVersion(), List.of(hit)).get(hit);
     assertThat(trained.store().rowsPerShardFromLog(now, List.of(hit)).get(hit)).as("people added to the hit shard")
         .isGreaterThan(trainedOn + 100);
 
-    VerifyReport after = Lethe.get(spark(), own).verifier().verify(forgot.batchId(), null);
+    VerifyReport after = Lethe.get(spark(), own).internals().verifier().verify(forgot.batchId(), null);
 
     Check equivalence = check(after, "retrain.equivalence");
     assertThat(equivalence.passed()).as(equivalence.finding()).isTrue();

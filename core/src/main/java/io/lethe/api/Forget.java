@@ -1,11 +1,12 @@
 package io.lethe.api;
 
-import io.lethe.forget.ForgetHook;
-import io.lethe.forget.ForgetPlan;
-import io.lethe.forget.ForgetRequest;
-import io.lethe.forget.ForgetResult;
-import io.lethe.forget.Forgetter;
-import io.lethe.verify.MembershipAudit;
+import io.lethe.Evolving;
+import io.lethe.api.types.ForgetHook;
+import io.lethe.api.types.ForgetPlan;
+import io.lethe.api.types.ForgetRequest;
+import io.lethe.api.types.ForgetResult;
+import io.lethe.internal.forget.Forgetter;
+import io.lethe.internal.verify.MembershipAudit;
 import java.util.Optional;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -14,6 +15,7 @@ import org.apache.spark.sql.Row;
  * Forgets a batch durably: ledger, delete, unlearn or retrain the hit shards, publish, retire,
  * purge, each step recorded; running the same batch again finishes a run that stopped.
  */
+@Evolving
 public final class Forget {
   private final Lethe lethe;
   private final ForgetRequest request;
@@ -57,21 +59,25 @@ public final class Forget {
   }
 
   /** Whether the run will record membership evidence (an audit is on and held-out rows are configured). */
-  public Optional<MembershipAudit> audit() {
+  public boolean recordsMembershipEvidence() {
+    return audit().isPresent();
+  }
+
+  private Optional<MembershipAudit> audit() {
     if (resolvedAudit == null) {
       resolvedAudit = !audit ? Optional.empty()
-          : auditRows != null ? Optional.of(lethe.membershipAudit(auditRows)) : lethe.membershipAudit();
+          : auditRows != null ? Optional.of(lethe.internals().membershipAudit(auditRows)) : lethe.internals().membershipAudit();
     }
     return resolvedAudit;
   }
 
   /** Rows, shards, versions to retire and the cost, on the store as it is; changes nothing. */
   public ForgetPlan plan() {
-    return lethe.forgetter().plan(request);
+    return lethe.internals().forgetter().plan(request);
   }
 
   public ForgetResult execute() {
-    Forgetter forgetter = lethe.forgetter();
+    Forgetter forgetter = lethe.internals().forgetter();
     forgetter = audit().map(forgetter::withAudit).orElse(forgetter);
     if (hook != null) {
       forgetter = forgetter.withHook(hook);

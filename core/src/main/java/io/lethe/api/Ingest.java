@@ -1,8 +1,10 @@
 package io.lethe.api;
 
+import io.lethe.Evolving;
 import io.lethe.LetheConfig;
-import io.lethe.store.IngestResult;
-import io.lethe.store.ShardedStore;
+import io.lethe.api.types.IngestPlan;
+import io.lethe.api.types.IngestResult;
+import io.lethe.internal.store.ShardedStore;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 
@@ -10,6 +12,7 @@ import org.apache.spark.sql.Row;
  * Creates the store at {@code store.path} from a source (its layout from the configuration), or
  * appends rows to it with its own shard function. A bad source writes nothing.
  */
+@Evolving
 public final class Ingest {
   private final Lethe lethe;
   private final Dataset<Row> source;
@@ -38,7 +41,7 @@ public final class Ingest {
   }
 
   /** The store it creates (with its layout) or appends to, the source validated; writes nothing. */
-  public ShardedStore.IngestPlan plan() {
+  public IngestPlan plan() {
     return ShardedStore.planIngest(lethe.spark(), lethe.config().get(LetheConfig.STORE_PATH), source, lethe.config(),
         append);
   }

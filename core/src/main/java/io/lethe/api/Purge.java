@@ -1,6 +1,8 @@
 package io.lethe.api;
 
-import io.lethe.forget.Purger;
+import io.lethe.Evolving;
+import io.lethe.api.types.PurgePlan;
+import io.lethe.api.types.PurgeReport;
 import java.util.UUID;
 
 /**
@@ -8,6 +10,7 @@ import java.util.UUID;
  * VACUUM with {@code purge.retention-hours}, and marks those whose rows are gone from storage
  * forgotten.
  */
+@Evolving
 public final class Purge {
   private final Lethe lethe;
   private String batchId;
@@ -23,11 +26,11 @@ public final class Purge {
   }
 
   /** The waiting requests and the shards it would rewrite; changes nothing. */
-  public Purger.Plan plan() {
-    return lethe.purger().plan(lethe.ledger());
+  public PurgePlan plan() {
+    return lethe.internals().purger().plan(lethe.internals().ledger());
   }
 
-  public Purger.Report execute() {
-    return lethe.purger().purgeWaiting(lethe.ledger(), batchId != null ? batchId : "purge-" + UUID.randomUUID());
+  public PurgeReport execute() {
+    return lethe.internals().purger().purgeWaiting(lethe.internals().ledger(), batchId != null ? batchId : "purge-" + UUID.randomUUID());
   }
 }

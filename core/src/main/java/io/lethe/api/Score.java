@@ -5,12 +5,15 @@ import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.element_at;
 import static org.apache.spark.sql.functions.lit;
 
+import io.lethe.Evolving;
 import io.lethe.InvalidRequestException;
 import io.lethe.LetheException;
-import io.lethe.model.ShardEnsembleModel;
-import io.lethe.registry.EnsembleManifest;
-import io.lethe.registry.ModelRegistry;
-import io.lethe.store.Task;
+import io.lethe.api.types.EnsembleManifest;
+import io.lethe.api.types.Task;
+import io.lethe.internal.model.Evaluation;
+import io.lethe.internal.model.ShardEnsembleModel;
+import io.lethe.internal.registry.ModelRegistry;
+import org.apache.spark.ml.Model;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -21,6 +24,7 @@ import org.apache.spark.sql.functions;
  * classification {@code predicted_label} (the class itself) and {@code probability} (an array in
  * class order). The result is a lazy Dataset: nothing runs until it is written or collected.
  */
+@Evolving
 public final class Score {
   private final Lethe lethe;
   private final Dataset<Row> rows;
@@ -47,16 +51,34 @@ public final class Score {
 
   /** The ensemble version it scores with; reads the publish log only. */
   public Plan plan() {
-    ModelRegistry registry = lethe.registry();
+    ModelRegistry registry = lethe.internals().registry();
     EnsembleManifest manifest = version != null ? registry.manifest(version)
         : registry.latest().orElseThrow(() -> new InvalidRequestException(
             "No ensemble is published in " + registry.root() + "; run train first"));
     return new Plan(manifest.version(), manifest.shards().size());
   }
 
+  /**
+   * The published ensemble it scores with, as a spark.ml {@code Model}: {@code transform} adds
+   * prediction, probability and rawPrediction; its params {@code aggregation} (soft, hard or
+   * weighted) and {@code fused} set how sub-models are combined and run; {@code write()} saves it.
+   */
+  public Model<?> model() {
+    return ShardEnsembleModel.load(lethe.internals().registry(), plan().ensembleVersion());
+  }
+
+  /**
+   * How well the ensemble predicts these rows' labels (the store's label column): accuracy for
+   * classification, RMSE for regression.
+   */
+  public double evaluate() {
+    ShardEnsembleModel model = ShardEnsembleModel.load(lethe.internals().registry(), plan().ensembleVersion());
+    return Evaluation.score(model, rows, lethe.internals().store().layout());
+  }
+
   public Dataset<Row> execute() {
     long v = plan().ensembleVersion();
-    ShardEnsembleModel model = ShardEnsembleModel.load(lethe.registry(), v);
+    ShardEnsembleModel model = ShardEnsembleModel.load(lethe.internals().registry(), v);
     Dataset<Row> scored;
     try {
       scored = model.transform(rows);

@@ -1,11 +1,12 @@
 package io.lethe.api;
 
-import io.lethe.ledger.LedgerSummary;
-import io.lethe.registry.EnsembleManifest;
-import io.lethe.registry.ModelRegistry;
-import io.lethe.store.ShardedStore;
-import io.lethe.store.StoreLayout;
-import io.lethe.train.Training;
+import io.lethe.Evolving;
+import io.lethe.api.types.EnsembleManifest;
+import io.lethe.api.types.LedgerSummary;
+import io.lethe.api.types.StoreLayout;
+import io.lethe.internal.registry.ModelRegistry;
+import io.lethe.internal.store.ShardedStore;
+import io.lethe.internal.train.Training;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -15,6 +16,7 @@ import java.util.Optional;
  * The store, the registry, the published ensemble and the ledger at a glance. It only reads, so
  * it has no plan: {@link #execute} is its own plan.
  */
+@Evolving
 public final class Status {
   private final Lethe lethe;
 
@@ -41,14 +43,14 @@ public final class Status {
   }
 
   public Report execute() {
-    ShardedStore store = lethe.store();
-    ModelRegistry registry = lethe.registry();
+    ShardedStore store = lethe.internals().store();
+    ModelRegistry registry = lethe.internals().registry();
     long version = store.currentVersion();
     Optional<EnsembleManifest> latest = registry.latest();
     return new Report(store.path(), registry.root().toString(), version, store.layout(), store.rowsPerShard(version),
         registry.versions(), latest.orElse(null),
         latest.map(m -> Training.staleShards(store, m)).orElse(List.of()),
         latest.map(m -> Training.shardsTrainedOnDeletedRows(store, m)).orElse(List.of()),
-        lethe.ledger().summary(Instant.now()));
+        lethe.internals().ledger().summary(Instant.now()));
   }
 }

@@ -1,11 +1,13 @@
 package io.lethe.api;
 
-import io.lethe.train.ShardSelection;
-import io.lethe.train.TrainPlan;
-import io.lethe.train.TrainResult;
+import io.lethe.Evolving;
+import io.lethe.api.types.ShardSelection;
+import io.lethe.api.types.TrainPlan;
+import io.lethe.api.types.TrainResult;
 import java.util.List;
 
 /** Trains the selected shards on the store's current version and publishes an ensemble version. */
+@Evolving
 public final class Train {
   private final Lethe lethe;
   private ShardSelection selection = ShardSelection.all();
@@ -38,10 +40,10 @@ public final class Train {
 
   /** The shards it would fit and on which engine; changes nothing. */
   public TrainPlan plan() {
-    return lethe.training().plan(selection);
+    return lethe.internals().training().plan(selection);
   }
 
   public TrainResult execute() {
-    return lethe.training().run(selection);
+    return lethe.internals().training().run(selection);
   }
 }

@@ -1,10 +1,14 @@
 package io.lethe.api;
 
+import io.lethe.Evolving;
 import io.lethe.InvalidRequestException;
-import io.lethe.forget.ForgetRequest;
-import io.lethe.verify.Verifier;
-import io.lethe.verify.VerifyReport;
-import io.lethe.verify.VerifySettings;
+import io.lethe.LetheConfig;
+import io.lethe.api.types.ForgetRequest;
+import io.lethe.api.types.VerifyReport;
+import io.lethe.internal.run.HadoopFiles;
+import io.lethe.internal.verify.Verifier;
+import io.lethe.internal.verify.VerifyPage;
+import io.lethe.internal.verify.VerifySettings;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 
@@ -12,6 +16,7 @@ import org.apache.spark.sql.Row;
  * Evidence that a forget batch (the latest by default), or a set of ids, is forgotten: every check
  * of verify, as a report. The report says whether it passed; it is not an exception when a check fails.
  */
+@Evolving
 public final class Verify {
   private final Lethe lethe;
   private String batchId;
@@ -65,13 +70,26 @@ public final class Verify {
     if (ids != null && batchId != null) {
       throw new InvalidRequestException("Give one of a batch and a set of ids to verify");
     }
-    return new Plan(ids != null ? null : batchId != null ? batchId : lethe.verifier().latestBatch(),
+    return new Plan(ids != null ? null : batchId != null ? batchId : lethe.internals().verifier().latestBatch(),
         ids == null ? 0 : ids.size(), heldOut != null || VerifySettings.from(lethe.config()).testSource().isPresent());
   }
 
   public VerifyReport execute() {
     String batch = plan().batchId();
-    Verifier verifier = lethe.verifier();
+    Verifier verifier = lethe.internals().verifier();
     return ids != null ? verifier.verify(ids, heldOutRows()) : verifier.verify(batch, heldOutRows());
+  }
+
+  /** Where a report was written: its JSON and its self-contained HTML page. */
+  public record Written(String json, String html) {}
+
+  /**
+   * Writes a report under {@code verify.path}, as the verify job does: the JSON (schema:
+   * docs/verify-report.schema.json) and a self-contained HTML page.
+   */
+  public Written write(VerifyReport report) {
+    VerifyPage.Written written = VerifyPage.write(new HadoopFiles(lethe.spark().sparkContext().hadoopConfiguration()),
+        lethe.config().get(LetheConfig.VERIFY_PATH), report);
+    return new Written(written.json().toString(), written.html().toString());
   }
 }

@@ -1,5 +1,6 @@
 package io.lethe.sql;
 
+import io.lethe.Evolving;
 import io.lethe.LetheConfig;
 import io.lethe.LetheException;
 import java.util.Arrays;
@@ -27,6 +28,7 @@ import org.apache.spark.sql.util.CaseInsensitiveStringMap;
  * option is Spark configuration, shown in the Spark UI. Procedures run in the driver when the
  * statement is analysed, like every Spark procedure, on the active session.
  */
+@Evolving
 public final class LetheCatalog implements ProcedureCatalog {
   static final String NAMESPACE = "system";
   static final String CONF_OPTION = "conf";

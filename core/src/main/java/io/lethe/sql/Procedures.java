@@ -11,18 +11,18 @@ import io.lethe.InvalidRequestException;
 import io.lethe.LetheConfig;
 import io.lethe.api.Lethe;
 import io.lethe.api.Status;
-import io.lethe.forget.ForgetPlan;
-import io.lethe.forget.ForgetRequest;
-import io.lethe.forget.ForgetResult;
-import io.lethe.forget.IdFile;
-import io.lethe.forget.Purger;
-import io.lethe.ledger.IdKind;
-import io.lethe.ledger.LedgerKey;
-import io.lethe.ledger.LedgerSummary;
-import io.lethe.run.HadoopFiles;
-import io.lethe.verify.VerifyPage;
-import io.lethe.verify.VerifyReport;
-import io.lethe.verify.VerifySettings;
+import io.lethe.api.types.ForgetPlan;
+import io.lethe.api.types.ForgetRequest;
+import io.lethe.api.types.ForgetResult;
+import io.lethe.api.types.IdKind;
+import io.lethe.api.types.LedgerSummary;
+import io.lethe.api.types.PurgeReport;
+import io.lethe.api.types.VerifyReport;
+import io.lethe.internal.forget.IdFile;
+import io.lethe.internal.ledger.LedgerKey;
+import io.lethe.internal.run.HadoopFiles;
+import io.lethe.internal.verify.VerifyPage;
+import io.lethe.internal.verify.VerifySettings;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -98,7 +98,7 @@ final class Procedures {
           throw new InvalidRequestException("forget's new_only => true reads ids_file => 'path or table'");
         }
         request = IdFile.readNew(lethe.spark(), file, args.string("ids_format"), args.string("ids_column"), kind,
-            lethe.ledger(), LedgerKey.from(lethe.config()), args.integer("max_ids", IdFile.MAX_IDS)).request();
+            lethe.internals().ledger(), LedgerKey.from(lethe.config()), args.integer("max_ids", IdFile.MAX_IDS)).request();
       } else {
         request = ids != null ? ForgetRequest.of(kind, ids)
             : IdFile.read(lethe.spark(), file, args.string("ids_format"), args.string("ids_column"), kind);
@@ -173,7 +173,7 @@ final class Procedures {
     List<List<Object>> run(Lethe lethe, Arguments args) {
       boolean overdueOnly = args.flag("overdue_only");
       List<List<Object>> rows = new ArrayList<>();
-      for (LedgerSummary.OpenRequest r : lethe.ledger().summary(java.time.Instant.now()).open()) {
+      for (LedgerSummary.OpenRequest r : lethe.internals().ledger().summary(java.time.Instant.now()).open()) {
         if (!overdueOnly || r.overdue()) {
           rows.add(Arrays.asList(r.requestId(), r.status(), r.receivedAt(), r.deadline(), r.overdue(), r.purgeAfter()));
         }
@@ -240,7 +240,7 @@ final class Procedures {
     @Override
     List<List<Object>> run(Lethe lethe, Arguments args) {
       long start = System.nanoTime();
-      Purger.Report r = lethe.purge().execute();
+      PurgeReport r = lethe.purge().execute();
       return one(r.forgotten(), r.pending(), r.store() == null ? List.of() : r.store().shards(),
           r.store() == null ? null : r.store().filesDeleted(), seconds(start));
     }

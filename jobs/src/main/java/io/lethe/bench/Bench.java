@@ -4,10 +4,24 @@ import io.delta.tables.DeltaTable;
 import io.lethe.InvalidConfigException;
 import io.lethe.LetheConfig;
 import io.lethe.LetheException;
+import io.lethe.api.types.ForgetRequest;
+import io.lethe.api.types.ForgetResult;
+import io.lethe.api.types.IdKind;
+import io.lethe.api.types.IngestResult;
+import io.lethe.api.types.LedgerEntry;
+import io.lethe.api.types.LedgerSummary;
+import io.lethe.api.types.PurgeReport;
+import io.lethe.api.types.ShardMath;
+import io.lethe.api.types.ShardSelection;
+import io.lethe.api.types.ShardUnlearning;
+import io.lethe.api.types.StepCost;
+import io.lethe.api.types.StoreLayout;
+import io.lethe.api.types.SubModelEntry;
+import io.lethe.api.types.TrainResult;
 import io.lethe.bench.BenchReport.AccuracyPoint;
 import io.lethe.bench.BenchReport.Environment;
-import io.lethe.bench.BenchReport.LedgerPoint;
 import io.lethe.bench.BenchReport.ForgetPoint;
+import io.lethe.bench.BenchReport.LedgerPoint;
 import io.lethe.bench.BenchReport.Retrain;
 import io.lethe.bench.BenchReport.ScalePoint;
 import io.lethe.bench.BenchReport.Scoring;
@@ -16,40 +30,27 @@ import io.lethe.bench.BenchReport.Target;
 import io.lethe.bench.BenchReport.TreePoint;
 import io.lethe.bench.BenchReport.Workload;
 import io.lethe.demo.AdultData;
-import io.lethe.forget.ForgetRequest;
-import io.lethe.forget.ForgetResult;
-import io.lethe.forget.ForgetSettings;
-import io.lethe.forget.Forgetter;
-import io.lethe.forget.Purger;
-import io.lethe.forget.ShardMath;
-import io.lethe.ledger.ForgetLedger;
-import io.lethe.ledger.IdKind;
-import io.lethe.ledger.LedgerEntry;
-import io.lethe.ledger.LedgerKey;
-import io.lethe.ledger.LedgerSummary;
-import io.lethe.model.Aggregation;
-import io.lethe.model.Evaluation;
-import io.lethe.model.ShardColumns;
-import io.lethe.model.ShardEnsembleModel;
-import io.lethe.registry.ModelRegistry;
-import io.lethe.registry.SubModelEntry;
-import io.lethe.run.HadoopFiles;
-import io.lethe.run.Json;
-import io.lethe.run.StepTimes;
-import io.lethe.store.CommitRetry;
-import io.lethe.store.IngestResult;
-import io.lethe.store.ShardedStore;
-import io.lethe.store.StoreLayout;
-import io.lethe.train.Engine;
-import io.lethe.train.ShardSelection;
-import io.lethe.train.ShardTrainer;
-import io.lethe.train.ShardUnlearning;
-import io.lethe.train.SingleModel;
-import io.lethe.train.Strategy;
-import io.lethe.train.TrainResult;
-import io.lethe.train.TrainSettings;
-import io.lethe.train.Training;
-import io.lethe.unlearn.Strategies;
+import io.lethe.internal.forget.ForgetSettings;
+import io.lethe.internal.forget.Forgetter;
+import io.lethe.internal.forget.Purger;
+import io.lethe.internal.ledger.ForgetLedger;
+import io.lethe.internal.ledger.LedgerKey;
+import io.lethe.internal.model.Aggregation;
+import io.lethe.internal.model.Evaluation;
+import io.lethe.internal.model.ShardColumns;
+import io.lethe.internal.model.ShardEnsembleModel;
+import io.lethe.internal.registry.ModelRegistry;
+import io.lethe.internal.run.HadoopFiles;
+import io.lethe.internal.run.Json;
+import io.lethe.internal.store.CommitRetry;
+import io.lethe.internal.store.ShardedStore;
+import io.lethe.internal.train.Engine;
+import io.lethe.internal.train.ShardTrainer;
+import io.lethe.internal.train.SingleModel;
+import io.lethe.internal.train.Strategy;
+import io.lethe.internal.train.TrainSettings;
+import io.lethe.internal.train.Training;
+import io.lethe.internal.unlearn.Strategies;
 import java.lang.management.ManagementFactory;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -346,7 +347,7 @@ public final class Bench {
       ForgetResult r = forgot.result;
       double ideal = ShardMath.idealSpeedup(options.shards(), r.plan().found());
       double speedup = ref.fullRetrainSeconds() / forgot.seconds;
-      Map<String, StepTimes.StepCost> cost = r.cost();
+      Map<String, StepCost> cost = r.cost();
       // Top-level steps only ("plan.match" and the like are parts of "plan"); retiring is timed apart.
       java.util.function.Predicate<String> counted = step -> !step.contains(".") && !step.equals("retire");
       long jobs = cost.entrySet().stream().filter(e -> counted.test(e.getKey()))
@@ -372,7 +373,7 @@ public final class Bench {
   }
 
   /** Each step as "name seconds s / jobs / commits". */
-  private static String stepsLine(Map<String, StepTimes.StepCost> cost) {
+  private static String stepsLine(Map<String, StepCost> cost) {
     List<String> parts = new ArrayList<>();
     cost.forEach((step, c) -> parts.add(String.format("%s %.2f s, %d jobs, %d commits", step, c.seconds(),
         c.sparkJobs(), c.deltaCommits())));
@@ -535,18 +536,18 @@ public final class Bench {
     long version = store.currentVersion();
     int shard = 0;
     // The shard's rows in memory, as DaRE keeps them, and its forest grown from them.
-    io.lethe.engine.ShardStatistics empty = io.lethe.train.ExactStatistics.empty(layout);
+    io.lethe.internal.engine.ShardStatistics empty = io.lethe.internal.train.ExactStatistics.empty(layout);
     org.apache.spark.sql.types.StructType schema = store.read(version).schema();
-    io.lethe.engine.ShardRows held = io.lethe.engine.ShardRows.read(io.lethe.store.ShardReader.of(store, version, schema)
+    io.lethe.internal.engine.ShardRows held = io.lethe.internal.engine.ShardRows.read(io.lethe.internal.store.ShardReader.of(store, version, schema)
         .orElseThrow(() -> new LetheException("The bench store's columns need Spark's cast")).rows(shard), empty);
-    io.lethe.engine.Features features = io.lethe.train.StatisticsModel.features(held.statistics(),
-        new io.lethe.train.StatisticsModel(layout, with, schema).featureSpec());
-    io.lethe.engine.ShardMatrix all = held.featurize(features);
+    io.lethe.internal.engine.Features features = io.lethe.internal.train.StatisticsModel.features(held.statistics(),
+        new io.lethe.internal.train.StatisticsModel(layout, with, schema).featureSpec());
+    io.lethe.internal.engine.ShardMatrix all = held.featurize(features);
     long[] ids = features.columnIds();
-    io.lethe.engine.DareForest.Spec spec = (io.lethe.engine.DareForest.Spec) Strategies.DARE.localFit(
-        io.lethe.train.Estimators.localSolver("random_forest").orElseThrow()
-            .task(io.lethe.train.ShardPipeline.estimator(layout, with, shard), layout.labelClasses().size()));
-    io.lethe.engine.DareForest forest = io.lethe.engine.DareForest.fit(all, ids, spec);
+    io.lethe.internal.engine.DareForest.Spec spec = (io.lethe.internal.engine.DareForest.Spec) Strategies.DARE.localFit(
+        io.lethe.internal.train.Estimators.localSolver("random_forest").orElseThrow()
+            .task(io.lethe.internal.train.ShardPipeline.estimator(layout, with, shard), layout.labelClasses().size()));
+    io.lethe.internal.engine.DareForest forest = io.lethe.internal.engine.DareForest.fit(all, ids, spec);
     byte[] trained0 = forest.toBytes();
     Random random = new Random(options.seed() + 29);
     // A subject's worth of random rows deleted from the forest as trained, five times: the median.
@@ -561,18 +562,18 @@ public final class Bench {
       }
       int[] goneRows = gone.stream().mapToInt(Integer::intValue).toArray();
       keptRows = java.util.stream.IntStream.range(0, all.rows()).filter(r -> !gone.contains(r)).toArray();
-      io.lethe.engine.ShardMatrix deleted = rowsOf(all, goneRows);
-      io.lethe.engine.ShardMatrix remaining = rowsOf(all, keptRows);
-      io.lethe.engine.DareForest copy = io.lethe.engine.DareForest.fromBytes(trained0);
-      Timed<io.lethe.engine.DareForest.Deletion> update = timed(() -> copy.delete(deleted, ids, () -> remaining, ids));
+      io.lethe.internal.engine.ShardMatrix deleted = rowsOf(all, goneRows);
+      io.lethe.internal.engine.ShardMatrix remaining = rowsOf(all, keptRows);
+      io.lethe.internal.engine.DareForest copy = io.lethe.internal.engine.DareForest.fromBytes(trained0);
+      Timed<io.lethe.internal.engine.DareForest.Deletion> update = timed(() -> copy.delete(deleted, ids, () -> remaining, ids));
       updates.add(update.seconds);
       shares.add(update.value.shareRebuilt());
       deletedRows = goneRows.length;
     }
     double updateSeconds = median(updates);
     double shareRebuilt = median(shares);
-    io.lethe.engine.ShardMatrix lastRemaining = rowsOf(all, keptRows);
-    Timed<io.lethe.engine.DareForest> retrain = timed(() -> io.lethe.engine.DareForest.fit(lastRemaining, ids, spec));
+    io.lethe.internal.engine.ShardMatrix lastRemaining = rowsOf(all, keptRows);
+    Timed<io.lethe.internal.engine.DareForest> retrain = timed(() -> io.lethe.internal.engine.DareForest.fit(lastRemaining, ids, spec));
     Dataset<Row> heldOut = data.heldOut(spark, Math.min(options.scoreRows(), 100_000))
         .withColumn(StoreLayout.LABEL_INDEX_COLUMN, layout.labelIndex()).cache();
     long heldOutRows = heldOut.count();
@@ -648,7 +649,7 @@ public final class Bench {
   }
 
   /** The given rows of a matrix, in order. */
-  private static io.lethe.engine.ShardMatrix rowsOf(io.lethe.engine.ShardMatrix m, int[] rows) {
+  private static io.lethe.internal.engine.ShardMatrix rowsOf(io.lethe.internal.engine.ShardMatrix m, int[] rows) {
     int[] start = new int[rows.length + 1];
     int nonzeros = 0;
     for (int i = 0; i < rows.length; i++) {
@@ -668,7 +669,7 @@ public final class Bench {
       label[i] = m.label()[rows[i]];
     }
     start[rows.length] = at;
-    return new io.lethe.engine.ShardMatrix(rows.length, m.width(), start, column, value, label);
+    return new io.lethe.internal.engine.ShardMatrix(rows.length, m.width(), start, column, value, label);
   }
 
   /** A shard fitted with the settings and saved in the registry, as training saves it. */
@@ -690,7 +691,7 @@ public final class Bench {
     Timed<ForgetResult> run = timed(() -> main.forgetter.execute(ForgetRequest.ofSubjects(ids)));
     double retire = run.value.seconds().getOrDefault("retire", 0.0);
     Purger purger = new Purger(main.store, 0, new CommitRetry(config.getInt(LetheConfig.FORGET_COMMIT_ATTEMPTS)));
-    Timed<Purger.Report> purge = timed(() -> purger.purgeWaiting(main.ledger, run.value.batchId() + "-purge"));
+    Timed<PurgeReport> purge = timed(() -> purger.purgeWaiting(main.ledger, run.value.batchId() + "-purge"));
     if (purge.value.pending() > 0) {
       throw new LetheException("The bench's purge left " + purge.value.pending() + " request(s) pending");
     }
@@ -704,7 +705,7 @@ public final class Bench {
       ShardEnsembleModel ensemble = ShardEnsembleModel.load(main.registry, main.registry.latest().orElseThrow().version());
       double ensembleSeconds = bestOfTwo(() -> score(ensemble, rows));
       double singleSeconds = bestOfTwo(() -> score(single.model(), rows));
-      boolean classification = main.store.layout().task() == io.lethe.store.Task.CLASSIFICATION;
+      boolean classification = main.store.layout().task() == io.lethe.api.types.Task.CLASSIFICATION;
       double ensembleAccuracy = classification ? Evaluation.score(ensemble, rows, main.store.layout()) : Double.NaN;
       double singleAccuracy = classification ? Evaluation.score(single.model(), rows, main.store.layout())
           : Double.NaN;

@@ -1,11 +1,11 @@
 package io.lethe.bench;
 
-import io.lethe.ledger.ForgetLedger;
-import io.lethe.ledger.ForgetStep;
-import io.lethe.ledger.ForgetStep.Phase;
-import io.lethe.ledger.IdKind;
-import io.lethe.ledger.LedgerEntry;
-import io.lethe.ledger.LedgerKey;
+import io.lethe.api.types.ForgetStep.Phase;
+import io.lethe.api.types.ForgetStep;
+import io.lethe.api.types.IdKind;
+import io.lethe.api.types.LedgerEntry;
+import io.lethe.internal.ledger.ForgetLedger;
+import io.lethe.internal.ledger.LedgerKey;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;

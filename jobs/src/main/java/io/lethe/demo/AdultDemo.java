@@ -1,37 +1,38 @@
 package io.lethe.demo;
 
+import io.lethe.api.types.StepCost;
 import static org.apache.spark.sql.functions.col;
 
 import io.lethe.LetheConfig;
-import io.lethe.forget.ForgetPlan;
-import io.lethe.forget.ForgetRequest;
-import io.lethe.forget.ForgetResult;
-import io.lethe.forget.ForgetSettings;
-import io.lethe.forget.Forgetter;
-import io.lethe.ledger.ForgetLedger;
-import io.lethe.ledger.LedgerKey;
-import io.lethe.model.Aggregation;
-import io.lethe.model.Evaluation;
-import io.lethe.model.ShardEnsembleModel;
-import io.lethe.registry.ModelRegistry;
-import io.lethe.registry.SubModelEntry;
-import io.lethe.run.HadoopFiles;
-import io.lethe.run.StepTimes;
-import io.lethe.store.CommitRetry;
-import io.lethe.store.IngestResult;
-import io.lethe.store.ShardedStore;
-import io.lethe.train.ShardSelection;
-import io.lethe.train.ShardTrainer;
-import io.lethe.train.SingleModel;
-import io.lethe.train.TrainResult;
-import io.lethe.train.TrainSettings;
-import io.lethe.train.Training;
-import io.lethe.unlearn.Strategies;
-import io.lethe.verify.MembershipAudit;
-import io.lethe.verify.Verifier;
-import io.lethe.verify.VerifyPage;
-import io.lethe.verify.VerifyReport;
-import io.lethe.verify.VerifySettings;
+import io.lethe.api.types.ForgetPlan;
+import io.lethe.api.types.ForgetRequest;
+import io.lethe.api.types.ForgetResult;
+import io.lethe.api.types.IngestResult;
+import io.lethe.api.types.ShardSelection;
+import io.lethe.api.types.SubModelEntry;
+import io.lethe.api.types.TrainResult;
+import io.lethe.api.types.VerifyReport;
+import io.lethe.internal.forget.ForgetSettings;
+import io.lethe.internal.forget.Forgetter;
+import io.lethe.internal.ledger.ForgetLedger;
+import io.lethe.internal.ledger.LedgerKey;
+import io.lethe.internal.model.Aggregation;
+import io.lethe.internal.model.Evaluation;
+import io.lethe.internal.model.ShardEnsembleModel;
+import io.lethe.internal.registry.ModelRegistry;
+import io.lethe.internal.run.HadoopFiles;
+import io.lethe.internal.run.StepTimes;
+import io.lethe.internal.store.CommitRetry;
+import io.lethe.internal.store.ShardedStore;
+import io.lethe.internal.train.ShardTrainer;
+import io.lethe.internal.train.SingleModel;
+import io.lethe.internal.train.TrainSettings;
+import io.lethe.internal.train.Training;
+import io.lethe.internal.unlearn.Strategies;
+import io.lethe.internal.verify.MembershipAudit;
+import io.lethe.internal.verify.Verifier;
+import io.lethe.internal.verify.VerifyPage;
+import io.lethe.internal.verify.VerifySettings;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -60,7 +61,7 @@ public final class AdultDemo {
       double trainSeconds, double singleModelSeconds, int forgottenSubjects, long forgottenRows,
       List<Integer> retrainedShards, double expectedShardsHit, double forgetSeconds, double fullRetrainSeconds,
       double accuracyAfter, boolean hitShardsAgree, long ensembleVersionAfter, boolean verified, String verifyReport,
-      Map<String, Double> stepSeconds, Map<String, StepTimes.StepCost> forgetCost) {
+      Map<String, Double> stepSeconds, Map<String, StepCost> forgetCost) {
 
     public double speedup() {
       return forgetSeconds > 0 ? fullRetrainSeconds / forgetSeconds : 0;
@@ -199,9 +200,9 @@ public final class AdultDemo {
       ModelRegistry scratch, List<Integer> shards, Dataset<Row> test) {
     for (int shard : shards) {
       SubModelEntry entry = scratchEntries.stream().filter(e -> e.shard() == shard).findFirst().orElseThrow();
-      var refit = io.lethe.registry.PipelineReader.load(
-          new io.lethe.run.HadoopFiles(spark.sparkContext().hadoopConfiguration()), scratch.subModelPath(0, entry));
-      String prediction = io.lethe.model.ShardColumns.prediction(shard);
+      var refit = io.lethe.internal.registry.PipelineReader.load(
+          new io.lethe.internal.run.HadoopFiles(spark.sparkContext().hadoopConfiguration()), scratch.subModelPath(0, entry));
+      String prediction = io.lethe.internal.model.ShardColumns.prediction(shard);
       long differ = published.subModel(shard).transform(test).select(col(AdultData.SUBJECT), col(prediction).as("a"))
           .join(refit.transform(test).select(col(AdultData.SUBJECT), col(prediction).as("b")), AdultData.SUBJECT)
           .where(col("a").notEqual(col("b"))).count();

@@ -3,7 +3,7 @@ package io.lethe.jobs;
 import io.lethe.LetheConfig;
 import io.lethe.demo.AdultData;
 import io.lethe.demo.AdultDemo;
-import io.lethe.run.RunSummary;
+import io.lethe.internal.run.RunSummary;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

@@ -3,15 +3,15 @@ package io.lethe.jobs;
 import io.lethe.InvalidRequestException;
 import io.lethe.LetheConfig;
 import io.lethe.api.Forget;
-import io.lethe.forget.ForgetPlan;
-import io.lethe.forget.ForgetRequest;
-import io.lethe.forget.IdFile;
-import io.lethe.forget.ForgetResult;
-import io.lethe.ledger.IdKind;
-import io.lethe.ledger.LedgerKey;
-import io.lethe.run.RunSummary;
-import io.lethe.train.Strategy;
-import io.lethe.unlearn.Strategies;
+import io.lethe.api.types.ForgetPlan;
+import io.lethe.api.types.ForgetRequest;
+import io.lethe.api.types.ForgetResult;
+import io.lethe.api.types.IdKind;
+import io.lethe.internal.forget.IdFile;
+import io.lethe.internal.ledger.LedgerKey;
+import io.lethe.internal.run.RunSummary;
+import io.lethe.internal.train.Strategy;
+import io.lethe.internal.unlearn.Strategies;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -69,14 +69,14 @@ public final class ForgetJob extends JobCommand {
     if (!dryRun) {
       // A fresh JVM: Delta's start-up for the DELETE runs while the ids are read and the plan reads
       // the logs in the driver.
-      lethe.store().prepareDelete();
+      lethe.internals().store().prepareDelete();
     }
     ForgetRequest request;
     if (newOnly) {
       if (ids.file == null) {
         throw new InvalidRequestException("--new-only reads an id file or table: give --ids-file");
       }
-      IdFile.NewIds fresh = IdFile.readNew(spark, ids.file, idOptions.format, idOptions.column, kind, lethe.ledger(),
+      IdFile.NewIds fresh = IdFile.readNew(spark, ids.file, idOptions.format, idOptions.column, kind, lethe.internals().ledger(),
           LedgerKey.from(config), maxIds);
       summary.input("newOnly", Map.of("distinctIds", fresh.distinctIds(), "inLedger", fresh.inLedger(),
           "leftForNextRun", fresh.leftForNextRun()));
@@ -88,9 +88,9 @@ public final class ForgetJob extends JobCommand {
       request = idOptions.read(spark, ids);
     }
     Forget forget = lethe.forget(request).membershipAudit(!dryRun);
-    summary.input("store", lethe.store().path()).input("models", lethe.registry().root().toString())
-        .input("ledger", lethe.ledger().path()).input("kind", kind.id()).input("ids", request.size())
-        .input("dryRun", dryRun).input("membershipAudit", forget.audit().isPresent());
+    summary.input("store", lethe.internals().store().path()).input("models", lethe.internals().registry().root().toString())
+        .input("ledger", lethe.internals().ledger().path()).input("kind", kind.id()).input("ids", request.size())
+        .input("dryRun", dryRun).input("membershipAudit", forget.recordsMembershipEvidence());
     if (dryRun) {
       sayPlan(summary, kind, summary.steps().time("plan", forget::plan));
       return;

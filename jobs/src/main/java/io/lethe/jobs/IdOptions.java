@@ -1,8 +1,8 @@
 package io.lethe.jobs;
 
-import io.lethe.forget.ForgetRequest;
-import io.lethe.forget.IdFile;
-import io.lethe.ledger.IdKind;
+import io.lethe.api.types.ForgetRequest;
+import io.lethe.api.types.IdKind;
+import io.lethe.internal.forget.IdFile;
 import java.util.List;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Option;

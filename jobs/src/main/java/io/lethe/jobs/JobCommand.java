@@ -2,10 +2,10 @@ package io.lethe.jobs;
 
 import io.lethe.LetheConfig;
 import io.lethe.LetheException;
-import io.lethe.run.HadoopFiles;
-import io.lethe.run.Json;
-import io.lethe.run.RunSummary;
-import io.lethe.spark.LetheSpark;
+import io.lethe.api.LetheSpark;
+import io.lethe.internal.run.HadoopFiles;
+import io.lethe.internal.run.Json;
+import io.lethe.internal.run.RunSummary;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
 import java.util.List;

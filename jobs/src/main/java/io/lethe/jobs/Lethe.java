@@ -5,8 +5,8 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /** The single entry point: {@code lethe <job> [options]}. Each job also has its own main class. */
 @Command(name = "lethe", mixinStandardHelpOptions = true, versionProvider = Lethe.Version.class,

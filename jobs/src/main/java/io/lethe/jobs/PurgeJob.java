@@ -1,9 +1,9 @@
 package io.lethe.jobs;
 
 import io.lethe.LetheConfig;
-import io.lethe.forget.ForgetSettings;
-import io.lethe.forget.Purger;
-import io.lethe.run.RunSummary;
+import io.lethe.api.types.PurgeReport;
+import io.lethe.internal.forget.ForgetSettings;
+import io.lethe.internal.run.RunSummary;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 
@@ -26,9 +26,9 @@ public final class PurgeJob extends JobCommand {
   void run(SparkSession spark, LetheConfig config, RunSummary summary) {
     io.lethe.api.Lethe lethe = io.lethe.api.Lethe.get(spark, config);
     ForgetSettings settings = ForgetSettings.from(config);
-    summary.input("store", lethe.store().path()).input("ledger", lethe.ledger().path())
+    summary.input("store", lethe.internals().store().path()).input("ledger", lethe.internals().ledger().path())
         .input("retentionHours", settings.retentionHours());
-    Purger.Report report = summary.steps().time("purge", () -> lethe.purge().execute());
+    PurgeReport report = summary.steps().time("purge", () -> lethe.purge().execute());
     long waiting = report.forgotten() + report.pending();
     summary.output("purge", report.store()).output("requests", waiting)
         .output("forgotten", report.forgotten()).output("purgePending", report.pending());

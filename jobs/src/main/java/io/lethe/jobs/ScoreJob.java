@@ -7,7 +7,7 @@ import io.lethe.InvalidRequestException;
 import io.lethe.LetheConfig;
 import io.lethe.LetheException;
 import io.lethe.api.Score;
-import io.lethe.run.RunSummary;
+import io.lethe.internal.run.RunSummary;
 import java.util.Arrays;
 import java.util.Set;
 import org.apache.spark.sql.Dataset;
@@ -61,14 +61,14 @@ public final class ScoreJob extends JobCommand {
       score.ensembleVersion(version);
     }
     long v = score.plan().ensembleVersion();
-    summary.input("input", input).input("models", lethe.registry().root().toString()).input("ensembleVersion", v)
+    summary.input("input", input).input("models", lethe.internals().registry().root().toString()).input("ensembleVersion", v)
         .input("output", output).input("outputFormat", outputFormat);
     Dataset<Row> scored = summary.steps().time("load", score::execute);
     if (outputFormat.equals("csv") && Arrays.asList(scored.columns()).contains("probability")) {
       scored = scored.withColumn("probability", array_join(col("probability").cast("array<string>"), ";"));
     }
     Dataset<Row> result = scored;
-    boolean named = io.lethe.run.Tables.isName(spark, output);
+    boolean named = io.lethe.internal.run.Tables.isName(spark, output);
     summary.steps().time("score", () -> {
       var writer = result.write().format(outputFormat).mode("errorifexists");
       if (outputFormat.equals("csv")) {

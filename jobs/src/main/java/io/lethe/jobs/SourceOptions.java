@@ -1,6 +1,6 @@
 package io.lethe.jobs;
 
-import io.lethe.store.SourceSpec;
+import io.lethe.internal.store.SourceSpec;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

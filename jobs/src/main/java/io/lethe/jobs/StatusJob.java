@@ -1,16 +1,16 @@
 package io.lethe.jobs;
 
 import io.lethe.LetheConfig;
+import io.lethe.RequestsOverdueException;
 import io.lethe.api.Status;
-import io.lethe.ledger.LedgerSummary;
-import io.lethe.registry.EnsembleManifest;
-import io.lethe.run.RunSummary;
-import io.lethe.store.StoreLayout;
+import io.lethe.api.types.EnsembleManifest;
+import io.lethe.api.types.LedgerSummary;
+import io.lethe.api.types.StoreLayout;
+import io.lethe.internal.run.RunSummary;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.spark.sql.SparkSession;
-import io.lethe.RequestsOverdueException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

@@ -2,13 +2,13 @@ package io.lethe.jobs;
 
 import io.lethe.LetheConfig;
 import io.lethe.api.Train;
-import io.lethe.registry.ModelRegistry;
-import io.lethe.run.RunSummary;
-import io.lethe.store.ShardedStore;
-import io.lethe.train.ShardSelection;
-import io.lethe.train.TrainResult;
-import io.lethe.train.TrainSettings;
-import io.lethe.unlearn.Strategies;
+import io.lethe.api.types.ShardSelection;
+import io.lethe.api.types.TrainResult;
+import io.lethe.internal.registry.ModelRegistry;
+import io.lethe.internal.run.RunSummary;
+import io.lethe.internal.store.ShardedStore;
+import io.lethe.internal.train.TrainSettings;
+import io.lethe.internal.unlearn.Strategies;
 import java.util.List;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.ArgGroup;
@@ -46,8 +46,8 @@ public final class TrainJob extends JobCommand {
   @Override
   void run(SparkSession spark, LetheConfig config, RunSummary summary) {
     io.lethe.api.Lethe lethe = io.lethe.api.Lethe.get(spark, config);
-    ShardedStore store = lethe.store();
-    ModelRegistry registry = lethe.registry();
+    ShardedStore store = lethe.internals().store();
+    ModelRegistry registry = lethe.internals().registry();
     TrainSettings settings = Strategies.settings(config);
     Train train = which == null ? lethe.train() : which.stale ? lethe.train().staleShards()
         : lethe.train().shards(which.shards);

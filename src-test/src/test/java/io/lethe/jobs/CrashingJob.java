@@ -1,7 +1,7 @@
 package io.lethe.jobs;
 
 import io.lethe.LetheConfig;
-import io.lethe.run.RunSummary;
+import io.lethe.internal.run.RunSummary;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 

@@ -1,0 +1,182 @@
+package io.lethe.internal.store;
+
+import io.lethe.api.types.PurgeResult;
+import io.lethe.api.types.StoreLayout;
+import static org.apache.spark.sql.functions.col;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.delta.tables.DeltaTable;
+import io.lethe.internal.run.DeltaCommits;
+import io.lethe.internal.run.HadoopFiles;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The store's deletes and purges: Delta's DELETE of a batch's rows, and REORG ... APPLY (PURGE)
+ * then VACUUM, each run with the session settings that suit a command on a few shards.
+ */
+final class StoreDeletes {
+  private static final Logger LOG = LoggerFactory.getLogger(StoreDeletes.class);
+  /** Delta's session setting for whether DELETE writes deletion vectors (true) or rewrites files. */
+  private static final String DELETE_DELETION_VECTORS = "spark.databricks.delta.delete.deletionVectors.persistent";
+  /** Commands of this JVM that change session settings for their time run one at a time. */
+  private static final Object SESSION_SETTINGS_LOCK = new Object();
+
+  private final ShardedStore store;
+  private final SparkSession spark;
+
+  StoreDeletes(ShardedStore store) {
+    this.store = store;
+    this.spark = store.spark();
+  }
+
+  /** Deletes the rows; see {@link ShardedStore#deleteMatching}. */
+  long deleteMatching(String column, Collection<String> ids, Collection<Integer> shards, CommitRetry retry,
+      boolean rewriteFiles) {
+    Column condition = RequestedIds.test(ids, col(column));
+    if (shards != null) {
+      condition = col(StoreLayout.SHARD_COLUMN).isin(shards.stream().sorted().toArray()).and(condition);
+    }
+    Column where = condition;
+    Map<String, String> settings = smallCommandSettings();
+    if (rewriteFiles) {
+      settings.put(DELETE_DELETION_VECTORS, "false");
+    }
+    return retry.run("delete of the batch's rows", () -> {
+      withSessionSettings(settings, () -> DeltaTable.forPath(spark, store.path()).delete(where));
+      return store.currentVersion();
+    });
+  }
+
+  /**
+   * Session settings for Delta's commands on a few shards (DELETE, REORG, VACUUM): their queries
+   * are small (the shards' files, the rows' positions per file, the files to delete), and adaptive
+   * execution would run each of their stages as a Spark job of its own. Without it, and with at most
+   * a shuffle partition per core, each query is one job.
+   */
+  private Map<String, String> smallCommandSettings() {
+    Map<String, String> settings = new TreeMap<>();
+    settings.put("spark.sql.adaptive.enabled", "false");
+    int partitions = Integer.parseInt(spark.conf().get("spark.sql.shuffle.partitions"));
+    settings.put("spark.sql.shuffle.partitions",
+        String.valueOf(Math.max(1, Math.min(partitions, spark.sparkContext().defaultParallelism()))));
+    return settings;
+  }
+
+  /**
+   * Runs a command with these session settings, and puts the session's own back after it. The
+   * settings are the session's, so a query started in it meanwhile from another thread runs with
+   * them too (adaptive execution off for the second a DELETE takes); the commands that set them
+   * run one at a time in this JVM. A session of its own would leave them alone, but building one
+   * costs half a second in a fresh JVM.
+   */
+  private void withSessionSettings(Map<String, String> settings, Runnable command) {
+    synchronized (SESSION_SETTINGS_LOCK) {
+      Map<String, String> before = new HashMap<>();
+      settings.keySet().forEach(k -> before.put(k, spark.conf().getOption(k).getOrElse(() -> null)));
+      settings.forEach(spark.conf()::set);
+      try {
+        command.run();
+      } finally {
+        before.forEach((k, v) -> {
+          if (v == null) {
+            spark.conf().unset(k);
+          } else {
+            spark.conf().set(k, v);
+          }
+        });
+      }
+    }
+  }
+
+  /** Purges the shards; see {@link ShardedStore#purge}. */
+  PurgeResult purge(Collection<Integer> shards, double retentionHours, CommitRetry retry, boolean vacuum) {
+    String table = "delta.`" + store.path().replace("`", "``") + "`";
+    Long reorgVersion = null;
+    // Only files with deletion vectors hold deleted rows: a shard without one needs no REORG
+    // (with forget.rewrite-files there are none). Delta 4.1.0's REORG ... APPLY (PURGE) calls
+    // SparkSession.active inside an executor task (ReorgTableHelper.filterParquetFilesOnExecutors),
+    // which fails on a cluster's executors: there, forget.rewrite-files=true avoids it.
+    if (!shards.isEmpty() && store.filesWithDeletionVectors(shards) > 0) {
+      String in = shards.stream().sorted().map(String::valueOf).reduce((a, b) -> a + ", " + b).orElseThrow();
+      reorgVersion = retry.run("purge (REORG) of shards " + in, () -> {
+        withSessionSettings(smallCommandSettings(), () -> spark.sql("REORG TABLE " + table + " WHERE "
+            + StoreLayout.SHARD_COLUMN + " IN (" + in + ") APPLY (PURGE)"));
+        return store.currentVersion();
+      });
+    }
+    if (!vacuum) {
+      return new PurgeResult(shards.stream().sorted().toList(), reorgVersion, null, retentionHours, null);
+    }
+    Instant vacuumedAt = Instant.now();
+    Map<String, String> settings = smallCommandSettings();
+    // Delta refuses a retention under the table's deletedFileRetentionDuration unless this is off.
+    settings.put("spark.databricks.delta.retentionDurationCheck.enabled", "false");
+    ByteArrayOutputStream said = new ByteArrayOutputStream();
+    withSessionSettings(settings, () -> {
+      // VACUUM prints its tally to standard output, which is the jobs' JSON summary: log it instead.
+      // Standard output is the JVM's: the commands that set session settings run one at a time.
+      PrintStream stdout = System.out;
+      try {
+        System.setOut(new PrintStream(said, true, StandardCharsets.UTF_8));
+        vacuum(table, retentionHours);
+      } finally {
+        System.setOut(stdout);
+      }
+    });
+    LOG.info("VACUUM of {}: {}", store.path(), said.toString(StandardCharsets.UTF_8).trim());
+    return new PurgeResult(shards.stream().sorted().toList(), reorgVersion, filesVacuumed(), retentionHours,
+        vacuumedAt);
+  }
+
+  /**
+   * VACUUM LITE: the files to delete come from the log's remove actions since the last VACUUM,
+   * not from listing every file of the table. When the log no longer holds all of them (its
+   * retention passed since the last VACUUM), Delta refuses LITE, and a full VACUUM runs instead.
+   */
+  private void vacuum(String table, double retentionHours) {
+    try {
+      spark.sql("VACUUM " + table + " LITE RETAIN " + retentionHours + " HOURS");
+    } catch (Exception e) { // Delta throws its analysis errors unchecked through Scala
+      if (!String.valueOf(e.getMessage()).contains("DELTA_CANNOT_VACUUM_LITE")) {
+        throw e;
+      }
+      LOG.info("VACUUM LITE of {} cannot see every file to delete in the log; running a full VACUUM", store.path());
+      spark.sql("VACUUM " + table + " RETAIN " + retentionHours + " HOURS");
+    }
+  }
+
+  /**
+   * Files the last VACUUM deleted, from its VACUUM END commit among the newest few, read from the
+   * log's commit files (null when Delta did not log it).
+   */
+  private Long filesVacuumed() {
+    HadoopFiles files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
+    Path table = new Path(store.path());
+    long newest = store.currentVersion();
+    for (long v = newest; v >= Math.max(0, newest - 4); v--) {
+      if (!files.exists(DeltaCommits.file(table, v))) {
+        continue;
+      }
+      for (JsonNode action : DeltaCommits.actions(files, table, v)) {
+        JsonNode info = action.path("commitInfo");
+        if ("VACUUM END".equals(info.path("operation").asText())) {
+          JsonNode n = info.path("operationMetrics").path("numDeletedFiles");
+          return n.isMissingNode() || n.isNull() ? null : Long.parseLong(n.asText());
+        }
+      }
+    }
+    return null;
+  }
+}

@@ -6,10 +6,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.lethe.api.types.ShardMath;
 import io.lethe.bench.SyntheticData;
 import io.lethe.internal.run.Json;
 import io.lethe.jobs.Lethe;
+import io.lethe.types.ShardMath;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;

@@ -3,13 +3,6 @@ package io.lethe;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lethe.api.Lethe;
-import io.lethe.api.types.EnsembleManifest;
-import io.lethe.api.types.ForgetRequest;
-import io.lethe.api.types.ForgetResult;
-import io.lethe.api.types.ShardUnlearning;
-import io.lethe.api.types.StoreLayout;
-import io.lethe.api.types.SubModelEntry;
-import io.lethe.api.types.VerifyReport;
 import io.lethe.internal.model.Aggregation;
 import io.lethe.internal.model.ShardEnsembleModel;
 import io.lethe.internal.run.Json;
@@ -21,6 +14,13 @@ import io.lethe.internal.unlearn.CertifiedRemoval;
 import io.lethe.internal.unlearn.CertifiedState;
 import io.lethe.internal.unlearn.Strategies;
 import io.lethe.internal.verify.VerifyPage;
+import io.lethe.types.EnsembleManifest;
+import io.lethe.types.ForgetRequest;
+import io.lethe.types.ForgetResult;
+import io.lethe.types.ShardUnlearning;
+import io.lethe.types.StoreLayout;
+import io.lethe.types.SubModelEntry;
+import io.lethe.types.VerifyReport;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -111,7 +111,7 @@ class CertifiedRemovalTest extends LetheTestBase {
     assertThat(filesUnder(registry.secrets().toString())).filteredOn(f -> f.getName().equals(CertifiedState.FILE_NAME))
         .hasSizeGreaterThanOrEqualTo(published.shards().size());
     // Retired sub-models take their secrets with them.
-    for (io.lethe.api.types.Retirement r : registry.retirements()) {
+    for (io.lethe.types.Retirement r : registry.retirements()) {
       for (String dir : r.subModels()) {
         assertThat(java.nio.file.Path.of(new org.apache.hadoop.fs.Path(registry.secrets(), dir).toUri())).doesNotExist();
       }

@@ -2,18 +2,18 @@ package io.lethe;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.lethe.api.types.EnsembleManifest;
-import io.lethe.api.types.ForgetRequest;
-import io.lethe.api.types.ForgetResult;
-import io.lethe.api.types.ShardUnlearning;
-import io.lethe.api.types.SubModelEntry;
-import io.lethe.api.types.VerifyReport;
 import io.lethe.internal.engine.DareForest;
 import io.lethe.internal.engine.LocalTrees;
 import io.lethe.internal.engine.ShardMatrix;
 import io.lethe.internal.model.ShardEnsembleModel;
 import io.lethe.internal.registry.ModelRegistry;
 import io.lethe.internal.train.Engine;
+import io.lethe.types.EnsembleManifest;
+import io.lethe.types.ForgetRequest;
+import io.lethe.types.ForgetResult;
+import io.lethe.types.ShardUnlearning;
+import io.lethe.types.SubModelEntry;
+import io.lethe.types.VerifyReport;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;

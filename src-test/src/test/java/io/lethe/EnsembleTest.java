@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
-import io.lethe.api.types.EnsembleManifest;
-import io.lethe.api.types.SubModelEntry;
 import io.lethe.demo.AdultData;
 import io.lethe.internal.model.Evaluation;
 import io.lethe.internal.model.ShardEnsembleModel;
@@ -14,6 +12,8 @@ import io.lethe.internal.registry.ModelRegistry;
 import io.lethe.internal.store.ShardedStore;
 import io.lethe.internal.train.SingleModel;
 import io.lethe.internal.unlearn.Strategies;
+import io.lethe.types.EnsembleManifest;
+import io.lethe.types.SubModelEntry;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;

@@ -2,13 +2,13 @@ package io.lethe;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.lethe.api.types.SubModelEntry;
 import io.lethe.demo.AdultData;
 import io.lethe.internal.model.Evaluation;
 import io.lethe.internal.model.ShardEnsembleModel;
 import io.lethe.internal.train.ShardTrainer;
 import io.lethe.internal.train.TrainSettings;
 import io.lethe.internal.unlearn.Strategies;
+import io.lethe.types.SubModelEntry;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -133,7 +133,7 @@ class EstimatorsTest extends LetheTestBase {
       TrainSettings settings = new TrainSettings(bad.getKey(), Map.of(), base.seed(), base.parallelism(),
           base.impute(), base.scale(), base.strategy(), base.engine(), base.taskMemoryMb(), "");
       org.assertj.core.api.Assertions.assertThatThrownBy(() -> io.lethe.internal.train.Estimators.create(settings,
-          io.lethe.api.types.Task.CLASSIFICATION, "f", "l", "p", "pr", "r", 1))
+          io.lethe.types.Task.CLASSIFICATION, "f", "l", "p", "pr", "r", 1))
           .isInstanceOf(io.lethe.LetheException.class).hasMessageContaining(bad.getValue());
     }
   }

@@ -5,9 +5,9 @@ import static org.apache.spark.sql.functions.format_string;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.lethe.api.types.Retirement;
 import io.lethe.demo.AdultData;
 import io.lethe.internal.registry.ModelRegistry;
+import io.lethe.types.Retirement;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;

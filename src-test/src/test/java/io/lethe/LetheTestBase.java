@@ -4,8 +4,6 @@ import static org.apache.spark.sql.functions.col;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.lethe.api.LetheSpark;
-import io.lethe.api.types.EnsembleManifest;
-import io.lethe.api.types.ShardSelection;
 import io.lethe.demo.AdultData;
 import io.lethe.internal.forget.ForgetSettings;
 import io.lethe.internal.forget.Forgetter;
@@ -19,6 +17,8 @@ import io.lethe.internal.train.TrainSettings;
 import io.lethe.internal.train.Training;
 import io.lethe.internal.unlearn.Strategies;
 import io.lethe.jobs.Lethe;
+import io.lethe.types.EnsembleManifest;
+import io.lethe.types.ShardSelection;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;

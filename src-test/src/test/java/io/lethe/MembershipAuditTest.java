@@ -1,20 +1,11 @@
 package io.lethe;
 
-import io.lethe.api.types.AttackResult;
+import io.lethe.types.AttackResult;
 import static org.apache.spark.sql.functions.col;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import io.lethe.api.Lethe;
-import io.lethe.api.types.ForgetEvidence;
-import io.lethe.api.types.ForgetRequest;
-import io.lethe.api.types.ForgetResult;
-import io.lethe.api.types.ForgetStep.Phase;
-import io.lethe.api.types.ForgetStep;
-import io.lethe.api.types.IdKind;
-import io.lethe.api.types.LedgerEntry;
-import io.lethe.api.types.VerifyReport.Check;
-import io.lethe.api.types.VerifyReport;
 import io.lethe.demo.AdultData;
 import io.lethe.internal.forget.ForgetAudit;
 import io.lethe.internal.ledger.LedgerKey;
@@ -24,6 +15,15 @@ import io.lethe.internal.verify.MembershipAudit;
 import io.lethe.internal.verify.Verifier;
 import io.lethe.internal.verify.VerifyPage;
 import io.lethe.internal.verify.VerifySettings;
+import io.lethe.types.ForgetEvidence;
+import io.lethe.types.ForgetRequest;
+import io.lethe.types.ForgetResult;
+import io.lethe.types.ForgetStep.Phase;
+import io.lethe.types.ForgetStep;
+import io.lethe.types.IdKind;
+import io.lethe.types.LedgerEntry;
+import io.lethe.types.VerifyReport.Check;
+import io.lethe.types.VerifyReport;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;

@@ -20,13 +20,13 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * Lethe's public face: the packages {@code io.lethe}, {@code io.lethe.api}, {@code io.lethe.api.types}
+ * Lethe's public face: the packages {@code io.lethe}, {@code io.lethe.api}, {@code io.lethe.types}
  * and {@code io.lethe.sql}. Every public class in them is marked {@link Evolving}, no public member
  * names a type under {@code io.lethe.internal} (but those marked {@link Internal}, for Lethe's own
  * jobs), and what the API takes and returns depends on nothing internal.
  */
 class PublicFaceTest {
-  static final List<String> PUBLIC = List.of("io.lethe", "io.lethe.api", "io.lethe.api.types", "io.lethe.sql");
+  static final List<String> PUBLIC = List.of("io.lethe", "io.lethe.api", "io.lethe.types", "io.lethe.sql");
 
   /** The public top-level and nested classes of a package, from the core's built classes. */
   static List<Class<?>> publicClasses(String pkg) throws IOException {
@@ -114,7 +114,7 @@ class PublicFaceTest {
   @Test
   void whatTheApiTakesAndReturnsDependsOnNothingInternal() {
     Map<String, Set<String>> graph = PackagesTest.packageGraph();
-    assertThat(graph.get("io.lethe.api.types")).as("io.lethe.api.types depends on")
+    assertThat(graph.get("io.lethe.types")).as("io.lethe.types depends on")
         .noneMatch(p -> p.startsWith("io.lethe.internal")).doesNotContain("io.lethe.api");
     assertThat(graph.getOrDefault("io.lethe", Set.of())).as("io.lethe depends on").isEmpty();
   }

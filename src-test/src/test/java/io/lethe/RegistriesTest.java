@@ -3,7 +3,6 @@ package io.lethe;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.lethe.api.types.Task;
 import io.lethe.internal.registry.ModelRegistry;
 import io.lethe.internal.train.Estimators;
 import io.lethe.internal.train.Strategy;
@@ -11,6 +10,7 @@ import io.lethe.internal.train.TrainSettings;
 import io.lethe.internal.unlearn.CertifiedState;
 import io.lethe.internal.unlearn.Checkpoints;
 import io.lethe.internal.unlearn.Strategies;
+import io.lethe.types.Task;
 import java.util.Map;
 import java.util.Set;
 import org.apache.spark.ml.Estimator;
@@ -187,11 +187,11 @@ class RegistriesTest {
     assertThat(Strategies.ofSubModel("shard-retrain")).isSameAs(Strategies.SHARD_RETRAIN);
     assertThat(Strategies.ofSubModel("exact-statistics")).isSameAs(Strategies.EXACT_STATISTICS);
     // A manifest written before sub-models named their strategy: "method", and "fit" for a fit.
-    io.lethe.api.types.SubModelEntry old = io.lethe.internal.run.Json.read("{\"shard\":3,\"path\":\"p\",\"method\":\"fit\"}",
-        io.lethe.api.types.SubModelEntry.class, "entry");
+    io.lethe.types.SubModelEntry old = io.lethe.internal.run.Json.read("{\"shard\":3,\"path\":\"p\",\"method\":\"fit\"}",
+        io.lethe.types.SubModelEntry.class, "entry");
     assertThat(old.strategy()).isEqualTo("shard-retrain");
     assertThat(io.lethe.internal.run.Json.read("{\"shard\":3,\"path\":\"p\",\"method\":\"sliced\"}",
-        io.lethe.api.types.SubModelEntry.class, "entry").strategy()).isEqualTo("sliced");
+        io.lethe.types.SubModelEntry.class, "entry").strategy()).isEqualTo("sliced");
     assertThat(io.lethe.internal.run.Json.write(old)).contains("\"strategy\" : \"shard-retrain\"").doesNotContain("method");
     Set<String> certified = Set.of(ModelRegistry.STATISTICS_FILE, CertifiedState.FILE_NAME);
     assertThat(Strategies.trainedBy(certified::contains)).isSameAs(Strategies.CERTIFIED_REMOVAL);

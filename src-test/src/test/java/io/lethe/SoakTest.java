@@ -4,13 +4,13 @@ import static org.apache.spark.sql.functions.col;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.lethe.api.types.EnsembleManifest;
-import io.lethe.api.types.SubModelEntry;
-import io.lethe.api.types.VerifyReport;
 import io.lethe.internal.model.ShardEnsembleModel;
 import io.lethe.internal.registry.ModelRegistry;
 import io.lethe.internal.run.Json;
 import io.lethe.internal.store.ShardedStore;
+import io.lethe.types.EnsembleManifest;
+import io.lethe.types.SubModelEntry;
+import io.lethe.types.VerifyReport;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -3,13 +3,13 @@ package io.lethe;
 import static org.apache.spark.sql.functions.col;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.lethe.api.types.SubModelEntry;
 import io.lethe.internal.registry.ModelRegistry;
 import io.lethe.internal.store.ShardedStore;
 import io.lethe.internal.train.Engine;
 import io.lethe.internal.train.ShardTrainer;
 import io.lethe.internal.train.TrainSettings;
 import io.lethe.internal.unlearn.Strategies;
+import io.lethe.types.SubModelEntry;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;

@@ -3,12 +3,12 @@ package io.lethe;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import io.lethe.api.types.SubModelEntry;
 import io.lethe.demo.AdultData;
 import io.lethe.internal.train.Engine;
 import io.lethe.internal.train.ShardTrainer.FittedShard;
 import io.lethe.internal.train.ShardTrainer;
 import io.lethe.internal.unlearn.Strategies;
+import io.lethe.types.SubModelEntry;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
@@ -95,7 +95,7 @@ class TreesTest extends LetheTestBase {
     readsAsSparkDoes(path, adultTest(200));
   }
 
-  private record Pair(PipelineModel ours, PipelineModel sparks, io.lethe.api.types.StoreLayout layout, Trained trained) {
+  private record Pair(PipelineModel ours, PipelineModel sparks, io.lethe.types.StoreLayout layout, Trained trained) {
     Transformer oursLast() {
       return ShardTrainer.estimatorModel(ours);
     }
@@ -116,14 +116,14 @@ class TreesTest extends LetheTestBase {
     }
 
     Dataset<Row> scored(PipelineModel model) {
-      return model.transform(adultTest(TEST_ROWS).withColumn(io.lethe.api.types.StoreLayout.LABEL_INDEX_COLUMN,
+      return model.transform(adultTest(TEST_ROWS).withColumn(io.lethe.types.StoreLayout.LABEL_INDEX_COLUMN,
           layout.labelIndex()));
     }
 
     double accuracy(PipelineModel model) {
       Dataset<Row> scored = scored(model);
       return scored.where(scored.col(io.lethe.internal.model.ShardColumns.prediction(0))
-          .equalTo(scored.col(io.lethe.api.types.StoreLayout.LABEL_INDEX_COLUMN))).count() / (double) TEST_ROWS;
+          .equalTo(scored.col(io.lethe.types.StoreLayout.LABEL_INDEX_COLUMN))).count() / (double) TEST_ROWS;
     }
   }
 
@@ -221,7 +221,7 @@ class TreesTest extends LetheTestBase {
 
   private static double rmse(Dataset<Row> scored) {
     return Math.sqrt(scored.selectExpr("avg(pow(" + io.lethe.internal.model.ShardColumns.prediction(0) + " - "
-        + io.lethe.api.types.StoreLayout.LABEL_INDEX_COLUMN + ", 2))").head().getDouble(0));
+        + io.lethe.types.StoreLayout.LABEL_INDEX_COLUMN + ", 2))").head().getDouble(0));
   }
 
   /**
@@ -246,9 +246,9 @@ class TreesTest extends LetheTestBase {
       PipelineModel sparks = new ShardTrainer(trained.store(), Strategies.settings(config))
           .fit(0, trained.store().readShard(0, version)).model();
       Dataset<Row> other = trained.store().readShard(1, version)
-          .withColumn(io.lethe.api.types.StoreLayout.LABEL_INDEX_COLUMN, trained.store().layout().labelIndex());
+          .withColumn(io.lethe.types.StoreLayout.LABEL_INDEX_COLUMN, trained.store().layout().labelIndex());
       String p = io.lethe.internal.model.ShardColumns.prediction(0);
-      List<Row> a = ours.transform(other).orderBy("patient").select(p, io.lethe.api.types.StoreLayout.LABEL_INDEX_COLUMN)
+      List<Row> a = ours.transform(other).orderBy("patient").select(p, io.lethe.types.StoreLayout.LABEL_INDEX_COLUMN)
           .collectAsList();
       List<Row> b = sparks.transform(other).orderBy("patient").select(p).collectAsList();
       assertThat(a).hasSameSizeAs(b).hasSizeGreaterThan(200);
@@ -256,7 +256,7 @@ class TreesTest extends LetheTestBase {
           .count();
       assertThat(same).as(estimator + ": the other shard's patients predicted alike").isEqualTo(a.size());
       double accuracy = a.stream().filter(r -> r.getDouble(0) == r.getDouble(1)).count() / (double) a.size();
-      assertThat(accuracy).as(estimator).isGreaterThan(majorityRate(other, io.lethe.api.types.StoreLayout.LABEL_INDEX_COLUMN)
+      assertThat(accuracy).as(estimator).isGreaterThan(majorityRate(other, io.lethe.types.StoreLayout.LABEL_INDEX_COLUMN)
           + 0.2);
     }
   }
@@ -276,7 +276,7 @@ class TreesTest extends LetheTestBase {
     io.lethe.internal.store.ShardedStore store = trained.store();
     long version = store.currentVersion();
     Dataset<Row> other = store.readShard(1, version)
-        .withColumn(io.lethe.api.types.StoreLayout.LABEL_INDEX_COLUMN, store.layout().labelIndex()).cache();
+        .withColumn(io.lethe.types.StoreLayout.LABEL_INDEX_COLUMN, store.layout().labelIndex()).cache();
     double[] sum = new double[3];
     List<Long> seeds = List.of(1L, 2L, 3L, 42L);
     for (long seed : seeds) {
@@ -294,14 +294,14 @@ class TreesTest extends LetheTestBase {
         sparks).isLessThanOrEqualTo(0.5);
     assertThat(100 * (sparks - dare)).as("points under spark.ml's forest: DaRE's %.4f, spark.ml's %.4f", dare, sparks)
         .isLessThanOrEqualTo(0.5);
-    assertThat(tasks).isGreaterThan(majorityRate(other, io.lethe.api.types.StoreLayout.LABEL_INDEX_COLUMN) + 0.2);
+    assertThat(tasks).isGreaterThan(majorityRate(other, io.lethe.types.StoreLayout.LABEL_INDEX_COLUMN) + 0.2);
     other.unpersist();
   }
 
   private static double forestAccuracy(FittedShard fit, Dataset<Row> labelled) {
     Dataset<Row> scored = fit.model().transform(labelled);
     return scored.where(scored.col(io.lethe.internal.model.ShardColumns.prediction(0))
-        .equalTo(scored.col(io.lethe.api.types.StoreLayout.LABEL_INDEX_COLUMN))).count() / (double) labelled.count();
+        .equalTo(scored.col(io.lethe.types.StoreLayout.LABEL_INDEX_COLUMN))).count() / (double) labelled.count();
   }
 
   private static Map<String, String> breastCancerSettings(Path at, String estimator) {

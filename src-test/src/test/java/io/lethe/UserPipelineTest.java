@@ -4,16 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lethe.api.Lethe;
-import io.lethe.api.types.ForgetRequest;
-import io.lethe.api.types.ForgetResult;
-import io.lethe.api.types.SubModelEntry;
-import io.lethe.api.types.VerifyReport;
 import io.lethe.demo.AdultData;
 import io.lethe.internal.model.Evaluation;
 import io.lethe.internal.model.ShardEnsembleModel;
 import io.lethe.internal.train.TrainSettings;
 import io.lethe.internal.unlearn.Strategies;
 import io.lethe.pipelines.NetCapital;
+import io.lethe.types.ForgetRequest;
+import io.lethe.types.ForgetResult;
+import io.lethe.types.SubModelEntry;
+import io.lethe.types.VerifyReport;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -169,7 +169,7 @@ class UserPipelineTest extends LetheTestBase {
       io.lethe.internal.registry.ModelRegistry registry = new io.lethe.internal.registry.ModelRegistry(spark(), models.toString());
       io.lethe.internal.train.Training training = new io.lethe.internal.train.Training(fixture.store(), registry, trainSettings,
           io.lethe.internal.model.Aggregation.SOFT);
-      assertThatThrownBy(() -> training.run(io.lethe.api.types.ShardSelection.all()))
+      assertThatThrownBy(() -> training.run(io.lethe.types.ShardSelection.all()))
           .isInstanceOf(InvalidConfigException.class).hasMessageContaining(bad.getValue());
       assertThat(registry.latest()).isEmpty();
       assertThat(Files.exists(models) ? filesUnder(models.toString()) : List.of()).as("nothing written").isEmpty();

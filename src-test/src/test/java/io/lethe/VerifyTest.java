@@ -4,20 +4,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lethe.api.Lethe;
-import io.lethe.api.types.ForgetRequest;
-import io.lethe.api.types.ForgetResult;
-import io.lethe.api.types.ForgetStep.Phase;
-import io.lethe.api.types.ForgetStep;
-import io.lethe.api.types.IdKind;
-import io.lethe.api.types.LedgerEntry;
-import io.lethe.api.types.VerifyReport.Check;
-import io.lethe.api.types.VerifyReport;
 import io.lethe.internal.forget.Forgetter;
 import io.lethe.internal.ledger.LedgerKey;
 import io.lethe.internal.run.Json;
 import io.lethe.internal.store.CommitRetry;
 import io.lethe.internal.verify.Verifier;
 import io.lethe.internal.verify.VerifyPage;
+import io.lethe.types.ForgetRequest;
+import io.lethe.types.ForgetResult;
+import io.lethe.types.ForgetStep.Phase;
+import io.lethe.types.ForgetStep;
+import io.lethe.types.IdKind;
+import io.lethe.types.LedgerEntry;
+import io.lethe.types.VerifyReport.Check;
+import io.lethe.types.VerifyReport;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -154,7 +154,7 @@ class VerifyTest extends LetheTestBase {
     assertThat(published.passed()).as(published.finding()).isTrue();
     // A row of the hit shard deleted after its sub-model, with no retrain: that one is stale.
     String other = trained.store().read(later).where(org.apache.spark.sql.functions.col(
-        io.lethe.api.types.StoreLayout.SHARD_COLUMN).equalTo(hit)).select("person_id").head().get(0).toString();
+        io.lethe.types.StoreLayout.SHARD_COLUMN).equalTo(hit)).select("person_id").head().get(0).toString();
     trained.store().deleteMatching("person_id", List.of(other), Set.of(hit), new CommitRetry(3), true);
     Check stale = check(own2.verify(forgot.batchId(), null), "models.published");
     assertThat(stale.passed()).as(stale.finding()).isFalse();

@@ -1,12 +1,12 @@
 package io.lethe.api;
 
 import io.lethe.Evolving;
-import io.lethe.api.types.ForgetHook;
-import io.lethe.api.types.ForgetPlan;
-import io.lethe.api.types.ForgetRequest;
-import io.lethe.api.types.ForgetResult;
 import io.lethe.internal.forget.Forgetter;
 import io.lethe.internal.verify.MembershipAudit;
+import io.lethe.types.ForgetHook;
+import io.lethe.types.ForgetPlan;
+import io.lethe.types.ForgetRequest;
+import io.lethe.types.ForgetResult;
 import java.util.Optional;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;

@@ -2,9 +2,9 @@ package io.lethe.api;
 
 import io.lethe.Evolving;
 import io.lethe.LetheConfig;
-import io.lethe.api.types.IngestPlan;
-import io.lethe.api.types.IngestResult;
 import io.lethe.internal.store.ShardedStore;
+import io.lethe.types.IngestPlan;
+import io.lethe.types.IngestResult;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 

@@ -1,8 +1,8 @@
 package io.lethe.api;
 
 import io.lethe.Evolving;
-import io.lethe.api.types.PurgePlan;
-import io.lethe.api.types.PurgeReport;
+import io.lethe.types.PurgePlan;
+import io.lethe.types.PurgeReport;
 import java.util.UUID;
 
 /**

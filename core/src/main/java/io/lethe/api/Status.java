@@ -1,12 +1,12 @@
 package io.lethe.api;
 
 import io.lethe.Evolving;
-import io.lethe.api.types.EnsembleManifest;
-import io.lethe.api.types.LedgerSummary;
-import io.lethe.api.types.StoreLayout;
 import io.lethe.internal.registry.ModelRegistry;
 import io.lethe.internal.store.ShardedStore;
 import io.lethe.internal.train.Training;
+import io.lethe.types.EnsembleManifest;
+import io.lethe.types.LedgerSummary;
+import io.lethe.types.StoreLayout;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;

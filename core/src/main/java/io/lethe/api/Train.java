@@ -1,9 +1,9 @@
 package io.lethe.api;
 
 import io.lethe.Evolving;
-import io.lethe.api.types.ShardSelection;
-import io.lethe.api.types.TrainPlan;
-import io.lethe.api.types.TrainResult;
+import io.lethe.types.ShardSelection;
+import io.lethe.types.TrainPlan;
+import io.lethe.types.TrainResult;
 import java.util.List;
 
 /** Trains the selected shards on the store's current version and publishes an ensemble version. */

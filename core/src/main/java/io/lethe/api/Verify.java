@@ -3,12 +3,12 @@ package io.lethe.api;
 import io.lethe.Evolving;
 import io.lethe.InvalidRequestException;
 import io.lethe.LetheConfig;
-import io.lethe.api.types.ForgetRequest;
-import io.lethe.api.types.VerifyReport;
 import io.lethe.internal.run.HadoopFiles;
 import io.lethe.internal.verify.Verifier;
 import io.lethe.internal.verify.VerifyPage;
 import io.lethe.internal.verify.VerifySettings;
+import io.lethe.types.ForgetRequest;
+import io.lethe.types.VerifyReport;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 

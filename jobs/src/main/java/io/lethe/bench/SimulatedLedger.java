@@ -1,11 +1,11 @@
 package io.lethe.bench;
 
-import io.lethe.api.types.ForgetStep.Phase;
-import io.lethe.api.types.ForgetStep;
-import io.lethe.api.types.IdKind;
-import io.lethe.api.types.LedgerEntry;
 import io.lethe.internal.ledger.ForgetLedger;
 import io.lethe.internal.ledger.LedgerKey;
+import io.lethe.types.ForgetStep.Phase;
+import io.lethe.types.ForgetStep;
+import io.lethe.types.IdKind;
+import io.lethe.types.LedgerEntry;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;

@@ -1,17 +1,9 @@
 package io.lethe.demo;
 
-import io.lethe.api.types.StepCost;
+import io.lethe.types.StepCost;
 import static org.apache.spark.sql.functions.col;
 
 import io.lethe.LetheConfig;
-import io.lethe.api.types.ForgetPlan;
-import io.lethe.api.types.ForgetRequest;
-import io.lethe.api.types.ForgetResult;
-import io.lethe.api.types.IngestResult;
-import io.lethe.api.types.ShardSelection;
-import io.lethe.api.types.SubModelEntry;
-import io.lethe.api.types.TrainResult;
-import io.lethe.api.types.VerifyReport;
 import io.lethe.internal.forget.ForgetSettings;
 import io.lethe.internal.forget.Forgetter;
 import io.lethe.internal.ledger.ForgetLedger;
@@ -33,6 +25,14 @@ import io.lethe.internal.verify.MembershipAudit;
 import io.lethe.internal.verify.Verifier;
 import io.lethe.internal.verify.VerifyPage;
 import io.lethe.internal.verify.VerifySettings;
+import io.lethe.types.ForgetPlan;
+import io.lethe.types.ForgetRequest;
+import io.lethe.types.ForgetResult;
+import io.lethe.types.IngestResult;
+import io.lethe.types.ShardSelection;
+import io.lethe.types.SubModelEntry;
+import io.lethe.types.TrainResult;
+import io.lethe.types.VerifyReport;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;

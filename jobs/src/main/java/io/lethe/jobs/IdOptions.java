@@ -1,8 +1,8 @@
 package io.lethe.jobs;
 
-import io.lethe.api.types.ForgetRequest;
-import io.lethe.api.types.IdKind;
 import io.lethe.internal.forget.IdFile;
+import io.lethe.types.ForgetRequest;
+import io.lethe.types.IdKind;
 import java.util.List;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Option;

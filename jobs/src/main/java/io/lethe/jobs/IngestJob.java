@@ -1,9 +1,9 @@
 package io.lethe.jobs;
 
 import io.lethe.LetheConfig;
-import io.lethe.api.types.IngestResult;
 import io.lethe.internal.run.RunSummary;
 import io.lethe.internal.store.SourceSpec;
+import io.lethe.types.IngestResult;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;

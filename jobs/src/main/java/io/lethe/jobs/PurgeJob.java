@@ -1,9 +1,9 @@
 package io.lethe.jobs;
 
 import io.lethe.LetheConfig;
-import io.lethe.api.types.PurgeReport;
 import io.lethe.internal.forget.ForgetSettings;
 import io.lethe.internal.run.RunSummary;
+import io.lethe.types.PurgeReport;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 

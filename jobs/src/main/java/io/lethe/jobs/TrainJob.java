@@ -2,13 +2,13 @@ package io.lethe.jobs;
 
 import io.lethe.LetheConfig;
 import io.lethe.api.Train;
-import io.lethe.api.types.ShardSelection;
-import io.lethe.api.types.TrainResult;
 import io.lethe.internal.registry.ModelRegistry;
 import io.lethe.internal.run.RunSummary;
 import io.lethe.internal.store.ShardedStore;
 import io.lethe.internal.train.TrainSettings;
 import io.lethe.internal.unlearn.Strategies;
+import io.lethe.types.ShardSelection;
+import io.lethe.types.TrainResult;
 import java.util.List;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.ArgGroup;

@@ -2,18 +2,6 @@ package io.lethe.internal.forget;
 
 import io.lethe.LetheException;
 import io.lethe.RunStoppedException;
-import io.lethe.api.types.EnsembleManifest;
-import io.lethe.api.types.ForgetHook;
-import io.lethe.api.types.ForgetPlan;
-import io.lethe.api.types.ForgetRequest;
-import io.lethe.api.types.ForgetResult;
-import io.lethe.api.types.ForgetStep.Phase;
-import io.lethe.api.types.ForgetStep;
-import io.lethe.api.types.LedgerEntry;
-import io.lethe.api.types.PurgeReport;
-import io.lethe.api.types.Retirement;
-import io.lethe.api.types.ShardUnlearning;
-import io.lethe.api.types.TrainResult;
 import io.lethe.internal.ledger.ForgetLedger;
 import io.lethe.internal.ledger.LedgerKey;
 import io.lethe.internal.registry.ModelRegistry;
@@ -22,6 +10,18 @@ import io.lethe.internal.run.StepTimes;
 import io.lethe.internal.store.CommitRetry;
 import io.lethe.internal.store.ShardedStore;
 import io.lethe.internal.train.Training;
+import io.lethe.types.EnsembleManifest;
+import io.lethe.types.ForgetHook;
+import io.lethe.types.ForgetPlan;
+import io.lethe.types.ForgetRequest;
+import io.lethe.types.ForgetResult;
+import io.lethe.types.ForgetStep.Phase;
+import io.lethe.types.ForgetStep;
+import io.lethe.types.LedgerEntry;
+import io.lethe.types.PurgeReport;
+import io.lethe.types.Retirement;
+import io.lethe.types.ShardUnlearning;
+import io.lethe.types.TrainResult;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -342,7 +342,7 @@ public final class Forgetter {
     }
 
     ForgetResult result(ForgetPlan plan, long storeVersion, Long ensembleVersion, List<Integer> retrained,
-        Retirement retirement, io.lethe.api.types.PurgeResult purge, long forgotten) {
+        Retirement retirement, io.lethe.types.PurgeResult purge, long forgotten) {
       return new ForgetResult(plan, batchId, active.size(), storeVersion, ensembleVersion, retrained, unlearning,
           retirement, purge, forgotten, active.size() - forgotten, times.asMap(), times.costs());
     }

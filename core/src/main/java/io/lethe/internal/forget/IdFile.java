@@ -1,6 +1,6 @@
 package io.lethe.internal.forget;
 
-import io.lethe.api.types.ForgetRequest;
+import io.lethe.types.ForgetRequest;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.lit;
@@ -11,11 +11,11 @@ import static org.apache.spark.sql.functions.when;
 import io.delta.tables.DeltaTable;
 import io.lethe.InvalidRequestException;
 import io.lethe.LetheException;
-import io.lethe.api.types.IdKind;
 import io.lethe.internal.ledger.ForgetLedger;
 import io.lethe.internal.ledger.LedgerKey;
 import io.lethe.internal.run.HadoopFiles;
 import io.lethe.internal.run.Tables;
+import io.lethe.types.IdKind;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;

@@ -1,14 +1,14 @@
 package io.lethe.internal.forget;
 
-import io.lethe.api.types.ForgetStep.Phase;
-import io.lethe.api.types.ForgetStep;
-import io.lethe.api.types.LedgerEntry;
-import io.lethe.api.types.PurgePlan;
-import io.lethe.api.types.PurgeReport;
-import io.lethe.api.types.PurgeResult;
 import io.lethe.internal.ledger.ForgetLedger;
 import io.lethe.internal.store.CommitRetry;
 import io.lethe.internal.store.ShardedStore;
+import io.lethe.types.ForgetStep.Phase;
+import io.lethe.types.ForgetStep;
+import io.lethe.types.LedgerEntry;
+import io.lethe.types.PurgePlan;
+import io.lethe.types.PurgeReport;
+import io.lethe.types.PurgeResult;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;

@@ -1,7 +1,7 @@
 package io.lethe.internal.ledger;
 
-import io.lethe.api.types.LedgerEntry;
-import io.lethe.api.types.LedgerSummary;
+import io.lethe.types.LedgerEntry;
+import io.lethe.types.LedgerSummary;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.max_by;
 import static org.apache.spark.sql.functions.struct;

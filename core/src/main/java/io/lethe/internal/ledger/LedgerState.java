@@ -2,11 +2,11 @@ package io.lethe.internal.ledger;
 
 import io.delta.kernel.utils.FileStatus;
 import io.lethe.LetheException;
-import io.lethe.api.types.LedgerEntry;
 import io.lethe.internal.run.DriverParquet;
 import io.lethe.internal.run.HadoopFiles;
 import io.lethe.internal.run.Json;
 import io.lethe.internal.run.LogTable;
+import io.lethe.types.LedgerEntry;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collection;

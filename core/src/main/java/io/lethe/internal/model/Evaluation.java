@@ -1,7 +1,7 @@
 package io.lethe.internal.model;
 
-import io.lethe.api.types.StoreLayout;
-import io.lethe.api.types.Task;
+import io.lethe.types.StoreLayout;
+import io.lethe.types.Task;
 import org.apache.spark.ml.Transformer;
 import org.apache.spark.ml.evaluation.MulticlassClassificationEvaluator;
 import org.apache.spark.ml.evaluation.RegressionEvaluator;

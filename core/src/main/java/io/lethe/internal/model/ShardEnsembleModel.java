@@ -8,13 +8,13 @@ import static org.apache.spark.sql.functions.udf;
 
 import io.lethe.CorruptRegistryException;
 import io.lethe.LetheException;
-import io.lethe.api.types.EnsembleManifest;
-import io.lethe.api.types.SubModelEntry;
-import io.lethe.api.types.Task;
 import io.lethe.internal.registry.ModelRegistry;
 import io.lethe.internal.registry.PipelineReader;
 import io.lethe.internal.run.HadoopFiles;
 import io.lethe.internal.run.Json;
+import io.lethe.types.EnsembleManifest;
+import io.lethe.types.SubModelEntry;
+import io.lethe.types.Task;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -1,7 +1,7 @@
 package io.lethe.internal.run;
 
-import io.lethe.api.types.StepCost;
 import io.lethe.internal.run.StepTimes;
+import io.lethe.types.StepCost;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;

@@ -1,9 +1,9 @@
 package io.lethe.internal.store;
 
-import io.lethe.api.types.IngestPlan;
-import io.lethe.api.types.IngestResult;
-import io.lethe.api.types.PurgeResult;
-import io.lethe.api.types.StoreLayout;
+import io.lethe.types.IngestPlan;
+import io.lethe.types.IngestResult;
+import io.lethe.types.PurgeResult;
+import io.lethe.types.StoreLayout;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.sum;

@@ -1,7 +1,7 @@
 package io.lethe.internal.store;
 
-import io.lethe.api.types.PurgeResult;
-import io.lethe.api.types.StoreLayout;
+import io.lethe.types.PurgeResult;
+import io.lethe.types.StoreLayout;
 import static org.apache.spark.sql.functions.col;
 
 import com.fasterxml.jackson.databind.JsonNode;

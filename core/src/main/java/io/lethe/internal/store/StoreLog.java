@@ -1,10 +1,10 @@
 package io.lethe.internal.store;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.lethe.api.types.StoreLayout;
 import io.lethe.internal.run.DeltaCommits;
 import io.lethe.internal.run.HadoopFiles;
 import io.lethe.internal.run.LogTable;
+import io.lethe.types.StoreLayout;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;

@@ -2,8 +2,8 @@ package io.lethe.internal.train;
 
 import io.lethe.InvalidConfigException;
 import io.lethe.LetheException;
-import io.lethe.api.types.Task;
 import io.lethe.internal.registry.ModelForm;
+import io.lethe.types.Task;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;

@@ -2,10 +2,10 @@ package io.lethe.internal.train;
 
 import static org.apache.spark.sql.functions.col;
 
-import io.lethe.api.types.StoreLayout;
-import io.lethe.api.types.Task;
 import io.lethe.internal.engine.ShardStatistics;
 import io.lethe.internal.store.ShardedStore;
+import io.lethe.types.StoreLayout;
+import io.lethe.types.Task;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.sql.Column;

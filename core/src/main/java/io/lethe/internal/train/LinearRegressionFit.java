@@ -2,9 +2,9 @@ package io.lethe.internal.train;
 
 import dev.ludovic.netlib.lapack.LAPACK;
 import io.lethe.LetheException;
-import io.lethe.api.types.StoreLayout;
 import io.lethe.internal.engine.Features;
 import io.lethe.internal.engine.ShardStatistics;
+import io.lethe.types.StoreLayout;
 import java.util.Arrays;
 import java.util.Optional;
 import org.apache.spark.ml.Estimator;

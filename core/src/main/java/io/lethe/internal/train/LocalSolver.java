@@ -1,9 +1,9 @@
 package io.lethe.internal.train;
 
-import io.lethe.api.types.StoreLayout;
 import io.lethe.internal.engine.LinearSpec;
 import io.lethe.internal.engine.LocalFit;
 import io.lethe.internal.engine.LocalLinear;
+import io.lethe.types.StoreLayout;
 import java.io.Serializable;
 import java.util.Optional;
 import org.apache.spark.ml.Estimator;

@@ -1,9 +1,9 @@
 package io.lethe.internal.train;
 
 import io.lethe.LetheException;
-import io.lethe.api.types.StoreLayout;
 import io.lethe.internal.engine.Features;
 import io.lethe.internal.engine.ShardStatistics;
+import io.lethe.types.StoreLayout;
 import java.util.Optional;
 import org.apache.spark.ml.Estimator;
 import org.apache.spark.ml.classification.NaiveBayes;

@@ -1,7 +1,7 @@
 package io.lethe.internal.train;
 
-import io.lethe.api.types.ShardUnlearning;
-import io.lethe.api.types.SubModelEntry;
+import io.lethe.types.ShardUnlearning;
+import io.lethe.types.SubModelEntry;
 
 /**
  * What a strategy did with one hit shard: its new sub-model, saved and unpublished, and the step

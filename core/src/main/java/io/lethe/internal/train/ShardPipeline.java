@@ -1,7 +1,7 @@
 package io.lethe.internal.train;
 
-import io.lethe.api.types.StoreLayout;
 import io.lethe.internal.model.ShardColumns;
+import io.lethe.types.StoreLayout;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.ml.Estimator;

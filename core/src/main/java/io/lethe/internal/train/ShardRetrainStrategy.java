@@ -14,7 +14,7 @@ public final class ShardRetrainStrategy implements Strategy {
 
   @Override
   public String id() {
-    return io.lethe.api.types.SubModelEntry.SHARD_RETRAIN;
+    return io.lethe.types.SubModelEntry.SHARD_RETRAIN;
   }
 
   @Override

@@ -1,12 +1,12 @@
 package io.lethe.internal.train;
 
 import io.lethe.LetheException;
-import io.lethe.api.types.StoreLayout;
-import io.lethe.api.types.SubModelEntry;
 import io.lethe.internal.model.ShardColumns;
 import io.lethe.internal.registry.ModelRegistry;
 import io.lethe.internal.run.Futures;
 import io.lethe.internal.store.ShardedStore;
+import io.lethe.types.StoreLayout;
+import io.lethe.types.SubModelEntry;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;

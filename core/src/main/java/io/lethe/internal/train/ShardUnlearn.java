@@ -1,10 +1,10 @@
 package io.lethe.internal.train;
 
-import io.lethe.api.types.EnsembleManifest;
-import io.lethe.api.types.SubModelEntry;
 import io.lethe.internal.engine.ShardStatistics;
 import io.lethe.internal.registry.ModelRegistry;
 import io.lethe.internal.store.ShardedStore;
+import io.lethe.types.EnsembleManifest;
+import io.lethe.types.SubModelEntry;
 import java.util.Optional;
 import java.util.function.Supplier;
 

@@ -1,10 +1,10 @@
 package io.lethe.internal.train;
 
-import io.lethe.api.types.EnsembleManifest;
-import io.lethe.api.types.SubModelEntry;
 import io.lethe.internal.model.Aggregation;
 import io.lethe.internal.model.ShardEnsembleModel;
 import io.lethe.internal.store.ShardedStore;
+import io.lethe.types.EnsembleManifest;
+import io.lethe.types.SubModelEntry;
 import java.util.List;
 
 /**

@@ -1,10 +1,10 @@
 package io.lethe.internal.train;
 
 import io.lethe.LetheException;
-import io.lethe.api.types.StoreLayout;
 import io.lethe.internal.engine.FeatureSpec;
 import io.lethe.internal.engine.Features;
 import io.lethe.internal.engine.ShardStatistics;
+import io.lethe.types.StoreLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -1,10 +1,10 @@
 package io.lethe.internal.train;
 
 import io.lethe.LetheConfig;
-import io.lethe.api.types.EnsembleManifest;
-import io.lethe.api.types.StoreLayout;
-import io.lethe.api.types.SubModelEntry;
 import io.lethe.internal.registry.ModelRegistry;
+import io.lethe.types.EnsembleManifest;
+import io.lethe.types.StoreLayout;
+import io.lethe.types.SubModelEntry;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;

@@ -3,7 +3,6 @@ package io.lethe.internal.train;
 import static org.apache.spark.sql.functions.col;
 
 import io.lethe.LetheException;
-import io.lethe.api.types.StoreLayout;
 import io.lethe.internal.engine.FeatureSpec;
 import io.lethe.internal.engine.LocalFit;
 import io.lethe.internal.engine.RowCodec;
@@ -12,6 +11,7 @@ import io.lethe.internal.engine.ShardStatistics;
 import io.lethe.internal.registry.ModelRegistry;
 import io.lethe.internal.store.ShardReader;
 import io.lethe.internal.store.ShardedStore;
+import io.lethe.types.StoreLayout;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Collection;

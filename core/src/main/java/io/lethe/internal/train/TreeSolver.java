@@ -1,8 +1,8 @@
 package io.lethe.internal.train;
 
-import io.lethe.api.types.StoreLayout;
 import io.lethe.internal.engine.LocalFit;
 import io.lethe.internal.engine.LocalTrees;
+import io.lethe.types.StoreLayout;
 import java.io.Serializable;
 import java.util.Optional;
 import org.apache.spark.ml.Estimator;

@@ -2,10 +2,10 @@ package io.lethe.internal.train;
 
 import io.lethe.InvalidConfigException;
 import io.lethe.LetheException;
-import io.lethe.api.types.StoreLayout;
-import io.lethe.api.types.Task;
 import io.lethe.internal.model.ShardColumns;
 import io.lethe.internal.run.HadoopFiles;
+import io.lethe.types.StoreLayout;
+import io.lethe.types.Task;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashSet;

@@ -2,12 +2,12 @@ package io.lethe.internal.unlearn;
 
 import static org.apache.spark.sql.functions.col;
 
-import io.lethe.api.types.StoreLayout;
 import io.lethe.internal.model.ShardColumns;
 import io.lethe.internal.train.Estimators;
 import io.lethe.internal.train.ShardPipeline;
 import io.lethe.internal.train.StatisticsModel;
 import io.lethe.internal.train.TrainSettings;
+import io.lethe.types.StoreLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

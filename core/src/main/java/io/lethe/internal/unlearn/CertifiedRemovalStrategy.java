@@ -1,15 +1,15 @@
 package io.lethe.internal.unlearn;
 
 import io.lethe.LetheConfig;
-import io.lethe.api.types.EnsembleManifest;
-import io.lethe.api.types.StoreLayout;
-import io.lethe.api.types.SubModelEntry;
 import io.lethe.internal.engine.ShardStatistics;
 import io.lethe.internal.registry.ModelRegistry;
 import io.lethe.internal.train.ShardTrainer;
 import io.lethe.internal.train.ShardUnlearn;
 import io.lethe.internal.train.Strategy;
 import io.lethe.internal.train.TrainSettings;
+import io.lethe.types.EnsembleManifest;
+import io.lethe.types.StoreLayout;
+import io.lethe.types.SubModelEntry;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

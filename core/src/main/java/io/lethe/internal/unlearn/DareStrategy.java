@@ -1,8 +1,5 @@
 package io.lethe.internal.unlearn;
 
-import io.lethe.api.types.ShardUnlearning;
-import io.lethe.api.types.StoreLayout;
-import io.lethe.api.types.SubModelEntry;
 import io.lethe.internal.engine.DareForest;
 import io.lethe.internal.engine.FeatureSpec;
 import io.lethe.internal.engine.Features;
@@ -23,6 +20,9 @@ import io.lethe.internal.train.ShardUnlearn;
 import io.lethe.internal.train.StatisticsModel;
 import io.lethe.internal.train.Strategy;
 import io.lethe.internal.train.TrainSettings;
+import io.lethe.types.ShardUnlearning;
+import io.lethe.types.StoreLayout;
+import io.lethe.types.SubModelEntry;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;

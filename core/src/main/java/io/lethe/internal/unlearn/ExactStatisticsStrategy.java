@@ -1,11 +1,11 @@
 package io.lethe.internal.unlearn;
 
-import io.lethe.api.types.StoreLayout;
 import io.lethe.internal.engine.ShardStatistics;
 import io.lethe.internal.registry.ModelRegistry;
 import io.lethe.internal.train.ShardUnlearn;
 import io.lethe.internal.train.StatisticsModel;
 import io.lethe.internal.train.TrainSettings;
+import io.lethe.types.StoreLayout;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;

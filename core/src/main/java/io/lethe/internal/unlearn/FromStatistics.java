@@ -1,7 +1,5 @@
 package io.lethe.internal.unlearn;
 
-import io.lethe.api.types.ShardUnlearning;
-import io.lethe.api.types.SubModelEntry;
 import io.lethe.internal.engine.ShardStatistics;
 import io.lethe.internal.registry.ModelRegistry;
 import io.lethe.internal.store.ShardedStore;
@@ -10,6 +8,8 @@ import io.lethe.internal.train.ShardOutcome;
 import io.lethe.internal.train.ShardUnlearn;
 import io.lethe.internal.train.StatisticsModel;
 import io.lethe.internal.train.Strategy;
+import io.lethe.types.ShardUnlearning;
+import io.lethe.types.SubModelEntry;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;

@@ -2,11 +2,11 @@ package io.lethe.internal.unlearn;
 
 import static org.apache.spark.sql.functions.col;
 
-import io.lethe.api.types.StoreLayout;
 import io.lethe.internal.train.Estimators;
 import io.lethe.internal.train.ShardPipeline;
 import io.lethe.internal.train.TrainSettings;
 import io.lethe.internal.unlearn.Checkpoints.Checkpoint;
+import io.lethe.types.StoreLayout;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;

@@ -4,11 +4,11 @@ import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
 
 import io.delta.tables.DeltaTable;
-import io.lethe.api.types.IdKind;
-import io.lethe.api.types.StoreLayout;
-import io.lethe.api.types.VerifyReport.Check;
 import io.lethe.internal.ledger.LedgerKey;
 import io.lethe.internal.store.ShardedStore;
+import io.lethe.types.IdKind;
+import io.lethe.types.StoreLayout;
+import io.lethe.types.VerifyReport.Check;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;

@@ -3,12 +3,12 @@ package io.lethe.internal.verify;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
 
-import io.lethe.api.types.AttackResult;
-import io.lethe.api.types.StoreLayout;
-import io.lethe.api.types.SubModelEntry;
 import io.lethe.internal.model.ShardColumns;
 import io.lethe.internal.model.ShardEnsembleModel;
 import io.lethe.internal.train.ShardTrainer;
+import io.lethe.types.AttackResult;
+import io.lethe.types.StoreLayout;
+import io.lethe.types.SubModelEntry;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;

@@ -1,13 +1,10 @@
 package io.lethe.internal.verify;
 
-import io.lethe.api.types.ForgetEvidence;
+import io.lethe.types.ForgetEvidence;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.monotonically_increasing_id;
 import static org.apache.spark.sql.functions.rand;
 
-import io.lethe.api.types.ForgetEvidence.Measurement;
-import io.lethe.api.types.StoreLayout;
-import io.lethe.api.types.Task;
 import io.lethe.internal.forget.ForgetAudit;
 import io.lethe.internal.model.Evaluation;
 import io.lethe.internal.model.ShardEnsembleModel;
@@ -15,6 +12,9 @@ import io.lethe.internal.registry.ModelRegistry;
 import io.lethe.internal.run.HadoopFiles;
 import io.lethe.internal.run.Json;
 import io.lethe.internal.store.ShardedStore;
+import io.lethe.types.ForgetEvidence.Measurement;
+import io.lethe.types.StoreLayout;
+import io.lethe.types.Task;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

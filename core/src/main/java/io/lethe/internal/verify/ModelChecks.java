@@ -1,17 +1,17 @@
 package io.lethe.internal.verify;
 
 
-import io.lethe.api.types.EnsembleManifest;
-import io.lethe.api.types.Retirement;
-import io.lethe.api.types.SubModelEntry;
-import io.lethe.api.types.VerifyReport.Check;
-import io.lethe.api.types.VerifyReport;
 import io.lethe.internal.registry.ModelRegistry;
 import io.lethe.internal.run.HadoopFiles;
 import io.lethe.internal.store.ShardedStore;
 import io.lethe.internal.train.Strategy;
 import io.lethe.internal.train.Training;
 import io.lethe.internal.unlearn.Strategies;
+import io.lethe.types.EnsembleManifest;
+import io.lethe.types.Retirement;
+import io.lethe.types.SubModelEntry;
+import io.lethe.types.VerifyReport.Check;
+import io.lethe.types.VerifyReport;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

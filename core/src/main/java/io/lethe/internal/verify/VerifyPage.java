@@ -1,16 +1,16 @@
 package io.lethe.internal.verify;
 
-import io.lethe.api.types.AttackResult;
-import io.lethe.api.types.ForgetEvidence;
-import io.lethe.api.types.VerifyReport.Check;
-import io.lethe.api.types.VerifyReport.Refit;
-import io.lethe.api.types.VerifyReport.Request;
-import io.lethe.api.types.VerifyReport;
 import io.lethe.internal.report.Charts.Series;
 import io.lethe.internal.report.Charts;
 import io.lethe.internal.report.HtmlPage;
 import io.lethe.internal.run.HadoopFiles;
 import io.lethe.internal.run.Json;
+import io.lethe.types.AttackResult;
+import io.lethe.types.ForgetEvidence;
+import io.lethe.types.VerifyReport.Check;
+import io.lethe.types.VerifyReport.Refit;
+import io.lethe.types.VerifyReport.Request;
+import io.lethe.types.VerifyReport;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package io.lethe.api.types;
+package io.lethe.types;
 
 import com.fasterxml.jackson.annotation.JsonAlias;
 import io.lethe.Evolving;

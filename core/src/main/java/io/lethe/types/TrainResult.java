@@ -1,4 +1,4 @@
-package io.lethe.api.types;
+package io.lethe.types;
 
 import io.lethe.Evolving;
 import java.util.List;
@@ -17,7 +17,7 @@ import java.util.Map;
  */
 @Evolving
 public record TrainResult(long storeVersion, List<Integer> trainedShards, List<Integer> emptyShards,
-    EnsembleManifest published, Map<String, Double> seconds, Map<String, io.lethe.api.types.StepCost> cost) {
+    EnsembleManifest published, Map<String, Double> seconds, Map<String, io.lethe.types.StepCost> cost) {
 
   public boolean changed() {
     return published != null;

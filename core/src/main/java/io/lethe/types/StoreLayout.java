@@ -1,4 +1,4 @@
-package io.lethe.api.types;
+package io.lethe.types;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;

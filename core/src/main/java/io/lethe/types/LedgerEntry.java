@@ -1,7 +1,7 @@
-package io.lethe.api.types;
+package io.lethe.types;
 
 import io.lethe.Evolving;
-import io.lethe.api.types.ForgetStep.Phase;
+import io.lethe.types.ForgetStep.Phase;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package io.lethe.api.types;
+package io.lethe.types;
 
 import io.lethe.Evolving;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package io.lethe.api.types;
+package io.lethe.types;
 
 import io.lethe.Evolving;
 /** A step's wall time, the Spark jobs it started and the Delta commits it made. */

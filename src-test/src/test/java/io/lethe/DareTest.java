@@ -34,7 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  * forest is the one a DaRE training of the remaining rows grows for the same seed, node for node,
  * for two classes, for six, and for regression, with every node greedy and with random nodes at
  * the top; and a deletion regrows only part of the forest. Through a forget run: the strategy
- * updates the hit shards' forests, verify's refit grows the same trees, and stale trees fail it.
+ * updates the hit shards' forests, verify's retrain grows the same trees, and stale trees fail it.
  */
 class DareTest extends LetheTestBase {
   @TempDir
@@ -303,7 +303,7 @@ class DareTest extends LetheTestBase {
     VerifyReport report = verifier.verify(result.batchId(), adultTest(600));
     assertThat(report.checks()).allSatisfy(c -> assertThat(c.passed()).as(c.id() + ": " + c.finding()).isTrue());
     assertThat(report.retrain()).isNotEmpty().allSatisfy(r -> {
-      assertThat(r.sameTrees()).as("the refit, grown DaRE's way, holds the same trees").isTrue();
+      assertThat(r.sameTrees()).as("the retrain, grown DaRE's way, holds the same trees").isTrue();
       assertThat(r.agreement()).isEqualTo(1.0);
     });
     assertThat(report.unlearning()).allSatisfy(u -> assertThat(u.strategy()).isEqualTo("dare"));

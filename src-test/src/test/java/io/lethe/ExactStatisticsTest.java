@@ -81,7 +81,7 @@ class ExactStatisticsTest extends LetheTestBase {
     ForgetResult result = forgetter.execute(ForgetRequest.ofSubjects(people));
     assertExactlyUnlearned(trained, result, 4);
 
-    // verify names the strategy of each hit shard, and its refit from scratch is the same model.
+    // verify names the strategy of each hit shard, and its retrain from scratch is the same model.
     VerifyReport report = Lethe.get(spark(), config).internals().verifier().verify(result.batchId(), null);
     assertThat(report.passed()).as(report.checks().toString()).isTrue();
     assertThat(report.unlearning()).extracting(VerifyReport.ShardStrategy::shard)

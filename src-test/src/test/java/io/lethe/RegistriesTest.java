@@ -51,7 +51,7 @@ class RegistriesTest {
     // bench measures every strategy but the baseline by the configuration it declares
     assertThat(Strategies.all()).filteredOn(s -> s.example().isPresent()).extracting(Strategy::id)
         .containsExactly("exact-statistics", "certified-removal", "sliced");
-    // DaRE grows its trees in the shard's task, its own way: a refit of its sub-model grows them so too.
+    // DaRE grows its trees in the shard's task, its own way: a retrain of its sub-model grows them so too.
     assertThat(Strategies.DARE.ownSolver()).isEmpty();
     assertThat(Strategies.DARE.ownTraining()).isTrue();
     assertThat(Strategies.DARE.stateFiles()).contains(io.lethe.internal.engine.DareForest.FILE_NAME);

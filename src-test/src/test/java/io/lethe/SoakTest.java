@@ -344,7 +344,7 @@ class SoakTest extends LetheTestBase {
   private synchronized void checkVerify(String op, String batch, String when) {
     checks.incrementAndGet();
     VerifyReport report = lethe().internals().verifier().verify(batch, null);
-    assertThat(report.checks()).as(op).allSatisfy(c -> assertThat(c.passed()).as("after %s: %s %s: %s (refits %s; files in %s)",
+    assertThat(report.checks()).as(op).allSatisfy(c -> assertThat(c.passed()).as("after %s: %s %s: %s (retrains %s; files in %s)",
         when, op, c.id(), c.finding(), report.retrain(), dir).isTrue());
   }
 

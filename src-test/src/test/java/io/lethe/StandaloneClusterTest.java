@@ -241,7 +241,7 @@ class StandaloneClusterTest extends LetheTestBase {
     assertThat(forget.summary().path("outputs").path("forgotten").asInt()).isEqualTo(2);
     assertThat(forget.summary().path("outputs").path("ensembleVersion").asLong()).isEqualTo(2);
 
-    // One hit shard refitted from scratch is enough to compare on the cluster.
+    // One hit shard retrained from scratch is enough to compare on the cluster.
     Submitted verify = submit("verify", "-D", "verify.retrain-shards=1");
     assertThat(verify.code()).as(tail(verify.err())).isZero();
     JsonNode report = verify.summary().path("outputs").path("report");

@@ -129,7 +129,7 @@ class TaskEngineTest extends LetheTestBase {
   }
 
   @Test
-  void aRefitOfAShardReproducesItsSubModelExactly() {
+  void aRetrainOfAShardReproducesItsSubModelExactly() {
     TrainSettings s = settings(Map.of("train.param.regParam", "0.01")).withEngine(Engine.TASKS);
     long version = store.currentVersion();
     LogisticRegressionModel a = (LogisticRegressionModel) ShardTrainer.estimatorModel(

@@ -123,7 +123,7 @@ class UserPipelineTest extends LetheTestBase {
 
     VerifyReport report = Lethe.get(spark(), config).internals().verifier().verify(result.batchId(), adultTest(500));
     assertThat(report.checks()).allSatisfy(c -> assertThat(c.passed()).as(c.id() + ": " + c.finding()).isTrue());
-    assertThat(report.retrain()).as("each hit shard refitted from scratch with the recorded pipeline")
+    assertThat(report.retrain()).as("each hit shard retrained from scratch with the recorded pipeline")
         .hasSize(result.retrainedShards().size()).allSatisfy(r -> assertThat(r.agreement()).isEqualTo(1.0));
   }
 

@@ -81,7 +81,7 @@ class VerifyTest extends LetheTestBase {
     assertThat(report.hitShards()).containsExactlyElementsOf(result.plan().hitShards());
     assertThat(report.deleteVersion()).isEqualTo(result.storeVersion());
     assertThat(report.ensembleVersion()).isEqualTo(result.ensembleVersion());
-    // Each hit shard refitted from scratch with its recorded seed is the published sub-model.
+    // Each hit shard retrained from scratch with its recorded seed is the published sub-model.
     assertThat(report.retrain()).hasSize(result.retrainedShards().size()).allSatisfy(r -> {
       assertThat(r.agreement()).isEqualTo(1.0);
       assertThat(r.parameterDistance()).isLessThan(1e-6);
@@ -162,9 +162,9 @@ class VerifyTest extends LetheTestBase {
   }
 
   @Test
-  void aShardIsRefittedOnItsOwnRowsAfterItsVersionIsVacuumedAndPeopleAreAdded() {
+  void aShardIsRetrainedOnItsOwnRowsAfterItsVersionIsVacuumedAndPeopleAreAdded() {
     // Found by the soak: the forget's purge rewrites the delete version's files (REORG) and, with
-    // retention 0, vacuums them; new people then land in the hit shard. The refit must read the
+    // retention 0, vacuums them; new people then land in the hit shard. The retrain must read the
     // rows the sub-model was trained on (the rewrite's version), not the current ones.
     LetheConfig own = adultConfig(2, dir.resolve("appended"), Map.of("train.param.maxIter", "20"));
     Trained trained = ingestAndTrain(own, adultTrain(600));
@@ -184,7 +184,7 @@ class VerifyTest extends LetheTestBase {
     Check equivalence = check(after, "retrain.equivalence");
     assertThat(equivalence.passed()).as(equivalence.finding()).isTrue();
     assertThat(after.retrain()).singleElement().satisfies(r -> {
-      assertThat(r.rows()).as("rows refitted").isEqualTo(trainedOn);
+      assertThat(r.rows()).as("rows retrained").isEqualTo(trainedOn);
       assertThat(r.storeVersion()).isGreaterThan(forgot.storeVersion()).isLessThan(now);
     });
   }

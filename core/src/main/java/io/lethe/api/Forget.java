@@ -66,7 +66,8 @@ public final class Forget {
   private Optional<MembershipAudit> audit() {
     if (resolvedAudit == null) {
       resolvedAudit = !audit ? Optional.empty()
-          : auditRows != null ? Optional.of(lethe.internals().membershipAudit(auditRows)) : lethe.internals().membershipAudit();
+          : auditRows != null ? Optional.of(lethe.internals().membershipAudit(auditRows))
+          : lethe.internals().membershipAudit();
     }
     return resolvedAudit;
   }

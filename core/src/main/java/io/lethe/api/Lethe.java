@@ -58,7 +58,6 @@ public final class Lethe {
     return wiring;
   }
 
-
   /** Creates the store from a source, or appends to it. */
   public Ingest ingest(Dataset<Row> source) {
     return new Ingest(this, source);

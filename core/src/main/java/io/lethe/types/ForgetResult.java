@@ -11,7 +11,7 @@ import java.util.Map;
  * @param requests requests the run worked on (new and resumed; not-found ones are complete at once)
  * @param storeVersion the store version after the delete (the plan's version if nothing was deleted)
  * @param ensembleVersion the ensemble published after retraining (null if none)
- * @param retrainedShards shards whose sub-models were replaced (refitted or rebuilt)
+ * @param retrainedShards shards whose sub-models were replaced (retrained or rebuilt)
  * @param unlearning per replaced shard, the strategy that made its new sub-model and why
  * @param retirement what was deleted from the registry and why (null when the run stopped before)
  * @param purge what the purge did (null when purging is left to the purge job)

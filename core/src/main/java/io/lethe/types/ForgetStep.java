@@ -12,7 +12,7 @@ public enum ForgetStep {
   PLAN,
   /** Its rows are deleted from the current store version. */
   DELETE,
-  /** The shards that held them are refitted on a version without them. */
+  /** The shards that held them are retrained on a version without them. */
   RETRAIN,
   /** An ensemble without any sub-model that saw them is published. */
   PUBLISH,

@@ -8,7 +8,7 @@ import io.lethe.Evolving;
  * @param shard the shard
  * @param strategy the strategy that made the new sub-model (shard-retrain, exact-statistics,
  *     certified-removal, sliced)
- * @param exact whether the new sub-model is what a refit of the shard gives (else approximate)
+ * @param exact whether the new sub-model is what a retrain of the shard gives (else approximate)
  * @param detail why this strategy: configured, or the reason the configured one fell back to a
  *     shard retrain; for statistics, whether they were updated from the changed rows or recomputed
  * @param rowsRemoved rows whose statistics were subtracted (0 for a retrain)

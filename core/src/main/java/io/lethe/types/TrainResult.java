@@ -7,7 +7,7 @@ import java.util.Map;
 /**
  * What a training run did.
  *
- * @param storeVersion the store version the selected shards were fitted on (a shard refitted
+ * @param storeVersion the store version the selected shards were fitted on (a shard retrained
  *     because a delete landed while publishing read a later one)
  * @param trainedShards shards that got a new sub-model
  * @param emptyShards selected shards that had no rows (they have no sub-model)

@@ -27,7 +27,7 @@ import java.util.Map;
  * @param ensembleVersion the published ensemble verified
  * @param unlearning for each hit shard in the published ensemble, the strategy that made its
  *     sub-model and what that strategy guarantees
- * @param retrain the from-scratch refit of each hit shard checked, against the published sub-model
+ * @param retrain the from-scratch retrain of each hit shard checked, against the published sub-model
  * @param utility the published ensemble's and each sub-model's metric on the evaluation rows
  * @param evidence what the batch's forget run measured between publishing and retiring: utility
  *     and membership inference before and after (null when it recorded none)
@@ -36,7 +36,7 @@ import java.util.Map;
 public record VerifyReport(int formatVersion, String batchId, String scope, Integer idsChecked, String verifiedAt,
     boolean passed, String purgeDueAfter, List<Check> checks, List<Request> requests, List<Integer> hitShards,
     Long deleteVersion,
-    long storeVersion, Long ensembleVersion, List<ShardStrategy> unlearning, List<Refit> retrain, Utility utility, ForgetEvidence evidence) {
+    long storeVersion, Long ensembleVersion, List<ShardStrategy> unlearning, List<Retrain> retrain, Utility utility, ForgetEvidence evidence) {
 
   public static final int FORMAT_VERSION = 1;
 
@@ -91,19 +91,19 @@ public record VerifyReport(int formatVersion, String batchId, String scope, Inte
       Map<String, Double> certificate) {}
 
   /**
-   * A hit shard refitted from scratch on the store version and seed its published sub-model
+   * A hit shard retrained from scratch on the store version and seed its published sub-model
    * records, compared with it on the evaluation rows.
    *
    * @param agreement share of evaluation rows both predict the same
    * @param parameterDistance L2 distance between their coefficients and intercepts (null for
    *     models without them)
    * @param sameTrees for a sub-model whose strategy claims the very trees of a training from
-   *     scratch (DaRE): whether the refit grew them, node for node (splits and statistics); null
+   *     scratch (DaRE): whether the retrain grew them, node for node (splits and statistics); null
    *     otherwise
    */
-  public record Refit(int shard, long storeVersion, long seed, long rows, double agreement, Double parameterDistance,
+  public record Retrain(int shard, long storeVersion, long seed, long rows, double agreement, Double parameterDistance,
       Boolean sameTrees) {
-    /** Whether the published sub-model is not what the refit gives: predictions apart, or other trees. */
+    /** Whether the published sub-model is not what the retrain gives: predictions apart, or other trees. */
     public boolean differs(double minAgreement) {
       return agreement < minAgreement || Boolean.FALSE.equals(sameTrees);
     }

@@ -53,7 +53,7 @@ public final class AdultDemo {
    *
    * @param fullRetrainSeconds a retrain of every shard on the post-forget version, for comparison
    * @param hitShardsAgree whether each retrained shard predicts the test set exactly as a
-   *     from-scratch refit of that shard does
+   *     from-scratch retrain of that shard does
    * @param verified whether verify passed every check on the forget batch
    * @param verifyReport the verify report's HTML page
    */
@@ -195,16 +195,16 @@ public final class AdultDemo {
     }
   }
 
-  /** Each retrained shard's published sub-model predicts the test set exactly as the scratch refit does. */
+  /** Each retrained shard's published sub-model predicts the test set exactly as the scratch retrain does. */
   private boolean hitShardsAgree(ShardEnsembleModel published, List<SubModelEntry> scratchEntries,
       ModelRegistry scratch, List<Integer> shards, Dataset<Row> test) {
     for (int shard : shards) {
       SubModelEntry entry = scratchEntries.stream().filter(e -> e.shard() == shard).findFirst().orElseThrow();
-      var refit = io.lethe.internal.registry.PipelineReader.load(
+      var retrain = io.lethe.internal.registry.PipelineReader.load(
           new io.lethe.internal.run.HadoopFiles(spark.sparkContext().hadoopConfiguration()), scratch.subModelPath(0, entry));
       String prediction = io.lethe.internal.model.ShardColumns.prediction(shard);
       long differ = published.subModel(shard).transform(test).select(col(AdultData.SUBJECT), col(prediction).as("a"))
-          .join(refit.transform(test).select(col(AdultData.SUBJECT), col(prediction).as("b")), AdultData.SUBJECT)
+          .join(retrain.transform(test).select(col(AdultData.SUBJECT), col(prediction).as("b")), AdultData.SUBJECT)
           .where(col("a").notEqual(col("b"))).count();
       if (differ > 0) {
         return false;

@@ -320,7 +320,7 @@ public final class ShardStatistics implements Serializable {
           into[c] += sign * counts[c];
         }
         if (Arrays.stream(into).allMatch(x -> x == 0)) {
-          // A value no remaining row holds leaves the statistics, as it leaves a refitted indexer.
+          // A value no remaining row holds leaves the statistics, as it leaves a retrained indexer.
           mine.remove(value);
         }
       });

@@ -9,7 +9,7 @@ import org.apache.spark.sql.types.StructType;
 /**
  * What a built-in estimator's entry declares about the models it fits, for the layers below the
  * estimators: the one row of data spark.ml saves for such a model (the registry writes it from the
- * driver), its parameters as one vector (verify compares a sub-model with its refit), and, for a
+ * driver), its parameters as one vector (verify compares a sub-model with its retrain), and, for a
  * model whose probability is the logistic of one linear margin, that margin (the fused scorer sums
  * it without building vectors). The entries live above this package: they are found through
  * {@link ServiceLoader} ({@code io.lethe.internal.train.Estimators} provides them), so no class here names

@@ -41,7 +41,7 @@ public final class Estimators {
    * task (null: it has no local solver, and spark.ml's distributed fit runs it), how its model
    * follows from a shard's sufficient statistics (null: it does not), and the form of its models
    * (null: none declared): how the registry saves one from the driver, its parameters as one vector,
-   * which verify compares between a published sub-model and its refit, and its margin, which the
+   * which verify compares between a published sub-model and its retrain, and its margin, which the
    * fused scorer sums.
    */
   public record BuiltIn(String name, Supplier<Estimator<?>> classifier, Supplier<Estimator<?>> regressor,

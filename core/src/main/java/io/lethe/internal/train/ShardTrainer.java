@@ -201,7 +201,7 @@ public final class ShardTrainer {
   /**
    * The same trainer, fitting the given shards with a state file of their earlier sub-models, by
    * the name its strategy gave it: what a strategy's own solver reuses in a retrain (certified
-   * removal's noise, in a retrain after removals or verify's refit).
+   * removal's noise, in a retrain after removals or verify's retrain).
    */
   public ShardTrainer withPriorState(String name, Map<Integer, ?> byShard) {
     ShardTrainer t = new ShardTrainer(store, settings);

@@ -23,7 +23,7 @@ import org.apache.spark.sql.Row;
  * {@link #fitEstimator}: by default the shard's pipeline fitted as usual), how it unlearns
  * ({@link #unlearn}, or why it falls back to a shard retrain), its guarantee in words, and the state
  * it keeps beside each sub-model ({@link #stateFiles}), retired with the sub-model, and how a
- * sub-model it made is fitted again from that state ({@link #refitting}).
+ * sub-model it made is fitted again from that state ({@link #retraining}).
  */
 public interface Strategy {
   /** The name in configuration ({@code forget.strategy.<estimator>}), summaries and reports. */
@@ -76,7 +76,7 @@ public interface Strategy {
 
   /**
    * Whether its sub-models are trained its own way (a solver of its own, or its own fit in a task),
-   * so that a refit of one, by verify or after a fallback, must train the same way.
+   * so that a retrain of one, by verify or after a fallback, must train the same way.
    */
   default boolean ownTraining() {
     return ownSolver().isPresent();
@@ -110,11 +110,11 @@ public interface Strategy {
   }
 
   /**
-   * The trainer that fits a sub-model this strategy made again, as it was fitted (verify's refit):
+   * The trainer that fits a sub-model this strategy made again, as it was fitted (verify's retrain):
    * {@code trainer}, whose settings carry this strategy, unless the fit depends on what the
    * sub-model kept (a certified model's noise, a sliced one's number of slices).
    */
-  default ShardTrainer refitting(ShardTrainer trainer, int shard, KeptState kept) {
+  default ShardTrainer retraining(ShardTrainer trainer, int shard, KeptState kept) {
     return trainer;
   }
 

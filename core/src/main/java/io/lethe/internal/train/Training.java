@@ -224,12 +224,12 @@ public final class Training {
    */
   public Optional<Unlearned> adopt(Prefit prefit, List<Integer> shards, long storeVersion) {
     if (storeVersion != prefit.version + 1) {
-      LOG.info("The shards fitted while the delete ran are refitted: the store is at version {}, not {}", storeVersion,
+      LOG.info("The shards fitted while the delete ran are retrained: the store is at version {}, not {}", storeVersion,
           prefit.version + 1);
       return Optional.empty();
     }
     if (!new TreeSet<>(shards).equals(new TreeSet<>(prefit.shards))) {
-      LOG.info("The shards fitted while the delete ran are refitted: the shards to retrain are now {}", shards);
+      LOG.info("The shards fitted while the delete ran are retrained: the shards to retrain are now {}", shards);
       return Optional.empty();
     }
     Map<Integer, Long> inLog = store.rowsPerShardFromLog(storeVersion, prefit.shards);
@@ -238,7 +238,7 @@ public final class Training {
       long fitted = fit == null ? 0 : fit.rows();
       Long logged = inLog.get(shard);
       if (logged == null || logged != fitted) { // a shard whose log has no statistics cannot be checked
-        LOG.warn("Shard {} was fitted on {} rows while the delete ran, but store version {} holds {}; refitting it",
+        LOG.warn("Shard {} was fitted on {} rows while the delete ran, but store version {} holds {}; retraining it",
             shard, fitted, storeVersion, logged);
         return Optional.empty();
       }
@@ -271,7 +271,7 @@ public final class Training {
    * Publishes a new ensemble version: the fitted sub-models, and for every other shard the latest
    * published one. A shard that was fitted but had no rows leaves the ensemble. Before publishing,
    * every sub-model is checked against the store's log: one fitted on a version older than a later
-   * delete in its shard (a concurrent forget, a run that stopped half-way) is refitted on the
+   * delete in its shard (a concurrent forget, a run that stopped half-way) is retrained on the
    * current version first, so a published ensemble never holds a sub-model trained on deleted rows.
    */
   public TrainResult publish(List<SubModelEntry> fitted, Collection<Integer> attempted, long storeVersion) {
@@ -305,13 +305,13 @@ public final class Training {
         return new TrainResult(storeVersion, List.copyOf(mine.keySet()), empty, published, Map.of(), Map.of());
       }
       long now = store.currentVersion();
-      LOG.info("Shards {} hold sub-models fitted before a later delete; refitting them on store version {}", stale, now);
-      List<SubModelEntry> refitted = new ShardTrainer(store, settings).train(stale, now, registry);
+      LOG.info("Shards {} hold sub-models fitted before a later delete; retraining them on store version {}", stale, now);
+      List<SubModelEntry> retrained = new ShardTrainer(store, settings).train(stale, now, registry);
       stale.forEach(s -> {
         attemptedAt.put(s, now);
         mine.remove(s);
       });
-      refitted.forEach(e -> mine.put(e.shard(), e));
+      retrained.forEach(e -> mine.put(e.shard(), e));
     }
     throw new LetheException("Sub-models kept going stale while publishing: deletes keep landing in their shards."
         + " Run again when the concurrent forget runs have finished");

@@ -107,9 +107,9 @@ final class CertifiedRemovalStrategy extends FromStatistics {
     }
   }
 
-  /** A refit draws no noise: it reuses the sub-model's own, with its standard deviation. */
+  /** A retrain draws no noise: it reuses the sub-model's own, with its standard deviation. */
   @Override
-  public ShardTrainer refitting(ShardTrainer trainer, int shard, KeptState kept) {
+  public ShardTrainer retraining(ShardTrainer trainer, int shard, KeptState kept) {
     return trainer.withPriorState(CertifiedState.FILE_NAME,
         kept.read(CertifiedState.FILE_NAME, CertifiedState.class).map(c -> Map.of(shard, c)).orElse(Map.of()));
   }

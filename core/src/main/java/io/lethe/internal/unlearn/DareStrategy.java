@@ -90,7 +90,7 @@ final class DareStrategy implements Strategy {
     return Optional.empty();
   }
 
-  /** Its trees grow in the shard's task, but its own way: a refit of its sub-model must grow them so too. */
+  /** Its trees grow in the shard's task, but its own way: a retrain of its sub-model must grow them so too. */
   @Override
   public boolean ownTraining() {
     return true;

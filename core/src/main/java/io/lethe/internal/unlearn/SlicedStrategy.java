@@ -62,7 +62,7 @@ final class SlicedStrategy implements Strategy {
 
   /** A sub-model is fitted again with the slices it was trained on, whatever the configuration says now. */
   @Override
-  public ShardTrainer refitting(ShardTrainer trainer, int shard, KeptState kept) {
+  public ShardTrainer retraining(ShardTrainer trainer, int shard, KeptState kept) {
     return kept.read(Checkpoints.FILE_NAME, Checkpoints.class)
         .map(c -> new ShardTrainer(trainer.store(), trainer.settings().withStrategy(new SlicedStrategy(c.slices()))))
         .orElse(trainer);

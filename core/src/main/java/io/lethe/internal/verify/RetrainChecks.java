@@ -20,7 +20,7 @@ import io.lethe.internal.unlearn.Strategies;
 import io.lethe.types.EnsembleManifest;
 import io.lethe.types.StoreLayout;
 import io.lethe.types.SubModelEntry;
-import io.lethe.types.VerifyReport.Refit;
+import io.lethe.types.VerifyReport.Retrain;
 import io.lethe.types.VerifyReport.Utility;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -41,7 +41,7 @@ import org.apache.spark.ml.tree.TreeEnsembleModel;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 
-/** Verify's refits of the hit shards from scratch, compared with the published sub-models, and the model's utility. */
+/** Verify's retrains of the hit shards from scratch, compared with the published sub-models, and the model's utility. */
 final class RetrainChecks {
   private static final String PUBLISHED = "__lethe_published_prediction";
 
@@ -63,15 +63,15 @@ final class RetrainChecks {
   }
 
   /**
-   * The refits, and the hit shards that could not be refitted: the rows of the version they were
+   * The retrains, and the hit shards that could not be retrained: the rows of the version they were
    * trained on are vacuumed, and the shard's rows changed since.
    */
-  record Refits(List<Refit> refits, List<Integer> unreadable) {}
+  record Retrains(List<Retrain> retrains, List<Integer> unreadable) {}
 
-  /** Each hit shard (or the configured number of them) refitted from scratch and compared. */
-  Refits refits(ShardEnsembleModel published, Set<Integer> hit, Dataset<Row> evaluation) {
+  /** Each hit shard (or the configured number of them) retrained from scratch and compared. */
+  Retrains retrains(ShardEnsembleModel published, Set<Integer> hit, Dataset<Row> evaluation) {
     EnsembleManifest manifest = published.manifest();
-    List<Refit> out = new ArrayList<>();
+    List<Retrain> out = new ArrayList<>();
     List<Integer> unreadable = new ArrayList<>();
     for (SubModelEntry e : manifest.shards()) {
       if (!hit.contains(e.shard()) || (verify.retrainShards() > 0 && out.size() >= verify.retrainShards())) {
@@ -86,7 +86,7 @@ final class RetrainChecks {
           e.seed() - (settings.seedFor(e.shard()) - settings.seed()), 1, settings.impute(), settings.scale(), how,
           // The engine that fitted the published sub-model: the task engine's fit is deterministic, as is spark.ml's.
           Engine.parse(e.engine()), settings.taskMemoryMb(), recorded.pipeline());
-      ShardTrainer trainer = how.refitting(new ShardTrainer(store, as), e.shard(), new Strategy.KeptState() {
+      ShardTrainer trainer = how.retraining(new ShardTrainer(store, as), e.shard(), new Strategy.KeptState() {
         @Override
         public <T> Optional<T> read(String name, Class<T> type) {
           return registry.stateFile(manifest.version(), e, name, type);
@@ -94,35 +94,35 @@ final class RetrainChecks {
       });
       // When the version's files were rewritten since (the purge's REORG) and vacuumed, the
       // rewrite's version holds its rows (REORG changes files, not rows), unless rows were added
-      // or deleted in the shard since: then they can no longer be read, and the shard is not refitted.
+      // or deleted in the shard since: then they can no longer be read, and the shard is not retrained.
       OptionalLong readable = store.readableWithSameRows(e.storeVersion(), e.shard());
       if (readable.isEmpty()) {
         unreadable.add(e.shard());
         continue;
       }
       long version = readable.getAsLong();
-      ShardTrainer.FittedShard refit = trainer.fitShard(e.shard(), version);
-      if (refit == null) {
-        continue; // the shard has no rows left: nothing to refit
+      ShardTrainer.FittedShard retrain = trainer.fitShard(e.shard(), version);
+      if (retrain == null) {
+        continue; // the shard has no rows left: nothing to retrain
       }
       PipelineModel mine = published.subModel(e.shard());
       String prediction = ShardColumns.prediction(e.shard());
       // Both models score the same rows in one pass: the published one's prediction is kept as a
-      // column and its other outputs dropped, so that the refit's pipeline can add its own.
+      // column and its other outputs dropped, so that the retrain's pipeline can add its own.
       Dataset<Row> scored = mine.transform(evaluation);
       Set<String> inputs = Set.of(evaluation.columns());
       Dataset<Row> withPublished = scored.withColumn(PUBLISHED, col(prediction))
           .drop(Arrays.stream(scored.columns()).filter(c -> !inputs.contains(c)).toArray(String[]::new));
-      Row counts = refit.model().transform(withPublished).agg(count(lit(1)),
+      Row counts = retrain.model().transform(withPublished).agg(count(lit(1)),
           sum(when(col(PUBLISHED).equalTo(col(prediction)), 1).otherwise(0))).head();
       long total = counts.getLong(0);
       double agreement = total == 0 ? 1.0 : counts.getLong(1) / (double) total;
       Transformer theirs = ShardTrainer.estimatorModel(mine);
-      Transformer fresh = ShardTrainer.estimatorModel(refit.model());
-      out.add(new Refit(e.shard(), version, refit.seed(), refit.rows(), agreement, parameterDistance(theirs, fresh),
+      Transformer fresh = ShardTrainer.estimatorModel(retrain.model());
+      out.add(new Retrain(e.shard(), version, retrain.seed(), retrain.rows(), agreement, parameterDistance(theirs, fresh),
           how.sameModelForSeed() ? sameTrees(theirs, fresh) : null));
     }
-    return new Refits(out, unreadable);
+    return new Retrains(out, unreadable);
   }
 
   /**

@@ -21,7 +21,7 @@ import io.lethe.types.ForgetStep;
 import io.lethe.types.IdKind;
 import io.lethe.types.LedgerEntry;
 import io.lethe.types.VerifyReport.Check;
-import io.lethe.types.VerifyReport.Refit;
+import io.lethe.types.VerifyReport.Retrain;
 import io.lethe.types.VerifyReport.Request;
 import io.lethe.types.VerifyReport.Utility;
 import java.time.Instant;
@@ -223,18 +223,18 @@ public final class Verifier {
     Optional<ShardEnsembleModel> published = latest.map(m -> ShardEnsembleModel.load(registry, m.version()));
     Dataset<Row> evaluation = retrain.evaluationRows(heldOut).cache();
     try {
-      RetrainChecks.Refits done = published.map(m -> retrain.refits(m, hit, evaluation))
-          .orElse(new RetrainChecks.Refits(List.of(), List.of()));
-      List<Refit> refits = done.refits();
-      long disagree = refits.stream().filter(r -> r.differs(verify.minAgreement())).count();
-      String unreadable = done.unreadable().isEmpty() ? "" : "; not refitted: shard(s) " + done.unreadable()
+      RetrainChecks.Retrains done = published.map(m -> retrain.retrains(m, hit, evaluation))
+          .orElse(new RetrainChecks.Retrains(List.of(), List.of()));
+      List<Retrain> retrains = done.retrains();
+      long disagree = retrains.stream().filter(r -> r.differs(verify.minAgreement())).count();
+      String unreadable = done.unreadable().isEmpty() ? "" : "; not retrained: shard(s) " + done.unreadable()
           + ", whose training rows are vacuumed and changed since";
-      checks.add(new Check("retrain.equivalence", disagree == 0, (refits.isEmpty()
+      checks.add(new Check("retrain.equivalence", disagree == 0, (retrains.isEmpty()
           ? "no hit shard has a published sub-model to compare"
           : disagree == 0 ? "each checked shard's published sub-model predicts like a from-scratch fit"
               + " on the same store version and seed"
               : disagree + " checked shard(s) predict differently from a from-scratch fit") + unreadable,
-          Map.of("shardsChecked", refits.size(), "minAgreement", verify.minAgreement(), "disagreeing", disagree,
+          Map.of("shardsChecked", retrains.size(), "minAgreement", verify.minAgreement(), "disagreeing", disagree,
               "shardsNotReadable", done.unreadable().size())));
       membership(evidence).ifPresent(checks::add);
       Utility utility = published.map(m -> retrain.utility(m, evaluation, heldOut != null)).orElse(null);
@@ -246,7 +246,7 @@ public final class Verifier {
       return new VerifyReport(VerifyReport.FORMAT_VERSION, scope.name(), scope.kind(), scope.idsChecked(),
           now.toString(), passed, purgePending && purgeDue != null ? purgeDue.toString() : null, checks, requests,
           new ArrayList<>(hit), deleteVersion, storeVersion,
-          latest.map(EnsembleManifest::version).orElse(null), strategies, refits, utility, evidence);
+          latest.map(EnsembleManifest::version).orElse(null), strategies, retrains, utility, evidence);
     } finally {
       evaluation.unpersist();
     }

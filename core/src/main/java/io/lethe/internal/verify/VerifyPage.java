@@ -8,7 +8,7 @@ import io.lethe.internal.run.Json;
 import io.lethe.types.AttackResult;
 import io.lethe.types.ForgetEvidence;
 import io.lethe.types.VerifyReport.Check;
-import io.lethe.types.VerifyReport.Refit;
+import io.lethe.types.VerifyReport.Retrain;
 import io.lethe.types.VerifyReport.Request;
 import io.lethe.types.VerifyReport;
 import java.time.Duration;
@@ -102,15 +102,15 @@ public final class VerifyPage {
     page.table("unlearning", List.of("shard", "strategy", "kind", "guarantee", "certificate"), strategies);
 
     page.section("Retrained shards against a from-scratch fit");
-    List<List<String>> refits = new ArrayList<>();
-    for (Refit f : r.retrain()) {
-      refits.add(List.of(Integer.toString(f.shard()), Long.toString(f.storeVersion()), Long.toString(f.seed()),
+    List<List<String>> retrains = new ArrayList<>();
+    for (Retrain f : r.retrain()) {
+      retrains.add(List.of(Integer.toString(f.shard()), Long.toString(f.storeVersion()), Long.toString(f.seed()),
           String.format(Locale.ROOT, "%,d", f.rows()), String.format(Locale.ROOT, "%.4f", f.agreement()),
           f.parameterDistance() == null ? "n/a" : String.format(Locale.ROOT, "%.3g", f.parameterDistance()),
           f.sameTrees() == null ? "n/a" : f.sameTrees() ? "yes" : "no"));
     }
     page.table("retrain", List.of("shard", "store version", "seed", "rows", "prediction agreement",
-        "parameter distance (L2)", "same trees"), refits);
+        "parameter distance (L2)", "same trees"), retrains);
 
     membership(page, r);
 

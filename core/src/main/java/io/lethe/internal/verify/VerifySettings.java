@@ -13,8 +13,8 @@ import java.util.Optional;
  *
  * @param path where reports are written (verify-&lt;batch&gt;.json and .html) and forget runs leave
  *     their membership evidence (membership/&lt;batch&gt;.json)
- * @param retrainShards how many hit shards to refit from scratch (0: all of them)
- * @param minAgreement the share of evaluation rows a published sub-model and its from-scratch refit
+ * @param retrainShards how many hit shards to retrain from scratch (0: all of them)
+ * @param minAgreement the share of evaluation rows a published sub-model and its from-scratch retrain
  *     must predict alike
  * @param sampleRows store rows to evaluate on when no held-out set is given
  * @param test held-out rows with the label column, never trained on (empty: none)

@@ -72,8 +72,7 @@ public final class Score {
    * classification, RMSE for regression.
    */
   public double evaluate() {
-    ShardEnsembleModel model = ShardEnsembleModel.load(lethe.internals().registry(), plan().ensembleVersion());
-    return Evaluation.score(model, rows, lethe.internals().store().layout());
+    return Evaluation.score(model(), rows, lethe.internals().store().layout());
   }
 
   public Dataset<Row> execute() {

@@ -4,7 +4,6 @@ import io.lethe.InvalidRequestException;
 import io.lethe.LetheConfig;
 import io.lethe.VerificationFailedException;
 import io.lethe.api.Verify;
-import io.lethe.internal.run.HadoopFiles;
 import io.lethe.internal.run.RunSummary;
 import io.lethe.internal.verify.VerifyPage;
 import io.lethe.internal.verify.VerifySettings;
@@ -55,7 +54,7 @@ public final class VerifyJob extends JobCommand {
 
   @Override
   void run(SparkSession spark, LetheConfig config, RunSummary summary) {
-    VerifySettings settings = VerifySettings.from(config);
+    VerifySettings.from(config); // the verify.* keys checked before any work
     if (ids != null && batch != null) {
       throw new InvalidRequestException("Give one of --batch, --ids and --ids-file");
     }
@@ -71,10 +70,8 @@ public final class VerifyJob extends JobCommand {
     String batchId = verify.plan().batchId();
     summary.input("batch", batchId).input("heldOut", verify.heldOutRows() != null);
     VerifyReport report = summary.steps().time("verify", verify::execute);
-    HadoopFiles files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
-    VerifyPage.Written written = VerifyPage.write(files, settings.path(), report);
-    summary.output("report", report).output("json", written.json().toString())
-        .output("html", written.html().toString());
+    Verify.Written written = verify.write(report);
+    summary.output("report", report).output("json", written.json()).output("html", written.html());
     report.checks().forEach(c -> say(VerifyPage.label(c) + " " + c.id() + ": " + c.finding()));
     if (report.checks().stream().anyMatch(VerifyReport.Check::awaitsPurge)) {
       say("Passed with the purge pending: the purge job, run after " + (report.purgeDueAfter() != null

@@ -19,6 +19,7 @@ import io.lethe.types.ForgetStep.Phase;
 import io.lethe.types.ForgetStep;
 import io.lethe.types.LedgerEntry;
 import io.lethe.types.PurgeReport;
+import io.lethe.types.PurgeResult;
 import io.lethe.types.Retirement;
 import io.lethe.types.ShardUnlearning;
 import io.lethe.types.TrainResult;
@@ -342,7 +343,7 @@ public final class Forgetter {
     }
 
     ForgetResult result(ForgetPlan plan, long storeVersion, Long ensembleVersion, List<Integer> retrained,
-        Retirement retirement, io.lethe.types.PurgeResult purge, long forgotten) {
+        Retirement retirement, PurgeResult purge, long forgotten) {
       return new ForgetResult(plan, batchId, active.size(), storeVersion, ensembleVersion, retrained, unlearning,
           retirement, purge, forgotten, active.size() - forgotten, times.asMap(), times.costs());
     }

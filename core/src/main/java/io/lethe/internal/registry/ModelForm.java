@@ -4,6 +4,9 @@ import java.util.List;
 import java.util.ServiceLoader;
 import org.apache.spark.ml.Transformer;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 
 /**
@@ -34,7 +37,16 @@ public interface ModelForm {
   }
 
   /** A stage's data as spark.ml saves it: one row and its schema. */
-  record StageData(StructType schema, Row row) {}
+  record StageData(StructType schema, Row row) {
+    /** A schema of the given fields, in order. */
+    public static StructType schema(StructField... fields) {
+      return DataTypes.createStructType(List.of(fields));
+    }
+
+    public static StructField field(String name, DataType type, boolean nullable) {
+      return DataTypes.createStructField(name, type, nullable);
+    }
+  }
 
   /** Where the forms come from: the estimator registry, through META-INF/services. */
   interface Provider {

@@ -1,5 +1,8 @@
 package io.lethe.internal.registry;
 
+import static io.lethe.internal.registry.ModelForm.StageData.field;
+import static io.lethe.internal.registry.ModelForm.StageData.schema;
+
 import io.lethe.internal.registry.ModelForm.StageData;
 import io.lethe.internal.run.HadoopFiles;
 import java.io.IOException;
@@ -28,7 +31,6 @@ import org.apache.spark.sql.catalyst.CatalystTypeConverters$;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.execution.datasources.parquet.ParquetWriteSupport;
 import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import scala.Option;
 
@@ -99,13 +101,6 @@ final class StageWriter {
     return null;
   }
 
-  private static StructField field(String name, org.apache.spark.sql.types.DataType type, boolean nullable) {
-    return DataTypes.createStructField(name, type, nullable);
-  }
-
-  private static StructType schema(StructField... fields) {
-    return DataTypes.createStructType(List.of(fields));
-  }
 
   /** The session settings Spark's Parquet writer hands its write support, which reads them from the Hadoop conf. */
   private static final List<String> PARQUET_WRITE_SETTINGS = List.of("spark.sql.parquet.writeLegacyFormat",

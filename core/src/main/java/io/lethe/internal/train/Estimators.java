@@ -94,12 +94,17 @@ public final class Estimators {
 
   /** How the task engine fits an estimator in a task, when it is a built-in one that has a local solver. */
   public static Optional<LocalSolver> localSolver(String estimator) {
-    return BUILT_INS.stream().filter(b -> b.name().equals(estimator)).findFirst().map(BuiltIn::local);
+    return entry(estimator).map(BuiltIn::local);
   }
 
   /** How a built-in estimator's model follows from a shard's statistics, when it does. */
   public static Optional<StatisticsFit> statisticsFit(String estimator) {
-    return BUILT_INS.stream().filter(b -> b.name().equals(estimator)).findFirst().map(BuiltIn::statistics);
+    return entry(estimator).map(BuiltIn::statistics);
+  }
+
+  /** The entry of a built-in estimator, by name; empty for a name that is none. */
+  private static Optional<BuiltIn> entry(String estimator) {
+    return BUILT_INS.stream().filter(b -> b.name().equals(estimator)).findFirst();
   }
 
   /**
@@ -202,7 +207,7 @@ public final class Estimators {
   }
 
   private static Estimator<?> named(String name, Task task) {
-    BuiltIn builtIn = BUILT_INS.stream().filter(b -> b.name().equals(name)).findFirst().orElseThrow();
+    BuiltIn builtIn = entry(name).orElseThrow();
     if (!builtIn.tasks().contains(task)) {
       throw new InvalidConfigException("The estimator " + name + " does not do " + task.id()
           + "; for " + task.id() + " use one of " + NAMES.entrySet().stream().filter(e -> e.getValue().contains(task))

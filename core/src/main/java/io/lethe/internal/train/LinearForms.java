@@ -1,8 +1,10 @@
 package io.lethe.internal.train;
 
+import static io.lethe.internal.registry.ModelForm.StageData.field;
+import static io.lethe.internal.registry.ModelForm.StageData.schema;
+
 import io.lethe.internal.registry.ModelForm;
 import java.util.Arrays;
-import java.util.List;
 import org.apache.spark.ml.Transformer;
 import org.apache.spark.ml.classification.LinearSVCModel;
 import org.apache.spark.ml.classification.LogisticRegressionModel;
@@ -10,10 +12,7 @@ import org.apache.spark.ml.classification.NaiveBayesModel;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.regression.LinearRegressionModel;
 import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructField;
-import org.apache.spark.sql.types.StructType;
 
 /**
  * The forms of the built-in estimators' models that are a few vectors and matrices, as their
@@ -109,13 +108,5 @@ enum LinearForms implements ModelForm {
 
   private static double[] join(double[]... parts) {
     return Arrays.stream(parts).flatMapToDouble(Arrays::stream).toArray();
-  }
-
-  private static StructField field(String name, DataType type, boolean nullable) {
-    return DataTypes.createStructField(name, type, nullable);
-  }
-
-  private static StructType schema(StructField... fields) {
-    return DataTypes.createStructType(List.of(fields));
   }
 }

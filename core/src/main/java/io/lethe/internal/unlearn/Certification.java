@@ -12,10 +12,11 @@ record Certification(double epsilon, double delta, double noise) {
   static final String EPSILON = "forget.certified.epsilon";
   static final String DELTA = "forget.certified.delta";
   static final String NOISE = "forget.certified.noise";
-  /** What training and forgetting use when the configuration gives no other. */
-  static final Certification DEFAULT = new Certification(1.0, 0.0001, 1.0);
   /** The configuration keys and their defaults, as conf/lethe.properties documents them. */
   static final java.util.Map<String, String> KEYS = java.util.Map.of(EPSILON, "1.0", DELTA, "0.0001", NOISE, "1.0");
+  /** What training and forgetting use when the configuration gives no other: those defaults. */
+  static final Certification DEFAULT = new Certification(Double.parseDouble(KEYS.get(EPSILON)),
+      Double.parseDouble(KEYS.get(DELTA)), Double.parseDouble(KEYS.get(NOISE)));
 
   Certification {
     if (!(epsilon > 0) || !(delta > 0 && delta < 1) || !(noise > 0)) {

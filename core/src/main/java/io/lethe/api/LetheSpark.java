@@ -62,8 +62,10 @@ public final class LetheSpark {
           .config("spark.databricks.delta.snapshotPartitions", cores)
           .config("spark.sql.sources.parallelPartitionDiscovery.parallelism", cores)
           .config("spark.ui.showConsoleProgress", "false")
-          // Hadoop's local file system forks chmod for each file it creates; this one does not.
-          .config("spark.hadoop.fs.file.impl", LocalFiles.class.getName());
+          // Hadoop's local file system forks chmod, readlink and ls for file attributes; this one
+          // does not, for FileSystem and FileContext (Delta's commits) alike.
+          .config("spark.hadoop.fs.file.impl", LocalFiles.class.getName())
+          .config("spark.hadoop.fs.AbstractFileSystem.file.impl", LocalFiles.Fs.class.getName());
     }
     sparkSettings.forEach(builder::config);
     return builder.getOrCreate();

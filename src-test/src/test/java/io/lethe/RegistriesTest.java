@@ -157,7 +157,8 @@ class RegistriesTest {
         .containsExactly("naive_bayes", "linear_regression");
     assertThat(Estimators.statisticsFit("gbt")).isEmpty();
     assertThat(Estimators.builtIns()).filteredOn(b -> b.form() != null).extracting(Estimators.BuiltIn::name)
-        .containsExactly("logistic_regression", "linear_svc", "naive_bayes", "linear_regression");
+        .containsExactly("logistic_regression", "linear_svc", "naive_bayes", "multilayer_perceptron",
+            "linear_regression");
     // The registry and the fused scorer, below the estimators, find each model's form the entries declare.
     for (Estimators.BuiltIn b : Estimators.builtIns()) {
       if (b.form() != null) {
@@ -166,6 +167,8 @@ class RegistriesTest {
           case "linear_svc" -> new LinearSVCModel("m", Vectors.dense(1, 2), 3);
           case "naive_bayes" -> new NaiveBayesModel("m", Vectors.dense(-0.5, -1),
               Matrices.dense(2, 1, new double[] {0.25, 0.75}), Matrices.zeros(0, 0));
+          case "multilayer_perceptron" -> new org.apache.spark.ml.classification.MultilayerPerceptronClassificationModel(
+              "m", Vectors.dense(1, 2, 3, 4));
           default -> new LinearRegressionModel("m", Vectors.dense(1, 2), 3, 1.0);
         };
         assertThat(io.lethe.internal.registry.ModelForm.of(model)).as(b.name()).isSameAs(b.form());

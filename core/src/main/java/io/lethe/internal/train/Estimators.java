@@ -73,16 +73,17 @@ public final class Estimators {
    */
   private static final List<BuiltIn> BUILT_INS = List.of(
       new BuiltIn("logistic_regression", LogisticRegression::new, null, LocalSolver.LOGISTIC, null,
-          LinearForms.LOGISTIC_REGRESSION),
+          VectorForms.LOGISTIC_REGRESSION),
       new BuiltIn("random_forest", RandomForestClassifier::new, RandomForestRegressor::new, new TreeSolver(TreeSolver.Kind.FOREST)),
       new BuiltIn("gbt", GBTClassifier::new, GBTRegressor::new, new TreeSolver(TreeSolver.Kind.BOOSTED)),
       new BuiltIn("decision_tree", DecisionTreeClassifier::new, DecisionTreeRegressor::new, new TreeSolver(TreeSolver.Kind.TREE)),
-      new BuiltIn("linear_svc", LinearSVC::new, null, LocalSolver.LINEAR_SVC, null, LinearForms.LINEAR_SVC),
+      new BuiltIn("linear_svc", LinearSVC::new, null, LocalSolver.LINEAR_SVC, null, VectorForms.LINEAR_SVC),
       new BuiltIn("naive_bayes", NaiveBayes::new, null, LocalSolver.FROM_STATISTICS, new NaiveBayesFit(),
-          LinearForms.NAIVE_BAYES),
-      new BuiltIn("multilayer_perceptron", MultilayerPerceptronClassifier::new, null, null),
+          VectorForms.NAIVE_BAYES),
+      new BuiltIn("multilayer_perceptron", MultilayerPerceptronClassifier::new, null, null, null,
+          VectorForms.MULTILAYER_PERCEPTRON),
       new BuiltIn("linear_regression", null, LinearRegression::new, LocalSolver.FROM_STATISTICS, new LinearRegressionFit(),
-          LinearForms.LINEAR_REGRESSION));
+          VectorForms.LINEAR_REGRESSION));
 
   /** The forms the entries declare, for the layers below (found through META-INF/services). */
   public static final class Forms implements ModelForm.Provider {

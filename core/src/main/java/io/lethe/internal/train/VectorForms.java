@@ -8,6 +8,7 @@ import java.util.Arrays;
 import org.apache.spark.ml.Transformer;
 import org.apache.spark.ml.classification.LinearSVCModel;
 import org.apache.spark.ml.classification.LogisticRegressionModel;
+import org.apache.spark.ml.classification.MultilayerPerceptronClassificationModel;
 import org.apache.spark.ml.classification.NaiveBayesModel;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.regression.LinearRegressionModel;
@@ -15,11 +16,12 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.DataTypes;
 
 /**
- * The forms of the built-in estimators' models that are a few vectors and matrices, as their
- * entries in {@link Estimators} declare them: the data row spark.ml's own writer saves for each
- * (the same schema and values), and their parameters as one vector.
+ * The forms of the built-in estimators' models that are a few vectors and matrices (the linear
+ * models, naive Bayes, the perceptron's weights), as their entries in {@link Estimators} declare
+ * them: the data row spark.ml's own writer saves for each (the same schema and values), and their
+ * parameters as one vector.
  */
-enum LinearForms implements ModelForm {
+enum VectorForms implements ModelForm {
   LOGISTIC_REGRESSION(LogisticRegressionModel.class) {
     @Override
     public StageData data(Transformer model) {
@@ -79,6 +81,19 @@ enum LinearForms implements ModelForm {
     }
   },
 
+  MULTILAYER_PERCEPTRON(MultilayerPerceptronClassificationModel.class) {
+    @Override
+    public StageData data(Transformer model) {
+      MultilayerPerceptronClassificationModel m = (MultilayerPerceptronClassificationModel) model;
+      return new StageData(schema(field("weights", SQLDataTypes.VectorType(), true)), RowFactory.create(m.weights()));
+    }
+
+    @Override
+    public double[] parameters(Transformer model) {
+      return ((MultilayerPerceptronClassificationModel) model).weights().toArray();
+    }
+  },
+
   LINEAR_REGRESSION(LinearRegressionModel.class) {
     @Override
     public StageData data(Transformer model) {
@@ -97,7 +112,7 @@ enum LinearForms implements ModelForm {
 
   private final Class<? extends Transformer> modelClass;
 
-  LinearForms(Class<? extends Transformer> modelClass) {
+  VectorForms(Class<? extends Transformer> modelClass) {
     this.modelClass = modelClass;
   }
 

@@ -41,7 +41,7 @@ class EnsembleTest extends LetheTestBase {
 
   @BeforeAll
   static void trainEnsemble() {
-    Trained fixture = ingestAndTrain(adultConfig(4, dir, Map.of()), adultTrain(3000));
+    Trained fixture = sharedAdult(dir);
     store = fixture.store();
     registry = fixture.registry();
     trained = fixture.published();
@@ -59,7 +59,7 @@ class EnsembleTest extends LetheTestBase {
       assertThat(e.rows()).as("rows of shard %d", e.shard()).isEqualTo(rows.get(e.shard()));
       assertThat(e.storeVersion()).isEqualTo(storeVersion);
     }
-    assertThat(manifest.rows()).isEqualTo(3000);
+    assertThat(manifest.rows()).isEqualTo(2000);
     // Each sub-model's vocabulary comes from its own shard: their one-hot widths differ.
     long distinctWidths = manifest.shards().stream()
         .map(e -> ensemble.subModel(e.shard()).transform(test.limit(1)).select(io.lethe.internal.model.ShardColumns.features(e.shard()))
@@ -72,7 +72,7 @@ class EnsembleTest extends LetheTestBase {
   void ensembleAccuracyOnHeldOutDataIsCloseToOneModelOnAllRows() {
     double ensembleAccuracy = Evaluation.score(ensemble, test, store.layout());
     SingleModel single = SingleModel.fit(store, Strategies.settings(LetheConfig.defaultsOnly()), store.currentVersion());
-    assertThat(single.rows()).isEqualTo(3000);
+    assertThat(single.rows()).isEqualTo(2000);
     double singleAccuracy = Evaluation.score(single.model(), test, store.layout());
     assertThat(ensembleAccuracy).as("ensemble accuracy").isGreaterThan(0.78);
     assertThat(ensembleAccuracy).as("ensemble vs single model").isCloseTo(singleAccuracy, within(0.03));

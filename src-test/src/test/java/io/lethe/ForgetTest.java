@@ -55,8 +55,8 @@ class ForgetTest extends LetheTestBase {
 
   @BeforeAll
   static void trainEnsemble() {
-    config = adultConfig(4, dir, Map.of("train.param.maxIter", "20"));
-    Trained fixture = ingestAndTrain(config, adultTrain(2000));
+    config = sharedAdultConfig(dir);
+    Trained fixture = sharedAdult(dir);
     store = fixture.store();
     registry = fixture.registry();
     settings = fixture.settings();

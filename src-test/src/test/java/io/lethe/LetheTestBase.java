@@ -114,6 +114,55 @@ public abstract class LetheTestBase {
     return new Trained(store, registry, settings, training, training.run(ShardSelection.all()).published());
   }
 
+  /** The settings of the shared trained Adult store, beside {@link #adultConfig}'s. */
+  private static final Map<String, String> SHARED_ADULT = Map.of("train.param.maxIter", "20");
+  private static Path sharedAdultTemplate;
+
+  /** The configuration of a copy of the shared trained Adult store under {@code dir}. */
+  protected static LetheConfig sharedAdultConfig(Path dir) {
+    return adultConfig(4, dir, SHARED_ADULT);
+  }
+
+  /**
+   * A copy of the suite's shared trained Adult store under {@code dir}: the first 2,000 people in
+   * 4 shards, logistic regression (maxIter 20), ingested and trained once per test JVM into a
+   * template that no test writes to; each class forgets, verifies and audits on its own copy (its
+   * store, models, runs and ledger, as {@link #sharedAdultConfig} names them). A copy of the files
+   * is a copy of the tables: Delta's log and the registry name their files relative to their roots.
+   */
+  protected static Trained sharedAdult(Path dir) {
+    Path template = sharedAdultTemplate();
+    try (java.util.stream.Stream<Path> files = java.nio.file.Files.walk(template)) {
+      for (Path from : files.toList()) {
+        Path to = dir.resolve(template.relativize(from).toString());
+        if (java.nio.file.Files.isDirectory(from)) {
+          java.nio.file.Files.createDirectories(to);
+        } else {
+          java.nio.file.Files.copy(from, to, java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+        }
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    io.lethe.api.Lethe lethe = io.lethe.api.Lethe.get(spark(), sharedAdultConfig(dir));
+    return new Trained(lethe.internals().store(), lethe.internals().registry(),
+        Strategies.settings(sharedAdultConfig(dir)), lethe.internals().training(),
+        lethe.internals().registry().latest().orElseThrow());
+  }
+
+  private static synchronized Path sharedAdultTemplate() {
+    if (sharedAdultTemplate == null) {
+      try {
+        Path template = java.nio.file.Files.createTempDirectory("lethe-shared-adult");
+        ingestAndTrain(sharedAdultConfig(template), adultTrain(2000));
+        sharedAdultTemplate = template;
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
+    return sharedAdultTemplate;
+  }
+
   /**
    * Rows of the given subjects in any Parquet file under a store's directory, read raw: data
    * files whatever their deletion vectors say, files of old versions, change data. Zero only when
@@ -123,11 +172,13 @@ public abstract class LetheTestBase {
     // Delta log checkpoints are Parquet too, but hold log actions, not rows.
     List<String> parquet = filesUnder(storePath).stream().map(org.apache.hadoop.fs.Path::toString)
         .filter(f -> f.endsWith(".parquet") && !f.contains("/_delta_log/")).toList();
-    long rows = 0;
-    for (String file : parquet) {
-      rows += spark().read().parquet(file).where(col(column).cast("string").isin(ids.toArray())).collectAsList().size();
+    if (parquet.isEmpty()) {
+      return 0;
     }
-    return rows;
+    // One query over every file: their schemas merged (change data has columns of its own), and no
+    // partition inferred from the paths (data and change data lie under different roots).
+    return spark().read().option("mergeSchema", "true").option("recursiveFileLookup", "true")
+        .parquet(parquet.toArray(String[]::new)).where(col(column).cast("string").isin(ids.toArray())).count();
   }
 
   /** Every file under a location, listed on its Hadoop file system (file://, hdfs://, ...). */

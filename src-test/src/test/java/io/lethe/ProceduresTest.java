@@ -31,8 +31,8 @@ class ProceduresTest extends LetheTestBase {
 
   @BeforeAll
   static void trainAndRegister() throws Exception {
-    LetheConfig config = adultConfig(3, dir, Map.of("train.param.maxIter", "20"));
-    ingestAndTrain(config, adultTrain(900));
+    LetheConfig config = sharedAdultConfig(dir);
+    sharedAdult(dir);
     // The key goes in a configuration file (or $LETHE_LEDGER_KEY), the locations in catalog options.
     Path conf = dir.resolve("lethe.properties");
     Files.writeString(conf, "ledger.key=" + LEDGER_KEY + "\n");
@@ -99,7 +99,7 @@ class ProceduresTest extends LetheTestBase {
 
     Row status = call("CALL lethe.system.status()");
     assertThat((Long) status.getAs("rows")).isEqualTo((Long) before.getAs("rows") - 2);
-    assertThat((Integer) status.getAs("shards")).isEqualTo(3);
+    assertThat((Integer) status.getAs("shards")).isEqualTo(4);
     assertThat((Long) status.getAs("ensemble_version")).isEqualTo((Long) forgot.getAs("ensemble_version"));
     assertThat((Long) status.getAs("forgotten")).isEqualTo((Long) before.getAs("forgotten") + 2);
     assertThat((Long) status.getAs("overdue")).isZero();

@@ -29,9 +29,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The cluster jar as users run it: submitted with Spark's own SparkSubmit to a real standalone
- * cluster on loopback (a master and two workers started from the Spark jars, each executor in its
- * own JVM, so every closure, UDF and model crosses a process boundary), with Delta passed by
- * --jars as --packages would. Ingests on the suite's local session, then runs train, forget and
+ * cluster on loopback (a master and a worker of two cores started from the Spark jars, each job's
+ * executor in a JVM of its own, so every closure, UDF and model crosses a process boundary), with
+ * Delta passed by --jars as --packages would. One executor of two cores rather than two of one:
+ * each executor JVM loads Spark, Delta and Lethe again, on the suite's two cores. Ingests on the suite's local session, then runs train, forget and
  * verify (which scores with the published ensemble) on the cluster, and checks what they wrote.
  * Everything it starts is stopped.
  */
@@ -83,15 +84,13 @@ class StandaloneClusterTest extends LetheTestBase {
     masterUrl = "spark://127.0.0.1:" + port;
     started.add(java("org.apache.spark.deploy.master.Master", "512m", dir.resolve("master.log"),
         List.of("--host", "127.0.0.1", "--port", Integer.toString(port), "--webui-port", Integer.toString(masterUi))));
-    for (int w = 1; w <= 2; w++) {
-      Path work = Files.createDirectories(dir.resolve("worker-" + w));
-      started.add(java("org.apache.spark.deploy.worker.Worker", "256m", dir.resolve("worker-" + w + ".log"),
-          List.of("--host", "127.0.0.1", "--cores", "1", "--memory", "1g", "--webui-port",
-              Integer.toString(freePort()), "--work-dir", work.toString(), masterUrl)));
-    }
+    Path work = Files.createDirectories(dir.resolve("worker"));
+    started.add(java("org.apache.spark.deploy.worker.Worker", "256m", dir.resolve("worker.log"),
+        List.of("--host", "127.0.0.1", "--cores", "2", "--memory", "1g", "--webui-port",
+            Integer.toString(freePort()), "--work-dir", work.toString(), masterUrl)));
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
     int alive = 0;
-    while (alive < 2) {
+    while (alive < 1) {
       if (System.nanoTime() > deadline) {
         throw new IllegalStateException("The standalone cluster did not come up; master log:\n"
             + Files.readString(dir.resolve("master.log")));
@@ -176,7 +175,7 @@ class StandaloneClusterTest extends LetheTestBase {
     Path jar = home().resolve("jobs/target/lethe-jobs-0.1.0-SNAPSHOT-cluster.jar");
     List<String> args = new ArrayList<>(List.of("--master", masterUrl, "--deploy-mode", "client",
         "--class", "io.lethe.jobs.Lethe", "--jars", String.join(",", deltaJars),
-        "--conf", "spark.executor.memory=700m", "--conf", "spark.executor.cores=1", "--conf", "spark.cores.max=2",
+        "--conf", "spark.executor.memory=700m", "--conf", "spark.executor.cores=2", "--conf", "spark.cores.max=2",
         "--conf", "spark.executor.extraJavaOptions=" + String.join(" ", jvmFlags),
         // Small-table settings: Delta's default of 50 state-reconstruction partitions would be 50
         // tasks per log read, each a round trip to an executor.
@@ -231,10 +230,9 @@ class StandaloneClusterTest extends LetheTestBase {
     Submitted train = submit("train");
     assertThat(train.code()).as(tail(train.err())).isZero();
     assertThat(train.summary().path("outputs").path("trainedShards").toString()).isEqualTo("[0,1,2,3]");
-    // One Spark job fitted the four shards, as tasks spread over the two workers' executors.
+    // One Spark job fitted the four shards, as tasks in the worker's executor.
     assertThat(train.summary().path("outputs").path("subModels").findValuesAsText("engine")).containsOnly("tasks");
-    assertThat(train.err()).contains("in a task on executor 0").contains("in a task on executor 1")
-        .doesNotContain("in a task on executor driver");
+    assertThat(train.err()).contains("in a task on executor 0").doesNotContain("in a task on executor driver");
 
     Submitted forget = submit("forget", "--ids", "person-000042,person-000777");
     assertThat(forget.code()).as(tail(forget.err())).isZero();
@@ -258,13 +256,10 @@ class StandaloneClusterTest extends LetheTestBase {
     assertThat(spark().read().format("delta").load(dir.resolve("store").toString()).count()).isEqualTo(1198);
     assertThat(rowsOnStorage(dir.resolve("store").toString(), "customer", List.of("person-000042", "person-000777")))
         .isZero();
-    // Every job ran its tasks in executors of the two workers: JVMs of their own.
+    // Every job ran its tasks in an executor of the worker: a JVM of its own.
     assertThat(masterState().path("completedapps").size()).isEqualTo(3);
-    for (int w = 1; w <= 2; w++) {
-      try (Stream<Path> apps = Files.list(dir.resolve("worker-" + w))) {
-        assertThat(apps.filter(a -> a.getFileName().toString().startsWith("app-"))).as("apps on worker " + w)
-            .hasSize(3);
-      }
+    try (Stream<Path> apps = Files.list(dir.resolve("worker"))) {
+      assertThat(apps.filter(a -> a.getFileName().toString().startsWith("app-"))).as("apps on the worker").hasSize(3);
     }
   }
 }

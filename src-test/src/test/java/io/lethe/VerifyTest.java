@@ -51,8 +51,8 @@ class VerifyTest extends LetheTestBase {
 
   @BeforeAll
   static void trainAndForget() {
-    config = adultConfig(4, dir, Map.of("train.param.maxIter", "20"));
-    fixture = ingestAndTrain(config, adultTrain(1600));
+    config = sharedAdultConfig(dir);
+    fixture = sharedAdult(dir);
     forgetter = forgetter(fixture, config);
     verifier = Lethe.get(spark(), config).internals().verifier();
     result = forgetter.execute(ForgetRequest.ofSubjects(PEOPLE));

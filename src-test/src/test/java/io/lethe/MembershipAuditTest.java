@@ -60,7 +60,8 @@ class MembershipAuditTest extends LetheTestBase {
     config = adultConfig(4, dir, Map.of("train.estimator", "decision_tree", "train.param.maxDepth", "20",
         "train.param.minInstancesPerNode", "1", "verify.path", dir.resolve("verify").toString()));
     trained = ingestAndTrain(config, adultTrain(2400));
-    audit = new MembershipAudit(trained.store(), trained.registry(), adultTest(600), VerifySettings.from(config));
+    audit = new MembershipAudit(trained.store(), trained.registry(), adultTest(600), VerifySettings.from(config),
+        trained.settings());
     verifier = Lethe.get(spark(), config).internals().verifier();
     result = forgetter(trained, config).withAudit(audit).execute(ForgetRequest.ofSubjects(FORGOTTEN));
     report = verifier.verify(result.batchId(), adultTest(600));

@@ -89,7 +89,7 @@ public final class Wiring {
 
   /** The membership audit on the given held-out rows, with the configured verify settings. */
   public MembershipAudit membershipAudit(Dataset<Row> heldOut) {
-    return new MembershipAudit(store(), registry(), heldOut, VerifySettings.from(config));
+    return new MembershipAudit(store(), registry(), heldOut, VerifySettings.from(config), Strategies.settings(config));
   }
 
   /** The verifier of this configuration. */

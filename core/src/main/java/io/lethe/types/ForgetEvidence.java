@@ -20,12 +20,14 @@ import java.util.List;
  * @param utilityAfter the ensemble after the forget on the same rows
  * @param attacks one entry per attack, population and model
  * @param note why attacks are missing, if they are (null when all ran)
+ * @param update the difference attack on the update (ensemble before against after), with its control;
+ *     null when it did not run (evidence recorded before it existed, a regression store, no ensemble before)
  */
 @Evolving
 public record ForgetEvidence(int formatVersion, String batchId, String recordedAt, long versionBefore,
     long deleteVersion, Long ensembleBefore, Long ensembleAfter, long forgottenRows, long retainedRows,
     long unseenRows, String metric, long heldOutRows, Double utilityBefore, Double utilityAfter,
-    List<Measurement> attacks, String note) {
+    List<Measurement> attacks, String note, UpdateEvidence update) {
 
   public static final int FORMAT_VERSION = 1;
 

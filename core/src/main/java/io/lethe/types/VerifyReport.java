@@ -57,6 +57,7 @@ public record VerifyReport(int formatVersion, String batchId, String scope, Inte
     public static final String PASSED = "passed";
     public static final String PENDING = "pending";
     public static final String FAILED = "failed";
+    public static final String WARNING = "warning";
 
     /** A check that passed or failed. */
     public Check(String id, boolean passed, String finding, Map<String, Object> figures) {
@@ -66,6 +67,19 @@ public record VerifyReport(int formatVersion, String batchId, String scope, Inte
     /** A check that waits for the batch's purge, due within the retention and before every deadline. */
     public static Check pending(String id, String finding, Map<String, Object> figures) {
       return new Check(id, true, PENDING, finding, figures);
+    }
+
+    /**
+     * A finding that does not fail the batch but that its reader should weigh: what the published
+     * update gives away to an observer who holds the ensemble before and after it.
+     */
+    public static Check warning(String id, String finding, Map<String, Object> figures) {
+      return new Check(id, true, WARNING, finding, figures);
+    }
+
+    /** Whether it is a warning. */
+    public boolean warns() {
+      return WARNING.equals(status);
     }
 
     /** Whether it is pending: waiting for the batch's purge. */

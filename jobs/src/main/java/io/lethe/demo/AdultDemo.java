@@ -130,7 +130,7 @@ public final class AdultDemo {
     VerifySettings verifySettings = VerifySettings.from(config.with(Map.of(LetheConfig.VERIFY_PATH,
         new Path(work, "verify").toString())));
     Forgetter forgetter = new Forgetter(store, registry, training, ledger, demoKey(), forgetSettings)
-        .withAudit(new MembershipAudit(store, registry, test, verifySettings));
+        .withAudit(new MembershipAudit(store, registry, test, verifySettings, settings));
     ForgetPlan plan = forgetter.plan(request);
     out.accept(String.format("Forget request for %d people: %d rows in shards %s (chance predicts %.1f of %d shards)",
         plan.requested(), plan.rowsToDelete(), plan.hitShards(), plan.expectedShardsHit(), shards));

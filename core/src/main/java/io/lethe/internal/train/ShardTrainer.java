@@ -308,6 +308,16 @@ public final class ShardTrainer {
     return Optional.of(fitted.models());
   }
 
+  /**
+   * Fits the shards in tasks, in memory, on a store version without the rows whose column holds one
+   * of the values (every row when there are none): what a delete of those rows would leave. Empty
+   * when they cannot all be fitted so (see {@link #fitBeforeDelete}).
+   */
+  public Optional<Map<Integer, FittedShard>> fitInTasksWithout(List<Integer> shards, long version, String column,
+      Collection<String> values) {
+    return fitBeforeDelete(shards, version, values.isEmpty() ? null : new TaskEngine.PendingDelete(column, values));
+  }
+
   /** Saves sub-models fitted in memory as trained on a store version: the entries of the non-empty shards. */
   List<SubModelEntry> save(Map<Integer, FittedShard> fitted, long version, ModelRegistry registry) {
     if (fitted.isEmpty()) {

@@ -12,7 +12,12 @@ import io.lethe.internal.registry.ModelRegistry;
 import io.lethe.internal.run.HadoopFiles;
 import io.lethe.internal.run.Json;
 import io.lethe.internal.store.ShardedStore;
+import io.lethe.internal.train.ShardTrainer;
+import io.lethe.internal.train.TrainSettings;
+import io.lethe.types.AttackResult;
 import io.lethe.types.ForgetEvidence.Measurement;
+import io.lethe.types.SubModelEntry;
+import io.lethe.types.UpdateEvidence;
 import io.lethe.types.StoreLayout;
 import io.lethe.types.Task;
 import java.time.Instant;
@@ -22,6 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -32,8 +38,9 @@ import org.slf4j.LoggerFactory;
  * The membership audit of a forget run: at the moment between publishing and retiring, samples
  * the forgotten rows (from the store version before the delete, by time travel), retained rows of
  * the hit shards and never-seen held-out rows, and runs {@link MembershipAttack}'s attacks with the
- * ensemble before and the ensemble after the forget. The samples live in memory for the length of
- * the audit; only aggregates are written, to {@code verify.path/membership/<batch>.json}, where
+ * ensemble before and the ensemble after the forget, and {@link DifferenceAttack} on the update from
+ * one to the other, with a control update fitted without random retained people. The samples and
+ * the control's sub-models live in memory for the length of the audit; only aggregates are written, to {@code verify.path/membership/<batch>.json}, where
  * verify finds them.
  */
 public final class MembershipAudit implements ForgetAudit {
@@ -44,15 +51,19 @@ public final class MembershipAudit implements ForgetAudit {
   private final ModelRegistry registry;
   private final Dataset<Row> heldOut;
   private final VerifySettings settings;
+  private final TrainSettings training;
 
   /**
    * @param heldOut rows with the store's features and label that no model was trained on
+   * @param training how the sub-models are fitted: the difference attack's control fits hit shards again
    */
-  public MembershipAudit(ShardedStore store, ModelRegistry registry, Dataset<Row> heldOut, VerifySettings settings) {
+  public MembershipAudit(ShardedStore store, ModelRegistry registry, Dataset<Row> heldOut, VerifySettings settings,
+      TrainSettings training) {
     this.store = store;
     this.registry = registry;
     this.heldOut = heldOut;
     this.settings = settings;
+    this.training = training;
   }
 
   @Override
@@ -106,6 +117,7 @@ public final class MembershipAudit implements ForgetAudit {
       Double after = models.containsKey("after") ? Evaluation.score(models.get("after"), evaluation, layout) : null;
 
       List<Measurement> attacks = new ArrayList<>();
+      UpdateEvidence update = null;
       if (layout.task() == Task.REGRESSION) {
         notes.add("membership attacks need class probabilities; the store's task is regression");
       } else if (forgottenRows == 0 || unseenRows == 0) {
@@ -129,14 +141,67 @@ public final class MembershipAudit implements ForgetAudit {
                 .forEach((population, result) -> attacks.add(new Measurement(population, model.getKey(), result)));
           }
         }
+        if (models.containsKey("before") && models.containsKey("after") && retainedRows > 1) {
+          long start = System.nanoTime();
+          update = update(m, models.get("before"), models.get("after"), forgotten, forgottenRows, retained,
+              retainedRows, cached);
+          LOG.info("Forget batch {}: the difference attack on the update and its control took {} s", m.batchId(),
+              String.format("%.2f", (System.nanoTime() - start) / 1e9));
+        }
       }
       return new ForgetEvidence(ForgetEvidence.FORMAT_VERSION, m.batchId(), Instant.now().toString(),
           m.versionBefore(), m.deleteVersion(), m.ensembleBefore(), m.ensembleAfter(), forgottenRows, retainedRows,
           unseenRows, Evaluation.metricName(layout), heldOutRows, before, after, attacks,
-          notes.isEmpty() ? null : String.join("; ", notes));
+          notes.isEmpty() ? null : String.join("; ", notes), update);
     } finally {
       cached.forEach(Dataset::unpersist);
     }
+  }
+
+  /**
+   * The difference attack on the forget's update, and on a control update of the same shards: the
+   * shards that hold as many random retained people as the forget removed rows, fitted in tasks on
+   * their rows at the delete's version with and without those people (as training fits them, with
+   * each shard's seed, both in one job each), in memory only. The control removes no forgotten row
+   * and keeps no model it builds. Where the shards cannot be fitted in tasks (the jobs engine, a
+   * column that needs Spark's cast), the control is left out and the note says so.
+   */
+  private UpdateEvidence update(ForgetAudit.Moment m, ShardEnsembleModel before, ShardEnsembleModel after,
+      Dataset<Row> forgotten, long forgottenRows, Dataset<Row> retained, long retainedRows, List<Dataset<Row>> cached) {
+    StoreLayout layout = store.layout();
+    List<AttackResult> real = DifferenceAttack.run(before, after, forgotten, retained, layout);
+    String subject = layout.subjectColumn();
+    Dataset<Row> removed = retained.orderBy(rand(SEED + 1)).limit((int) Math.min(forgottenRows, retainedRows / 2))
+        .cache();
+    cached.add(removed);
+    List<Object> people = removed.select(subject).distinct().collectAsList().stream().map(r -> r.get(0)).toList();
+    List<Integer> refit = store.read(m.deleteVersion())
+        .where(col(StoreLayout.SHARD_COLUMN).isin(m.hitShards().toArray()).and(col(subject).isin(people.toArray())))
+        .select(StoreLayout.SHARD_COLUMN).distinct().collectAsList().stream()
+        .map(r -> ((Number) r.get(0)).intValue()).sorted().toList();
+    ShardTrainer trainer = new ShardTrainer(store, training);
+    List<String> ids = people.stream().map(String::valueOf).toList();
+    Optional<Map<Integer, ShardTrainer.FittedShard>> with = trainer.fitInTasksWithout(refit, m.deleteVersion(),
+        subject, List.of());
+    Optional<Map<Integer, ShardTrainer.FittedShard>> without = with.isEmpty() ? Optional.empty()
+        : trainer.fitInTasksWithout(refit, m.deleteVersion(), subject, ids);
+    if (without.isEmpty()) {
+      return new UpdateEvidence(real, List.of(), "no control: the hit shards of " + training.estimator()
+          + " cannot be fitted in tasks");
+    }
+    List<AttackResult> control = DifferenceAttack.run(ensemble(after, with.get()), ensemble(after, without.get()),
+        removed, retained.where(col(subject).isin(people.toArray()).unary_$bang()), layout);
+    return new UpdateEvidence(real, control, null);
+  }
+
+  /** The ensemble with the given shards' sub-models in place of its own (a shard fitted on no rows keeps its own). */
+  private static ShardEnsembleModel ensemble(ShardEnsembleModel base, Map<Integer, ShardTrainer.FittedShard> fitted) {
+    List<PipelineModel> subModels = new ArrayList<>();
+    for (SubModelEntry e : base.manifest().shards()) {
+      ShardTrainer.FittedShard f = fitted.get(e.shard());
+      subModels.add(f != null ? f.model() : base.subModel(e.shard()));
+    }
+    return new ShardEnsembleModel(base.manifest(), subModels);
   }
 
   /** At most verify.attack-rows rows, drawn at random with a fixed seed, held in memory. */

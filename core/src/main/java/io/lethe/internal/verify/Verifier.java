@@ -2,6 +2,7 @@ package io.lethe.internal.verify;
 
 import io.lethe.types.AttackResult;
 import io.lethe.types.ForgetEvidence;
+import io.lethe.types.UpdateEvidence;
 import io.lethe.types.VerifyReport;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
@@ -237,6 +238,7 @@ public final class Verifier {
           Map.of("shardsChecked", retrains.size(), "minAgreement", verify.minAgreement(), "disagreeing", disagree,
               "shardsNotReadable", done.unreadable().size())));
       membership(evidence).ifPresent(checks::add);
+      difference(evidence).ifPresent(checks::add);
       Utility utility = published.map(m -> retrain.utility(m, evaluation, heldOut != null)).orElse(null);
       boolean passed = checks.stream().allMatch(Check::passed);
       LOG.info("Verified {} {}: {} ({} of {} checks passed)", scope.kind(), scope.name(), passed ? "passed" : "FAILED",
@@ -266,8 +268,7 @@ public final class Verifier {
       return Optional.empty();
     }
     AttackResult r = after.get();
-    double bound = Math.min(1.0,
-        0.5 + 3 * Math.sqrt((r.members() + r.nonMembers() + 1.0) / (12.0 * r.members() * r.nonMembers())));
+    double bound = aucBound(r);
     boolean ok = !(r.auc() > bound);
     Map<String, Object> figures = new LinkedHashMap<>();
     figures.put("attack", r.attack());
@@ -282,6 +283,57 @@ public final class Verifier {
             + " (AUC %.3f, bound %.3f)"
         : "after the forget, the %s attack still tells the forgotten rows from never-seen ones (AUC %.3f above"
             + " %.3f): the model still shows their influence", r.attack(), r.auc(), bound), figures));
+  }
+
+  /**
+   * What the published update gives away: the strongest feature of the difference attack on the
+   * forgotten rows among kept rows of their shards, against what chance exceeds once in a hundred
+   * for these counts ({@link DifferenceAttack#aucBound}).
+   * Above it, the check warns (the forget did what it must; an observer holding the ensemble before
+   * and after can still tell who left). Its control says whether the attack has power on these
+   * models at all.
+   */
+  public static Optional<Check> difference(ForgetEvidence evidence) {
+    UpdateEvidence update = evidence == null ? null : evidence.update();
+    AttackResult r = update == null ? null : DifferenceAttack.strongest(update.forgotten());
+    if (r == null) {
+      return Optional.empty();
+    }
+    double bound = DifferenceAttack.aucBound(r.members(), r.nonMembers());
+    AttackResult c = DifferenceAttack.strongest(update.control());
+    Map<String, Object> figures = new LinkedHashMap<>();
+    figures.put("feature", r.attack());
+    figures.put("forgottenRows", r.members());
+    figures.put("keptRows", r.nonMembers());
+    figures.put("auc", r.auc());
+    figures.put("aucBound", bound);
+    String control = "";
+    if (c != null) {
+      figures.put("controlFeature", c.attack());
+      figures.put("controlRemovedRows", c.members());
+      double controlBound = DifferenceAttack.aucBound(c.members(), c.nonMembers());
+      figures.put("controlAuc", c.auc());
+      figures.put("controlAucBound", controlBound);
+      control = c.auc() > controlBound
+          ? String.format(Locale.ROOT, "; its control singles out random removed people at AUC %.3f", c.auc())
+          : String.format(Locale.ROOT, "; its control does not single out random removed people either (AUC %.3f"
+              + " within %.3f), so the attack has little power on these models", c.auc(), controlBound);
+    }
+    if (r.auc() > bound) {
+      return Optional.of(Check.warning("update.difference", String.format(Locale.ROOT, "an observer holding the"
+          + " ensemble before and after this update can single out the forgotten rows among the kept rows of their"
+          + " shards (%s, AUC %.3f above %.3f)%s; larger batches (forget.min-batch) blur them", r.attack(), r.auc(),
+          bound, control), figures));
+    }
+    return Optional.of(new Check("update.difference", true, String.format(Locale.ROOT, "comparing the ensemble"
+        + " before and after this update does not single out the forgotten rows among the kept rows of their shards"
+        + " (%s, AUC %.3f within %.3f)%s", r.attack(), r.auc(), bound, control), figures));
+  }
+
+  /** Chance plus three standard errors of the AUC under no signal, for these counts (at most 1). */
+  static double aucBound(AttackResult r) {
+    return Math.min(1.0,
+        0.5 + 3 * Math.sqrt((r.members() + r.nonMembers() + 1.0) / (12.0 * r.members() * r.nonMembers())));
   }
 
   private static Optional<AttackResult> strongest(ForgetEvidence evidence, String population,

@@ -37,9 +37,9 @@ public final class VerifyPage {
     return out;
   }
 
-  /** PASS, PENDING or FAIL: how the page and the job's output name a check's result. */
+  /** PASS, PENDING, WARN or FAIL: how the page and the job's output name a check's result. */
   public static String label(Check c) {
-    return c.awaitsPurge() ? "PENDING" : c.passed() ? "PASS" : "FAIL";
+    return c.awaitsPurge() ? "PENDING" : c.warns() ? "WARN" : c.passed() ? "PASS" : "FAIL";
   }
 
   public static String render(VerifyReport r) {
@@ -113,6 +113,9 @@ public final class VerifyPage {
         "parameter distance (L2)", "same trees"), retrains);
 
     membership(page, r);
+    if (!"ids".equals(r.scope())) {
+      update(page, r.evidence());
+    }
 
     if (r.utility() != null) {
       VerifyReport.Utility u = r.utility();
@@ -184,6 +187,29 @@ public final class VerifyPage {
             + " forget");
       }
     }
+  }
+
+  /** The difference attack on the update, and its control: a table of every feature. */
+  private static void update(HtmlPage page, ForgetEvidence e) {
+    if (e == null || e.update() == null) {
+      return;
+    }
+    page.section("What the update gives away");
+    page.paragraph("An observer who holds the ensemble before and after the forget compares their class"
+        + " probabilities on rows they know (the difference attack of Chen et al., CCS 2021). The AUC is how well"
+        + " that tells the removed rows from the kept rows of the same shards. The control removes as many random"
+        + " retained people from the same shards, to show what the attack sees when it is known to be right.");
+    if (e.update().note() != null) {
+      page.warning(e.update().note());
+    }
+    List<List<String>> rows = new ArrayList<>();
+    for (String update : List.of("forget", "control")) {
+      for (AttackResult a : "forget".equals(update) ? e.update().forgotten() : e.update().control()) {
+        rows.add(List.of(update, a.attack(), Long.toString(a.members()), Long.toString(a.nonMembers()),
+            String.format(Locale.ROOT, "%.3f", a.auc()), String.format(Locale.ROOT, "%.3f", a.tprAtFpr1Percent())));
+      }
+    }
+    page.table("update", List.of("update", "feature", "removed", "kept", "AUC", "TPR at 1% FPR"), rows);
   }
 
   private static String figures(Map<String, Object> figures) {

@@ -185,7 +185,8 @@ class DareTest extends LetheTestBase {
   void withScaledFeaturesDareSaysWhyAndForgettingRetrains() {
     // train.scale is on by default: a scaler's standard deviations move with every deletion.
     LetheConfig config = adultConfig(2, dir.resolve("scaled"), Map.of("train.estimator", "random_forest",
-        "train.param.numTrees", "3", "train.param.maxDepth", "4", "forget.strategy.random_forest", "dare"));
+        "train.param.numTrees", "3", "train.param.maxDepth", "4", "forget.strategy.random_forest", "dare",
+        LetheConfig.FORGET_PURGE, "false"));
     Trained trained = ingestAndTrain(config, adultTrain(1200));
     SubModelEntry e = trained.published().shard(0).orElseThrow();
     assertThat(trained.registry().hasStateFile(trained.published().version(), e, DareForest.FILE_NAME))
@@ -244,7 +245,8 @@ class DareTest extends LetheTestBase {
   @Test
   void aForgetUnderDarePassesVerifyAndTheTreesLeftAsTheyWereFailIt() {
     LetheConfig config = adultConfig(2, dir, Map.of("train.estimator", "random_forest", "train.param.numTrees", "5",
-        "train.param.maxDepth", "6", "forget.strategy.random_forest", "dare", LetheConfig.TRAIN_SCALE, "false"));
+        "train.param.maxDepth", "6", "forget.strategy.random_forest", "dare", LetheConfig.TRAIN_SCALE, "false",
+        LetheConfig.FORGET_PURGE, "false"));
     Trained trained = ingestAndTrain(config, adultTrain(2000));
     EnsembleManifest before = trained.published();
     ModelRegistry registry = trained.registry();

@@ -261,13 +261,29 @@ class BenchTest extends LetheTestBase {
   }
 
   @Test
+  void theUpdateSectionMeasuresWhatAnUpdateGivesAwayByBatchSize() {
+    JsonNode update = report.path("update");
+    assertThat(update.findValuesAsText("subjects")).containsExactly("1", "3");
+    for (JsonNode u : update) {
+      assertThat(u.path("draws").asInt()).isBetween(3, 5);
+      assertThat(u.path("meanAuc").asDouble()).isBetween(u.path("minAuc").asDouble(), u.path("maxAuc").asDouble());
+      assertThat(u.path("rowsRemoved").asDouble()).as("a subject has 4 rows").isPositive()
+          .isLessThanOrEqualTo(4.0 * u.path("subjects").asInt());
+      assertThat(u.path("aucBound").asDouble()).isBetween(0.5, 1.0);
+    }
+    // One person's 4 rows in a shard of about 2,000: well above chance on average.
+    assertThat(update.get(0).path("meanAuc").asDouble()).isGreaterThan(0.7);
+    assertThat(err).contains("Update of 1 subject(s) (");
+  }
+
+  @Test
   void theHtmlPageIsSelfContainedWithChartsAndTables() throws IOException {
     String html = Files.readString(dir.resolve("report/bench.html"));
     assertThat(html).startsWith("<!DOCTYPE html>").contains("<table id=\"targets\"").contains("<table id=\"forget\"")
         .contains("<figure id=\"forget-chart\"><svg").contains("<figure id=\"accuracy-chart\"><svg")
         .contains("<figure id=\"scale-chart\"><svg").contains("<table id=\"strategies\"").contains("<table id=\"trees\"")
         .contains("<table id=\"dare-shard\"").contains("<table id=\"dare-forget\"")
-        .contains("<figure id=\"ledger-chart\"><svg").contains("<table id=\"ledger\"");
+        .contains("<figure id=\"ledger-chart\"><svg").contains("<table id=\"ledger\"").contains("<table id=\"update\"");
     assertThat(html).doesNotContain("<script").doesNotContain(" src=").doesNotContain(" href=")
         .doesNotContain("url(");
   }

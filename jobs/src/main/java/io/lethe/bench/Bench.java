@@ -9,6 +9,7 @@ import io.lethe.bench.BenchReport.Environment;
 import io.lethe.bench.BenchReport.ForgetPoint;
 import io.lethe.bench.BenchReport.LedgerPoint;
 import io.lethe.bench.BenchReport.Retrain;
+import io.lethe.bench.BenchReport.UpdatePoint;
 import io.lethe.bench.BenchReport.ScalePoint;
 import io.lethe.bench.BenchReport.Scoring;
 import io.lethe.bench.BenchReport.StrategyPoint;
@@ -25,6 +26,7 @@ import io.lethe.internal.model.Aggregation;
 import io.lethe.internal.model.Evaluation;
 import io.lethe.internal.model.ShardColumns;
 import io.lethe.internal.model.ShardEnsembleModel;
+import io.lethe.internal.verify.DifferenceAttack;
 import io.lethe.internal.registry.ModelRegistry;
 import io.lethe.internal.run.HadoopFiles;
 import io.lethe.internal.run.Json;
@@ -37,6 +39,7 @@ import io.lethe.internal.train.Strategy;
 import io.lethe.internal.train.TrainSettings;
 import io.lethe.internal.train.Training;
 import io.lethe.internal.unlearn.Strategies;
+import io.lethe.types.AttackResult;
 import io.lethe.types.ForgetRequest;
 import io.lethe.types.ForgetResult;
 import io.lethe.types.IdKind;
@@ -81,7 +84,7 @@ import org.apache.spark.sql.SparkSession;
 public final class Bench {
   /** The parts of a bench run. forget, concurrency and scoring share one synthetic store. */
   public enum Section {
-    FORGET, CONCURRENCY, SCORING, STRATEGIES, TREES, DARE, ACCURACY, SCALE, LEDGER;
+    FORGET, CONCURRENCY, SCORING, STRATEGIES, TREES, DARE, UPDATE, ACCURACY, SCALE, LEDGER;
 
     public String id() {
       return name().toLowerCase(Locale.ROOT);
@@ -173,11 +176,13 @@ public final class Bench {
     List<StrategyPoint> strategies = new ArrayList<>();
     List<TreePoint> trees = new ArrayList<>();
     BenchReport.Dare dare = null;
+    List<UpdatePoint> update = new ArrayList<>();
     SingleModel single = null;
     try {
       if (sections.contains(Section.FORGET) || sections.contains(Section.CONCURRENCY)
           || sections.contains(Section.SCORING) || sections.contains(Section.STRATEGIES)
-          || sections.contains(Section.TREES) || sections.contains(Section.DARE)) {
+          || sections.contains(Section.TREES) || sections.contains(Section.DARE)
+          || sections.contains(Section.UPDATE)) {
         SyntheticData data = SyntheticData.of(options.rows(), options.seed());
         Store main = createStore("store", data);
         workload = main.workload;
@@ -209,6 +214,9 @@ public final class Bench {
         if (sections.contains(Section.DARE)) {
           dare = dare(main, data, trees);
         }
+        if (sections.contains(Section.UPDATE)) {
+          update = update(main, data);
+        }
       }
       List<AccuracyPoint> accuracy = sections.contains(Section.ACCURACY) ? accuracy() : List.of();
       List<ScalePoint> scale = sections.contains(Section.SCALE) ? scale() : List.of();
@@ -225,7 +233,7 @@ public final class Bench {
             t.met() ? "met" : "MISSED"));
       }
       return new BenchReport(startedAt, environment, workload, training, forget, retrain, scoring, strategies, trees,
-          dare, accuracy, scale, ledger, targets, warnings, (System.nanoTime() - start) / 1e9);
+          dare, update, accuracy, scale, ledger, targets, warnings, (System.nanoTime() - start) / 1e9);
     } finally {
       if (!options.keep()) {
         files.deleteRecursively(work);
@@ -423,6 +431,80 @@ public final class Bench {
    * with the same settings (fit and save, what the strategy falls back to): the strategy's model
    * update against a shard retrain.
    */
+  /** Draws per batch size of the update section: one person's AUC depends on the person. */
+  private static final int UPDATE_DRAWS = 5;
+  /** Kept rows the update section's attack compares the removed ones with, at most. */
+  private static final int UPDATE_KEPT_ROWS = 2000;
+
+  /**
+   * What a published update gives away, by batch size: people drawn at random from the main store
+   * removed from the published ensemble (their shards fitted in tasks with and without them, in
+   * memory), and the difference attack on that update, {@link #UPDATE_DRAWS} draws per size.
+   */
+  private List<UpdatePoint> update(Store main, SyntheticData data) {
+    List<UpdatePoint> points = new ArrayList<>();
+    long version = main.store.currentVersion();
+    ShardEnsembleModel published = ShardEnsembleModel.load(main.registry, main.registry.latest().orElseThrow().version());
+    String subject = main.store.layout().subjectColumn();
+    Random random = new Random(options.seed() + 23);
+    for (int k : options.batches()) {
+      List<Double> aucs = new ArrayList<>();
+      long rows = 0;
+      int shardsHit = 0;
+      double bound = 0;
+      double seconds = 0;
+      for (int draw = 0; draw < UPDATE_DRAWS; draw++) {
+        List<Object> people = new ArrayList<>();
+        for (int i = 0; i < k; i++) {
+          people.add((long) (random.nextDouble() * data.subjects()));
+        }
+        org.apache.spark.sql.Column gone = org.apache.spark.sql.functions.col(subject).isin(people.toArray());
+        Dataset<Row> all = main.store.read(version);
+        Dataset<Row> removed = all.where(gone).cache();
+        List<Integer> hit = removed.select(StoreLayout.SHARD_COLUMN).distinct().collectAsList().stream()
+            .map(r -> ((Number) r.get(0)).intValue()).toList();
+        if (hit.isEmpty()) { // forgotten by an earlier section
+          removed.unpersist();
+          continue;
+        }
+        double fraction = Math.min(1.0, 2.0 * UPDATE_KEPT_ROWS * options.shards() / ((double) options.rows() * hit.size()));
+        Dataset<Row> kept = all.where(org.apache.spark.sql.functions.col(StoreLayout.SHARD_COLUMN).isin(hit.toArray())
+            .and(gone.unary_$bang())).sample(false, fraction, options.seed() + draw).limit(UPDATE_KEPT_ROWS).cache();
+        try {
+          long begin = System.nanoTime();
+          Optional<List<AttackResult>> attacks = DifferenceAttack.onRemoval(main.store, settings, published, version,
+              people, removed.drop(StoreLayout.SHARD_COLUMN), kept.drop(StoreLayout.SHARD_COLUMN));
+          seconds += (System.nanoTime() - begin) / 1e9;
+          if (attacks.isEmpty()) {
+            out.accept("Update section: " + settings.estimator() + " cannot be fitted in tasks; skipped");
+            return points;
+          }
+          AttackResult best = attacks.get().stream().max(java.util.Comparator.comparingDouble(AttackResult::auc))
+              .orElseThrow();
+          aucs.add(best.auc());
+          rows += best.members();
+          shardsHit += hit.size();
+          bound = DifferenceAttack.aucBound(best.members(), best.nonMembers());
+        } finally {
+          removed.unpersist();
+          kept.unpersist();
+        }
+      }
+      if (aucs.isEmpty()) {
+        continue;
+      }
+      double mean = aucs.stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+      UpdatePoint point = new UpdatePoint(k, aucs.size(), rows / (double) aucs.size(), shardsHit / (double) aucs.size(),
+          mean, aucs.stream().mapToDouble(Double::doubleValue).min().orElseThrow(),
+          aucs.stream().mapToDouble(Double::doubleValue).max().orElseThrow(), bound, seconds / aucs.size());
+      points.add(point);
+      out.accept(String.format("Update of %d subject(s) (%d draws, %.1f rows, %.1f shards): the difference attack's"
+          + " AUC %.3f (%.3f to %.3f; chance exceeds %.3f once in a hundred), %.1f s a draw", k, aucs.size(),
+          point.rowsRemoved(), point.shardsHit(), mean, point.minAuc(), point.maxAuc(), bound, point.seconds()));
+    }
+    return points;
+  }
+
   private List<StrategyPoint> strategies(Store main, SyntheticData data) {
     List<StrategyPoint> points = new ArrayList<>();
     Random random = new Random(options.seed() + 17);

@@ -155,6 +155,23 @@ final class BenchPage {
           + " forests; reading a shard's remaining rows, when a node must be regrown from them, is apart.",
           d.trainSeconds(), d.singleModelSeconds()));
     }
+    if (r.update() != null && !r.update().isEmpty()) {
+      page.section("What an update gives away, by batch size");
+      page.paragraph("The difference attack (Chen et al., CCS 2021): an observer compares the published ensemble's"
+          + " class probabilities before and after an update on rows they know, and the removed rows stand out. Each"
+          + " size removes that many random people from the main store's published ensemble (their shards fitted in"
+          + " tasks with and without them) several times; the AUC is that of the strongest of the three features"
+          + " against kept rows of the same shards (0.5: the update gives nothing away).");
+      List<List<String>> rows = new ArrayList<>();
+      for (BenchReport.UpdatePoint u : r.update()) {
+        rows.add(List.of(Integer.toString(u.subjects()), Integer.toString(u.draws()),
+            String.format(Locale.ROOT, "%.1f", u.rowsRemoved()), String.format(Locale.ROOT, "%.1f", u.shardsHit()),
+            String.format(Locale.ROOT, "%.3f", u.meanAuc()), String.format(Locale.ROOT, "%.3f to %.3f", u.minAuc(),
+                u.maxAuc()), String.format(Locale.ROOT, "%.3f", u.aucBound()), num(u.seconds())));
+      }
+      page.table("update", List.of("subjects", "draws", "rows removed", "shards hit", "mean AUC", "range",
+          "chance's 1% bound", "s per draw"), rows);
+    }
     if (!r.accuracy().isEmpty()) {
       page.section("Accuracy as the shard count grows (Adult)");
       List<List<String>> rows = new ArrayList<>();

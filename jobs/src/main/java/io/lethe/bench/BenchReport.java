@@ -22,7 +22,7 @@ import java.util.Map;
  */
 public record BenchReport(String startedAt, Environment environment, Workload workload, Training training,
     List<ForgetPoint> forget, Retrain retrain, Scoring scoring, List<StrategyPoint> strategies, List<TreePoint> trees,
-    Dare dare, List<AccuracyPoint> accuracy, List<ScalePoint> scale, List<LedgerPoint> ledger,
+    Dare dare, List<UpdatePoint> update, List<AccuracyPoint> accuracy, List<ScalePoint> scale, List<LedgerPoint> ledger,
     List<Target> targets, List<String> warnings, double seconds) {
 
   /** The machine, Spark and the training settings of the run. */
@@ -94,6 +94,17 @@ public record BenchReport(String startedAt, Environment environment, Workload wo
    * @param speedup shardRetrainSeconds / updateSeconds
    * @param certificate for certified removal: epsilon, delta, noise, budget and the residual left
    */
+  /**
+   * What an update gives away for a batch size: the difference attack (Chen et al., CCS 2021) on the
+   * published ensemble before and after removing that many random people, over several draws.
+   *
+   * @param meanAuc the strongest feature's AUC, averaged over the draws (0.5: the update gives nothing away)
+   * @param aucBound what chance exceeds once in a hundred for the last draw's counts
+   * @param seconds the attack's time per draw, its two fits in tasks included
+   */
+  public record UpdatePoint(int subjects, int draws, double rowsRemoved, double shardsHit, double meanAuc,
+      double minAuc, double maxAuc, double aucBound, double seconds) {}
+
   public record StrategyPoint(String estimator, Map<String, String> params, String strategy, boolean exact,
       String detail, long rowsDeleted, int shard, long shardRows, double trainSeconds, double forgetSeconds,
       double updateSeconds, double shardRetrainSeconds, double speedup, Map<String, Double> certificate) {}

@@ -27,7 +27,7 @@ import picocli.CommandLine.Option;
             + "took about 3 of them)."})
 public final class BenchJob extends JobCommand {
   @Option(names = "--sections", split = ",", paramLabel = "LIST",
-      defaultValue = "forget,concurrency,scoring,strategies,trees,dare,accuracy,scale,ledger",
+      defaultValue = "forget,concurrency,scoring,strategies,trees,dare,update,accuracy,scale,ledger",
       description = "Which parts to run (default: ${DEFAULT-VALUE}).")
   List<String> sections;
 

@@ -5,13 +5,19 @@ import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.monotonically_increasing_id;
 
 import io.lethe.internal.model.ShardEnsembleModel;
+import io.lethe.internal.store.ShardedStore;
+import io.lethe.internal.train.ShardTrainer;
+import io.lethe.internal.train.TrainSettings;
 import io.lethe.types.AttackResult;
 import io.lethe.types.StoreLayout;
+import io.lethe.types.SubModelEntry;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
@@ -83,6 +89,39 @@ public final class DifferenceAttack {
     } finally {
       rows.unpersist();
     }
+  }
+
+  /**
+   * The attacks on an update that removes the given people (all their rows) from a published
+   * ensemble: the shards that hold them fitted in tasks on a store version with and without them
+   * (as training fits them, with each shard's seed; one Spark job each), the other shards as
+   * published, in memory only. {@code removed} are their rows, {@code kept} rows of the same shards
+   * that stay. Empty when those shards cannot be fitted in tasks (the jobs engine, a column that
+   * needs Spark's cast).
+   */
+  public static Optional<List<AttackResult>> onRemoval(ShardedStore store, TrainSettings training,
+      ShardEnsembleModel published, long version, List<Object> people, Dataset<Row> removed, Dataset<Row> kept) {
+    String subject = store.layout().subjectColumn();
+    List<Integer> shards = store.read(version).where(col(subject).isin(people.toArray()))
+        .select(StoreLayout.SHARD_COLUMN).distinct().collectAsList().stream()
+        .map(r -> ((Number) r.get(0)).intValue()).sorted().toList();
+    ShardTrainer trainer = new ShardTrainer(store, training);
+    Optional<Map<Integer, ShardTrainer.FittedShard>> with = trainer.fitInTasksWithout(shards, version, subject,
+        List.of());
+    Optional<Map<Integer, ShardTrainer.FittedShard>> without = with.isEmpty() ? Optional.empty()
+        : trainer.fitInTasksWithout(shards, version, subject, people.stream().map(String::valueOf).toList());
+    return without.map(w -> run(replaced(published, with.get()), replaced(published, w), removed, kept,
+        store.layout()));
+  }
+
+  /** The ensemble with the given shards' sub-models in place of its own (a shard fitted on no rows keeps its own). */
+  private static ShardEnsembleModel replaced(ShardEnsembleModel base, Map<Integer, ShardTrainer.FittedShard> fitted) {
+    List<PipelineModel> subModels = new ArrayList<>();
+    for (SubModelEntry e : base.manifest().shards()) {
+      ShardTrainer.FittedShard f = fitted.get(e.shard());
+      subModels.add(f != null ? f.model() : base.subModel(e.shard()));
+    }
+    return new ShardEnsembleModel(base.manifest(), subModels);
   }
 
   /** The three features of a row whose probabilities went from {@code p} to {@code q}. */

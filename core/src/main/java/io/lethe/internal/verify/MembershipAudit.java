@@ -12,11 +12,9 @@ import io.lethe.internal.registry.ModelRegistry;
 import io.lethe.internal.run.HadoopFiles;
 import io.lethe.internal.run.Json;
 import io.lethe.internal.store.ShardedStore;
-import io.lethe.internal.train.ShardTrainer;
 import io.lethe.internal.train.TrainSettings;
 import io.lethe.types.AttackResult;
 import io.lethe.types.ForgetEvidence.Measurement;
-import io.lethe.types.SubModelEntry;
 import io.lethe.types.UpdateEvidence;
 import io.lethe.types.StoreLayout;
 import io.lethe.types.Task;
@@ -27,7 +25,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -159,12 +156,11 @@ public final class MembershipAudit implements ForgetAudit {
   }
 
   /**
-   * The difference attack on the forget's update, and on a control update of the same shards: the
-   * shards that hold as many random retained people as the forget removed rows, fitted in tasks on
-   * their rows at the delete's version with and without those people (as training fits them, with
-   * each shard's seed, both in one job each), in memory only. The control removes no forgotten row
-   * and keeps no model it builds. Where the shards cannot be fitted in tasks (the jobs engine, a
-   * column that needs Spark's cast), the control is left out and the note says so.
+   * The difference attack on the forget's update, and on a control update of the same shards that
+   * removes as many random retained people as the forget removed rows, fitted in tasks at the
+   * delete's version ({@link DifferenceAttack#onRemoval}). The control removes no forgotten row and
+   * keeps no model it builds. Where the shards cannot be fitted in tasks, the control is left out
+   * and the note says so.
    */
   private UpdateEvidence update(ForgetAudit.Moment m, ShardEnsembleModel before, ShardEnsembleModel after,
       Dataset<Row> forgotten, long forgottenRows, Dataset<Row> retained, long retainedRows, List<Dataset<Row>> cached) {
@@ -175,33 +171,10 @@ public final class MembershipAudit implements ForgetAudit {
         .cache();
     cached.add(removed);
     List<Object> people = removed.select(subject).distinct().collectAsList().stream().map(r -> r.get(0)).toList();
-    List<Integer> refit = store.read(m.deleteVersion())
-        .where(col(StoreLayout.SHARD_COLUMN).isin(m.hitShards().toArray()).and(col(subject).isin(people.toArray())))
-        .select(StoreLayout.SHARD_COLUMN).distinct().collectAsList().stream()
-        .map(r -> ((Number) r.get(0)).intValue()).sorted().toList();
-    ShardTrainer trainer = new ShardTrainer(store, training);
-    List<String> ids = people.stream().map(String::valueOf).toList();
-    Optional<Map<Integer, ShardTrainer.FittedShard>> with = trainer.fitInTasksWithout(refit, m.deleteVersion(),
-        subject, List.of());
-    Optional<Map<Integer, ShardTrainer.FittedShard>> without = with.isEmpty() ? Optional.empty()
-        : trainer.fitInTasksWithout(refit, m.deleteVersion(), subject, ids);
-    if (without.isEmpty()) {
-      return new UpdateEvidence(real, List.of(), "no control: the hit shards of " + training.estimator()
-          + " cannot be fitted in tasks");
-    }
-    List<AttackResult> control = DifferenceAttack.run(ensemble(after, with.get()), ensemble(after, without.get()),
-        removed, retained.where(col(subject).isin(people.toArray()).unary_$bang()), layout);
-    return new UpdateEvidence(real, control, null);
-  }
-
-  /** The ensemble with the given shards' sub-models in place of its own (a shard fitted on no rows keeps its own). */
-  private static ShardEnsembleModel ensemble(ShardEnsembleModel base, Map<Integer, ShardTrainer.FittedShard> fitted) {
-    List<PipelineModel> subModels = new ArrayList<>();
-    for (SubModelEntry e : base.manifest().shards()) {
-      ShardTrainer.FittedShard f = fitted.get(e.shard());
-      subModels.add(f != null ? f.model() : base.subModel(e.shard()));
-    }
-    return new ShardEnsembleModel(base.manifest(), subModels);
+    Optional<List<AttackResult>> control = DifferenceAttack.onRemoval(store, training, after, m.deleteVersion(),
+        people, removed, retained.where(col(subject).isin(people.toArray()).unary_$bang()));
+    return control.map(c -> new UpdateEvidence(real, c, null)).orElseGet(() -> new UpdateEvidence(real, List.of(),
+        "no control: the hit shards of " + training.estimator() + " cannot be fitted in tasks"));
   }
 
   /** At most verify.attack-rows rows, drawn at random with a fixed seed, held in memory. */

@@ -140,7 +140,7 @@ class DifferenceAttackTest extends LetheTestBase {
     assertThat(warns.status()).isEqualTo(Check.WARNING);
     assertThat(warns.passed()).isTrue();
     assertThat(warns.finding()).contains("can single out the forgotten rows").contains("difference, AUC 1.000 above")
-        .contains("its control singles out random removed people at AUC 0.998").contains("forget.min-batch");
+        .contains("its control singles out random removed people at AUC 0.998").contains("larger batches");
     AttackResult chance = new AttackResult("distance", 1, 500, 0.55, 0.0, 0.0, List.of());
     AttackResult controlChance = new AttackResult("distance", 1, 500, 0.40, 0.0, 0.0, List.of());
     Check passes = io.lethe.internal.verify.Verifier.difference(withUpdate(new UpdateEvidence(List.of(chance),

@@ -15,9 +15,9 @@ import io.lethe.internal.store.ShardedStore;
 import io.lethe.internal.train.TrainSettings;
 import io.lethe.types.AttackResult;
 import io.lethe.types.ForgetEvidence.Measurement;
-import io.lethe.types.UpdateEvidence;
 import io.lethe.types.StoreLayout;
 import io.lethe.types.Task;
+import io.lethe.types.UpdateEvidence;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -37,8 +37,8 @@ import org.slf4j.LoggerFactory;
  * the hit shards and never-seen held-out rows, and runs {@link MembershipAttack}'s attacks with the
  * ensemble before and the ensemble after the forget, and {@link DifferenceAttack} on the update from
  * one to the other, with a control update fitted without random retained people. The samples and
- * the control's sub-models live in memory for the length of the audit; only aggregates are written, to {@code verify.path/membership/<batch>.json}, where
- * verify finds them.
+ * the control's sub-models live in memory for the length of the audit; only aggregates are
+ * written, to {@code verify.path/membership/<batch>.json}, where verify finds them.
  */
 public final class MembershipAudit implements ForgetAudit {
   private static final Logger LOG = LoggerFactory.getLogger(MembershipAudit.class);

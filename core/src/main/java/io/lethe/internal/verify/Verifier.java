@@ -288,10 +288,9 @@ public final class Verifier {
   /**
    * What the published update gives away: the strongest feature of the difference attack on the
    * forgotten rows among kept rows of their shards, against what chance exceeds once in a hundred
-   * for these counts ({@link DifferenceAttack#aucBound}).
-   * Above it, the check warns (the forget did what it must; an observer holding the ensemble before
-   * and after can still tell who left). Its control says whether the attack has power on these
-   * models at all.
+   * for these counts ({@link DifferenceAttack#aucBound}). Above it, the check warns (the forget did
+   * what it must; an observer holding the ensemble before and after can still tell who left). Its
+   * control says whether the attack has power on these models at all.
    */
   public static Optional<Check> difference(ForgetEvidence evidence) {
     UpdateEvidence update = evidence == null ? null : evidence.update();
@@ -322,7 +321,7 @@ public final class Verifier {
     if (r.auc() > bound) {
       return Optional.of(Check.warning("update.difference", String.format(Locale.ROOT, "an observer holding the"
           + " ensemble before and after this update can single out the forgotten rows among the kept rows of their"
-          + " shards (%s, AUC %.3f above %.3f)%s; larger batches (forget.min-batch) blur them", r.attack(), r.auc(),
+          + " shards (%s, AUC %.3f above %.3f)%s; forgetting people in larger batches blurs them", r.attack(), r.auc(),
           bound, control), figures));
     }
     return Optional.of(new Check("update.difference", true, String.format(Locale.ROOT, "comparing the ensemble"

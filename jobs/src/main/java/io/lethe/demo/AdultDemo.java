@@ -168,12 +168,20 @@ public final class AdultDemo {
     VerifyPage.Written written = VerifyPage.write(files, verifySettings.path(), verified);
     out.accept(String.format("Verified the batch: %d of %d checks passed%s. Report: %s",
         verified.checks().stream().filter(VerifyReport.Check::passed).count(), verified.checks().size(),
-        membershipLine(verified), written.html()));
+        membershipLine(verified) + updateLine(verified), written.html()));
     test.unpersist();
     return new Report(ingested.rows(), shards, ensembleAccuracy, singleAccuracy, times.get("train"),
         times.get("single-model"), plan.requested(), plan.rowsToDelete(), result.retrainedShards(),
         plan.expectedShardsHit(), times.get("forget"), times.get("full-retrain"), accuracyAfter, agree,
         result.ensembleVersion(), verified.passed(), written.html().toString(), times.asMap(), result.cost());
+  }
+
+  /** The difference attack's AUC on the update, if it ran, and the bound chance exceeds once in a hundred. */
+  private static String updateLine(VerifyReport report) {
+    return report.checks().stream().filter(c -> c.id().equals("update.difference")).findFirst()
+        .map(c -> String.format(Locale.ROOT, " (difference attack on the update: AUC %.2f, chance's bound %.2f%s)",
+            c.figures().get("auc"), c.figures().get("aucBound"), c.warns() ? ": WARN, it singles them out" : ""))
+        .orElse("");
   }
 
   /** The reference attack's AUC on the forgotten people before and after, if it ran. */

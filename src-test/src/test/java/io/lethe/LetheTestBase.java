@@ -144,9 +144,10 @@ public abstract class LetheTestBase {
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
-    io.lethe.api.Lethe lethe = io.lethe.api.Lethe.get(spark(), sharedAdultConfig(dir));
-    return new Trained(lethe.internals().store(), lethe.internals().registry(),
-        Strategies.settings(sharedAdultConfig(dir)), lethe.internals().training(),
+    LetheConfig config = sharedAdultConfig(dir);
+    io.lethe.api.Lethe lethe = io.lethe.api.Lethe.get(spark(), config);
+    return new Trained(lethe.internals().store(), lethe.internals().registry(), Strategies.settings(config),
+        lethe.internals().training(),
         lethe.internals().registry().latest().orElseThrow());
   }
 

@@ -479,8 +479,10 @@ public final class Bench {
             out.accept("Update section: " + settings.estimator() + " cannot be fitted in tasks; skipped");
             return points;
           }
-          AttackResult best = attacks.get().stream().max(java.util.Comparator.comparingDouble(AttackResult::auc))
-              .orElseThrow();
+          AttackResult best = DifferenceAttack.strongest(attacks.get());
+          if (best == null) { // no kept rows to compare with
+            continue;
+          }
           aucs.add(best.auc());
           rows += best.members();
           shardsHit += hit.size();

@@ -1,7 +1,6 @@
 package io.lethe.internal.verify;
 
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.monotonically_increasing_id;
 
 import io.lethe.internal.model.ShardEnsembleModel;
@@ -14,12 +13,12 @@ import io.lethe.types.SubModelEntry;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.linalg.Vector;
-import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 
@@ -44,7 +43,6 @@ import org.apache.spark.sql.Row;
  */
 public final class DifferenceAttack {
   static final List<String> FEATURES = List.of("distance", "difference", "sorted-difference");
-  private static final String GROUP = "__lethe_group";
   private static final String ROW = "__lethe_row";
   private static final String REMOVED = "removed";
 
@@ -53,16 +51,11 @@ public final class DifferenceAttack {
   /** Each feature's attack on the update from {@code before} to {@code after}: removed rows against kept ones. */
   public static List<AttackResult> run(ShardEnsembleModel before, ShardEnsembleModel after, Dataset<Row> removed,
       Dataset<Row> kept, StoreLayout layout) {
-    List<Column> keep = new ArrayList<>();
-    keep.add(col(layout.subjectColumn()));
-    keep.add(col(layout.labelColumn()));
-    layout.featureColumns().forEach(f -> keep.add(col(f)));
-    Column[] columns = keep.toArray(new Column[0]);
+    Map<String, Dataset<Row>> groups = new LinkedHashMap<>();
+    groups.put(REMOVED, removed);
+    groups.put("kept", kept);
     // Row numbers fixed once, so that the two models' outputs pair up by them.
-    Dataset<Row> rows = removed.select(columns).withColumn(GROUP, lit(REMOVED))
-        .unionByName(kept.select(columns).withColumn(GROUP, lit("kept")))
-        .withColumn(StoreLayout.LABEL_INDEX_COLUMN, layout.labelIndex())
-        .withColumn(ROW, monotonically_increasing_id()).cache();
+    Dataset<Row> rows = MembershipAttack.tagged(groups, layout).withColumn(ROW, monotonically_increasing_id()).cache();
     try {
       Map<Long, Vector> earlier = new HashMap<>();
       for (Row r : before.transform(rows).select(col(ROW), col(before.getOrDefault(before.probabilityCol())))
@@ -71,8 +64,8 @@ public final class DifferenceAttack {
       }
       Map<String, List<Double>> removedScores = new HashMap<>();
       Map<String, List<Double>> keptScores = new HashMap<>();
-      for (Row r : after.transform(rows).select(col(ROW), col(GROUP), col(StoreLayout.LABEL_INDEX_COLUMN),
-          col(after.getOrDefault(after.probabilityCol()))).collectAsList()) {
+      for (Row r : after.transform(rows).select(col(ROW), col(MembershipAttack.GROUP),
+          col(StoreLayout.LABEL_INDEX_COLUMN), col(after.getOrDefault(after.probabilityCol()))).collectAsList()) {
         Vector p = earlier.get(r.getLong(0));
         Vector q = r.getAs(3);
         Map<String, List<Double>> into = REMOVED.equals(r.getString(1)) ? removedScores : keptScores;
@@ -83,7 +76,8 @@ public final class DifferenceAttack {
       }
       List<AttackResult> out = new ArrayList<>();
       for (String feature : FEATURES) {
-        out.add(MembershipAttack.evaluate(feature, values(removedScores.get(feature)), values(keptScores.get(feature))));
+        out.add(MembershipAttack.evaluate(feature, values(removedScores.get(feature)),
+            values(keptScores.get(feature))));
       }
       return out;
     } finally {
@@ -93,23 +87,22 @@ public final class DifferenceAttack {
 
   /**
    * The attacks on an update that removes the given people (all their rows) from a published
-   * ensemble: the shards that hold them fitted in tasks on a store version with and without them
-   * (as training fits them, with each shard's seed; one Spark job each), the other shards as
-   * published, in memory only. {@code removed} are their rows, {@code kept} rows of the same shards
-   * that stay. Empty when those shards cannot be fitted in tasks (the jobs engine, a column that
+   * ensemble: the shards they hash to ({@link ShardedStore#shardsOf}, in the driver) fitted in tasks
+   * on a store version with and without them (as training fits them, with each shard's seed; one
+   * Spark job each), the other shards as published, in memory only. {@code removed} are their rows,
+   * {@code kept} rows of the same shards that stay. Empty when those shards cannot be fitted in tasks (the jobs engine, a column that
    * needs Spark's cast).
    */
   public static Optional<List<AttackResult>> onRemoval(ShardedStore store, TrainSettings training,
       ShardEnsembleModel published, long version, List<Object> people, Dataset<Row> removed, Dataset<Row> kept) {
     String subject = store.layout().subjectColumn();
-    List<Integer> shards = store.read(version).where(col(subject).isin(people.toArray()))
-        .select(StoreLayout.SHARD_COLUMN).distinct().collectAsList().stream()
-        .map(r -> ((Number) r.get(0)).intValue()).sorted().toList();
+    List<String> ids = people.stream().map(String::valueOf).toList();
+    List<Integer> shards = List.copyOf(store.shardsOf(ids));
     ShardTrainer trainer = new ShardTrainer(store, training);
     Optional<Map<Integer, ShardTrainer.FittedShard>> with = trainer.fitInTasksWithout(shards, version, subject,
         List.of());
     Optional<Map<Integer, ShardTrainer.FittedShard>> without = with.isEmpty() ? Optional.empty()
-        : trainer.fitInTasksWithout(shards, version, subject, people.stream().map(String::valueOf).toList());
+        : trainer.fitInTasksWithout(shards, version, subject, ids);
     return without.map(w -> run(replaced(published, with.get()), replaced(published, w), removed, kept,
         store.layout()));
   }
@@ -192,8 +185,8 @@ public final class DifferenceAttack {
     return aucs[Math.min(DRAWS - 1, (int) Math.ceil((1 - LEVEL) * DRAWS) - 1)];
   }
 
-  /** The strongest of the attacks: the highest AUC. */
-  static AttackResult strongest(List<AttackResult> attacks) {
+  /** The strongest of the attacks: the highest AUC (null when none has one). */
+  public static AttackResult strongest(List<AttackResult> attacks) {
     return attacks.stream().filter(a -> !Double.isNaN(a.auc()))
         .max(java.util.Comparator.comparingDouble(AttackResult::auc)).orElse(null);
   }

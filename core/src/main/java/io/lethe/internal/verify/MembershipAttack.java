@@ -83,10 +83,10 @@ public final class MembershipAttack {
   }
 
   private static final String NON_MEMBERS = "__non_members";
-  private static final String GROUP = "__lethe_group";
+  static final String GROUP = "__lethe_group";
 
   /** Every group's rows with their group's name, the label index, the subject and the features. */
-  private static Dataset<Row> tagged(Map<String, Dataset<Row>> groups, StoreLayout layout) {
+  static Dataset<Row> tagged(Map<String, Dataset<Row>> groups, StoreLayout layout) {
     List<Column> keep = new ArrayList<>();
     keep.add(col(layout.subjectColumn()));
     keep.add(col(layout.labelColumn()));

@@ -46,7 +46,7 @@ class BenchTest extends LetheTestBase {
         "--scale-rows", "4000", "--ledger-requests", "200", "--ledger-days", "20",
         "--data-dir", home().resolve("data/adult").toString(),
         "--work-dir", dir.resolve("work").toString(), "--output", dir.resolve("report").toString(),
-        "-D", "runs.path=" + dir.resolve("runs"), "-D", "train.param.maxIter=20", "-D", "forget.slices=2");
+        "-D", "runs.path=" + dir.resolve("runs"), "-D", "train.param.maxIter=10", "-D", "forget.slices=2");
     err = errors.toString();
     assertThat(code).as(err).isZero();
     summary = Json.read(out.toString(), JsonNode.class, "bench summary");

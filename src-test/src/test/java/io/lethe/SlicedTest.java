@@ -45,7 +45,7 @@ class SlicedTest extends LetheTestBase {
         LetheConfig.FORGET_STRATEGY_PREFIX + "multilayer_perceptron", "sliced",
         "forget.slices", "3",
         "train.param.hiddenLayers", "4",
-        "train.param.maxIter", "6",
+        "train.param.maxIter", "3",
         // Nothing here reads storage after the forget: the purge is left pending.
         LetheConfig.FORGET_PURGE, "false"));
     Trained trained = ingestAndTrain(config, adultTrain(800));

@@ -425,12 +425,6 @@ public final class Bench {
 
   private record StrategyCase(String estimator, Map<String, String> params, Strategy strategy) {}
 
-  /**
-   * For each strategy: its estimator trained on every shard of the store, then one subject
-   * forgotten with it, timed, and the same shard retrained from scratch on the same store version
-   * with the same settings (fit and save, what the strategy falls back to): the strategy's model
-   * update against a shard retrain.
-   */
   /** Draws per batch size of the update section: one person's AUC depends on the person. */
   private static final int UPDATE_DRAWS = 5;
   /** Kept rows the update section's attack compares the removed ones with, at most. */
@@ -507,6 +501,12 @@ public final class Bench {
     return points;
   }
 
+  /**
+   * For each strategy: its estimator trained on every shard of the store, then one subject
+   * forgotten with it, timed, and the same shard retrained from scratch on the same store version
+   * with the same settings (fit and save, what the strategy falls back to): the strategy's model
+   * update against a shard retrain.
+   */
   private List<StrategyPoint> strategies(Store main, SyntheticData data) {
     List<StrategyPoint> points = new ArrayList<>();
     Random random = new Random(options.seed() + 17);

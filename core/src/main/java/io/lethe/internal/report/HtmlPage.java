@@ -16,7 +16,8 @@ public final class HtmlPage {
       "td:first-child,th:first-child{text-align:left}.ok{color:#17803d;font-weight:600}",
       ".fail{color:#b42318;font-weight:600}.pending{color:#a15c07;font-weight:600}",
       ".warn{background:#fff6e0;border-left:4px solid #e8a317;padding:.4rem .8rem}",
-      "figure{margin:1rem 0}figcaption{font-size:.85rem;color:#5a6478}svg text{font-size:11px;fill:#1d2433}");
+      "figure{margin:1rem 0}figcaption{font-size:.85rem;color:#5a6478}svg text{font-size:11px;fill:#1d2433}",
+      "summary{cursor:pointer;color:#1d4ed8;margin:.4rem 0}");
 
   private final StringBuilder body = new StringBuilder();
   private final String title;
@@ -63,6 +64,21 @@ public final class HtmlPage {
       body.append("</tr>\n");
     }
     body.append("</tbody></table>\n");
+    return this;
+  }
+
+  /**
+   * Opens a collapsible part (an HTML {@code details} element, closed until the reader opens it;
+   * no script) whose summary line is always shown; {@link #closeDetails} ends it.
+   */
+  public HtmlPage openDetails(String id, String summary) {
+    body.append("<details id=\"").append(escape(id)).append("\"><summary>").append(escape(summary))
+        .append("</summary>\n");
+    return this;
+  }
+
+  public HtmlPage closeDetails() {
+    body.append("</details>\n");
     return this;
   }
 

@@ -68,6 +68,8 @@ public final class VerifyPage {
     page.table("checks", List.of("check", "result", "finding", "figures"), rows);
 
     page.section("Requests");
+    page.table("requests-by-status", List.of("status", "requests", "completed in time", "completed late",
+        "open, within deadline", "open, overdue", "earliest open deadline"), requestSummary(r));
     page.paragraph("Each request by its random request id (no subject id or hash appears in this report): when each"
         + " step ended, and its deadline.");
     List<List<String>> requests = new ArrayList<>();
@@ -83,8 +85,16 @@ public final class VerifyPage {
       taken.add(Duration.between(received, end).toMillis() / 3_600_000.0);
       allowed.add(Duration.between(received, Instant.parse(q.deadline())).toMillis() / 3_600_000.0);
     }
+    // A large batch's rows are folded away (they are all in the JSON report too).
+    boolean fold = requests.size() > FOLD_REQUESTS_OVER;
+    if (fold) {
+      page.openDetails("requests-list", String.format(Locale.ROOT, "All %,d requests, one row each", requests.size()));
+    }
     page.table("requests", List.of("request", "status", "received", "steps done", "completed", "deadline",
         "in time"), requests);
+    if (fold) {
+      page.closeDetails();
+    }
     if (!names.isEmpty() && names.size() <= 40) {
       page.figure("timeline-chart", Charts.bars("hours", names, List.of(Series.values("received to complete", taken),
           Series.values("received to deadline", allowed))), "Time each request took against the time it was allowed");
@@ -212,9 +222,56 @@ public final class VerifyPage {
     page.table("update", List.of("update", "feature", "removed", "kept", "AUC", "TPR at 1% FPR"), rows);
   }
 
+  /** Requests of more than this many are listed in a part the reader opens. */
+  static final int FOLD_REQUESTS_OVER = 50;
+
+  /** Per status: how many, completed in or past their deadline, open in or past it, the earliest open deadline. */
+  private static List<List<String>> requestSummary(VerifyReport r) {
+    Map<String, long[]> counts = new java.util.TreeMap<>();
+    Map<String, String> earliest = new java.util.TreeMap<>();
+    Instant at = Instant.parse(r.verifiedAt());
+    for (Request q : r.requests()) {
+      long[] c = counts.computeIfAbsent(q.status(), s -> new long[5]);
+      c[0]++;
+      boolean open = q.completedAt() == null;
+      c[open ? (at.isAfter(Instant.parse(q.deadline())) ? 4 : 3) : (q.withinDeadline() ? 1 : 2)]++;
+      if (open) {
+        earliest.merge(q.status(), q.deadline(), (a, b) -> Instant.parse(a).isBefore(Instant.parse(b)) ? a : b);
+      }
+    }
+    List<List<String>> rows = new ArrayList<>();
+    counts.forEach((status, c) -> rows.add(List.of(status, count(c[0]), count(c[1]), count(c[2]), count(c[3]),
+        count(c[4]), earliest.getOrDefault(status, "-"))));
+    return rows;
+  }
+
+  private static String count(long n) {
+    return String.format(Locale.ROOT, "%,d", n);
+  }
+
   private static String figures(Map<String, Object> figures) {
     List<String> parts = new ArrayList<>();
-    figures.forEach((k, v) -> parts.add(k + " " + v));
+    figures.forEach((k, v) -> parts.add(k + " " + forPeople(v)));
     return String.join("; ", parts);
+  }
+
+  /** A figure as people read it: fractions to three decimals, large values without decimals, counts as they are. */
+  public static String forPeople(Object v) {
+    if (v instanceof Double || v instanceof Float) {
+      double d = ((Number) v).doubleValue();
+      double a = Math.abs(d);
+      if (Double.isNaN(d) || Double.isInfinite(d)) {
+        return String.valueOf(d);
+      }
+      return a >= 100 ? String.format(Locale.ROOT, "%,.0f", d) : a >= 1 ? String.format(Locale.ROOT, "%.2f", d)
+          : a == 0 || a >= 0.001 ? String.format(Locale.ROOT, "%.3f", d) : String.format(Locale.ROOT, "%.2g", d);
+    }
+    if (v instanceof Long || v instanceof Integer) {
+      return String.format(Locale.ROOT, "%,d", ((Number) v).longValue());
+    }
+    if (v instanceof java.util.Collection<?> list) {
+      return list.stream().map(VerifyPage::forPeople).collect(java.util.stream.Collectors.joining(", ", "[", "]"));
+    }
+    return String.valueOf(v);
   }
 }

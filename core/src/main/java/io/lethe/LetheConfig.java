@@ -56,6 +56,8 @@ public final class LetheConfig {
   public static final String FORGET_PURGE = "forget.purge";
   public static final String FORGET_COMMIT_ATTEMPTS = "forget.commit-attempts";
   public static final String FORGET_REWRITE_FILES = "forget.rewrite-files";
+  public static final String FORGET_MIN_BATCH = "forget.min-batch";
+  public static final String FORGET_MAX_WAIT_HOURS = "forget.max-wait-hours";
   /** Followed by an estimator name: how forgetting unlearns that estimator's sub-models. */
   public static final String FORGET_STRATEGY_PREFIX = "forget.strategy.";
   public static final String VERIFY_PATH = "verify.path";
@@ -145,6 +147,8 @@ public final class LetheConfig {
     d.put(FORGET_PURGE, "true");
     d.put(FORGET_COMMIT_ATTEMPTS, "5");
     d.put(FORGET_REWRITE_FILES, "false");
+    d.put(FORGET_MIN_BATCH, "1");
+    d.put(FORGET_MAX_WAIT_HOURS, "72");
     d.put(VERIFY_PATH, "lethe-data/verify");
     d.put(VERIFY_RETRAIN_SHARDS, "0");
     d.put(VERIFY_MIN_AGREEMENT, "0.99");

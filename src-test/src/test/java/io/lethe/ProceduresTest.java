@@ -94,6 +94,7 @@ class ProceduresTest extends LetheTestBase {
     assertThat((Long) forgot.getAs("rows_deleted")).isEqualTo(2);
     assertThat((Long) forgot.getAs("forgotten")).isEqualTo(2);
     assertThat((Long) forgot.getAs("purge_pending")).isZero();
+    assertThat((Long) forgot.getAs("held")).as("forget.min-batch is 1: nothing waits").isZero();
     assertThat((Long) forgot.getAs("ensemble_version")).isEqualTo((Long) before.getAs("ensemble_version") + 1);
     assertThat(forgot.toString()).doesNotContain("'21'").doesNotContain("400,");
 
@@ -103,6 +104,7 @@ class ProceduresTest extends LetheTestBase {
     assertThat((Long) status.getAs("ensemble_version")).isEqualTo((Long) forgot.getAs("ensemble_version"));
     assertThat((Long) status.getAs("forgotten")).isEqualTo((Long) before.getAs("forgotten") + 2);
     assertThat((Long) status.getAs("overdue")).isZero();
+    assertThat((Long) status.getAs("held")).isZero();
     assertThat(spark().sql("CALL lethe.system.requests()").count()).as("nothing is open").isZero();
     assertThat(spark().sql("CALL lethe.system.requests(overdue_only => true)").count()).isZero();
 

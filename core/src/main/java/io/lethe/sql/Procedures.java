@@ -70,7 +70,8 @@ final class Procedures {
           optional("ids_column", StringType, "NULL", "the id column of a CSV, JSON, Parquet or Delta id file"),
           optional("by", StringType, "'subject'", "subject or record"),
           optional("dry_run", BooleanType, "false", "return the plan only"),
-          optional("new_only", BooleanType, "false", "take from ids_file only the ids no request of the ledger holds"),
+          optional("new_only", BooleanType, "false", "take from ids_file only the ids no request of the ledger holds"
+              + " (but those held for a batch)"),
           optional("max_ids", IntegerType, String.valueOf(IdFile.MAX_IDS), "with new_only, the most ids a call takes")};
     }
 
@@ -80,7 +81,7 @@ final class Procedures {
           .add("found", LongType).add("not_found", LongType).add("already_forgotten", LongType)
           .add("rows_deleted", LongType).add("shards_retrained", DataTypes.createArrayType(IntegerType))
           .add("store_version", LongType).add("ensemble_version", LongType).add("forgotten", LongType)
-          .add("purge_pending", LongType).add("seconds", DoubleType);
+          .add("purge_pending", LongType).add("held", LongType).add("seconds", DoubleType);
     }
 
     @Override
@@ -108,12 +109,13 @@ final class Procedures {
       if (dryRun) {
         ForgetPlan p = forget.plan();
         return one(null, true, p.requested(), p.found(), p.notFound(), p.alreadyForgotten(), p.rowsToDelete(),
-            p.shardsToRetrain(), p.storeVersion(), p.ensembleVersion(), 0L, 0L, seconds(start));
+            p.shardsToRetrain(), p.storeVersion(), p.ensembleVersion(), 0L, 0L, p.held(), seconds(start));
       }
       ForgetResult r = forget.execute();
       ForgetPlan p = r.plan();
       return one(r.batchId(), false, p.requested(), p.found(), p.notFound(), p.alreadyForgotten(), p.rowsToDelete(),
-          r.retrainedShards(), r.storeVersion(), r.ensembleVersion(), r.forgotten(), r.purgePending(), seconds(start));
+          r.retrainedShards(), r.storeVersion(), r.ensembleVersion(), r.forgotten(), r.purgePending(), p.held(),
+          seconds(start));
     }
   }
 
@@ -133,7 +135,7 @@ final class Procedures {
       return new StructType().add("store_version", LongType).add("shards", IntegerType).add("rows", LongType)
           .add("ensemble_version", LongType).add("stale_shards", DataTypes.createArrayType(IntegerType))
           .add("forgotten", LongType).add("not_found", LongType).add("purge_pending", LongType)
-          .add("in_progress", LongType).add("failed", LongType).add("overdue", LongType);
+          .add("in_progress", LongType).add("held", LongType).add("failed", LongType).add("overdue", LongType);
     }
 
     @Override
@@ -145,7 +147,7 @@ final class Procedures {
           s.published() == null ? null : s.published().version(), s.staleShards(),
           l.requestsByStatus().getOrDefault("forgotten", 0L), l.requestsByStatus().getOrDefault("not-found", 0L),
           l.requestsByStatus().getOrDefault("purge-pending", 0L), l.requestsByStatus().getOrDefault("in-progress", 0L),
-          l.requestsByStatus().getOrDefault("failed", 0L), l.overdue());
+          l.requestsByStatus().getOrDefault("held", 0L), l.requestsByStatus().getOrDefault("failed", 0L), l.overdue());
     }
   }
 

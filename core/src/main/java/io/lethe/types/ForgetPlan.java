@@ -14,8 +14,8 @@ import java.util.Map;
  * @param requested distinct ids in the batch
  * @param found ids with rows in the store now
  * @param notFound new ids with no row in the store: recorded in the ledger, nothing to delete
- * @param resumed ids whose request is already open in the ledger (an earlier run stopped): the
- *     run finishes it rather than opening a second one
+ * @param resumed ids whose request is already open in the ledger (an earlier run stopped, or held it
+ *     for a batch): the run finishes it rather than opening a second one
  * @param alreadyForgotten ids whose request is complete and that have no rows: nothing to do
  * @param rowsToDelete rows that the delete will remove
  * @param rowsPerShard rows to delete, by shard
@@ -29,6 +29,9 @@ import java.util.Map;
  * @param expectedShardsHit S * (1 - (1 - 1/S)^k) for k = found ids: what chance predicts
  * @param estimatedRetrainSeconds the last fit times of the shards to retrain, summed
  * @param fullRetrainSeconds the last fit times of all shards, summed: a full retrain's cost
+ * @param held requests the run holds for a larger batch (forget.min-batch) instead of working on
+ *     them: it records them and changes nothing else; 0 when it works on them
+ * @param heldBecause why they are held and until when at the latest (null when none is)
  */
 @Evolving
 public record ForgetPlan(
@@ -49,7 +52,9 @@ public record ForgetPlan(
     int totalShards,
     double expectedShardsHit,
     double estimatedRetrainSeconds,
-    double fullRetrainSeconds) {
+    double fullRetrainSeconds,
+    long held,
+    String heldBecause) {
 
   public ForgetPlan {
     rowsPerShard = Map.copyOf(rowsPerShard);
@@ -63,9 +68,9 @@ public record ForgetPlan(
     return totalShards == 0 ? 0 : (double) shardsToRetrain.size() / totalShards;
   }
 
-  /** Nothing to delete, retrain or finish. */
+  /** Nothing to delete, retrain or finish (or every request is held). */
   public boolean changesNothing() {
-    return rowsToDelete == 0 && resumed == 0 && shardsToRetrain.isEmpty();
+    return held > 0 || (rowsToDelete == 0 && resumed == 0 && shardsToRetrain.isEmpty());
   }
 
   /** Advice when the batch is expected to hit most shards (see {@link ShardMath#advice}), else null. */

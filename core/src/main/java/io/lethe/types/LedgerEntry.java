@@ -30,7 +30,7 @@ import org.apache.spark.sql.types.StructType;
  * @param ensembleVersion the ensemble version published for it, once published
  * @param reorgedAt when the request's shards were last rewritten to drop deleted rows (REORG)
  * @param purgeAfter for a pending purge: the earliest time a VACUUM can remove its rows' files
- * @param detail why a step failed or is pending (an exception class, never data)
+ * @param detail why a step failed or is pending (an exception class, a held request's reason; never data)
  */
 @Evolving
 public record LedgerEntry(
@@ -130,9 +130,14 @@ public record LedgerEntry(
         || (forgetStep() == ForgetStep.RETIRE && forgetPhase() == Phase.DONE);
   }
 
+  /** Held for a larger batch (forget.min-batch): planned, nothing changed yet. */
+  public boolean isHeld() {
+    return forgetStep() == ForgetStep.PLAN && forgetPhase() == Phase.PENDING;
+  }
+
   /**
    * forgotten, not-found (complete, but no row was ever found), purge-pending (gone from the
-   * model, still on storage), failed or in-progress.
+   * model, still on storage), held (waiting for a larger batch), failed or in-progress.
    */
   public String status() {
     if (isComplete()) {
@@ -140,6 +145,9 @@ public record LedgerEntry(
     }
     if (forgetPhase() == Phase.FAILED) {
       return "failed";
+    }
+    if (isHeld()) {
+      return "held";
     }
     return isForgottenByModel() ? "purge-pending" : "in-progress";
   }

@@ -110,6 +110,11 @@ public final class ForgetJob extends JobCommand {
         .output("purgePending", result.purgePending())
         .output("forgetSteps", result.seconds())
         .output("forgetCost", result.cost());
+    if (result.plan().held() > 0) {
+      summary.output("held", result.plan().held());
+      say("Held: " + result.plan().heldBecause() + ". Give their ids again in a later run (forget --new-only keeps"
+          + " them).");
+    }
     say(String.format("Batch %s: %d request(s) forgotten, %d gone from the model and waiting for a purge.%s",
         result.batchId(), result.forgotten(), result.purgePending(), result.purge() == null || !result.purge().vacuumed() ? ""
             : " Versions before " + result.purge().timeTravelFrom() + " can no longer be read (time travel)."));
@@ -125,6 +130,9 @@ public final class ForgetJob extends JobCommand {
     if (plan.advice() != null) {
       summary.output("advice", plan.advice());
       say("Note: " + plan.advice());
+    }
+    if (plan.held() > 0) {
+      say("Waits: " + plan.heldBecause());
     }
   }
 

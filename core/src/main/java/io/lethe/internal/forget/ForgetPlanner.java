@@ -16,8 +16,11 @@ import io.lethe.types.LedgerEntry;
 import io.lethe.types.Retirement;
 import io.lethe.types.ShardMath;
 import io.lethe.types.SubModelEntry;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -140,11 +143,44 @@ final class ForgetPlanner {
     double full = latest.map(m -> m.shards().stream().mapToDouble(SubModelEntry::fitSeconds).sum()).orElse(0.0);
     long rowsToDelete = rowsPerShard.values().stream().mapToLong(Long::longValue).sum();
     int shards = store.layout().shards();
+    Hold hold = hold(items, Instant.now());
     ForgetPlan plan = new ForgetPlan(version, latest.map(EnsembleManifest::version).orElse(null), request.kind().id(),
         request.size(), found, notFound, open.size(), alreadyForgotten, rowsToDelete, rowsPerShard,
         new ArrayList<>(hit), new ArrayList<>(retrain), toRetire.ensembleVersions(), toRetire.subModels().size(), shards,
-        ShardMath.expectedShardsHit(shards, found), estimated, full);
+        ShardMath.expectedShardsHit(shards, found), estimated, full, hold.requests(), hold.because());
     return new Prepared(plan, items, column);
+  }
+
+  /** Whether an item's request may wait for a larger batch: rows found now, and new or held before. */
+  static boolean holdable(Item item) {
+    return item.found() && (item.open() == null || item.open().isHeld());
+  }
+
+  private record Hold(long requests, String because) {}
+
+  /**
+   * Whether the run holds its requests for a larger batch (forget.min-batch): it does while the
+   * requests it would work on (with rows now, new or held before) are fewer than the minimum, none
+   * has waited forget.max-wait-hours, and no request an earlier run started is to be finished (that
+   * run publishes an update anyway, and the held ones join it).
+   */
+  private Hold hold(List<Item> items, Instant now) {
+    List<Item> waiting = items.stream().filter(ForgetPlanner::holdable).toList();
+    boolean resuming = items.stream().anyMatch(i -> i.open() != null && !i.open().isHeld());
+    if (settings.minBatch() <= 1 || waiting.isEmpty() || resuming || waiting.size() >= settings.minBatch()) {
+      return new Hold(0, null);
+    }
+    // A held request goes by its age, and a day before its deadline at the latest (were the deadline
+    // nearer than its age limit: the configuration changed since it was held).
+    Instant releasedBy = waiting.stream().map(i -> i.open() == null ? settings.releasedBy(now)
+        : Collections.min(List.of(settings.releasedBy(i.open().receivedAt()), i.open().deadline().minus(Duration.ofDays(1)))))
+        .min(Comparator.naturalOrder()).orElseThrow();
+    if (!now.isBefore(releasedBy)) {
+      return new Hold(0, null);
+    }
+    return new Hold(waiting.size(), waiting.size() + " request(s) held for a batch of " + settings.minBatch()
+        + " (forget.min-batch): an update for fewer singles out who left; released by " + releasedBy
+        + " at the latest (forget.max-wait-hours = " + settings.maxWaitHours() + "), a day or more before any deadline");
   }
 
   private String idColumn(IdKind kind, StructType schema) {

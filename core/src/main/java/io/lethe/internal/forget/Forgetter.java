@@ -152,6 +152,15 @@ public final class Forgetter {
             ledger.deadlineFor(now));
         first.add(entry);
       }
+      if (plan.held() > 0 && ForgetPlanner.holdable(item)) {
+        if (item.open() == null) { // one held before waits on as it was
+          first.add(entry.then(run.batchId, ForgetStep.PLAN, Phase.PENDING, now)
+              .withPlan(new ArrayList<>(item.rowsNow().keySet()),
+                  item.rowsNow().values().stream().mapToLong(Long::longValue).sum(), plan.storeVersion())
+              .withDetail(plan.heldBecause()));
+        }
+        continue;
+      }
       LedgerEntry planned = entry.then(run.batchId, ForgetStep.PLAN, Phase.DONE, now);
       if (item.found()) {
         planned = planned.withPlan(new ArrayList<>(item.rowsNow().keySet()),
@@ -169,8 +178,11 @@ public final class Forgetter {
     run.active.replaceAll(e -> e.then(run.batchId, ForgetStep.DELETE, Phase.STARTED, now));
     first.addAll(run.active);
     times.time("ledger", () -> ledger.record(first));
-    LOG.info("Forget batch {}: {} requests to work on ({} resumed), {} not found, {} already forgotten", run.batchId,
-        run.active.size(), plan.resumed(), plan.notFound(), plan.alreadyForgotten());
+    LOG.info("Forget batch {}: {} requests to work on ({} resumed), {} held, {} not found, {} already forgotten",
+        run.batchId, run.active.size(), plan.resumed(), plan.held(), plan.notFound(), plan.alreadyForgotten());
+    if (plan.held() > 0) {
+      LOG.info("Forget batch {}: {}", run.batchId, plan.heldBecause());
+    }
     if (run.active.isEmpty()) {
       return run.result(plan, plan.storeVersion(), plan.ensembleVersion(), List.of(), null, null, 0);
     }

@@ -4,6 +4,7 @@ import io.lethe.types.LedgerEntry;
 import io.lethe.types.LedgerSummary;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.max_by;
+import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.struct;
 
 import io.lethe.InvalidConfigException;
@@ -238,9 +239,10 @@ public final class ForgetLedger {
   }
 
   /**
-   * The keyed hash of every request of the ledger, as a Spark Dataset of one column, {@code
-   * subject_hash} (a hash may come more than once): read by Spark from the state snapshot's files,
-   * with the hashes of the requests after it, for a query that sets many ids against the ledger.
+   * The keyed hash of every request of the ledger but those held for a batch, as a Spark Dataset of
+   * one column, {@code subject_hash} (a hash may come more than once): read by Spark from the state
+   * snapshot's files, with the hashes of the requests after it, for a query that sets many ids
+   * against the ledger.
    */
   public Dataset<Row> knownHashes() {
     org.apache.spark.sql.types.StructType one = new org.apache.spark.sql.types.StructType()
@@ -253,8 +255,12 @@ public final class ForgetLedger {
         .map(e -> org.apache.spark.sql.RowFactory.create(e.subjectHash())).toList();
     Dataset<Row> hashes = spark.createDataFrame(after, one);
     List<String> files = view.get().files();
-    return files.isEmpty() ? hashes
+    Dataset<Row> known = files.isEmpty() ? hashes
         : hashes.union(spark.read().parquet(files.toArray(String[]::new)).select("subject_hash"));
+    // A request held for a batch waits for its id to be given again: it does not count as known.
+    Object[] held = view.get().openByRequest().values().stream().filter(LedgerEntry::isHeld)
+        .map(LedgerEntry::subjectHash).distinct().toArray();
+    return held.length == 0 ? known : known.where(not(col("subject_hash").isin(held)));
   }
 
   /** The current state of every request that is not complete, oldest first. */

@@ -76,9 +76,10 @@ public final class Verifier {
     this.retrain = new RetrainChecks(store, registry, settings, verify);
   }
 
-  /** The batch of the most recent forget run in the ledger. */
+  /** The batch of the most recent forget run in the ledger that worked on requests (not only held them). */
   public String latestBatch() {
-    List<Row> latest = ledger.events().where(col("step").equalTo(ForgetStep.PLAN.id()))
+    List<Row> latest = ledger.events().where(col("step").equalTo(ForgetStep.PLAN.id())
+            .and(col("phase").equalTo(Phase.DONE.id())))
         .orderBy(col("at").desc()).select("batch_id").limit(1).collectAsList();
     if (latest.isEmpty()) {
       throw new InvalidRequestException("The ledger at " + ledger.path() + " holds no forget batch to verify");
@@ -321,8 +322,8 @@ public final class Verifier {
     if (r.auc() > bound) {
       return Optional.of(Check.warning("update.difference", String.format(Locale.ROOT, "an observer holding the"
           + " ensemble before and after this update can single out the forgotten rows among the kept rows of their"
-          + " shards (%s, AUC %.3f above %.3f)%s; forgetting people in larger batches blurs them", r.attack(), r.auc(),
-          bound, control), figures));
+          + " shards (%s, AUC %.3f above %.3f)%s; forgetting people in larger batches blurs them (forget.min-batch)",
+          r.attack(), r.auc(), bound, control), figures));
     }
     return Optional.of(new Check("update.difference", true, String.format(Locale.ROOT, "comparing the ensemble"
         + " before and after this update does not single out the forgotten rows among the kept rows of their shards"

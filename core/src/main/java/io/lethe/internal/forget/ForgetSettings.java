@@ -2,6 +2,7 @@ package io.lethe.internal.forget;
 
 import io.lethe.InvalidConfigException;
 import io.lethe.LetheConfig;
+import java.time.Instant;
 
 /**
  * How forget runs behave.
@@ -52,7 +53,7 @@ public record ForgetSettings(String recordColumn, boolean purge, int commitAttem
   }
 
   /** When a request received at {@code receivedAt} is released at the latest. */
-  public java.time.Instant releasedBy(java.time.Instant receivedAt) {
+  public Instant releasedBy(Instant receivedAt) {
     return receivedAt.plusMillis(Math.round(maxWaitHours * 3_600_000));
   }
 }

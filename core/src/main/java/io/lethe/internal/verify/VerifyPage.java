@@ -14,9 +14,12 @@ import io.lethe.types.VerifyReport;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
 import org.apache.hadoop.fs.Path;
 
 /** The verify report as a self-contained HTML page for people: verdict, checks, requests, models. */
@@ -227,8 +230,8 @@ public final class VerifyPage {
 
   /** Per status: how many, completed in or past their deadline, open in or past it, the earliest open deadline. */
   private static List<List<String>> requestSummary(VerifyReport r) {
-    Map<String, long[]> counts = new java.util.TreeMap<>();
-    Map<String, String> earliest = new java.util.TreeMap<>();
+    Map<String, long[]> counts = new TreeMap<>();
+    Map<String, String> earliest = new TreeMap<>();
     Instant at = Instant.parse(r.verifiedAt());
     for (Request q : r.requests()) {
       long[] c = counts.computeIfAbsent(q.status(), s -> new long[5]);
@@ -269,8 +272,8 @@ public final class VerifyPage {
     if (v instanceof Long || v instanceof Integer) {
       return String.format(Locale.ROOT, "%,d", ((Number) v).longValue());
     }
-    if (v instanceof java.util.Collection<?> list) {
-      return list.stream().map(VerifyPage::forPeople).collect(java.util.stream.Collectors.joining(", ", "[", "]"));
+    if (v instanceof Collection<?> list) {
+      return list.stream().map(VerifyPage::forPeople).collect(Collectors.joining(", ", "[", "]"));
     }
     return String.valueOf(v);
   }

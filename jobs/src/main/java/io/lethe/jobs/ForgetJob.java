@@ -32,7 +32,10 @@ import picocli.CommandLine.Option;
         + "it. Ids never appear in output, summaries, the ledger or logs: the ledger keeps HMACs under the key in "
         + "$LETHE_LEDGER_KEY (or ledger.key).",
         "With held-out rows configured (verify.test), the run also records membership evidence for verify: "
-        + "attacks on the forgotten rows with the model before and after, aggregates only."})
+        + "attacks on the forgotten rows with the model before and after, aggregates only.",
+        "With forget.min-batch above 1, a run with fewer requests than that holds them (status held) and changes "
+        + "nothing else, until a later run given their ids again brings the batch to that size or the oldest has "
+        + "waited forget.max-wait-hours: an update for one person singles them out."})
 public final class ForgetJob extends JobCommand {
   @ArgGroup(exclusive = true, multiplicity = "1")
   IdOptions.Source ids;
@@ -44,9 +47,9 @@ public final class ForgetJob extends JobCommand {
   boolean dryRun;
 
   @Option(names = "--new-only",
-      description = "Take from --ids-file only the ids no request of the ledger holds yet (for a table of incoming "
-          + "requests that grows for years): Spark sets them against the ledger, and at most --max-ids of them, the "
-          + "least first, make this run's batch; the rest wait for the next run.")
+      description = "Take from --ids-file only the ids no request of the ledger holds yet, and those of requests held "
+          + "for a batch (for a table of incoming requests that grows for years): Spark sets them against the ledger, "
+          + "and at most --max-ids of them, the least first, make this run's batch; the rest wait for the next run.")
   boolean newOnly;
 
   @Option(names = "--max-ids", paramLabel = "N", defaultValue = "1000000",

@@ -78,7 +78,7 @@ public final class IdFile {
 
   /**
    * The ids of a file or table that no request of the ledger holds yet (by keyed hash, whatever
-   * the request's state), for a table of incoming requests that grows for years: its ids are
+   * the request's state but held for a batch, whose ids it takes again), for a table of incoming requests that grows for years: its ids are
    * checked as {@link #read} checks them, hashed and set against the ledger's requests by Spark
    * (the ledger key travels to the executors with the task, as for verify), and at most {@code
    * limit} of them, the least first, come to the driver; the rest wait for the next run. The

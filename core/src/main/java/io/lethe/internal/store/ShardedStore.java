@@ -154,7 +154,8 @@ public final class ShardedStore {
     Thread thread = new Thread(() -> {
       try {
         read(currentVersion()).where(col(StoreLayout.SHARD_COLUMN).equalTo(-1)).queryExecution().executedPlan();
-      } catch (RuntimeException ignored) { // the command it prepares reports it
+      } catch (Exception ignored) { // the command it prepares reports it; or the run ended first (Spark's
+        // exceptions are checked ones thrown from Scala)
       }
     }, "lethe-prepare-delete");
     thread.setDaemon(true);

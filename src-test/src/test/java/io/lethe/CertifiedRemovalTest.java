@@ -167,6 +167,13 @@ class CertifiedRemovalTest extends LetheTestBase {
       assertThat(s.certificate().get("residual")).isLessThanOrEqualTo(s.certificate().get("budget"));
     });
     assertThat(report.retrain()).isNotEmpty().allSatisfy(r -> assertThat(r.agreement()).isGreaterThan(0.99));
+    // The epsilon the removal shows when measured (20 repetitions by default) is within its certificate's.
+    VerifyReport.Check epsilon = report.checks().stream().filter(c -> c.id().equals("certified.epsilon")).findFirst()
+        .orElseThrow();
+    assertThat(epsilon.passed()).as(epsilon.finding()).isTrue();
+    assertThat(((Number) epsilon.figures().get("epsilonEstimate")).doubleValue())
+        .isLessThanOrEqualTo(((Number) epsilon.figures().get("certificateEpsilon")).doubleValue());
+    assertThat(epsilon.figures()).containsEntry("repetitions", 20).containsKey("largestMeasurable");
     assertThat(ReportSchema.errors(Json.write(report))).isEmpty();
     assertThat(VerifyPage.render(report)).contains("certified-removal").contains("approximate");
   }

@@ -45,7 +45,8 @@ public record VerifyReport(int formatVersion, String batchId, String scope, Inte
    *
    * @param id a stable name: ledger.complete, ledger.deadline, data.current, data.retained-versions,
    *     data.change-feed, models.published, models.retired, retrain.equivalence and, when the
-   *     forget run recorded membership evidence, membership.forgotten
+   *     forget run recorded membership evidence, membership.forgotten; with the difference attack,
+   *     update.difference; for a shard unlearned by certified removal, certified.epsilon
    * @param passed whether it passed (a pending check has passed: nothing is wrong yet)
    * @param status {@value #PASSED}, {@value #PENDING} (the batch's purge is due within the
    *     retention and before every deadline: rows are still on storage, as planned) or

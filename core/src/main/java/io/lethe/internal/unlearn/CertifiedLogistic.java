@@ -3,6 +3,7 @@ package io.lethe.internal.unlearn;
 import dev.ludovic.netlib.lapack.LAPACK;
 import io.lethe.LetheException;
 import java.io.Serializable;
+import java.util.List;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.ml.linalg.SparseVector;
 import org.apache.spark.ml.linalg.Vector;
@@ -132,9 +133,34 @@ public final class CertifiedLogistic {
     }
   }
 
+  /** The sums of a pass over rows at a point: a Spark job over an RDD, or a loop over rows in memory. */
+  public interface Rows {
+    Pass sum(double[] w, boolean hessian);
+  }
+
+  /** Rows of a Spark RDD: each pass is one Spark job. */
+  public static Rows of(JavaRDD<LabeledVector> rows) {
+    return (w, hessian) -> rows.treeAggregate(new Pass(w, hessian), (p, r) -> p.add(r.features(), r.label()),
+        Pass::plus);
+  }
+
+  /** Rows held in the driver (a shard's rows collected for repeated small fits). */
+  public static Rows local(List<LabeledVector> rows) {
+    return (w, hessian) -> {
+      Pass sums = new Pass(w, hessian);
+      rows.forEach(r -> sums.add(r.features(), r.label()));
+      return sums;
+    };
+  }
+
   /** One pass over the rows at w. */
   public static Point at(JavaRDD<LabeledVector> rows, double[] w, double lambda, double[] noise, boolean hessian) {
-    Pass sums = rows.treeAggregate(new Pass(w, hessian), (p, r) -> p.add(r.features(), r.label()), Pass::plus);
+    return at(of(rows), w, lambda, noise, hessian);
+  }
+
+  /** One pass over the rows at w. */
+  public static Point at(Rows rows, double[] w, double lambda, double[] noise, boolean hessian) {
+    Pass sums = rows.sum(w, hessian);
     long n = sums.n;
     double objective = sums.loss;
     double[] gradient = sums.gradient.clone();
@@ -174,6 +200,11 @@ public final class CertifiedLogistic {
 
   /** Minimises L_b from a start point by Newton's method; returns the optimum's point (with its gradient). */
   public static Point solve(JavaRDD<LabeledVector> rows, double[] start, double lambda, double[] noise) {
+    return solve(of(rows), start, lambda, noise);
+  }
+
+  /** Minimises L_b from a start point by Newton's method; returns the optimum's point (with its gradient). */
+  public static Point solve(Rows rows, double[] start, double lambda, double[] noise) {
     Point p = at(rows, start, lambda, noise, true);
     for (int iteration = 0; iteration < MAX_ITERATIONS; iteration++) {
       if (p.residual() <= TOLERANCE * Math.max(1, p.n())) {

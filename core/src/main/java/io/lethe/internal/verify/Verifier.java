@@ -240,6 +240,10 @@ public final class Verifier {
               "shardsNotReadable", done.unreadable().size())));
       membership(evidence).ifPresent(checks::add);
       difference(evidence).ifPresent(checks::add);
+      if (latest.isPresent() && published.isPresent()) {
+        EpsilonCheck.check(store, registry, latest.get(), published.get(), hit, verify.epsilonRepetitions())
+            .ifPresent(checks::add);
+      }
       Utility utility = published.map(m -> retrain.utility(m, evaluation, heldOut != null)).orElse(null);
       boolean passed = checks.stream().allMatch(Check::passed);
       LOG.info("Verified {} {}: {} ({} of {} checks passed)", scope.kind(), scope.name(), passed ? "passed" : "FAILED",

@@ -21,14 +21,18 @@ import java.util.Optional;
  * @param testFormat the Spark format of {@code test}
  * @param testOptions reader options of {@code test}
  * @param attackRows at most this many rows in each group a membership attack compares
+ * @param epsilonRepetitions unlearned and retrained models per certified shard for the epsilon
+ *     estimate (0: none)
  */
 public record VerifySettings(String path, int retrainShards, double minAgreement, int sampleRows, String test,
-    String testFormat, Map<String, String> testOptions, int attackRows) {
+    String testFormat, Map<String, String> testOptions, int attackRows, int epsilonRepetitions) {
 
   public VerifySettings {
-    if (retrainShards < 0 || sampleRows < 1 || minAgreement < 0 || minAgreement > 1 || attackRows < 10) {
+    if (retrainShards < 0 || sampleRows < 1 || minAgreement < 0 || minAgreement > 1 || attackRows < 10
+        || epsilonRepetitions < 0) {
       throw new InvalidConfigException("verify.retrain-shards must be 0 or more, verify.sample-rows 1 or more,"
-          + " verify.attack-rows 10 or more and verify.min-agreement between 0 and 1");
+          + " verify.attack-rows 10 or more, verify.epsilon-repetitions 0 or more and verify.min-agreement between 0"
+          + " and 1");
     }
     testOptions = Map.copyOf(testOptions);
   }
@@ -46,7 +50,7 @@ public record VerifySettings(String path, int retrainShards, double minAgreement
     return new VerifySettings(config.get(LetheConfig.VERIFY_PATH), config.getInt(LetheConfig.VERIFY_RETRAIN_SHARDS),
         config.getDouble(LetheConfig.VERIFY_MIN_AGREEMENT), config.getInt(LetheConfig.VERIFY_SAMPLE_ROWS),
         config.get(LetheConfig.VERIFY_TEST), config.get(LetheConfig.VERIFY_TEST_FORMAT), options,
-        config.getInt(LetheConfig.VERIFY_ATTACK_ROWS));
+        config.getInt(LetheConfig.VERIFY_ATTACK_ROWS), config.getInt(LetheConfig.VERIFY_EPSILON_REPETITIONS));
   }
 
   /** The configured held-out source, if any. */

@@ -173,7 +173,8 @@ class CertifiedRemovalTest extends LetheTestBase {
     assertThat(epsilon.passed()).as(epsilon.finding()).isTrue();
     assertThat(((Number) epsilon.figures().get("epsilonEstimate")).doubleValue())
         .isLessThanOrEqualTo(((Number) epsilon.figures().get("certificateEpsilon")).doubleValue());
-    assertThat(epsilon.figures()).containsEntry("repetitions", 20).containsKey("largestMeasurable");
+    assertThat(epsilon.figures()).containsEntry("repetitions", 20).containsKey("largestMeasurable")
+        .containsEntry("shardsEstimated", epsilon.figures().get("shardsCertified"));
     assertThat(ReportSchema.errors(Json.write(report))).isEmpty();
     assertThat(VerifyPage.render(report)).contains("certified-removal").contains("approximate");
   }

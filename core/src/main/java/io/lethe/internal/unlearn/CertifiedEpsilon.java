@@ -64,14 +64,9 @@ public final class CertifiedEpsilon {
       for (int r = 0; r < repetitions; r++) {
         double[] noise = gaussian(d, sigma, random);
         Point full = CertifiedLogistic.solve(all, new double[d], lambda, noise);
-        double[] step = CertifiedLogistic.newtonStep(CertifiedLogistic.at(without, full.w(), lambda, noise, true));
-        double[] w = full.w().clone();
-        for (int i = 0; i < d; i++) {
-          w[i] += step[i];
-        }
-        if (update == Update.CERTIFIED && CertifiedLogistic.at(without, w, lambda, noise, false).residual() > budget) {
-          w = CertifiedLogistic.solve(without, w, lambda, noise).w();
-        }
+        Point step = CertifiedLogistic.removalStep(without, full.w(), lambda, noise);
+        double[] w = update == Update.CERTIFIED && step.residual() > budget
+            ? CertifiedLogistic.solve(without, step.w(), lambda, noise).w() : step.w();
         unlearned[r] = margin(w, x.features());
         retrained[r] = margin(CertifiedLogistic.solve(without, new double[d], lambda, gaussian(d, sigma, random)).w(),
             x.features());

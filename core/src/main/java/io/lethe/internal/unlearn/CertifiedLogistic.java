@@ -198,6 +198,19 @@ public final class CertifiedLogistic {
     return x;
   }
 
+  /**
+   * Certified removal's step: one Newton step from {@code start} on the remaining rows, and the point
+   * it reaches (with its gradient, whose norm the removal checks against its budget).
+   */
+  public static Point removalStep(Rows remaining, double[] start, double lambda, double[] noise) {
+    double[] step = newtonStep(at(remaining, start, lambda, noise, true));
+    double[] w = start.clone();
+    for (int i = 0; i < w.length; i++) {
+      w[i] += step[i];
+    }
+    return at(remaining, w, lambda, noise, false);
+  }
+
   /** Minimises L_b from a start point by Newton's method; returns the optimum's point (with its gradient). */
   public static Point solve(JavaRDD<LabeledVector> rows, double[] start, double lambda, double[] noise) {
     return solve(of(rows), start, lambda, noise);

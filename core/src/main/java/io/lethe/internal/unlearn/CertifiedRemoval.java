@@ -126,16 +126,10 @@ public final class CertifiedRemoval {
     double lambda = estimator.getRegParam();
     double[] start = CertifiedState.remap(before.features(), before.weights(), names);
     double[] noise = before.noiseFor(names);
-    CertifiedLogistic.Point from = CertifiedLogistic.at(rows, start, lambda, noise, true);
-    double[] step = CertifiedLogistic.newtonStep(from);
-    double[] w = start.clone();
-    for (int i = 0; i < w.length; i++) {
-      w[i] += step[i];
-    }
-    CertifiedLogistic.Point after = CertifiedLogistic.at(rows, w, lambda, noise, false);
+    CertifiedLogistic.Point after = CertifiedLogistic.removalStep(CertifiedLogistic.of(rows), start, lambda, noise);
     if (after.residual() <= CertifiedLogistic.budget(c.epsilon(), c.delta(), before.sigma())) {
       return fit(estimator, names, after, noise, before.sigma(), c, before.removals() + 1);
     }
-    return solve(rows, names, w, noise, before.sigma(), layout, settings, c, shard);
+    return solve(rows, names, after.w(), noise, before.sigma(), layout, settings, c, shard);
   }
 }

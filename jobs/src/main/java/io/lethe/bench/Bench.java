@@ -114,20 +114,23 @@ public final class Bench {
    * @param accuracyShards shard counts of the Adult accuracy section
    * @param scaleRows store sizes of the scale section
    * @param ledgerRequests requests the ledger section records, over {@code ledgerDays} simulated days
+   * @param updateDraws random draws of people per batch size in the update section
    * @param adultDir folder with adult.data.gz and adult.test.gz
    * @param workDir where the bench's stores and models go (emptied first, deleted at the end unless keep)
    */
   public record Options(long rows, int shards, List<Integer> batches, long scoreRows, List<Integer> accuracyShards,
-      List<Long> scaleRows, long ledgerRequests, int ledgerDays, Set<Section> sections, String adultDir, String workDir, long seed, boolean keep) {
+      List<Long> scaleRows, long ledgerRequests, int ledgerDays, int updateDraws, Set<Section> sections,
+      String adultDir, String workDir, long seed, boolean keep) {
     public Options {
       batches = List.copyOf(batches);
       accuracyShards = List.copyOf(accuracyShards);
       scaleRows = List.copyOf(scaleRows);
       sections = Set.copyOf(sections);
-      if (rows < 1 || shards < 1 || scoreRows < 1 || ledgerDays < 1 || ledgerRequests < ledgerDays || batches.stream().anyMatch(k -> k < 1)
+      if (rows < 1 || shards < 1 || scoreRows < 1 || ledgerDays < 1 || ledgerRequests < ledgerDays || updateDraws < 1
+          || batches.stream().anyMatch(k -> k < 1)
           || accuracyShards.stream().anyMatch(s -> s < 1) || scaleRows.stream().anyMatch(n -> n < 1)) {
-        throw new InvalidConfigException("Bench sizes must be positive: rows, shards, batches, score rows, accuracy shards"
-            + " and scale rows; ledger days, and ledger requests at least one a day");
+        throw new InvalidConfigException("Bench sizes must be positive: rows, shards, batches, score rows, accuracy shards,"
+            + " scale rows and update draws; ledger days, and ledger requests at least one a day");
       }
       if (sections.contains(Section.FORGET) && batches.isEmpty()) {
         throw new InvalidConfigException("The forget section needs at least one batch size");
@@ -425,15 +428,25 @@ public final class Bench {
 
   private record StrategyCase(String estimator, Map<String, String> params, Strategy strategy) {}
 
-  /** Draws per batch size of the update section: one person's AUC depends on the person. */
-  private static final int UPDATE_DRAWS = 5;
+  /**
+   * A strategy example's parameters, with the value the configuration gives (train.param.*) in place
+   * of any the example declares: {@code -D train.param.maxIter=10} lowers every fit's iterations.
+   */
+  private Map<String, String> exampleParams(Map<String, String> example) {
+    Map<String, String> set = config.withPrefix(LetheConfig.TRAIN_PARAM_PREFIX);
+    Map<String, String> out = new java.util.TreeMap<>(example);
+    out.replaceAll((k, v) -> set.getOrDefault(k, v));
+    return out;
+  }
+
   /** Kept rows the update section's attack compares the removed ones with, at most. */
   private static final int UPDATE_KEPT_ROWS = 2000;
 
   /**
    * What a published update gives away, by batch size: people drawn at random from the main store
    * removed from the published ensemble (their shards fitted in tasks with and without them, in
-   * memory), and the difference attack on that update, {@link #UPDATE_DRAWS} draws per size.
+   * memory), and the difference attack on that update, {@code --update-draws} draws per size (one
+   * person's AUC depends on the person).
    */
   private List<UpdatePoint> update(Store main, SyntheticData data) {
     List<UpdatePoint> points = new ArrayList<>();
@@ -447,7 +460,7 @@ public final class Bench {
       int shardsHit = 0;
       double bound = 0;
       double seconds = 0;
-      for (int draw = 0; draw < UPDATE_DRAWS; draw++) {
+      for (int draw = 0; draw < options.updateDraws(); draw++) {
         List<Object> people = new ArrayList<>();
         for (int i = 0; i < k; i++) {
           people.add((long) (random.nextDouble() * data.subjects()));
@@ -512,7 +525,8 @@ public final class Bench {
     Random random = new Random(options.seed() + 17);
     for (StrategyCase c : strategyCases()) {
       String name = "strategy-" + c.strategy().id();
-      TrainSettings with = new TrainSettings(c.estimator(), c.params(), settings.seed(), settings.parallelism(),
+      Map<String, String> params = exampleParams(c.params());
+      TrainSettings with = new TrainSettings(c.estimator(), params, settings.seed(), settings.parallelism(),
           settings.impute(), settings.scale(), c.strategy().configure(config), settings.engine(), settings.taskMemoryMb(),
           "");
       ModelRegistry registry = new ModelRegistry(spark, new Path(work, name + "-models").toString());
@@ -532,7 +546,7 @@ public final class Bench {
       long version = forgot.value.storeVersion();
       Timed<List<SubModelEntry>> retrain = timed(() -> training.fit(List.of(update.shard()), version));
       double forgetSeconds = forgot.seconds - forgot.value.seconds().getOrDefault("retire", 0.0);
-      StrategyPoint point = new StrategyPoint(c.estimator(), c.params(), update.strategy(), update.exact(),
+      StrategyPoint point = new StrategyPoint(c.estimator(), params, update.strategy(), update.exact(),
           update.detail(), forgot.value.plan().rowsToDelete(), update.shard(), retrain.value.get(0).rows(),
           trained.seconds, forgetSeconds, update.seconds(), retrain.seconds, retrain.seconds / update.seconds(),
           update.certificate());

@@ -64,6 +64,11 @@ public final class BenchJob extends JobCommand {
           + " (default: ${DEFAULT-VALUE}).")
   int ledgerDays;
 
+  @Option(names = "--update-draws", paramLabel = "N", defaultValue = "5",
+      description = "Draws of random people per batch size in the update section, whose difference attack's AUC"
+          + " depends on the person (default: ${DEFAULT-VALUE}).")
+  int updateDraws;
+
   @Option(names = "--seed", paramLabel = "N", defaultValue = "42",
       description = "Seed of the synthetic data and of the subjects forgotten (default: ${DEFAULT-VALUE}).")
   long seed;
@@ -97,7 +102,7 @@ public final class BenchJob extends JobCommand {
   void run(SparkSession spark, LetheConfig config, RunSummary summary) {
     String adult = dataDir != null ? dataDir : AdultData.bundledDir();
     Bench.Options options = new Bench.Options(rows, shards, batches, scoreRows, accuracyShards, scaleRows,
-        ledgerRequests, ledgerDays, Bench.Section.parse(sections), adult, workDir, seed, keep);
+        ledgerRequests, ledgerDays, updateDraws, Bench.Section.parse(sections), adult, workDir, seed, keep);
     summary.input("options", options);
     BenchReport report = summary.steps().time("bench", () -> new Bench(spark, config, options, this::say).run());
     Path html = Bench.write(new HadoopFiles(spark.sparkContext().hadoopConfiguration()), output, report);

@@ -69,6 +69,8 @@ public final class LetheConfig {
   public static final String VERIFY_TEST_OPTIONS = "verify.test-options";
   public static final String VERIFY_ATTACK_ROWS = "verify.attack-rows";
   public static final String VERIFY_EPSILON_REPETITIONS = "verify.epsilon-repetitions";
+  public static final String VERIFY_PER_EXAMPLE_ROWS = "verify.per-example-rows";
+  public static final String VERIFY_SHADOW_MODELS = "verify.shadow-models";
   public static final String PURGE_RETENTION_HOURS = "purge.retention-hours";
   /** Environment variable that holds the ledger's HMAC key; it wins over {@link #LEDGER_KEY}. */
   public static final String LEDGER_KEY_ENV = "LETHE_LEDGER_KEY";
@@ -159,6 +161,8 @@ public final class LetheConfig {
     d.put(VERIFY_TEST_OPTIONS, "header=true,inferSchema=true");
     d.put(VERIFY_ATTACK_ROWS, "2000");
     d.put(VERIFY_EPSILON_REPETITIONS, "20");
+    d.put(VERIFY_PER_EXAMPLE_ROWS, "50");
+    d.put(VERIFY_SHADOW_MODELS, "8");
     d.put(PURGE_RETENTION_HOURS, "24");
     return d;
   }

@@ -55,8 +55,9 @@ class DifferenceAttackTest extends LetheTestBase {
 
   @BeforeAll
   static void updateOneShardThenForgetOnePerson() {
+    // The per-example test is PerExampleTest's: not run here.
     config = sharedAdultConfig(dir).with(Map.of(LetheConfig.FORGET_PURGE, "false",
-        LetheConfig.VERIFY_PATH, dir.resolve("verify").toString()));
+        LetheConfig.VERIFY_PATH, dir.resolve("verify").toString(), LetheConfig.VERIFY_PER_EXAMPLE_ROWS, "0"));
     Trained trained = sharedAdult(dir);
     ShardEnsembleModel published = ShardEnsembleModel.load(trained.registry(), trained.published().version());
     Dataset<Row> shard = trained.store().readShard(0, trained.store().currentVersion()).drop("_shard").cache();
@@ -154,7 +155,7 @@ class DifferenceAttackTest extends LetheTestBase {
 
   static ForgetEvidence withUpdate(UpdateEvidence update) {
     return new ForgetEvidence(ForgetEvidence.FORMAT_VERSION, "b", "2026-12-06T00:00:00Z", 1, 2, 1L, 2L, 1, 500, 400,
-        "accuracy", 400, 0.8, 0.8, List.of(), null, update);
+        "accuracy", 400, 0.8, 0.8, List.of(), null, update, null);
   }
 
   @Test

@@ -68,6 +68,7 @@ class HdfsTest extends LetheTestBase {
         "-D", "ledger.path=" + base + "/ledger",
         "-D", "verify.path=" + base + "/verify",
         "-D", "verify.test=" + base + "/held-out",
+        "-D", "verify.per-example-rows=0", // PerExampleTest's
         "-D", "ledger.key=" + LEDGER_KEY,
         "-D", "purge.retention-hours=0",
         "-D", "store.subject-column=customer",

@@ -22,12 +22,15 @@ import java.util.List;
  * @param note why attacks are missing, if they are (null when all ran)
  * @param update the difference attack on the update (ensemble before against after), with its control;
  *     null when it did not run (evidence recorded before it existed, a regression store, no ensemble before)
+ * @param perExample the per-example test (LiRA with shadow shards) on the forgotten rows; null when
+ *     it was not asked for (evidence recorded before it existed, a batch above verify.per-example-rows,
+ *     a regression store)
  */
 @Evolving
 public record ForgetEvidence(int formatVersion, String batchId, String recordedAt, long versionBefore,
     long deleteVersion, Long ensembleBefore, Long ensembleAfter, long forgottenRows, long retainedRows,
     long unseenRows, String metric, long heldOutRows, Double utilityBefore, Double utilityAfter,
-    List<Measurement> attacks, String note, UpdateEvidence update) {
+    List<Measurement> attacks, String note, UpdateEvidence update, PerExampleEvidence perExample) {
 
   public static final int FORMAT_VERSION = 1;
 

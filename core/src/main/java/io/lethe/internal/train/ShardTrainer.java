@@ -298,10 +298,16 @@ public final class ShardTrainer {
    */
   Optional<Map<Integer, FittedShard>> fitBeforeDelete(List<Integer> shards, long version,
       TaskEngine.PendingDelete pending) {
+    return fitInTasks(shards, version, pending, Map.of());
+  }
+
+  private Optional<Map<Integer, FittedShard>> fitInTasks(List<Integer> shards, long version,
+      TaskEngine.PendingDelete pending, Map<Integer, AddedRows> added) {
     if (shards.isEmpty() || chooseEngine(shards, version).engine() != Engine.TASKS) {
       return Optional.empty();
     }
-    TaskEngine.Fitted fitted = new TaskEngine(store, settings).fit(shards, version, keepsStatistics(), pending);
+    TaskEngine.Fitted fitted = new TaskEngine(store, settings).fit(shards, version, keepsStatistics(), pending,
+        added);
     if (fitted == null || !fitted.toJobs().isEmpty()) {
       return Optional.empty();
     }
@@ -316,6 +322,29 @@ public final class ShardTrainer {
   public Optional<Map<Integer, FittedShard>> fitInTasksWithout(List<Integer> shards, long version, String column,
       Collection<String> values) {
     return fitBeforeDelete(shards, version, values.isEmpty() ? null : new TaskEngine.PendingDelete(column, values));
+  }
+
+  /**
+   * Rows to fit a shard with that it does not hold, for shadow models: training rows as
+   * {@link io.lethe.internal.store.ShardReader#rows} gives them (numeric features as doubles,
+   * categorical ones as strings, the label as the estimator reads it, the shard), with each of the
+   * shard's own rows kept with probability {@code keepOwn} (drawn with the seed).
+   */
+  public record AddedRows(List<Row> rows, double keepOwn, long seed) implements java.io.Serializable {
+    public AddedRows {
+      rows = List.copyOf(rows);
+    }
+  }
+
+  /**
+   * Fits the shards in tasks, in memory, on a store version without the rows whose column holds one
+   * of the values, a random share of the others, and rows added ({@link AddedRows}): shadow models.
+   * Empty when they cannot all be fitted so (see {@link #fitBeforeDelete}).
+   */
+  public Optional<Map<Integer, FittedShard>> fitInTasksWith(List<Integer> shards, long version, String column,
+      Collection<String> without, Map<Integer, AddedRows> added) {
+    return fitInTasks(shards, version, without.isEmpty() ? null : new TaskEngine.PendingDelete(column, without),
+        added);
   }
 
   /** Saves sub-models fitted in memory as trained on a store version: the entries of the non-empty shards. */

@@ -91,15 +91,18 @@ final class TaskEngine {
 
   /** Fits the given shards on a store version in one Spark job, one task per shard. */
   Fitted fit(List<Integer> shards, long version, boolean keepStatistics) {
-    return fit(shards, version, keepStatistics, null);
+    return fit(shards, version, keepStatistics, null, Map.of());
   }
 
   /**
    * Fits the given shards on a store version without the rows a pending delete removes (those whose
-   * column holds one of the ids; none when {@code pending} is null), in one Spark job. Null when
-   * the rows cannot be left out in the tasks (a column's type needs Spark's cast).
+   * column holds one of the ids; none when {@code pending} is null) and with rows added to some
+   * shards in place of some of their own ({@link ShardTrainer.AddedRows}: a few, for shadow
+   * models), in one Spark job. Null when the rows cannot be left out or added in the tasks (a
+   * column's type needs Spark's cast).
    */
-  Fitted fit(List<Integer> shards, long version, boolean keepStatistics, PendingDelete pending) {
+  Fitted fit(List<Integer> shards, long version, boolean keepStatistics, PendingDelete pending,
+      Map<Integer, ShardTrainer.AddedRows> added) {
     StoreLayout layout = store.layout();
     List<Integer> order = shards.stream().sorted().distinct().toList();
     // Per shard: the estimator's seed is the shard's.
@@ -121,7 +124,7 @@ final class TaskEngine {
     int shardAt = columns.size() - 1;
     Optional<ShardReader> reader = ShardReader.of(store, version, atVersion.schema())
         .map(r -> pending == null ? r : r.excluding(pending.column(), pending.ids()));
-    if (pending != null && reader.isEmpty()) {
+    if ((pending != null || !added.isEmpty()) && reader.isEmpty()) {
       return null;
     }
     JavaRDD<TaskFit> fitting;
@@ -129,9 +132,11 @@ final class TaskEngine {
       // Each task reads its own shard's files (Delta Kernel, deletion vectors applied) and fits it:
       // one job, one stage, no Delta query planning and no shuffle.
       ShardReader read = reader.get();
+      Map<Integer, ShardTrainer.AddedRows> extra = new TreeMap<>(added);
       fitting = JavaSparkContext.fromSparkContext(store.spark().sparkContext()).parallelize(order, order.size())
           .mapPartitionsWithIndex((index, ignored) -> List.of(fitInTask(order.get(index),
-              read.rows(order.get(index)), empty, featureSpec, tasks.get(index))).iterator(), true);
+              withAdded(read.rows(order.get(index)), extra.get(order.get(index))), empty,
+              featureSpec, tasks.get(index))).iterator(), true);
     } else {
       // Columns whose cast to the training types only Spark does exactly: Delta's read, then the
       // rows routed to one task per shard. Planning the read may run jobs of its own.
@@ -168,6 +173,45 @@ final class TaskEngine {
       }
     }
     return new Fitted(models, toJobs);
+  }
+
+  /** A shard's rows, each kept with the added rows' probability, then the rows added to it. */
+  private static Iterator<Row> withAdded(Iterator<Row> rows, ShardTrainer.AddedRows added) {
+    if (added == null) {
+      return rows;
+    }
+    java.util.SplittableRandom random = new java.util.SplittableRandom(added.seed());
+    Iterator<Row> more = added.rows().iterator();
+    return new Iterator<>() {
+      private Row next;
+      private boolean read; // the shard's reader must not be asked again once it has ended
+
+      @Override
+      public boolean hasNext() {
+        while (next == null && !read) {
+          if (!rows.hasNext()) {
+            read = true;
+          } else {
+            Row own = rows.next();
+            next = random.nextDouble() < added.keepOwn() ? own : null;
+          }
+        }
+        return next != null || more.hasNext();
+      }
+
+      @Override
+      public Row next() {
+        if (!hasNext()) {
+          throw new java.util.NoSuchElementException();
+        }
+        if (next != null) {
+          Row out = next;
+          next = null;
+          return out;
+        }
+        return more.next();
+      }
+    };
   }
 
   private static Iterator<Row> decoded(Iterator<Tuple2<Integer, byte[]>> input, RowCodec codec) {

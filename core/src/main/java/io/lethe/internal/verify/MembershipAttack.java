@@ -152,7 +152,7 @@ public final class MembershipAttack {
     });
   }
 
-  private static double logit(double p) {
+  static double logit(double p) {
     double q = Math.min(1 - 1e-6, Math.max(1e-6, p));
     return Math.log(q / (1 - q));
   }

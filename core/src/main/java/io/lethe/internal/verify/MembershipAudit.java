@@ -15,6 +15,7 @@ import io.lethe.internal.store.ShardedStore;
 import io.lethe.internal.train.TrainSettings;
 import io.lethe.types.AttackResult;
 import io.lethe.types.ForgetEvidence.Measurement;
+import io.lethe.types.PerExampleEvidence;
 import io.lethe.types.StoreLayout;
 import io.lethe.types.Task;
 import io.lethe.types.UpdateEvidence;
@@ -115,6 +116,7 @@ public final class MembershipAudit implements ForgetAudit {
 
       List<Measurement> attacks = new ArrayList<>();
       UpdateEvidence update = null;
+      PerExampleEvidence perExample = null;
       if (layout.task() == Task.REGRESSION) {
         notes.add("membership attacks need class probabilities; the store's task is regression");
       } else if (forgottenRows == 0 || unseenRows == 0) {
@@ -145,11 +147,12 @@ public final class MembershipAudit implements ForgetAudit {
           LOG.info("Forget batch {}: the difference attack on the update and its control took {} s", m.batchId(),
               String.format("%.2f", (System.nanoTime() - start) / 1e9));
         }
+        perExample = perExample(m, models, forgotten, forgottenRows, retained, retainedRows, unseen);
       }
       return new ForgetEvidence(ForgetEvidence.FORMAT_VERSION, m.batchId(), Instant.now().toString(),
           m.versionBefore(), m.deleteVersion(), m.ensembleBefore(), m.ensembleAfter(), forgottenRows, retainedRows,
           unseenRows, Evaluation.metricName(layout), heldOutRows, before, after, attacks,
-          notes.isEmpty() ? null : String.join("; ", notes), update);
+          notes.isEmpty() ? null : String.join("; ", notes), update, perExample);
     } finally {
       cached.forEach(Dataset::unpersist);
     }
@@ -175,6 +178,28 @@ public final class MembershipAudit implements ForgetAudit {
         people, removed, retained.where(col(subject).isin(people.toArray()).unary_$bang()));
     return control.map(c -> new UpdateEvidence(real, c, null)).orElseGet(() -> new UpdateEvidence(real, List.of(),
         "no control: the hit shards of " + training.estimator() + " cannot be fitted in tasks"));
+  }
+
+  /**
+   * The per-example test ({@link PerExampleAttack}) when the batch is small enough to afford it (at
+   * most verify.per-example-rows forgotten rows), with as many retained and never-seen rows: null
+   * when it is not asked for, a note when it cannot run.
+   */
+  private PerExampleEvidence perExample(ForgetAudit.Moment m, Map<String, ShardEnsembleModel> models,
+      Dataset<Row> forgotten, long forgottenRows, Dataset<Row> retained, long retainedRows, Dataset<Row> unseen) {
+    int rows = settings.perExampleRows();
+    if (rows == 0 || forgottenRows > rows || !models.containsKey("after")) {
+      return null;
+    }
+    if (retainedRows == 0) {
+      return PerExampleEvidence.skipped("the hit shards have no rows left to control the per-example test with");
+    }
+    PerExampleEvidence e = PerExampleAttack.run(store, training, models.get("before"), models.get("after"),
+        m.deleteVersion(), m.hitShards(), forgotten, retained.limit(rows), unseen.limit(rows), settings.shadowModels());
+    LOG.info("Forget batch {}: the per-example test on {} forgotten rows with {} shadow models a hit shard took {} s{}",
+        m.batchId(), forgottenRows, e.shadowModels(), String.format("%.2f", e.seconds()),
+        e.note() == null ? "" : " (" + e.note() + ")");
+    return e;
   }
 
   /** At most verify.attack-rows rows, drawn at random with a fixed seed, held in memory. */

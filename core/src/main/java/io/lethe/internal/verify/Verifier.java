@@ -239,6 +239,7 @@ public final class Verifier {
           Map.of("shardsChecked", retrains.size(), "minAgreement", verify.minAgreement(), "disagreeing", disagree,
               "shardsNotReadable", done.unreadable().size())));
       membership(evidence).ifPresent(checks::add);
+      perExample(evidence).ifPresent(checks::add);
       difference(evidence).ifPresent(checks::add);
       if (latest.isPresent() && published.isPresent()) {
         EpsilonCheck.check(store, registry, latest.get(), published.get(), hit, verify.epsilonRepetitions())
@@ -332,6 +333,11 @@ public final class Verifier {
     return Optional.of(new Check("update.difference", true, String.format(Locale.ROOT, "comparing the ensemble"
         + " before and after this update does not single out the forgotten rows among the kept rows of their shards"
         + " (%s, AUC %.3f within %.3f)%s", r.attack(), r.auc(), bound, control), figures));
+  }
+
+  /** The per-example test's check ({@link PerExampleAttack#check}): empty when the run recorded no test. */
+  public static Optional<Check> perExample(ForgetEvidence evidence) {
+    return PerExampleAttack.check(evidence);
   }
 
   /** Chance plus three standard errors of the AUC under no signal, for these counts (at most 1). */

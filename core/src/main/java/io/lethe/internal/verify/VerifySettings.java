@@ -23,16 +23,21 @@ import java.util.Optional;
  * @param attackRows at most this many rows in each group a membership attack compares
  * @param epsilonRepetitions unlearned and retrained models per certified shard for the epsilon
  *     estimate (0: none)
+ * @param perExampleRows the per-example test runs when a batch's forgotten rows are at most this many,
+ *     and tests as many retained and never-seen rows beside them (0: never)
+ * @param shadowModels shadow models of each hit shard the per-example test fits (in pairs: each
+ *     tested row is in one model of a pair and not in the other)
  */
 public record VerifySettings(String path, int retrainShards, double minAgreement, int sampleRows, String test,
-    String testFormat, Map<String, String> testOptions, int attackRows, int epsilonRepetitions) {
+    String testFormat, Map<String, String> testOptions, int attackRows, int epsilonRepetitions, int perExampleRows,
+    int shadowModels) {
 
   public VerifySettings {
     if (retrainShards < 0 || sampleRows < 1 || minAgreement < 0 || minAgreement > 1 || attackRows < 10
-        || epsilonRepetitions < 0) {
+        || epsilonRepetitions < 0 || perExampleRows < 0 || shadowModels < 2) {
       throw new InvalidConfigException("verify.retrain-shards must be 0 or more, verify.sample-rows 1 or more,"
-          + " verify.attack-rows 10 or more, verify.epsilon-repetitions 0 or more and verify.min-agreement between 0"
-          + " and 1");
+          + " verify.attack-rows 10 or more, verify.epsilon-repetitions 0 or more, verify.per-example-rows 0 or more,"
+          + " verify.shadow-models 2 or more and verify.min-agreement between 0 and 1");
     }
     testOptions = Map.copyOf(testOptions);
   }
@@ -50,7 +55,8 @@ public record VerifySettings(String path, int retrainShards, double minAgreement
     return new VerifySettings(config.get(LetheConfig.VERIFY_PATH), config.getInt(LetheConfig.VERIFY_RETRAIN_SHARDS),
         config.getDouble(LetheConfig.VERIFY_MIN_AGREEMENT), config.getInt(LetheConfig.VERIFY_SAMPLE_ROWS),
         config.get(LetheConfig.VERIFY_TEST), config.get(LetheConfig.VERIFY_TEST_FORMAT), options,
-        config.getInt(LetheConfig.VERIFY_ATTACK_ROWS), config.getInt(LetheConfig.VERIFY_EPSILON_REPETITIONS));
+        config.getInt(LetheConfig.VERIFY_ATTACK_ROWS), config.getInt(LetheConfig.VERIFY_EPSILON_REPETITIONS),
+        config.getInt(LetheConfig.VERIFY_PER_EXAMPLE_ROWS), config.getInt(LetheConfig.VERIFY_SHADOW_MODELS));
   }
 
   /** The configured held-out source, if any. */

@@ -1,0 +1,356 @@
+package io.lethe.internal.verify;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.monotonically_increasing_id;
+
+import io.lethe.internal.model.ShardColumns;
+import io.lethe.internal.model.ShardEnsembleModel;
+import io.lethe.internal.store.ShardedStore;
+import io.lethe.internal.train.ExactStatistics;
+import io.lethe.internal.train.ShardTrainer;
+import io.lethe.internal.train.TrainSettings;
+import io.lethe.types.AttackResult;
+import io.lethe.types.ForgetEvidence;
+import io.lethe.types.ForgetEvidence.Measurement;
+import io.lethe.types.PerExampleEvidence;
+import io.lethe.types.StoreLayout;
+import io.lethe.types.VerifyReport.Check;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+
+/**
+ * LiRA per example (Carlini et al., "Membership Inference Attacks From First Principles", S&amp;P
+ * 2022, the online attack, with the per-example calibration U-LiRA asks of an unlearning test) on
+ * a sharded ensemble. A tested row's target model is the sub-model of its shard (a never-seen row
+ * is given a hit shard in turn). Its shadow models are fits of that same shard, in tasks and in
+ * memory: in pairs, each model on a random 80% of the shard's own rows (the retained rows tested
+ * left out), one of the pair with a random half of the rows tested against the shard and the other
+ * with the other half. So each tested row has as many shadow models trained with it (IN) as
+ * without (OUT), on data the target's training shares most of, which is what gives the test its
+ * power on models that barely overfit (logistic regression).
+ *
+ * <p>On each model the score is the logit of its probability of the row's true label. Per row, the
+ * IN and OUT scores give two means; the variances are pooled over all rows (the fixed-variance form
+ * of the paper, for few shadow models). The test statistic is the log-likelihood ratio of the
+ * target model's score under the IN and the OUT Gaussians: above 0, the row is likelier a member.
+ * Rows whose membership is known calibrate it: retained rows of the hit shards (members) against
+ * never-seen rows give the control; the forgotten rows must look like never-seen ones to the model
+ * after the forget, and looked like members to the model before.
+ *
+ * <p>Only aggregates leave this class. The shadow models live in memory for the length of the
+ * test: like the model before the forget, half of them are trained on forgotten rows.
+ */
+final class PerExampleAttack {
+  static final String ATTACK = "lira";
+  private static final long SEED = 29;
+  /**
+   * The share of a shard's own rows each shadow model is fitted on. Carlini et al. fit halves of a
+   * pool; with 80%, the shadows share most of the target's rows, and on Adult's logistic regression
+   * the control's AUC rose from 0.65 to 0.67-0.71 (PerExampleTest).
+   */
+  static final double KEEP_OWN = 0.8;
+  private static final String ROW = "__lethe_row";
+  private static final String HOME = "__lethe_home";
+  private static final String FORGOTTEN = "forgotten";
+  private static final String RETAINED = "retained";
+  private static final String UNSEEN = "unseen";
+
+  private PerExampleAttack() {}
+
+  /** A tested row: its population, its home (target) shard, its label, and each model's score on it. */
+  private static final class Tested {
+    final String group;
+    final int home;
+    Double before;
+    double after = Double.NaN;
+    final Map<Integer, Double> in = new HashMap<>();
+    final Map<Integer, Double> out = new HashMap<>();
+    int index;
+
+    Tested(String group, int home) {
+      this.group = group;
+      this.home = home;
+    }
+  }
+
+  /**
+   * Runs the test on the rows given (samples: they are collected to the driver and added to every
+   * shadow shard), with at most {@code shadowModels} shards fitted again at the store version
+   * {@code version} (the delete's). {@code before} may be null (its ensemble was gone).
+   */
+  static PerExampleEvidence run(ShardedStore store, TrainSettings training, ShardEnsembleModel before,
+      ShardEnsembleModel after, long version, Collection<Integer> hit, Dataset<Row> forgotten, Dataset<Row> retained,
+      Dataset<Row> unseen, int shadowModels) {
+    long start = System.nanoTime();
+    StoreLayout layout = store.layout();
+    List<Integer> targets = List.copyOf(new TreeSet<>(hit));
+    int pairs = Math.max(1, shadowModels / 2);
+    Map<String, Dataset<Row>> groups = new LinkedHashMap<>();
+    groups.put(FORGOTTEN, forgotten);
+    groups.put(RETAINED, retained);
+    groups.put(UNSEEN, unseen);
+    String subject = layout.subjectColumn();
+    Column ownShard = layout.shardOf(col(subject)).cast("int");
+    Dataset<Row> rows = MembershipAttack.tagged(groups, layout).withColumn(ROW, monotonically_increasing_id())
+        .cache();
+    try {
+      Map<Long, Tested> tested = new TreeMap<>();
+      Map<Integer, List<Row>> byShard = new TreeMap<>();
+      List<Row> trainingRows = new ArrayList<>();
+      List<String> retainedPeople = new ArrayList<>();
+      // Each row as the shadow fits read it (numeric, categorical, label), then its number, group, shard and subject.
+      List<Column> columns = new ArrayList<>(List.of(ExactStatistics.columns(layout,
+          col(StoreLayout.LABEL_INDEX_COLUMN))));
+      columns.add(col(ROW));
+      columns.add(col(MembershipAttack.GROUP));
+      columns.add(ownShard.as(HOME));
+      columns.add(col(subject).cast("string"));
+      int width = columns.size() - 4;
+      int unseenSeen = 0;
+      for (Row r : rows.select(columns.toArray(new Column[0])).collectAsList()) {
+        String group = r.getString(width + 1);
+        // A never-seen row is in no shard: it is tested against the hit shards' sub-models in turn.
+        int shard = UNSEEN.equals(group) ? targets.get(unseenSeen++ % targets.size()) : r.getInt(width + 2);
+        Tested t = new Tested(group, shard);
+        tested.put(r.getLong(width), t);
+        if (RETAINED.equals(group)) {
+          retainedPeople.add(r.getString(width + 3));
+        }
+        Object[] values = new Object[width + 1];
+        for (int c = 0; c < width; c++) {
+          values[c] = r.get(c);
+        }
+        values[width] = shard;
+        byShard.computeIfAbsent(shard, k -> new ArrayList<>()).add(RowFactory.create(values));
+        trainingRows.add(RowFactory.create(values));
+        t.index = trainingRows.size() - 1;
+      }
+      // Each pair: per hit shard, a random half of its own rows (the retained rows tested left out)
+      // fitted twice, once with each half of the rows tested against it. A row's IN model is the
+      // fit with its half, its OUT model the fit with the other.
+      ShardTrainer trainer = new ShardTrainer(store, training);
+      java.util.SplittableRandom random = new java.util.SplittableRandom(SEED);
+      List<Integer> fittable = List.copyOf(byShard.keySet());
+      for (int pair = 0; pair < pairs; pair++) {
+        List<Map<Integer, List<Row>>> halves = List.of(new TreeMap<>(), new TreeMap<>());
+        Map<Long, Integer> halfOf = new HashMap<>();
+        for (Map.Entry<Long, Tested> e : tested.entrySet()) {
+          int half = random.nextInt(2);
+          halfOf.put(e.getKey(), half);
+          halves.get(half).computeIfAbsent(e.getValue().home, k -> new ArrayList<>())
+              .add(trainingRows.get(e.getValue().index));
+        }
+        for (int h = 0; h < 2; h++) {
+          Map<Integer, ShardTrainer.AddedRows> added = new TreeMap<>();
+          for (int shard : fittable) {
+            added.put(shard, new ShardTrainer.AddedRows(halves.get(h).getOrDefault(shard, List.of()), KEEP_OWN,
+                random.nextLong()));
+          }
+          Optional<Map<Integer, ShardTrainer.FittedShard>> models = trainer.fitInTasksWith(fittable, version, subject,
+              retainedPeople, added);
+          if (models.isEmpty()) {
+            return PerExampleEvidence.skipped("the per-example test's shadow models are fitted in tasks, and the shards"
+                + " of " + training.estimator() + " cannot be");
+          }
+          int half = h;
+          int model = 2 * pair + h;
+          score(rows, fittable.stream().filter(s -> models.get().get(s) != null).toList(),
+              s -> models.get().get(s).model(), layout, tested, (row, t, shard, score) -> {
+                if (shard == t.home) {
+                  (halfOf.get(row) == half ? t.in : t.out).put(model, score);
+                }
+              });
+        }
+      }
+      score(rows, targets, after::subModel, layout, tested, (row, t, shard, score) -> {
+        if (shard == t.home) {
+          t.after = score;
+        }
+      });
+      if (before != null) {
+        List<Integer> known = targets.stream().filter(t -> before.manifest().shard(t).isPresent()).toList();
+        score(rows, known, before::subModel, layout, tested, (row, t, shard, score) -> {
+          if (shard == t.home) {
+            t.before = score;
+          }
+        });
+      }
+      return evidence(tested.values(), 2 * pairs, before != null, (System.nanoTime() - start) / 1e9);
+    } finally {
+      rows.unpersist();
+    }
+  }
+
+  private interface Into {
+    void put(long row, Tested tested, int shard, double score);
+  }
+
+  /** Every tested row through the given shards' models in one pass: each model's score on its true label. */
+  private static void score(Dataset<Row> rows, List<Integer> shards,
+      java.util.function.IntFunction<PipelineModel> model, StoreLayout layout, Map<Long, Tested> tested, Into into) {
+    if (shards.isEmpty()) {
+      return;
+    }
+    Dataset<Row> df = rows;
+    List<Column> keep = new ArrayList<>(List.of(col(ROW), col(StoreLayout.LABEL_INDEX_COLUMN)));
+    for (int s : shards) {
+      df = model.apply(s).transform(df);
+      keep.add(col(ShardColumns.probability(s)));
+    }
+    for (Row r : df.select(keep.toArray(new Column[0])).collectAsList()) {
+      Tested t = tested.get(r.getLong(0));
+      int label = (int) r.getDouble(1);
+      for (int i = 0; i < shards.size(); i++) {
+        into.put(r.getLong(0), t, shards.get(i), MembershipAttack.logit(((Vector) r.getAs(2 + i)).apply(label)));
+      }
+    }
+  }
+
+  /** The likelihood ratios, the AUCs against never-seen rows, and the counts of likelier members. */
+  private static PerExampleEvidence evidence(Collection<Tested> tested, int shadowModels, boolean withBefore,
+      double seconds) {
+    // Pooled variances: every row's scores around its own IN and OUT means.
+    double[] inSpread = new double[2];
+    double[] outSpread = new double[2];
+    for (Tested t : tested) {
+      spread(t.in.values(), inSpread);
+      spread(t.out.values(), outSpread);
+    }
+    double inVariance = inSpread[1] > 0 ? inSpread[0] / inSpread[1] + 1e-6 : 1.0;
+    double outVariance = outSpread[1] > 0 ? outSpread[0] / outSpread[1] + 1e-6 : 1.0;
+    Map<String, List<Double>> ratios = new LinkedHashMap<>();
+    for (Tested t : tested) {
+      if (t.in.size() < 1 || t.out.size() < 1 || Double.isNaN(t.after)) {
+        continue;
+      }
+      double in = mean(t.in.values());
+      double out = mean(t.out.values());
+      ratios.computeIfAbsent(t.group + "/after", k -> new ArrayList<>())
+          .add(ratio(t.after, in, inVariance, out, outVariance));
+      if (withBefore && t.before != null) {
+        ratios.computeIfAbsent(t.group + "/before", k -> new ArrayList<>())
+            .add(ratio(t.before, in, inVariance, out, outVariance));
+      }
+    }
+    List<Measurement> attacks = new ArrayList<>();
+    List<PerExampleEvidence.Count> counts = new ArrayList<>();
+    for (String model : List.of("before", "after")) {
+      double[] unseen = values(ratios.get(UNSEEN + "/" + model));
+      for (String population : List.of(FORGOTTEN, RETAINED, UNSEEN)) {
+        double[] scores = values(ratios.get(population + "/" + model));
+        if (scores.length == 0 || (population.equals(RETAINED) && model.equals("before"))) {
+          continue;
+        }
+        counts.add(new PerExampleEvidence.Count(population, model, scores.length,
+            java.util.Arrays.stream(scores).filter(x -> x > 0).count()));
+        if (!population.equals(UNSEEN) && unseen.length > 0) {
+          attacks.add(new Measurement(population, model, MembershipAttack.evaluate(ATTACK, scores, unseen)));
+        }
+      }
+    }
+    return new PerExampleEvidence(shadowModels, seconds, attacks, counts, null);
+  }
+
+  /**
+   * The check {@code membership.per-example}: to the model after the forget, the forgotten rows must
+   * look like never-seen ones per example, the test's AUC within what chance exceeds once in a
+   * hundred for these counts ({@link DifferenceAttack#aucBound}). The control (retained rows, known
+   * members) says whether the test has power on these models. Empty when the run recorded no test.
+   */
+  static Optional<Check> check(ForgetEvidence evidence) {
+    PerExampleEvidence e = evidence == null ? null : evidence.perExample();
+    if (e == null) {
+      return Optional.empty();
+    }
+    Optional<AttackResult> after = result(e, FORGOTTEN, "after");
+    if (e.note() != null || after.isEmpty()) {
+      return Optional.of(new Check("membership.per-example", true, "the per-example test did not run: "
+          + (e.note() != null ? e.note() : "no forgotten row had shadow models"), Map.of()));
+    }
+    AttackResult r = after.get();
+    double bound = DifferenceAttack.aucBound(r.members(), r.nonMembers());
+    boolean ok = !(r.auc() > bound);
+    Map<String, Object> figures = new LinkedHashMap<>();
+    figures.put("attack", ATTACK);
+    figures.put("shadowModels", e.shadowModels());
+    figures.put("seconds", e.seconds());
+    figures.put("forgottenRows", r.members());
+    figures.put("unseenRows", r.nonMembers());
+    figures.put("aucAfter", r.auc());
+    figures.put("aucBound", bound);
+    result(e, FORGOTTEN, "before").ifPresent(b -> figures.put("aucBefore", b.auc()));
+    long likelier = count(e, FORGOTTEN, "after").map(PerExampleEvidence.Count::likelierMember).orElse(0L);
+    figures.put("forgottenLikelierMember", likelier);
+    count(e, UNSEEN, "after").ifPresent(c -> figures.put("unseenShareLikelierMember",
+        c.rows() == 0 ? 0.0 : c.likelierMember() / (double) c.rows()));
+    String control = "";
+    Optional<AttackResult> c = result(e, RETAINED, "after");
+    if (c.isPresent()) {
+      double controlBound = DifferenceAttack.aucBound(c.get().members(), c.get().nonMembers());
+      figures.put("controlAuc", c.get().auc());
+      figures.put("controlAucBound", controlBound);
+      control = c.get().auc() > controlBound
+          ? String.format(Locale.ROOT, "; its control tells retained members from never-seen rows at AUC %.3f (above"
+              + " %.3f), so the test has power on these models", c.get().auc(), controlBound)
+          : String.format(Locale.ROOT, "; its control does not tell retained members from never-seen rows either (AUC"
+              + " %.3f within %.3f), so the test has little power on these models", c.get().auc(), controlBound);
+    }
+    String how = String.format(Locale.ROOT, " (LiRA: %d shadow models of each hit shard, half of them trained with"
+        + " each tested row, %.1f s; %d of %d forgotten rows likelier members than not)", e.shadowModels(), e.seconds(),
+        likelier, r.members());
+    return Optional.of(new Check("membership.per-example", ok, String.format(Locale.ROOT, ok
+        ? "per example, the model after the forget treats the forgotten rows as it treats never-seen ones (AUC %.3f"
+            + " within %.3f)"
+        : "per example, the model after the forget still tells the forgotten rows from never-seen ones (AUC %.3f"
+            + " above %.3f): it still shows their influence", r.auc(), bound) + how + control, figures));
+  }
+
+  private static Optional<AttackResult> result(PerExampleEvidence e, String population, String model) {
+    return e.attacks().stream().filter(m -> m.population().equals(population) && m.model().equals(model))
+        .map(Measurement::result).findFirst();
+  }
+
+  private static Optional<PerExampleEvidence.Count> count(PerExampleEvidence e, String population, String model) {
+    return e.likelierMember().stream().filter(c -> c.population().equals(population) && c.model().equals(model))
+        .findFirst();
+  }
+
+  /** log N(x; in, inVariance) - log N(x; out, outVariance). */
+  static double ratio(double x, double in, double inVariance, double out, double outVariance) {
+    return -(x - in) * (x - in) / (2 * inVariance) - 0.5 * Math.log(inVariance)
+        + (x - out) * (x - out) / (2 * outVariance) + 0.5 * Math.log(outVariance);
+  }
+
+  private static void spread(Collection<Double> scores, double[] into) {
+    if (scores.size() < 2) {
+      return;
+    }
+    double m = mean(scores);
+    for (double s : scores) {
+      into[0] += (s - m) * (s - m);
+    }
+    into[1] += scores.size() - 1;
+  }
+
+  private static double mean(Collection<Double> values) {
+    return values.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
+  }
+
+  private static double[] values(List<Double> scores) {
+    return scores == null ? new double[0] : scores.stream().mapToDouble(Double::doubleValue).toArray();
+  }
+}

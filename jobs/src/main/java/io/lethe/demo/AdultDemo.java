@@ -168,7 +168,7 @@ public final class AdultDemo {
     VerifyPage.Written written = VerifyPage.write(files, verifySettings.path(), verified);
     out.accept(String.format("Verified the batch: %d of %d checks passed%s. Report: %s",
         verified.checks().stream().filter(VerifyReport.Check::passed).count(), verified.checks().size(),
-        membershipLine(verified) + updateLine(verified), written.html()));
+        membershipLine(verified) + perExampleLine(verified) + updateLine(verified), written.html()));
     test.unpersist();
     return new Report(ingested.rows(), shards, ensembleAccuracy, singleAccuracy, times.get("train"),
         times.get("single-model"), plan.requested(), plan.rowsToDelete(), result.retrainedShards(),
@@ -181,6 +181,17 @@ public final class AdultDemo {
     return report.checks().stream().filter(c -> c.id().equals("update.difference")).findFirst()
         .map(c -> String.format(Locale.ROOT, " (difference attack on the update: AUC %.2f, chance's bound %.2f%s)",
             c.figures().get("auc"), c.figures().get("aucBound"), c.warns() ? ": WARN, it singles them out" : ""))
+        .orElse("");
+  }
+
+  /** The per-example test's AUC on the forgotten people after the forget and its control's, if it ran. */
+  private static String perExampleLine(VerifyReport report) {
+    return report.checks().stream().filter(c -> c.id().equals("membership.per-example")
+            && c.figures().containsKey("controlAuc")).findFirst()
+        .map(c -> String.format(Locale.ROOT, " (per example, LiRA: AUC %.2f after, its control %.2f%s)",
+            c.figures().get("aucAfter"), c.figures().get("controlAuc"),
+            (Double) c.figures().get("controlAuc") > (Double) c.figures().get("controlAucBound")
+                ? "" : ", little power on these models"))
         .orElse("");
   }
 

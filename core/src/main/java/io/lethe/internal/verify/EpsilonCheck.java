@@ -1,5 +1,6 @@
 package io.lethe.internal.verify;
 
+import io.lethe.LetheException;
 import io.lethe.internal.model.ShardEnsembleModel;
 import io.lethe.internal.registry.ModelRegistry;
 import io.lethe.internal.store.ShardedStore;
@@ -54,6 +55,7 @@ final class EpsilonCheck {
     }
     int shards = 0;
     int certified = 0;
+    int failed = 0;
     double delta = 0;
     double worst = 0;
     double certificate = Double.POSITIVE_INFINITY;
@@ -67,15 +69,22 @@ final class EpsilonCheck {
       }
       CertifiedState s = state.get();
       certified++;
-      if (shards == MAX_SHARDS) {
+      if (shards + failed == MAX_SHARDS) {
         continue;
       }
       List<LabeledVector> rows = rows(store, published.subModel(e.shard()), e.shard());
       if (rows.size() < 2) {
         continue;
       }
-      CertifiedEpsilon.Estimate estimate = CertifiedEpsilon.estimate(rows, 1, repetitions, s.regParam(), s.sigma(),
-          s.budget(), s.delta(), CONFIDENCE, CertifiedEpsilon.Update.CERTIFIED, e.shard());
+      CertifiedEpsilon.Estimate estimate;
+      try {
+        estimate = CertifiedEpsilon.estimate(rows, 1, repetitions, s.regParam(), s.sigma(), s.budget(), s.delta(),
+            CONFIDENCE, CertifiedEpsilon.Update.CERTIFIED, e.shard());
+      } catch (LetheException unsolved) { // a fit that did not converge: this shard gives no estimate
+        LOG.warn("Epsilon of certified removal not estimated on shard {}: {}", e.shard(), unsolved.getMessage());
+        failed++;
+        continue;
+      }
       shards++;
       delta = Math.max(delta, s.delta());
       worst = Math.max(worst, estimate.epsilon());
@@ -83,7 +92,9 @@ final class EpsilonCheck {
       within &= estimate.epsilon() <= s.epsilon();
     }
     if (shards == 0) {
-      return Optional.empty();
+      return failed == 0 ? Optional.empty() : Optional.of(Check.warning("certified.epsilon", "the epsilon of the"
+          + " certified removal could not be estimated: the repeated fits of " + failed + " shard(s) did not converge",
+          Map.of("shardsFailed", failed, "shardsCertified", certified)));
     }
     double largest = CertifiedEpsilon.largestMeasurable(repetitions, delta, CONFIDENCE);
     LOG.info("Epsilon of certified removal estimated on {} shard(s) in {} s: at most {}", shards,
@@ -96,6 +107,7 @@ final class EpsilonCheck {
     figures.put("largestMeasurable", largest);
     figures.put("shardsEstimated", shards);
     figures.put("shardsCertified", certified);
+    figures.put("shardsFailed", failed);
     String how = String.format(Locale.ROOT, " (%d models unlearned with fresh noise against %d retrained, a retained"
         + " row removed, the best threshold test on its margin, error rates bounded at %.0f%%; these repetitions can"
         + " show at most %.2f)", repetitions, repetitions, 100 * CONFIDENCE, largest);

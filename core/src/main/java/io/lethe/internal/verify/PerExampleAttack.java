@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import org.apache.spark.ml.PipelineModel;
@@ -109,7 +110,7 @@ final class PerExampleAttack {
         .cache();
     try {
       Map<Long, Tested> tested = new TreeMap<>();
-      Map<Integer, List<Row>> byShard = new TreeMap<>();
+      Set<Integer> homes = new TreeSet<>();
       List<Row> trainingRows = new ArrayList<>();
       List<String> retainedPeople = new ArrayList<>();
       // Each row as the shadow fits read it (numeric, categorical, label), then its number, group, shard and subject.
@@ -135,16 +136,16 @@ final class PerExampleAttack {
           values[c] = r.get(c);
         }
         values[width] = shard;
-        byShard.computeIfAbsent(shard, k -> new ArrayList<>()).add(RowFactory.create(values));
+        homes.add(shard);
         trainingRows.add(RowFactory.create(values));
         t.index = trainingRows.size() - 1;
       }
-      // Each pair: per hit shard, a random half of its own rows (the retained rows tested left out)
-      // fitted twice, once with each half of the rows tested against it. A row's IN model is the
-      // fit with its half, its OUT model the fit with the other.
+      // Each pair: per hit shard, a random 80% of its own rows (the retained rows tested left out)
+      // fitted twice, once with each half of the rows tested against it (drawn again for each pair).
+      // A row's IN model is the fit with its half, its OUT model the fit with the other.
       ShardTrainer trainer = new ShardTrainer(store, training);
       java.util.SplittableRandom random = new java.util.SplittableRandom(SEED);
-      List<Integer> fittable = List.copyOf(byShard.keySet());
+      List<Integer> fittable = List.copyOf(homes);
       for (int pair = 0; pair < pairs; pair++) {
         List<Map<Integer, List<Row>>> halves = List.of(new TreeMap<>(), new TreeMap<>());
         Map<Long, Integer> halfOf = new HashMap<>();

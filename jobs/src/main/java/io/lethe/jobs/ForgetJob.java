@@ -32,7 +32,9 @@ import picocli.CommandLine.Option;
         + "it. Ids never appear in output, summaries, the ledger or logs: the ledger keeps HMACs under the key in "
         + "$LETHE_LEDGER_KEY (or ledger.key).",
         "With held-out rows configured (verify.test), the run also records membership evidence for verify: "
-        + "attacks on the forgotten rows with the model before and after, aggregates only.",
+        + "attacks on the forgotten rows with the model before and after, the difference attack on the update, and, "
+        + "for a batch of at most verify.per-example-rows rows, a per-example test (LiRA) with verify.shadow-models "
+        + "shadow fits of each hit shard; aggregates only.",
         "With forget.min-batch above 1, a run with fewer requests than that holds them (status held) and changes "
         + "nothing else, until a later run given their ids again brings the batch to that size or the oldest has "
         + "waited forget.max-wait-hours: an update for one person singles them out."})

@@ -154,17 +154,14 @@ public final class Forgetter {
       }
       if (plan.held() > 0 && ForgetPlanner.holdable(item)) {
         if (item.open() == null) { // one held before waits on as it was
-          first.add(entry.then(run.batchId, ForgetStep.PLAN, Phase.PENDING, now)
-              .withPlan(new ArrayList<>(item.rowsNow().keySet()),
-                  item.rowsNow().values().stream().mapToLong(Long::longValue).sum(), plan.storeVersion())
+          first.add(withItsPlan(entry.then(run.batchId, ForgetStep.PLAN, Phase.PENDING, now), item, plan)
               .withDetail(plan.heldBecause()));
         }
         continue;
       }
       LedgerEntry planned = entry.then(run.batchId, ForgetStep.PLAN, Phase.DONE, now);
       if (item.found()) {
-        planned = planned.withPlan(new ArrayList<>(item.rowsNow().keySet()),
-            item.rowsNow().values().stream().mapToLong(Long::longValue).sum(), plan.storeVersion());
+        planned = withItsPlan(planned, item, plan);
       } else if (item.open() == null) {
         planned = planned.withPlan(List.of(), 0, plan.storeVersion());
       }
@@ -359,5 +356,11 @@ public final class Forgetter {
       return new ForgetResult(plan, batchId, active.size(), storeVersion, ensembleVersion, retrained, unlearning,
           retirement, purge, forgotten, active.size() - forgotten, times.asMap(), times.costs());
     }
+  }
+
+  /** The event with what the plan found of its request: the shards holding its rows, their count, the store version. */
+  private static LedgerEntry withItsPlan(LedgerEntry event, ForgetPlanner.Item item, ForgetPlan plan) {
+    return event.withPlan(new ArrayList<>(item.rowsNow().keySet()),
+        item.rowsNow().values().stream().mapToLong(Long::longValue).sum(), plan.storeVersion());
   }
 }

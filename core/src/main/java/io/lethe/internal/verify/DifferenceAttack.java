@@ -135,7 +135,8 @@ public final class DifferenceAttack {
     return Math.sqrt(sum);
   }
 
-  private static double[] values(List<Double> scores) {
+  /** Scores as an array (none for null). */
+  static double[] values(List<Double> scores) {
     return scores == null ? new double[0] : scores.stream().mapToDouble(Double::doubleValue).toArray();
   }
 

@@ -80,7 +80,8 @@ final class PerExampleAttack {
     double after = Double.NaN;
     final Map<Integer, Double> in = new HashMap<>();
     final Map<Integer, Double> out = new HashMap<>();
-    int index;
+    /** The row as the shadow fits read it. */
+    Row training;
 
     Tested(String group, int home) {
       this.group = group;
@@ -111,7 +112,6 @@ final class PerExampleAttack {
     try {
       Map<Long, Tested> tested = new TreeMap<>();
       Set<Integer> homes = new TreeSet<>();
-      List<Row> trainingRows = new ArrayList<>();
       List<String> retainedPeople = new ArrayList<>();
       // Each row as the shadow fits read it (numeric, categorical, label), then its number, group, shard and subject.
       List<Column> columns = new ArrayList<>(List.of(ExactStatistics.columns(layout,
@@ -137,8 +137,7 @@ final class PerExampleAttack {
         }
         values[width] = shard;
         homes.add(shard);
-        trainingRows.add(RowFactory.create(values));
-        t.index = trainingRows.size() - 1;
+        t.training = RowFactory.create(values);
       }
       // Each pair: per hit shard, a random 80% of its own rows (the retained rows tested left out)
       // fitted twice, once with each half of the rows tested against it (drawn again for each pair).
@@ -153,7 +152,7 @@ final class PerExampleAttack {
           int half = random.nextInt(2);
           halfOf.put(e.getKey(), half);
           halves.get(half).computeIfAbsent(e.getValue().home, k -> new ArrayList<>())
-              .add(trainingRows.get(e.getValue().index));
+              .add(e.getValue().training);
         }
         for (int h = 0; h < 2; h++) {
           Map<Integer, ShardTrainer.AddedRows> added = new TreeMap<>();
@@ -250,9 +249,9 @@ final class PerExampleAttack {
     List<Measurement> attacks = new ArrayList<>();
     List<PerExampleEvidence.Count> counts = new ArrayList<>();
     for (String model : List.of("before", "after")) {
-      double[] unseen = values(ratios.get(UNSEEN + "/" + model));
+      double[] unseen = DifferenceAttack.values(ratios.get(UNSEEN + "/" + model));
       for (String population : List.of(FORGOTTEN, RETAINED, UNSEEN)) {
-        double[] scores = values(ratios.get(population + "/" + model));
+        double[] scores = DifferenceAttack.values(ratios.get(population + "/" + model));
         if (scores.length == 0 || (population.equals(RETAINED) && model.equals("before"))) {
           continue;
         }
@@ -349,9 +348,5 @@ final class PerExampleAttack {
 
   private static double mean(Collection<Double> values) {
     return values.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
-  }
-
-  private static double[] values(List<Double> scores) {
-    return scores == null ? new double[0] : scores.stream().mapToDouble(Double::doubleValue).toArray();
   }
 }

@@ -70,7 +70,7 @@ public final class LocalLinear {
         l1Weights[p] = spec.standardization() ? l1 : std[j] != 0.0 ? l1 / std[j] : 0.0;
       }
     }
-    BreezeMinimizer.Result result = BreezeMinimizer.minimize(objective, init, spec.maxIter(), 10, spec.tolerance(),
+    BreezeMinimizer.Result result = BreezeMinimizer.minimize(objective::evaluate, init, spec.maxIter(), 10, spec.tolerance(),
         l1Weights);
     double[] x = result.x();
     double[] intercepts = new double[k];

@@ -2,11 +2,14 @@ package io.lethe.internal.engine
 
 import breeze.linalg.{DenseVector => BDV}
 import breeze.optimize.{CachedDiffFunction, DiffFunction, FirstOrderMinimizer, LBFGS, OWLQN}
+import java.util.function.ToDoubleBiFunction
 
 /**
- * Runs breeze's L-BFGS (or OWLQN, with an L1 part) on an [[Objective]] written in Java, the way
+ * Runs breeze's L-BFGS (or OWLQN, with an L1 part) on an objective written in Java (an `Objective`,
+ * passed as `objective::evaluate`: value returned, gradient written into the second array), the way
  * spark.ml's linear estimators drive it: memory 10, their tolerance, every state consumed until
- * the optimizer stops. The only Scala in Lethe: Java cannot implement DiffFunction.
+ * the optimizer stops. The only Scala in Lethe: Java cannot implement DiffFunction. It names no
+ * Lethe type, so the build compiles it alone, before and apart from the Java sources.
  */
 object BreezeMinimizer {
 
@@ -19,12 +22,12 @@ object BreezeMinimizer {
   /**
    * @param l1 the L1 weight of each coordinate (OWLQN), or null for none (L-BFGS)
    */
-  def minimize(objective: Objective, init: Array[Double], maxIter: Int, memory: Int, tolerance: Double,
+  def minimize(objective: ToDoubleBiFunction[Array[Double], Array[Double]], init: Array[Double], maxIter: Int, memory: Int, tolerance: Double,
       l1: Array[Double]): Result = {
     val f = new DiffFunction[BDV[Double]] {
       override def calculate(x: BDV[Double]): (Double, BDV[Double]) = {
         val gradient = new Array[Double](x.length)
-        val value = objective.evaluate(x.toArray, gradient)
+        val value = objective.applyAsDouble(x.toArray, gradient)
         (value, new BDV[Double](gradient))
       }
     }

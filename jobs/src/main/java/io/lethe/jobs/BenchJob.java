@@ -90,7 +90,7 @@ public final class BenchJob extends JobCommand {
   String output;
 
   public static void main(String[] args) {
-    Lethe.exit(Lethe.execute(new BenchJob(), args));
+    Lethe.main(new BenchJob(), args);
   }
 
   @Override

@@ -26,7 +26,7 @@ public final class DemoJob extends JobCommand {
   int forget;
 
   public static void main(String[] args) {
-    Lethe.exit(Lethe.execute(new DemoJob(), args));
+    Lethe.main(new DemoJob(), args);
   }
 
   @Override

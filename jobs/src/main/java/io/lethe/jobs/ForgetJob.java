@@ -59,7 +59,7 @@ public final class ForgetJob extends JobCommand {
   int maxIds;
 
   public static void main(String[] args) {
-    Lethe.exit(Lethe.execute(new ForgetJob(), args));
+    Lethe.main(new ForgetJob(), args);
   }
 
   @Override

@@ -26,7 +26,7 @@ public final class IngestJob extends JobCommand {
   boolean append;
 
   public static void main(String[] args) {
-    Lethe.exit(Lethe.execute(new IngestJob(), args));
+    Lethe.main(new IngestJob(), args);
   }
 
   @Override

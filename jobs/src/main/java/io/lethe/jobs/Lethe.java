@@ -1,5 +1,6 @@
 package io.lethe.jobs;
 
+import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,7 +24,24 @@ public final class Lethe implements Runnable {
   }
 
   public static void main(String[] args) {
-    exit(execute(new Lethe(), args));
+    main(new Lethe(), args);
+  }
+
+  /**
+   * A job's main: runs the command and exits with its code. Standard output carries the job's JSON
+   * summary alone: for the run, what libraries print there (Delta's VACUUM prints its tally) goes
+   * to standard error.
+   */
+  static void main(Object command, String[] args) {
+    PrintStream stdout = System.out;
+    int code;
+    System.setOut(System.err);
+    try {
+      code = commandLine(command).setOut(new PrintWriter(stdout, true)).execute(args);
+    } finally {
+      System.setOut(stdout);
+    }
+    exit(code);
   }
 
   /** Runs a command and returns its exit code, without exiting the JVM. */

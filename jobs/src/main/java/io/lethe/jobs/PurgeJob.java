@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
         "For users who leave purging out of forget runs (forget.purge=false) or keep a retention: schedule it."})
 public final class PurgeJob extends JobCommand {
   public static void main(String[] args) {
-    Lethe.exit(Lethe.execute(new PurgeJob(), args));
+    Lethe.main(new PurgeJob(), args);
   }
 
   @Override

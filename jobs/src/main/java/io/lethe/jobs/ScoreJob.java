@@ -42,7 +42,7 @@ public final class ScoreJob extends JobCommand {
   Long version;
 
   public static void main(String[] args) {
-    Lethe.exit(Lethe.execute(new ScoreJob(), args));
+    Lethe.main(new ScoreJob(), args);
   }
 
   @Override

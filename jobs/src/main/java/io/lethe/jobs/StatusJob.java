@@ -24,7 +24,7 @@ public final class StatusJob extends JobCommand {
   boolean failOnOverdue;
 
   public static void main(String[] args) {
-    Lethe.exit(Lethe.execute(new StatusJob(), args));
+    Lethe.main(new StatusJob(), args);
   }
 
   @Override

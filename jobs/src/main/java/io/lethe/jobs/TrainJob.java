@@ -35,7 +35,7 @@ public final class TrainJob extends JobCommand {
   }
 
   public static void main(String[] args) {
-    Lethe.exit(Lethe.execute(new TrainJob(), args));
+    Lethe.main(new TrainJob(), args);
   }
 
   @Override

@@ -44,7 +44,7 @@ public final class VerifyJob extends JobCommand {
   SourceOptions testOptions;
 
   public static void main(String[] args) {
-    Lethe.exit(Lethe.execute(new VerifyJob(), args));
+    Lethe.main(new VerifyJob(), args);
   }
 
   @Override

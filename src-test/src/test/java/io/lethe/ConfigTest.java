@@ -6,6 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
+// Reads configuration files by paths without a scheme: not beside HdfsTest, which sets the default file system.
+@org.junit.jupiter.api.parallel.ResourceLock(value = HdfsTest.DEFAULT_FILE_SYSTEM,
+    mode = org.junit.jupiter.api.parallel.ResourceAccessMode.READ)
 class ConfigTest {
   private static final String SHIPPED = LetheTestBase.home().resolve("conf/lethe.properties").toString();
 

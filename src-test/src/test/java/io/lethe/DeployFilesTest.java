@@ -25,6 +25,9 @@ import picocli.CommandLine;
  * is a main class in the cluster jar, and its arguments parse with that job's real options. The
  * shell scripts and DAGs are syntax-checked, and the cluster page (docs/cluster.md) points at every file.
  */
+// Reads configuration files by paths without a scheme: not beside HdfsTest, which sets the default file system.
+@org.junit.jupiter.api.parallel.ResourceLock(value = HdfsTest.DEFAULT_FILE_SYSTEM,
+    mode = org.junit.jupiter.api.parallel.ResourceAccessMode.READ)
 class DeployFilesTest {
   static final Path DEPLOY = LetheTestBase.home().resolve("deploy");
   static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());

@@ -28,8 +28,14 @@ import org.junit.jupiter.api.io.TempDir;
  * reports. After ingest, train,
  * forget (with purge), score and verify, the file system is listed to show that no retired
  * artifact and no file holding a forgotten row remains.
+ * For one job it sets the JVM-wide default file system that spark-submit would pass, so classes that
+ * read configuration files by paths without a scheme do not run beside it ({@link #DEFAULT_FILE_SYSTEM}).
  */
+@org.junit.jupiter.api.parallel.ResourceLock(HdfsTest.DEFAULT_FILE_SYSTEM)
 class HdfsTest extends LetheTestBase {
+  /** The JVM-wide default file system (spark.hadoop.fs.defaultFS among the system properties). */
+  static final String DEFAULT_FILE_SYSTEM = "jvm-default-file-system";
+
   static final String FORGOTTEN_A = "person-000042";
   static final String FORGOTTEN_B = "person-000777";
 

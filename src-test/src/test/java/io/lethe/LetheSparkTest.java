@@ -16,7 +16,9 @@ import org.junit.jupiter.api.Test;
 /**
  * Lethe uses a session that exists as it is: a platform's settings are its own. The embedded local
  * session's file system sets permissions as Hadoop's does.
+ * Isolated: it changes a setting of the suite's shared session for a moment.
  */
+@org.junit.jupiter.api.parallel.Isolated
 class LetheSparkTest extends LetheTestBase {
 
   @Test

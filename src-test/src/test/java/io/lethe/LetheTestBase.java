@@ -87,6 +87,51 @@ public abstract class LetheTestBase {
     return adultTest.where(col(AdultData.SUBJECT).lt(rows));
   }
 
+  /** The Spark local property that marks the jobs a test's thread starts. */
+  private static final String TEST_THREAD = "lethe.test.thread";
+
+  /**
+   * A listener of the Spark jobs started from the calling thread (or a thread it starts) while it
+   * is open: other test classes run on the same session at the same time, and their jobs are not
+   * this test's. Lethe's own job counts (its run summaries' {@code stepCost}) are kept apart the
+   * same way.
+   */
+  protected abstract static class OwnJobs extends org.apache.spark.scheduler.SparkListener implements AutoCloseable {
+    private final String mark = java.util.UUID.randomUUID().toString();
+    private final String before;
+
+    protected OwnJobs() {
+      before = spark().sparkContext().getLocalProperty(TEST_THREAD);
+      spark().sparkContext().setLocalProperty(TEST_THREAD, mark);
+      spark().sparkContext().addSparkListener(this);
+    }
+
+    /** A job this test's thread started. */
+    protected abstract void ownJob(org.apache.spark.scheduler.SparkListenerJobStart job);
+
+    @Override
+    public final void onJobStart(org.apache.spark.scheduler.SparkListenerJobStart job) {
+      if (job.properties() != null && mark.equals(job.properties().getProperty(TEST_THREAD))) {
+        ownJob(job);
+      }
+    }
+
+    /** Waits until Spark has told the listeners of every job started so far. */
+    public void drain() {
+      try {
+        spark().sparkContext().listenerBus().waitUntilEmpty(60_000);
+      } catch (java.util.concurrent.TimeoutException e) {
+        throw new IllegalStateException("Spark's listener bus did not drain in a minute", e);
+      }
+    }
+
+    @Override
+    public void close() {
+      spark().sparkContext().removeSparkListener(this);
+      spark().sparkContext().setLocalProperty(TEST_THREAD, before);
+    }
+  }
+
   /** What a job run through the command line gave: exit code, JSON summary (standard output) and log. */
   protected record Run(int code, JsonNode summary, String out, String err) {}
 

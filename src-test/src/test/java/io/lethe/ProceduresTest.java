@@ -23,6 +23,9 @@ import org.junit.jupiter.api.io.TempDir;
  * Scala users call them: forget (dry run, then for real), status, requests, verify and purge, on a
  * trained Adult store; and bad arguments, each with one clear error.
  */
+// Reads configuration files by paths without a scheme: not beside HdfsTest, which sets the default file system.
+@org.junit.jupiter.api.parallel.ResourceLock(value = HdfsTest.DEFAULT_FILE_SYSTEM,
+    mode = org.junit.jupiter.api.parallel.ResourceAccessMode.READ)
 class ProceduresTest extends LetheTestBase {
   @TempDir
   static Path dir;

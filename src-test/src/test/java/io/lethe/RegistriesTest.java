@@ -32,6 +32,9 @@ import org.junit.jupiter.api.Test;
  * the strategies' behaviour on real data is in
  * ExactStatisticsTest, CertifiedRemovalTest, SlicedTest, DareTest and ForgetTest.
  */
+// Reads configuration files by paths without a scheme: not beside HdfsTest, which sets the default file system.
+@org.junit.jupiter.api.parallel.ResourceLock(value = HdfsTest.DEFAULT_FILE_SYSTEM,
+    mode = org.junit.jupiter.api.parallel.ResourceAccessMode.READ)
 class RegistriesTest {
   @Test
   void everyStrategyDeclaresItsNameGuaranteeEstimatorsAndState() {

@@ -22,7 +22,6 @@ import org.apache.spark.ml.classification.LinearSVCModel;
 import org.apache.spark.ml.classification.LogisticRegressionModel;
 import org.apache.spark.ml.feature.StringIndexerModel;
 import org.apache.spark.ml.linalg.Vector;
-import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.apache.spark.scheduler.StageInfo;
 import org.apache.spark.sql.Dataset;
@@ -143,14 +142,12 @@ class TaskEngineTest extends LetheTestBase {
   @Test
   void everyShardFitsInOneSparkJobOfOneTaskPerShard() throws Exception {
     TrainSettings s = settings(Map.of()).withEngine(Engine.TASKS);
-    JobCounter jobs = new JobCounter();
-    spark().sparkContext().addSparkListener(jobs);
-    try {
+    try (JobCounter jobs = new JobCounter()) {
       Map<Integer, Long> rows = store.rowsPerShard(store.currentVersion());
       ModelRegistry registry = new ModelRegistry(spark(), dir.resolve("one-job-models").toString());
       jobs.reset();
       var entries = new ShardTrainer(store, s).train(store.layout().allShards(), store.currentVersion(), registry);
-      spark().sparkContext().listenerBus().waitUntilEmpty();
+      jobs.drain();
       assertThat(entries).extracting(SubModelEntry::engine).containsOnly("tasks");
       assertThat(entries).extracting(SubModelEntry::rows).containsExactlyInAnyOrderElementsOf(rows.values());
       assertThat(jobs.fitJobs()).as("Spark jobs that fitted shards").isEqualTo(1);
@@ -163,26 +160,24 @@ class TaskEngineTest extends LetheTestBase {
         assertThat(loaded.stages()).hasSize(6);
       }
       // Lethe reads them back with no Spark job either, as the same models spark.ml reads.
-      spark().sparkContext().listenerBus().waitUntilEmpty();
+      jobs.drain();
       jobs.reset();
       List<PipelineModel> read = new java.util.ArrayList<>();
       for (SubModelEntry e : entries) {
         read.add(io.lethe.internal.registry.PipelineReader.load(new io.lethe.internal.run.HadoopFiles(
             spark().sparkContext().hadoopConfiguration()), registry.subModelPath(0, e)));
       }
-      spark().sparkContext().listenerBus().waitUntilEmpty();
+      jobs.drain();
       assertThat(jobs.allJobs()).as("Spark jobs run by reading the sub-models").isZero();
       assertThat(read).allSatisfy(m -> assertThat(m.stages()).hasSize(6));
       for (SubModelEntry e : entries) {
         readsAsSparkDoes(registry.subModelPath(0, e), store.readShard(e.shard(), store.currentVersion()));
       }
-    } finally {
-      spark().sparkContext().removeSparkListener(jobs);
     }
   }
 
   /** Counts the Spark jobs that fitted shards in tasks, their result stage's tasks, and jobs run while saving. */
-  private static final class JobCounter extends SparkListener {
+  private static final class JobCounter extends OwnJobs {
     private final AtomicInteger fitJobs = new AtomicInteger();
     private final AtomicInteger fitTasks = new AtomicInteger();
     private final AtomicInteger saveJobs = new AtomicInteger();
@@ -212,7 +207,7 @@ class TaskEngineTest extends LetheTestBase {
     }
 
     @Override
-    public void onJobStart(SparkListenerJobStart start) {
+    protected void ownJob(SparkListenerJobStart start) {
       allJobs.incrementAndGet();
       String description = start.properties().getProperty("spark.job.description", "");
       if (description.contains("in tasks")) {

@@ -65,20 +65,15 @@ class TreesTest extends LetheTestBase {
   /** The Spark jobs that reading a sub-model with Lethe's reader runs. */
   private static int jobsWhileReading(org.apache.hadoop.fs.Path subModel) throws Exception {
     java.util.concurrent.atomic.AtomicInteger jobs = new java.util.concurrent.atomic.AtomicInteger();
-    org.apache.spark.scheduler.SparkListener counter = new org.apache.spark.scheduler.SparkListener() {
+    try (OwnJobs counter = new OwnJobs() {
       @Override
-      public void onJobStart(org.apache.spark.scheduler.SparkListenerJobStart start) {
+      protected void ownJob(org.apache.spark.scheduler.SparkListenerJobStart start) {
         jobs.incrementAndGet();
       }
-    };
-    spark().sparkContext().listenerBus().waitUntilEmpty();
-    spark().sparkContext().addSparkListener(counter);
-    try {
+    }) {
       io.lethe.internal.registry.PipelineReader.load(new io.lethe.internal.run.HadoopFiles(spark().sparkContext().hadoopConfiguration()),
           subModel);
-      spark().sparkContext().listenerBus().waitUntilEmpty();
-    } finally {
-      spark().sparkContext().removeSparkListener(counter);
+      counter.drain();
     }
     return jobs.get();
   }

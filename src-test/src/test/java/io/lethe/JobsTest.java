@@ -56,19 +56,15 @@ class JobsTest extends LetheTestBase {
     ingest = lethe("ingest", "--source", csv.toString(), "--format", "csv", "--option", "header=true",
         "--option", "inferSchema=true");
     // Every Spark job of the run carries the run's tag, and its step in its description.
-    org.apache.spark.scheduler.SparkListener listener = new org.apache.spark.scheduler.SparkListener() {
+    try (OwnJobs jobs = new OwnJobs() {
       @Override
-      public void onJobStart(org.apache.spark.scheduler.SparkListenerJobStart start) {
+      protected void ownJob(org.apache.spark.scheduler.SparkListenerJobStart start) {
         TRAIN_JOBS.add(new String[] {String.valueOf(start.properties().getProperty("spark.job.tags")),
             String.valueOf(start.properties().getProperty("spark.job.description"))});
       }
-    };
-    spark().sparkContext().addSparkListener(listener);
-    try {
+    }) {
       train = lethe("train");
-      spark().sparkContext().listenerBus().waitUntilEmpty(10_000);
-    } finally {
-      spark().sparkContext().removeSparkListener(listener);
+      jobs.drain();
     }
     Path ids = Files.writeString(dir.resolve("ids.txt"), FORGOTTEN_A + "\n" + FORGOTTEN_B + "\nperson-999999\n");
     dryRun = lethe("forget", "--ids-file", ids.toString(), "--dry-run");

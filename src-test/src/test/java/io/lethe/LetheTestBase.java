@@ -48,8 +48,12 @@ public abstract class LetheTestBase {
       // Interpreted execution, as Spark's own test suites run: on the suite's small tables, compiling
       // generated code (Janino) was a third of the suite's CPU. The standalone-cluster test runs
       // spark-submit with Spark's defaults, code generation included.
+      // Without adaptive execution: the suite's queries are tiny, and re-planning each of their
+      // stages (each a Spark job of its own) was pure driver work. Lethe's own Delta commands turn
+      // it off for themselves in any session.
       Map<String, String> settings = new java.util.HashMap<>(Map.of("spark.ui.enabled", "false",
-          "spark.sql.codegen.wholeStage", "false", "spark.sql.codegen.factoryMode", "NO_CODEGEN"));
+          "spark.sql.codegen.wholeStage", "false", "spark.sql.codegen.factoryMode", "NO_CODEGEN",
+          "spark.sql.adaptive.enabled", "false"));
       // A real catalog for tables by name: Spark's Hive metastore, on an embedded Derby database
       // and a warehouse of the suite's own (CatalogTablesTest). Tables by path are unaffected.
       try {

@@ -1,11 +1,16 @@
 package io.lethe.jobs;
 
+import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine;
 
@@ -29,19 +34,52 @@ public final class Lethe implements Runnable {
 
   /**
    * A job's main: runs the command and exits with its code. Standard output carries the job's JSON
-   * summary alone: for the run, what libraries print there (Delta's VACUUM prints its tally) goes
-   * to standard error.
+   * summary alone: for the run, each line that libraries print there (Delta's VACUUM prints its
+   * tally) is logged instead, by the logger {@code io.lethe.stdout}.
    */
   static void main(Object command, String[] args) {
     PrintStream stdout = System.out;
     int code;
-    System.setOut(System.err);
+    System.setOut(loggedLines(LoggerFactory.getLogger("io.lethe.stdout")));
     try {
       code = commandLine(command).setOut(new PrintWriter(stdout, true)).execute(args);
     } finally {
       System.setOut(stdout);
     }
     exit(code);
+  }
+
+  /**
+   * A stream whose every line is logged at INFO. A logging set-up whose console follows standard
+   * output would print back into it: such a line goes to standard error instead.
+   */
+  private static PrintStream loggedLines(Logger log) {
+    return new PrintStream(new OutputStream() {
+      private final ByteArrayOutputStream line = new ByteArrayOutputStream();
+      private boolean logging;
+
+      @Override
+      public synchronized void write(int b) {
+        if (logging) {
+          System.err.write(b);
+          return;
+        }
+        if (b != '\n') {
+          line.write(b);
+          return;
+        }
+        String text = line.toString(StandardCharsets.UTF_8).stripTrailing();
+        line.reset();
+        if (!text.isEmpty()) {
+          logging = true;
+          try {
+            log.info(text);
+          } finally {
+            logging = false;
+          }
+        }
+      }
+    }, true, StandardCharsets.UTF_8);
   }
 
   /** Runs a command and returns its exit code, without exiting the JVM. */

@@ -123,8 +123,8 @@ final class StoreDeletes {
     // The files to delete go in one Spark job (deleted where the tasks run), not one job per
     // partition of their list read back to the driver: a job fewer, about 0.2 s of a VACUUM here.
     settings.put("spark.databricks.delta.vacuum.parallelDelete.enabled", "true");
-    // VACUUM prints its tally to standard output; a job's main sends that to standard error, so
-    // that standard output carries the job's JSON summary alone.
+    // VACUUM prints its tally to standard output; a job's main logs what is printed there, so that
+    // standard output carries the job's JSON summary alone.
     withSessionSettings(settings, () -> vacuum(table, retentionHours));
     Long vacuumed = filesVacuumed();
     LOG.info("VACUUM of {}: {} files deleted", store.path(), vacuumed == null ? "unknown" : vacuumed);

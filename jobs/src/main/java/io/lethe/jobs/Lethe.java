@@ -82,11 +82,6 @@ public final class Lethe implements Runnable {
     }, true, StandardCharsets.UTF_8);
   }
 
-  /** Runs a command and returns its exit code, without exiting the JVM. */
-  public static int execute(Object command, String... args) {
-    return commandLine(command).execute(args);
-  }
-
   /** Runs a command with its output and error streams redirected, and returns its exit code. */
   public static int execute(Object command, PrintWriter out, PrintWriter err, String... args) {
     return commandLine(command).setOut(out).setErr(err).execute(args);

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.lethe.bench.Bench;
 import io.lethe.bench.SyntheticData;
 import io.lethe.internal.run.Json;
 import io.lethe.jobs.Lethe;
@@ -44,6 +45,7 @@ class BenchTest extends LetheTestBase {
     int code = Lethe.execute(new Lethe(), new PrintWriter(out), new PrintWriter(errors), "bench",
         "--rows", "8000", "--shards", "4", "--forget", "1,3", "--score-rows", "4000", "--accuracy-shards", "2",
         "--scale-rows", "4000", "--ledger-requests", "200", "--ledger-days", "20", "--update-draws", "3",
+        "--repeats", "1",
         "--data-dir", home().resolve("data/adult").toString(),
         "--work-dir", dir.resolve("work").toString(), "--output", dir.resolve("report").toString(),
         "-D", "runs.path=" + dir.resolve("runs"), "-D", "train.param.maxIter=10", "-D", "forget.slices=2");
@@ -107,8 +109,23 @@ class BenchTest extends LetheTestBase {
           .isEqualTo(cost.path("delete").path("sparkJobs").asLong()).isPositive();
     }
     assertThat(report.path("retrain").path("rows").asLong())
-        .as("rows left after the warm-up forget and the first batch, one subject of 4 rows each").isEqualTo(7992);
+        .as("the references come first, on every row of the trained store").isEqualTo(8000);
+    assertThat(report.path("retrain").path("fullRetrainRuns")).as("one run with --repeats 1").hasSize(1);
+    assertThat(report.path("retrain").path("fullRetrainRuns").get(0).asDouble()).isEqualTo(full);
+    for (JsonNode p : forget) {
+      assertThat(p.path("runSeconds")).hasSize(1);
+      assertThat(p.path("runSeconds").get(0).asDouble()).isEqualTo(p.path("forgetSeconds").asDouble());
+    }
     assertThat(report.path("retrain").path("firstForgetSeconds").asDouble()).isPositive();
+  }
+
+  @Test
+  void aMeasureCountsItsMedianRun() {
+    List<Double> runs = List.of(2.9, 2.0, 2.8);
+    assertThat(Bench.medianRun(runs, Double::doubleValue)).isEqualTo(2.8);
+    assertThat(Bench.medianRun(List.of(3.0, 1.0), Double::doubleValue)).as("the lower middle of an even count")
+        .isEqualTo(1.0);
+    assertThat(Bench.medianRun(List.of(5.0), Double::doubleValue)).isEqualTo(5.0);
   }
 
   @Test

@@ -115,11 +115,12 @@ public final class Bench {
    * @param scaleRows store sizes of the scale section
    * @param ledgerRequests requests the ledger section records, over {@code ledgerDays} simulated days
    * @param updateDraws random draws of people per batch size in the update section
+   * @param repeats runs of the full retrain and of each forget batch size; the median run counts
    * @param adultDir folder with adult.data.gz and adult.test.gz
    * @param workDir where the bench's stores and models go (emptied first, deleted at the end unless keep)
    */
   public record Options(long rows, int shards, List<Integer> batches, long scoreRows, List<Integer> accuracyShards,
-      List<Long> scaleRows, long ledgerRequests, int ledgerDays, int updateDraws, Set<Section> sections,
+      List<Long> scaleRows, long ledgerRequests, int ledgerDays, int updateDraws, int repeats, Set<Section> sections,
       String adultDir, String workDir, long seed, boolean keep) {
     public Options {
       batches = List.copyOf(batches);
@@ -127,10 +128,11 @@ public final class Bench {
       scaleRows = List.copyOf(scaleRows);
       sections = Set.copyOf(sections);
       if (rows < 1 || shards < 1 || scoreRows < 1 || ledgerDays < 1 || ledgerRequests < ledgerDays || updateDraws < 1
+          || repeats < 1
           || batches.stream().anyMatch(k -> k < 1)
           || accuracyShards.stream().anyMatch(s -> s < 1) || scaleRows.stream().anyMatch(n -> n < 1)) {
         throw new InvalidConfigException("Bench sizes must be positive: rows, shards, batches, score rows, accuracy shards,"
-            + " scale rows and update draws; ledger days, and ledger requests at least one a day");
+            + " scale rows, update draws and repeats; ledger days, and ledger requests at least one a day");
       }
       if (sections.contains(Section.FORGET) && batches.isEmpty()) {
         throw new InvalidConfigException("The forget section needs at least one batch size");
@@ -319,41 +321,58 @@ public final class Bench {
     return trained;
   }
 
+  /**
+   * The references, then every forget batch size {@code --repeats} times. The references come
+   * first, on the trained store: the full retrain {@code --repeats} times (its median run counts),
+   * and one model by spark.ml's fit. Then a first forget of one subject, which loads and compiles
+   * the forget path's code (reported apart, not counted), and each batch's runs, each on subjects
+   * not forgotten before and each followed by its purge, as a run with the purge on would leave the
+   * store to the next. So every measured run starts from the same kind of store version: one a
+   * purge (VACUUM) has just committed, whose table state Delta has yet to compute. A batch size
+   * counts its median run, and reports every run's time.
+   */
   private List<ForgetPoint> forgetBatches(Store main, SyntheticData data, Retrain[] reference,
       SingleModel[] single) {
     Random random = new Random(options.seed());
     Set<Long> used = new HashSet<>();
     List<ForgetPoint> points = new ArrayList<>();
-    // The forget path runs warm, as spark.ml's fit does for the single model: a first forget of one
-    // subject loads and compiles its code (reported apart, not counted).
+    long version = main.store.currentVersion();
+    List<Timed<TrainResult>> fullRuns = new ArrayList<>();
+    for (int i = 0; i < options.repeats(); i++) {
+      fullRuns.add(trainAll(main.store, settings, version, "full-retrain-models"));
+    }
+    Timed<TrainResult> full = medianRun(fullRuns, t -> t.seconds);
+    // spark.ml's fit runs warm, as the shards' engine did: its first fit in a JVM also loads and compiles code.
+    new ShardTrainer(main.store, settings.withEngine(Engine.JOBS)).fitShard(0, version);
+    Timed<SingleModel> one = timed(() -> SingleModel.fit(main.store, settings, version));
+    single[0] = one.value;
+    String engine = full.value.published().shards().get(0).engine();
+    double save = saveSeconds(main);
+    out.accept(String.format("References on store version %d: full retrain of %d shards %.1f s (median of %s s; %s"
+        + " engine), one model on all %,d rows %.1f s (spark.ml's fit): %.2fx its time; saving a sub-model %.3f s",
+        version, options.shards(), full.seconds, seconds(fullRuns.stream().map(t -> t.seconds).toList()), engine,
+        one.value.rows(), one.seconds, full.seconds / one.seconds, save));
     long warmSubject = (long) (random.nextDouble() * data.subjects());
     used.add(warmSubject);
     Forgot first = forget(main, List.of(Long.toString(warmSubject)));
     out.accept(String.format("A first forget of 1 subject in this JVM (code loading, not counted): %.1f s",
         first.seconds));
+    reference[0] = new Retrain(version, one.value.rows(), full.seconds, fullRuns.stream().map(t -> t.seconds).toList(),
+        one.seconds, engine, save, first.seconds);
     for (int k : options.batches()) {
-      List<String> ids = new ArrayList<>();
-      while (ids.size() < k && used.size() < data.subjects()) {
-        long subject = (long) (random.nextDouble() * data.subjects());
-        if (used.add(subject)) {
-          ids.add(Long.toString(subject));
+      List<Forgot> runs = new ArrayList<>();
+      for (int i = 0; i < options.repeats(); i++) {
+        List<String> ids = new ArrayList<>();
+        while (ids.size() < k && used.size() < data.subjects()) {
+          long subject = (long) (random.nextDouble() * data.subjects());
+          if (used.add(subject)) {
+            ids.add(Long.toString(subject));
+          }
         }
+        runs.add(forget(main, ids));
       }
-      Forgot forgot = forget(main, ids);
-      if (reference[0] == null) {
-        long version = main.store.currentVersion();
-        Timed<TrainResult> full = trainAll(main.store, settings, version, "full-retrain-models");
-        // spark.ml's fit runs warm, as the shards' engine did: its first fit in a JVM also loads and compiles code.
-        new ShardTrainer(main.store, settings.withEngine(Engine.JOBS)).fitShard(0, version);
-        Timed<SingleModel> one = timed(() -> SingleModel.fit(main.store, settings, version));
-        single[0] = one.value;
-        String engine = full.value.published().shards().get(0).engine();
-        double save = saveSeconds(main);
-        reference[0] = new Retrain(version, one.value.rows(), full.seconds, one.seconds, engine, save, first.seconds);
-        out.accept(String.format("References on store version %d: full retrain of %d shards %.1f s (%s engine), one"
-            + " model on all %,d rows %.1f s (spark.ml's fit): %.2fx its time; saving a sub-model %.3f s", version,
-            options.shards(), full.seconds, engine, one.value.rows(), one.seconds, full.seconds / one.seconds, save));
-      }
+      Forgot forgot = medianRun(runs, Forgot::seconds);
+      List<Double> runSeconds = runs.stream().map(Forgot::seconds).toList();
       Retrain ref = reference[0];
       ForgetResult r = forgot.result;
       double ideal = ShardMath.idealSpeedup(options.shards(), r.plan().found());
@@ -369,18 +388,34 @@ public final class Bench {
       ForgetPoint point = new ForgetPoint(k, r.plan().rowsToDelete(), r.retrainedShards().size(),
           r.plan().expectedShardsHit(), forgot.seconds, forgot.retrainSeconds(), forgot.seconds - forgot.retrainSeconds(),
           forgot.retireSeconds(), forgot.purgeSeconds, speedup, ref.singleModelSeconds() / forgot.seconds, ideal,
-          speedup / ideal, r.seconds(), jobs, retrainJobs, jobs - retrainJobs, commits, cost);
-      out.accept(String.format("Forget %d subject(s): %d rows in %d shard(s) (chance predicts %.1f): %.1f s to the"
-              + " published ensemble (retrain %.1f s, fixed cost %.2f s), %.1fx faster than a full retrain (ideal"
-              + " %.1fx, efficiency %.0f%%), %.1fx faster than one model on all rows; %d Spark jobs (%d in the"
-              + " retrain, %d outside it), %d Delta commits; retire %.1f s, purge %.1f s%nSteps: %s", k,
-          point.rowsDeleted(), point.shardsHit(), point.expectedShardsHit(), point.forgetSeconds(),
+          speedup / ideal, r.seconds(), jobs, retrainJobs, jobs - retrainJobs, commits, cost, runSeconds);
+      out.accept(String.format("Forget %d subject(s), the median of %d runs (%s s): %d rows in %d shard(s) (chance"
+              + " predicts %.1f): %.1f s to the published ensemble (retrain %.1f s, fixed cost %.2f s), %.1fx faster"
+              + " than a full retrain (ideal %.1fx, efficiency %.0f%%), %.1fx faster than one model on all rows; %d"
+              + " Spark jobs (%d in the retrain, %d outside it), %d Delta commits; retire %.1f s, purge %.1f s%nSteps:"
+              + " %s", k, runs.size(), seconds(runSeconds), point.rowsDeleted(), point.shardsHit(), point.expectedShardsHit(), point.forgetSeconds(),
           point.retrainSeconds(), point.overheadSeconds(), speedup, ideal, 100 * point.efficiency(),
           point.speedupVsSingleModel(), point.sparkJobs(), point.retrainJobs(), point.jobsOutsideRetrain(),
           point.deltaCommits(), point.retireSeconds(), point.purgeSeconds(), stepsLine(cost)));
       points.add(point);
     }
     return points;
+  }
+
+  /**
+   * The median run by {@code seconds}: the middle one, the lower of the two middle ones for an
+   * even count. A run that happened, so that its parts (steps, jobs) add up.
+   */
+  public static <T> T medianRun(List<T> runs, java.util.function.ToDoubleFunction<T> seconds) {
+    List<T> sorted = new ArrayList<>(runs);
+    sorted.sort(java.util.Comparator.comparingDouble(seconds));
+    return sorted.get((sorted.size() - 1) / 2);
+  }
+
+  /** Times as "2.9, 2.0, 2.8". */
+  private static String seconds(List<Double> times) {
+    return times.stream().map(t -> String.format(java.util.Locale.ROOT, "%.1f", t))
+        .collect(java.util.stream.Collectors.joining(", "));
   }
 
   /** Each step as "name seconds s / jobs / commits". */

@@ -11,7 +11,7 @@ import java.util.Map;
  * @param workload the synthetic store the forget, concurrency and scoring sections share
  * @param training all shards trained concurrently versus one after the other
  * @param forget one row per batch size k
- * @param retrain what the forget rows are compared with, measured once after the first batch
+ * @param retrain what the forget rows are compared with, measured on the trained store before any forget
  * @param scoring ensemble versus single-model scoring of the same rows
  * @param strategies one row per unlearning strategy: its model update against a shard retrain
  * @param trees one row per tree estimator: a shard fitted in a task against spark.ml's fit of it
@@ -52,24 +52,28 @@ public record BenchReport(String startedAt, Environment environment, Workload wo
    * @param cost by step: wall time, Spark jobs, Delta commits
    * @param idealSpeedup S / expected shards hit
    * @param efficiency measured speed-up over a full retrain divided by the ideal
+   * @param runSeconds every run's forget time, in the order they ran; the others are the median run's
    */
   public record ForgetPoint(int subjects, long rowsDeleted, int shardsHit, double expectedShardsHit,
       double forgetSeconds, double retrainSeconds, double overheadSeconds, double retireSeconds, double purgeSeconds,
       double speedupVsFullRetrain, double speedupVsSingleModel, double idealSpeedup, double efficiency,
       Map<String, Double> steps, long sparkJobs, long retrainJobs, long jobsOutsideRetrain, long deltaCommits,
-      Map<String, io.lethe.types.StepCost> cost) {}
+      Map<String, io.lethe.types.StepCost> cost, List<Double> runSeconds) {}
 
   /**
    * The references: every shard retrained and published, and one model fitted on all remaining
    * rows by spark.ml's own distributed fit (what a user does without Lethe).
    *
+   * @param fullRetrainSeconds the median run of the full retrain
+   * @param fullRetrainRuns every run's time, in the order they ran
    * @param engine the engine that fitted the shards
    * @param saveSeconds saving one shard's sub-model (the median of three saves)
    * @param firstForgetSeconds the first forget of one subject in the JVM, before the measured batches:
    *     what a command-line forget, a fresh JVM, pays on top (code loading and compiling), as
    *     spark.ml's first fit does before the single model is timed
    */
-  public record Retrain(long storeVersion, long rows, double fullRetrainSeconds, double singleModelSeconds,
+  public record Retrain(long storeVersion, long rows, double fullRetrainSeconds, List<Double> fullRetrainRuns,
+      double singleModelSeconds,
       String engine, double saveSeconds, double firstForgetSeconds) {}
 
   /**

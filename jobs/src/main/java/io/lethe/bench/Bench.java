@@ -393,8 +393,8 @@ public final class Bench {
               + " predicts %.1f): %.1f s to the published ensemble (retrain %.1f s, fixed cost %.2f s), %.1fx faster"
               + " than a full retrain (ideal %.1fx, efficiency %.0f%%), %.1fx faster than one model on all rows; %d"
               + " Spark jobs (%d in the retrain, %d outside it), %d Delta commits; retire %.1f s, purge %.1f s%nSteps:"
-              + " %s", k, runs.size(), seconds(runSeconds), point.rowsDeleted(), point.shardsHit(), point.expectedShardsHit(), point.forgetSeconds(),
-          point.retrainSeconds(), point.overheadSeconds(), speedup, ideal, 100 * point.efficiency(),
+              + " %s", k, runs.size(), seconds(runSeconds), point.rowsDeleted(), point.shardsHit(),
+          point.expectedShardsHit(), point.forgetSeconds(), point.retrainSeconds(), point.overheadSeconds(), speedup, ideal, 100 * point.efficiency(),
           point.speedupVsSingleModel(), point.sparkJobs(), point.retrainJobs(), point.jobsOutsideRetrain(),
           point.deltaCommits(), point.retireSeconds(), point.purgeSeconds(), stepsLine(cost)));
       points.add(point);

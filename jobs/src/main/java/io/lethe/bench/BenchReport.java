@@ -68,9 +68,9 @@ public record BenchReport(String startedAt, Environment environment, Workload wo
    * @param fullRetrainRuns every run's time, in the order they ran
    * @param engine the engine that fitted the shards
    * @param saveSeconds saving one shard's sub-model (the median of three saves)
-   * @param firstForgetSeconds the first forget of one subject in the JVM, before the measured batches:
-   *     what a command-line forget, a fresh JVM, pays on top (code loading and compiling), as
-   *     spark.ml's first fit does before the single model is timed
+   * @param firstForgetSeconds the first forget of one subject in the JVM, after the references and
+   *     before the measured runs: the code only the forget path runs (Delta's DELETE, the ledger)
+   *     loaded and compiled, as spark.ml's first fit is before the single model is timed
    */
   public record Retrain(long storeVersion, long rows, double fullRetrainSeconds, List<Double> fullRetrainRuns,
       double singleModelSeconds,

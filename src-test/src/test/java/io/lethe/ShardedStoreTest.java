@@ -166,9 +166,17 @@ class ShardedStoreTest extends LetheTestBase {
       ShardedStore store = ShardedStore.open(spark(), config.get(LetheConfig.STORE_PATH));
       List<String> ids = List.of("7", "42");
       Set<Integer> shards = store.shardsOf(ids);
+      // The DELETE runs in a session of this test's own: the session settings it changes for its
+      // time (its queries run interpreted; here the session generates code) are checked after it.
+      org.apache.spark.sql.SparkSession own = spark().newSession();
       String setting = "spark.databricks.delta.delete.deletionVectors.persistent";
-      String before = spark().conf().get(setting);
-      long version = store.deleteMatching(AdultData.SUBJECT, ids, shards, new CommitRetry(3), rewrite);
+      String before = own.conf().get(setting);
+      Map<String, String> codegen = Map.of("spark.sql.codegen.factoryMode", "FALLBACK",
+          "spark.sql.codegen.wholeStage", "true");
+      codegen.forEach(own.conf()::set);
+      long version = ShardedStore.open(own, store.path()).deleteMatching(AdultData.SUBJECT, ids, shards,
+          new CommitRetry(3), rewrite);
+      codegen.forEach((k, v) -> assertThat(own.conf().get(k)).as(k).isEqualTo(v));
 
       assertThat(store.read(version).where(col(AdultData.SUBJECT).isin(7, 42)).count()).isZero();
       assertThat(store.read(version).count()).isEqualTo(600 - 8);
@@ -178,7 +186,7 @@ class ShardedStoreTest extends LetheTestBase {
         inCurrentFiles += spark().read().parquet(file).where(col(AdultData.SUBJECT).isin(7, 42)).count();
       }
       assertThat(inCurrentFiles).as("rows in the current files, rewrite-files=%s", rewrite).isEqualTo(rewrite ? 0 : 8);
-      assertThat(spark().conf().get(setting)).as("the session setting is restored").isEqualTo(before);
+      assertThat(own.conf().get(setting)).as("the session setting is restored").isEqualTo(before);
       // The log records the delete's predicate: the id test's name, never an id.
       JsonNode commit = DeltaCommits.actions(new HadoopFiles(spark().sparkContext().hadoopConfiguration()), new org.apache.hadoop.fs.Path(store.path()), version).stream()
           .filter(a -> a.has("commitInfo")).findFirst().orElseThrow().path("commitInfo");

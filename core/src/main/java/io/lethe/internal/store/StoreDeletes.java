@@ -65,6 +65,11 @@ final class StoreDeletes {
   private Map<String, String> smallCommandSettings() {
     Map<String, String> settings = new TreeMap<>();
     settings.put("spark.sql.adaptive.enabled", "false");
+    // Each command runs a few dozen small queries (Delta's table state, the rows' positions, the
+    // files to delete), and in a JVM that has not run them yet Spark first compiles each one's
+    // generated classes: most of a command-line forget's DELETE. Interpreted, they start at once.
+    settings.put("spark.sql.codegen.factoryMode", "NO_CODEGEN");
+    settings.put("spark.sql.codegen.wholeStage", "false");
     int partitions = Integer.parseInt(spark.conf().get("spark.sql.shuffle.partitions"));
     settings.put("spark.sql.shuffle.partitions",
         String.valueOf(Math.max(1, Math.min(partitions, spark.sparkContext().defaultParallelism()))));

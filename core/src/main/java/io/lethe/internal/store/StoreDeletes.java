@@ -79,9 +79,9 @@ final class StoreDeletes {
   /**
    * Runs a command with these session settings, and puts the session's own back after it. The
    * settings are the session's, so a query started in it meanwhile from another thread runs with
-   * them too (adaptive execution off for the second a DELETE takes); the commands that set them
-   * run one at a time in this JVM. A session of its own would leave them alone, but building one
-   * costs half a second in a fresh JVM.
+   * them too (adaptive execution off, its expressions interpreted, for the second a DELETE takes);
+   * the commands that set them run one at a time in this JVM. A session of its own would leave them
+   * alone, but building one costs half a second in a fresh JVM.
    */
   private void withSessionSettings(Map<String, String> settings, Runnable command) {
     synchronized (SESSION_SETTINGS_LOCK) {

@@ -153,6 +153,21 @@ class LedgerStateTest extends LetheTestBase {
   }
 
   @Test
+  void aTableCreatedByAnotherWriterFirstIsAConflictTriedAgainAsAnAppend() {
+    // Two forget runs' first ledger appends: both see no table, one creates it, and Kernel refuses
+    // the other's CREATE_TABLE. Retried, that one sees the table and appends.
+    int[] tries = {0};
+    long version = new CommitRetry(3).run("first ledger append", () -> {
+      if (tries[0]++ == 0) {
+        throw new io.delta.kernel.exceptions.TableAlreadyExistsException(dir.toString(), "CREATE_TABLE");
+      }
+      return 1L;
+    });
+    assertThat(version).isEqualTo(1L);
+    assertThat(tries[0]).isEqualTo(2);
+  }
+
+  @Test
   void aRequestsTableOfMoreThanAMillionIdsGivesTheIdsNoRequestHoldsYetABatchAtATime() {
     ForgetLedger ledger = ledger(dir.resolve("ledger").toString());
     Instant now = Instant.now();

@@ -33,7 +33,10 @@ public final class CommitRetry {
       "io.delta.kernel.exceptions.ConcurrentWriteException",
       "io.delta.kernel.exceptions.ConcurrentTransactionException",
       "io.delta.kernel.exceptions.MetadataChangedException",
-      "io.delta.kernel.exceptions.ProtocolChangedException");
+      "io.delta.kernel.exceptions.ProtocolChangedException",
+      // Two writers creating the same table (two runs' first ledger append): the one that finds it
+      // created by the other appends to it on its next try.
+      "io.delta.kernel.exceptions.TableAlreadyExistsException");
 
   private final int attempts;
   private final IntConsumer beforeAttempt;

@@ -431,14 +431,13 @@ public final class Bench {
     ModelRegistry scratch = new ModelRegistry(spark, new Path(work, "save-models").toString());
     ShardEnsembleModel published = ShardEnsembleModel.load(main.registry, main.registry.latest().orElseThrow().version());
     SubModelEntry entry = published.manifest().shards().get(0);
-    double[] seconds = new double[3];
-    for (int i = 0; i < seconds.length; i++) {
-      seconds[i] = timed(() -> scratch.saveSubModel(entry.shard(), entry.storeVersion(),
-          published.subModel(entry.shard()), entry.rows(), entry.seed(), 0)).seconds;
+    List<Double> seconds = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      seconds.add(timed(() -> scratch.saveSubModel(entry.shard(), entry.storeVersion(),
+          published.subModel(entry.shard()), entry.rows(), entry.seed(), 0)).seconds);
     }
     files.deleteRecursively(scratch.root());
-    java.util.Arrays.sort(seconds);
-    return seconds[1];
+    return medianRun(seconds, Double::doubleValue);
   }
 
   /** A forget run (no purge) and the purge after it, timed apart. */

@@ -11,6 +11,7 @@ import io.delta.tables.DeltaTable;
 import io.lethe.demo.AdultData;
 import io.lethe.internal.run.DeltaCommits;
 import io.lethe.internal.run.HadoopFiles;
+import io.lethe.internal.run.KernelEngine;
 import io.lethe.internal.store.CommitRetry;
 import io.lethe.internal.store.RequestedIds;
 import io.lethe.internal.store.ShardedStore;
@@ -211,6 +212,10 @@ class ShardedStoreTest extends LetheTestBase {
       assertThat(store.matchInTasks(AdultData.SUBJECT, asked, eights, version)).containsEntry("8", inDriver.get("8"))
           .allSatisfy((id, found) -> assertThat(found.keySet()).isSubsetOf(eights));
 
+      // Lethe's Kernel engine reads Parquet itself (on the configuration it is given): the same
+      // values and row positions as Kernel's own reader, file by file.
+      readsTheSameAsKernel(store, version);
+
       // The purge REORGs only shards whose files carry deletion vectors.
       assertThat(store.filesWithDeletionVectors(shards) > 0).isEqualTo(!rewrite);
       PurgeResult purge = store.purge(shards, 0, new CommitRetry(3));
@@ -278,5 +283,65 @@ class ShardedStoreTest extends LetheTestBase {
     assertThatThrownBy(() -> ShardedStore.ingest(spark(), store, newClass, config, true))
         .isInstanceOf(InvalidRequestException.class).hasMessageContaining("label value(s) the store does not know");
     assertThat(ShardedStore.open(spark(), store).currentVersion()).as("store version after refused writes").isEqualTo(version);
+  }
+
+  /** Every file of the version, read by Lethe's Kernel engine and by Kernel's default one: the same cells and row indexes. */
+  private void readsTheSameAsKernel(ShardedStore store, long version) {
+    org.apache.hadoop.conf.Configuration hadoop = spark().sparkContext().hadoopConfiguration();
+    io.delta.kernel.engine.Engine lethe = KernelEngine.create(hadoop);
+    io.delta.kernel.engine.Engine kernel = io.delta.kernel.defaults.engine.DefaultEngine.create(hadoop);
+    io.delta.kernel.types.StructType schema = new io.delta.kernel.types.StructType();
+    for (io.delta.kernel.types.StructField field : io.delta.kernel.Table.forPath(kernel, store.path())
+        .getSnapshotAsOfVersion(kernel, version).getSchema().fields()) {
+      if (!field.getName().equals(StoreLayout.SHARD_COLUMN)) { // a partition column: not in the files
+        schema = schema.add(field);
+      }
+    }
+    schema = schema.add(io.delta.kernel.types.StructField.METADATA_ROW_INDEX_COLUMN);
+    long cells = 0;
+    for (String file : store.read(version).inputFiles()) {
+      org.apache.hadoop.fs.Path path = new org.apache.hadoop.fs.Path(file);
+      org.apache.hadoop.fs.FileStatus status;
+      try {
+        status = path.getFileSystem(hadoop).getFileStatus(path);
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+      io.delta.kernel.utils.FileStatus one = io.delta.kernel.utils.FileStatus.of(file, status.getLen(),
+          status.getModificationTime());
+      List<String> ours = cellsOf(lethe, one, schema);
+      assertThat(ours).as("cells of %s", file).isNotEmpty().isEqualTo(cellsOf(kernel, one, schema));
+      cells += ours.size();
+    }
+    assertThat(cells).as("cells read").isGreaterThan(0);
+  }
+
+  private static List<String> cellsOf(io.delta.kernel.engine.Engine engine, io.delta.kernel.utils.FileStatus file,
+      io.delta.kernel.types.StructType schema) {
+    List<String> out = new java.util.ArrayList<>();
+    try (io.delta.kernel.utils.CloseableIterator<io.delta.kernel.data.ColumnarBatch> batches = engine
+        .getParquetHandler().readParquetFiles(io.delta.kernel.internal.util.Utils.singletonCloseableIterator(file),
+            schema, java.util.Optional.empty())) {
+      while (batches.hasNext()) {
+        io.delta.kernel.data.ColumnarBatch batch = batches.next();
+        for (int r = 0; r < batch.getSize(); r++) {
+          StringBuilder row = new StringBuilder();
+          for (int c = 0; c < schema.length(); c++) {
+            io.delta.kernel.data.ColumnVector v = batch.getColumnVector(c);
+            io.delta.kernel.types.DataType type = v.getDataType();
+            row.append(v.isNullAt(r) ? "null"
+                : type instanceof io.delta.kernel.types.IntegerType ? String.valueOf(v.getInt(r))
+                : type instanceof io.delta.kernel.types.LongType ? String.valueOf(v.getLong(r))
+                : type instanceof io.delta.kernel.types.DoubleType ? String.valueOf(v.getDouble(r))
+                : type instanceof io.delta.kernel.types.StringType ? v.getString(r)
+                : "?" + type).append('|');
+          }
+          out.add(row.toString());
+        }
+      }
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return out;
   }
 }

@@ -2,7 +2,6 @@ package io.lethe.internal.run;
 
 import io.delta.kernel.data.ColumnarBatch;
 import io.delta.kernel.data.FilteredColumnarBatch;
-import io.delta.kernel.defaults.engine.DefaultEngine;
 import io.delta.kernel.engine.Engine;
 import io.delta.kernel.types.StructType;
 import io.delta.kernel.utils.CloseableIterator;
@@ -27,12 +26,12 @@ public final class DriverParquet {
   private final Engine engine;
 
   public DriverParquet(Configuration hadoop) {
-    this(DefaultEngine.create(hadoop));
+    this(KernelEngine.create(hadoop));
   }
 
   /** Writing Parquet row groups of about {@code rowGroupBytes} (Parquet's {@code parquet.block.size}). */
   public DriverParquet(Configuration hadoop, long rowGroupBytes) {
-    this(DefaultEngine.create(withRowGroups(hadoop, rowGroupBytes)));
+    this(KernelEngine.create(withRowGroups(hadoop, rowGroupBytes)));
   }
 
   private static Configuration withRowGroups(Configuration hadoop, long rowGroupBytes) {

@@ -11,7 +11,6 @@ import io.delta.kernel.TransactionCommitResult;
 import io.delta.kernel.data.ColumnVector;
 import io.delta.kernel.data.FilteredColumnarBatch;
 import io.delta.kernel.data.MapValue;
-import io.delta.kernel.defaults.engine.DefaultEngine;
 import io.delta.kernel.engine.Engine;
 import io.delta.kernel.exceptions.TableNotFoundException;
 import io.delta.kernel.hook.PostCommitHook;
@@ -59,7 +58,7 @@ public final class LogTable {
 
   public LogTable(Configuration hadoop, String path) {
     this.path = path;
-    this.engine = DefaultEngine.create(hadoop);
+    this.engine = KernelEngine.create(hadoop);
     this.hadoop = hadoop;
     this.parquet = new DriverParquet(engine);
   }

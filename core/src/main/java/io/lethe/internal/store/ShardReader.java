@@ -6,7 +6,6 @@ import io.delta.kernel.Table;
 import io.delta.kernel.data.ColumnVector;
 import io.delta.kernel.data.ColumnarBatch;
 import io.delta.kernel.data.FilteredColumnarBatch;
-import io.delta.kernel.defaults.engine.DefaultEngine;
 import io.delta.kernel.engine.Engine;
 import io.delta.kernel.expressions.Literal;
 import io.delta.kernel.expressions.Or;
@@ -26,6 +25,7 @@ import io.delta.kernel.types.StringType;
 import io.delta.kernel.types.StructType;
 import io.delta.kernel.utils.CloseableIterator;
 import io.lethe.LetheException;
+import io.lethe.internal.run.KernelEngine;
 import io.lethe.internal.run.LogTable;
 import io.lethe.types.StoreLayout;
 import io.lethe.types.Task;
@@ -210,7 +210,7 @@ public final class ShardReader implements Serializable {
   private Iterator<FilteredColumnarBatch> batches(List<Integer> shards, List<String> columns) {
     Configuration conf = new Configuration(false);
     hadoop.forEach(conf::set);
-    Engine engine = DefaultEngine.create(conf);
+    Engine engine = KernelEngine.create(conf);
     Snapshot snapshot = Table.forPath(engine, path).getSnapshotAsOfVersion(engine, version);
     StructType schema = snapshot.getSchema();
     StructType read = new StructType();

@@ -299,6 +299,7 @@ class ShardedStoreTest extends LetheTestBase {
     }
     schema = schema.add(io.delta.kernel.types.StructField.METADATA_ROW_INDEX_COLUMN);
     long cells = 0;
+    int skipped = 0;
     for (String file : store.read(version).inputFiles()) {
       org.apache.hadoop.fs.Path path = new org.apache.hadoop.fs.Path(file);
       org.apache.hadoop.fs.FileStatus status;
@@ -309,19 +310,30 @@ class ShardedStoreTest extends LetheTestBase {
       }
       io.delta.kernel.utils.FileStatus one = io.delta.kernel.utils.FileStatus.of(file, status.getLen(),
           status.getModificationTime());
-      List<String> ours = cellsOf(lethe, one, schema);
-      assertThat(ours).as("cells of %s", file).isNotEmpty().isEqualTo(cellsOf(kernel, one, schema));
+      List<String> ours = cellsOf(lethe, one, schema, java.util.Optional.empty());
+      assertThat(ours).as("cells of %s", file).isNotEmpty()
+          .isEqualTo(cellsOf(kernel, one, schema, java.util.Optional.empty()));
       cells += ours.size();
+      // A predicate goes to the row groups' statistics: the same groups skipped or read.
+      for (long bound : List.of(-1L, 7L, 1_000_000L)) {
+        java.util.Optional<io.delta.kernel.expressions.Predicate> over = java.util.Optional.of(
+            new io.delta.kernel.expressions.Predicate(">", new io.delta.kernel.expressions.Column(AdultData.SUBJECT),
+                io.delta.kernel.expressions.Literal.ofLong(bound)));
+        List<String> pushed = cellsOf(lethe, one, schema, over);
+        assertThat(pushed).as("cells of %s over %s", file, bound).isEqualTo(cellsOf(kernel, one, schema, over));
+        skipped += pushed.isEmpty() ? 1 : 0;
+      }
     }
     assertThat(cells).as("cells read").isGreaterThan(0);
+    assertThat(skipped).as("files whose row groups a predicate ruled out").isGreaterThan(0);
   }
 
   private static List<String> cellsOf(io.delta.kernel.engine.Engine engine, io.delta.kernel.utils.FileStatus file,
-      io.delta.kernel.types.StructType schema) {
+      io.delta.kernel.types.StructType schema, java.util.Optional<io.delta.kernel.expressions.Predicate> predicate) {
     List<String> out = new java.util.ArrayList<>();
     try (io.delta.kernel.utils.CloseableIterator<io.delta.kernel.data.ColumnarBatch> batches = engine
         .getParquetHandler().readParquetFiles(io.delta.kernel.internal.util.Utils.singletonCloseableIterator(file),
-            schema, java.util.Optional.empty())) {
+            schema, predicate)) {
       while (batches.hasNext()) {
         io.delta.kernel.data.ColumnarBatch batch = batches.next();
         for (int r = 0; r < batch.getSize(); r++) {

@@ -104,8 +104,17 @@ public final class ShardRows {
       }
     }
     rowStart[size] = at;
-    return new ShardMatrix(size, width, rowStart, Arrays.copyOf(column, at), Arrays.copyOf(value, at),
+    // A shard's arrays are large (a few MB at 15,000 rows): copied only when a zero was left out.
+    return new ShardMatrix(size, width, rowStart, trimmed(column, at), trimmed(value, at),
         Arrays.copyOf(labels, size));
+  }
+
+  private static int[] trimmed(int[] a, int length) {
+    return a.length == length ? a : Arrays.copyOf(a, length);
+  }
+
+  private static double[] trimmed(double[] a, int length) {
+    return a.length == length ? a : Arrays.copyOf(a, length);
   }
 
   @SuppressWarnings("unchecked")

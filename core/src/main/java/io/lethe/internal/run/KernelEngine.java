@@ -4,6 +4,7 @@ import io.delta.kernel.data.ColumnarBatch;
 import io.delta.kernel.data.FilteredColumnarBatch;
 import io.delta.kernel.defaults.engine.DefaultEngine;
 import io.delta.kernel.defaults.internal.parquet.ParquetFileReader.BatchReadSupport;
+import io.delta.kernel.defaults.internal.parquet.ParquetFilterUtils;
 import io.delta.kernel.engine.Engine;
 import io.delta.kernel.engine.ExpressionHandler;
 import io.delta.kernel.engine.FileSystemClient;
@@ -24,6 +25,10 @@ import java.util.NoSuchElementException;
 import java.util.Optional;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
+import org.apache.parquet.filter2.compat.FilterCompat;
+import org.apache.parquet.filter2.predicate.FilterPredicate;
+import org.apache.parquet.format.converter.ParquetMetadataConverter;
+import org.apache.parquet.hadoop.ParquetFileReader;
 import org.apache.parquet.hadoop.ParquetReader;
 import org.apache.parquet.hadoop.api.ReadSupport;
 import org.apache.parquet.hadoop.util.HadoopInputFile;
@@ -34,8 +39,9 @@ import org.apache.parquet.hadoop.util.HadoopInputFile;
  * Hadoop configuration with the default resources twice per file read, and each one parses every
  * registered {@code *-default.xml} again: about 10 ms a time in a Spark JVM, a fifth of a
  * shard's read and fit in a task. Here the file goes to Parquet as a Hadoop file of this
- * configuration, read once, with no second open for the footer. Reads that push a predicate down
- * to the row groups (Kernel's checkpoint reads may) and every write stay Kernel's own.
+ * configuration. A predicate is pushed down as Kernel pushes it (the row groups its statistics
+ * rule out are skipped, read from the footer); without one the footer is not read twice. Writes
+ * stay Kernel's own.
  */
 public final class KernelEngine implements Engine {
   /** Kernel's own setting for the rows per batch a Parquet read returns, and its default. */
@@ -84,9 +90,6 @@ public final class KernelEngine implements Engine {
     @Override
     public CloseableIterator<ColumnarBatch> readParquetFiles(CloseableIterator<FileStatus> files, StructType schema,
         Optional<Predicate> predicate) throws IOException {
-      if (predicate.isPresent()) {
-        return kernel.readParquetFiles(files, schema, predicate);
-      }
       return new CloseableIterator<>() {
         private FileBatches current;
 
@@ -101,7 +104,7 @@ public final class KernelEngine implements Engine {
               if (!files.hasNext()) {
                 return false;
               }
-              current = new FileBatches(files.next(), schema, hadoop, batchSize);
+              current = new FileBatches(files.next(), schema, predicate, hadoop, batchSize);
             }
             return true;
           } catch (IOException e) {
@@ -154,7 +157,8 @@ public final class KernelEngine implements Engine {
     /** Whether the reader has read a row that no batch holds yet. */
     private boolean pending;
 
-    FileBatches(FileStatus file, StructType schema, Configuration hadoop, int batchSize) throws IOException {
+    FileBatches(FileStatus file, StructType schema, Optional<Predicate> predicate, Configuration hadoop,
+        int batchSize) throws IOException {
       this.batchSize = batchSize;
       this.rows = new BatchReadSupport(batchSize, schema);
       int at = schema.indexOf(StructField.METADATA_ROW_INDEX_COLUMN_NAME);
@@ -162,14 +166,20 @@ public final class KernelEngine implements Engine {
       Path path = new Path(file.getPath());
       HadoopInputFile input = HadoopInputFile.fromStatus(
           new org.apache.hadoop.fs.FileStatus(file.getSize(), false, 1, 0, file.getModificationTime(), path), hadoop);
+      // Kernel's own translation of its predicate to Parquet's, on the file's schema.
+      Optional<FilterPredicate> rowGroups = predicate.isEmpty() ? Optional.empty()
+          : ParquetFilterUtils.toParquetFilter(ParquetFileReader.readFooter(input, ParquetMetadataConverter.NO_FILTER)
+              .getFileMetaData().getSchema(), predicate.get());
       BatchReadSupport support = rows;
       this.reader = new ParquetReader.Builder<Object>(input) {
         @Override
         protected ReadSupport<Object> getReadSupport() {
           return support;
         }
-      }.useRecordFilter(false).useStatsFilter(false).useDictionaryFilter(false).useBloomFilter(false)
-          .useColumnIndexFilter(false).build();
+      }.withFilter(rowGroups.map(FilterCompat::get).orElse(FilterCompat.NOOP))
+          // Row groups only: the caller tests the rows it is given.
+          .useRecordFilter(false).useStatsFilter(rowGroups.isPresent()).useDictionaryFilter(false)
+          .useBloomFilter(false).useColumnIndexFilter(false).build();
     }
 
     @Override

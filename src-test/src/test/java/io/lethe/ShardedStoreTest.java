@@ -173,7 +173,7 @@ class ShardedStoreTest extends LetheTestBase {
       String setting = "spark.databricks.delta.delete.deletionVectors.persistent";
       String before = own.conf().get(setting);
       Map<String, String> codegen = Map.of("spark.sql.codegen.factoryMode", "FALLBACK",
-          "spark.sql.codegen.wholeStage", "true");
+          "spark.sql.codegen.wholeStage", "true", "spark.databricks.delta.snapshotPartitions", "3");
       codegen.forEach(own.conf()::set);
       long version = ShardedStore.open(own, store.path()).deleteMatching(AdultData.SUBJECT, ids, shards,
           new CommitRetry(3), rewrite);
@@ -181,6 +181,9 @@ class ShardedStoreTest extends LetheTestBase {
 
       assertThat(store.read(version).where(col(AdultData.SUBJECT).isin(7, 42)).count()).isZero();
       assertThat(store.read(version).count()).isEqualTo(600 - 8);
+      // The file count the commands' settings go by: the version's checksum, as Delta lists the files.
+      assertThat(DeltaCommits.filesInChecksum(new HadoopFiles(spark().sparkContext().hadoopConfiguration()),
+          new org.apache.hadoop.fs.Path(store.path()), version)).hasValue(store.read(version).inputFiles().length);
       // The Parquet files of the new version, read raw (deletion vectors ignored).
       long inCurrentFiles = 0;
       for (String file : store.read(version).inputFiles()) {

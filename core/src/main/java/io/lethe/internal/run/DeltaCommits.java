@@ -42,15 +42,21 @@ public final class DeltaCommits {
 
   /**
    * The number of files in a version of a table, from the checksum file Delta writes beside the
-   * version's commit ({@code NNN.crc}, its {@code numFiles}); empty when the version has none.
+   * version's commit ({@code NNN.crc}, its {@code numFiles}); empty when the version has none, or
+   * one that cannot be read (Delta writes it after the commit, and reads none it cannot parse).
    */
   public static java.util.OptionalLong filesInChecksum(HadoopFiles files, Path table, long version) {
     Path checksum = new Path(new Path(table, "_delta_log"), String.format("%020d.crc", version));
-    if (!files.exists(checksum)) {
+    try {
+      if (!files.exists(checksum)) {
+        return java.util.OptionalLong.empty();
+      }
+      JsonNode n = Json.read(files.readString(checksum), JsonNode.class, "Delta checksum " + checksum)
+          .path("numFiles");
+      return n.canConvertToLong() ? java.util.OptionalLong.of(n.asLong()) : java.util.OptionalLong.empty();
+    } catch (RuntimeException e) { // a checksum half written or damaged: the caller goes without it
       return java.util.OptionalLong.empty();
     }
-    JsonNode n = Json.read(files.readString(checksum), JsonNode.class, "Delta checksum " + checksum).path("numFiles");
-    return n.canConvertToLong() ? java.util.OptionalLong.of(n.asLong()) : java.util.OptionalLong.empty();
   }
 
   /** The actions of a table's commit, in order; the commit file must exist. */

@@ -46,6 +46,9 @@ import org.apache.spark.sql.Row;
  */
 public final class LogTable {
   private static final String ENGINE_INFO = "Lethe";
+  /** One lock per table path for this JVM's commits (see {@link #append}). */
+  private static final java.util.concurrent.ConcurrentMap<String, Object> COMMIT_LOCKS =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   private final String path;
   /** Kernel's default engine over the Hadoop configuration: file system, Parquet and JSON handlers. */
@@ -332,7 +335,14 @@ public final class LogTable {
           context.getTargetDirectory(), physical, context.getStatisticsColumns());
       CloseableIterator<io.delta.kernel.data.Row> actions = Transaction.generateAppendActions(engine, state, written,
           context);
-      TransactionCommitResult result = txn.commit(engine, CloseableIterable.inMemoryIterable(actions));
+      TransactionCommitResult result;
+      // Kernel writes a commit file by a rename that a local file system does not make atomic
+      // (check, rename, then its checksum file's rename): two threads committing the same version
+      // of one table could leave one's file with the other's checksum. This JVM's commits to a
+      // table go one at a time; the later one then meets the earlier's file and retries.
+      synchronized (COMMIT_LOCKS.computeIfAbsent(new Path(path).toUri().getPath(), k -> new Object())) {
+        result = txn.commit(engine, CloseableIterable.inMemoryIterable(actions));
+      }
       for (PostCommitHook hook : result.getPostCommitHooks()) {
         hook.threadSafeInvoke(engine);
       }

@@ -146,11 +146,9 @@ public final class ShardedStore {
   /**
    * Starts, in a background thread, what Delta's first command on this store in a fresh JVM pays
    * before any work: Spark SQL's and Delta's classes, and the table state of the current version,
-   * by planning a read of it (no data is read), with the session settings of Lethe's Delta
-   * commands (so the state is built as the DELETE would build it: interpreted, in one partition).
-   * A command-line run that is about to plan with the log alone (Delta Kernel) and then delete
-   * calls it first, so the two overlap. A failure here is ignored: the command it prepares meets it
-   * again and reports it.
+   * by planning a read of it (no data is read) with the settings of Lethe's Delta commands. A
+   * command-line run about to plan with the log alone (Delta Kernel) and then delete calls it
+   * first, so the two overlap. A failure here is ignored: the command meets it again and reports it.
    */
   public void prepareDelete() {
     Thread thread = new Thread(() -> {

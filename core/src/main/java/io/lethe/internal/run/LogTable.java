@@ -51,7 +51,7 @@ public final class LogTable {
       new java.util.concurrent.ConcurrentHashMap<>();
 
   private final String path;
-  /** Kernel's default engine over the Hadoop configuration: file system, Parquet and JSON handlers. */
+  /** Kernel's engine over the Hadoop configuration (its Parquet reads Lethe's: {@link KernelEngine}). */
   private final Engine engine;
   private final Configuration hadoop;
   private final DriverParquet parquet;

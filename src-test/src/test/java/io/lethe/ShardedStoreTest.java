@@ -335,7 +335,7 @@ class ShardedStoreTest extends LetheTestBase {
       io.delta.kernel.types.StructType schema, java.util.Optional<io.delta.kernel.expressions.Predicate> predicate) {
     List<String> out = new java.util.ArrayList<>();
     try (io.delta.kernel.utils.CloseableIterator<io.delta.kernel.data.ColumnarBatch> batches = engine
-        .getParquetHandler().readParquetFiles(io.delta.kernel.internal.util.Utils.singletonCloseableIterator(file),
+        .getParquetHandler().readParquetFiles(io.lethe.internal.run.LogTable.single(file),
             schema, predicate)) {
       while (batches.hasNext()) {
         io.delta.kernel.data.ColumnarBatch batch = batches.next();

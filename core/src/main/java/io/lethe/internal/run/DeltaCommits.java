@@ -21,7 +21,11 @@ public final class DeltaCommits {
 
   /** The file of a table's commit. */
   public static Path file(Path table, long version) {
-    return new Path(new Path(table, "_delta_log"), String.format("%020d.json", version));
+    return inLog(table, String.format("%020d.json", version));
+  }
+
+  private static Path inLog(Path table, String name) {
+    return new Path(new Path(table, "_delta_log"), name);
   }
 
   /**
@@ -46,7 +50,7 @@ public final class DeltaCommits {
    * one that cannot be read (Delta writes it after the commit, and reads none it cannot parse).
    */
   public static java.util.OptionalLong filesInChecksum(HadoopFiles files, Path table, long version) {
-    Path checksum = new Path(new Path(table, "_delta_log"), String.format("%020d.crc", version));
+    Path checksum = inLog(table, String.format("%020d.crc", version));
     try {
       if (!files.exists(checksum)) {
         return java.util.OptionalLong.empty();

@@ -64,10 +64,9 @@ final class StoreDeletes {
    * are small (the shards' files, the rows' positions per file, the files to delete), and adaptive
    * execution would run each of their stages as a Spark job of its own. Without it, and with one
    * shuffle partition (VACUUM keeps one per core, for its deletes), each query is one job of one
-   * task a stage. Delta's table state (the file
-   * list its commands start from) is built in one partition too while the table holds at most
-   * {@link #SMALL_STATE_FILES} files by its checksum: at S = 16 that took the DELETE from 1.45 s to
-   * 1.22 s (bench medians of five).
+   * task a stage. Delta's table state (the file list its commands start from) is built in one
+   * partition too while the table holds at most {@link #SMALL_STATE_FILES} files by its checksum:
+   * at S = 16 that took the DELETE from 1.45 s to 1.22 s (bench medians of five).
    */
   private Map<String, String> smallCommandSettings() {
     Map<String, String> settings = new TreeMap<>();

@@ -143,23 +143,29 @@ public final class LocalLinear {
   private static final class LinearObjective implements Objective {
     private final ShardMatrix m;
     private final LinearSpec spec;
-    private final double[] inverseStd;
     private final double[] scaledMean;
     private final double[] std;
     private final double l2;
     private final boolean centered;
     private final double[] margins;
+    /** Each stored value of the matrix in the standardized space: its value over its column's std. */
+    private final double[] scaled;
 
     LinearObjective(ShardMatrix m, LinearSpec spec, double[] inverseStd, double[] scaledMean, double[] std, double l2,
         boolean centered) {
       this.m = m;
       this.spec = spec;
-      this.inverseStd = inverseStd;
       this.scaledMean = scaledMean;
       this.std = std;
       this.l2 = l2;
       this.centered = centered;
       this.margins = new double[spec.sets()];
+      int[] column = m.column();
+      double[] value = m.value();
+      this.scaled = new double[m.rowStart()[m.rows()]];
+      for (int p = 0; p < scaled.length; p++) {
+        scaled[p] = value[p] * inverseStd[column[p]];
+      }
     }
 
     @Override
@@ -178,38 +184,9 @@ public final class LocalLinear {
         }
         offset[c] = o;
       }
-      double loss = 0;
       double[] multiplierSum = new double[k];
-      int[] start = m.rowStart();
-      int[] column = m.column();
-      double[] value = m.value();
-      double[] label = m.label();
-      double[] multiplier = new double[k];
-      for (int r = 0; r < m.rows(); r++) {
-        System.arraycopy(offset, 0, margins, 0, k);
-        for (int p = start[r]; p < start[r + 1]; p++) {
-          int j = column[p];
-          double z = value[p] * inverseStd[j];
-          if (z != 0.0) {
-            for (int c = 0; c < k; c++) {
-              margins[c] += x[j * k + c] * z;
-            }
-          }
-        }
-        double y = label[r];
-        loss += rowLoss(y, multiplier);
-        for (int c = 0; c < k; c++) {
-          double g = multiplier[c];
-          if (g == 0.0) {
-            continue;
-          }
-          multiplierSum[c] += g;
-          for (int p = start[r]; p < start[r + 1]; p++) {
-            int j = column[p];
-            gradient[j * k + c] += g * value[p] * inverseStd[j];
-          }
-        }
-      }
+      double loss = k == 1 && spec.loss() == LinearSpec.Loss.BINOMIAL
+          ? binomialRows(x, gradient, offset[0], multiplierSum) : rows(x, gradient, offset, multiplierSum);
       double n = m.rows();
       for (int c = 0; c < k; c++) {
         if (centered) {
@@ -242,6 +219,80 @@ public final class LocalLinear {
         }
         loss += 0.5 * l2 * penalty;
       }
+      return loss;
+    }
+
+    /**
+     * The rows' summed loss, their gradient added into {@code gradient} and their multipliers
+     * summed per set, for any loss.
+     */
+    private double rows(double[] x, double[] gradient, double[] offset, double[] multiplierSum) {
+      int k = offset.length;
+      int[] start = m.rowStart();
+      int[] column = m.column();
+      double[] label = m.label();
+      double[] multiplier = new double[k];
+      double loss = 0;
+      for (int r = 0; r < m.rows(); r++) {
+        System.arraycopy(offset, 0, margins, 0, k);
+        for (int p = start[r]; p < start[r + 1]; p++) {
+          double z = scaled[p];
+          if (z != 0.0) {
+            int at = column[p] * k;
+            for (int c = 0; c < k; c++) {
+              margins[c] += x[at + c] * z;
+            }
+          }
+        }
+        loss += rowLoss(label[r], multiplier);
+        for (int c = 0; c < k; c++) {
+          double g = multiplier[c];
+          if (g == 0.0) {
+            continue;
+          }
+          multiplierSum[c] += g;
+          for (int p = start[r]; p < start[r + 1]; p++) {
+            gradient[column[p] * k + c] += g * scaled[p];
+          }
+        }
+      }
+      return loss;
+    }
+
+    /**
+     * {@link #rows} for the binomial loss (one coefficient set): the same sums in the same order,
+     * with the margin in a local and one exponential per row shared by the loss and the multiplier.
+     */
+    private double binomialRows(double[] x, double[] gradient, double offset, double[] multiplierSum) {
+      int[] start = m.rowStart();
+      int[] column = m.column();
+      double[] label = m.label();
+      double loss = 0;
+      double sum = 0;
+      for (int r = 0; r < m.rows(); r++) {
+        int from = start[r];
+        int to = start[r + 1];
+        double margin = offset;
+        for (int p = from; p < to; p++) {
+          double z = scaled[p];
+          if (z != 0.0) {
+            margin += x[column[p]] * z;
+          }
+        }
+        double y = label[r];
+        // exp(-margin) for the multiplier and for log(1 + exp(-margin)), computed once when margin >= 0.
+        double e = Math.exp(-Math.abs(margin));
+        double g = (margin >= 0 ? 1.0 / (1.0 + e) : 1.0 / (1.0 + Math.exp(-margin))) - y;
+        double log1pExp = margin >= 0 ? Math.log1p(e) : -margin + Math.log1p(e);
+        loss += y > 0 ? log1pExp : log1pExp + margin;
+        if (g != 0.0) {
+          sum += g;
+          for (int p = from; p < to; p++) {
+            gradient[column[p]] += g * scaled[p];
+          }
+        }
+      }
+      multiplierSum[0] = sum;
       return loss;
     }
 

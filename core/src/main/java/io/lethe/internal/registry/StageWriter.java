@@ -16,6 +16,8 @@ import org.apache.parquet.hadoop.ParquetFileWriter;
 import org.apache.parquet.hadoop.ParquetWriter;
 import org.apache.parquet.hadoop.api.WriteSupport;
 import org.apache.parquet.hadoop.metadata.CompressionCodecName;
+import org.apache.parquet.hadoop.util.HadoopOutputFile;
+import org.apache.parquet.io.OutputFile;
 import org.apache.spark.ml.Transformer;
 import org.apache.spark.ml.feature.ImputerModel;
 import org.apache.spark.ml.feature.OneHotEncoderModel;
@@ -95,8 +97,11 @@ final class StageWriter {
           RowFactory.create((Object) m.categorySizes()));
     }
     if (stage instanceof ImputerModel m) {
-      // The surrogates: one column per input column, one row (a local relation: collecting it runs no job).
-      return new StageData(m.surrogateDF().schema(), m.surrogateDF().head());
+      // The surrogates: one column per input column, one row. From the model's own arrays, not by
+      // collecting its surrogate DataFrame: that is a query (no job, but planned and run as one),
+      // which was most of the time of saving a sub-model with 8 saves at a time.
+      return new StageData(m.surrogateDF().schema(), RowFactory.create(
+          java.util.Arrays.stream(m.surrogates()).boxed().toArray()));
     }
     return null;
   }
@@ -107,18 +112,27 @@ final class StageWriter {
       "spark.sql.parquet.outputTimestampType", "spark.sql.parquet.fieldId.write.enabled",
       "spark.sql.parquet.variant.annotateLogicalType.enabled");
 
+  private static final int STAGE_PAGE_BYTES = 64 * 1024;
+
   private static void writeParquet(SparkSession spark, StageData data, Path file) throws IOException {
     writeParquet(spark, data.schema(), List.of(data.row()), file);
   }
 
   /** Writes the rows as one Parquet file of the schema, as Spark's Parquet writer writes them. */
   static void writeParquet(SparkSession spark, StructType schema, List<Row> rows, Path file) throws IOException {
-    Configuration conf = new Configuration(spark.sparkContext().hadoopConfiguration());
+    // The file is opened on the session's Hadoop configuration as it is; the writer's own settings
+    // (the row schema, Spark's Parquet settings) go in a configuration of their own, with no
+    // defaults loaded. A copy of the session's per file, one thread at a time (a copy locks its
+    // source), was most of the time of saving the sub-models of a forget at S = 128.
+    Configuration conf = new Configuration(false);
     conf.set(ParquetWriteSupport.SPARK_ROW_SCHEMA(), schema.json());
     PARQUET_WRITE_SETTINGS.forEach(key -> conf.set(key, spark.conf().get(key)));
+    OutputFile out = HadoopOutputFile.fromPath(file, spark.sparkContext().hadoopConfiguration());
     scala.Function1<Object, Object> converter = CatalystTypeConverters$.MODULE$.createToCatalystConverter(schema);
-    try (ParquetWriter<InternalRow> writer = new RowWriter(file).withConf(conf)
-        .withCompressionCodec(CompressionCodecName.SNAPPY).withWriteMode(ParquetFileWriter.Mode.CREATE).build()) {
+    try (ParquetWriter<InternalRow> writer = new RowWriter(out).withConf(conf)
+        .withCompressionCodec(CompressionCodecName.SNAPPY).withWriteMode(ParquetFileWriter.Mode.CREATE)
+        // Pages of 64 KB, not 1 MB: the writer's compression buffer is a page, and most files hold one row.
+        .withPageSize(STAGE_PAGE_BYTES).withDictionaryPageSize(STAGE_PAGE_BYTES).build()) {
       for (Row row : rows) {
         writer.write((InternalRow) converter.apply(row));
       }
@@ -131,7 +145,7 @@ final class StageWriter {
   }
 
   private static final class RowWriter extends ParquetWriter.Builder<InternalRow, RowWriter> {
-    RowWriter(Path file) {
+    RowWriter(OutputFile file) {
       super(file);
     }
 

@@ -63,7 +63,7 @@ final class StoreDeletes {
    * Session settings for Delta's commands on a few shards (DELETE, REORG, VACUUM): their queries
    * are small (the shards' files, the rows' positions per file, the files to delete), and adaptive
    * execution would run each of their stages as a Spark job of its own. Without it, and with one
-   * shuffle partition (VACUUM keeps one per core, for its deletes), each query is one job of one
+   * shuffle partition (VACUUM's deletes keep one task per core), each query is one job of one
    * task a stage. Delta's table state (the file list its commands start from) is built in one
    * partition too while the table holds at most {@link #SMALL_STATE_FILES} files by its checksum:
    * at S = 16 that took the DELETE from 1.45 s to 1.22 s (bench medians of five).
@@ -142,10 +142,11 @@ final class StoreDeletes {
     // The files to delete go in one Spark job (deleted where the tasks run), not one job per
     // partition of their list read back to the driver: a job fewer, about 0.2 s of a VACUUM here.
     settings.put("spark.databricks.delta.vacuum.parallelDelete.enabled", "true");
-    // Those tasks are the shuffle's partitions: a partition per core at most, not one, so that a
-    // purge of many files on a cluster deletes them in parallel.
+    // Its queries run in one shuffle partition like the other commands', but its deletes in one
+    // task per core at most (Delta's default is the shuffle's partitions), so that a purge of many
+    // files on a cluster deletes them in parallel.
     int partitions = Integer.parseInt(spark.conf().get("spark.sql.shuffle.partitions"));
-    settings.put("spark.sql.shuffle.partitions",
+    settings.put("spark.databricks.delta.vacuum.parallelDelete.parallelism",
         String.valueOf(Math.max(1, Math.min(partitions, spark.sparkContext().defaultParallelism()))));
     // VACUUM prints its tally to standard output; a job's main logs what is printed there, so that
     // standard output carries the job's JSON summary alone.

@@ -57,10 +57,11 @@ final class EngineChoice {
   }
 
   /**
-   * What a task holds to fit a shard of this many rows: per row and column about 24 bytes (its value,
-   * then its featurized index and value), plus the row's label.
+   * What a task holds to fit a shard of this many rows: per row and column about 32 bytes (its value,
+   * then its featurized index and value, and that value standardized for a linear fit), plus the
+   * row's label.
    */
   private static long taskBytes(ShardedStore store, long rows) {
-    return rows * (24L * store.layout().featureColumns().size() + 8) + (1L << 20);
+    return rows * (32L * store.layout().featureColumns().size() + 8) + (1L << 20);
   }
 }

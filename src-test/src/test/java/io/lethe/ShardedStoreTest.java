@@ -159,6 +159,20 @@ class ShardedStoreTest extends LetheTestBase {
   }
 
   @Test
+  void theIdTestOfAWholeNumberColumnKeepsTheRowsItsStringTestKeeps() {
+    Dataset<Row> values = spark().range(-3, 20).selectExpr("id", "cast(id as int) as small", "cast(id as string) as text");
+    List<String> ids = List.of("12", "012", "+7", "-2", "x", "", "9999999999999999999", "3.0");
+    for (String column : List.of("id", "small", "text")) {
+      var type = values.schema().apply(column).dataType();
+      List<Long> typed = values.where(RequestedIds.test(ids, col(column), type)).select("id").as(
+          org.apache.spark.sql.Encoders.LONG()).collectAsList();
+      List<Long> asText = values.where(RequestedIds.test(ids, col(column))).select("id").as(
+          org.apache.spark.sql.Encoders.LONG()).collectAsList();
+      assertThat(typed).as("column %s", column).containsExactlyInAnyOrder(12L, -2L).isEqualTo(asText);
+    }
+  }
+
+  @Test
   void theDeleteRewritesTheFilesHoldingTheRowsOrHidesThemBehindDeletionVectors() {
     Dataset<Row> rows = multiRowSubjects();
     for (boolean rewrite : List.of(true, false)) {

@@ -44,7 +44,8 @@ final class StoreDeletes {
   /** Deletes the rows; see {@link ShardedStore#deleteMatching}. */
   long deleteMatching(String column, Collection<String> ids, Collection<Integer> shards, CommitRetry retry,
       boolean rewriteFiles) {
-    Column condition = RequestedIds.test(ids, col(column));
+    Column condition = RequestedIds.test(ids, col(column),
+        DeltaTable.forPath(spark, store.path()).toDF().schema().apply(column).dataType());
     if (shards != null) {
       condition = col(StoreLayout.SHARD_COLUMN).isin(shards.stream().sorted().toArray()).and(condition);
     }

@@ -261,7 +261,8 @@ public final class LocalLinear {
 
     /**
      * {@link #rows} for the binomial loss (one coefficient set): the same sums in the same order,
-     * with the margin in a local and one exponential per row shared by the loss and the multiplier.
+     * with the margin in a local, and one exponential shared by the loss and the multiplier when
+     * the margin is not negative.
      */
     private double binomialRows(double[] x, double[] gradient, double offset, double[] multiplierSum) {
       int[] start = m.rowStart();

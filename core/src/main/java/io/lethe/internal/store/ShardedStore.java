@@ -295,7 +295,8 @@ public final class ShardedStore {
    * so no plan, log line or UI page shows them.
    */
   public Dataset<Row> rowsMatching(String column, Collection<String> ids, Collection<Integer> shards, long version) {
-    return inShards(read(version), shards).where(RequestedIds.test(ids, col(column)));
+    Dataset<Row> rows = read(version);
+    return inShards(rows, shards).where(RequestedIds.test(ids, col(column), rows.schema().apply(column).dataType()));
   }
 
   /**

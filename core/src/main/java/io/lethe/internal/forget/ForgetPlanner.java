@@ -64,7 +64,8 @@ final class ForgetPlanner {
     }
   }
 
-  record Prepared(ForgetPlan plan, List<Item> items, String column) {
+  /** The plan, its ids, and the id column with its type in the store (as the plan read it). */
+  record Prepared(ForgetPlan plan, List<Item> items, String column, DataType idType) {
   }
 
   /** The plan and what executing it needs; its parts are timed as sub-steps of {@code times}' "plan". */
@@ -82,7 +83,8 @@ final class ForgetPlanner {
       return store.read(version).schema();
     });
     String column = idColumn(request.kind(), schema);
-    requireIdType(request, schema.apply(column).dataType(), column);
+    DataType idType = schema.apply(column).dataType();
+    requireIdType(request, idType, column);
     Collection<Integer> candidates = request.kind() == IdKind.SUBJECT ? store.shardsOf(request.ids()) : null;
     Map<String, Map<Integer, Long>> matches = times.time("plan.match",
         () -> store.match(column, request.ids(), candidates, version));
@@ -148,7 +150,7 @@ final class ForgetPlanner {
         request.size(), found, notFound, open.size(), alreadyForgotten, rowsToDelete, rowsPerShard,
         new ArrayList<>(hit), new ArrayList<>(retrain), toRetire.ensembleVersions(), toRetire.subModels().size(), shards,
         ShardMath.expectedShardsHit(shards, found), estimated, full, hold.requests(), hold.because());
-    return new Prepared(plan, items, column);
+    return new Prepared(plan, items, column, idType);
   }
 
   /** Whether an item's request may wait for a larger batch: rows found now, and new or held before. */

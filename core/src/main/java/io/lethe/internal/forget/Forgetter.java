@@ -188,7 +188,8 @@ public final class Forgetter {
     List<String> toDelete = prepared.items().stream().filter(ForgetPlanner.Item::found).map(ForgetPlanner.Item::id).toList();
     CommitRetry deleteRetry = new CommitRetry(settings.commitAttempts(), attempt -> hook.before(ForgetStep.DELETE, attempt));
     Supplier<Long> delete = () -> toDelete.isEmpty() ? store.currentVersion()
-        : store.deleteMatching(prepared.column(), toDelete, hit, deleteRetry, settings.rewriteFiles());
+        : store.deleteMatching(prepared.column(), prepared.idType(), toDelete, hit, deleteRetry,
+            settings.rewriteFiles());
     // The fit runs beside the delete when it leaves the delete a core: with one task per shard on
     // every core, the delete's own small jobs would wait for the fit's tasks.
     int cores = store.spark().sparkContext().defaultParallelism();

@@ -31,6 +31,7 @@ import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,6 +57,7 @@ public final class ShardedStore {
     this.log = new LogTable(spark.sparkContext().hadoopConfiguration(), path);
   }
 
+  /** Whether the store exists: a named table in the catalog, or a Delta table at the path. */
   public static boolean exists(SparkSession spark, String path) {
     return DeltaTable.isDeltaTable(spark, qualify(spark, path));
   }
@@ -90,8 +92,6 @@ public final class ShardedStore {
             + " (not a Delta table); create it with the ingest job"));
     return new ShardedStore(spark, path, StoreLayout.fromProperties(props, path));
   }
-
-  /** Whether the store exists: a named table in the catalog, or a Delta table at the path. */
 
   public static IngestPlan planIngest(SparkSession spark, String location, Dataset<Row> source, LetheConfig config,
       boolean append) {
@@ -144,11 +144,10 @@ public final class ShardedStore {
   }
 
   /**
-   * Starts, in a background thread, what Delta's first command on this store in a fresh JVM pays
-   * before any work: Spark SQL's and Delta's classes, and the table state of the current version,
-   * by planning a read of it (no data is read) with the settings of Lethe's Delta commands. A
-   * command-line run about to plan with the log alone (Delta Kernel) and then delete calls it
-   * first, so the two overlap. A failure here is ignored: the command meets it again and reports it.
+   * Starts in a background thread what Delta's first command on this store pays in a fresh JVM:
+   * Spark SQL's and Delta's classes, and the current version's table state, by planning a read of it
+   * (no data read) with Lethe's command settings. A command-line run that plans from the log (Delta
+   * Kernel) then deletes calls it first, to overlap the two. Failures are left to the command.
    */
   public void prepareDelete() {
     Thread thread = new Thread(() -> {
@@ -169,10 +168,9 @@ public final class ShardedStore {
   }
 
   /**
-   * The change data feed of versions {@code from} to {@code to} (both included), of the given
-   * shards (all when null): each changed row with {@code _change_type} (insert, delete,
-   * update_preimage, update_postimage) and {@code _commit_version}. Fails when the range's change
-   * data is no longer readable (vacuumed, or older than the log's retention).
+   * The change data feed of versions {@code from} to {@code to} (both included) in these shards (all
+   * when null): each changed row with {@code _change_type} and {@code _commit_version}. Fails when
+   * the range's change data is no longer readable (vacuumed, or older than the log's retention).
    */
   public Dataset<Row> changes(long from, long to, Collection<Integer> shards) {
     Dataset<Row> changes = spark.read().format("delta").option("readChangeFeed", "true")
@@ -301,13 +299,11 @@ public final class ShardedStore {
 
   /**
    * Deletes every row whose {@code column} holds one of the ids, only in {@code shards}, with one
-   * Delta {@code DELETE} that writes deletion vectors, and returns the store version it committed.
-   * It prunes by shard partition, so no other shard is read; it writes no data file and no change
-   * data file (no copy of the rows: the change feed derives them from the deletion vectors); and
-   * its predicate, which Delta records in the log, names the id test ({@link RequestedIds}), not
-   * the ids. The rows stay in the files behind the vectors until a purge (REORG ... APPLY (PURGE),
-   * then VACUUM). The version returned is the current one after the commit: the commit's own or a
-   * later one. The column must be one of the store's (the forget plan checks it).
+   * Delta {@code DELETE} that writes deletion vectors, and returns the store version after its commit
+   * (its own or a later one). It reads no other shard's partition, writes no data or change data
+   * file (the change feed derives the rows from the vectors), and its predicate, which Delta logs,
+   * names the id test ({@link RequestedIds}), not the ids. The rows stay in the files until a purge
+   * (REORG ... APPLY (PURGE), then VACUUM). The column must be one of the store's (the plan checks).
    *
    * <p>With {@code rewriteFiles} the DELETE rewrites the files holding the rows instead (Delta's
    * copy-on-write; the setting applies to this DELETE only). With the change feed on, Delta then
@@ -316,15 +312,19 @@ public final class ShardedStore {
    */
   public long deleteMatching(String column, Collection<String> ids, Collection<Integer> shards, CommitRetry retry,
       boolean rewriteFiles) {
-    return new StoreDeletes(this).deleteMatching(column, ids, shards, retry, rewriteFiles);
+    return deleteMatching(column, null, ids, shards, retry, rewriteFiles);
+  }
+
+  /** {@link #deleteMatching}, given the id column's type as the plan read it (null: read it again). */
+  public long deleteMatching(String column, DataType type, Collection<String> ids, Collection<Integer> shards,
+      CommitRetry retry, boolean rewriteFiles) {
+    return new StoreDeletes(this).deleteMatching(column, type, ids, shards, retry, rewriteFiles);
   }
 
   /**
-   * Rewrites the files of the given shards that hold rows hidden by deletion vectors
-   * ({@code REORG TABLE ... APPLY (PURGE)}), so that no current file still holds a deleted row, then
-   * runs {@code VACUUM} with the given retention, which deletes the files (old versions, change
-   * data) that no version within the retention needs. Rows deleted before {@code vacuumedAt -
-   * retention} are then gone from storage.
+   * Rewrites the shards' files that hold rows hidden by deletion vectors ({@code REORG TABLE ...
+   * APPLY (PURGE)}), then runs {@code VACUUM} with the given retention, which deletes the files no
+   * version within the retention needs: rows deleted before {@code vacuumedAt - retention} are gone.
    */
   public PurgeResult purge(Collection<Integer> shards, double retentionHours, CommitRetry retry) {
     return purge(shards, retentionHours, retry, true);

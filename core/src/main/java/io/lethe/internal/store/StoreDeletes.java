@@ -17,6 +17,7 @@ import java.util.TreeMap;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,10 +43,10 @@ final class StoreDeletes {
   }
 
   /** Deletes the rows; see {@link ShardedStore#deleteMatching}. */
-  long deleteMatching(String column, Collection<String> ids, Collection<Integer> shards, CommitRetry retry,
-      boolean rewriteFiles) {
-    Column condition = RequestedIds.test(ids, col(column),
-        DeltaTable.forPath(spark, store.path()).toDF().schema().apply(column).dataType());
+  long deleteMatching(String column, DataType type, Collection<String> ids, Collection<Integer> shards,
+      CommitRetry retry, boolean rewriteFiles) {
+    Column condition = RequestedIds.test(ids, col(column), type != null ? type
+        : DeltaTable.forPath(spark, store.path()).toDF().schema().apply(column).dataType());
     if (shards != null) {
       condition = col(StoreLayout.SHARD_COLUMN).isin(shards.stream().sorted().toArray()).and(condition);
     }

@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.within;
 import io.lethe.demo.AdultData;
 import io.lethe.internal.model.Evaluation;
 import io.lethe.internal.model.ShardEnsembleModel;
+import io.lethe.internal.model.SubModelScores;
 import io.lethe.internal.registry.ModelRegistry;
 import io.lethe.internal.store.ShardedStore;
 import io.lethe.internal.train.SingleModel;
@@ -154,6 +155,41 @@ class EnsembleTest extends LetheTestBase {
     // The fused plan is one function over the raw columns, not the sub-models' stage columns.
     String plan = ensemble.transform(test).queryExecution().analyzed().toString();
     assertThat(plan).doesNotContain(io.lethe.internal.model.ShardColumns.features(0));
+  }
+
+  @Test
+  void eachSubModelsProbabilityOfTheTrueClassIsWhatItsOwnStagesGive() {
+    // The membership attacks' scores: every sub-model's probability of each row's label, in one pass.
+    String label = io.lethe.types.StoreLayout.LABEL_INDEX_COLUMN;
+    Dataset<Row> rows = test.limit(300).withColumn(label, store.layout().labelIndex());
+    List<Integer> shards = trained.shards().stream().map(SubModelEntry::shard).toList();
+    Dataset<Row> fused = SubModelScores.trueClassProbabilities(rows, shards, ensemble::subModel, label, "p");
+    assertThat(fused.queryExecution().analyzed().toString()).as("one function, not the stages")
+        .doesNotContain(io.lethe.internal.model.ShardColumns.features(shards.get(0)));
+    // A pipeline outside what the fused scorer compiles (a stage before the sub-model's) runs its stages.
+    List<PipelineModel> wrapped = shards.stream().map(s -> new Pipeline().setStages(new PipelineStage[] {
+        new org.apache.spark.ml.feature.SQLTransformer().setStatement("SELECT * FROM __THIS__"), ensemble.subModel(s)})
+        .fit(rows)).toList();
+    Dataset<Row> staged = SubModelScores.trueClassProbabilities(rows, shards, s -> wrapped.get(shards.indexOf(s)),
+        label, "p");
+    Map<Object, List<Double>> a = byPerson(fused);
+    Map<Object, List<Double>> b = byPerson(staged);
+    assertThat(a).hasSize(300).isEqualTo(b);
+    for (int i = 0; i < shards.size(); i++) {
+      int shard = shards.get(i);
+      int at = i;
+      for (Row r : ensemble.subModel(shard).transform(rows).select(col(AdultData.SUBJECT), col(label),
+          col(io.lethe.internal.model.ShardColumns.probability(shard))).collectAsList()) {
+        double expected = r.<Vector>getAs(2).apply((int) r.getDouble(1));
+        assertThat(a.get(r.get(0)).get(at)).as("shard %d, person %s", shard, r.get(0)).isEqualTo(expected);
+      }
+    }
+  }
+
+  private static Map<Object, List<Double>> byPerson(Dataset<Row> scored) {
+    Map<Object, List<Double>> out = new java.util.HashMap<>();
+    scored.select(col(AdultData.SUBJECT), col("p")).collectAsList().forEach(r -> out.put(r.get(0), r.getList(1)));
+    return out;
   }
 
   @Test

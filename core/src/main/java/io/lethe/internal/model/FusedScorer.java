@@ -114,6 +114,29 @@ final class FusedScorer implements Serializable {
     return Vectors.dense(sum);
   }
 
+  /**
+   * Each sub-model's probability of one class, in the order compiled: the class is the row's field
+   * after the inputs (a label index, as a double). What each pipeline's probability column holds at
+   * that index; every sub-model must be a probabilistic classifier ({@link #probabilistic}).
+   */
+  double[] classProbabilities(Row row) {
+    Object[] raw = read(row);
+    int label = (int) row.getDouble(inputs.size());
+    double[] out = new double[programs.size()];
+    for (int i = 0; i < out.length; i++) {
+      Program p = programs.get(i);
+      double[] probability = p.binomial != null ? p.binomialProbability(raw) : null;
+      out[i] = probability != null ? probability[label]
+          : ((ProbabilisticClassificationModel<Vector, ?>) p.model).predictProbability(p.features(raw)).apply(label);
+    }
+    return out;
+  }
+
+  /** Whether every sub-model's estimator gives class probabilities. */
+  boolean probabilistic() {
+    return programs.stream().allMatch(p -> p.model instanceof ProbabilisticClassificationModel);
+  }
+
   /** The weighted mean prediction of a regression ensemble. */
   double regress(Row row) {
     Object[] raw = read(row);

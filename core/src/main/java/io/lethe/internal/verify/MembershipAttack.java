@@ -3,8 +3,8 @@ package io.lethe.internal.verify;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
 
-import io.lethe.internal.model.ShardColumns;
 import io.lethe.internal.model.ShardEnsembleModel;
+import io.lethe.internal.model.SubModelScores;
 import io.lethe.internal.train.ShardTrainer;
 import io.lethe.types.AttackResult;
 import io.lethe.types.StoreLayout;
@@ -14,7 +14,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.classification.ProbabilisticClassificationModel;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Column;
@@ -125,21 +124,18 @@ public final class MembershipAttack {
   private static Map<String, double[]> standardisedConfidence(ShardEnsembleModel model, Dataset<Row> rows,
       StoreLayout layout) {
     List<SubModelEntry> entries = model.manifest().shards();
-    Dataset<Row> df = rows.withColumn("__lethe_own_shard", layout.shardOf(col(layout.subjectColumn())).cast("int"));
-    List<Column> keep = new ArrayList<>(List.of(col(GROUP), col(StoreLayout.LABEL_INDEX_COLUMN),
-        col("__lethe_own_shard")));
-    for (SubModelEntry e : entries) {
-      df = model.subModel(e.shard()).transform(df);
-      keep.add(col(ShardColumns.probability(e.shard())));
-    }
-    return scores(df.select(keep.toArray(new Column[0])).collectAsList(), r -> {
-      int label = (int) r.getDouble(1);
-      int own = r.getInt(2);
+    Dataset<Row> df = SubModelScores.trueClassProbabilities(
+        rows.withColumn("__lethe_own_shard", layout.shardOf(col(layout.subjectColumn())).cast("int")),
+        entries.stream().map(SubModelEntry::shard).toList(), model::subModel, StoreLayout.LABEL_INDEX_COLUMN,
+        "__lethe_probabilities");
+    return scores(df.select(col(GROUP), col("__lethe_own_shard"), col("__lethe_probabilities")).collectAsList(), r -> {
+      int own = r.getInt(1);
+      List<Double> probabilities = r.getList(2);
       double target = Double.NaN;
       double[] others = new double[entries.size() - 1];
       int k = 0;
       for (int s = 0; s < entries.size(); s++) {
-        double confidence = logit(((Vector) r.getAs(3 + s)).apply(label));
+        double confidence = logit(probabilities.get(s));
         if (entries.get(s).shard() == own) {
           target = confidence;
         } else if (k < others.length) {

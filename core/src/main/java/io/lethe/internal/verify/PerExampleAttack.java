@@ -3,8 +3,8 @@ package io.lethe.internal.verify;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.monotonically_increasing_id;
 
-import io.lethe.internal.model.ShardColumns;
 import io.lethe.internal.model.ShardEnsembleModel;
+import io.lethe.internal.model.SubModelScores;
 import io.lethe.internal.store.ShardedStore;
 import io.lethe.internal.train.ExactStatistics;
 import io.lethe.internal.train.ShardTrainer;
@@ -27,7 +27,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import org.apache.spark.ml.PipelineModel;
-import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -205,17 +204,13 @@ final class PerExampleAttack {
     if (shards.isEmpty()) {
       return;
     }
-    Dataset<Row> df = rows;
-    List<Column> keep = new ArrayList<>(List.of(col(ROW), col(StoreLayout.LABEL_INDEX_COLUMN)));
-    for (int s : shards) {
-      df = model.apply(s).transform(df);
-      keep.add(col(ShardColumns.probability(s)));
-    }
-    for (Row r : df.select(keep.toArray(new Column[0])).collectAsList()) {
+    Dataset<Row> df = SubModelScores.trueClassProbabilities(rows, shards, model, StoreLayout.LABEL_INDEX_COLUMN,
+        "__lethe_probabilities");
+    for (Row r : df.select(col(ROW), col("__lethe_probabilities")).collectAsList()) {
       Tested t = tested.get(r.getLong(0));
-      int label = (int) r.getDouble(1);
+      List<Double> probabilities = r.getList(1);
       for (int i = 0; i < shards.size(); i++) {
-        into.put(r.getLong(0), t, shards.get(i), MembershipAttack.logit(((Vector) r.getAs(2 + i)).apply(label)));
+        into.put(r.getLong(0), t, shards.get(i), MembershipAttack.logit(probabilities.get(i)));
       }
     }
   }

@@ -48,7 +48,8 @@ class BenchTest extends LetheTestBase {
         "--repeats", "1",
         "--data-dir", home().resolve("data/adult").toString(),
         "--work-dir", dir.resolve("work").toString(), "--output", dir.resolve("report").toString(),
-        "-D", "runs.path=" + dir.resolve("runs"), "-D", "train.param.maxIter=10", "-D", "forget.slices=2");
+        "-D", "runs.path=" + dir.resolve("runs"), "-D", "train.param.maxIter=10", "-D", "forget.slices=2",
+        "-D", "verify.attack-rows=300", "-D", "verify.shadow-models=2");
     err = errors.toString();
     assertThat(code).as(err).isZero();
     summary = Json.read(out.toString(), JsonNode.class, "bench summary");
@@ -117,6 +118,11 @@ class BenchTest extends LetheTestBase {
       assertThat(p.path("runSeconds").get(0).asDouble()).isEqualTo(p.path("forgetSeconds").asDouble());
     }
     assertThat(report.path("retrain").path("firstForgetSeconds").asDouble()).isPositive();
+    // The membership audit, timed on the first forget of one subject; reported with the batch of one.
+    assertThat(one.path("auditSeconds").asDouble()).isPositive();
+    assertThat(three.path("auditSeconds").isNumber()).isFalse();
+    assertThat(report.path("targets").findValuesAsText("name"))
+        .anyMatch(t -> t.startsWith("membership audit of a 1-subject forget (the first in the JVM) vs the forget itself"));
   }
 
   @Test
@@ -191,7 +197,7 @@ class BenchTest extends LetheTestBase {
 
     List<String> targets = new ArrayList<>();
     report.path("targets").forEach(t -> targets.add(t.path("name").asText()));
-    assertThat(targets).hasSize(17).anyMatch(t -> t.startsWith("forget 1 subject vs full retrain (8,000 rows, S = 4; the target is set at"))
+    assertThat(targets).hasSize(18).anyMatch(t -> t.startsWith("forget 1 subject vs full retrain (8,000 rows, S = 4; the target is set at"))
         .anyMatch(t -> t.startsWith("fixed cost of a forget run"))
         .anyMatch(t -> t.startsWith("Spark jobs of a forget run outside the retrain"))
         .anyMatch(t -> t.startsWith("purge after forgetting 1 subject vs the forget itself"))

@@ -27,6 +27,8 @@ import io.lethe.internal.model.Evaluation;
 import io.lethe.internal.model.ShardColumns;
 import io.lethe.internal.model.ShardEnsembleModel;
 import io.lethe.internal.verify.DifferenceAttack;
+import io.lethe.internal.verify.MembershipAudit;
+import io.lethe.internal.verify.VerifySettings;
 import io.lethe.internal.registry.ModelRegistry;
 import io.lethe.internal.run.HadoopFiles;
 import io.lethe.internal.run.Json;
@@ -325,7 +327,8 @@ public final class Bench {
    * The references, then every forget batch size {@code --repeats} times. The references come
    * first, on the trained store: the full retrain {@code --repeats} times (its median run counts),
    * and one model by spark.ml's fit. Then a first forget of one subject, which loads and compiles
-   * the forget path's code (reported apart, not counted), and each batch's runs, each on subjects
+   * the forget path's code (reported apart, not counted) and records membership evidence on held-out
+   * synthetic rows (its audit timed apart, as the 1-subject batch's audit), and each batch's runs, each on subjects
    * not forgotten before and each followed by its purge, as a run with the purge on would leave the
    * store to the next. So every measured run starts from the same kind of store version: one a
    * purge (VACUUM) has just committed, whose table state Delta has yet to compute. A batch size
@@ -354,9 +357,21 @@ public final class Bench {
         one.value.rows(), one.seconds, full.seconds / one.seconds, save));
     long warmSubject = (long) (random.nextDouble() * data.subjects());
     used.add(warmSubject);
-    Forgot first = forget(main, List.of(Long.toString(warmSubject)));
-    out.accept(String.format("A first forget of 1 subject in this JVM (code loading, not counted): %.1f s",
-        first.seconds));
+    // The first forget also records membership evidence (as a run with verify.test set does), its audit timed apart.
+    Dataset<Row> heldOut = data.heldOut(spark, config.getInt(LetheConfig.VERIFY_ATTACK_ROWS)).cache();
+    Forgot first;
+    try {
+      VerifySettings verify = VerifySettings.from(config.with(Map.of(LetheConfig.VERIFY_PATH,
+          new Path(work, "verify").toString())));
+      first = forget(main, List.of(Long.toString(warmSubject)), main.forgetter.withAudit(
+          new MembershipAudit(main.store, main.registry, heldOut, verify, settings)));
+    } finally {
+      heldOut.unpersist();
+    }
+    double audit = first.result.seconds().getOrDefault("audit", 0.0);
+    out.accept(String.format("A first forget of 1 subject in this JVM (code loading, not counted): %.1f s; its"
+        + " membership audit (held-out synthetic rows; the audit's code loaded then too, as in a command-line run)"
+        + " %.1f s", first.seconds, audit));
     reference[0] = new Retrain(version, one.value.rows(), full.seconds, fullRuns.stream().map(t -> t.seconds).toList(),
         one.seconds, engine, save, first.seconds);
     for (int k : options.batches()) {
@@ -388,15 +403,18 @@ public final class Bench {
       ForgetPoint point = new ForgetPoint(k, r.plan().rowsToDelete(), r.retrainedShards().size(),
           r.plan().expectedShardsHit(), forgot.seconds, forgot.retrainSeconds(), forgot.seconds - forgot.retrainSeconds(),
           forgot.retireSeconds(), forgot.purgeSeconds, speedup, ref.singleModelSeconds() / forgot.seconds, ideal,
-          speedup / ideal, r.seconds(), jobs, retrainJobs, jobs - retrainJobs, commits, cost, runSeconds);
+          speedup / ideal, r.seconds(), jobs, retrainJobs, jobs - retrainJobs, commits, cost, runSeconds,
+          k == 1 ? audit : null);
       out.accept(String.format("Forget %d subject(s), the median of %d runs (%s s): %d rows in %d shard(s) (chance"
               + " predicts %.1f): %.1f s to the published ensemble (retrain %.1f s, fixed cost %.2f s), %.1fx faster"
               + " than a full retrain (ideal %.1fx, efficiency %.0f%%), %.1fx faster than one model on all rows; %d"
-              + " Spark jobs (%d in the retrain, %d outside it), %d Delta commits; retire %.1f s, purge %.1f s%nSteps:"
+              + " Spark jobs (%d in the retrain, %d outside it), %d Delta commits; retire %.1f s, purge %.1f s%s%nSteps:"
               + " %s", k, runs.size(), seconds(runSeconds), point.rowsDeleted(), point.shardsHit(),
           point.expectedShardsHit(), point.forgetSeconds(), point.retrainSeconds(), point.overheadSeconds(), speedup, ideal, 100 * point.efficiency(),
           point.speedupVsSingleModel(), point.sparkJobs(), point.retrainJobs(), point.jobsOutsideRetrain(),
-          point.deltaCommits(), point.retireSeconds(), point.purgeSeconds(), stepsLine(cost)));
+          point.deltaCommits(), point.retireSeconds(), point.purgeSeconds(),
+          k == 1 ? String.format("; the first forget's membership audit %.1f s", audit) : "",
+          stepsLine(cost)));
       points.add(point);
     }
     return points;
@@ -820,14 +838,20 @@ public final class Bench {
   }
 
   private Forgot forget(Store main, List<String> ids) {
-    Timed<ForgetResult> run = timed(() -> main.forgetter.execute(ForgetRequest.ofSubjects(ids)));
-    double retire = run.value.seconds().getOrDefault("retire", 0.0);
+    return forget(main, ids, main.forgetter);
+  }
+
+  /** A forget run and its purge; the run's time leaves out retiring and the audit (both after publishing). */
+  private Forgot forget(Store main, List<String> ids, Forgetter forgetter) {
+    Timed<ForgetResult> run = timed(() -> forgetter.execute(ForgetRequest.ofSubjects(ids)));
+    double afterPublishing = run.value.seconds().getOrDefault("retire", 0.0)
+        + run.value.seconds().getOrDefault("audit", 0.0);
     Purger purger = new Purger(main.store, 0, new CommitRetry(config.getInt(LetheConfig.FORGET_COMMIT_ATTEMPTS)));
     Timed<PurgeReport> purge = timed(() -> purger.purgeWaiting(main.ledger, run.value.batchId() + "-purge"));
     if (purge.value.pending() > 0) {
       throw new LetheException("The bench's purge left " + purge.value.pending() + " request(s) pending");
     }
-    return new Forgot(run.value, run.seconds - retire, purge.seconds);
+    return new Forgot(run.value, run.seconds - afterPublishing, purge.seconds);
   }
 
   private Scoring scoring(Store main, SyntheticData data, SingleModel single) {
@@ -1006,6 +1030,10 @@ public final class Bench {
           p.jobsOutsideRetrain(), "jobs", p.jobsOutsideRetrain() <= 10));
       targets.add(new Target("purge after forgetting 1 subject vs the forget itself" + at, "at most 1x its time",
           p.purgeSeconds() / p.forgetSeconds(), "x", p.purgeSeconds() <= p.forgetSeconds()));
+      if (p.auditSeconds() != null) {
+        targets.add(new Target("membership audit of a 1-subject forget (the first in the JVM) vs the forget itself" + at,
+            "at most 1x its time", p.auditSeconds() / p.forgetSeconds(), "x", p.auditSeconds() <= p.forgetSeconds()));
+      }
     });
     if (retrain != null) {
       double ratio = retrain.fullRetrainSeconds() / retrain.singleModelSeconds();

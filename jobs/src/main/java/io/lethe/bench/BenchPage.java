@@ -59,7 +59,8 @@ final class BenchPage {
             p.shardsHit() + " (" + num(p.expectedShardsHit()) + ")", num(p.forgetSeconds()), joined(p.runSeconds()),
             num(p.retrainSeconds()),
             num(p.overheadSeconds()), num(p.speedupVsFullRetrain()) + "x", num(p.idealSpeedup()) + "x",
-            pct(p.efficiency()), num(p.speedupVsSingleModel()) + "x", num(p.retireSeconds()), num(p.purgeSeconds())));
+            pct(p.efficiency()), num(p.speedupVsSingleModel()) + "x", num(p.retireSeconds()), num(p.purgeSeconds()),
+            p.auditSeconds() == null ? "" : num(p.auditSeconds())));
         batches.add("k = " + p.subjects());
         forget.add(p.forgetSeconds());
         full.add(ref.fullRetrainSeconds());
@@ -67,7 +68,7 @@ final class BenchPage {
       }
       page.table("forget", List.of("subjects", "rows", "shards hit (expected)", "forget s", "runs s", "retrain s",
           "overhead s",
-          "vs full retrain", "ideal", "efficiency", "vs one model", "retire s", "purge s"), rows);
+          "vs full retrain", "ideal", "efficiency", "vs one model", "retire s", "purge s", "audit s"), rows);
       page.figure("forget-chart", Charts.bars("seconds", batches, List.of(Series.values("forget", forget),
           Series.values("full retrain", full), Series.values("one model on all rows", single))),
           "Wall time of a forget batch against its references");

@@ -58,7 +58,7 @@ public record BenchReport(String startedAt, Environment environment, Workload wo
       double forgetSeconds, double retrainSeconds, double overheadSeconds, double retireSeconds, double purgeSeconds,
       double speedupVsFullRetrain, double speedupVsSingleModel, double idealSpeedup, double efficiency,
       Map<String, Double> steps, long sparkJobs, long retrainJobs, long jobsOutsideRetrain, long deltaCommits,
-      Map<String, io.lethe.types.StepCost> cost, List<Double> runSeconds) {}
+      Map<String, io.lethe.types.StepCost> cost, List<Double> runSeconds, Double auditSeconds) {}
 
   /**
    * The references: every shard retrained and published, and one model fitted on all remaining

@@ -106,92 +106,90 @@ final class PerExampleAttack {
     groups.put(UNSEEN, unseen);
     String subject = layout.subjectColumn();
     Column ownShard = layout.shardOf(col(subject)).cast("int");
-    Dataset<Row> rows = MembershipAttack.tagged(groups, layout).withColumn(ROW, monotonically_increasing_id())
-        .cache();
-    try {
-      Map<Long, Tested> tested = new TreeMap<>();
-      Set<Integer> homes = new TreeSet<>();
-      List<String> retainedPeople = new ArrayList<>();
-      // Each row as the shadow fits read it (numeric, categorical, label), then its number, group, shard and subject.
-      List<Column> columns = new ArrayList<>(List.of(ExactStatistics.columns(layout,
-          col(StoreLayout.LABEL_INDEX_COLUMN))));
-      columns.add(col(ROW));
-      columns.add(col(MembershipAttack.GROUP));
-      columns.add(ownShard.as(HOME));
-      columns.add(col(subject).cast("string"));
-      int width = columns.size() - 4;
-      int unseenSeen = 0;
-      for (Row r : rows.select(columns.toArray(new Column[0])).collectAsList()) {
-        String group = r.getString(width + 1);
-        // A never-seen row is in no shard: it is tested against the hit shards' sub-models in turn.
-        int shard = UNSEEN.equals(group) ? targets.get(unseenSeen++ % targets.size()) : r.getInt(width + 2);
-        Tested t = new Tested(group, shard);
-        tested.put(r.getLong(width), t);
-        if (RETAINED.equals(group)) {
-          retainedPeople.add(r.getString(width + 3));
-        }
-        Object[] values = new Object[width + 1];
-        for (int c = 0; c < width; c++) {
-          values[c] = r.get(c);
-        }
-        values[width] = shard;
-        homes.add(shard);
-        t.training = RowFactory.create(values);
+    Dataset<Row> taggedRows = MembershipAttack.tagged(groups, layout).withColumn(ROW, monotonically_increasing_id());
+    // The tested rows (samples: thousands) as a local relation: scoring them with each pair's shadow
+    // models is then done by the optimizer in the driver, with no Spark job per scoring.
+    Dataset<Row> rows = store.spark().createDataFrame(taggedRows.collectAsList(), taggedRows.schema());
+    Map<Long, Tested> tested = new TreeMap<>();
+    Set<Integer> homes = new TreeSet<>();
+    List<String> retainedPeople = new ArrayList<>();
+    // Each row as the shadow fits read it (numeric, categorical, label), then its number, group, shard and subject.
+    List<Column> columns = new ArrayList<>(List.of(ExactStatistics.columns(layout,
+        col(StoreLayout.LABEL_INDEX_COLUMN))));
+    columns.add(col(ROW));
+    columns.add(col(MembershipAttack.GROUP));
+    columns.add(ownShard.as(HOME));
+    columns.add(col(subject).cast("string"));
+    int width = columns.size() - 4;
+    int unseenSeen = 0;
+    for (Row r : rows.select(columns.toArray(new Column[0])).collectAsList()) {
+      String group = r.getString(width + 1);
+      // A never-seen row is in no shard: it is tested against the hit shards' sub-models in turn.
+      int shard = UNSEEN.equals(group) ? targets.get(unseenSeen++ % targets.size()) : r.getInt(width + 2);
+      Tested t = new Tested(group, shard);
+      tested.put(r.getLong(width), t);
+      if (RETAINED.equals(group)) {
+        retainedPeople.add(r.getString(width + 3));
       }
-      // Each pair: per hit shard, a random 80% of its own rows (the retained rows tested left out)
-      // fitted twice, once with each half of the rows tested against it (drawn again for each pair).
-      // A row's IN model is the fit with its half, its OUT model the fit with the other.
-      ShardTrainer trainer = new ShardTrainer(store, training);
-      java.util.SplittableRandom random = new java.util.SplittableRandom(SEED);
-      List<Integer> fittable = List.copyOf(homes);
-      for (int pair = 0; pair < pairs; pair++) {
-        List<Map<Integer, List<Row>>> halves = List.of(new TreeMap<>(), new TreeMap<>());
-        Map<Long, Integer> halfOf = new HashMap<>();
-        for (Map.Entry<Long, Tested> e : tested.entrySet()) {
-          int half = random.nextInt(2);
-          halfOf.put(e.getKey(), half);
-          halves.get(half).computeIfAbsent(e.getValue().home, k -> new ArrayList<>())
-              .add(e.getValue().training);
-        }
-        for (int h = 0; h < 2; h++) {
-          Map<Integer, ShardTrainer.AddedRows> added = new TreeMap<>();
-          for (int shard : fittable) {
-            added.put(shard, new ShardTrainer.AddedRows(halves.get(h).getOrDefault(shard, List.of()), KEEP_OWN,
-                random.nextLong()));
-          }
-          Optional<Map<Integer, ShardTrainer.FittedShard>> models = trainer.fitInTasksWith(fittable, version, subject,
-              retainedPeople, added);
-          if (models.isEmpty()) {
-            return PerExampleEvidence.skipped("the per-example test's shadow models are fitted in tasks, and the shards"
-                + " of " + training.estimator() + " cannot be");
-          }
-          int half = h;
-          int model = 2 * pair + h;
-          score(rows, fittable.stream().filter(s -> models.get().get(s) != null).toList(),
-              s -> models.get().get(s).model(), layout, tested, (row, t, shard, score) -> {
-                if (shard == t.home) {
-                  (halfOf.get(row) == half ? t.in : t.out).put(model, score);
-                }
-              });
-        }
+      Object[] values = new Object[width + 1];
+      for (int c = 0; c < width; c++) {
+        values[c] = r.get(c);
       }
-      score(rows, targets, after::subModel, layout, tested, (row, t, shard, score) -> {
+      values[width] = shard;
+      homes.add(shard);
+      t.training = RowFactory.create(values);
+    }
+    // Each pair: per hit shard, a random 80% of its own rows (the retained rows tested left out)
+    // fitted twice, once with each half of the rows tested against it (drawn again for each pair).
+    // A row's IN model is the fit with its half, its OUT model the fit with the other.
+    ShardTrainer trainer = new ShardTrainer(store, training);
+    java.util.SplittableRandom random = new java.util.SplittableRandom(SEED);
+    List<Integer> fittable = List.copyOf(homes);
+    for (int pair = 0; pair < pairs; pair++) {
+      List<Map<Integer, List<Row>>> halves = List.of(new TreeMap<>(), new TreeMap<>());
+      Map<Long, Integer> halfOf = new HashMap<>();
+      for (Map.Entry<Long, Tested> e : tested.entrySet()) {
+        int half = random.nextInt(2);
+        halfOf.put(e.getKey(), half);
+        halves.get(half).computeIfAbsent(e.getValue().home, k -> new ArrayList<>())
+            .add(e.getValue().training);
+      }
+      for (int h = 0; h < 2; h++) {
+        Map<Integer, ShardTrainer.AddedRows> added = new TreeMap<>();
+        for (int shard : fittable) {
+          added.put(shard, new ShardTrainer.AddedRows(halves.get(h).getOrDefault(shard, List.of()), KEEP_OWN,
+              random.nextLong()));
+        }
+        Optional<Map<Integer, ShardTrainer.FittedShard>> models = trainer.fitInTasksWith(fittable, version, subject,
+            retainedPeople, added);
+        if (models.isEmpty()) {
+          return PerExampleEvidence.skipped("the per-example test's shadow models are fitted in tasks, and the shards"
+              + " of " + training.estimator() + " cannot be");
+        }
+        int half = h;
+        int model = 2 * pair + h;
+        score(rows, fittable.stream().filter(s -> models.get().get(s) != null).toList(),
+            s -> models.get().get(s).model(), layout, tested, (row, t, shard, score) -> {
+              if (shard == t.home) {
+                (halfOf.get(row) == half ? t.in : t.out).put(model, score);
+              }
+            });
+      }
+    }
+    score(rows, targets, after::subModel, layout, tested, (row, t, shard, score) -> {
+      if (shard == t.home) {
+        t.after = score;
+      }
+    });
+    if (before != null) {
+      List<Integer> known = targets.stream().filter(t -> before.manifest().shard(t).isPresent()).toList();
+      score(rows, known, before::subModel, layout, tested, (row, t, shard, score) -> {
         if (shard == t.home) {
-          t.after = score;
+          t.before = score;
         }
       });
-      if (before != null) {
-        List<Integer> known = targets.stream().filter(t -> before.manifest().shard(t).isPresent()).toList();
-        score(rows, known, before::subModel, layout, tested, (row, t, shard, score) -> {
-          if (shard == t.home) {
-            t.before = score;
-          }
-        });
-      }
-      return evidence(tested.values(), 2 * pairs, before != null, (System.nanoTime() - start) / 1e9);
-    } finally {
-      rows.unpersist();
     }
+    return evidence(tested.values(), 2 * pairs, before != null, (System.nanoTime() - start) / 1e9);
   }
 
   private interface Into {

@@ -141,6 +141,7 @@ public final class AdultDemo {
         + result.seconds().getOrDefault("complete", 0.0) + result.seconds().getOrDefault("audit", 0.0);
     times.record("forget", times.get("forget-and-purge") - cleanup);
     times.record("purge", result.seconds().getOrDefault("purge", 0.0));
+    times.record("audit", result.seconds().getOrDefault("audit", 0.0));
     ShardEnsembleModel after = ShardEnsembleModel.load(registry, result.ensembleVersion());
     double accuracyAfter = times.time("evaluate", () -> Evaluation.score(after, test, store.layout()));
 
@@ -156,8 +157,10 @@ public final class AdultDemo {
             + " from-scratch fit: %s",
         plan.rowsToDelete(), result.retrainedShards(), times.get("forget"), shards, times.get("full-retrain"),
         times.get("full-retrain") / times.get("forget"), 100 * accuracyAfter, agree ? "yes" : "NO"));
-    out.accept(String.format("Retired %d ensemble versions and %d sub-models trained on their rows; purged the store"
-            + " (%s, VACUUM) in %.1f s. Ledger: %d of %d requests forgotten.",
+    out.accept(String.format("Recorded membership evidence for verify (attacks on the ensembles before and after) in"
+        + " %.1f s, %d Spark jobs. Retired %d ensemble versions and %d sub-models trained on their rows; purged the"
+        + " store (%s, VACUUM) in %.1f s. Ledger: %d of %d requests forgotten.", times.get("audit"),
+        result.cost().containsKey("audit") ? result.cost().get("audit").sparkJobs() : 0,
         result.retirement().ensembleVersions().size(), result.retirement().subModels().size(),
         result.purge().reorgVersion() != null ? "REORG of shards " + result.purge().shards()
             : "no REORG: the delete rewrote the files of shards " + result.purge().shards(),

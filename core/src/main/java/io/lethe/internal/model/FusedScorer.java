@@ -1,5 +1,7 @@
 package io.lethe.internal.model;
 
+import static org.apache.spark.sql.functions.struct;
+
 import io.lethe.internal.registry.ModelForm;
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -19,6 +21,7 @@ import org.apache.spark.ml.feature.StringIndexerModel;
 import org.apache.spark.ml.feature.VectorAssembler;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.types.ByteType;
 import org.apache.spark.sql.types.DataType;
@@ -63,9 +66,16 @@ final class FusedScorer implements Serializable {
     this.classes = classes;
   }
 
-  /** The raw columns the scorer reads, in order, and how each must be cast. */
-  Map<String, Kind> inputs() {
-    return inputs;
+  /**
+   * The row the scorer's functions take: each raw column it reads, by name and cast as it reads it,
+   * then {@code extra} (read after the inputs, as {@link #classProbabilities} reads its label).
+   */
+  Column inputRow(Column... extra) {
+    List<Column> columns = new ArrayList<>();
+    inputs.forEach((name, kind) -> columns.add(ShardColumns.named(name)
+        .cast(kind == Kind.DOUBLE ? "double" : "string")));
+    columns.addAll(List.of(extra));
+    return struct(columns.toArray(new Column[0]));
   }
 
   /**

@@ -3,7 +3,6 @@ package io.lethe.internal.model;
 import static org.apache.spark.sql.functions.array;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.udf;
 
 import io.lethe.CorruptRegistryException;
@@ -202,7 +201,7 @@ public class ShardEnsembleModel extends Model<ShardEnsembleModel> implements MLW
     Dataset<Row> df = dataset.toDF();
     List<Column> kept = new ArrayList<>();
     for (String c : df.columns()) {
-      kept.add(col("`" + c.replace("`", "``") + "`"));
+      kept.add(ShardColumns.named(c));
     }
     for (int i = 0; i < subModels.size(); i++) {
       // Each sub-model's stages write their own columns (a user's pipeline names them alike in every
@@ -242,10 +241,7 @@ public class ShardEnsembleModel extends Model<ShardEnsembleModel> implements MLW
 
   /** Every sub-model in one function call per row (see {@link FusedScorer}). */
   private Dataset<Row> transformFused(Dataset<Row> df, FusedScorer scorer) {
-    List<Column> inputs = new ArrayList<>();
-    scorer.inputs().forEach((name, kind) -> inputs.add(col("`" + name.replace("`", "``") + "`")
-        .cast(kind == FusedScorer.Kind.DOUBLE ? "double" : "string")));
-    Column row = struct(inputs.toArray(new Column[0]));
+    Column row = scorer.inputRow();
     if (task() == Task.REGRESSION) {
       return df.withColumn(getOrDefault(predictionCol),
           udf((UDF1<Row, Double>) scorer::regress, DataTypes.DoubleType).apply(row));

@@ -3,7 +3,6 @@ package io.lethe.internal.model;
 import static org.apache.spark.sql.functions.array;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.element_at;
-import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.udf;
 
 import java.util.ArrayList;
@@ -39,12 +38,9 @@ public final class SubModelScores {
         .filter(FusedScorer::probabilistic);
     if (fused.isPresent()) {
       FusedScorer scorer = fused.get();
-      List<Column> inputs = new ArrayList<>();
-      scorer.inputs().forEach((name, kind) -> inputs.add(quoted(name)
-          .cast(kind == FusedScorer.Kind.DOUBLE ? "double" : "string")));
-      inputs.add(col(labelColumn).cast("double"));
+      Column row = scorer.inputRow(col(labelColumn).cast("double"));
       return rows.withColumn(column, udf((UDF1<Row, double[]>) scorer::classProbabilities,
-          DataTypes.createArrayType(DataTypes.DoubleType, false)).apply(struct(inputs.toArray(new Column[0]))));
+          DataTypes.createArrayType(DataTypes.DoubleType, false)).apply(row));
     }
     Dataset<Row> df = rows;
     List<Column> picked = new ArrayList<>();
@@ -56,13 +52,9 @@ public final class SubModelScores {
     }
     List<Column> kept = new ArrayList<>();
     for (String c : rows.columns()) {
-      kept.add(quoted(c));
+      kept.add(ShardColumns.named(c));
     }
     kept.add(array(picked.toArray(new Column[0])).as(column));
     return df.select(kept.toArray(new Column[0]));
-  }
-
-  private static Column quoted(String name) {
-    return col("`" + name.replace("`", "``") + "`");
   }
 }

@@ -169,21 +169,21 @@ final class PerExampleAttack {
         int half = h;
         int model = 2 * pair + h;
         score(rows, fittable.stream().filter(s -> models.get().get(s) != null).toList(),
-            s -> models.get().get(s).model(), layout, tested, (row, t, shard, score) -> {
+            s -> models.get().get(s).model(), tested, (row, t, shard, score) -> {
               if (shard == t.home) {
                 (halfOf.get(row) == half ? t.in : t.out).put(model, score);
               }
             });
       }
     }
-    score(rows, targets, after::subModel, layout, tested, (row, t, shard, score) -> {
+    score(rows, targets, after::subModel, tested, (row, t, shard, score) -> {
       if (shard == t.home) {
         t.after = score;
       }
     });
     if (before != null) {
       List<Integer> known = targets.stream().filter(t -> before.manifest().shard(t).isPresent()).toList();
-      score(rows, known, before::subModel, layout, tested, (row, t, shard, score) -> {
+      score(rows, known, before::subModel, tested, (row, t, shard, score) -> {
         if (shard == t.home) {
           t.before = score;
         }
@@ -198,7 +198,7 @@ final class PerExampleAttack {
 
   /** Every tested row through the given shards' models in one pass: each model's score on its true label. */
   private static void score(Dataset<Row> rows, List<Integer> shards,
-      java.util.function.IntFunction<PipelineModel> model, StoreLayout layout, Map<Long, Tested> tested, Into into) {
+      java.util.function.IntFunction<PipelineModel> model, Map<Long, Tested> tested, Into into) {
     if (shards.isEmpty()) {
       return;
     }

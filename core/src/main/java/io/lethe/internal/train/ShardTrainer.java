@@ -298,16 +298,15 @@ public final class ShardTrainer {
    */
   Optional<Map<Integer, FittedShard>> fitBeforeDelete(List<Integer> shards, long version,
       TaskEngine.PendingDelete pending) {
-    return fitInTasks(shards, version, pending, Map.of());
+    return fitInTasks(shards, version, pending);
   }
 
   private Optional<Map<Integer, FittedShard>> fitInTasks(List<Integer> shards, long version,
-      TaskEngine.PendingDelete pending, Map<Integer, AddedRows> added) {
+      TaskEngine.PendingDelete pending) {
     if (shards.isEmpty() || chooseEngine(shards, version).engine() != Engine.TASKS) {
       return Optional.empty();
     }
-    TaskEngine.Fitted fitted = new TaskEngine(store, settings).fit(shards, version, keepsStatistics(), pending,
-        added);
+    TaskEngine.Fitted fitted = new TaskEngine(store, settings).fit(shards, version, keepsStatistics(), pending);
     if (fitted == null || !fitted.toJobs().isEmpty()) {
       return Optional.empty();
     }
@@ -337,14 +336,20 @@ public final class ShardTrainer {
   }
 
   /**
-   * Fits the shards in tasks, in memory, on a store version without the rows whose column holds one
-   * of the values, a random share of the others, and rows added ({@link AddedRows}): shadow models.
-   * Empty when they cannot all be fitted so (see {@link #fitBeforeDelete}).
+   * One fit of a shard at a store version: without the rows whose column holds one of the values
+   * (none when empty), and with rows added in place of a random share of its own (none when null).
    */
-  public Optional<Map<Integer, FittedShard>> fitInTasksWith(List<Integer> shards, long version, String column,
-      Collection<String> without, Map<Integer, AddedRows> added) {
-    return fitInTasks(shards, version, without.isEmpty() ? null : new TaskEngine.PendingDelete(column, without),
-        added);
+  public record Variant(int shard, String column, Collection<String> without, AddedRows added) {}
+
+  /**
+   * Fits each variant in a task, in memory, all in one Spark job (shadow models, a control): the
+   * sub-models in the variants' order, null for a fit with no rows. Empty when they cannot all be
+   * fitted so (see {@link #fitBeforeDelete}).
+   */
+  public Optional<List<FittedShard>> fitEachInTasks(List<Variant> variants, long version) {
+    List<Integer> shards = variants.stream().map(Variant::shard).distinct().toList();
+    return shards.isEmpty() || chooseEngine(shards, version).engine() != Engine.TASKS ? Optional.empty()
+        : new TaskEngine(store, settings).fitEach(variants, version);
   }
 
   /** Saves sub-models fitted in memory as trained on a store version: the entries of the non-empty shards. */
@@ -385,7 +390,6 @@ public final class ShardTrainer {
     }
     return entries;
   }
-
 
   /** Transformers of a fitted sub-model, for callers that inspect it (e.g. coefficients). */
   public static Transformer estimatorModel(PipelineModel subModel) {

@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.stream.Collectors;
 import org.apache.spark.Partitioner;
 import org.apache.spark.SparkContext;
 import org.apache.spark.SparkEnv;
@@ -91,88 +92,146 @@ final class TaskEngine {
 
   /** Fits the given shards on a store version in one Spark job, one task per shard. */
   Fitted fit(List<Integer> shards, long version, boolean keepStatistics) {
-    return fit(shards, version, keepStatistics, null, Map.of());
+    return fit(shards, version, keepStatistics, null);
   }
 
   /**
    * Fits the given shards on a store version without the rows a pending delete removes (those whose
-   * column holds one of the ids; none when {@code pending} is null) and with rows added to some
-   * shards in place of some of their own ({@link ShardTrainer.AddedRows}: a few, for shadow
-   * models), in one Spark job. Null when the rows cannot be left out or added in the tasks (a
-   * column's type needs Spark's cast).
+   * column holds one of the ids; none when {@code pending} is null), in one Spark job. Null when
+   * the rows cannot be left out in the tasks (a column's type needs Spark's cast).
    */
-  Fitted fit(List<Integer> shards, long version, boolean keepStatistics, PendingDelete pending,
-      Map<Integer, ShardTrainer.AddedRows> added) {
+  Fitted fit(List<Integer> shards, long version, boolean keepStatistics, PendingDelete pending) {
     StoreLayout layout = store.layout();
     List<Integer> order = shards.stream().sorted().distinct().toList();
-    // Per shard: the estimator's seed is the shard's.
-    // The strategy's own fit in the task where it applies to these settings (else forgetting
-    // retrains, and the estimator's own fit is what a retrain gives).
-    boolean strategyApplies = ShardTrainer.unsupported(layout, settings).isEmpty();
-    List<LocalFit> tasks = new ArrayList<>();
-    for (int shard : order) {
-      LocalFit usual = solver().task(ShardPipeline.estimator(layout, settings, shard), layout.labelClasses().size());
-      tasks.add(usual == null || !strategyApplies ? usual : settings.strategy().localFit(usual));
-    }
-    ShardStatistics empty = ExactStatistics.empty(layout);
-    Dataset<Row> atVersion = store.read(version);
-    StatisticsModel statisticsModel = new StatisticsModel(layout, settings, atVersion.schema());
-    FeatureSpec featureSpec = statisticsModel.featureSpec();
-    // The shard goes after the label, where the statistics do not read.
-    List<Column> columns = new ArrayList<>(List.of(ExactStatistics.columns(layout, layout.labelIndex())));
-    columns.add(col(StoreLayout.SHARD_COLUMN));
-    int shardAt = columns.size() - 1;
-    Optional<ShardReader> reader = ShardReader.of(store, version, atVersion.schema())
-        .map(r -> pending == null ? r : r.excluding(pending.column(), pending.ids()));
-    if ((pending != null || !added.isEmpty()) && reader.isEmpty()) {
-      return null;
-    }
+    Job job = new Job(version);
     JavaRDD<TaskFit> fitting;
-    if (reader.isPresent()) {
-      // Each task reads its own shard's files (Delta Kernel, deletion vectors applied) and fits it:
-      // one job, one stage, no Delta query planning and no shuffle.
-      ShardReader read = reader.get();
-      Map<Integer, ShardTrainer.AddedRows> extra = new TreeMap<>(added);
-      fitting = JavaSparkContext.fromSparkContext(store.spark().sparkContext()).parallelize(order, order.size())
-          .mapPartitionsWithIndex((index, ignored) -> List.of(fitInTask(order.get(index),
-              withAdded(read.rows(order.get(index)), extra.get(order.get(index))), empty,
-              featureSpec, tasks.get(index))).iterator(), true);
+    if (job.reader.isPresent()) {
+      fitting = job.inTasks(order.stream().map(s -> pending == null ? new ShardTrainer.Variant(s, null, List.of(), null)
+          : new ShardTrainer.Variant(s, pending.column(), pending.ids(), null)).toList());
+    } else if (pending != null) {
+      return null;
     } else {
       // Columns whose cast to the training types only Spark does exactly: Delta's read, then the
       // rows routed to one task per shard. Planning the read may run jobs of its own.
+      // The shard goes after the label, where the statistics do not read.
+      List<Column> columns = new ArrayList<>(List.of(ExactStatistics.columns(layout, layout.labelIndex())));
+      columns.add(col(StoreLayout.SHARD_COLUMN));
+      int shardAt = columns.size() - 1;
       RowCodec codec = new RowCodec(layout.numericFeatures().size(), layout.categoricalFeatures().size());
-      fitting = atVersion.where(col(StoreLayout.SHARD_COLUMN).isin(order.toArray()))
+      List<LocalFit> tasks = order.stream().map(this::localFit).toList();
+      ShardStatistics empty = job.empty;
+      FeatureSpec featureSpec = job.featureSpec;
+      fitting = job.atVersion.where(col(StoreLayout.SHARD_COLUMN).isin(order.toArray()))
           .select(columns.toArray(new Column[0])).javaRDD()
           .mapToPair(row -> new Tuple2<>(row.getInt(shardAt), codec.encode(row)))
           .partitionBy(new ShardPartitioner(order))
           .mapPartitionsWithIndex((index, rows) -> List.of(fitInTask(order.get(index), decoded(rows, codec), empty,
               featureSpec, tasks.get(index))).iterator(), true);
     }
-    SparkContext context = store.spark().sparkContext();
-    String description = context.getLocalProperty("spark.job.description");
-    context.setJobDescription("lethe: fit shards " + order + " in tasks at store version " + version);
-    List<TaskFit> fits;
-    try {
-      fits = fitting.collect();
-    } finally {
-      context.setJobDescription(description);
-    }
     Map<Integer, ShardTrainer.FittedShard> models = new TreeMap<>();
     Map<Integer, String> toJobs = new TreeMap<>();
-    for (TaskFit fit : fits) {
-      if (fit.error() != null) {
-        throw new LetheException("Training shard " + fit.shard() + " failed: " + fit.error());
-      }
-      LOG.info("Shard {}: {} rows fitted in {} s in a task on executor {}{}", fit.shard(), fit.rows(),
-          String.format("%.2f", fit.seconds()), fit.executor(), fit.fitted() == null ? ""
-          : tasks.get(order.indexOf(fit.shard())).describe(fit.fitted()));
+    for (TaskFit fit : job.collect(fitting, "shards " + order)) {
       try {
-        models.put(fit.shard(), fit.rows() == 0 ? null : model(fit, statisticsModel, keepStatistics));
+        models.put(fit.shard(), fit.rows() == 0 ? null : model(fit, job.statisticsModel, keepStatistics));
       } catch (StatisticsModel.SingularException e) {
         toJobs.put(fit.shard(), e.getMessage());
       }
     }
     return new Fitted(models, toJobs);
+  }
+
+  /**
+   * Fits each variant in a task of its own, all in one Spark job (a shard may come in several):
+   * the sub-models in memory, in the variants' order (null for a fit with no rows). Empty when
+   * the rows cannot be read in the tasks (a column's type needs Spark's cast) or the statistics
+   * cannot solve a fit (see {@link Fitted}).
+   */
+  Optional<List<ShardTrainer.FittedShard>> fitEach(List<ShardTrainer.Variant> variants, long version) {
+    Job job = new Job(version);
+    if (job.reader.isEmpty()) {
+      return Optional.empty();
+    }
+    List<ShardTrainer.FittedShard> models = new ArrayList<>();
+    for (TaskFit fit : job.collect(job.inTasks(variants), variants.size() + " variants of shards "
+        + variants.stream().map(ShardTrainer.Variant::shard).distinct().sorted().toList())) {
+      try {
+        models.add(fit.rows() == 0 ? null : model(fit, job.statisticsModel, false));
+      } catch (StatisticsModel.SingularException e) {
+        return Optional.empty();
+      }
+    }
+    return Optional.of(models);
+  }
+
+  /** The shard's fit in a task: the estimator's local solver, or the strategy's own where it applies. */
+  private LocalFit localFit(int shard) {
+    StoreLayout layout = store.layout();
+    LocalFit usual = solver().task(ShardPipeline.estimator(layout, settings, shard), layout.labelClasses().size());
+    // The strategy's own fit in the task where it applies to these settings (else forgetting
+    // retrains, and the estimator's own fit is what a retrain gives).
+    return usual == null || !ShardTrainer.unsupported(layout, settings).isEmpty() ? usual
+        : settings.strategy().localFit(usual);
+  }
+
+  /** What one fitting job reads: the version's schema, its statistics' model and, where it can, a Kernel reader. */
+  private final class Job {
+    final long version;
+    final Dataset<Row> atVersion;
+    final StatisticsModel statisticsModel;
+    final FeatureSpec featureSpec;
+    final ShardStatistics empty;
+    final Optional<ShardReader> reader;
+
+    Job(long version) {
+      this.version = version;
+      this.atVersion = store.read(version);
+      this.statisticsModel = new StatisticsModel(store.layout(), settings, atVersion.schema());
+      this.featureSpec = statisticsModel.featureSpec();
+      this.empty = ExactStatistics.empty(store.layout());
+      this.reader = ShardReader.of(store, version, atVersion.schema());
+    }
+
+    /**
+     * Each task reads its own variant's shard files (Delta Kernel, deletion vectors applied) and
+     * fits it: one job, one stage, no Delta query planning and no shuffle.
+     */
+    JavaRDD<TaskFit> inTasks(List<ShardTrainer.Variant> variants) {
+      ShardReader read = reader.orElseThrow();
+      List<ShardReader> readers = variants.stream().map(v -> v.without().isEmpty() ? read
+          : read.excluding(v.column(), v.without())).toList();
+      List<Integer> shards = variants.stream().map(ShardTrainer.Variant::shard).toList();
+      List<ShardTrainer.AddedRows> added = variants.stream().map(ShardTrainer.Variant::added)
+          .collect(Collectors.toList());
+      List<LocalFit> tasks = shards.stream().map(TaskEngine.this::localFit).collect(Collectors.toList());
+      ShardStatistics none = empty;
+      FeatureSpec spec = featureSpec;
+      return JavaSparkContext.fromSparkContext(store.spark().sparkContext()).parallelize(shards, shards.size())
+          .mapPartitionsWithIndex((index, ignored) -> List.of(fitInTask(shards.get(index),
+              withAdded(readers.get(index).rows(shards.get(index)), added.get(index)), none, spec,
+              tasks.get(index))).iterator(), true);
+    }
+
+    /** Runs the job, described by what it fits; a task's failure is thrown. */
+    List<TaskFit> collect(JavaRDD<TaskFit> fitting, String what) {
+      SparkContext context = store.spark().sparkContext();
+      String description = context.getLocalProperty("spark.job.description");
+      context.setJobDescription("lethe: fit " + what + " in tasks at store version " + version);
+      List<TaskFit> fits;
+      try {
+        fits = fitting.collect();
+      } finally {
+        context.setJobDescription(description);
+      }
+      for (TaskFit fit : fits) {
+        if (fit.error() != null) {
+          throw new LetheException("Training shard " + fit.shard() + " failed: " + fit.error());
+        }
+        LOG.info("Shard {}: {} rows fitted in {} s in a task on executor {}{}", fit.shard(), fit.rows(),
+            String.format("%.2f", fit.seconds()), fit.executor(), fit.fitted() == null ? ""
+            : localFit(fit.shard()).describe(fit.fitted()));
+      }
+      return fits;
+    }
   }
 
   /** A shard's rows, each kept with the added rows' probability, then the rows added to it. */

@@ -98,13 +98,23 @@ public final class DifferenceAttack {
     String subject = store.layout().subjectColumn();
     List<String> ids = people.stream().map(String::valueOf).toList();
     List<Integer> shards = List.copyOf(store.shardsOf(ids));
-    ShardTrainer trainer = new ShardTrainer(store, training);
-    Optional<Map<Integer, ShardTrainer.FittedShard>> with = trainer.fitInTasksWithout(shards, version, subject,
-        List.of());
-    Optional<Map<Integer, ShardTrainer.FittedShard>> without = with.isEmpty() ? Optional.empty()
-        : trainer.fitInTasksWithout(shards, version, subject, ids);
-    return without.map(w -> run(replaced(published, with.get()), replaced(published, w), removed, kept,
+    // Each shard fitted with the people and without them, in one Spark job.
+    List<ShardTrainer.Variant> variants = new ArrayList<>();
+    shards.forEach(s -> variants.add(new ShardTrainer.Variant(s, subject, List.of(), null)));
+    shards.forEach(s -> variants.add(new ShardTrainer.Variant(s, subject, ids, null)));
+    return new ShardTrainer(store, training).fitEachInTasks(variants, version).map(fits -> run(
+        replaced(published, byShard(shards, fits.subList(0, shards.size()))),
+        replaced(published, byShard(shards, fits.subList(shards.size(), fits.size()))), removed, kept,
         store.layout()));
+  }
+
+  private static Map<Integer, ShardTrainer.FittedShard> byShard(List<Integer> shards,
+      List<ShardTrainer.FittedShard> fits) {
+    Map<Integer, ShardTrainer.FittedShard> out = new HashMap<>();
+    for (int i = 0; i < shards.size(); i++) {
+      out.put(shards.get(i), fits.get(i));
+    }
+    return out;
   }
 
   /** The ensemble with the given shards' sub-models in place of its own (a shard fitted on no rows keeps its own). */

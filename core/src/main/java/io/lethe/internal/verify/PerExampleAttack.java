@@ -142,9 +142,11 @@ final class PerExampleAttack {
     // Each pair: per hit shard, a random 80% of its own rows (the retained rows tested left out)
     // fitted twice, once with each half of the rows tested against it (drawn again for each pair).
     // A row's IN model is the fit with its half, its OUT model the fit with the other.
-    ShardTrainer trainer = new ShardTrainer(store, training);
+    // Every fit of every pair in one Spark job, a task each: on two cores, two at a time.
     java.util.SplittableRandom random = new java.util.SplittableRandom(SEED);
     List<Integer> fittable = List.copyOf(homes);
+    List<Map<Long, Integer>> halvesOf = new ArrayList<>();
+    List<ShardTrainer.Variant> variants = new ArrayList<>();
     for (int pair = 0; pair < pairs; pair++) {
       List<Map<Integer, List<Row>>> halves = List.of(new TreeMap<>(), new TreeMap<>());
       Map<Long, Integer> halfOf = new HashMap<>();
@@ -154,27 +156,34 @@ final class PerExampleAttack {
         halves.get(half).computeIfAbsent(e.getValue().home, k -> new ArrayList<>())
             .add(e.getValue().training);
       }
+      halvesOf.add(halfOf);
       for (int h = 0; h < 2; h++) {
-        Map<Integer, ShardTrainer.AddedRows> added = new TreeMap<>();
         for (int shard : fittable) {
-          added.put(shard, new ShardTrainer.AddedRows(halves.get(h).getOrDefault(shard, List.of()), KEEP_OWN,
-              random.nextLong()));
+          variants.add(new ShardTrainer.Variant(shard, subject, retainedPeople, new ShardTrainer.AddedRows(
+              halves.get(h).getOrDefault(shard, List.of()), KEEP_OWN, random.nextLong())));
         }
-        Optional<Map<Integer, ShardTrainer.FittedShard>> models = trainer.fitInTasksWith(fittable, version, subject,
-            retainedPeople, added);
-        if (models.isEmpty()) {
-          return PerExampleEvidence.skipped("the per-example test's shadow models are fitted in tasks, and the shards"
-              + " of " + training.estimator() + " cannot be");
-        }
-        int half = h;
-        int model = 2 * pair + h;
-        score(rows, fittable.stream().filter(s -> models.get().get(s) != null).toList(),
-            s -> models.get().get(s).model(), tested, (row, t, shard, score) -> {
-              if (shard == t.home) {
-                (halfOf.get(row) == half ? t.in : t.out).put(model, score);
-              }
-            });
       }
+    }
+    Optional<List<ShardTrainer.FittedShard>> fitted = new ShardTrainer(store, training).fitEachInTasks(variants,
+        version);
+    if (fitted.isEmpty()) {
+      return PerExampleEvidence.skipped("the per-example test's shadow models are fitted in tasks, and the shards"
+          + " of " + training.estimator() + " cannot be");
+    }
+    for (int model = 0; model < 2 * pairs; model++) {
+      Map<Integer, ShardTrainer.FittedShard> models = new HashMap<>();
+      for (int i = 0; i < fittable.size(); i++) {
+        models.put(fittable.get(i), fitted.get().get(model * fittable.size() + i));
+      }
+      int half = model % 2;
+      int shadow = model;
+      Map<Long, Integer> halfOf = halvesOf.get(model / 2);
+      score(rows, fittable.stream().filter(s -> models.get(s) != null).toList(), s -> models.get(s).model(), tested,
+          (row, t, shard, score) -> {
+            if (shard == t.home) {
+              (halfOf.get(row) == half ? t.in : t.out).put(shadow, score);
+            }
+          });
     }
     score(rows, targets, after::subModel, tested, (row, t, shard, score) -> {
       if (shard == t.home) {

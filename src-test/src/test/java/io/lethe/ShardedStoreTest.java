@@ -16,6 +16,7 @@ import io.lethe.internal.store.CommitRetry;
 import io.lethe.internal.store.RequestedIds;
 import io.lethe.internal.store.ShardedStore;
 import io.lethe.internal.store.SourceSpec;
+import io.lethe.internal.store.StoreSample;
 import io.lethe.types.IngestResult;
 import io.lethe.types.PurgeResult;
 import io.lethe.types.StoreLayout;
@@ -244,6 +245,41 @@ class ShardedStoreTest extends LetheTestBase {
       }
       assertThat(afterPurge).isZero();
     }
+  }
+
+  @Test
+  void aSampleReadInTheDriverHoldsTheRowsSparkReadsAtTheVersion() {
+    LetheConfig config = adultConfig(4, dir, Map.of());
+    ShardedStore.ingest(spark(), config.get(LetheConfig.STORE_PATH), multiRowSubjects(), config, false);
+    ShardedStore store = ShardedStore.open(spark(), config.get(LetheConfig.STORE_PATH));
+    List<String> ids = List.of("7", "42");
+    Set<Integer> shards = store.shardsOf(ids);
+    long before = store.currentVersion();
+    long deleted = store.deleteMatching(AdultData.SUBJECT, ids, shards, new CommitRetry(3), false);
+
+    // Every row of the shards, deletion vectors applied: Spark's rows, of the same columns.
+    Dataset<Row> spark = store.read(deleted).where(col(StoreLayout.SHARD_COLUMN).isin(shards.toArray()))
+        .drop(StoreLayout.SHARD_COLUMN);
+    StoreSample all = StoreSample.read(store, deleted, shards, null, null, 10_000, 1).orElseThrow();
+    assertThat(all.count()).isEqualTo(spark.count()).isEqualTo(all.rows().count());
+    assertThat(all.rows().schema().fieldNames()).containsExactly(spark.schema().fieldNames());
+    assertThat(all.rows().except(spark).count()).isZero();
+    assertThat(spark.except(all.rows()).count()).isZero();
+
+    // The rows of the ids: the eight of the two people before the delete, none after it.
+    StoreSample gone = StoreSample.read(store, before, shards, AdultData.SUBJECT, ids, 10_000, 1).orElseThrow();
+    assertThat(gone.count()).isEqualTo(8);
+    assertThat(gone.rows().select(col(AdultData.SUBJECT).cast("string")).distinct().collectAsList())
+        .extracting(r -> r.getString(0)).containsExactlyInAnyOrder("7", "42");
+    assertThat(StoreSample.read(store, deleted, shards, AdultData.SUBJECT, ids, 10_000, 1).orElseThrow().count())
+        .isZero();
+
+    // At most the size asked for, the same rows for the same seed, others for another.
+    List<Row> ten = StoreSample.read(store, deleted, shards, null, null, 10, 3).orElseThrow().rows().collectAsList();
+    assertThat(ten).hasSize(10)
+        .isEqualTo(StoreSample.read(store, deleted, shards, null, null, 10, 3).orElseThrow().rows().collectAsList())
+        .isNotEqualTo(StoreSample.read(store, deleted, shards, null, null, 10, 4).orElseThrow().rows().collectAsList());
+    assertThat(spark().createDataFrame(ten, spark.schema()).except(spark).count()).isZero();
   }
 
   @Test

@@ -207,7 +207,8 @@ public final class ShardReader implements Serializable {
     return out;
   }
 
-  private Iterator<FilteredColumnarBatch> batches(List<Integer> shards, List<String> columns) {
+  /** These shards' columns at the reader's version, a batch at a time, deletion vectors as selection vectors. */
+  Iterator<FilteredColumnarBatch> batches(List<Integer> shards, List<String> columns) {
     Configuration conf = new Configuration(false);
     hadoop.forEach(conf::set);
     Engine engine = KernelEngine.create(conf);
@@ -305,7 +306,7 @@ public final class ShardReader implements Serializable {
   }
 
   /** Whether a batch's row is behind a deletion vector (unselected). */
-  private static boolean hidden(Optional<ColumnVector> selected, int row) {
+  static boolean hidden(Optional<ColumnVector> selected, int row) {
     return selected.isPresent() && (selected.get().isNullAt(row) || !selected.get().getBoolean(row));
   }
 
@@ -345,7 +346,7 @@ public final class ShardReader implements Serializable {
   }
 
   /** A string, boolean or whole number as Spark's cast to string gives it. */
-  private static String asString(ColumnVector v, int r) {
+  static String asString(ColumnVector v, int r) {
     if (v.isNullAt(r)) {
       return null;
     }

@@ -12,6 +12,7 @@ import io.lethe.internal.registry.ModelRegistry;
 import io.lethe.internal.run.HadoopFiles;
 import io.lethe.internal.run.Json;
 import io.lethe.internal.store.ShardedStore;
+import io.lethe.internal.store.StoreSample;
 import io.lethe.internal.train.TrainSettings;
 import io.lethe.types.AttackResult;
 import io.lethe.types.ForgetEvidence.Measurement;
@@ -80,18 +81,25 @@ public final class MembershipAudit implements ForgetAudit {
     StoreLayout layout = store.layout();
     List<Dataset<Row>> cached = new ArrayList<>();
     try {
-      Dataset<Row> forgotten = sample(store.rowsMatching(m.idColumn(), m.ids(), m.hitShards(), m.versionBefore()),
-          cached);
-      Dataset<Row> retained = sample(store.read(m.deleteVersion())
-          .where(col(StoreLayout.SHARD_COLUMN).isin(m.hitShards().toArray())), cached);
+      // The store's samples are read in the driver (Delta Kernel) where they can be: no Delta query
+      // planning of either version, and no Spark job.
+      StoreSample forgottenSample = StoreSample.read(store, m.versionBefore(), m.hitShards(), m.idColumn(), m.ids(),
+          settings.attackRows(), SEED).orElseGet(() -> sample(store.rowsMatching(m.idColumn(), m.ids(),
+              m.hitShards(), m.versionBefore())));
+      StoreSample retainedSample = StoreSample.read(store, m.deleteVersion(), m.hitShards(), null, null,
+          settings.attackRows(), SEED).orElseGet(() -> sample(store.read(m.deleteVersion())
+              .where(col(StoreLayout.SHARD_COLUMN).isin(m.hitShards().toArray()))));
       // The reference attack places each row in a shard by its subject: held-out rows without a
       // subject column get a made-up one (they are in no shard's training data either way).
       String subject = layout.subjectColumn();
-      Dataset<Row> unseen = sample(List.of(heldOut.columns()).contains(subject) ? heldOut
-          : heldOut.withColumn(subject, monotonically_increasing_id().cast("string")), cached);
-      long forgottenRows = forgotten.count();
-      long retainedRows = retained.count();
-      long unseenRows = unseen.count();
+      StoreSample unseenSample = sample(List.of(heldOut.columns()).contains(subject) ? heldOut
+          : heldOut.withColumn(subject, monotonically_increasing_id().cast("string")));
+      Dataset<Row> forgotten = forgottenSample.rows();
+      Dataset<Row> retained = retainedSample.rows();
+      Dataset<Row> unseen = unseenSample.rows();
+      long forgottenRows = forgottenSample.count();
+      long retainedRows = retainedSample.count();
+      long unseenRows = unseenSample.count();
 
       Map<String, ShardEnsembleModel> models = new LinkedHashMap<>();
       List<String> notes = new ArrayList<>();
@@ -202,11 +210,14 @@ public final class MembershipAudit implements ForgetAudit {
     return e;
   }
 
-  /** At most verify.attack-rows rows, drawn at random with a fixed seed, held in memory. */
-  private Dataset<Row> sample(Dataset<Row> rows, List<Dataset<Row>> cached) {
-    Dataset<Row> out = rows.drop(StoreLayout.SHARD_COLUMN).orderBy(rand(SEED)).limit(settings.attackRows()).cache();
-    cached.add(out);
-    return out;
+  /**
+   * At most verify.attack-rows rows, drawn at random with a fixed seed, held in the driver as a
+   * local relation (the shard left out).
+   */
+  private StoreSample sample(Dataset<Row> rows) {
+    Dataset<Row> drawn = rows.drop(StoreLayout.SHARD_COLUMN).orderBy(rand(SEED)).limit(settings.attackRows());
+    List<Row> held = drawn.collectAsList();
+    return new StoreSample(store.spark().createDataFrame(held, drawn.schema()), held.size());
   }
 
   /** Where a batch's evidence is. */

@@ -1,0 +1,157 @@
+package io.lethe.internal.store;
+
+import io.delta.kernel.data.ColumnVector;
+import io.delta.kernel.data.ColumnarBatch;
+import io.delta.kernel.types.BooleanType;
+import io.delta.kernel.types.ByteType;
+import io.delta.kernel.types.DecimalType;
+import io.delta.kernel.types.DoubleType;
+import io.delta.kernel.types.FloatType;
+import io.delta.kernel.types.IntegerType;
+import io.delta.kernel.types.LongType;
+import io.delta.kernel.types.ShortType;
+import io.delta.kernel.types.StringType;
+import io.delta.kernel.types.StructField;
+import io.lethe.internal.run.KernelEngine;
+import io.lethe.types.StoreLayout;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.SplittableRandom;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * A random sample of a store version's rows in some shards, read in the driver through Delta
+ * Kernel (deletion vectors applied) and held as a local relation of the store's columns, the
+ * shard left out: what an audit compares models on, with no Delta query planning of the version
+ * and no Spark job. Used where the shards hold at most {@link ShardedStore#DRIVER_MATCH_ROWS} rows
+ * by the log and every column is of a type it converts as Spark reads it (strings, booleans and
+ * numbers); else the caller reads them with Spark.
+ *
+ * @param rows the sample, of at most the size asked for, in random order
+ * @param count its rows
+ */
+public record StoreSample(Dataset<Row> rows, long count) {
+
+  /**
+   * At most {@code size} rows of the shards at the version, drawn with the seed (reservoir sampling
+   * in the log's file order, then shuffled); with {@code ids}, only the rows whose {@code column} holds one of them
+   * (compared as {@link ShardReader#counts} compares them: the rows the forget plan matched).
+   * Empty when the sample cannot be read so (see the class).
+   */
+  public static Optional<StoreSample> read(ShardedStore store, long version, Collection<Integer> shards,
+      String column, Collection<String> ids, int size, long seed) {
+    Map<Integer, Long> rows = store.rowsPerShardFromLog(version, shards);
+    if (rows.size() != shards.size()
+        || rows.values().stream().mapToLong(Long::longValue).sum() > ShardedStore.DRIVER_MATCH_ROWS) {
+      return Optional.empty();
+    }
+    io.delta.kernel.engine.Engine engine = KernelEngine.create(store.spark().sparkContext().hadoopConfiguration());
+    io.delta.kernel.types.StructType schema = io.delta.kernel.Table.forPath(engine, store.path())
+        .getSnapshotAsOfVersion(engine, version).getSchema();
+    List<String> names = new ArrayList<>();
+    StructType sparkSchema = new StructType();
+    for (StructField f : schema.fields()) {
+      if (f.getName().equals(StoreLayout.SHARD_COLUMN)) {
+        continue;
+      }
+      DataType type = sparkType(f.getDataType());
+      if (type == null) {
+        return Optional.empty();
+      }
+      names.add(f.getName());
+      sparkSchema = sparkSchema.add(f.getName(), type, true);
+    }
+    List<String> read = new ArrayList<>(names);
+    if (ids != null && !names.contains(column)) {
+      return Optional.empty();
+    }
+    Set<String> wanted = ids == null ? null : new HashSet<>(ids);
+    List<Row> sample = new ArrayList<>();
+    SplittableRandom random = new SplittableRandom(seed);
+    long seen = 0;
+    ShardReader reader = ShardReader.of(store, version, null).orElseThrow();
+    for (var batches = reader.batches(List.copyOf(shards), read); batches.hasNext(); ) {
+      var filtered = batches.next();
+      ColumnarBatch batch = filtered.getData();
+      ColumnVector[] vectors = new ColumnVector[names.size()];
+      for (int c = 0; c < vectors.length; c++) {
+        vectors[c] = batch.getColumnVector(batch.getSchema().indexOf(names.get(c)));
+      }
+      ColumnVector idVector = wanted == null ? null : vectors[names.indexOf(column)];
+      for (int r = 0; r < batch.getSize(); r++) {
+        if (ShardReader.hidden(filtered.getSelectionVector(), r)
+            || idVector != null && !wanted.contains(ShardReader.asString(idVector, r))) {
+          continue;
+        }
+        seen++;
+        long slot = seen <= size ? sample.size() : random.nextLong(seen);
+        if (slot < size) {
+          Row row = row(vectors, r);
+          if (slot == sample.size()) {
+            sample.add(row);
+          } else {
+            sample.set((int) slot, row);
+          }
+        }
+      }
+    }
+    // In random order too, so that its first rows are a random sample of their own (a limit).
+    for (int i = sample.size() - 1; i > 0; i--) {
+      sample.set(i, sample.set(random.nextInt(i + 1), sample.get(i)));
+    }
+    return Optional.of(new StoreSample(store.spark().createDataFrame(sample, sparkSchema), sample.size()));
+  }
+
+  /** Spark's type of a column Kernel reads, for the types a row converts; null for the others. */
+  private static DataType sparkType(io.delta.kernel.types.DataType t) {
+    if (t instanceof StringType) {
+      return DataTypes.StringType;
+    } else if (t instanceof IntegerType) {
+      return DataTypes.IntegerType;
+    } else if (t instanceof LongType) {
+      return DataTypes.LongType;
+    } else if (t instanceof DoubleType) {
+      return DataTypes.DoubleType;
+    } else if (t instanceof FloatType) {
+      return DataTypes.FloatType;
+    } else if (t instanceof ShortType) {
+      return DataTypes.ShortType;
+    } else if (t instanceof ByteType) {
+      return DataTypes.ByteType;
+    } else if (t instanceof BooleanType) {
+      return DataTypes.BooleanType;
+    } else if (t instanceof DecimalType d) {
+      return DataTypes.createDecimalType(d.getPrecision(), d.getScale());
+    }
+    return null;
+  }
+
+  private static Row row(ColumnVector[] vectors, int r) {
+    Object[] values = new Object[vectors.length];
+    for (int c = 0; c < vectors.length; c++) {
+      ColumnVector v = vectors[c];
+      io.delta.kernel.types.DataType t = v.getDataType();
+      values[c] = v.isNullAt(r) ? null
+          : t instanceof StringType ? v.getString(r)
+          : t instanceof IntegerType ? (Object) v.getInt(r)
+          : t instanceof LongType ? (Object) v.getLong(r)
+          : t instanceof DoubleType ? (Object) v.getDouble(r)
+          : t instanceof FloatType ? (Object) v.getFloat(r)
+          : t instanceof ShortType ? (Object) v.getShort(r)
+          : t instanceof ByteType ? (Object) v.getByte(r)
+          : t instanceof BooleanType ? (Object) v.getBoolean(r)
+          : v.getDecimal(r);
+    }
+    return RowFactory.create(values);
+  }
+}

@@ -9,6 +9,7 @@ import io.lethe.internal.forget.ForgetAudit;
 import io.lethe.internal.model.Evaluation;
 import io.lethe.internal.model.ShardEnsembleModel;
 import io.lethe.internal.registry.ModelRegistry;
+import io.lethe.internal.run.Futures;
 import io.lethe.internal.run.HadoopFiles;
 import io.lethe.internal.run.Json;
 import io.lethe.internal.store.ShardedStore;
@@ -26,6 +27,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.FutureTask;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -80,6 +82,11 @@ public final class MembershipAudit implements ForgetAudit {
   public ForgetEvidence measure(Moment m) {
     StoreLayout layout = store.layout();
     List<Dataset<Row>> cached = new ArrayList<>();
+    // The two ensembles are read from storage while the samples are drawn.
+    FutureTask<Map<String, ShardEnsembleModel>> loading = new FutureTask<>(() -> ensembles(m));
+    Thread loader = new Thread(loading, "lethe-audit-models");
+    loader.setDaemon(true);
+    loader.start();
     try {
       // The store's samples are read in the driver (Delta Kernel) where they can be: no Delta query
       // planning of either version, and no Spark job.
@@ -101,17 +108,10 @@ public final class MembershipAudit implements ForgetAudit {
       long retainedRows = retainedSample.count();
       long unseenRows = unseenSample.count();
 
-      Map<String, ShardEnsembleModel> models = new LinkedHashMap<>();
+      Map<String, ShardEnsembleModel> models = Futures.join(loading, "loading the ensembles before and after");
       List<String> notes = new ArrayList<>();
-      if (m.ensembleBefore() != null) {
-        try {
-          models.put("before", ShardEnsembleModel.load(registry, m.ensembleBefore()));
-        } catch (RuntimeException gone) { // a resumed run: an earlier run retired it already
-          notes.add("the ensemble before the forget (version " + m.ensembleBefore() + ") is no longer on storage");
-        }
-      }
-      if (m.ensembleAfter() != null) {
-        models.put("after", ShardEnsembleModel.load(registry, m.ensembleAfter()));
+      if (m.ensembleBefore() != null && !models.containsKey("before")) {
+        notes.add("the ensemble before the forget (version " + m.ensembleBefore() + ") is no longer on storage");
       }
       Dataset<Row> evaluation = heldOut;
       if (!heldOut.storageLevel().useMemory()) { // the caller's cache is the caller's to drop
@@ -164,6 +164,21 @@ public final class MembershipAudit implements ForgetAudit {
     } finally {
       cached.forEach(Dataset::unpersist);
     }
+  }
+
+  /** The ensembles before and after the forget that are on storage, by "before" and "after". */
+  private Map<String, ShardEnsembleModel> ensembles(Moment m) {
+    Map<String, ShardEnsembleModel> models = new LinkedHashMap<>();
+    if (m.ensembleBefore() != null) {
+      try {
+        models.put("before", ShardEnsembleModel.load(registry, m.ensembleBefore()));
+      } catch (RuntimeException gone) { // a resumed run: an earlier run retired it already
+      }
+    }
+    if (m.ensembleAfter() != null) {
+      models.put("after", ShardEnsembleModel.load(registry, m.ensembleAfter()));
+    }
+    return models;
   }
 
   /**

@@ -91,9 +91,21 @@ public final class MembershipAttack {
     keep.add(col(layout.labelColumn()));
     layout.featureColumns().forEach(f -> keep.add(col(f)));
     Dataset<Row> all = null;
+    List<Dataset<Row>> parts = new ArrayList<>();
     for (Map.Entry<String, Dataset<Row>> g : groups.entrySet()) {
       Dataset<Row> rows = g.getValue().select(keep.toArray(new Column[0])).withColumn(GROUP, lit(g.getKey()));
+      parts.add(rows);
       all = all == null ? rows : all.unionByName(rows);
+    }
+    if (groups.values().stream().allMatch(Dataset::isLocal)) {
+      // Samples held in the driver: one local relation of them all (each group's rows cast as the
+      // union types them), which the optimizer scores in the driver with no Spark job.
+      List<Row> rows = new ArrayList<>();
+      for (Dataset<Row> part : parts) {
+        rows.addAll(part.select(java.util.Arrays.stream(all.schema().fields())
+            .map(f -> col(f.name()).cast(f.dataType()).as(f.name())).toArray(Column[]::new)).collectAsList());
+      }
+      all = all.sparkSession().createDataFrame(rows, all.schema());
     }
     return all.withColumn(StoreLayout.LABEL_INDEX_COLUMN, layout.labelIndex());
   }

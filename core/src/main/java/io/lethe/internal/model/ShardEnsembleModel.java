@@ -9,6 +9,7 @@ import io.lethe.CorruptRegistryException;
 import io.lethe.LetheException;
 import io.lethe.internal.registry.ModelRegistry;
 import io.lethe.internal.registry.PipelineReader;
+import io.lethe.internal.registry.PipelineWriter;
 import io.lethe.internal.run.HadoopFiles;
 import io.lethe.internal.run.Json;
 import io.lethe.types.EnsembleManifest;
@@ -341,19 +342,20 @@ public class ShardEnsembleModel extends Model<ShardEnsembleModel> implements MLW
     public void saveImpl(String path) {
       SparkSession spark = sparkSession();
       DefaultParamsWriter.saveMetadata(instance, path, spark);
+      HadoopFiles files = new HadoopFiles(spark.sparkContext().hadoopConfiguration());
       List<SubModelEntry> entries = new ArrayList<>();
       for (int i = 0; i < instance.subModels.size(); i++) {
         SubModelEntry entry = instance.manifest.shards().get(i);
         String relative = String.format("submodels/shard=%05d", entry.shard());
         try {
-          instance.subModels.get(i).write().save(new Path(path, relative).toString());
+          // In spark.ml's layout, as the registry saves them: Lethe's stages with no Spark job.
+          PipelineWriter.save(spark, files, instance.subModels.get(i), new Path(path, relative));
         } catch (java.io.IOException e) {
           throw new LetheException("Cannot save the sub-model of shard " + entry.shard() + ": " + e.getMessage(), e);
         }
         entries.add(entry.withPath(relative));
       }
-      new HadoopFiles(spark.sparkContext().hadoopConfiguration())
-          .writeNew(new Path(path, EnsembleManifest.FILE_NAME), Json.write(instance.manifest.withShards(entries)));
+      files.writeNew(new Path(path, EnsembleManifest.FILE_NAME), Json.write(instance.manifest.withShards(entries)));
     }
   }
 

@@ -33,7 +33,7 @@ import scala.Option;
  * alone writes its stages at the same time; one of several at once, in turn. The pipeline's own
  * metadata is spark.ml's JSON, written as one file with no job, last.
  */
-final class PipelineWriter {
+public final class PipelineWriter {
   private PipelineWriter() {}
 
   /** The one text file spark.ml writes (and reads) a pipeline's or a stage's metadata JSON in. */
@@ -65,7 +65,7 @@ final class PipelineWriter {
     }
   }
 
-  static void save(SparkSession spark, HadoopFiles files, PipelineModel model, Path dir) throws IOException {
+  public static void save(SparkSession spark, HadoopFiles files, PipelineModel model, Path dir) throws IOException {
     Transformer[] stages = model.stages();
     String uids = Arrays.stream(stages).map(s -> Json.write(s.uid())).collect(Collectors.joining(",", "[", "]"));
     // As Pipeline's writer does: the stage uids are the pipeline's parameters.

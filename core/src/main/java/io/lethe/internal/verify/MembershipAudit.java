@@ -87,6 +87,7 @@ public final class MembershipAudit implements ForgetAudit {
     Thread loader = new Thread(loading, "lethe-audit-models");
     loader.setDaemon(true);
     loader.start();
+    long start = System.nanoTime();
     try {
       // The store's samples are read in the driver (Delta Kernel) where they can be: no Delta query
       // planning of either version, and no Spark job.
@@ -108,7 +109,9 @@ public final class MembershipAudit implements ForgetAudit {
       long retainedRows = retainedSample.count();
       long unseenRows = unseenSample.count();
 
+      double sampled = seconds(start);
       Map<String, ShardEnsembleModel> models = Futures.join(loading, "loading the ensembles before and after");
+      double loaded = seconds(start);
       List<String> notes = new ArrayList<>();
       if (m.ensembleBefore() != null && !models.containsKey("before")) {
         notes.add("the ensemble before the forget (version " + m.ensembleBefore() + ") is no longer on storage");
@@ -122,6 +125,7 @@ public final class MembershipAudit implements ForgetAudit {
       Double before = models.containsKey("before") ? Evaluation.score(models.get("before"), evaluation, layout) : null;
       Double after = models.containsKey("after") ? Evaluation.score(models.get("after"), evaluation, layout) : null;
 
+      double scored = seconds(start);
       List<Measurement> attacks = new ArrayList<>();
       UpdateEvidence update = null;
       PerExampleEvidence perExample = null;
@@ -148,12 +152,18 @@ public final class MembershipAudit implements ForgetAudit {
                 .forEach((population, result) -> attacks.add(new Measurement(population, model.getKey(), result)));
           }
         }
+        // Where the audit's time goes, for whoever profiles it (counts and seconds only).
+        LOG.info("Forget batch {}: samples of {} forgotten, {} retained and {} unseen rows drawn in {} s, the"
+            + " ensembles before and after read {} s later, their held-out {} in {} s, the membership attacks in {} s",
+            m.batchId(), forgottenRows, retainedRows, unseenRows, String.format("%.2f", sampled),
+            String.format("%.2f", loaded - sampled), Evaluation.metricName(layout),
+            String.format("%.2f", scored - loaded), String.format("%.2f", seconds(start) - scored));
         if (models.containsKey("before") && models.containsKey("after") && retainedRows > 1) {
-          long start = System.nanoTime();
+          long updateStart = System.nanoTime();
           update = update(m, models.get("before"), models.get("after"), forgotten, forgottenRows, retained,
               retainedRows, cached);
           LOG.info("Forget batch {}: the difference attack on the update and its control took {} s", m.batchId(),
-              String.format("%.2f", (System.nanoTime() - start) / 1e9));
+              String.format("%.2f", seconds(updateStart)));
         }
         perExample = perExample(m, models, forgotten, forgottenRows, retained, retainedRows, unseen);
       }
@@ -164,6 +174,10 @@ public final class MembershipAudit implements ForgetAudit {
     } finally {
       cached.forEach(Dataset::unpersist);
     }
+  }
+
+  private static double seconds(long since) {
+    return (System.nanoTime() - since) / 1e9;
   }
 
   /** The ensembles before and after the forget that are on storage, by "before" and "after". */

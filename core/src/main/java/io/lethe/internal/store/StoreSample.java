@@ -22,6 +22,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.function.BiFunction;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -59,19 +60,20 @@ public record StoreSample(Dataset<Row> rows, long count) {
     io.delta.kernel.types.StructType schema = io.delta.kernel.Table.forPath(engine, store.path())
         .getSnapshotAsOfVersion(engine, version).getSchema();
     List<String> names = new ArrayList<>();
+    List<Conversion> conversions = new ArrayList<>();
     StructType sparkSchema = new StructType();
     for (StructField f : schema.fields()) {
       if (f.getName().equals(StoreLayout.SHARD_COLUMN)) {
         continue;
       }
-      DataType type = sparkType(f.getDataType());
-      if (type == null) {
+      Conversion conversion = conversion(f.getDataType());
+      if (conversion == null) {
         return Optional.empty();
       }
       names.add(f.getName());
-      sparkSchema = sparkSchema.add(f.getName(), type, true);
+      conversions.add(conversion);
+      sparkSchema = sparkSchema.add(f.getName(), conversion.type(), true);
     }
-    List<String> read = new ArrayList<>(names);
     if (ids != null && !names.contains(column)) {
       return Optional.empty();
     }
@@ -80,7 +82,7 @@ public record StoreSample(Dataset<Row> rows, long count) {
     SplittableRandom random = new SplittableRandom(seed);
     long seen = 0;
     ShardReader reader = ShardReader.of(store, version, null).orElseThrow();
-    for (var batches = reader.batches(List.copyOf(shards), read); batches.hasNext(); ) {
+    for (var batches = reader.batches(List.copyOf(shards), names); batches.hasNext(); ) {
       var filtered = batches.next();
       ColumnarBatch batch = filtered.getData();
       ColumnVector[] vectors = new ColumnVector[names.size()];
@@ -96,7 +98,7 @@ public record StoreSample(Dataset<Row> rows, long count) {
         seen++;
         long slot = seen <= size ? sample.size() : random.nextLong(seen);
         if (slot < size) {
-          Row row = row(vectors, r);
+          Row row = row(vectors, conversions, r);
           if (slot == sample.size()) {
             sample.add(row);
           } else {
@@ -112,45 +114,37 @@ public record StoreSample(Dataset<Row> rows, long count) {
     return Optional.of(new StoreSample(store.spark().createDataFrame(sample, sparkSchema), sample.size()));
   }
 
-  /** Spark's type of a column Kernel reads, for the types a row converts; null for the others. */
-  private static DataType sparkType(io.delta.kernel.types.DataType t) {
+  /** How a column Kernel reads is held as Spark holds it: Spark's type, and a value's getter. */
+  private record Conversion(DataType type, BiFunction<ColumnVector, Integer, Object> value) {}
+
+  /** The conversion of a column of this Kernel type; null for the types a sample does not convert. */
+  private static Conversion conversion(io.delta.kernel.types.DataType t) {
     if (t instanceof StringType) {
-      return DataTypes.StringType;
+      return new Conversion(DataTypes.StringType, ColumnVector::getString);
     } else if (t instanceof IntegerType) {
-      return DataTypes.IntegerType;
+      return new Conversion(DataTypes.IntegerType, ColumnVector::getInt);
     } else if (t instanceof LongType) {
-      return DataTypes.LongType;
+      return new Conversion(DataTypes.LongType, ColumnVector::getLong);
     } else if (t instanceof DoubleType) {
-      return DataTypes.DoubleType;
+      return new Conversion(DataTypes.DoubleType, ColumnVector::getDouble);
     } else if (t instanceof FloatType) {
-      return DataTypes.FloatType;
+      return new Conversion(DataTypes.FloatType, ColumnVector::getFloat);
     } else if (t instanceof ShortType) {
-      return DataTypes.ShortType;
+      return new Conversion(DataTypes.ShortType, ColumnVector::getShort);
     } else if (t instanceof ByteType) {
-      return DataTypes.ByteType;
+      return new Conversion(DataTypes.ByteType, ColumnVector::getByte);
     } else if (t instanceof BooleanType) {
-      return DataTypes.BooleanType;
+      return new Conversion(DataTypes.BooleanType, ColumnVector::getBoolean);
     } else if (t instanceof DecimalType d) {
-      return DataTypes.createDecimalType(d.getPrecision(), d.getScale());
+      return new Conversion(DataTypes.createDecimalType(d.getPrecision(), d.getScale()), ColumnVector::getDecimal);
     }
     return null;
   }
 
-  private static Row row(ColumnVector[] vectors, int r) {
+  private static Row row(ColumnVector[] vectors, List<Conversion> conversions, int r) {
     Object[] values = new Object[vectors.length];
     for (int c = 0; c < vectors.length; c++) {
-      ColumnVector v = vectors[c];
-      io.delta.kernel.types.DataType t = v.getDataType();
-      values[c] = v.isNullAt(r) ? null
-          : t instanceof StringType ? v.getString(r)
-          : t instanceof IntegerType ? (Object) v.getInt(r)
-          : t instanceof LongType ? (Object) v.getLong(r)
-          : t instanceof DoubleType ? (Object) v.getDouble(r)
-          : t instanceof FloatType ? (Object) v.getFloat(r)
-          : t instanceof ShortType ? (Object) v.getShort(r)
-          : t instanceof ByteType ? (Object) v.getByte(r)
-          : t instanceof BooleanType ? (Object) v.getBoolean(r)
-          : v.getDecimal(r);
+      values[c] = vectors[c].isNullAt(r) ? null : conversions.get(c).value().apply(vectors[c], r);
     }
     return RowFactory.create(values);
   }

@@ -104,9 +104,12 @@ final class TaskEngine {
     StoreLayout layout = store.layout();
     List<Integer> order = shards.stream().sorted().distinct().toList();
     Job job = new Job(version);
+    // Each task's fit, in the tasks' order (also the order their results come back in).
+    List<LocalFit> tasks = order.stream().map(this::localFit).collect(Collectors.toList());
     JavaRDD<TaskFit> fitting;
     if (job.reader.isPresent()) {
-      fitting = job.inTasks(order.stream().map(s -> pending == null ? new ShardTrainer.Variant(s, null, List.of(), null)
+      fitting = job.inTasks(tasks, order.stream().map(s -> pending == null
+          ? new ShardTrainer.Variant(s, null, List.of(), null)
           : new ShardTrainer.Variant(s, pending.column(), pending.ids(), null)).toList());
     } else if (pending != null) {
       return null;
@@ -118,7 +121,6 @@ final class TaskEngine {
       columns.add(col(StoreLayout.SHARD_COLUMN));
       int shardAt = columns.size() - 1;
       RowCodec codec = new RowCodec(layout.numericFeatures().size(), layout.categoricalFeatures().size());
-      List<LocalFit> tasks = order.stream().map(this::localFit).toList();
       ShardStatistics empty = job.empty;
       FeatureSpec featureSpec = job.featureSpec;
       fitting = job.atVersion.where(col(StoreLayout.SHARD_COLUMN).isin(order.toArray()))
@@ -130,7 +132,7 @@ final class TaskEngine {
     }
     Map<Integer, ShardTrainer.FittedShard> models = new TreeMap<>();
     Map<Integer, String> toJobs = new TreeMap<>();
-    for (TaskFit fit : job.collect(fitting, "shards " + order)) {
+    for (TaskFit fit : job.collect(fitting, tasks, "shards " + order)) {
       try {
         models.put(fit.shard(), fit.rows() == 0 ? null : model(fit, job.statisticsModel, keepStatistics));
       } catch (StatisticsModel.SingularException e) {
@@ -151,8 +153,9 @@ final class TaskEngine {
     if (job.reader.isEmpty()) {
       return Optional.empty();
     }
+    List<LocalFit> tasks = variants.stream().map(v -> localFit(v.shard())).collect(Collectors.toList());
     List<ShardTrainer.FittedShard> models = new ArrayList<>();
-    for (TaskFit fit : job.collect(job.inTasks(variants), variants.size() + " variants of shards "
+    for (TaskFit fit : job.collect(job.inTasks(tasks, variants), tasks, variants.size() + " variants of shards "
         + variants.stream().map(ShardTrainer.Variant::shard).distinct().sorted().toList())) {
       try {
         models.add(fit.rows() == 0 ? null : model(fit, job.statisticsModel, false));
@@ -195,14 +198,13 @@ final class TaskEngine {
      * Each task reads its own variant's shard files (Delta Kernel, deletion vectors applied) and
      * fits it: one job, one stage, no Delta query planning and no shuffle.
      */
-    JavaRDD<TaskFit> inTasks(List<ShardTrainer.Variant> variants) {
+    JavaRDD<TaskFit> inTasks(List<LocalFit> tasks, List<ShardTrainer.Variant> variants) {
       ShardReader read = reader.orElseThrow();
       List<ShardReader> readers = variants.stream().map(v -> v.without().isEmpty() ? read
           : read.excluding(v.column(), v.without())).toList();
       List<Integer> shards = variants.stream().map(ShardTrainer.Variant::shard).toList();
       List<ShardTrainer.AddedRows> added = variants.stream().map(ShardTrainer.Variant::added)
           .collect(Collectors.toList());
-      List<LocalFit> tasks = shards.stream().map(TaskEngine.this::localFit).collect(Collectors.toList());
       ShardStatistics none = empty;
       FeatureSpec spec = featureSpec;
       return JavaSparkContext.fromSparkContext(store.spark().sparkContext()).parallelize(shards, shards.size())
@@ -211,8 +213,8 @@ final class TaskEngine {
               tasks.get(index))).iterator(), true);
     }
 
-    /** Runs the job, described by what it fits; a task's failure is thrown. */
-    List<TaskFit> collect(JavaRDD<TaskFit> fitting, String what) {
+    /** Runs the job of these tasks' fits, described by what it fits; a task's failure is thrown. */
+    List<TaskFit> collect(JavaRDD<TaskFit> fitting, List<LocalFit> tasks, String what) {
       SparkContext context = store.spark().sparkContext();
       String description = context.getLocalProperty("spark.job.description");
       context.setJobDescription("lethe: fit " + what + " in tasks at store version " + version);
@@ -222,13 +224,14 @@ final class TaskEngine {
       } finally {
         context.setJobDescription(description);
       }
-      for (TaskFit fit : fits) {
+      for (int i = 0; i < fits.size(); i++) {
+        TaskFit fit = fits.get(i);
         if (fit.error() != null) {
           throw new LetheException("Training shard " + fit.shard() + " failed: " + fit.error());
         }
         LOG.info("Shard {}: {} rows fitted in {} s in a task on executor {}{}", fit.shard(), fit.rows(),
             String.format("%.2f", fit.seconds()), fit.executor(), fit.fitted() == null ? ""
-            : localFit(fit.shard()).describe(fit.fitted()));
+            : tasks.get(i).describe(fit.fitted()));
       }
       return fits;
     }

@@ -71,11 +71,6 @@ public final class ForgetJob extends JobCommand {
   void run(SparkSession spark, LetheConfig config, RunSummary summary) {
     IdKind kind = idOptions.kind();
     io.lethe.api.Lethe lethe = io.lethe.api.Lethe.get(spark, config);
-    if (!dryRun) {
-      // A fresh JVM: Delta's start-up for the DELETE runs while the ids are read and the plan reads
-      // the logs in the driver.
-      lethe.internals().store().prepareDelete();
-    }
     ForgetRequest request;
     if (newOnly) {
       if (ids.file == null) {

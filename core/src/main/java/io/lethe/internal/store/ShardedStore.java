@@ -143,25 +143,6 @@ public final class ShardedStore {
     return spark.read().format("delta").option("versionAsOf", version).load(path);
   }
 
-  /**
-   * Starts in a background thread what Delta's first command on this store pays in a fresh JVM:
-   * Spark SQL's and Delta's classes, and the current version's table state, by planning a read of it
-   * (no data read) with Lethe's command settings. A command-line run that plans from the log (Delta
-   * Kernel) then deletes calls it first, to overlap the two. Failures are left to the command.
-   */
-  public void prepareDelete() {
-    Thread thread = new Thread(() -> {
-      try {
-        new StoreDeletes(this).asACommand(() -> read(currentVersion()).where(col(StoreLayout.SHARD_COLUMN).equalTo(-1))
-            .queryExecution().executedPlan());
-      } catch (Exception ignored) { // the command it prepares reports it; or the run ended first (Spark's
-        // exceptions are checked ones thrown from Scala)
-      }
-    }, "lethe-prepare-delete");
-    thread.setDaemon(true);
-    thread.start();
-  }
-
   /** One shard's rows as of a version; reads only that shard's partition. */
   public Dataset<Row> readShard(int shard, long version) {
     return read(version).where(col(StoreLayout.SHARD_COLUMN).equalTo(shard));

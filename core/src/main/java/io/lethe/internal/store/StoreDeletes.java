@@ -113,11 +113,6 @@ final class StoreDeletes {
     }
   }
 
-  /** Runs work with the session settings of these commands (see {@link ShardedStore#prepareDelete}). */
-  void asACommand(Runnable work) {
-    withSessionSettings(smallCommandSettings(), work);
-  }
-
   /** Purges the shards; see {@link ShardedStore#purge}. */
   PurgeResult purge(Collection<Integer> shards, double retentionHours, CommitRetry retry, boolean vacuum) {
     String table = "delta.`" + store.path().replace("`", "``") + "`";

@@ -176,6 +176,53 @@ class TaskEngineTest extends LetheTestBase {
     }
   }
 
+  @Test
+  void variantsOfAShardReadItOncePerTaskAndFitAsTheyWouldAlone() throws Exception {
+    // Shadow-model variants (a random 80% of shard 0's rows, each with its own seed), shard 0 as it
+    // is, and a control's variant without five of its people: the first five read the same rows.
+    TrainSettings s = settings(Map.of()).withEngine(Engine.TASKS);
+    long version = store.currentVersion();
+    String subject = store.layout().subjectColumn();
+    List<String> people = store.readShard(0, version).select(subject).distinct().limit(5).collectAsList().stream()
+        .map(r -> String.valueOf(r.get(0))).toList();
+    List<ShardTrainer.Variant> variants = new java.util.ArrayList<>();
+    for (long seed = 1; seed <= 4; seed++) {
+      variants.add(new ShardTrainer.Variant(0, subject, List.of(), new ShardTrainer.AddedRows(List.of(), 0.8, seed)));
+    }
+    variants.add(new ShardTrainer.Variant(0, subject, List.of(), null));
+    variants.add(new ShardTrainer.Variant(0, subject, people, null));
+    ShardTrainer trainer = new ShardTrainer(store, s);
+    List<ShardTrainer.FittedShard> together;
+    try (JobCounter jobs = new JobCounter()) {
+      jobs.reset();
+      together = trainer.fitEachInTasks(variants, version).orElseThrow();
+      jobs.drain();
+      int cores = spark().sparkContext().defaultParallelism();
+      int most = (variants.size() + cores - 1) / cores;
+      assertThat(jobs.fitJobs()).isEqualTo(1);
+      assertThat(jobs.fitTasks()).as("tasks: the five variants that read shard 0 whole in runs of %d, then the"
+          + " control's", most).isEqualTo((5 + most - 1) / most + 1);
+    }
+    long rows = store.rowsPerShard(version).get(0);
+    assertThat(together.get(4).rows()).isEqualTo(rows);
+    assertThat(together.get(5).rows()).isLessThan(rows);
+    assertThat(together.subList(0, 4)).allSatisfy(f -> assertThat(f.rows()).isBetween(rows / 2, rows - 1));
+    assertThat(together.get(0).rows()).isNotEqualTo(together.get(1).rows());
+    for (int i = 0; i < variants.size(); i++) {
+      ShardTrainer.FittedShard alone = trainer.fitEachInTasks(List.of(variants.get(i)), version).orElseThrow().get(0);
+      LogisticRegressionModel a = (LogisticRegressionModel) ShardTrainer.estimatorModel(together.get(i).model());
+      LogisticRegressionModel b = (LogisticRegressionModel) ShardTrainer.estimatorModel(alone.model());
+      assertThat(together.get(i).rows()).as("variant %d's rows", i).isEqualTo(alone.rows());
+      assertThat(a.coefficientMatrix().toArray()).as("variant %d's coefficients", i)
+          .isEqualTo(b.coefficientMatrix().toArray());
+      assertThat(a.interceptVector().toArray()).isEqualTo(b.interceptVector().toArray());
+    }
+    LogisticRegressionModel whole = (LogisticRegressionModel) ShardTrainer.estimatorModel(
+        new ShardTrainer(store, s).fitShard(0, version).model());
+    assertThat(((LogisticRegressionModel) ShardTrainer.estimatorModel(together.get(4).model())).coefficientMatrix()
+        .toArray()).as("shard 0 as it is: its own fit").isEqualTo(whole.coefficientMatrix().toArray());
+  }
+
   /** Counts the Spark jobs that fitted shards in tasks, their result stage's tasks, and jobs run while saving. */
   private static final class JobCounter extends OwnJobs {
     private final AtomicInteger fitJobs = new AtomicInteger();

@@ -71,10 +71,12 @@ public record BenchReport(String startedAt, Environment environment, Workload wo
    * @param firstForgetSeconds the first forget of one subject in the JVM, after the references and
    *     before the measured runs: the code only the forget path runs (Delta's DELETE, the ledger)
    *     loaded and compiled, as spark.ml's first fit is before the single model is timed
+   * @param firstAuditSeconds that forget's membership audit, which loads and compiles the audit's
+   *     code as a command-line run does (a 1-subject point's {@code auditSeconds} are its warm runs')
    */
   public record Retrain(long storeVersion, long rows, double fullRetrainSeconds, List<Double> fullRetrainRuns,
       double singleModelSeconds,
-      String engine, double saveSeconds, double firstForgetSeconds) {}
+      String engine, double saveSeconds, double firstForgetSeconds, double firstAuditSeconds) {}
 
   /**
    * Scoring the same cached rows with the S-shard ensemble and with the single model (best of two

@@ -5,6 +5,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 
 /**
  * One shard's rows as a task holds them: numeric values as doubles (NaN for missing), categorical
@@ -61,6 +62,39 @@ public final class ShardRows {
 
   public int size() {
     return size;
+  }
+
+  /**
+   * The rows held, in the order read, as {@link #read} takes them ({@code numeric..., categorical...,
+   * label}; a missing number as NaN, which the statistics and the features treat as missing): so a
+   * shard read once can be read again, in part, for another fit.
+   */
+  public Iterator<Row> rows() {
+    return new Iterator<>() {
+      private int next;
+
+      @Override
+      public boolean hasNext() {
+        return next < size;
+      }
+
+      @Override
+      public Row next() {
+        if (next >= size) {
+          throw new java.util.NoSuchElementException();
+        }
+        Object[] row = new Object[numeric + categorical + 1];
+        for (int i = 0; i < numeric; i++) {
+          row[i] = values[next * numeric + i];
+        }
+        for (int j = 0; j < categorical; j++) {
+          row[numeric + j] = categories[next * categorical + j];
+        }
+        row[numeric + categorical] = labels[next];
+        next++;
+        return RowFactory.create(row);
+      }
+    };
   }
 
   public ShardStatistics statistics() {

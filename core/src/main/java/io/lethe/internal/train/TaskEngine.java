@@ -108,9 +108,10 @@ final class TaskEngine {
     List<LocalFit> tasks = order.stream().map(this::localFit).collect(Collectors.toList());
     JavaRDD<TaskFit> fitting;
     if (job.reader.isPresent()) {
+      // One variant per shard: a task each, in this order.
       fitting = job.inTasks(tasks, order.stream().map(s -> pending == null
           ? new ShardTrainer.Variant(s, null, List.of(), null)
-          : new ShardTrainer.Variant(s, pending.column(), pending.ids(), null)).toList());
+          : new ShardTrainer.Variant(s, pending.column(), pending.ids(), null)).toList()).getKey();
     } else if (pending != null) {
       return null;
     } else {
@@ -132,7 +133,7 @@ final class TaskEngine {
     }
     Map<Integer, ShardTrainer.FittedShard> models = new TreeMap<>();
     Map<Integer, String> toJobs = new TreeMap<>();
-    for (TaskFit fit : job.collect(fitting, tasks, "shards " + order)) {
+    for (TaskFit fit : job.collect(fitting, null, tasks, "shards " + order)) {
       try {
         models.put(fit.shard(), fit.rows() == 0 ? null : model(fit, job.statisticsModel, keepStatistics));
       } catch (StatisticsModel.SingularException e) {
@@ -155,8 +156,9 @@ final class TaskEngine {
     }
     List<LocalFit> tasks = variants.stream().map(v -> localFit(v.shard())).collect(Collectors.toList());
     List<ShardTrainer.FittedShard> models = new ArrayList<>();
-    for (TaskFit fit : job.collect(job.inTasks(tasks, variants), tasks, variants.size() + " variants of shards "
-        + variants.stream().map(ShardTrainer.Variant::shard).distinct().sorted().toList())) {
+    Map.Entry<JavaRDD<TaskFit>, List<Integer>> fitting = job.inTasks(tasks, variants);
+    for (TaskFit fit : job.collect(fitting.getKey(), fitting.getValue(), tasks, variants.size()
+        + " variants of shards " + variants.stream().map(ShardTrainer.Variant::shard).distinct().sorted().toList())) {
       try {
         models.add(fit.rows() == 0 ? null : model(fit, job.statisticsModel, false));
       } catch (StatisticsModel.SingularException e) {
@@ -195,32 +197,50 @@ final class TaskEngine {
     }
 
     /**
-     * Each task reads its own variant's shard files (Delta Kernel, deletion vectors applied) and
-     * fits it: one job, one stage, no Delta query planning and no shuffle.
+     * Each task reads its variants' shard files (Delta Kernel, deletion vectors applied) once and
+     * fits them ({@link VariantTasks}): one job, one stage, no Delta query planning and no shuffle.
+     * The fits come back in the tasks' order, with the index of each one's variant.
      */
-    JavaRDD<TaskFit> inTasks(List<LocalFit> tasks, List<ShardTrainer.Variant> variants) {
+    Map.Entry<JavaRDD<TaskFit>, List<Integer>> inTasks(List<LocalFit> fits, List<ShardTrainer.Variant> variants) {
       ShardReader read = reader.orElseThrow();
-      List<ShardReader> readers = variants.stream().map(v -> v.without().isEmpty() ? read
-          : read.excluding(v.column(), v.without())).toList();
-      List<Integer> shards = variants.stream().map(ShardTrainer.Variant::shard).toList();
-      List<ShardTrainer.AddedRows> added = variants.stream().map(ShardTrainer.Variant::added)
-          .collect(Collectors.toList());
+      List<List<Integer>> tasks = VariantTasks.of(variants, store.spark().sparkContext().defaultParallelism());
+      List<ShardReader> readers = new ArrayList<>();
+      List<Integer> shards = new ArrayList<>();
+      List<List<ShardTrainer.AddedRows>> added = new ArrayList<>();
+      List<List<LocalFit>> solvers = new ArrayList<>();
+      for (List<Integer> task : tasks) {
+        ShardTrainer.Variant v = variants.get(task.get(0));
+        readers.add(v.without().isEmpty() ? read : read.excluding(v.column(), v.without()));
+        shards.add(v.shard());
+        added.add(task.stream().map(i -> variants.get(i).added()).collect(Collectors.toList()));
+        solvers.add(task.stream().map(fits::get).collect(Collectors.toList()));
+      }
       ShardStatistics none = empty;
       FeatureSpec spec = featureSpec;
-      return JavaSparkContext.fromSparkContext(store.spark().sparkContext()).parallelize(shards, shards.size())
-          .mapPartitionsWithIndex((index, ignored) -> List.of(fitInTask(shards.get(index),
-              withAdded(readers.get(index).rows(shards.get(index)), added.get(index)), none, spec,
-              tasks.get(index))).iterator(), true);
+      JavaRDD<TaskFit> fitting = JavaSparkContext.fromSparkContext(store.spark().sparkContext())
+          .parallelize(shards, shards.size())
+          .mapPartitionsWithIndex((index, ignored) -> VariantTasks.fit(shards.get(index),
+              readers.get(index).rows(shards.get(index)), added.get(index), none, spec, solvers.get(index)).iterator(),
+              true);
+      return Map.entry(fitting, tasks.stream().flatMap(List::stream).toList());
     }
 
-    /** Runs the job of these tasks' fits, described by what it fits; a task's failure is thrown. */
-    List<TaskFit> collect(JavaRDD<TaskFit> fitting, List<LocalFit> tasks, String what) {
+    /**
+     * Runs the job of these fits, described by what it fits, and gives them in the variants' order
+     * ({@code order}: the variant of each fit as the tasks return them; null for that order); a
+     * task's failure is thrown.
+     */
+    List<TaskFit> collect(JavaRDD<TaskFit> fitting, List<Integer> order, List<LocalFit> tasks, String what) {
       SparkContext context = store.spark().sparkContext();
       String description = context.getLocalProperty("spark.job.description");
       context.setJobDescription("lethe: fit " + what + " in tasks at store version " + version);
       List<TaskFit> fits;
       try {
-        fits = fitting.collect();
+        List<TaskFit> returned = fitting.collect();
+        fits = new ArrayList<>(returned);
+        for (int i = 0; order != null && i < order.size(); i++) {
+          fits.set(order.get(i), returned.get(i));
+        }
       } finally {
         context.setJobDescription(description);
       }
@@ -235,45 +255,6 @@ final class TaskEngine {
       }
       return fits;
     }
-  }
-
-  /** A shard's rows, each kept with the added rows' probability, then the rows added to it. */
-  private static Iterator<Row> withAdded(Iterator<Row> rows, ShardTrainer.AddedRows added) {
-    if (added == null) {
-      return rows;
-    }
-    java.util.SplittableRandom random = new java.util.SplittableRandom(added.seed());
-    Iterator<Row> more = added.rows().iterator();
-    return new Iterator<>() {
-      private Row next;
-      private boolean read; // the shard's reader must not be asked again once it has ended
-
-      @Override
-      public boolean hasNext() {
-        while (next == null && !read) {
-          if (!rows.hasNext()) {
-            read = true;
-          } else {
-            Row own = rows.next();
-            next = random.nextDouble() < added.keepOwn() ? own : null;
-          }
-        }
-        return next != null || more.hasNext();
-      }
-
-      @Override
-      public Row next() {
-        if (!hasNext()) {
-          throw new java.util.NoSuchElementException();
-        }
-        if (next != null) {
-          Row out = next;
-          next = null;
-          return out;
-        }
-        return more.next();
-      }
-    };
   }
 
   private static Iterator<Row> decoded(Iterator<Tuple2<Integer, byte[]>> input, RowCodec codec) {
@@ -291,7 +272,7 @@ final class TaskEngine {
   }
 
   /** Runs in the shard's task: reads its rows, sums its statistics, fits its featurized rows if the solver does. */
-  private static TaskFit fitInTask(int shard, Iterator<Row> rows, ShardStatistics empty,
+  static TaskFit fitInTask(int shard, Iterator<Row> rows, ShardStatistics empty,
       FeatureSpec featureSpec, LocalFit task) {
     long start = System.nanoTime();
     try {
@@ -312,7 +293,7 @@ final class TaskEngine {
     }
   }
 
-  private static String executor() {
+  static String executor() {
     return SparkEnv.get() == null ? "?" : SparkEnv.get().executorId();
   }
 

@@ -77,6 +77,12 @@ class EnsembleTest extends LetheTestBase {
     double singleAccuracy = Evaluation.score(single.model(), test, store.layout());
     assertThat(ensembleAccuracy).as("ensemble accuracy").isGreaterThan(0.78);
     assertThat(ensembleAccuracy).as("ensemble vs single model").isCloseTo(singleAccuracy, within(0.03));
+    // The same rows held in the driver (a local relation, as the membership audit holds its
+    // samples) are scored there, to the same accuracy as spark.ml's evaluator gives.
+    Dataset<Row> local = spark().createDataFrame(test.collectAsList(), test.schema());
+    assertThat(local.isLocal()).isTrue();
+    assertThat(Evaluation.score(ensemble, local, store.layout())).isEqualTo(ensembleAccuracy);
+    assertThat(Evaluation.score(single.model(), local, store.layout())).isEqualTo(singleAccuracy);
   }
 
   @Test

@@ -280,6 +280,19 @@ class ShardedStoreTest extends LetheTestBase {
         .isEqualTo(StoreSample.read(store, deleted, shards, null, null, 10, 3).orElseThrow().rows().collectAsList())
         .isNotEqualTo(StoreSample.read(store, deleted, shards, null, null, 10, 4).orElseThrow().rows().collectAsList());
     assertThat(spark().createDataFrame(ten, spark.schema()).except(spark).count()).isZero();
+
+    // One read of the version before the delete (its next commit): the two samples, row for row
+    // those of the ids before it and of every row after it, with the same seed and size.
+    assertThat(deleted).isEqualTo(before + 1);
+    for (int size : List.of(10_000, 10, 5)) {
+      List<StoreSample> both = StoreSample.readSplit(store, before, shards, AdultData.SUBJECT, ids, size, 3)
+          .orElseThrow();
+      assertThat(both.get(0).rows().collectAsList()).as("the ids' rows, %d at most", size).isEqualTo(
+          StoreSample.read(store, before, shards, AdultData.SUBJECT, ids, size, 3).orElseThrow().rows().collectAsList());
+      assertThat(both.get(1).rows().collectAsList()).as("the others, %d at most", size).isEqualTo(
+          StoreSample.read(store, deleted, shards, null, null, size, 3).orElseThrow().rows().collectAsList());
+      assertThat(both.get(1).count()).isEqualTo(Math.min(size, spark.count()));
+    }
   }
 
   @Test

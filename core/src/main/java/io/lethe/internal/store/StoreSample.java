@@ -19,6 +19,7 @@ import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.SplittableRandom;
@@ -51,6 +52,22 @@ public record StoreSample(Dataset<Row> rows, long count) {
    */
   public static Optional<StoreSample> read(ShardedStore store, long version, Collection<Integer> shards,
       String column, Collection<String> ids, int size, long seed) {
+    return read(store, version, shards, column, ids, size, seed, false).map(both -> both.get(0));
+  }
+
+  /**
+   * In one read of the shards at the version, the two samples of {@link #read}: of the rows whose
+   * {@code column} holds one of the ids, and of the others. Each is the sample its own read with
+   * the seed draws: the others are, row for row, the sample of the version a delete of those rows
+   * commits next (the delete hides them, and the order of the rest is the same).
+   */
+  public static Optional<List<StoreSample>> readSplit(ShardedStore store, long version, Collection<Integer> shards,
+      String column, Collection<String> ids, int size, long seed) {
+    return read(store, version, shards, column, Objects.requireNonNull(ids), size, seed, true);
+  }
+
+  private static Optional<List<StoreSample>> read(ShardedStore store, long version, Collection<Integer> shards,
+      String column, Collection<String> ids, int size, long seed, boolean others) {
     Map<Integer, Long> rows = store.rowsPerShardFromLog(version, shards);
     if (rows.size() != shards.size()
         || rows.values().stream().mapToLong(Long::longValue).sum() > ShardedStore.DRIVER_MATCH_ROWS) {
@@ -78,9 +95,8 @@ public record StoreSample(Dataset<Row> rows, long count) {
       return Optional.empty();
     }
     Set<String> wanted = ids == null ? null : new HashSet<>(ids);
-    List<Row> sample = new ArrayList<>();
-    SplittableRandom random = new SplittableRandom(seed);
-    long seen = 0;
+    Reservoir matching = new Reservoir(size, seed);
+    Reservoir rest = others ? new Reservoir(size, seed) : null;
     ShardReader reader = ShardReader.of(store, version, null).orElseThrow();
     for (var batches = reader.batches(List.copyOf(shards), names); batches.hasNext(); ) {
       var filtered = batches.next();
@@ -91,27 +107,55 @@ public record StoreSample(Dataset<Row> rows, long count) {
       }
       ColumnVector idVector = wanted == null ? null : vectors[names.indexOf(column)];
       for (int r = 0; r < batch.getSize(); r++) {
-        if (ShardReader.hidden(filtered.getSelectionVector(), r)
-            || idVector != null && !wanted.contains(ShardReader.asString(idVector, r))) {
+        if (ShardReader.hidden(filtered.getSelectionVector(), r)) {
           continue;
         }
-        seen++;
-        long slot = seen <= size ? sample.size() : random.nextLong(seen);
-        if (slot < size) {
-          Row row = row(vectors, conversions, r);
-          if (slot == sample.size()) {
-            sample.add(row);
-          } else {
-            sample.set((int) slot, row);
-          }
+        Reservoir into = idVector == null || wanted.contains(ShardReader.asString(idVector, r)) ? matching : rest;
+        if (into != null) {
+          into.offer(vectors, conversions, r);
         }
       }
     }
-    // In random order too, so that its first rows are a random sample of their own (a limit).
-    for (int i = sample.size() - 1; i > 0; i--) {
-      sample.set(i, sample.set(random.nextInt(i + 1), sample.get(i)));
+    List<StoreSample> out = new ArrayList<>();
+    for (Reservoir reservoir : others ? List.of(matching, rest) : List.of(matching)) {
+      List<Row> sample = reservoir.shuffled();
+      out.add(new StoreSample(store.spark().createDataFrame(sample, sparkSchema), sample.size()));
     }
-    return Optional.of(new StoreSample(store.spark().createDataFrame(sample, sparkSchema), sample.size()));
+    return Optional.of(out);
+  }
+
+  /** A reservoir sample of the rows offered, drawn with its own random numbers. */
+  private static final class Reservoir {
+    private final int size;
+    private final SplittableRandom random;
+    private final List<Row> sample = new ArrayList<>();
+    private long seen;
+
+    Reservoir(int size, long seed) {
+      this.size = size;
+      this.random = new SplittableRandom(seed);
+    }
+
+    void offer(ColumnVector[] vectors, List<Conversion> conversions, int r) {
+      seen++;
+      long slot = seen <= size ? sample.size() : random.nextLong(seen);
+      if (slot < size) {
+        Row row = row(vectors, conversions, r);
+        if (slot == sample.size()) {
+          sample.add(row);
+        } else {
+          sample.set((int) slot, row);
+        }
+      }
+    }
+
+    /** The sample in random order too, so that its first rows are a random sample of their own (a limit). */
+    List<Row> shuffled() {
+      for (int i = sample.size() - 1; i > 0; i--) {
+        sample.set(i, sample.set(random.nextInt(i + 1), sample.get(i)));
+      }
+      return sample;
+    }
   }
 
   /** How a column Kernel reads is held as Spark holds it: Spark's type, and a value's getter. */

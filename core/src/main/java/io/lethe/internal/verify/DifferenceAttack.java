@@ -54,8 +54,13 @@ public final class DifferenceAttack {
     Map<String, Dataset<Row>> groups = new LinkedHashMap<>();
     groups.put(REMOVED, removed);
     groups.put("kept", kept);
-    // Row numbers fixed once, so that the two models' outputs pair up by them.
-    Dataset<Row> rows = MembershipAttack.tagged(groups, layout).withColumn(ROW, monotonically_increasing_id()).cache();
+    // Row numbers fixed once, so that the two models' outputs pair up by them: rows held in the
+    // driver become a local relation with them (each model then scores it in the driver, with no
+    // Spark job); others are cached.
+    Dataset<Row> numbered = MembershipAttack.tagged(groups, layout).withColumn(ROW, monotonically_increasing_id());
+    boolean local = removed.isLocal() && kept.isLocal();
+    Dataset<Row> rows = local ? numbered.sparkSession().createDataFrame(numbered.collectAsList(), numbered.schema())
+        : numbered.cache();
     try {
       Map<Long, Vector> earlier = new HashMap<>();
       for (Row r : before.transform(rows).select(col(ROW), col(before.getOrDefault(before.probabilityCol())))
@@ -81,7 +86,9 @@ public final class DifferenceAttack {
       }
       return out;
     } finally {
-      rows.unpersist();
+      if (!local) {
+        rows.unpersist();
+      }
     }
   }
 

@@ -90,18 +90,27 @@ public final class MembershipAudit implements ForgetAudit {
     long start = System.nanoTime();
     try {
       // The store's samples are read in the driver (Delta Kernel) where they can be: no Delta query
-      // planning of either version, and no Spark job.
-      StoreSample forgottenSample = StoreSample.read(store, m.versionBefore(), m.hitShards(), m.idColumn(), m.ids(),
-          settings.attackRows(), SEED).orElseGet(() -> sample(store.rowsMatching(m.idColumn(), m.ids(),
-              m.hitShards(), m.versionBefore())));
-      StoreSample retainedSample = StoreSample.read(store, m.deleteVersion(), m.hitShards(), null, null,
-          settings.attackRows(), SEED).orElseGet(() -> sample(store.read(m.deleteVersion())
-              .where(col(StoreLayout.SHARD_COLUMN).isin(m.hitShards().toArray()))));
+      // planning of either version, and no Spark job. When the delete's commit followed the plan's
+      // version, the version before holds both: the rows it deleted and, the others, the delete's.
+      Optional<List<StoreSample>> both = m.deleteVersion() == m.versionBefore() + 1
+          ? StoreSample.readSplit(store, m.versionBefore(), m.hitShards(), m.idColumn(), m.ids(),
+              settings.attackRows(), SEED)
+          : Optional.empty();
+      StoreSample forgottenSample = both.map(b -> b.get(0)).or(() -> StoreSample.read(store, m.versionBefore(),
+          m.hitShards(), m.idColumn(), m.ids(), settings.attackRows(), SEED)).orElseGet(() -> sample(
+              store.rowsMatching(m.idColumn(), m.ids(), m.hitShards(), m.versionBefore())));
+      StoreSample retainedSample = both.map(b -> b.get(1)).or(() -> StoreSample.read(store, m.deleteVersion(),
+          m.hitShards(), null, null, settings.attackRows(), SEED)).orElseGet(() -> sample(store.read(
+              m.deleteVersion()).where(col(StoreLayout.SHARD_COLUMN).isin(m.hitShards().toArray()))));
       // The reference attack places each row in a shard by its subject: held-out rows without a
       // subject column get a made-up one (they are in no shard's training data either way).
       String subject = layout.subjectColumn();
-      StoreSample unseenSample = sample(List.of(heldOut.columns()).contains(subject) ? heldOut
-          : heldOut.withColumn(subject, monotonically_increasing_id().cast("string")));
+      // One row more than the sample takes: fewer, and the sample is every held-out row.
+      StoreSample drawn = sample(List.of(heldOut.columns()).contains(subject) ? heldOut
+          : heldOut.withColumn(subject, monotonically_increasing_id().cast("string")), settings.attackRows() + 1);
+      boolean everyHeldOutRow = drawn.count() <= settings.attackRows();
+      StoreSample unseenSample = everyHeldOutRow ? drawn : new StoreSample(store.spark().createDataFrame(
+          drawn.rows().collectAsList().subList(0, settings.attackRows()), drawn.rows().schema()), settings.attackRows());
       Dataset<Row> forgotten = forgottenSample.rows();
       Dataset<Row> retained = retainedSample.rows();
       Dataset<Row> unseen = unseenSample.rows();
@@ -116,12 +125,13 @@ public final class MembershipAudit implements ForgetAudit {
       if (m.ensembleBefore() != null && !models.containsKey("before")) {
         notes.add("the ensemble before the forget (version " + m.ensembleBefore() + ") is no longer on storage");
       }
-      Dataset<Row> evaluation = heldOut;
-      if (!heldOut.storageLevel().useMemory()) { // the caller's cache is the caller's to drop
+      // Held-out rows all in the sample are scored in the driver; others as a cached query.
+      Dataset<Row> evaluation = everyHeldOutRow ? unseen : heldOut;
+      if (!everyHeldOutRow && !heldOut.storageLevel().useMemory()) { // the caller's cache is the caller's to drop
         evaluation = heldOut.cache();
         cached.add(evaluation);
       }
-      long heldOutRows = evaluation.count();
+      long heldOutRows = everyHeldOutRow ? unseenRows : evaluation.count();
       Double before = models.containsKey("before") ? Evaluation.score(models.get("before"), evaluation, layout) : null;
       Double after = models.containsKey("after") ? Evaluation.score(models.get("after"), evaluation, layout) : null;
 
@@ -207,12 +217,28 @@ public final class MembershipAudit implements ForgetAudit {
     StoreLayout layout = store.layout();
     List<AttackResult> real = DifferenceAttack.run(before, after, forgotten, retained, layout);
     String subject = layout.subjectColumn();
-    Dataset<Row> removed = retained.orderBy(rand(SEED + 1)).limit((int) Math.min(forgottenRows, retainedRows / 2))
-        .cache();
-    cached.add(removed);
-    List<Object> people = removed.select(subject).distinct().collectAsList().stream().map(r -> r.get(0)).toList();
+    int removing = (int) Math.min(forgottenRows, retainedRows / 2);
+    int at = List.of(retained.columns()).indexOf(subject);
+    Dataset<Row> removed;
+    List<Object> people;
+    Dataset<Row> kept;
+    if (retained.isLocal()) { // the sample in the driver: the random people drawn there, no Spark job
+      List<Row> rows = new ArrayList<>(retained.collectAsList());
+      java.util.Collections.shuffle(rows, new java.util.Random(SEED + 1));
+      List<Row> drawn = rows.subList(0, Math.min(removing, rows.size()));
+      people = drawn.stream().map(r -> r.get(at)).distinct().toList();
+      java.util.Set<Object> gone = new java.util.HashSet<>(people);
+      removed = store.spark().createDataFrame(drawn, retained.schema());
+      kept = store.spark().createDataFrame(rows.stream().filter(r -> !gone.contains(r.get(at))).toList(),
+          retained.schema());
+    } else {
+      removed = retained.orderBy(rand(SEED + 1)).limit(removing).cache();
+      cached.add(removed);
+      people = removed.select(subject).distinct().collectAsList().stream().map(r -> r.get(0)).toList();
+      kept = retained.where(col(subject).isin(people.toArray()).unary_$bang());
+    }
     Optional<List<AttackResult>> control = DifferenceAttack.onRemoval(store, training, after, m.deleteVersion(),
-        people, removed, retained.where(col(subject).isin(people.toArray()).unary_$bang()));
+        people, removed, kept);
     return control.map(c -> new UpdateEvidence(real, c, null)).orElseGet(() -> new UpdateEvidence(real, List.of(),
         "no control: the hit shards of " + training.estimator() + " cannot be fitted in tasks"));
   }
@@ -244,7 +270,12 @@ public final class MembershipAudit implements ForgetAudit {
    * local relation (the shard left out).
    */
   private StoreSample sample(Dataset<Row> rows) {
-    Dataset<Row> drawn = rows.drop(StoreLayout.SHARD_COLUMN).orderBy(rand(SEED)).limit(settings.attackRows());
+    return sample(rows, settings.attackRows());
+  }
+
+  /** At most {@code limit} rows, drawn as {@link #sample(Dataset)} draws them. */
+  private StoreSample sample(Dataset<Row> rows, int limit) {
+    Dataset<Row> drawn = rows.drop(StoreLayout.SHARD_COLUMN).orderBy(rand(SEED)).limit(limit);
     List<Row> held = drawn.collectAsList();
     return new StoreSample(store.spark().createDataFrame(held, drawn.schema()), held.size());
   }

@@ -86,6 +86,20 @@ class EnsembleTest extends LetheTestBase {
   }
 
   @Test
+  void loadsSharingAMapReadEachSubModelOnce() {
+    Map<org.apache.hadoop.fs.Path, org.apache.spark.ml.PipelineModel> read = new java.util.HashMap<>();
+    ShardEnsembleModel first = ShardEnsembleModel.load(registry, trained.version(), read);
+    assertThat(read).hasSize(4);
+    ShardEnsembleModel second = ShardEnsembleModel.load(registry, trained.version(), read);
+    assertThat(read).hasSize(4);
+    for (int shard = 0; shard < 4; shard++) {
+      assertThat(second.subModel(shard)).isSameAs(first.subModel(shard));
+      assertThat(ShardEnsembleModel.load(registry, trained.version()).subModel(shard))
+          .isNotSameAs(first.subModel(shard));
+    }
+  }
+
+  @Test
   void saveAndLoadRoundTripPredictsIdentically() throws Exception {
     String path = dir.resolve("saved-ensemble").toString();
     ensemble.setAggregation("weighted");

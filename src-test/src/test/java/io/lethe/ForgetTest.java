@@ -97,6 +97,9 @@ class ForgetTest extends LetheTestBase {
         assertThat(e.rows()).isEqualTo(old.rows() - plan.rowsPerShard().get(e.shard()));
       } else {
         assertThat(e).as("untouched shard %d", e.shard()).isEqualTo(old);
+        // One path from either version: loading both reads the sub-model once (the membership audit does).
+        assertThat(registry.subModelPath(result.ensembleVersion(), e))
+            .isEqualTo(registry.subModelPath(previous.version(), old));
       }
     }
 

@@ -17,7 +17,9 @@ import io.lethe.types.SubModelEntry;
 import io.lethe.types.Task;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.ml.Model;
@@ -305,14 +307,19 @@ public class ShardEnsembleModel extends Model<ShardEnsembleModel> implements MLW
 
   /** Loads a published version of a registry, its manifest read from the publish log. */
   public static ShardEnsembleModel load(ModelRegistry registry, long version) {
+    return load(registry, version, new HashMap<>());
+  }
+
+  /** The same, taking the sub-models {@code loaded} holds (by path) from it and adding those it reads. */
+  public static ShardEnsembleModel load(ModelRegistry registry, long version, Map<Path, PipelineModel> loaded) {
     HadoopFiles files = new HadoopFiles(registry.spark().sparkContext().hadoopConfiguration());
     EnsembleManifest manifest = registry.manifest(version);
     return new ShardEnsembleModel(manifest, loadSubModels(files, registry.ensembleDir(version), manifest,
-        "Ensemble version " + version + " in " + registry.root()));
+        "Ensemble version " + version + " in " + registry.root(), loaded));
   }
 
   private static List<PipelineModel> loadSubModels(HadoopFiles files, Path dir, EnsembleManifest manifest,
-      String what) {
+      String what, Map<Path, PipelineModel> loaded) {
     List<PipelineModel> subModels = new ArrayList<>();
     for (SubModelEntry entry : manifest.shards()) {
       Path subModel = new Path(dir, entry.path());
@@ -321,7 +328,7 @@ public class ShardEnsembleModel extends Model<ShardEnsembleModel> implements MLW
             + " is missing at " + subModel);
       }
       try {
-        subModels.add(PipelineReader.load(files, subModel));
+        subModels.add(loaded.computeIfAbsent(subModel, p -> PipelineReader.load(files, p)));
       } catch (Exception e) {
         throw new CorruptRegistryException(what + " is corrupt: the sub-model of shard " + entry.shard()
             + " at " + subModel + " cannot be read (" + e.getMessage() + ")", e);
@@ -374,7 +381,7 @@ public class ShardEnsembleModel extends Model<ShardEnsembleModel> implements MLW
       if (!manifest.complete()) {
         throw new CorruptRegistryException("Corrupt ensemble manifest " + manifestFile + ": it lists no sub-models or no task");
       }
-      List<PipelineModel> subModels = loadSubModels(files, dir, manifest, "The ensemble at " + path);
+      List<PipelineModel> subModels = loadSubModels(files, dir, manifest, "The ensemble at " + path, new HashMap<>());
       Path metadata = new Path(dir, "metadata");
       if (!files.exists(metadata)) {
         return new ShardEnsembleModel(manifest, subModels);

@@ -29,6 +29,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.FutureTask;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -190,17 +191,21 @@ public final class MembershipAudit implements ForgetAudit {
     return (System.nanoTime() - since) / 1e9;
   }
 
-  /** The ensembles before and after the forget that are on storage, by "before" and "after". */
+  /**
+   * The ensembles before and after the forget that are on storage, by "before" and "after"; the
+   * sub-models they share (all but the retrained shards') read once.
+   */
   private Map<String, ShardEnsembleModel> ensembles(Moment m) {
     Map<String, ShardEnsembleModel> models = new LinkedHashMap<>();
+    Map<Path, PipelineModel> read = new java.util.HashMap<>();
     if (m.ensembleBefore() != null) {
       try {
-        models.put("before", ShardEnsembleModel.load(registry, m.ensembleBefore()));
+        models.put("before", ShardEnsembleModel.load(registry, m.ensembleBefore(), read));
       } catch (RuntimeException gone) { // a resumed run: an earlier run retired it already
       }
     }
     if (m.ensembleAfter() != null) {
-      models.put("after", ShardEnsembleModel.load(registry, m.ensembleAfter()));
+      models.put("after", ShardEnsembleModel.load(registry, m.ensembleAfter(), read));
     }
     return models;
   }

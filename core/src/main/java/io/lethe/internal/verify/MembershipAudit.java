@@ -145,38 +145,48 @@ public final class MembershipAudit implements ForgetAudit {
       } else if (forgottenRows == 0 || unseenRows == 0) {
         notes.add("no forgotten rows could be read at store version " + m.versionBefore() + " or no held-out rows");
       } else {
-        Map<String, Dataset<Row>> populations = new LinkedHashMap<>();
-        populations.put("forgotten", forgotten);
-        if (retainedRows > 0) { // the hit shards may have no rows left
-          populations.put("retained", retained);
-        }
-        boolean referenceNoted = false;
-        for (Map.Entry<String, ShardEnsembleModel> model : models.entrySet()) {
-          boolean reference = MembershipAttack.referenceApplies(model.getValue());
-          if (!reference && !referenceNoted) {
-            notes.add("the reference attack needs 3 or more shards of probabilistic sub-models");
-            referenceNoted = true;
+        // The per-example test (mostly its shadow models' fitting job) runs in a thread of its own
+        // beside the attacks below (mostly work in the driver).
+        FutureTask<PerExampleEvidence> perExampleTest = perExampleBeside(m, models, forgotten, forgottenRows,
+            retained, retainedRows, unseen);
+        try {
+          Map<String, Dataset<Row>> populations = new LinkedHashMap<>();
+          populations.put("forgotten", forgotten);
+          if (retainedRows > 0) { // the hit shards may have no rows left
+            populations.put("retained", retained);
           }
-          List<String> runs = reference ? List.of("threshold", "reference") : List.of("threshold");
-          for (String attack : runs) {
-            MembershipAttack.against(attack, model.getValue(), populations, unseen, layout)
-                .forEach((population, result) -> attacks.add(new Measurement(population, model.getKey(), result)));
+          boolean referenceNoted = false;
+          for (Map.Entry<String, ShardEnsembleModel> model : models.entrySet()) {
+            boolean reference = MembershipAttack.referenceApplies(model.getValue());
+            if (!reference && !referenceNoted) {
+              notes.add("the reference attack needs 3 or more shards of probabilistic sub-models");
+              referenceNoted = true;
+            }
+            List<String> runs = reference ? List.of("threshold", "reference") : List.of("threshold");
+            for (String attack : runs) {
+              MembershipAttack.against(attack, model.getValue(), populations, unseen, layout)
+                  .forEach((population, result) -> attacks.add(new Measurement(population, model.getKey(), result)));
+            }
           }
+          // Where the audit's time goes, for whoever profiles it (counts and seconds only).
+          LOG.info("Forget batch {}: samples of {} forgotten, {} retained and {} unseen rows drawn in {} s, the"
+              + " ensembles before and after read {} s later, their held-out {} in {} s, the membership attacks in {} s",
+              m.batchId(), forgottenRows, retainedRows, unseenRows, String.format("%.2f", sampled),
+              String.format("%.2f", loaded - sampled), Evaluation.metricName(layout),
+              String.format("%.2f", scored - loaded), String.format("%.2f", seconds(start) - scored));
+          if (models.containsKey("before") && models.containsKey("after") && retainedRows > 1) {
+            long updateStart = System.nanoTime();
+            update = update(m, models.get("before"), models.get("after"), forgotten, forgottenRows, retained,
+                retainedRows, cached);
+            LOG.info("Forget batch {}: the difference attack on the update and its control took {} s", m.batchId(),
+                String.format("%.2f", seconds(updateStart)));
+          }
+        } catch (RuntimeException | Error e) {
+          // The attacks' failure is the one to report; none of the test's work outlives the audit.
+          awaitQuietly(perExampleTest);
+          throw e;
         }
-        // Where the audit's time goes, for whoever profiles it (counts and seconds only).
-        LOG.info("Forget batch {}: samples of {} forgotten, {} retained and {} unseen rows drawn in {} s, the"
-            + " ensembles before and after read {} s later, their held-out {} in {} s, the membership attacks in {} s",
-            m.batchId(), forgottenRows, retainedRows, unseenRows, String.format("%.2f", sampled),
-            String.format("%.2f", loaded - sampled), Evaluation.metricName(layout),
-            String.format("%.2f", scored - loaded), String.format("%.2f", seconds(start) - scored));
-        if (models.containsKey("before") && models.containsKey("after") && retainedRows > 1) {
-          long updateStart = System.nanoTime();
-          update = update(m, models.get("before"), models.get("after"), forgotten, forgottenRows, retained,
-              retainedRows, cached);
-          LOG.info("Forget batch {}: the difference attack on the update and its control took {} s", m.batchId(),
-              String.format("%.2f", seconds(updateStart)));
-        }
-        perExample = perExample(m, models, forgotten, forgottenRows, retained, retainedRows, unseen);
+        perExample = Futures.join(perExampleTest, "running the per-example test");
       }
       return new ForgetEvidence(ForgetEvidence.FORMAT_VERSION, m.batchId(), Instant.now().toString(),
           m.versionBefore(), m.deleteVersion(), m.ensembleBefore(), m.ensembleAfter(), forgottenRows, retainedRows,
@@ -246,6 +256,35 @@ public final class MembershipAudit implements ForgetAudit {
         people, removed, kept);
     return control.map(c -> new UpdateEvidence(real, c, null)).orElseGet(() -> new UpdateEvidence(real, List.of(),
         "no control: the hit shards of " + training.estimator() + " cannot be fitted in tasks"));
+  }
+
+  /** Waits for work handed to another thread, whatever its outcome. */
+  private static void awaitQuietly(FutureTask<?> task) {
+    try {
+      task.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (java.util.concurrent.ExecutionException e) {
+      // its failure is not the one reported
+    }
+  }
+
+  /** {@link #perExample} started in a thread of its own, with this thread's log context. */
+  private FutureTask<PerExampleEvidence> perExampleBeside(ForgetAudit.Moment m, Map<String, ShardEnsembleModel> models,
+      Dataset<Row> forgotten, long forgottenRows, Dataset<Row> retained, long retainedRows, Dataset<Row> unseen) {
+    Map<String, String> logContext = org.slf4j.MDC.getCopyOfContextMap();
+    FutureTask<PerExampleEvidence> task = new FutureTask<>(() -> {
+      if (logContext != null) {
+        org.slf4j.MDC.setContextMap(logContext);
+      }
+      // Not inside the caller's SQL query (a procedure): this thread's queries are their own.
+      store.spark().sparkContext().setLocalProperty("spark.sql.execution.id", null);
+      return perExample(m, models, forgotten, forgottenRows, retained, retainedRows, unseen);
+    });
+    Thread thread = new Thread(task, "lethe-audit-per-example");
+    thread.setDaemon(true);
+    thread.start();
+    return task;
   }
 
   /**

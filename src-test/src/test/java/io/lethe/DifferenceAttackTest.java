@@ -52,6 +52,8 @@ class DifferenceAttackTest extends LetheTestBase {
   static double twentyFivePeople;
   static ForgetEvidence evidence;
   static VerifyReport report;
+  static ForgetResult forgot;
+  static Trained shared;
 
   @BeforeAll
   static void updateOneShardThenForgetOnePerson() {
@@ -75,6 +77,8 @@ class DifferenceAttackTest extends LetheTestBase {
     MembershipAudit audit = new MembershipAudit(trained.store(), trained.registry(), adultTest(400), settings,
         trained.settings());
     ForgetResult result = forgetter(trained, config).withAudit(audit).execute(ForgetRequest.ofSubjects(List.of("1000")));
+    forgot = result;
+    shared = trained;
     evidence = MembershipAudit.read(spark(), settings, result.batchId()).orElseThrow();
     report = io.lethe.api.Lethe.get(spark(), config).internals().verifier().verify(result.batchId(), null);
   }
@@ -104,6 +108,28 @@ class DifferenceAttackTest extends LetheTestBase {
 
   static AttackResult strongest(List<AttackResult> attacks) {
     return attacks.stream().max(Comparator.comparingDouble(AttackResult::auc)).orElseThrow();
+  }
+
+  @Test
+  void theControlTakesTheForgetsRetrainAsItsFitWithThePeople() {
+    // The control's update starts from each hit shard fitted with everyone at the delete's version;
+    // where the published sub-model is the forget's retrain of it, that fit is the sub-model, bit for bit.
+    int hit = forgot.retrainedShards().get(0);
+    ShardEnsembleModel after = ShardEnsembleModel.load(shared.registry(), forgot.ensembleVersion());
+    SubModelEntry entry = after.manifest().shard(hit).orElseThrow();
+    assertThat(entry.storeVersion()).isEqualTo(evidence.deleteVersion());
+    assertThat(entry.strategy()).isEqualTo(SubModelEntry.SHARD_RETRAIN);
+    assertThat(entry.engine()).isEqualTo("tasks");
+    PipelineModel fitted = new ShardTrainer(shared.store(), shared.settings()).fitEachInTasks(List.of(
+        new ShardTrainer.Variant(hit, AdultData.SUBJECT, List.of(), null)), evidence.deleteVersion()).orElseThrow()
+        .get(0).model();
+    org.apache.spark.ml.classification.LogisticRegressionModel a =
+        (org.apache.spark.ml.classification.LogisticRegressionModel) ShardTrainer.estimatorModel(after.subModel(hit));
+    org.apache.spark.ml.classification.LogisticRegressionModel b =
+        (org.apache.spark.ml.classification.LogisticRegressionModel) ShardTrainer.estimatorModel(fitted);
+    assertThat(a.coefficientMatrix().toArray()).isEqualTo(b.coefficientMatrix().toArray());
+    assertThat(a.interceptVector().toArray()).isEqualTo(b.interceptVector().toArray());
+    assertThat(evidence.update().control()).as("the control's attacks").isNotEmpty();
   }
 
   @Test

@@ -203,7 +203,7 @@ final class TaskEngine {
      */
     Map.Entry<JavaRDD<TaskFit>, List<Integer>> inTasks(List<LocalFit> fits, List<ShardTrainer.Variant> variants) {
       ShardReader read = reader.orElseThrow();
-      List<List<Integer>> tasks = VariantTasks.of(variants, store.spark().sparkContext().defaultParallelism());
+      List<List<Integer>> tasks = VariantTasks.of(variants, VariantTasks.parallelism(store.spark().sparkContext()));
       List<ShardReader> readers = new ArrayList<>();
       List<Integer> shards = new ArrayList<>();
       List<List<ShardTrainer.AddedRows>> added = new ArrayList<>();

@@ -21,11 +21,20 @@ import org.apache.spark.sql.Row;
  * the same rows left out) go to one task, or to as many as the cluster has cores for them; a task
  * reads its shard once and fits each of its variants from what it read. Reading a shard through
  * Delta Kernel costs more than fitting it (Parquet decoding, about two thirds of a variant's fit
- * on the bench store), so eight shadow models of one shard on two cores read it twice, not eight
+ * on the bench store), so the eight shadow models of one shard read it once per task, not eight
  * times. A task of one variant streams its rows, as a retrain's task does.
  */
 final class VariantTasks {
   private VariantTasks() {}
+
+  /**
+   * The cores a job of variants spreads over: the cluster's, but one in local mode, where the
+   * driver's own work (the audit's attacks beside its shadow models) runs on the same cores.
+   */
+  static int parallelism(org.apache.spark.SparkContext context) {
+    int cores = context.defaultParallelism();
+    return context.isLocal() && cores > 1 ? cores - 1 : cores;
+  }
 
   /**
    * The variants' indices by task: those reading the same rows together, in runs of at most

@@ -5,6 +5,7 @@ import static org.apache.spark.sql.functions.monotonically_increasing_id;
 
 import io.lethe.internal.model.ShardEnsembleModel;
 import io.lethe.internal.store.ShardedStore;
+import io.lethe.internal.train.Engine;
 import io.lethe.internal.train.ShardTrainer;
 import io.lethe.internal.train.TrainSettings;
 import io.lethe.types.AttackResult;
@@ -105,14 +106,23 @@ public final class DifferenceAttack {
     String subject = store.layout().subjectColumn();
     List<String> ids = people.stream().map(String::valueOf).toList();
     List<Integer> shards = List.copyOf(store.shardsOf(ids));
-    // Each shard fitted with the people and without them, in one Spark job.
+    // Each shard fitted with the people and without them, in one Spark job. A shard whose published
+    // sub-model is the retrain of it at this version, in tasks (the forget's own), is that fit
+    // with them already: the same rows in the same order, the same settings and seed.
+    List<Integer> refit = shards.stream().filter(s -> !retrainedAt(published, s, version)).toList();
     List<ShardTrainer.Variant> variants = new ArrayList<>();
-    shards.forEach(s -> variants.add(new ShardTrainer.Variant(s, subject, List.of(), null)));
+    refit.forEach(s -> variants.add(new ShardTrainer.Variant(s, subject, List.of(), null)));
     shards.forEach(s -> variants.add(new ShardTrainer.Variant(s, subject, ids, null)));
     return new ShardTrainer(store, training).fitEachInTasks(variants, version).map(fits -> run(
-        replaced(published, byShard(shards, fits.subList(0, shards.size()))),
-        replaced(published, byShard(shards, fits.subList(shards.size(), fits.size()))), removed, kept,
+        replaced(published, byShard(refit, fits.subList(0, refit.size()))),
+        replaced(published, byShard(shards, fits.subList(refit.size(), fits.size()))), removed, kept,
         store.layout()));
+  }
+
+  /** Whether the ensemble's sub-model of the shard is its retrain at the store version, in tasks. */
+  private static boolean retrainedAt(ShardEnsembleModel ensemble, int shard, long version) {
+    return ensemble.manifest().shard(shard).filter(e -> e.storeVersion() == version
+        && SubModelEntry.SHARD_RETRAIN.equals(e.strategy()) && Engine.TASKS.id().equals(e.engine())).isPresent();
   }
 
   private static Map<Integer, ShardTrainer.FittedShard> byShard(List<Integer> shards,

@@ -302,11 +302,20 @@ public final class MembershipAudit implements ForgetAudit {
       return PerExampleEvidence.skipped("the hit shards have no rows left to control the per-example test with");
     }
     PerExampleEvidence e = PerExampleAttack.run(store, training, models.get("before"), models.get("after"),
-        m.deleteVersion(), m.hitShards(), forgotten, retained.limit(rows), unseen.limit(rows), settings.shadowModels());
+        m.deleteVersion(), m.hitShards(), forgotten, first(retained, rows), first(unseen, rows), settings.shadowModels());
     LOG.info("Forget batch {}: the per-example test on {} forgotten rows with {} shadow models a hit shard took {} s{}",
         m.batchId(), forgottenRows, e.shadowModels(), String.format("%.2f", e.seconds()),
         e.note() == null ? "" : " (" + e.note() + ")");
     return e;
+  }
+
+  /** The first rows of a sample, still a local relation when it is one (so read in the driver). */
+  private Dataset<Row> first(Dataset<Row> rows, int n) {
+    if (!rows.isLocal()) {
+      return rows.limit(n);
+    }
+    List<Row> all = rows.collectAsList();
+    return all.size() <= n ? rows : store.spark().createDataFrame(all.subList(0, n), rows.schema());
   }
 
   /**

@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
 @Command(name = "bench",
     description = {"Measure unlearning against retraining in one run on this machine: forget of k subjects versus a "
         + "full retrain of all shards and versus one model on all rows (with the ideal S / expected shards hit), "
-        + "the membership audit of the first forget (on held-out synthetic rows), "
+        + "the membership audit of each 1-subject forget (on held-out synthetic rows; the first one's apart), "
         + "concurrent versus sequential shard training, ensemble versus single-model scoring, ensemble versus "
         + "single-model accuracy on Adult as the shard count grows, cost as the store grows, each unlearning "
         + "strategy's model update versus a retrain of the same shard (section strategies), a shard of a random "

@@ -255,15 +255,11 @@ public final class Forgetter {
    * is left to the retrain after the delete.
    */
   private Deleted deleteWhileFitting(Run run, Supplier<Long> delete, Supplier<Optional<Training.Prefit>> fit) {
-    FutureTask<Long> deleting = new FutureTask<>(() -> {
-      MDC.put(BATCH_MDC, run.batchId);
+    FutureTask<Long> deleting = Futures.beside("lethe-delete", () -> {
       // Not inside the caller's SQL query (a procedure): this thread's queries are their own.
       store.spark().sparkContext().setLocalProperty("spark.sql.execution.id", null);
       return run.times.time(ForgetStep.DELETE.id(), delete);
     });
-    Thread thread = new Thread(deleting, "lethe-delete");
-    thread.setDaemon(true);
-    thread.start();
     Optional<Training.Prefit> prefit = Optional.empty();
     try {
       prefit = run.times.time(ForgetStep.RETRAIN.id(), fit);

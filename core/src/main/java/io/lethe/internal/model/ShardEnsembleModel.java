@@ -323,7 +323,7 @@ public class ShardEnsembleModel extends Model<ShardEnsembleModel> implements MLW
     List<PipelineModel> subModels = new ArrayList<>();
     for (SubModelEntry entry : manifest.shards()) {
       Path subModel = new Path(dir, entry.path());
-      if (!files.exists(new Path(subModel, "metadata"))) {
+      if (!loaded.containsKey(subModel) && !files.exists(new Path(subModel, "metadata"))) {
         throw new CorruptRegistryException(what + " is corrupt: the sub-model of shard " + entry.shard()
             + " is missing at " + subModel);
       }

@@ -1,12 +1,48 @@
 package io.lethe.internal.run;
 
 import io.lethe.LetheException;
+import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
+import org.slf4j.MDC;
 
-/** Waiting for work handed to another thread, with its failure thrown as it was thrown there. */
+/**
+ * Work handed to a thread of its own, and waiting for it, with its failure thrown as it was thrown
+ * there.
+ */
 public final class Futures {
   private Futures() {}
+
+  /**
+   * Starts {@code work} in a daemon thread named {@code name}, with this thread's log context (its
+   * batch) and, as every thread Spark's context sees, this thread's Spark properties.
+   */
+  public static <T> FutureTask<T> beside(String name, Callable<T> work) {
+    Map<String, String> logContext = MDC.getCopyOfContextMap();
+    FutureTask<T> task = new FutureTask<>(() -> {
+      if (logContext != null) {
+        MDC.setContextMap(logContext);
+      }
+      return work.call();
+    });
+    Thread thread = new Thread(task, name);
+    thread.setDaemon(true);
+    thread.start();
+    return task;
+  }
+
+  /** Waits for {@code future} to end, whatever its outcome: where another failure is the one to report. */
+  public static void await(Future<?> future) {
+    try {
+      future.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException e) {
+      // its failure is not the one reported
+    }
+  }
 
   /**
    * The result of {@code future}; an unchecked exception or error thrown by its work is rethrown as

@@ -107,11 +107,13 @@ final class TaskEngine {
     // Each task's fit, in the tasks' order (also the order their results come back in).
     List<LocalFit> tasks = order.stream().map(this::localFit).collect(Collectors.toList());
     JavaRDD<TaskFit> fitting;
+    List<Integer> returned = null; // the shards' order, as the tasks return their fits (null: in order)
     if (job.reader.isPresent()) {
-      // One variant per shard: a task each, in this order.
-      fitting = job.inTasks(tasks, order.stream().map(s -> pending == null
+      Map.Entry<JavaRDD<TaskFit>, List<Integer>> inTasks = job.inTasks(tasks, order.stream().map(s -> pending == null
           ? new ShardTrainer.Variant(s, null, List.of(), null)
-          : new ShardTrainer.Variant(s, pending.column(), pending.ids(), null)).toList()).getKey();
+          : new ShardTrainer.Variant(s, pending.column(), pending.ids(), null)).toList());
+      fitting = inTasks.getKey();
+      returned = inTasks.getValue();
     } else if (pending != null) {
       return null;
     } else {
@@ -133,7 +135,7 @@ final class TaskEngine {
     }
     Map<Integer, ShardTrainer.FittedShard> models = new TreeMap<>();
     Map<Integer, String> toJobs = new TreeMap<>();
-    for (TaskFit fit : job.collect(fitting, null, tasks, "shards " + order)) {
+    for (TaskFit fit : job.collect(fitting, returned, tasks, "shards " + order)) {
       try {
         models.put(fit.shard(), fit.rows() == 0 ? null : model(fit, job.statisticsModel, keepStatistics));
       } catch (StatisticsModel.SingularException e) {

@@ -49,7 +49,8 @@ final class VariantTasks {
           : List.of(v.shard(), v.column(), new HashSet<>(v.without()));
       byRead.computeIfAbsent(read, k -> new ArrayList<>()).add(i);
     }
-    int most = Math.max(1, (variants.size() + Math.max(1, parallelism) - 1) / Math.max(1, parallelism));
+    int cores = Math.max(1, parallelism);
+    int most = Math.max(1, (variants.size() + cores - 1) / cores);
     List<List<Integer>> tasks = new ArrayList<>();
     for (List<Integer> same : byRead.values()) {
       for (int from = 0; from < same.size(); from += most) {

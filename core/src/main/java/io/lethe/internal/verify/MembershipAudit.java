@@ -84,10 +84,7 @@ public final class MembershipAudit implements ForgetAudit {
     StoreLayout layout = store.layout();
     List<Dataset<Row>> cached = new ArrayList<>();
     // The two ensembles are read from storage while the samples are drawn.
-    FutureTask<Map<String, ShardEnsembleModel>> loading = new FutureTask<>(() -> ensembles(m));
-    Thread loader = new Thread(loading, "lethe-audit-models");
-    loader.setDaemon(true);
-    loader.start();
+    FutureTask<Map<String, ShardEnsembleModel>> loading = Futures.beside("lethe-audit-models", () -> ensembles(m));
     long start = System.nanoTime();
     try {
       // The store's samples are read in the driver (Delta Kernel) where they can be: no Delta query
@@ -110,8 +107,8 @@ public final class MembershipAudit implements ForgetAudit {
       StoreSample drawn = sample(List.of(heldOut.columns()).contains(subject) ? heldOut
           : heldOut.withColumn(subject, monotonically_increasing_id().cast("string")), settings.attackRows() + 1);
       boolean everyHeldOutRow = drawn.count() <= settings.attackRows();
-      StoreSample unseenSample = everyHeldOutRow ? drawn : new StoreSample(store.spark().createDataFrame(
-          drawn.rows().collectAsList().subList(0, settings.attackRows()), drawn.rows().schema()), settings.attackRows());
+      StoreSample unseenSample = everyHeldOutRow ? drawn : new StoreSample(first(drawn.rows(), settings.attackRows()),
+          settings.attackRows());
       Dataset<Row> forgotten = forgottenSample.rows();
       Dataset<Row> retained = retainedSample.rows();
       Dataset<Row> unseen = unseenSample.rows();
@@ -147,8 +144,11 @@ public final class MembershipAudit implements ForgetAudit {
       } else {
         // The per-example test (mostly its shadow models' fitting job) runs in a thread of its own
         // beside the attacks below (mostly work in the driver).
-        FutureTask<PerExampleEvidence> perExampleTest = perExampleBeside(m, models, forgotten, forgottenRows,
-            retained, retainedRows, unseen);
+        FutureTask<PerExampleEvidence> perExampleTest = Futures.beside("lethe-audit-per-example", () -> {
+          // Not inside the caller's SQL query (a procedure): this thread's queries are their own.
+          store.spark().sparkContext().setLocalProperty("spark.sql.execution.id", null);
+          return perExample(m, models, forgotten, forgottenRows, retained, retainedRows, unseen);
+        });
         try {
           Map<String, Dataset<Row>> populations = new LinkedHashMap<>();
           populations.put("forgotten", forgotten);
@@ -183,7 +183,7 @@ public final class MembershipAudit implements ForgetAudit {
           }
         } catch (RuntimeException | Error e) {
           // The attacks' failure is the one to report; none of the test's work outlives the audit.
-          awaitQuietly(perExampleTest);
+          Futures.await(perExampleTest);
           throw e;
         }
         perExample = Futures.join(perExampleTest, "running the per-example test");
@@ -256,35 +256,6 @@ public final class MembershipAudit implements ForgetAudit {
         people, removed, kept);
     return control.map(c -> new UpdateEvidence(real, c, null)).orElseGet(() -> new UpdateEvidence(real, List.of(),
         "no control: the hit shards of " + training.estimator() + " cannot be fitted in tasks"));
-  }
-
-  /** Waits for work handed to another thread, whatever its outcome. */
-  private static void awaitQuietly(FutureTask<?> task) {
-    try {
-      task.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    } catch (java.util.concurrent.ExecutionException e) {
-      // its failure is not the one reported
-    }
-  }
-
-  /** {@link #perExample} started in a thread of its own, with this thread's log context. */
-  private FutureTask<PerExampleEvidence> perExampleBeside(ForgetAudit.Moment m, Map<String, ShardEnsembleModel> models,
-      Dataset<Row> forgotten, long forgottenRows, Dataset<Row> retained, long retainedRows, Dataset<Row> unseen) {
-    Map<String, String> logContext = org.slf4j.MDC.getCopyOfContextMap();
-    FutureTask<PerExampleEvidence> task = new FutureTask<>(() -> {
-      if (logContext != null) {
-        org.slf4j.MDC.setContextMap(logContext);
-      }
-      // Not inside the caller's SQL query (a procedure): this thread's queries are their own.
-      store.spark().sparkContext().setLocalProperty("spark.sql.execution.id", null);
-      return perExample(m, models, forgotten, forgottenRows, retained, retainedRows, unseen);
-    });
-    Thread thread = new Thread(task, "lethe-audit-per-example");
-    thread.setDaemon(true);
-    thread.start();
-    return task;
   }
 
   /**

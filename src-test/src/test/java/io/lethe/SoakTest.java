@@ -44,7 +44,9 @@ import org.junit.jupiter.api.io.TempDir;
  * The soak: forget, append ({@code ingest --append}), {@code train --stale} and purge run as
  * separate JVM processes on one store, two at a time, and are killed with SIGKILL at seeded random
  * moments inside their work (after the job's first log line), 30 times, then run again until they
- * finish.
+ * finish. A run that ends before its kill moment is not killed: the kill windows then shrink
+ * toward the work the kind's runs were seen to take, and forget batches are added (up to 12) until
+ * 30 runs have been killed, whatever the machine's speed.
  *
  * <p>After every kill, before the run goes again: no row is gone that no started forget asked for,
  * every append landed whole or not at all, every published ensemble loads (no half-written
@@ -70,11 +72,25 @@ class SoakTest extends LetheTestBase {
   private static final int APPENDS = 2;
   private static final int APPEND_PEOPLE = 40;
   private static final int BATCHES = 3;
+  /**
+   * Forget batches the soak may add after the first ones while fewer than {@link #KILLS} runs
+   * have been killed: a run that finishes before its kill moment is not killed, so on a faster
+   * machine (or after faster code) the ops planned may end before 30 kills.
+   */
+  private static final int MAX_BATCHES = 12;
   private static final String ARCHIVE = "class-archive";
   private static final String THE_END = "the end";
-  /** How long each kind of op works after its start-up, about, on 2 cores beside another. */
+  /**
+   * How long each kind of op works after its start-up at first, about, on 2 cores beside another:
+   * the kill moments are drawn within it. Once a run of the kind has ended before its kill moment,
+   * its work's length is known and the window shrinks to the longest of those lengths (a resumed run has less left
+   * to do), but to no less than {@link #SHORTEST_WINDOW} of the first, so that kills land inside
+   * the work on a machine of any speed and still reach its later steps.
+   */
   private static final Map<String, Double> WORK_SECONDS = Map.of("forget", 9.0, "append", 9.0, "purge", 8.0,
       "train-stale", 8.0);
+  /** The least share of its first kill window a kind's window shrinks to. */
+  private static final double SHORTEST_WINDOW = 0.6;
 
   /** Kept when the test fails: the jobs' logs and the store tell what happened. */
   @TempDir(cleanup = CleanupMode.ON_SUCCESS)
@@ -91,6 +107,8 @@ class SoakTest extends LetheTestBase {
   private final Set<String> finished = ConcurrentHashMap.newKeySet();
   /** The people each forget asks for, and each append adds. */
   private final Map<String, List<Long>> forgetting = new TreeMap<>();
+  /** The work seconds of each kind's finished runs (after start-up): they set its kill window. */
+  private final Map<String, List<Double>> worked = new ConcurrentHashMap<>();
   private final Map<String, List<Long>> appending = new TreeMap<>();
   private volatile Path archive;
   private volatile boolean failed;
@@ -131,20 +149,33 @@ class SoakTest extends LetheTestBase {
     Random pick = new Random(SEED);
     List<Long> people = new ArrayList<>(LongStream.range(0, PEOPLE).boxed().toList());
     Collections.shuffle(people, pick);
-    List<Op> forgets = new ArrayList<>();
-    for (int b = 0; b < BATCHES; b++) {
-      List<Long> ids = List.of(people.get(2 * b), people.get(2 * b + 1));
-      forgetting.put("forget-" + b, ids);
-      forgets.add(new Op("forget-" + b, List.of("forget", "--ids",
-          ids.stream().map(String::valueOf).collect(Collectors.joining(",")))));
-    }
+    // The forgets: BATCHES of them, then more (up to MAX_BATCHES) while fewer than KILLS runs
+    // have been killed. Each batch's people are noted before it begins.
+    java.util.Iterator<Op> forgets = new java.util.Iterator<>() {
+      private int b;
+
+      @Override
+      public boolean hasNext() {
+        return b < BATCHES || (b < MAX_BATCHES && kills.get() < KILLS && !failed);
+      }
+
+      @Override
+      public Op next() {
+        List<Long> ids = List.of(people.get(2 * b), people.get(2 * b + 1));
+        synchronized (SoakTest.this) { // the checks read it
+          forgetting.put("forget-" + b, ids);
+        }
+        return new Op("forget-" + b++, List.of("forget", "--ids",
+            ids.stream().map(String::valueOf).collect(Collectors.joining(","))));
+      }
+    };
 
     archiving.get(120, TimeUnit.SECONDS);
 
     ExecutorService lanes = Executors.newFixedThreadPool(2);
     List<Future<?>> running = new ArrayList<>();
     int lane = 0;
-    for (List<Op> ops : List.of(forgets, others)) {
+    for (java.util.Iterator<Op> ops : List.of(forgets, others.iterator())) {
       Random random = new Random(SEED + ++lane);
       running.add(lanes.submit(() -> runAll(ops, random, settings(config))));
     }
@@ -157,6 +188,8 @@ class SoakTest extends LetheTestBase {
         (System.nanoTime() - started) / 1e9);
     landed.forEach(l -> System.out.println("  " + l));
     System.out.println("Soak: seconds per kind of check " + checkSeconds);
+    System.out.printf("Soak: %d forget batches; the work of runs that ended before their kill moment, by kind: %s%n",
+        forgetting.size(), worked);
 
     // At the end: everything, for every batch, and no orphan sub-model directory.
     checkRows(THE_END);
@@ -170,14 +203,14 @@ class SoakTest extends LetheTestBase {
     for (Map.Entry<String, String> batch : batchIds.entrySet()) {
       checkVerify(batch.getKey(), batch.getValue(), THE_END);
     }
-    assertThat(batchIds).hasSize(BATCHES);
+    assertThat(batchIds).hasSize(forgetting.size()).hasSizeGreaterThanOrEqualTo(BATCHES);
     assertThat(kills.get()).as("processes killed").isGreaterThanOrEqualTo(KILLS);
     assertThat(landed).as("kills that landed in a run's work, not in its start-up").filteredOn(l -> !l.contains(
         "(starting")).hasSizeGreaterThanOrEqualTo(KILLS / 2);
   }
 
   /** Runs each op until it finishes, killing some attempts at a random moment, checking after each. */
-  private void runAll(List<Op> ops, Random random, List<String> settings) {
+  private void runAll(java.util.Iterator<Op> ops, Random random, List<String> settings) {
     try {
       runOps(ops, random, settings);
     } catch (RuntimeException | AssertionError e) {
@@ -186,8 +219,9 @@ class SoakTest extends LetheTestBase {
     }
   }
 
-  private void runOps(List<Op> ops, Random random, List<String> settings) {
-    for (Op op : ops) {
+  private void runOps(java.util.Iterator<Op> ops, Random random, List<String> settings) {
+    while (ops.hasNext()) {
+      Op op = ops.next();
       begun.add(op.name());
       for (int attempt = 0; ; attempt++) {
         if (failed) {
@@ -196,7 +230,7 @@ class SoakTest extends LetheTestBase {
         // Every run is killed, up to KILLS_PER_OP times per op, until KILLS runs have been.
         boolean kill = kills.get() < KILLS && attempt < KILLS_PER_OP;
         // Seconds into the run's work (after its start-up): about as long as the work takes.
-        double after = random.nextDouble() * WORK_SECONDS.getOrDefault(op.name().replaceAll("-[0-9]+$", ""), 8.0);
+        double after = random.nextDouble() * window(kind(op));
         Attempt result = attempt(op, attempt, settings, kill ? after : -1, false);
         if (result.killed()) {
           String when = "the kill of " + op.name() + " attempt " + attempt;
@@ -225,6 +259,18 @@ class SoakTest extends LetheTestBase {
         assertThat(result.code()).as(op.name() + " attempt " + attempt + ":\n" + result.log()).isEqualTo(4);
       }
     }
+  }
+
+  private static String kind(Op op) {
+    return op.name().replaceAll("-[0-9]+$", "");
+  }
+
+  /** Seconds after a run's start-up within which it is killed: see {@link #WORK_SECONDS}. */
+  private double window(String kind) {
+    double first = WORK_SECONDS.getOrDefault(kind, 8.0);
+    List<Double> seconds = worked.getOrDefault(kind, List.of());
+    return seconds.isEmpty() ? first
+        : Math.max(SHORTEST_WINDOW * first, seconds.stream().mapToDouble(Double::doubleValue).max().orElseThrow());
   }
 
   private void timedCheck(String kind, Runnable check) {
@@ -397,6 +443,9 @@ class SoakTest extends LetheTestBase {
               startUp, (System.nanoTime() - started) / 1e9, lastStep(log)));
           return new Attempt(true, -1, null, null);
         }
+        // It ended before its kill moment: its work's length sets the kind's kill window.
+        worked.computeIfAbsent(kind(op), k -> new CopyOnWriteArrayList<>())
+            .add((System.nanoTime() - begun) / 1e9 - startUp);
       }
       if (!process.waitFor(240, TimeUnit.SECONDS)) {
         process.destroyForcibly();

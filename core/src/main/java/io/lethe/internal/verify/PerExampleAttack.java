@@ -170,54 +170,64 @@ final class PerExampleAttack {
       return PerExampleEvidence.skipped("the per-example test's shadow models are fitted in tasks, and the shards"
           + " of " + training.estimator() + " cannot be");
     }
-    for (int model = 0; model < 2 * pairs; model++) {
-      Map<Integer, ShardTrainer.FittedShard> models = new HashMap<>();
-      for (int i = 0; i < fittable.size(); i++) {
-        models.put(fittable.get(i), fitted.get().get(model * fittable.size() + i));
+    // Every shadow model, and the target models after and before the forget, score every tested
+    // row in one pass (one query in the driver, not one a model). Fit i is shadow model
+    // i / |fittable| of shard fittable[i % |fittable|].
+    List<PipelineModel> models = new ArrayList<>();
+    List<Into> into = new ArrayList<>();
+    for (int i = 0; i < fitted.get().size(); i++) {
+      if (fitted.get().get(i) == null) {
+        continue;
       }
-      int half = model % 2;
-      int shadow = model;
-      Map<Long, Integer> halfOf = halvesOf.get(model / 2);
-      score(rows, fittable.stream().filter(s -> models.get(s) != null).toList(), s -> models.get(s).model(), tested,
-          (row, t, shard, score) -> {
-            if (shard == t.home) {
-              (halfOf.get(row) == half ? t.in : t.out).put(shadow, score);
-            }
-          });
-    }
-    score(rows, targets, after::subModel, tested, (row, t, shard, score) -> {
-      if (shard == t.home) {
-        t.after = score;
-      }
-    });
-    if (before != null) {
-      List<Integer> known = targets.stream().filter(t -> before.manifest().shard(t).isPresent()).toList();
-      score(rows, known, before::subModel, tested, (row, t, shard, score) -> {
+      int shadow = i / fittable.size();
+      int shard = fittable.get(i % fittable.size());
+      Map<Long, Integer> halfOf = halvesOf.get(shadow / 2);
+      models.add(fitted.get().get(i).model());
+      into.add((row, t, score) -> {
         if (shard == t.home) {
-          t.before = score;
+          (halfOf.get(row) == shadow % 2 ? t.in : t.out).put(shadow, score);
         }
       });
     }
+    for (int shard : targets) {
+      models.add(after.subModel(shard));
+      into.add((row, t, score) -> {
+        if (shard == t.home) {
+          t.after = score;
+        }
+      });
+      if (before != null && before.manifest().shard(shard).isPresent()) {
+        models.add(before.subModel(shard));
+        into.add((row, t, score) -> {
+          if (shard == t.home) {
+            t.before = score;
+          }
+        });
+      }
+    }
+    score(rows, models, tested, into);
     return evidence(tested.values(), 2 * pairs, before != null, (System.nanoTime() - start) / 1e9);
   }
 
+  /** Where a model's score on a tested row goes. */
   private interface Into {
-    void put(long row, Tested tested, int shard, double score);
+    void put(long row, Tested tested, double score);
   }
 
-  /** Every tested row through the given shards' models in one pass: each model's score on its true label. */
-  private static void score(Dataset<Row> rows, List<Integer> shards,
-      java.util.function.IntFunction<PipelineModel> model, Map<Long, Tested> tested, Into into) {
-    if (shards.isEmpty()) {
+  /** Every tested row through the given models in one pass: each model's score on its true label. */
+  private static void score(Dataset<Row> rows, List<PipelineModel> models, Map<Long, Tested> tested,
+      List<Into> into) {
+    if (models.isEmpty()) {
       return;
     }
-    Dataset<Row> df = SubModelScores.trueClassProbabilities(rows, shards, model, StoreLayout.LABEL_INDEX_COLUMN,
+    List<Integer> numbers = java.util.stream.IntStream.range(0, models.size()).boxed().toList();
+    Dataset<Row> df = SubModelScores.trueClassProbabilities(rows, numbers, models::get, StoreLayout.LABEL_INDEX_COLUMN,
         "__lethe_probabilities");
     for (Row r : df.select(col(ROW), col("__lethe_probabilities")).collectAsList()) {
       Tested t = tested.get(r.getLong(0));
       List<Double> probabilities = r.getList(1);
-      for (int i = 0; i < shards.size(); i++) {
-        into.put(r.getLong(0), t, shards.get(i), MembershipAttack.logit(probabilities.get(i)));
+      for (int i = 0; i < models.size(); i++) {
+        into.get(i).put(r.getLong(0), t, MembershipAttack.logit(probabilities.get(i)));
       }
     }
   }

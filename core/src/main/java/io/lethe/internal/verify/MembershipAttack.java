@@ -63,18 +63,36 @@ public final class MembershipAttack {
    */
   public static Map<String, AttackResult> against(String attack, ShardEnsembleModel model,
       Map<String, Dataset<Row>> memberGroups, Dataset<Row> nonMembers, StoreLayout layout) {
+    return against(attack, model, population(memberGroups, nonMembers, layout), layout);
+  }
+
+  /** The rows of several groups of members and of the non-members, tagged once for {@link #against}. */
+  public static Population population(Map<String, Dataset<Row>> memberGroups, Dataset<Row> nonMembers,
+      StoreLayout layout) {
     Map<String, Dataset<Row>> groups = new LinkedHashMap<>(memberGroups);
     groups.put(NON_MEMBERS, nonMembers);
+    return new Population(List.copyOf(memberGroups.keySet()), tagged(groups, layout));
+  }
+
+  /** Groups of members and non-members, their rows tagged with their group (see {@link #tagged}). */
+  public record Population(List<String> memberGroups, Dataset<Row> rows) {}
+
+  /**
+   * One attack on a population tagged once: several attacks and models may share it, so that
+   * samples held in the driver are put together into one local relation once.
+   */
+  public static Map<String, AttackResult> against(String attack, ShardEnsembleModel model, Population population,
+      StoreLayout layout) {
     Map<String, double[]> scores = switch (attack) {
-      case "threshold" -> scores(trueLabelConfidence(model, tagged(groups, layout)), row -> {
+      case "threshold" -> scores(trueLabelConfidence(model, population.rows()), row -> {
         Vector p = row.getAs(2);
         return p.apply((int) row.getDouble(1));
       });
-      case "reference" -> standardisedConfidence(model, tagged(groups, layout), layout);
+      case "reference" -> standardisedConfidence(model, population.rows(), layout);
       default -> throw new IllegalArgumentException("Unknown attack " + attack);
     };
     Map<String, AttackResult> out = new LinkedHashMap<>();
-    for (String group : memberGroups.keySet()) {
+    for (String group : population.memberGroups()) {
       out.put(group, evaluate(attack, scores.getOrDefault(group, new double[0]),
           scores.getOrDefault(NON_MEMBERS, new double[0])));
     }

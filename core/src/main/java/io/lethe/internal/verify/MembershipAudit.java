@@ -156,6 +156,7 @@ public final class MembershipAudit implements ForgetAudit {
             populations.put("retained", retained);
           }
           boolean referenceNoted = false;
+          MembershipAttack.Population tagged = MembershipAttack.population(populations, unseen, layout);
           for (Map.Entry<String, ShardEnsembleModel> model : models.entrySet()) {
             boolean reference = MembershipAttack.referenceApplies(model.getValue());
             if (!reference && !referenceNoted) {
@@ -164,7 +165,7 @@ public final class MembershipAudit implements ForgetAudit {
             }
             List<String> runs = reference ? List.of("threshold", "reference") : List.of("threshold");
             for (String attack : runs) {
-              MembershipAttack.against(attack, model.getValue(), populations, unseen, layout)
+              MembershipAttack.against(attack, model.getValue(), tagged, layout)
                   .forEach((population, result) -> attacks.add(new Measurement(population, model.getKey(), result)));
             }
           }

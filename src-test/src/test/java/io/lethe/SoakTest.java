@@ -83,9 +83,9 @@ class SoakTest extends LetheTestBase {
   /**
    * How long each kind of op works after its start-up at first, about, on 2 cores beside another:
    * the kill moments are drawn within it. Once a run of the kind has ended before its kill moment,
-   * its work's length is known and the window shrinks to the longest of those lengths (a resumed run has less left
-   * to do), but to no less than {@link #SHORTEST_WINDOW} of the first, so that kills land inside
-   * the work on a machine of any speed and still reach its later steps.
+   * its work's length is known and the window shrinks to the longest of those lengths (a resumed
+   * run has less left to do), but to no less than {@link #SHORTEST_WINDOW} of the first, so that
+   * kills land inside the work on a machine of any speed and still reach its later steps.
    */
   private static final Map<String, Double> WORK_SECONDS = Map.of("forget", 9.0, "append", 9.0, "purge", 8.0,
       "train-stale", 8.0);
@@ -107,9 +107,9 @@ class SoakTest extends LetheTestBase {
   private final Set<String> finished = ConcurrentHashMap.newKeySet();
   /** The people each forget asks for, and each append adds. */
   private final Map<String, List<Long>> forgetting = new TreeMap<>();
-  /** The work seconds of each kind's finished runs (after start-up): they set its kill window. */
-  private final Map<String, List<Double>> worked = new ConcurrentHashMap<>();
   private final Map<String, List<Long>> appending = new TreeMap<>();
+  /** By kind, the work seconds (after start-up) of runs that ended before their kill moment. */
+  private final Map<String, List<Double>> worked = new ConcurrentHashMap<>();
   private volatile Path archive;
   private volatile boolean failed;
   private LetheConfig config;

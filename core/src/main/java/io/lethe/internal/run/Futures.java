@@ -20,17 +20,25 @@ public final class Futures {
    * batch) and, as every thread Spark's context sees, this thread's Spark properties.
    */
   public static <T> FutureTask<T> beside(String name, Callable<T> work) {
-    Map<String, String> logContext = MDC.getCopyOfContextMap();
-    FutureTask<T> task = new FutureTask<>(() -> {
-      if (logContext != null) {
-        MDC.setContextMap(logContext);
-      }
-      return work.call();
-    });
+    FutureTask<T> task = new FutureTask<>(withLogContext(work));
     Thread thread = new Thread(task, name);
     thread.setDaemon(true);
     thread.start();
     return task;
+  }
+
+  /**
+   * {@code work}, run with this thread's log context (its batch) in whichever thread runs it: a
+   * thread of its own or a pool's.
+   */
+  public static <T> Callable<T> withLogContext(Callable<T> work) {
+    Map<String, String> logContext = MDC.getCopyOfContextMap();
+    return () -> {
+      if (logContext != null) {
+        MDC.setContextMap(logContext);
+      }
+      return work.call();
+    };
   }
 
   /** Waits for {@code future} to end, whatever its outcome: where another failure is the one to report. */

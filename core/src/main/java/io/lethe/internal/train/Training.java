@@ -135,18 +135,13 @@ public final class Training {
     } else {
       // Up to train.parallelism hit shards at a time: each strategy's update is mostly its own
       // reads, Spark jobs and saves. The threads inherit the run's Spark properties and log context.
-      Map<String, String> logContext = org.slf4j.MDC.getCopyOfContextMap();
       ExecutorService pool = Executors.newFixedThreadPool(Math.min(shards.size(), settings.parallelism()));
       try {
         Map<Integer, Future<ShardOutcome>> outcomes = new TreeMap<>();
         for (int shard : shards) {
-          outcomes.put(shard, pool.submit(() -> {
-            if (logContext != null) {
-              org.slf4j.MDC.setContextMap(logContext);
-            }
-            return strategy.unlearn(new ShardUnlearn(store, registry, settings, shard, base.orElse(null),
-                base.flatMap(m -> m.shard(shard)).orElse(null), storeVersion, same, statisticsModel));
-          }));
+          outcomes.put(shard, pool.submit(Futures.withLogContext(() -> strategy.unlearn(new ShardUnlearn(store,
+              registry, settings, shard, base.orElse(null), base.flatMap(m -> m.shard(shard)).orElse(null),
+              storeVersion, same, statisticsModel)))));
         }
         outcomes.forEach((shard, future) -> {
           ShardOutcome outcome = Futures.join(future, "unlearning shard " + shard);
